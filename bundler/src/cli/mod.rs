@@ -1,0 +1,25 @@
+//! The subcommands, one file each: `Args` parsed by clap, then `run()`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code when the input was checked and rejected.
+pub(crate) const EXIT_REJECTED: u8 = 1;
+/// Exit code for usage errors and I/O failures.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// Builds, inspects and verifies Airlock archives on the connected side.
+#[derive(Debug, Parser)]
+#[command(name = "airlock-bundler", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {}
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    match cli.command {}
+}

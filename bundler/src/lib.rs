@@ -1,0 +1,1 @@
+//! Airlock's archive format, publisher keys and the staff CLI's building blocks.
