@@ -1,0 +1,3 @@
+//! Integration tests for airlock-trust-root.
+
+mod conformance;
