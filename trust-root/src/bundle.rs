@@ -275,9 +275,8 @@ fn tlog_entry(index: usize, raw: &RawTlogEntry) -> Result<TlogEntry, BundleError
     let int = |v: &IntOrString, field: &str| {
         encoding::non_negative(v).map_err(|e| problem(format!("{field}: {e}")))
     };
-    let b64 = |v: &str, field: &str| {
-        encoding::base64(v).map_err(|e| problem(format!("{field}: {e}")))
-    };
+    let b64 =
+        |v: &str, field: &str| encoding::base64(v).map_err(|e| problem(format!("{field}: {e}")));
     let log_index = int(&raw.log_index, "logIndex")?;
     let log_id = b64(&raw.log_id.key_id, "logId.keyId")?;
     let integrated_time = raw
@@ -289,7 +288,12 @@ fn tlog_entry(index: usize, raw: &RawTlogEntry) -> Result<TlogEntry, BundleError
     let signed_entry_timestamp = raw
         .inclusion_promise
         .as_ref()
-        .map(|p| b64(&p.signed_entry_timestamp, "inclusionPromise.signedEntryTimestamp"))
+        .map(|p| {
+            b64(
+                &p.signed_entry_timestamp,
+                "inclusionPromise.signedEntryTimestamp",
+            )
+        })
         .transpose()?;
     let inclusion_proof = raw
         .inclusion_proof

@@ -69,7 +69,8 @@ impl Certificate {
             .ok_or(CertificateError::Malformed)?
             .to_vec();
         let signature_hash = signature_hash(raw.algorithm.oid)?;
-        let cert = x509_cert::Certificate::from_der(der).map_err(|_| CertificateError::Malformed)?;
+        let cert =
+            x509_cert::Certificate::from_der(der).map_err(|_| CertificateError::Malformed)?;
         let spki_der = cert
             .tbs_certificate
             .subject_public_key_info
@@ -191,8 +192,7 @@ impl Certificate {
 
     /// Every subject alternative name that identifies a signer (URI, email, other name).
     pub(crate) fn subject_alternative_names(&self) -> Result<Vec<String>, CertificateError> {
-        let Some(san) =
-            self.decode_extension::<SubjectAltName>(rfc5280::ID_CE_SUBJECT_ALT_NAME)?
+        let Some(san) = self.decode_extension::<SubjectAltName>(rfc5280::ID_CE_SUBJECT_ALT_NAME)?
         else {
             return Ok(Vec::new());
         };

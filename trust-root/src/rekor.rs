@@ -82,7 +82,10 @@ fn hashedrekord_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMisma
     if b64_at(spec, &["signature", "content"])? != *signature {
         return Err(EntryMismatch::Signature);
     }
-    check_pem_signer(str_at(spec, &["signature", "publicKey", "content"])?, claims)
+    check_pem_signer(
+        str_at(spec, &["signature", "publicKey", "content"])?,
+        claims,
+    )
 }
 
 fn hashedrekord_v002(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {

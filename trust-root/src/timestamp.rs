@@ -3,13 +3,13 @@
 //! token are ignored.
 
 use chrono::{DateTime, Utc};
+use cmpv2::status::PkiStatus;
 use cms::content_info::ContentInfo;
 use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use const_oid::ObjectIdentifier;
 use const_oid::db::rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER;
 use der::asn1::OctetString;
 use der::{Decode, Encode};
-use cmpv2::status::PkiStatus;
 use x509_tsp::{TimeStampResp, TstInfo};
 
 use crate::certificate::Certificate;
@@ -17,8 +17,7 @@ use crate::keys::HashAlgorithm;
 use crate::trusted_root::Authority;
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
-const ID_CT_TST_INFO: ObjectIdentifier =
-    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 
@@ -43,9 +42,15 @@ pub enum TimestampError {
     #[error("timestamp's signed message digest does not match its content")]
     ContentDigest,
     #[error("timestamp time {at} is outside {authority}'s validity in the trusted root")]
-    AuthorityNotValid { authority: String, at: DateTime<Utc> },
+    AuthorityNotValid {
+        authority: String,
+        at: DateTime<Utc>,
+    },
     #[error("timestamp time {at} is outside the validity of {authority}'s certificate chain")]
-    CertificateNotValid { authority: String, at: DateTime<Utc> },
+    CertificateNotValid {
+        authority: String,
+        at: DateTime<Utc>,
+    },
     #[error("{authority}'s certificate is not for time stamping")]
     NotTimeStampingCertificate { authority: String },
 }
@@ -125,7 +130,11 @@ pub(crate) fn verify_timestamp(
     };
     let authority = authorities
         .iter()
-        .find(|a| a.chain().first().is_some_and(|c| identifies(&signer.sid, c)))
+        .find(|a| {
+            a.chain()
+                .first()
+                .is_some_and(|c| identifies(&signer.sid, c))
+        })
         .ok_or(TimestampError::UntrustedAuthority)?;
     let name = authority.uri().to_owned();
     check_signer(signer, &tst_der, &authority.chain()[0], &name)?;
@@ -164,7 +173,10 @@ fn identifies(sid: &SignerIdentifier, cert: &Certificate) -> bool {
         SignerIdentifier::SubjectKeyIdentifier(ski) => tbs
             .extensions
             .as_ref()
-            .and_then(|exts| exts.iter().find(|e| e.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER))
+            .and_then(|exts| {
+                exts.iter()
+                    .find(|e| e.extn_id == ID_CE_SUBJECT_KEY_IDENTIFIER)
+            })
             .and_then(|e| OctetString::from_der(e.extn_value.as_bytes()).ok())
             .is_some_and(|v| v.as_bytes() == ski.0.as_bytes()),
     }
@@ -187,8 +199,8 @@ fn check_signer(
                     return Err(TimestampError::Malformed);
                 };
                 if attr.oid == ID_CONTENT_TYPE {
-                    content_type_ok = value.decode_as::<ObjectIdentifier>().ok()
-                        == Some(ID_CT_TST_INFO);
+                    content_type_ok =
+                        value.decode_as::<ObjectIdentifier>().ok() == Some(ID_CT_TST_INFO);
                 } else if attr.oid == ID_MESSAGE_DIGEST {
                     let digest = value
                         .decode_as::<OctetString>()

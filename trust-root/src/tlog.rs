@@ -164,7 +164,10 @@ impl Verifiers for LogNoteVerifier<'_> {
 
 /// Verifies a checkpoint note signed by `log`. Signatures by other keys (witness cosignatures)
 /// are tolerated; one valid signature by the log is required and an invalid one is fatal.
-pub fn verify_checkpoint(note: &str, log: &LogInstance) -> Result<SignedCheckpoint, CheckpointError> {
+pub fn verify_checkpoint(
+    note: &str,
+    log: &LogInstance,
+) -> Result<SignedCheckpoint, CheckpointError> {
     if note.len() > MAX_NOTE_SIZE {
         return Err(CheckpointError::MalformedNote);
     }
@@ -214,7 +217,12 @@ pub fn verify_checkpoint(note: &str, log: &LogInstance) -> Result<SignedCheckpoi
 }
 
 /// The canonical JSON a Rekor v1 signed entry timestamp signs.
-pub(crate) fn set_payload(body: &[u8], integrated_time: u64, log_id: &[u8], log_index: u64) -> Vec<u8> {
+pub(crate) fn set_payload(
+    body: &[u8],
+    integrated_time: u64,
+    log_id: &[u8],
+    log_index: u64,
+) -> Vec<u8> {
     format!(
         r#"{{"body":"{}","integratedTime":{},"logID":"{}","logIndex":{}}}"#,
         crate::encoding::to_base64(body),
@@ -244,10 +252,22 @@ mod tests {
         let ab = node(&leaves[0], &leaves[1]);
         let root = node(&ab, &leaves[2]);
         verify_inclusion(leaves[2], 2, 3, &[ab.to_vec()], &root).unwrap();
-        verify_inclusion(leaves[0], 0, 3, &[leaves[1].to_vec(), leaves[2].to_vec()], &root)
-            .unwrap();
+        verify_inclusion(
+            leaves[0],
+            0,
+            3,
+            &[leaves[1].to_vec(), leaves[2].to_vec()],
+            &root,
+        )
+        .unwrap();
         assert_eq!(
-            verify_inclusion(leaves[1], 0, 3, &[leaves[1].to_vec(), leaves[2].to_vec()], &root),
+            verify_inclusion(
+                leaves[1],
+                0,
+                3,
+                &[leaves[1].to_vec(), leaves[2].to_vec()],
+                &root
+            ),
             Err(ProofError::RootMismatch)
         );
         assert_eq!(

@@ -173,10 +173,7 @@ impl TrustedRoot {
                 raw.certificate_authorities,
                 "certificateAuthorities",
             )?,
-            timestamp_authorities: authorities(
-                raw.timestamp_authorities,
-                "timestampAuthorities",
-            )?,
+            timestamp_authorities: authorities(raw.timestamp_authorities, "timestampAuthorities")?,
         })
     }
 

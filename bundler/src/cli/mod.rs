@@ -4,6 +4,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod verify_bundle;
+
 /// Exit code when the input was checked and rejected.
 pub(crate) const EXIT_REJECTED: u8 = 1;
 /// Exit code for usage errors and I/O failures.
@@ -18,8 +20,12 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    VerifyBundle(verify_bundle::VerifyBundleArgs),
+}
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    match cli.command {
+        Command::VerifyBundle(args) => verify_bundle::run(args),
+    }
 }

@@ -30,7 +30,8 @@ pub(super) fn verify_chain<'r>(
     times: &ObservedTimes<'_>,
     root: &'r TrustedRoot,
 ) -> Result<ChainVerified<'r>, VerifyError> {
-    let malformed = |e: crate::certificate::CertificateError| VerifyError::LeafMalformed(e.to_string());
+    let malformed =
+        |e: crate::certificate::CertificateError| VerifyError::LeafMalformed(e.to_string());
     if leaf.is_ca().map_err(malformed)? {
         return Err(VerifyError::LeafIsCa);
     }
@@ -89,7 +90,11 @@ pub(super) fn verify_scts(
     chain: &ChainVerified<'_>,
     root: &TrustedRoot,
 ) -> Result<SctsVerified, VerifyError> {
-    Ok(SctsVerified(verify_embedded_scts(leaf, chain.issuer(), root)?))
+    Ok(SctsVerified(verify_embedded_scts(
+        leaf,
+        chain.issuer(),
+        root,
+    )?))
 }
 
 /// Proof that the certificate names the required signer.
@@ -109,7 +114,8 @@ pub(super) fn verify_identity(
     leaf: &Certificate,
     policy: &CertificateIdentity,
 ) -> Result<IdentityMatched, VerifyError> {
-    let malformed = |e: crate::certificate::CertificateError| VerifyError::LeafMalformed(e.to_string());
+    let malformed =
+        |e: crate::certificate::CertificateError| VerifyError::LeafMalformed(e.to_string());
     let issuer = leaf.oidc_issuer().map_err(malformed)?;
     let names = leaf.subject_alternative_names().map_err(malformed)?;
     let Some(subject) = names.iter().find(|n| policy.subject.matches(n)) else {

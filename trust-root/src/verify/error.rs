@@ -73,12 +73,17 @@ pub enum VerifyError {
         #[source]
         source: TimestampError,
     },
-    #[error("no verified time: the bundle has neither a signed entry timestamp nor an RFC 3161 timestamp from a trusted authority")]
+    #[error(
+        "no verified time: the bundle has neither a signed entry timestamp nor an RFC 3161 timestamp from a trusted authority"
+    )]
     NoObservedTime,
     #[error("certificate was not issued by a certificate authority in the trusted root")]
     UntrustedIssuer,
     #[error("certificate authority {authority} is not valid at {at} in the trusted root")]
-    AuthorityNotValid { authority: String, at: DateTime<Utc> },
+    AuthorityNotValid {
+        authority: String,
+        at: DateTime<Utc>,
+    },
     #[error("certificate is not valid at {at} (valid {not_before} to {not_after})")]
     CertificateNotValid {
         at: DateTime<Utc>,
@@ -86,7 +91,10 @@ pub enum VerifyError {
         not_after: DateTime<Utc>,
     },
     #[error("certificate chain of {authority} is not valid at {at}")]
-    ChainNotValid { authority: String, at: DateTime<Utc> },
+    ChainNotValid {
+        authority: String,
+        at: DateTime<Utc>,
+    },
     #[error("signing certificate is a CA certificate")]
     LeafIsCa,
     #[error("signing certificate lacks the {0} usage")]
@@ -96,7 +104,10 @@ pub enum VerifyError {
     #[error(transparent)]
     Sct(#[from] SctError),
     #[error("certificate identity {found:?} does not match {expected}")]
-    IdentityMismatch { expected: String, found: Vec<String> },
+    IdentityMismatch {
+        expected: String,
+        found: Vec<String>,
+    },
     #[error("certificate OIDC issuer {found:?} does not match {expected}")]
     IssuerMismatch {
         expected: String,

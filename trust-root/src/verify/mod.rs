@@ -63,6 +63,8 @@ pub enum SignerFacts {
     PublicKey {
         /// SHA-256 of the key's SubjectPublicKeyInfo, hex.
         key_id: String,
+        /// The bundle's (unauthenticated) hint naming the key.
+        hint: String,
     },
 }
 
@@ -163,6 +165,10 @@ impl Verifier {
             }
             None => SignerFacts::PublicKey {
                 key_id: hex::encode(key.key_id()),
+                hint: match &bundle.material {
+                    Material::PublicKey { hint } => hint.clone(),
+                    Material::Certificate(_) => String::new(),
+                },
             },
         };
         Ok(Report {

@@ -30,9 +30,10 @@ pub(super) fn verify_signature(
             }
             match (key.kind(), artifact) {
                 // Pure Ed25519 and non-SHA-256 keys need the message itself.
-                (KeyKind::Ed25519 | KeyKind::EcdsaP384 | KeyKind::EcdsaP521, Artifact::Bytes(b)) => {
-                    key.verify(b, signature).map_err(VerifyWithError::from)
-                }
+                (
+                    KeyKind::Ed25519 | KeyKind::EcdsaP384 | KeyKind::EcdsaP521,
+                    Artifact::Bytes(b),
+                ) => key.verify(b, signature).map_err(VerifyWithError::from),
                 // Everything else signs SHA-256 of the artifact: reuse the digest we have.
                 _ => key.verify_prehashed(HashAlgorithm::Sha256, artifact_sha256, signature),
             }

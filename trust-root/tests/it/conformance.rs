@@ -67,7 +67,9 @@ fn run_case(testdata: &Path, case: &Path, by_digest: bool) -> Result<(), Rejecti
     };
     let artifact_bytes = fs::read(artifact_path).map_err(io)?;
     let policy = match fs::read_to_string(case.join("key.pub")) {
-        Ok(pem) => SignerPolicy::PublicKey(PublicKey::from_pem(&pem).map_err(|e| reject("key", e))?),
+        Ok(pem) => {
+            SignerPolicy::PublicKey(PublicKey::from_pem(&pem).map_err(|e| reject("key", e))?)
+        }
         Err(_) => SignerPolicy::Keyless(CertificateIdentity {
             subject: Matcher::exact(
                 read_trimmed(&case.join("identity")).unwrap_or(DEFAULT_IDENTITY.into()),
@@ -92,54 +94,156 @@ fn run_case(testdata: &Path, case: &Path, by_digest: bool) -> Result<(), Rejecti
 
 /// What each `_fail` case must be rejected for.
 const EXPECTED_REJECTIONS: &[(&str, &str)] = &[
-    ("bundle-empty-certificate-chain_fail", "bundle/EmptyCertificateChain"),
-    ("bundle-from-wrong-instance_fail", "observed-times/UnknownLog"),
-    ("bundle-invalid-base64-signature_fail", "bundle/Decode/Base64"),
+    (
+        "bundle-empty-certificate-chain_fail",
+        "bundle/EmptyCertificateChain",
+    ),
+    (
+        "bundle-from-wrong-instance_fail",
+        "observed-times/UnknownLog",
+    ),
+    (
+        "bundle-invalid-base64-signature_fail",
+        "bundle/Decode/Base64",
+    ),
     ("bundle-malformed-json_fail", "bundle/Json"),
     ("bundle-negative-log-index_fail", "bundle/TlogEntry"),
     ("bundle-unknown-version_fail", "bundle/MediaType"),
     ("bundle-with-root-cert_fail", "bundle/ChainContainsRoot"),
-    ("checkpoint-bad-keyhint_fail", "inclusion-proof/Checkpoint/NoLogSignature"),
-    ("checkpoint-wrong-roothash_fail", "inclusion-proof/Checkpoint/Size"),
+    (
+        "checkpoint-bad-keyhint_fail",
+        "inclusion-proof/Checkpoint/NoLogSignature",
+    ),
+    (
+        "checkpoint-wrong-roothash_fail",
+        "inclusion-proof/Checkpoint/Size",
+    ),
     ("dsse-invalid-sig_fail", "signature/BadSignature"),
-    ("dsse-mismatch-envelope_fail", "log-entry/LogEntry/PayloadHash"),
+    (
+        "dsse-mismatch-envelope_fail",
+        "log-entry/LogEntry/PayloadHash",
+    ),
     ("dsse-mismatch-sig_fail", "log-entry/LogEntry/Signature"),
-    ("inclusion-proof-corrupted-hash_fail", "inclusion-proof/Inclusion/RootMismatch"),
-    ("incorrect-public-key_fail", "observed-times/BadSignedEntryTimestamp"),
-    ("integrated-time-in-future_fail", "certificate-chain/CertificateNotValid"),
-    ("intoto-expired-certificate_fail", "certificate-chain/CertificateNotValid"),
-    ("intoto-log-entry-mismatch_fail", "log-entry/LogEntry/Malformed"),
-    ("intoto-missing-inclusion-proof_fail", "bundle/VersionRequires"),
-    ("intoto-set-outside-signing-cert-validity_fail", "certificate-chain/CertificateNotValid"),
-    ("intoto-tsa-timestamp-outside-cert-validity_fail", "certificate-chain/CertificateNotValid"),
-    ("invalid-checkpoint-signature_fail", "inclusion-proof/Checkpoint/BadSignature"),
+    (
+        "inclusion-proof-corrupted-hash_fail",
+        "inclusion-proof/Inclusion/RootMismatch",
+    ),
+    (
+        "incorrect-public-key_fail",
+        "observed-times/BadSignedEntryTimestamp",
+    ),
+    (
+        "integrated-time-in-future_fail",
+        "certificate-chain/CertificateNotValid",
+    ),
+    (
+        "intoto-expired-certificate_fail",
+        "certificate-chain/CertificateNotValid",
+    ),
+    (
+        "intoto-log-entry-mismatch_fail",
+        "log-entry/LogEntry/Malformed",
+    ),
+    (
+        "intoto-missing-inclusion-proof_fail",
+        "bundle/VersionRequires",
+    ),
+    (
+        "intoto-set-outside-signing-cert-validity_fail",
+        "certificate-chain/CertificateNotValid",
+    ),
+    (
+        "intoto-tsa-timestamp-outside-cert-validity_fail",
+        "certificate-chain/CertificateNotValid",
+    ),
+    (
+        "invalid-checkpoint-signature_fail",
+        "inclusion-proof/Checkpoint/BadSignature",
+    ),
     ("invalid-ct-key_fail", "SCT/Sct"),
     ("invalid-inclusion-proof_fail", "bundle/VersionRequires"),
     ("managed-key-no-key_fail", "material/KeyRequired"),
     ("managed-key-wrong-key_fail", "key/Pem"),
-    ("message-digest-mismatch_fail", "signature/MessageDigestMismatch"),
-    ("rekor2-checkpoint-missing-log-signature_fail", "inclusion-proof/Checkpoint/MalformedNote"),
-    ("rekor2-checkpoint-missing-origin_fail", "inclusion-proof/Checkpoint/BadSignature"),
-    ("rekor2-checkpoint-missing-root-hash_fail", "inclusion-proof/Checkpoint/BadSignature"),
-    ("rekor2-checkpoint-missing-size_fail", "inclusion-proof/Checkpoint/BadSignature"),
-    ("rekor2-checkpoint-no-matching-signature_fail", "inclusion-proof/Checkpoint/NoLogSignature"),
+    (
+        "message-digest-mismatch_fail",
+        "signature/MessageDigestMismatch",
+    ),
+    (
+        "rekor2-checkpoint-missing-log-signature_fail",
+        "inclusion-proof/Checkpoint/MalformedNote",
+    ),
+    (
+        "rekor2-checkpoint-missing-origin_fail",
+        "inclusion-proof/Checkpoint/BadSignature",
+    ),
+    (
+        "rekor2-checkpoint-missing-root-hash_fail",
+        "inclusion-proof/Checkpoint/BadSignature",
+    ),
+    (
+        "rekor2-checkpoint-missing-size_fail",
+        "inclusion-proof/Checkpoint/BadSignature",
+    ),
+    (
+        "rekor2-checkpoint-no-matching-signature_fail",
+        "inclusion-proof/Checkpoint/NoLogSignature",
+    ),
     ("rekor2-dsse-invalid-sig_fail", "signature/BadSignature"),
-    ("rekor2-dsse-mismatch-envelope_fail", "log-entry/LogEntry/ArtifactDigest"),
-    ("rekor2-dsse-mismatch-sig_fail", "log-entry/LogEntry/Signature"),
+    (
+        "rekor2-dsse-mismatch-envelope_fail",
+        "log-entry/LogEntry/ArtifactDigest",
+    ),
+    (
+        "rekor2-dsse-mismatch-sig_fail",
+        "log-entry/LogEntry/Signature",
+    ),
     ("rekor2-no-inclusion-proof_fail", "bundle/VersionRequires"),
     ("rekor2-no-timestamp_fail", "observed-times/NoObservedTime"),
-    ("rekor2-timestamp-outside-trust-root-tsa-validity_fail", "observed-times/Timestamp/AuthorityNotValid"),
-    ("rekor2-timestamp-outside-tsa-cert-validity_fail", "observed-times/Timestamp/CertificateNotValid"),
-    ("rekor2-timestamp-payload-mismatch_fail", "observed-times/Timestamp/ImprintMismatch"),
-    ("rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail", "observed-times/Timestamp/UntrustedAuthority"),
-    ("rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail", "observed-times/Timestamp/UntrustedAuthority"),
-    ("rekor2-timestamp-with-incorrect-time_fail", "certificate-chain/CertificateNotValid"),
-    ("set-invalid-signature_fail", "observed-times/BadSignedEntryTimestamp"),
+    (
+        "rekor2-timestamp-outside-trust-root-tsa-validity_fail",
+        "observed-times/Timestamp/AuthorityNotValid",
+    ),
+    (
+        "rekor2-timestamp-outside-tsa-cert-validity_fail",
+        "observed-times/Timestamp/CertificateNotValid",
+    ),
+    (
+        "rekor2-timestamp-payload-mismatch_fail",
+        "observed-times/Timestamp/ImprintMismatch",
+    ),
+    (
+        "rekor2-timestamp-untrusted-tsa-with-embedded-cert_fail",
+        "observed-times/Timestamp/UntrustedAuthority",
+    ),
+    (
+        "rekor2-timestamp-untrusted-tsa-without-embedded-cert_fail",
+        "observed-times/Timestamp/UntrustedAuthority",
+    ),
+    (
+        "rekor2-timestamp-with-incorrect-time_fail",
+        "certificate-chain/CertificateNotValid",
+    ),
+    (
+        "set-invalid-signature_fail",
+        "observed-times/BadSignedEntryTimestamp",
+    ),
     ("signature-mismatch_fail", "signature/BadSignature"),
-    ("trust-root-tlog-missing-validity-start_fail", "trusted-root/MissingValidityStart"),
-    ("wrong-hashedrekord-artifact_fail", "log-entry/LogEntry/ArtifactDigest"),
-    ("wrong-hashedrekord-cert-and-sig_fail", "log-entry/LogEntry/Signature"),
-    ("wrong-hashedrekord-entry_fail", "log-entry/LogEntry/ArtifactDigest"),
+    (
+        "trust-root-tlog-missing-validity-start_fail",
+        "trusted-root/MissingValidityStart",
+    ),
+    (
+        "wrong-hashedrekord-artifact_fail",
+        "log-entry/LogEntry/ArtifactDigest",
+    ),
+    (
+        "wrong-hashedrekord-cert-and-sig_fail",
+        "log-entry/LogEntry/Signature",
+    ),
+    (
+        "wrong-hashedrekord-entry_fail",
+        "log-entry/LogEntry/ArtifactDigest",
+    ),
     ("wrong-material_fail", "signature/MessageDigestMismatch"),
 ];
 
@@ -180,7 +284,9 @@ fn every_conformance_case_agrees() {
                         ));
                     }
                 }
-                (Ok(()), true) => disagreements.push(format!("{name} ({form}): verified, must fail")),
+                (Ok(()), true) => {
+                    disagreements.push(format!("{name} ({form}): verified, must fail"))
+                }
                 (Err(r), false) => {
                     disagreements.push(format!("{name} ({form}): {}: {}", r.kind, r.message))
                 }
@@ -188,5 +294,9 @@ fn every_conformance_case_agrees() {
         }
     }
     println!("{passed} passed, {} failed", disagreements.len());
-    assert!(disagreements.is_empty(), "disagreements:\n{}", disagreements.join("\n"));
+    assert!(
+        disagreements.is_empty(),
+        "disagreements:\n{}",
+        disagreements.join("\n")
+    );
 }

@@ -1,0 +1,3 @@
+//! Integration tests for the `airlock-bundler` binary.
+
+mod verify_bundle;
