@@ -89,10 +89,12 @@ pub enum TufError {
         reason: String,
     },
     /// A metadata file is not valid JSON for its role.
-    #[error("{role} metadata does not parse: {reason}")]
+    #[error("{role} metadata {file} does not parse: {reason}")]
     MetadataParse {
         /// The role.
         role: Role,
+        /// The file name.
+        file: String,
         /// The parser's finding.
         reason: String,
     },

@@ -628,6 +628,7 @@ fn map_load_error(err: &tough::error::Error, log: &FetchLog) -> TufError {
         },
         E::ParseMetadata { role, source, .. } => TufError::MetadataParse {
             role: Role::from_tough(*role),
+            file: log.last_file(),
             reason: source.to_string(),
         },
         E::MaxUpdatesExceeded {

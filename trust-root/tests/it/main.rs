@@ -1,0 +1,3 @@
+//! airlock-trust-root integration tests (one binary for the crate).
+
+mod tuf;
