@@ -49,7 +49,8 @@ pub struct RoleStatus {
     pub version: u64,
     /// Its signed expiry.
     pub expires: DateTime<Utc>,
-    /// Hex SHA-256 of the metadata bytes verified.
+    /// Hex SHA-256 of the role's signed body in canonical JSON (what its signatures cover),
+    /// taken from the exact bytes tough verified.
     pub sha256: String,
 }
 
@@ -327,6 +328,31 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// SHA-256 (hex) of a metadata file's `signed` body in canonical JSON: exactly what its
+/// signatures cover. Re-encoding the file or adding a signature leaves it unchanged; any change
+/// to signed content changes it, which is what equivocation means.
+fn signed_body_sha256(role: &Role, file: &[u8]) -> Result<String, TufError> {
+    use serde::Serialize;
+    let parse_err = |reason: String| TufError::MetadataRejected {
+        role: role.clone(),
+        reason,
+    };
+    let value: serde_json::Value =
+        serde_json::from_slice(file).map_err(|e| parse_err(e.to_string()))?;
+    let signed = value
+        .get("signed")
+        .ok_or_else(|| parse_err("no \"signed\" member".to_owned()))?;
+    let mut canonical = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(
+        &mut canonical,
+        olpc_cjson::CanonicalFormatter::new(),
+    );
+    signed
+        .serialize(&mut ser)
+        .map_err(|e| parse_err(e.to_string()))?;
+    Ok(sha256_hex(&canonical))
+}
+
 /// Percent-encodes a delegated role name the way TUF file names need (RFC 3986 unreserved
 /// characters stay).
 fn encode_role_file_name(name: &str) -> String {
@@ -382,33 +408,34 @@ fn role_statuses(
             role: Role::Root,
             version: root.version.get(),
             expires: to_chrono(root.expires, &Role::Root)?,
-            sha256: sha256_hex(root_bytes(repo, base, pinned, log)),
+            sha256: signed_body_sha256(&Role::Root, root_bytes(repo, base, pinned, log))?,
         },
         RoleStatus {
             role: Role::Timestamp,
             version: timestamp.version.get(),
             expires: to_chrono(timestamp.expires, &Role::Timestamp)?,
-            sha256: sha256_hex(metadata_bytes(log, base, "timestamp.json")?),
+            sha256: signed_body_sha256(
+                &Role::Timestamp,
+                metadata_bytes(log, base, "timestamp.json")?,
+            )?,
         },
         RoleStatus {
             role: Role::Snapshot,
             version: snapshot.version.get(),
             expires: to_chrono(snapshot.expires, &Role::Snapshot)?,
-            sha256: sha256_hex(metadata_bytes(
-                log,
-                base,
-                &versioned(snapshot.version.get(), "snapshot.json"),
-            )?),
+            sha256: signed_body_sha256(
+                &Role::Snapshot,
+                metadata_bytes(log, base, &versioned(snapshot.version.get(), "snapshot.json"))?,
+            )?,
         },
         RoleStatus {
             role: Role::Targets,
             version: targets.version.get(),
             expires: to_chrono(targets.expires, &Role::Targets)?,
-            sha256: sha256_hex(metadata_bytes(
-                log,
-                base,
-                &versioned(targets.version.get(), "targets.json"),
-            )?),
+            sha256: signed_body_sha256(
+                &Role::Targets,
+                metadata_bytes(log, base, &versioned(targets.version.get(), "targets.json"))?,
+            )?,
         },
     ];
     if let Some(delegations) = &targets.delegations {
@@ -438,9 +465,9 @@ fn delegated_statuses(
         );
         out.push(RoleStatus {
             expires: to_chrono(signed.signed.expires, &role)?,
+            sha256: signed_body_sha256(&role, metadata_bytes(log, base, &file)?)?,
             role,
             version,
-            sha256: sha256_hex(metadata_bytes(log, base, &file)?),
         });
         if let Some(inner) = &signed.signed.delegations {
             delegated_statuses(inner, versioned, base, log, out)?;

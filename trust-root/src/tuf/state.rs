@@ -10,13 +10,14 @@ use super::error::TufError;
 use super::name::RepositoryName;
 use super::role::Role;
 
-/// One role's accepted version and the SHA-256 (hex) of the exact metadata bytes verified.
+/// One role's accepted version and the SHA-256 (hex) of its signed body in canonical JSON
+/// (what its signatures cover; the same content re-encoded or re-signed keeps the digest).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RoleRecord {
     /// The role's version.
     pub version: u64,
-    /// Hex SHA-256 of the role's metadata file as read.
+    /// Hex SHA-256 of the role's canonical signed body.
     pub sha256: String,
 }
 
