@@ -1,5 +1,7 @@
 //! The subcommands, one file each: `Args` parsed by clap, then `run()`.
 
+mod trust;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -18,8 +20,13 @@ pub(crate) struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Command {}
+enum Command {
+    /// Verify TUF repositories carrying Sigstore trust data.
+    Trust(trust::TrustArgs),
+}
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
-    match cli.command {}
+    match cli.command {
+        Command::Trust(args) => trust::run(args),
+    }
 }
