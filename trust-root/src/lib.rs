@@ -6,6 +6,6 @@
 mod tuf;
 
 pub use tuf::{
-    LocalRepository, RepositoryName, Role, RoleRecord, RoleStatus, TRUSTED_ROOT_TARGET,
-    TrustState, TrustStates, TufError, VerifiedRepository, VerifiedTarget,
+    LocalRepository, RepositoryName, Role, RoleRecord, RoleStatus, TRUSTED_ROOT_TARGET, TrustState,
+    TrustStates, TufError, VerifiedRepository, VerifiedTarget,
 };

@@ -6,8 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use airlock_trust_root::{
-    LocalRepository, RepositoryName, TRUSTED_ROOT_TARGET, TrustStates, TufError,
-    VerifiedRepository,
+    LocalRepository, RepositoryName, TRUSTED_ROOT_TARGET, TrustStates, TufError, VerifiedRepository,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
@@ -93,8 +92,8 @@ pub(crate) fn run(args: TrustArgs) -> ExitCode {
 
 impl VerifyConfig {
     fn from_args(args: VerifyArgs) -> Result<Self, Failure> {
-        let name = RepositoryName::new(&args.repository)
-            .map_err(|e| Failure::Usage(e.to_string()))?;
+        let name =
+            RepositoryName::new(&args.repository).map_err(|e| Failure::Usage(e.to_string()))?;
         let at = match args.at {
             // The CLI is an edge: it may read the clock; the library never does.
             None => Utc::now(),
@@ -146,8 +145,9 @@ impl VerifyConfig {
 
 fn read_states(path: &Path) -> Result<TrustStates, Failure> {
     match std::fs::read(path) {
-        Ok(bytes) => serde_json::from_slice(&bytes)
-            .map_err(|e| Failure::Usage(format!("{}: not a trust state file: {e}", path.display()))),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            Failure::Usage(format!("{}: not a trust state file: {e}", path.display()))
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(TrustStates::default()),
         Err(e) => Err(Failure::Usage(format!("{}: {e}", path.display()))),
     }

@@ -1,3 +1,4 @@
 //! airlock-bundler integration tests: the built binary, run as staff would run it.
 
+#[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod trust;

@@ -4,14 +4,18 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-const TRUSTED_ROOT_SHA256: &str = "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66";
+const TRUSTED_ROOT_SHA256: &str =
+    "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66";
 
 fn testdata() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/sigstore-tuf");
     if dir.join("metadata").is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent (the shared test data is not checked out)", dir.display());
+        eprintln!(
+            "skipped: {} is absent (the shared test data is not checked out)",
+            dir.display()
+        );
         None
     }
 }
@@ -34,10 +38,18 @@ fn verify(dir: &std::path::Path, at: &str, extra: &[&str]) -> Output {
 fn verifies_before_expiry_and_prints_the_digest() {
     let Some(dir) = testdata() else { return };
     let out = verify(&dir, "2026-08-22T00:00:00Z", &[]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(stdout.contains(&format!("trusted_root.json sha256 {TRUSTED_ROOT_SHA256}")));
-    assert!(stdout.contains("root       version 15    expires 2026-11-20T13:58:18Z"), "{stdout}");
+    assert!(
+        stdout.contains("root       version 15    expires 2026-11-20T13:58:18Z"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -84,7 +96,11 @@ fn state_file_is_written_then_guards_against_going_back() {
         String::from_utf8(out.stderr).unwrap(),
         "error: reference time 2026-08-21T00:00:00Z is earlier than the recorded 2026-08-22T00:00:00Z\n"
     );
-    assert_eq!(std::fs::read(&state).unwrap(), before, "state untouched on failure");
+    assert_eq!(
+        std::fs::read(&state).unwrap(),
+        before,
+        "state untouched on failure"
+    );
 }
 
 #[test]
@@ -93,11 +109,22 @@ fn usage_and_io_errors_exit_2() {
     let out = verify(&dir, "yesterday", &[]);
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(env!("CARGO_BIN_EXE_airlock-bundler"))
-        .args(["trust", "verify", "--metadata", "/nonexistent", "--targets", "/nonexistent"])
+        .args([
+            "trust",
+            "verify",
+            "--metadata",
+            "/nonexistent",
+            "--targets",
+            "/nonexistent",
+        ])
         .arg("--root")
         .arg(dir.join("metadata/12.root.json"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8(out.stderr).unwrap().starts_with("error: TUF metadata folder /nonexistent"));
+    assert!(
+        String::from_utf8(out.stderr)
+            .unwrap()
+            .starts_with("error: TUF metadata folder /nonexistent")
+    );
 }

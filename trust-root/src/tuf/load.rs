@@ -425,7 +425,11 @@ fn role_statuses(
             expires: to_chrono(snapshot.expires, &Role::Snapshot)?,
             sha256: signed_body_sha256(
                 &Role::Snapshot,
-                metadata_bytes(log, base, &versioned(snapshot.version.get(), "snapshot.json"))?,
+                metadata_bytes(
+                    log,
+                    base,
+                    &versioned(snapshot.version.get(), "snapshot.json"),
+                )?,
             )?,
         },
         RoleStatus {
@@ -526,8 +530,9 @@ async fn read_target(repo: &Repository, name: &str) -> Result<VerifiedTarget, Tu
 /// The tough error a transport error wraps (hash and size checks travel that way).
 fn wrapped(err: &tough::error::Error) -> Option<&tough::error::Error> {
     match err {
-        tough::error::Error::Transport { source, .. } => std::error::Error::source(source)
-            .and_then(|s| s.downcast_ref::<tough::error::Error>()),
+        tough::error::Error::Transport { source, .. } => {
+            std::error::Error::source(source).and_then(|s| s.downcast_ref::<tough::error::Error>())
+        }
         _ => None,
     }
 }
@@ -720,19 +725,27 @@ mod tests {
         let at: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().unwrap();
         assert!(matches!(
             enforce_expiry_at_reference_time(&roles, at),
-            Err(TufError::Expired { role: Role::Targets, .. })
+            Err(TufError::Expired {
+                role: Role::Targets,
+                ..
+            })
         ));
     }
 
     #[test]
     fn role_file_names_are_percent_encoded() {
-        assert_eq!(encode_role_file_name("registry.npmjs.org"), "registry.npmjs.org");
+        assert_eq!(
+            encode_role_file_name("registry.npmjs.org"),
+            "registry.npmjs.org"
+        );
         assert_eq!(encode_role_file_name("a/b c"), "a%2Fb%20c");
     }
 
     #[test]
     fn worker_runs_inside_a_runtime() {
-        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
         let v = rt.block_on(async { run_on_private_runtime(|| async { Ok(41 + 1) }) });
         assert_eq!(v, Ok(42));
     }
@@ -740,6 +753,12 @@ mod tests {
     #[test]
     fn missing_folder_is_named() {
         let err = folder_url(Path::new("/nonexistent/airlock/metadata"), "metadata");
-        assert!(matches!(err, Err(TufError::Folder { what: "metadata", .. })));
+        assert!(matches!(
+            err,
+            Err(TufError::Folder {
+                what: "metadata",
+                ..
+            })
+        ));
     }
 }

@@ -28,10 +28,9 @@ impl RepositoryName {
         if name.len() > MAX_LEN {
             return Err(reject("longer than 64 characters"));
         }
-        if !name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
-        {
+        if !name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        }) {
             return Err(reject("only a-z, 0-9, '.', '_' and '-' are allowed"));
         }
         if !name
@@ -101,7 +100,10 @@ mod tests {
         let long = "a".repeat(65);
         assert!(matches!(
             RepositoryName::new(&long),
-            Err(TufError::InvalidRepositoryName { reason: "longer than 64 characters", .. })
+            Err(TufError::InvalidRepositoryName {
+                reason: "longer than 64 characters",
+                ..
+            })
         ));
     }
 

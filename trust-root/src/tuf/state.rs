@@ -264,8 +264,10 @@ mod tests {
     #[test]
     fn states_are_kept_per_repository() {
         let mut all = TrustStates::default();
-        all.advance(state("sigstore-public-good", [5, 5, 5, 5], T1)).unwrap();
-        all.advance(state("site-private", [1, 1, 1, 1], T0)).unwrap();
+        all.advance(state("sigstore-public-good", [5, 5, 5, 5], T1))
+            .unwrap();
+        all.advance(state("site-private", [1, 1, 1, 1], T0))
+            .unwrap();
         // An older site-private state is fine next to a newer public-good one ...
         assert_eq!(all.iter().count(), 2);
         // ... but public-good may not go back.
@@ -279,7 +281,10 @@ mod tests {
             })
         );
         let name = RepositoryName::new("sigstore-public-good").unwrap();
-        assert_eq!(all.get(&name).unwrap().role(&Role::Root).unwrap().version, 5);
+        assert_eq!(
+            all.get(&name).unwrap().role(&Role::Root).unwrap().version,
+            5
+        );
         let json = serde_json::to_string(&all).unwrap();
         let back: TrustStates = serde_json::from_str(&json).unwrap();
         assert_eq!(back, all);

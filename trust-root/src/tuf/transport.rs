@@ -99,10 +99,10 @@ impl Stream for Recording {
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         let this = self.get_mut();
         let poll = this.inner.as_mut().poll_next(cx);
-        if let Poll::Ready(Some(Ok(bytes))) = &poll {
-            if let Some(buf) = lock(&this.log).files.get_mut(&this.key) {
-                buf.extend_from_slice(bytes);
-            }
+        if let Poll::Ready(Some(Ok(bytes))) = &poll
+            && let Some(buf) = lock(&this.log).files.get_mut(&this.key)
+        {
+            buf.extend_from_slice(bytes);
         }
         poll
     }
@@ -121,7 +121,12 @@ mod tests {
     #[test]
     fn highest_root_ignores_other_files() {
         let mut log = FetchLog::default();
-        for f in ["2.root.json", "10.root.json", "timestamp.json", "3.snapshot.json"] {
+        for f in [
+            "2.root.json",
+            "10.root.json",
+            "timestamp.json",
+            "3.snapshot.json",
+        ] {
             log.files.insert(format!("file:///m/{f}"), Vec::new());
         }
         assert_eq!(log.highest_root_fetched(), Some(10));

@@ -15,7 +15,7 @@ use tough::editor::signed::{PathExists, SignedRole};
 use tough::key_source::{KeySource, LocalKeySource};
 use tough::schema::decoded::{Decoded, Hex};
 use tough::schema::key::Key;
-use tough::schema::{KeyHolder, PathPattern, PathSet, Root, RoleKeys, RoleType};
+use tough::schema::{KeyHolder, PathPattern, PathSet, RoleKeys, RoleType, Root};
 
 /// Signed metadata expires here; tests judge at [`AT`] unless they say otherwise.
 const EXPIRES: &str = "2030-01-01T00:00:00Z";
@@ -55,7 +55,9 @@ impl TestKey {
         let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new()).unwrap();
         let path = dir.join(format!("{name}.pk8"));
         std::fs::write(&path, pkcs8.as_ref()).unwrap();
-        let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap().tuf_key();
+        let key = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref())
+            .unwrap()
+            .tuf_key();
         let id = key.key_id().unwrap();
         Self { path, key, id }
     }
@@ -125,7 +127,8 @@ impl Default for Spec {
             snapshot: 1,
             targets: 1,
             timestamp_threshold: 1,
-            trusted_root: br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
+            trusted_root:
+                br#"{"mediaType":"application/vnd.dev.sigstore.trustedroot+json;version=0.1"}"#,
             delegated_expires: None,
         }
     }
@@ -317,7 +320,10 @@ fn a_clean_repository_verifies() {
             (Role::Targets, 1)
         ]
     );
-    assert_eq!(verified.trusted_root().bytes(), Spec::default().trusted_root);
+    assert_eq!(
+        verified.trusted_root().bytes(),
+        Spec::default().trusted_root
+    );
 }
 
 #[test]
@@ -637,7 +643,10 @@ fn delegated_role_is_verified_and_listed() {
     let repo = publish(tmp.path(), "delegated", &keys, &spec);
     let verified = repo.repo().verify(&repo.pinned_root, at(AT), None).unwrap();
     let last = verified.roles().last().unwrap();
-    assert_eq!((&last.role, last.version), (&Role::Delegated("team".into()), 3));
+    assert_eq!(
+        (&last.role, last.version),
+        (&Role::Delegated("team".into()), 3)
+    );
     assert_eq!(
         verified
             .state()
@@ -714,6 +723,7 @@ fn verify_inside_a_multi_thread_runtime() {
         .worker_threads(1)
         .build()
         .unwrap();
-    let result = runtime.block_on(async { repo.verify(None).map(|s| s.role(&Role::Root).cloned()) });
+    let result =
+        runtime.block_on(async { repo.verify(None).map(|s| s.role(&Role::Root).cloned()) });
     assert_eq!(result.unwrap().unwrap().version, 1);
 }

@@ -6,14 +6,18 @@ use std::path::PathBuf;
 use airlock_trust_root::{LocalRepository, RepositoryName, Role, TrustState, TufError};
 use chrono::{DateTime, Utc};
 
-const TRUSTED_ROOT_SHA256: &str = "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66";
+const TRUSTED_ROOT_SHA256: &str =
+    "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66";
 
 fn testdata() -> Option<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/sigstore-tuf");
     if dir.join("metadata").is_dir() {
         Some(dir)
     } else {
-        eprintln!("skipped: {} is absent (the shared test data is not checked out)", dir.display());
+        eprintln!(
+            "skipped: {} is absent (the shared test data is not checked out)",
+            dir.display()
+        );
         None
     }
 }
@@ -58,7 +62,11 @@ fn pinned_at_v12_walks_to_v15_and_yields_trusted_root() {
     assert_eq!(verified.trusted_root().sha256(), TRUSTED_ROOT_SHA256);
     assert_eq!(verified.state().trusted_root_sha256(), TRUSTED_ROOT_SHA256);
     assert_eq!(verified.current_root(), root(&dir, 15).as_slice());
-    let names: Vec<&str> = verified.signing_configs().iter().map(|t| t.name()).collect();
+    let names: Vec<&str> = verified
+        .signing_configs()
+        .iter()
+        .map(|t| t.name())
+        .collect();
     assert!(names.contains(&"signing_config.v0.2.json"), "{names:?}");
 }
 
@@ -93,7 +101,10 @@ fn after_root_expiry_the_root_is_named_first() {
     assert_eq!((role, *version), (&Role::Root, 15));
     assert_eq!(expires.date_naive().to_string(), "2026-11-20");
     assert_eq!(*judged, at("2026-11-22T00:00:00Z"));
-    assert!(err.to_string().starts_with("root metadata version 15 expired at 2026-11-20T"));
+    assert!(
+        err.to_string()
+            .starts_with("root metadata version 15 expired at 2026-11-20T")
+    );
 }
 
 #[test]
@@ -133,7 +144,11 @@ fn state_round_trips_and_accepts_the_same_repository_later() {
     let json = serde_json::to_string(first.state()).unwrap();
     let stored: TrustState = serde_json::from_str(&json).unwrap();
     repo(&dir)
-        .verify(first.current_root(), at("2026-08-22T00:00:00Z"), Some(&stored))
+        .verify(
+            first.current_root(),
+            at("2026-08-22T00:00:00Z"),
+            Some(&stored),
+        )
         .unwrap();
     let err = repo(&dir)
         .verify(&root(&dir, 12), at("2026-08-20T00:00:00Z"), Some(&stored))
@@ -150,7 +165,9 @@ fn state_round_trips_and_accepts_the_same_repository_later() {
 #[test]
 fn verify_is_callable_inside_a_tokio_runtime() {
     let Some(dir) = testdata() else { return };
-    let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let sha = runtime.block_on(async {
         repo(&dir)
             .verify(&root(&dir, 12), at("2026-08-22T00:00:00Z"), None)
