@@ -341,10 +341,10 @@ fn message_signature(raw: RawMessageSignature) -> Result<Content, BundleError> {
             let algorithm = hash_algorithm(&d.algorithm)
                 .ok_or_else(|| BundleError::DigestAlgorithm(d.algorithm.clone()))?;
             let bytes = decode(&d.digest, "messageSignature.messageDigest.digest")?;
-            if bytes.len() != algorithm.len() {
+            if bytes.len() != algorithm.output_len() {
                 return Err(BundleError::DigestLength {
                     algorithm,
-                    expected: algorithm.len(),
+                    expected: algorithm.output_len(),
                     actual: bytes.len(),
                 });
             }

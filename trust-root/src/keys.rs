@@ -23,7 +23,7 @@ pub enum HashAlgorithm {
 
 impl HashAlgorithm {
     /// The digest length in bytes.
-    pub fn len(self) -> usize {
+    pub fn output_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha384 => 48,

@@ -14,6 +14,7 @@ mod sct;
 mod timestamp;
 mod tlog;
 mod trusted_root;
+mod tuf;
 mod verify;
 
 pub use bundle::{Bundle, BundleError, BundleVersion, MAX_BUNDLE_SIZE};
@@ -30,6 +31,10 @@ pub use tlog::{
     verify_consistency, verify_inclusion,
 };
 pub use trusted_root::{Authority, LogInstance, TimeRange, TrustedRoot, TrustedRootError};
+pub use tuf::{
+    LocalRepository, RepositoryName, Role, RoleRecord, RoleStatus, TRUSTED_ROOT_TARGET, TrustState,
+    TrustStates, TufError, VerifiedRepository, VerifiedTarget,
+};
 pub use verify::{
     Artifact, CheckpointFacts, DsseFacts, LogEntryFacts, ObservedTime, Report, SignerFacts, Step,
     TimeSource, Verifier, VerifyError,

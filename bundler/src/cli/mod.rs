@@ -1,5 +1,7 @@
 //! The subcommands, one file each: `Args` parsed by clap, then `run()`.
 
+mod trust;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -22,10 +24,13 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     VerifyBundle(verify_bundle::VerifyBundleArgs),
+    /// Verify TUF repositories carrying Sigstore trust data.
+    Trust(trust::TrustArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::VerifyBundle(args) => verify_bundle::run(args),
+        Command::Trust(args) => trust::run(args),
     }
 }

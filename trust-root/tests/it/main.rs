@@ -1,3 +1,6 @@
-//! Integration tests for airlock-trust-root.
+//! Integration tests for airlock-trust-root (one binary for the crate).
 
+#[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod conformance;
+#[cfg(test)]
+mod tuf;
