@@ -63,7 +63,6 @@ pub enum SctMode {
 /// A certificate authority (root + intermediate).
 #[derive(Clone, Debug)]
 pub(crate) struct Ca {
-    pub(crate) root_key: EcKey,
     pub(crate) intermediate_key: EcKey,
     pub(crate) root_der: Vec<u8>,
     pub(crate) intermediate_der: Vec<u8>,
@@ -167,7 +166,6 @@ impl Ca {
         };
         let intermediate_der = cert_der(&sign_tbs(intermediate.tbs()?, &root_key)?)?;
         Ok(Ca {
-            root_key,
             intermediate_key,
             root_der,
             intermediate_der,

@@ -12,6 +12,8 @@ mod error;
 mod instance;
 mod keys;
 mod log;
+mod server;
+mod tls;
 mod tsa;
 mod x509;
 
@@ -25,4 +27,6 @@ pub use instance::{
 };
 pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
+pub use server::{LogServer, StaticServer};
+pub use tls::TlsMaterial;
 pub use x509::cert_pem;
