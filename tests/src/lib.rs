@@ -15,6 +15,7 @@ mod log;
 mod server;
 mod tls;
 mod tsa;
+mod tuf;
 mod x509;
 
 pub use attest::{IN_TOTO_PAYLOAD_TYPE, Package, Predicate, Provenance, STATEMENT_V1, pae};
@@ -29,4 +30,5 @@ pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use server::{LogServer, StaticServer};
 pub use tls::TlsMaterial;
+pub use tuf::{RoleSpec, RootSpec, TufRepo, TufRepoBuilder};
 pub use x509::cert_pem;

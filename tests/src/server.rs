@@ -35,7 +35,10 @@ impl Drop for Running {
 }
 
 fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> KitError + '_ {
-    move |source| KitError::Io { what: what.to_string(), source }
+    move |source| KitError::Io {
+        what: what.to_string(),
+        source,
+    }
 }
 
 /// Starts `factory`'s app on 127.0.0.1:0 (over TLS if `tls` is given).
@@ -87,7 +90,11 @@ where
         source: std::io::Error::other("no bound address"),
     })?;
     let scheme = if tls.is_some() { "https" } else { "http" };
-    Ok(Running { url: format!("{scheme}://{addr}"), handle, thread: Some(thread) })
+    Ok(Running {
+        url: format!("{scheme}://{addr}"),
+        handle,
+        thread: Some(thread),
+    })
 }
 
 type SharedLog = Arc<RwLock<TransparencyLog>>;
@@ -125,7 +132,10 @@ impl LogServer {
             },
             tls,
         )?;
-        Ok(LogServer { running, log: shared })
+        Ok(LogServer {
+            running,
+            log: shared,
+        })
     }
 
     /// The base URL, e.g. `http://127.0.0.1:41234`.
@@ -143,7 +153,8 @@ impl LogServer {
 }
 
 fn read(log: &SharedLog) -> std::sync::RwLockReadGuard<'_, TransparencyLog> {
-    log.read().unwrap_or_else(std::sync::PoisonError::into_inner)
+    log.read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn not_found(msg: impl Into<String>) -> HttpResponse {
@@ -185,7 +196,10 @@ async fn rekor_proof(log: web::Data<SharedLog>, q: web::Query<ProofQuery>) -> Ht
             log.size()
         ));
     }
-    match (log.consistency_proof(first, q.last_size), log.root(q.last_size)) {
+    match (
+        log.consistency_proof(first, q.last_size),
+        log.root(q.last_size),
+    ) {
         (Ok(p), Ok(root)) => HttpResponse::Ok().json(json!({
             "rootHash": hex::encode(root),
             "hashes": p.iter().map(hex::encode).collect::<Vec<_>>(),
@@ -197,7 +211,9 @@ async fn rekor_proof(log: web::Data<SharedLog>, q: web::Query<ProofQuery>) -> Ht
 async fn checkpoint(log: web::Data<SharedLog>) -> HttpResponse {
     let log = read(&log);
     match log.checkpoint(log.size()) {
-        Ok(cp) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(cp.note),
+        Ok(cp) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(cp.note),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
 }
@@ -228,7 +244,9 @@ async fn tile(log: web::Data<SharedLog>, path: web::Path<String>) -> HttpRespons
         return not_found(format!("tile {path} is beyond tree size {}", log.size()));
     }
     match log.tile(&t) {
-        Ok(bytes) => HttpResponse::Ok().content_type("application/octet-stream").body(bytes),
+        Ok(bytes) => HttpResponse::Ok()
+            .content_type("application/octet-stream")
+            .body(bytes),
         Err(e) => not_found(e.to_string()),
     }
 }
@@ -277,7 +295,16 @@ mod tests {
     #[test]
     fn tile_paths() {
         let t = parse_tile_path("0/x001/234.p/5").unwrap();
-        assert_eq!((t.height(), t.level(), t.level_index(), t.width(), t.is_data()), (8, 0, 1234, 5, false));
+        assert_eq!(
+            (
+                t.height(),
+                t.level(),
+                t.level_index(),
+                t.width(),
+                t.is_data()
+            ),
+            (8, 0, 1234, 5, false)
+        );
         let t = parse_tile_path("8/1/000").unwrap();
         assert_eq!((t.level(), t.level_index(), t.width()), (1, 0, 256));
         let t = parse_tile_path("entries/000.p/3").unwrap();

@@ -38,7 +38,8 @@ impl TlsMaterial {
         let seed = seed.into();
         let ca_key = seed.p256("tls-ca");
         let server_key = seed.p256("tls-server");
-        let ca_name = Name::from_str("CN=airlock-test-tls-ca,O=airlock-test").map_err(der_err("name"))?;
+        let ca_name =
+            Name::from_str("CN=airlock-test-tls-ca,O=airlock-test").map_err(der_err("name"))?;
         let ca = CertParts {
             serial: 1,
             issuer: ca_name.clone(),
@@ -47,12 +48,24 @@ impl TlsMaterial {
             not_after,
             spki: ca_key.spki()?,
             extensions: vec![
-                ext(ID_CE_KEY_USAGE, true, &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign))?,
-                ext(ID_CE_BASIC_CONSTRAINTS, true, &BasicConstraints { ca: true, path_len_constraint: Some(0) })?,
+                ext(
+                    ID_CE_KEY_USAGE,
+                    true,
+                    &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+                )?,
+                ext(
+                    ID_CE_BASIC_CONSTRAINTS,
+                    true,
+                    &BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(0),
+                    },
+                )?,
             ],
         };
         let ca_der = cert_der(&sign_tbs(ca.tbs()?, &ca_key)?)?;
-        let ip = OctetString::new(Ipv4Addr::LOCALHOST.octets().to_vec()).map_err(der_err("IP SAN"))?;
+        let ip =
+            OctetString::new(Ipv4Addr::LOCALHOST.octets().to_vec()).map_err(der_err("IP SAN"))?;
         let server = CertParts {
             serial: 2,
             issuer: ca_name,
@@ -61,14 +74,31 @@ impl TlsMaterial {
             not_after,
             spki: server_key.spki()?,
             extensions: vec![
-                ext(ID_CE_KEY_USAGE, true, &KeyUsage(KeyUsages::DigitalSignature.into()))?,
-                ext(ID_CE_EXT_KEY_USAGE, false, &ExtendedKeyUsage(vec![ID_KP_SERVER_AUTH]))?,
-                ext(ID_CE_BASIC_CONSTRAINTS, true, &BasicConstraints { ca: false, path_len_constraint: None })?,
+                ext(
+                    ID_CE_KEY_USAGE,
+                    true,
+                    &KeyUsage(KeyUsages::DigitalSignature.into()),
+                )?,
+                ext(
+                    ID_CE_EXT_KEY_USAGE,
+                    false,
+                    &ExtendedKeyUsage(vec![ID_KP_SERVER_AUTH]),
+                )?,
+                ext(
+                    ID_CE_BASIC_CONSTRAINTS,
+                    true,
+                    &BasicConstraints {
+                        ca: false,
+                        path_len_constraint: None,
+                    },
+                )?,
                 ext(
                     ID_CE_SUBJECT_ALT_NAME,
                     false,
                     &SubjectAltName(vec![
-                        GeneralName::DnsName(Ia5String::new("localhost").map_err(der_err("DNS SAN"))?),
+                        GeneralName::DnsName(
+                            Ia5String::new("localhost").map_err(der_err("DNS SAN"))?,
+                        ),
                         GeneralName::IpAddress(ip),
                     ]),
                 )?,
@@ -78,10 +108,17 @@ impl TlsMaterial {
         let server_key_pkcs8 = server_key
             .signing_key()
             .to_pkcs8_der()
-            .map_err(|e| KitError::Invalid { what: "TLS key", detail: e.to_string() })?
+            .map_err(|e| KitError::Invalid {
+                what: "TLS key",
+                detail: e.to_string(),
+            })?
             .as_bytes()
             .to_vec();
-        Ok(TlsMaterial { ca_der, server_der, server_key_pkcs8 })
+        Ok(TlsMaterial {
+            ca_der,
+            server_der,
+            server_key_pkcs8,
+        })
     }
 
     /// The CA certificate (PEM) a client should trust.

@@ -2,4 +2,5 @@
 //! cross-check.
 
 mod common;
+mod fixtures;
 mod sigstore_python;
