@@ -90,7 +90,7 @@ mod tests {
         assert_eq!(&sct[41..45], &[0, 0, 4, 3]);
         let sig_len = u16::from_be_bytes([sct[45], sct[46]]) as usize;
         assert_eq!(sct.len(), 47 + sig_len);
-        let list = sct_list(&[sct.clone()]);
+        let list = sct_list(std::slice::from_ref(&sct));
         assert_eq!(list.len(), sct.len() + 4);
     }
 }

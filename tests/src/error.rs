@@ -75,7 +75,7 @@ pub enum KitError {
         what: String,
         /// tough's complaint.
         #[source]
-        source: tough::error::Error,
+        source: Box<tough::error::Error>,
     },
     /// File or socket I/O failed.
     #[error("I/O on {what}")]

@@ -77,7 +77,10 @@ fn role(version: u64, expires: DateTime<Utc>) -> RoleSpec {
 
 fn tuf_err(what: impl Into<String>) -> impl FnOnce(tough::error::Error) -> KitError {
     let what = what.into();
-    move |source| KitError::Tuf { what, source }
+    move |source| KitError::Tuf {
+        what,
+        source: Box::new(source),
+    }
 }
 
 fn key_id_err(e: tough::schema::Error) -> KitError {
