@@ -27,7 +27,7 @@ pub enum KitError {
         what: &'static str,
         /// The signer's complaint.
         #[source]
-        source: signature_error::Error,
+        source: p256::ecdsa::Error,
     },
     /// A Merkle tree computation failed.
     #[error("Merkle tree: {what}")]
@@ -89,11 +89,6 @@ pub enum KitError {
     /// TLS configuration failed.
     #[error("TLS configuration")]
     Tls(#[source] rustls::Error),
-}
-
-/// The `signature` crate's error, re-exported through p256.
-mod signature_error {
-    pub(crate) use p256::ecdsa::Error;
 }
 
 /// Result with [`KitError`].

@@ -140,8 +140,8 @@ pub struct MintedBundle {
     pub identity: Identity,
     /// The OIDC issuer a verifier should require.
     pub issuer: String,
-    /// DER of the leaf certificate.
-    pub certificate_der: Vec<u8>,
+    /// DER of the leaf certificate (`None` for managed-key bundles).
+    pub certificate_der: Option<Vec<u8>>,
     /// The entry's index in the instance's log.
     pub log_index: u64,
     /// SHA-256 of the artifact (message signatures) or of the subject (attestations).
@@ -177,8 +177,11 @@ fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn secs(t: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp(t, 0).unwrap_or_default()
+fn secs(t: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp(t, 0).ok_or(crate::error::KitError::Invalid {
+        what: "time",
+        detail: t.to_string(),
+    })
 }
 
 impl Instance {
@@ -269,8 +272,47 @@ impl Instance {
 
     /// Signs `artifact` with a fresh Fulcio-style certificate and logs a hashedrekord entry.
     pub fn sign_blob(&mut self, artifact: &[u8], opts: &SignOptions) -> Result<MintedBundle> {
-        let digest: [u8; 32] = Sha256::digest(artifact).into();
         let signing = self.start_signing(opts)?;
+        self.sign_blob_as(signing, artifact, opts)
+    }
+
+    /// A managed (non-keyless) signing key derived from the seed and `label`.
+    pub fn managed_key(&self, label: &str) -> EcKey {
+        self.seed.p256(&format!("managed-{label}"))
+    }
+
+    /// Signs `artifact` with a managed key: the bundle names the key by `publicKey.hint` (base64
+    /// of its SHA-256 key id) instead of carrying a certificate. Certificate knobs do nothing;
+    /// `opts.identity`/`issuer` are only echoed in the result.
+    pub fn sign_blob_with_key(
+        &mut self,
+        artifact: &[u8],
+        key: &EcKey,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let n = self.signatures;
+        self.signatures += 1;
+        let signing = Signing {
+            at: self.signing_time(opts, n),
+            key: key.clone(),
+            cert_der: None,
+            serial: n,
+        };
+        self.sign_blob_as(signing, artifact, opts)
+    }
+
+    fn signing_time(&self, opts: &SignOptions, n: u64) -> DateTime<Utc> {
+        opts.at
+            .unwrap_or(self.base_time + chrono::Duration::seconds(n as i64))
+    }
+
+    fn sign_blob_as(
+        &mut self,
+        signing: Signing,
+        artifact: &[u8],
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let digest: [u8; 32] = Sha256::digest(artifact).into();
         let mut signature = signing.key.sign_prehash(&digest)?;
         if opts.knobs.bad_signature {
             corrupt(&mut signature);
@@ -282,7 +324,7 @@ impl Instance {
                 "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
                 "signature": {
                     "content": B64.encode(&signature),
-                    "publicKey": {"content": B64.encode(cert_pem(&signing.cert_der))},
+                    "publicKey": {"content": B64.encode(signing.verifier_pem()?)},
                 },
             },
         });
@@ -346,7 +388,7 @@ impl Instance {
                 "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
                 "signatures": [{
                     "signature": B64.encode(&signature),
-                    "verifier": B64.encode(cert_pem(&signing.cert_der)),
+                    "verifier": B64.encode(signing.verifier_pem()?),
                 }],
             },
         });
@@ -365,9 +407,7 @@ impl Instance {
     fn start_signing(&mut self, opts: &SignOptions) -> Result<Signing> {
         let n = self.signatures;
         self.signatures += 1;
-        let at = opts
-            .at
-            .unwrap_or(self.base_time + chrono::Duration::seconds(n as i64));
+        let at = self.signing_time(opts, n);
         let t = at.timestamp();
         let (nb, na) = match opts.knobs.cert_validity {
             CertValidity::Normal => (t, t + LEAF_VALIDITY_SECS),
@@ -391,7 +431,7 @@ impl Instance {
         Ok(Signing {
             at,
             key,
-            cert_der,
+            cert_der: Some(cert_der),
             serial: n,
         })
     }
@@ -429,8 +469,8 @@ impl Instance {
         if knobs.tamper_body {
             tamper(&mut bundle_body);
         }
+        let (signer_key, signer_value) = signing.material()?;
         let mut material = json!({
-            "certificate": {"rawBytes": B64.encode(&signing.cert_der)},
             "tlogEntries": [{
                 "logIndex": index.to_string(),
                 "logId": {"keyId": B64.encode(self.log.log_id()?)},
@@ -464,6 +504,9 @@ impl Instance {
                 ts_serial,
             )?),
         };
+        if let Some(m) = material.as_object_mut() {
+            m.insert(signer_key.into(), signer_value);
+        }
         if let (Some(stamp), Some(m)) = (stamp, material.as_object_mut()) {
             m.insert(
                 "timestampVerificationData".into(),
@@ -494,8 +537,8 @@ impl Instance {
 
     /// The trusted root as a JSON value.
     pub fn trusted_root(&self) -> Result<Value> {
-        let start = rfc3339(secs(self.ca.not_before));
-        let end = rfc3339(secs(self.ca.not_after));
+        let start = rfc3339(secs(self.ca.not_before)?);
+        let end = rfc3339(secs(self.ca.not_after)?);
         let url = format!("https://{}", self.host);
         let key = |k: &EcKey| -> Result<Value> {
             Ok(json!({
@@ -534,7 +577,7 @@ impl Instance {
     /// A sigstore ClientTrustConfig wrapping [`Instance::trusted_root`], with a signing config
     /// naming this instance's (fictional) services; for `sigstore --trust-config`.
     pub fn client_trust_config_json(&self) -> Result<Vec<u8>> {
-        let start = rfc3339(secs(self.ca.not_before));
+        let start = rfc3339(secs(self.ca.not_before)?);
         let service = |url: String, version: u32| json!({"url": url, "majorApiVersion": version, "validFor": {"start": start}, "operator": self.host});
         let config = json!({
             "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
@@ -557,8 +600,27 @@ impl Instance {
 struct Signing {
     at: DateTime<Utc>,
     key: EcKey,
-    cert_der: Vec<u8>,
+    /// The leaf certificate, or `None` for a managed key.
+    cert_der: Option<Vec<u8>>,
     serial: u64,
+}
+
+impl Signing {
+    /// The PEM a log entry records as the verifier: the certificate, or the public key.
+    fn verifier_pem(&self) -> Result<String> {
+        match &self.cert_der {
+            Some(der) => Ok(cert_pem(der)),
+            None => self.key.public_pem(),
+        }
+    }
+
+    /// The bundle's `verificationMaterial` entry naming the signer.
+    fn material(&self) -> Result<(&'static str, Value)> {
+        Ok(match &self.cert_der {
+            Some(der) => ("certificate", json!({"rawBytes": B64.encode(der)})),
+            None => ("publicKey", json!({"hint": B64.encode(self.key.key_id()?)})),
+        })
+    }
 }
 
 /// Breaks an ECDSA DER signature while keeping it parseable: flips a bit of the last byte of `s`.

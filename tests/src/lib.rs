@@ -3,6 +3,29 @@
 //!
 //! Everything is deterministic: the same [`Seed`] and base time give byte-identical outputs.
 //! Nothing here reads the clock; times are parameters.
+//!
+//! ```
+//! use airlock_tests::{Instance, Knobs, LogServer, SctMode, SignOptions, TufRepoBuilder};
+//!
+//! let base = chrono::DateTime::from_timestamp(1_768_478_400, 0).expect("a valid time");
+//! let mut sigstore = Instance::new(7, base)?;
+//! let opts = SignOptions::workload("https://ci.example/release.yml@refs/heads/main", "https://token.ci.example");
+//! let good = sigstore.sign_blob(b"artifact", &opts)?;
+//! let no_sct = sigstore.sign_blob(
+//!     b"artifact",
+//!     &opts.clone().with_knobs(Knobs { sct: SctMode::Missing, ..Knobs::default() }),
+//! )?;
+//! assert_ne!(good.json, no_sct.json);
+//!
+//! let trusted_root = sigstore.trusted_root_json()?;
+//! let dir = tempfile::tempdir().expect("a temporary directory");
+//! let repo = TufRepoBuilder::new(7, base).trusted_root(trusted_root).write(dir.path())?;
+//! assert!(repo.metadata_dir.join("timestamp.json").exists());
+//!
+//! let server = LogServer::start(sigstore.log())?; // http://127.0.0.1:PORT, stops on drop
+//! assert!(server.url().starts_with("http://127.0.0.1:"));
+//! # Ok::<(), airlock_tests::KitError>(())
+//! ```
 
 mod attest;
 mod ca;

@@ -282,7 +282,7 @@ fn ext<'a>(cert: &'a Certificate, oid: &str) -> Option<&'a x509_cert::ext::Exten
 fn leaf_certificate_is_fulcio_shaped_with_a_verifying_sct() {
     let mut inst = instance(25);
     let minted = inst.sign_blob(b"x", &opts()).unwrap();
-    let cert = Certificate::from_der(&minted.certificate_der).unwrap();
+    let cert = Certificate::from_der(minted.certificate_der.as_ref().unwrap()).unwrap();
     let tbs = &cert.tbs_certificate;
     assert!(tbs.subject.0.is_empty());
     let validity =
@@ -356,7 +356,10 @@ fn knobs_change_what_they_say() {
     let mut inst: Instance = instance(26);
     let cert = |inst: &mut Instance, knobs: Knobs| {
         let m = inst.sign_blob(b"x", &opts().with_knobs(knobs)).unwrap();
-        (Certificate::from_der(&m.certificate_der).unwrap(), m)
+        (
+            Certificate::from_der(m.certificate_der.as_ref().unwrap()).unwrap(),
+            m,
+        )
     };
     let (c, _) = cert(
         &mut inst,
@@ -478,7 +481,7 @@ fn dsse_attestation_carries_statement_about_subject() {
     assert_eq!(Some(&payload), m.statement.as_ref());
     let st: Value = serde_json::from_slice(&payload).unwrap();
     assert_eq!(st["subject"][0]["digest"]["sha256"], hex::encode([9u8; 32]));
-    let cert = Certificate::from_der(&m.certificate_der).unwrap();
+    let cert = Certificate::from_der(m.certificate_der.as_ref().unwrap()).unwrap();
     let key = VerifyingKey::from_sec1_bytes(
         cert.tbs_certificate
             .subject_public_key_info
@@ -501,4 +504,22 @@ fn dsse_attestation_carries_statement_about_subject() {
         body["spec"]["payloadHash"]["value"],
         hex::encode(Sha256::digest(&payload))
     );
+}
+
+#[test]
+fn managed_key_bundle_names_the_key_and_logs_its_pem() {
+    let mut inst = instance(28);
+    let key = inst.managed_key("release");
+    let m = inst.sign_blob_with_key(b"x", &key, &opts()).unwrap();
+    assert!(m.certificate_der.is_none());
+    let b: Value = serde_json::from_slice(&m.json).unwrap();
+    let vm = &b["verificationMaterial"];
+    assert!(vm.get("certificate").is_none());
+    assert_eq!(b64(&vm["publicKey"]["hint"]), key.key_id().unwrap());
+    let body: Value =
+        serde_json::from_slice(&b64(&vm["tlogEntries"][0]["canonicalizedBody"])).unwrap();
+    let pem = b64(&body["spec"]["signature"]["publicKey"]["content"]);
+    assert_eq!(String::from_utf8(pem).unwrap(), key.public_pem().unwrap());
+    let sig = DerSignature::from_bytes(&b64(&b["messageSignature"]["signature"])).unwrap();
+    key.verifying_key().verify(b"x", &sig).unwrap();
 }
