@@ -6,10 +6,10 @@ use std::process::Command;
 
 use airlock_tests::{
     CertValidity, CheckpointMode, Identity, Knobs, MintedBundle, Package, Predicate, Provenance,
-    SctMode, TimestampMode,
+    SctMode, SignOptions, TimestampMode,
 };
 
-use crate::common::{instance, opts};
+use crate::common::{ISSUER, instance, opts};
 
 fn sigstore_bin() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -203,13 +203,14 @@ fn sigstore_python_accepts_good_and_rejects_each_knob() {
         source_uri: "git+https://git.airlock.test/org/repo".into(),
         source_commit: "0123456789abcdef0123456789abcdef01234567".into(),
     };
+    let prov_v1 = prov.clone();
     let pkgs = vec![Package {
         name: "libfoo".into(),
         version: "1.2.3".into(),
     }];
     for (name, p) in [
         ("SLSA v1 attestation", Predicate::SlsaV1(prov.clone())),
-        ("SLSA v0.2 attestation", Predicate::SlsaV02(prov)),
+        ("SLSA v0.2 attestation", Predicate::SlsaV02(prov.clone())),
         ("CycloneDX attestation", Predicate::CycloneDx(pkgs.clone())),
         ("SPDX attestation", Predicate::Spdx(pkgs)),
     ] {
@@ -219,6 +220,22 @@ fn sigstore_python_accepts_good_and_rejects_each_knob() {
             inst.attest("artifact", digest, &p, &opts()).unwrap(),
         ));
     }
+    let stamped = opts().with_knobs(Knobs {
+        timestamp: TimestampMode::Valid,
+        ..Knobs::default()
+    });
+    cases.push((
+        "SLSA v1 attestation with timestamp",
+        Expect::Pass,
+        inst.attest("artifact", digest, &Predicate::SlsaV1(prov_v1), &stamped)
+            .unwrap(),
+    ));
+    cases.push((
+        "signature by a person (email SAN)",
+        Expect::Pass,
+        inst.sign_blob(ARTIFACT, &SignOptions::person("dev@airlock.test", ISSUER))
+            .unwrap(),
+    ));
     for (name, expect, knobs) in knob_cases {
         cases.push((
             name,

@@ -98,3 +98,23 @@ fn expired_timestamp_is_rejected_when_expiry_is_enforced() {
         "{err:?}"
     );
 }
+
+#[test]
+fn re_signing_into_the_same_directory_moves_the_repository_forward() {
+    let dir = tempfile::tempdir().unwrap();
+    let later = base_time() + chrono::Duration::days(30);
+    let builder = TufRepoBuilder::new(34, base_time()).target("x", b"x".to_vec());
+    builder.write(dir.path()).unwrap();
+    let repo = builder
+        .clone()
+        .snapshot_role(2, later)
+        .timestamp_role(2, later)
+        .rotate_root(later)
+        .write(dir.path())
+        .unwrap();
+    let loaded = load(&repo, &repo.initial_root, ExpirationEnforcement::Unsafe).unwrap();
+    assert_eq!(loaded.root().signed.version.get(), 2);
+    assert_eq!(loaded.snapshot().signed.version.get(), 2);
+    assert_eq!(loaded.timestamp().signed.version.get(), 2);
+    assert!(repo.metadata_dir.join("1.snapshot.json").exists());
+}
