@@ -639,3 +639,73 @@ fn tamper(body: &mut [u8]) {
         body[i] = if body[i] == b'0' { b'1' } else { b'0' };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst() -> Instance {
+        Instance::new(1, DateTime::from_timestamp(1_768_478_400, 0).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn successive_signatures_are_a_second_apart_and_logged_in_order() {
+        let mut i = inst();
+        let o = SignOptions::person("a@b.test", "https://issuer.test");
+        let a = i.sign_blob(b"1", &o).unwrap();
+        let b = i.sign_blob(b"2", &o).unwrap();
+        assert_eq!((a.log_index, b.log_index), (0, 1));
+        assert_eq!((b.signed_at - a.signed_at).num_seconds(), 1);
+        assert_eq!(a.signed_at, i.base_time());
+        assert_eq!(
+            i.log().entry(1).unwrap().integrated_time,
+            b.signed_at.timestamp() + 1
+        );
+    }
+
+    #[test]
+    fn explicit_signing_time_is_used() {
+        let mut i = inst();
+        let at = i.base_time() + chrono::Duration::hours(3);
+        let o = SignOptions {
+            at: Some(at),
+            ..SignOptions::workload("https://x.test/w", "https://issuer.test")
+        };
+        assert_eq!(i.sign_blob(b"1", &o).unwrap().signed_at, at);
+    }
+
+    #[test]
+    fn tamper_changes_exactly_one_digest_character() {
+        let mut body = br#"{"spec":{"hash":{"value":"0abc"}}}"#.to_vec();
+        let orig = body.clone();
+        tamper(&mut body);
+        let diff: Vec<_> = body.iter().zip(&orig).filter(|(a, b)| a != b).collect();
+        assert_eq!(diff.len(), 1);
+        assert!(serde_json::from_slice::<Value>(&body).is_ok());
+    }
+
+    #[test]
+    fn trusted_root_lists_every_service() {
+        let root = inst().trusted_root().unwrap();
+        assert_eq!(root["mediaType"], TRUSTED_ROOT_MEDIA_TYPE);
+        for k in [
+            "tlogs",
+            "ctlogs",
+            "certificateAuthorities",
+            "timestampAuthorities",
+        ] {
+            assert_eq!(root[k].as_array().unwrap().len(), 1, "{k}");
+        }
+        assert_eq!(
+            root["certificateAuthorities"][0]["certChain"]["certificates"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            root["tlogs"][0]["publicKey"]["keyDetails"],
+            "PKIX_ECDSA_P256_SHA_256"
+        );
+    }
+}

@@ -149,3 +149,16 @@ impl TlsMaterial {
             .map_err(KitError::Tls)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn material_is_deterministic_and_configures_rustls() {
+        let a = TlsMaterial::new(1, 1_700_000_000, 1_900_000_000).unwrap();
+        let b = TlsMaterial::new(1, 1_700_000_000, 1_900_000_000).unwrap();
+        assert_eq!(a.ca_pem(), b.ca_pem());
+        assert!(a.server_config().is_ok());
+    }
+}

@@ -395,3 +395,25 @@ impl KeySource for SeededKey {
         Err("the testkit's keys are derived from its seed and cannot be written".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ed25519_dalek::Verifier as _;
+
+    #[test]
+    fn rotated_root_is_cross_signed_over_its_canonical_form() {
+        let t = DateTime::from_timestamp(1_768_478_400, 0).unwrap();
+        let b = TufRepoBuilder::new(1, t).rotate_root(t + chrono::Duration::days(400));
+        let signed: Signed<Root> = serde_json::from_slice(&b.signed_root(1).unwrap()).unwrap();
+        assert_eq!(signed.signed.version.get(), 2);
+        assert_eq!(signed.signatures.len(), 2);
+        let msg = canonical(&signed.signed).unwrap();
+        for key in [b.root_key(1), b.root_key(2)] {
+            let id = tuf_key(&key).key_id().unwrap();
+            let sig = signed.signatures.iter().find(|s| s.keyid == id).unwrap();
+            let sig = ed25519_dalek::Signature::from_slice(&sig.sig).unwrap();
+            key.verifying_key().verify(&msg, &sig).unwrap();
+        }
+    }
+}
