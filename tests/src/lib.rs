@@ -53,5 +53,5 @@ pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use server::{LogServer, StaticServer};
 pub use tls::TlsMaterial;
-pub use tuf::{RoleSpec, RootSpec, TufRepo, TufRepoBuilder};
+pub use tuf::{TufRepo, TufRepoBuilder};
 pub use x509::cert_pem;

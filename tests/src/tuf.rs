@@ -22,24 +22,24 @@ use crate::keys::Seed;
 
 /// A role's version and expiry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct RoleSpec {
+pub(crate) struct RoleSpec {
     /// Metadata version (≥ 1).
-    pub version: u64,
+    pub(crate) version: u64,
     /// When the metadata expires.
-    pub expires: DateTime<Utc>,
+    pub(crate) expires: DateTime<Utc>,
 }
 
 /// One version of root metadata.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RootSpec {
+pub(crate) struct RootSpec {
     /// Version and expiry.
-    pub role: RoleSpec,
+    pub(crate) role: RoleSpec,
     /// Generation of the root key (a new generation is a new key).
-    pub root_key_generation: u32,
+    pub(crate) root_key_generation: u32,
     /// Generation of the targets, snapshot and timestamp keys.
-    pub role_key_generation: u32,
+    pub(crate) role_key_generation: u32,
     /// Whether the previous root's key also signs this root (TUF requires it for rotation).
-    pub signed_by_previous: bool,
+    pub(crate) signed_by_previous: bool,
 }
 
 /// Builds a TUF repository (consistent snapshots, one ed25519 key per role) in a directory.
