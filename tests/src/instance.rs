@@ -1,0 +1,711 @@
+//! The private Sigstore-like instance: CA, CT log, transparency log and TSA from one seed, and
+//! the bundles, attestations and trusted root it mints.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::attest::{IN_TOTO_PAYLOAD_TYPE, Predicate, pae, statement};
+use crate::ca::{Ca, Identity, LeafRequest, SctMode};
+use crate::canonical::canonical_json;
+use crate::ct::CtLog;
+use crate::error::{Result, json_err};
+use crate::keys::{EcKey, Seed};
+use crate::log::TransparencyLog;
+use crate::tsa::Tsa;
+use crate::x509::cert_pem;
+
+/// Media type of the bundles the kit mints.
+pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+/// Media type of a Sigstore trusted root.
+pub const TRUSTED_ROOT_MEDIA_TYPE: &str =
+    "application/vnd.dev.sigstore.trustedroot+json;version=0.1";
+
+/// Lifetime of a leaf certificate, as Fulcio issues them.
+pub const LEAF_VALIDITY_SECS: i64 = 600;
+
+/// When the leaf certificate is valid, relative to the signing time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CertValidity {
+    /// `[signed_at, signed_at + 10 min]`: valid at signing and log integration.
+    #[default]
+    Normal,
+    /// Expired before the signature was logged: `[signed_at − 20 min, signed_at − 10 min]`.
+    Expired,
+    /// Not yet valid when the signature was logged: `[signed_at + 10 min, signed_at + 20 min]`.
+    NotYetValid,
+}
+
+/// Which key signs the checkpoint in the bundle's inclusion proof.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// The log's own key.
+    #[default]
+    LogKey,
+    /// A key the trusted root does not know.
+    UnknownKey,
+}
+
+/// Whether the bundle carries an RFC 3161 timestamp, and what kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TimestampMode {
+    /// No timestamp; the log's integrated time is the only observed time.
+    #[default]
+    None,
+    /// A valid timestamp from the trusted TSA over the signature.
+    Valid,
+    /// A timestamp over some other message than the signature.
+    WrongMessage,
+    /// A timestamp signed by a TSA the trusted root does not list.
+    UnknownAuthority,
+    /// A valid timestamp whose time is outside the leaf certificate's validity.
+    OutsideCertValidity,
+}
+
+/// Switches that break one thing in a minted bundle, for negative fixtures.
+/// The default breaks nothing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Knobs {
+    /// The leaf certificate's validity window.
+    pub cert_validity: CertValidity,
+    /// The leaf certificate's SCT.
+    pub sct: SctMode,
+    /// Issue the certificate for this identity instead of [`SignOptions::identity`]
+    /// (the bundle's [`MintedBundle::identity`] still reports the requested one).
+    pub wrong_identity: Option<Identity>,
+    /// Issue the certificate with this OIDC issuer instead of [`SignOptions::issuer`].
+    pub wrong_issuer: Option<String>,
+    /// The bundle's canonicalized body differs from what the log signed and hashed.
+    pub tamper_body: bool,
+    /// The first hash of the inclusion path is corrupted (or a bogus one added if it is empty).
+    pub wrong_inclusion_path: bool,
+    /// Who signs the inclusion proof's checkpoint.
+    pub checkpoint: CheckpointMode,
+    /// The RFC 3161 timestamp.
+    pub timestamp: TimestampMode,
+    /// The signature (message or DSSE) does not verify.
+    pub bad_signature: bool,
+}
+
+/// How to sign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignOptions {
+    /// The identity the certificate names.
+    pub identity: Identity,
+    /// The OIDC issuer the certificate names.
+    pub issuer: String,
+    /// When to sign; `None` means the instance's base time plus one second per signature
+    /// already made (so successive signatures are ordered and deterministic).
+    pub at: Option<DateTime<Utc>>,
+    /// Negative-fixture switches.
+    pub knobs: Knobs,
+}
+
+impl SignOptions {
+    /// A good signature by a CI workload (URI SAN) from `issuer`.
+    pub fn workload(uri: &str, issuer: &str) -> Self {
+        SignOptions {
+            identity: Identity::Uri(uri.to_string()),
+            issuer: issuer.to_string(),
+            at: None,
+            knobs: Knobs::default(),
+        }
+    }
+
+    /// A good signature by a person (email SAN) from `issuer`.
+    pub fn person(email: &str, issuer: &str) -> Self {
+        SignOptions {
+            identity: Identity::Email(email.to_string()),
+            issuer: issuer.to_string(),
+            at: None,
+            knobs: Knobs::default(),
+        }
+    }
+
+    /// The same options with `knobs`.
+    pub fn with_knobs(mut self, knobs: Knobs) -> Self {
+        self.knobs = knobs;
+        self
+    }
+}
+
+/// A bundle the kit minted, with what a verifier should expect of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MintedBundle {
+    /// The Sigstore bundle v0.3 JSON.
+    pub json: Vec<u8>,
+    /// The identity a verifier should require (the requested one, whatever the knobs did).
+    pub identity: Identity,
+    /// The OIDC issuer a verifier should require.
+    pub issuer: String,
+    /// DER of the leaf certificate (`None` for managed-key bundles).
+    pub certificate_der: Option<Vec<u8>>,
+    /// The entry's index in the instance's log.
+    pub log_index: u64,
+    /// SHA-256 of the artifact (message signatures) or of the subject (attestations).
+    pub subject_digest: [u8; 32],
+    /// For attestations, the in-toto statement (the DSSE payload).
+    pub statement: Option<Vec<u8>>,
+    /// The signing time.
+    pub signed_at: DateTime<Utc>,
+}
+
+/// A private Sigstore: every key and output follows from the seed and the base time.
+#[derive(Clone, Debug)]
+pub struct Instance {
+    seed: Seed,
+    base_time: DateTime<Utc>,
+    host: String,
+    ca: Ca,
+    ct_log: CtLog,
+    rogue_ct_log: CtLog,
+    log: TransparencyLog,
+    rogue_key: EcKey,
+    tsa: Tsa,
+    rogue_tsa: Tsa,
+    signatures: u64,
+}
+
+/// How long before the base time the instance's keys and CA become valid.
+const CA_BACKDATE_SECS: i64 = 365 * 24 * 3600;
+/// How long after the base time the CA stays valid.
+const CA_LIFETIME_SECS: i64 = 10 * 365 * 24 * 3600;
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+fn secs(t: i64) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp(t, 0).ok_or(crate::error::KitError::Invalid {
+        what: "time",
+        detail: t.to_string(),
+    })
+}
+
+impl Instance {
+    /// A new instance. `base_time` is when the instance's first signature is made; its CA, logs
+    /// and TSA became valid a year before.
+    pub fn new(seed: impl Into<Seed>, base_time: DateTime<Utc>) -> Result<Self> {
+        let seed = seed.into();
+        let host = "airlock.test".to_string();
+        let t0 = base_time.timestamp();
+        let (nb, na) = (t0 - CA_BACKDATE_SECS, t0 + CA_LIFETIME_SECS);
+        let ca = Ca::new(
+            "airlock-test",
+            seed.p256("ca-root"),
+            seed.p256("ca-intermediate"),
+            nb,
+            na,
+        )?;
+        let tsa = Tsa::new(
+            "airlock-test",
+            &seed.p256("tsa-root"),
+            seed.p256("tsa"),
+            nb,
+            na,
+        )?;
+        let rogue_tsa = Tsa::new(
+            "airlock-rogue",
+            &seed.p256("rogue-tsa-root"),
+            seed.p256("rogue-tsa"),
+            nb,
+            na,
+        )?;
+        // The tree id is derived from the seed so that two instances' origins differ.
+        let d = seed.derive("tree-id", 0);
+        let tree_id = i64::from_be_bytes([d[0] & 0x7f, d[1], d[2], d[3], d[4], d[5], d[6], d[7]]);
+        Ok(Instance {
+            log: TransparencyLog::new(seed.p256("rekor"), &host, tree_id),
+            ct_log: CtLog {
+                key: seed.p256("ctlog"),
+            },
+            rogue_ct_log: CtLog {
+                key: seed.p256("rogue-ctlog"),
+            },
+            rogue_key: seed.p256("rogue-rekor"),
+            seed,
+            base_time,
+            host,
+            ca,
+            tsa,
+            rogue_tsa,
+            signatures: 0,
+        })
+    }
+
+    /// The base time.
+    pub fn base_time(&self) -> DateTime<Utc> {
+        self.base_time
+    }
+
+    /// The transparency log.
+    pub fn log(&self) -> &TransparencyLog {
+        &self.log
+    }
+
+    /// The transparency log, to append entries of one's own (e.g. to grow it between checkpoints).
+    pub fn log_mut(&mut self) -> &mut TransparencyLog {
+        &mut self.log
+    }
+
+    /// A key no trusted root of this instance lists (for "unknown key" fixtures).
+    pub fn rogue_key(&self) -> &EcKey {
+        &self.rogue_key
+    }
+
+    /// DER of the CA root and intermediate certificates.
+    pub fn ca_chain_der(&self) -> Vec<Vec<u8>> {
+        self.ca.chain_der()
+    }
+
+    /// DER of the TSA leaf and root certificates.
+    pub fn tsa_chain_der(&self) -> Vec<Vec<u8>> {
+        self.tsa.chain_der()
+    }
+
+    /// The CT log's public key (PKIX DER).
+    pub fn ct_log_key_der(&self) -> Result<Vec<u8>> {
+        self.ct_log.key.spki_der()
+    }
+
+    /// Signs `artifact` with a fresh Fulcio-style certificate and logs a hashedrekord entry.
+    pub fn sign_blob(&mut self, artifact: &[u8], opts: &SignOptions) -> Result<MintedBundle> {
+        let signing = self.start_signing(opts)?;
+        self.sign_blob_as(signing, artifact, opts)
+    }
+
+    /// A managed (non-keyless) signing key derived from the seed and `label`.
+    pub fn managed_key(&self, label: &str) -> EcKey {
+        self.seed.p256(&format!("managed-{label}"))
+    }
+
+    /// Signs `artifact` with a managed key: the bundle names the key by `publicKey.hint` (base64
+    /// of its SHA-256 key id) instead of carrying a certificate. Certificate knobs do nothing;
+    /// `opts.identity`/`issuer` are only echoed in the result.
+    pub fn sign_blob_with_key(
+        &mut self,
+        artifact: &[u8],
+        key: &EcKey,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let n = self.signatures;
+        self.signatures += 1;
+        let signing = Signing {
+            at: self.signing_time(opts, n),
+            key: key.clone(),
+            cert_der: None,
+            serial: n,
+        };
+        self.sign_blob_as(signing, artifact, opts)
+    }
+
+    fn signing_time(&self, opts: &SignOptions, n: u64) -> DateTime<Utc> {
+        opts.at
+            .unwrap_or(self.base_time + chrono::Duration::seconds(n as i64))
+    }
+
+    fn sign_blob_as(
+        &mut self,
+        signing: Signing,
+        artifact: &[u8],
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let digest: [u8; 32] = Sha256::digest(artifact).into();
+        let mut signature = signing.key.sign_prehash(&digest)?;
+        if opts.knobs.bad_signature {
+            corrupt(&mut signature);
+        }
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "hashedrekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+                "signature": {
+                    "content": B64.encode(&signature),
+                    "publicKey": {"content": B64.encode(signing.verifier_pem()?)},
+                },
+            },
+        });
+        let content = (
+            "messageSignature",
+            json!({
+                "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
+                "signature": B64.encode(&signature),
+            }),
+        );
+        self.finish(
+            signing,
+            opts,
+            body,
+            ("hashedrekord", "0.0.1"),
+            &signature,
+            content,
+            digest,
+            None,
+        )
+    }
+
+    /// Signs an in-toto statement about `subject_name` (whose SHA-256 is `subject_digest`) in a
+    /// DSSE envelope and logs a dsse entry.
+    pub fn attest(
+        &mut self,
+        subject_name: &str,
+        subject_digest: [u8; 32],
+        predicate: &Predicate,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let signing = self.start_signing(opts)?;
+        let serial = hex::encode(&self.seed.derive("statement", self.signatures as u32)[..16]);
+        let stmt = statement(
+            subject_name,
+            &subject_digest,
+            predicate,
+            &rfc3339(signing.at),
+            &serial,
+        );
+        let payload = serde_json::to_vec(&stmt).map_err(json_err("statement"))?;
+        let mut signature = signing.key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
+        if opts.knobs.bad_signature {
+            corrupt(&mut signature);
+        }
+        let envelope = json!({
+            "payload": B64.encode(&payload),
+            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{"sig": B64.encode(&signature)}],
+        });
+        let envelope_hash = Sha256::digest(canonical_json(&json!({
+            "payload": B64.encode(&payload),
+            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "signatures": [{"keyid": "", "sig": B64.encode(&signature)}],
+        })));
+        let body = json!({
+            "apiVersion": "0.0.1",
+            "kind": "dsse",
+            "spec": {
+                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
+                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
+                "signatures": [{
+                    "signature": B64.encode(&signature),
+                    "verifier": B64.encode(signing.verifier_pem()?),
+                }],
+            },
+        });
+        self.finish(
+            signing,
+            opts,
+            body,
+            ("dsse", "0.0.1"),
+            &signature,
+            ("dsseEnvelope", envelope),
+            subject_digest,
+            Some(payload),
+        )
+    }
+
+    fn start_signing(&mut self, opts: &SignOptions) -> Result<Signing> {
+        let n = self.signatures;
+        self.signatures += 1;
+        let at = self.signing_time(opts, n);
+        let t = at.timestamp();
+        let (nb, na) = match opts.knobs.cert_validity {
+            CertValidity::Normal => (t, t + LEAF_VALIDITY_SECS),
+            CertValidity::Expired => (t - 2 * LEAF_VALIDITY_SECS, t - LEAF_VALIDITY_SECS),
+            CertValidity::NotYetValid => (t + LEAF_VALIDITY_SECS, t + 2 * LEAF_VALIDITY_SECS),
+        };
+        let key = self.seed.p256(&format!("leaf-{n}"));
+        let identity = opts.knobs.wrong_identity.as_ref().unwrap_or(&opts.identity);
+        let issuer = opts.knobs.wrong_issuer.as_deref().unwrap_or(&opts.issuer);
+        let cert_der = self.ca.issue_leaf(&LeafRequest {
+            serial: 0x1000 + n,
+            key: &key,
+            identity,
+            issuer,
+            not_before: nb,
+            not_after: na,
+            sct: opts.knobs.sct,
+            ct_log: &self.ct_log,
+            rogue_ct_log: &self.rogue_ct_log,
+        })?;
+        Ok(Signing {
+            at,
+            key,
+            cert_der: Some(cert_der),
+            serial: n,
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn finish(
+        &mut self,
+        signing: Signing,
+        opts: &SignOptions,
+        body: Value,
+        (kind, version): (&str, &str),
+        signature: &[u8],
+        (content_key, content): (&str, Value),
+        subject_digest: [u8; 32],
+        statement: Option<Vec<u8>>,
+    ) -> Result<MintedBundle> {
+        let knobs = &opts.knobs;
+        let body = canonical_json(&body);
+        let integrated_time = signing.at.timestamp() + 1;
+        let index = self.log.append(body.clone(), integrated_time)?;
+        let size = self.log.size();
+        let set = self.log.signed_entry_timestamp(index)?;
+        let mut hashes = self.log.inclusion_proof(index, size)?;
+        if knobs.wrong_inclusion_path {
+            match hashes.first_mut() {
+                Some(h) => h[0] ^= 0xff,
+                None => hashes.push([0x5a; 32]),
+            }
+        }
+        let checkpoint = match knobs.checkpoint {
+            CheckpointMode::LogKey => self.log.checkpoint(size)?,
+            CheckpointMode::UnknownKey => self.log.checkpoint_signed_by(size, &self.rogue_key)?,
+        };
+        let mut bundle_body = body;
+        if knobs.tamper_body {
+            tamper(&mut bundle_body);
+        }
+        let (signer_key, signer_value) = signing.material()?;
+        let mut material = json!({
+            "tlogEntries": [{
+                "logIndex": index.to_string(),
+                "logId": {"keyId": B64.encode(self.log.log_id()?)},
+                "kindVersion": {"kind": kind, "version": version},
+                "integratedTime": integrated_time.to_string(),
+                "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
+                "inclusionProof": {
+                    "logIndex": index.to_string(),
+                    "rootHash": B64.encode(checkpoint.root),
+                    "treeSize": size.to_string(),
+                    "hashes": hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                    "checkpoint": {"envelope": checkpoint.note},
+                },
+                "canonicalizedBody": B64.encode(&bundle_body),
+            }],
+        });
+        let ts_serial = 0x2000 + signing.serial;
+        let t = signing.at.timestamp();
+        let stamp = match knobs.timestamp {
+            TimestampMode::None => None,
+            TimestampMode::Valid => Some(self.tsa.timestamp(signature, t, ts_serial)?),
+            TimestampMode::WrongMessage => {
+                Some(self.tsa.timestamp(b"not the signature", t, ts_serial)?)
+            }
+            TimestampMode::UnknownAuthority => {
+                Some(self.rogue_tsa.timestamp(signature, t, ts_serial)?)
+            }
+            TimestampMode::OutsideCertValidity => Some(self.tsa.timestamp(
+                signature,
+                t + 3 * LEAF_VALIDITY_SECS,
+                ts_serial,
+            )?),
+        };
+        if let Some(m) = material.as_object_mut() {
+            m.insert(signer_key.into(), signer_value);
+        }
+        if let (Some(stamp), Some(m)) = (stamp, material.as_object_mut()) {
+            m.insert(
+                "timestampVerificationData".into(),
+                json!({"rfc3161Timestamps": [{"signedTimestamp": B64.encode(stamp)}]}),
+            );
+        }
+        let mut bundle = serde_json::Map::new();
+        bundle.insert("mediaType".into(), BUNDLE_V03_MEDIA_TYPE.into());
+        bundle.insert("verificationMaterial".into(), material);
+        bundle.insert(content_key.into(), content);
+        let json = serde_json::to_vec_pretty(&Value::Object(bundle)).map_err(json_err("bundle"))?;
+        Ok(MintedBundle {
+            json,
+            identity: opts.identity.clone(),
+            issuer: opts.issuer.clone(),
+            certificate_der: signing.cert_der,
+            log_index: index,
+            subject_digest,
+            statement,
+            signed_at: signing.at,
+        })
+    }
+
+    /// The Sigstore trusted root (JSON) for this instance: its CA, log, CT log and TSA.
+    pub fn trusted_root_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(&self.trusted_root()?).map_err(json_err("trusted root"))
+    }
+
+    /// The trusted root as a JSON value.
+    pub fn trusted_root(&self) -> Result<Value> {
+        let start = rfc3339(secs(self.ca.not_before)?);
+        let end = rfc3339(secs(self.ca.not_after)?);
+        let url = format!("https://{}", self.host);
+        let key = |k: &EcKey| -> Result<Value> {
+            Ok(json!({
+                "baseUrl": url,
+                "hashAlgorithm": "SHA2_256",
+                "publicKey": {
+                    "rawBytes": B64.encode(k.spki_der()?),
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                    "validFor": {"start": start},
+                },
+                "logId": {"keyId": B64.encode(k.key_id()?)},
+            }))
+        };
+        let chain = |certs: Vec<Vec<u8>>| -> Value {
+            json!({"certificates": certs.iter().map(|c| json!({"rawBytes": B64.encode(c)})).collect::<Vec<_>>()})
+        };
+        Ok(json!({
+            "mediaType": TRUSTED_ROOT_MEDIA_TYPE,
+            "tlogs": [key(self.log.key())?],
+            "certificateAuthorities": [{
+                "subject": {"organization": "airlock-test", "commonName": "airlock-test-root"},
+                "uri": format!("https://fulcio.{}", self.host),
+                "certChain": chain(self.ca.chain_der()),
+                "validFor": {"start": start, "end": end},
+            }],
+            "ctlogs": [key(&self.ct_log.key)?],
+            "timestampAuthorities": [{
+                "subject": {"organization": "airlock-test", "commonName": "airlock-test-tsa"},
+                "uri": format!("https://tsa.{}", self.host),
+                "certChain": chain(self.tsa.chain_der()),
+                "validFor": {"start": start, "end": end},
+            }],
+        }))
+    }
+
+    /// A sigstore ClientTrustConfig wrapping [`Instance::trusted_root`], with a signing config
+    /// naming this instance's (fictional) services; for `sigstore --trust-config`.
+    pub fn client_trust_config_json(&self) -> Result<Vec<u8>> {
+        let start = rfc3339(secs(self.ca.not_before)?);
+        let service = |url: String, version: u32| json!({"url": url, "majorApiVersion": version, "validFor": {"start": start}, "operator": self.host});
+        let config = json!({
+            "mediaType": "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json",
+            "trustedRoot": self.trusted_root()?,
+            "signingConfig": {
+                "mediaType": "application/vnd.dev.sigstore.signingconfig.v0.2+json",
+                "caUrls": [service(format!("https://fulcio.{}", self.host), 1)],
+                "oidcUrls": [service(format!("https://oauth2.{}", self.host), 1)],
+                "rekorTlogUrls": [service(format!("https://{}", self.host), 1)],
+                "tsaUrls": [service(format!("https://tsa.{}/api/v1/timestamp", self.host), 1)],
+                "rekorTlogConfig": {"selector": "ANY"},
+                "tsaConfig": {"selector": "ANY"},
+            },
+        });
+        serde_json::to_vec_pretty(&config).map_err(json_err("client trust config"))
+    }
+}
+
+/// Material for one signature in progress.
+struct Signing {
+    at: DateTime<Utc>,
+    key: EcKey,
+    /// The leaf certificate, or `None` for a managed key.
+    cert_der: Option<Vec<u8>>,
+    serial: u64,
+}
+
+impl Signing {
+    /// The PEM a log entry records as the verifier: the certificate, or the public key.
+    fn verifier_pem(&self) -> Result<String> {
+        match &self.cert_der {
+            Some(der) => Ok(cert_pem(der)),
+            None => self.key.public_pem(),
+        }
+    }
+
+    /// The bundle's `verificationMaterial` entry naming the signer.
+    fn material(&self) -> Result<(&'static str, Value)> {
+        Ok(match &self.cert_der {
+            Some(der) => ("certificate", json!({"rawBytes": B64.encode(der)})),
+            None => ("publicKey", json!({"hint": B64.encode(self.key.key_id()?)})),
+        })
+    }
+}
+
+/// Breaks an ECDSA DER signature while keeping it parseable: flips a bit of the last byte of `s`.
+fn corrupt(sig: &mut [u8]) {
+    if let Some(b) = sig.last_mut() {
+        *b ^= 0x01;
+    }
+}
+
+/// Changes a canonical body without breaking its JSON: the first hex digit after `"value":"` is
+/// rotated, which changes the recorded digest.
+fn tamper(body: &mut [u8]) {
+    let needle = b"\"value\":\"";
+    if let Some(pos) = body.windows(needle.len()).position(|w| w == needle) {
+        let i = pos + needle.len();
+        body[i] = if body[i] == b'0' { b'1' } else { b'0' };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn inst() -> Instance {
+        Instance::new(1, DateTime::from_timestamp(1_768_478_400, 0).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn successive_signatures_are_a_second_apart_and_logged_in_order() {
+        let mut i = inst();
+        let o = SignOptions::person("a@b.test", "https://issuer.test");
+        let a = i.sign_blob(b"1", &o).unwrap();
+        let b = i.sign_blob(b"2", &o).unwrap();
+        assert_eq!((a.log_index, b.log_index), (0, 1));
+        assert_eq!((b.signed_at - a.signed_at).num_seconds(), 1);
+        assert_eq!(a.signed_at, i.base_time());
+        assert_eq!(
+            i.log().entry(1).unwrap().integrated_time,
+            b.signed_at.timestamp() + 1
+        );
+    }
+
+    #[test]
+    fn explicit_signing_time_is_used() {
+        let mut i = inst();
+        let at = i.base_time() + chrono::Duration::hours(3);
+        let o = SignOptions {
+            at: Some(at),
+            ..SignOptions::workload("https://x.test/w", "https://issuer.test")
+        };
+        assert_eq!(i.sign_blob(b"1", &o).unwrap().signed_at, at);
+    }
+
+    #[test]
+    fn tamper_changes_exactly_one_digest_character() {
+        let mut body = br#"{"spec":{"hash":{"value":"0abc"}}}"#.to_vec();
+        let orig = body.clone();
+        tamper(&mut body);
+        let diff: Vec<_> = body.iter().zip(&orig).filter(|(a, b)| a != b).collect();
+        assert_eq!(diff.len(), 1);
+        assert!(serde_json::from_slice::<Value>(&body).is_ok());
+    }
+
+    #[test]
+    fn trusted_root_lists_every_service() {
+        let root = inst().trusted_root().unwrap();
+        assert_eq!(root["mediaType"], TRUSTED_ROOT_MEDIA_TYPE);
+        for k in [
+            "tlogs",
+            "ctlogs",
+            "certificateAuthorities",
+            "timestampAuthorities",
+        ] {
+            assert_eq!(root[k].as_array().unwrap().len(), 1, "{k}");
+        }
+        assert_eq!(
+            root["certificateAuthorities"][0]["certChain"]["certificates"]
+                .as_array()
+                .unwrap()
+                .len(),
+            2
+        );
+        assert_eq!(
+            root["tlogs"][0]["publicKey"]["keyDetails"],
+            "PKIX_ECDSA_P256_SHA_256"
+        );
+    }
+}
