@@ -3,4 +3,6 @@
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod conformance;
 #[cfg(test)]
+mod steps;
+#[cfg(test)]
 mod tuf;
