@@ -96,8 +96,9 @@ pub(super) fn verify_entries(
                     checkpoint = Some(CheckpointFacts::from(signed));
                 }
             }
-            // Parsing already requires proofs from v0.2 on; a v0.1 entry rests on its SET.
-            None if entry.signed_entry_timestamp.is_some() => {}
+            // Parsing already requires proofs from v0.2 on; a v0.1 entry may rest on its
+            // signed entry timestamp, but only one the observed-times step verified.
+            None if times.integrated_time(index).is_some() => {}
             None => return Err(VerifyError::MissingInclusionProof { index }),
         }
 

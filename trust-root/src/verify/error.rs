@@ -67,6 +67,8 @@ pub enum VerifyError {
     UnknownLog { index: usize, log_id: String },
     #[error("tlog entry {index}: signed entry timestamp does not verify")]
     BadSignedEntryTimestamp { index: usize },
+    #[error("tlog entry {index}: signed entry timestamp without an integrated time")]
+    PromiseWithoutTime { index: usize },
     #[error("timestamp {index}: {source}")]
     Timestamp {
         index: usize,
@@ -162,6 +164,7 @@ impl VerifyError {
             NoLogEntry
             | UnknownLog { .. }
             | BadSignedEntryTimestamp { .. }
+            | PromiseWithoutTime { .. }
             | Timestamp { .. }
             | NoObservedTime => Step::ObservedTimes,
             UntrustedIssuer

@@ -75,9 +75,12 @@ pub(super) fn observed_times<'r>(
                 log_id: hex::encode(&entry.log_id),
             })?;
         logs.push(log);
-        let (Some(set), Some(integrated)) = (&entry.signed_entry_timestamp, entry.integrated_time)
-        else {
-            continue;
+        // A promise is only worth anything verified: one without the time it signs is rejected
+        // rather than skipped, so nothing later mistakes its presence for proof.
+        let (set, integrated) = match (&entry.signed_entry_timestamp, entry.integrated_time) {
+            (Some(set), Some(integrated)) => (set, integrated),
+            (Some(_), None) => return Err(VerifyError::PromiseWithoutTime { index }),
+            (None, _) => continue,
         };
         let payload = set_payload(&entry.body, integrated, &entry.log_id, entry.log_index);
         log.key()

@@ -255,6 +255,31 @@ fn rekor2_without_timestamps_has_no_observed_time() {
     assert!(matches!(err, VerifyError::NoObservedTime), "{err:?}");
 }
 
+/// An unverifiable promise must not stand in for an inclusion proof: a v0.1 bundle whose SET
+/// has no integrated time to check it against is rejected, not waved through on its timestamp.
+#[test]
+fn promise_without_integrated_time_is_rejected_not_skipped() {
+    let Some(case) = Case::load(REKOR2) else {
+        return;
+    };
+    let case = case.bundle(|b| {
+        b["mediaType"] = json!("application/vnd.dev.sigstore.bundle+json;version=0.1");
+        let entry = &mut b["verificationMaterial"]["tlogEntries"][0];
+        let entry = entry.as_object_mut().unwrap();
+        entry.remove("inclusionProof").unwrap();
+        entry.remove("integratedTime");
+        entry.insert(
+            "inclusionPromise".into(),
+            json!({"signedEntryTimestamp": "AAAA"}),
+        );
+    });
+    let err = case.rejected_at(Step::ObservedTimes);
+    assert!(
+        matches!(err, VerifyError::PromiseWithoutTime { index: 0 }),
+        "{err:?}"
+    );
+}
+
 #[test]
 fn rekor2_without_trusted_timestamp_authorities_is_untrusted_authority() {
     let Some(case) = Case::load(REKOR2) else {
