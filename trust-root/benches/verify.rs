@@ -47,5 +47,35 @@ fn bench(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, bench);
+/// The signature checks a keyless v0.3 bundle cannot avoid: the leaf certificate's signature by
+/// the P-384 Fulcio intermediate, and four P-256 checks (SCT, artifact signature, SET,
+/// checkpoint). Their sum is the floor under "parse+verify".
+fn signature_floor(c: &mut Criterion) {
+    use aws_lc_rs::rand::SystemRandom;
+    use aws_lc_rs::signature::{self, EcdsaKeyPair, KeyPair, UnparsedPublicKey};
+    let rng = SystemRandom::new();
+    for (name, signing, verifying) in [
+        (
+            "ecdsa p256 verify",
+            &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+            &signature::ECDSA_P256_SHA256_ASN1,
+        ),
+        (
+            "ecdsa p384 verify",
+            &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
+            &signature::ECDSA_P384_SHA384_ASN1,
+        ),
+    ] {
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(signing, &rng).expect("key");
+        let pair = EcdsaKeyPair::from_pkcs8(signing, pkcs8.as_ref()).expect("key");
+        let message = [7u8; 2048];
+        let sig = pair.sign(&rng, &message).expect("sign");
+        let public = UnparsedPublicKey::new(verifying, pair.public_key().as_ref().to_vec());
+        c.bench_function(name, |b| {
+            b.iter(|| public.verify(&message, sig.as_ref()).expect("verifies"))
+        });
+    }
+}
+
+criterion_group!(benches, bench, signature_floor);
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! airlock-bundler integration tests: the built binary, run as staff would run it.
 
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
+mod testkit_bundles;
+#[cfg(test)]
 mod trust;
 #[cfg(test)]
 mod verify_bundle;

@@ -1,0 +1,351 @@
+//! `verify-bundle` on bundles minted by the testkit (issue 4): the same good bundles and
+//! negative knobs that `airlock-tests` cross-checks with sigstore-python, verified here by the
+//! built binary. Good bundles exit 0; each knob exits 1 with one stderr line naming the step
+//! that caught it.
+
+use std::process::{Command, Output};
+
+use airlock_tests::{
+    CertValidity, CheckpointMode, Identity, Instance, Knobs, MintedBundle, Package, Predicate,
+    Provenance, SctMode, SignOptions, TimestampMode,
+};
+use chrono::DateTime;
+use sha2::{Digest, Sha256};
+
+const IDENTITY: &str = "https://ci.airlock.test/org/repo/.ci/release.yml@refs/heads/main";
+const ISSUER: &str = "https://token.ci.airlock.test";
+const EMAIL: &str = "dev@airlock.test";
+const ARTIFACT: &[u8] = b"airlock release 1.0\n";
+
+/// A fresh private Sigstore; 2026-01-15T12:00:00Z is when it makes its first signature.
+fn instance() -> Instance {
+    Instance::new(11, DateTime::from_timestamp(1_768_478_400, 0).unwrap()).unwrap()
+}
+
+fn opts() -> SignOptions {
+    SignOptions::workload(IDENTITY, ISSUER)
+}
+
+fn knobs(knobs: Knobs) -> SignOptions {
+    opts().with_knobs(knobs)
+}
+
+fn stamped() -> SignOptions {
+    knobs(Knobs {
+        timestamp: TimestampMode::Valid,
+        ..Knobs::default()
+    })
+}
+
+fn artifact_digest() -> [u8; 32] {
+    Sha256::digest(ARTIFACT).into()
+}
+
+/// Attests to [`ARTIFACT`] (the DSSE subject) with `predicate`.
+fn attest(inst: &mut Instance, predicate: &Predicate, opts: &SignOptions) -> MintedBundle {
+    inst.attest("artifact", artifact_digest(), predicate, opts)
+        .unwrap()
+}
+
+fn provenance() -> Provenance {
+    Provenance {
+        builder_id: "https://ci.airlock.test/builder".into(),
+        build_type: "https://ci.airlock.test/buildtypes/release/v1".into(),
+        source_uri: "git+https://git.airlock.test/org/repo".into(),
+        source_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+    }
+}
+
+fn packages() -> Vec<Package> {
+    vec![Package {
+        name: "libfoo".into(),
+        version: "1.2.3".into(),
+    }]
+}
+
+/// Who `verify-bundle` is told signed the bundle.
+enum Signer {
+    /// The identity and issuer the bundle was minted for (`--certificate-identity/-oidc-issuer`).
+    Minted,
+    /// A managed key, by PEM (`--key`).
+    Key(String),
+}
+
+/// What `verify-bundle` did.
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Writes the instance's trusted root, `bundle` and `artifact` into a temporary directory and
+/// runs `airlock-bundler verify-bundle` on them. `artifact` is `None` to pass the digest the
+/// bundle was minted over (`sha256:<hex>`) instead of a file.
+fn verify(
+    inst: &Instance,
+    bundle: &MintedBundle,
+    artifact: Option<&[u8]>,
+    signer: &Signer,
+    extra: &[&str],
+) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    };
+    let root = write("trusted_root.json", &inst.trusted_root_json().unwrap());
+    let bundle_path = write("artifact.sigstore.json", &bundle.json);
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock-bundler"));
+    cmd.arg("verify-bundle")
+        .arg("--bundle")
+        .arg(&bundle_path)
+        .arg("--trusted-root")
+        .arg(&root)
+        .args(extra);
+    match signer {
+        Signer::Minted => {
+            let (Identity::Uri(id) | Identity::Email(id)) = &bundle.identity;
+            cmd.args(["--certificate-identity", id])
+                .args(["--certificate-oidc-issuer", &bundle.issuer]);
+        }
+        Signer::Key(pem) => {
+            cmd.arg("--key").arg(write("key.pub", pem.as_bytes()));
+        }
+    }
+    match artifact {
+        Some(bytes) => cmd.arg(write("artifact", bytes)),
+        None => cmd.arg(format!("sha256:{}", hex::encode(bundle.subject_digest))),
+    };
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = cmd.output().unwrap();
+    Run {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+#[test]
+fn good_bundles_verify() {
+    let mut inst = instance();
+    let managed = inst.managed_key("release");
+    let mut cases: Vec<(&str, MintedBundle, Signer)> = vec![
+        (
+            "message signature",
+            inst.sign_blob(ARTIFACT, &opts()).unwrap(),
+            Signer::Minted,
+        ),
+        (
+            "message signature with timestamp",
+            inst.sign_blob(ARTIFACT, &stamped()).unwrap(),
+            Signer::Minted,
+        ),
+        (
+            "signature by a person (email SAN)",
+            inst.sign_blob(ARTIFACT, &SignOptions::person(EMAIL, ISSUER))
+                .unwrap(),
+            Signer::Minted,
+        ),
+    ];
+    for (name, predicate) in [
+        ("SLSA v1 attestation", Predicate::SlsaV1(provenance())),
+        ("SLSA v0.2 attestation", Predicate::SlsaV02(provenance())),
+        ("CycloneDX attestation", Predicate::CycloneDx(packages())),
+        ("SPDX attestation", Predicate::Spdx(packages())),
+    ] {
+        cases.push((name, attest(&mut inst, &predicate, &opts()), Signer::Minted));
+    }
+    cases.push((
+        "SLSA v1 attestation with timestamp",
+        attest(&mut inst, &Predicate::SlsaV1(provenance()), &stamped()),
+        Signer::Minted,
+    ));
+    cases.push((
+        "managed-key signature",
+        inst.sign_blob_with_key(ARTIFACT, &managed, &opts())
+            .unwrap(),
+        Signer::Key(managed.public_pem().unwrap()),
+    ));
+
+    let mut failures = Vec::new();
+    for (name, bundle, signer) in &cases {
+        for (form, artifact) in [("file", Some(ARTIFACT)), ("digest", None)] {
+            let run = verify(&inst, bundle, artifact, signer, &[]);
+            if run.code != Some(0) || !run.stderr.is_empty() {
+                failures.push(format!(
+                    "{name} ({form}): exit {:?}: {}",
+                    run.code, run.stderr
+                ));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "rejected:\n{}", failures.join("\n"));
+}
+
+#[test]
+fn json_report_names_the_signer_and_log_entry() {
+    let mut inst = instance();
+    inst.sign_blob(b"an earlier artifact", &opts()).unwrap();
+    let bundle = inst.sign_blob(ARTIFACT, &stamped()).unwrap();
+    assert_eq!(bundle.log_index, 1);
+    let run = verify(&inst, &bundle, Some(ARTIFACT), &Signer::Minted, &["--json"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["signer"]["identity"], IDENTITY);
+    assert_eq!(report["signer"]["issuer"], ISSUER);
+    assert_eq!(report["log_entries"][0]["log_index"], 1);
+    assert_eq!(report["bundle_version"], "0.3");
+}
+
+#[test]
+fn each_knob_is_rejected_at_its_step() {
+    let knob_cases: Vec<(&str, &str, Knobs)> = vec![
+        (
+            "expired certificate",
+            "certificate chain step",
+            Knobs {
+                cert_validity: CertValidity::Expired,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "not-yet-valid certificate",
+            "certificate chain step",
+            Knobs {
+                cert_validity: CertValidity::NotYetValid,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "wrong identity",
+            "identity step",
+            Knobs {
+                wrong_identity: Some(Identity::Uri("https://evil.test/x".into())),
+                ..Knobs::default()
+            },
+        ),
+        (
+            "wrong issuer",
+            "identity step",
+            Knobs {
+                wrong_issuer: Some("https://evil.test".into()),
+                ..Knobs::default()
+            },
+        ),
+        (
+            "missing SCT",
+            "SCT step",
+            Knobs {
+                sct: SctMode::Missing,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "bad SCT signature",
+            "SCT step",
+            Knobs {
+                sct: SctMode::BadSignature,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "SCT from unknown log",
+            "SCT step",
+            Knobs {
+                sct: SctMode::UnknownLog,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "tampered body",
+            "observed times step",
+            Knobs {
+                tamper_body: true,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "wrong inclusion path",
+            "inclusion proof step",
+            Knobs {
+                wrong_inclusion_path: true,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "checkpoint from unknown key",
+            "inclusion proof step",
+            Knobs {
+                checkpoint: CheckpointMode::UnknownKey,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "timestamp over wrong message",
+            "observed times step",
+            Knobs {
+                timestamp: TimestampMode::WrongMessage,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "timestamp from unknown TSA",
+            "observed times step",
+            Knobs {
+                timestamp: TimestampMode::UnknownAuthority,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "timestamp outside cert validity",
+            "certificate chain step",
+            Knobs {
+                timestamp: TimestampMode::OutsideCertValidity,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "bad signature",
+            "signature step",
+            Knobs {
+                bad_signature: true,
+                ..Knobs::default()
+            },
+        ),
+    ];
+    let mut inst = instance();
+    let mut cases: Vec<(&str, &str, MintedBundle)> = knob_cases
+        .into_iter()
+        .map(|(name, step, k)| (name, step, inst.sign_blob(ARTIFACT, &knobs(k)).unwrap()))
+        .collect();
+    let bad = Knobs {
+        bad_signature: true,
+        ..Knobs::default()
+    };
+    cases.push((
+        "attestation with bad signature",
+        "signature step",
+        attest(&mut inst, &Predicate::Spdx(vec![]), &knobs(bad)),
+    ));
+
+    let mut failures = Vec::new();
+    for (name, step, bundle) in &cases {
+        let run = verify(&inst, bundle, Some(ARTIFACT), &Signer::Minted, &[]);
+        eprintln!("{name}: exit {:?}: {}", run.code, run.stderr.trim_end());
+        let expected = format!("airlock-bundler verify-bundle: {step}: ");
+        if run.code != Some(1)
+            || run.stderr.lines().count() != 1
+            || !run.stderr.starts_with(&expected)
+        {
+            failures.push(format!(
+                "{name}: expected exit 1 at {step:?}, got exit {:?}: {}",
+                run.code, run.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "disagreed:\n{}", failures.join("\n"));
+}
