@@ -26,12 +26,8 @@ fn opts() -> SignOptions {
     SignOptions::workload(IDENTITY, ISSUER)
 }
 
-fn knobs(knobs: Knobs) -> SignOptions {
-    opts().with_knobs(knobs)
-}
-
 fn stamped() -> SignOptions {
-    knobs(Knobs {
+    opts().with_knobs(Knobs {
         timestamp: TimestampMode::Valid,
         ..Knobs::default()
     })
@@ -201,151 +197,239 @@ fn json_report_names_the_signer_and_log_entry() {
     assert_eq!(report["bundle_version"], "0.3");
 }
 
+/// A bundle `verify-bundle` must reject, and where.
+struct Reject {
+    name: &'static str,
+    /// The step stderr must name, e.g. `"SCT step"`.
+    step: &'static str,
+    /// Text the reason must contain after the step.
+    detail: &'static str,
+    bundle: MintedBundle,
+}
+
+/// Runs every case and fails listing each one that did not exit 1 with exactly one stderr line
+/// `airlock-bundler verify-bundle: <step>: ...<detail>...`.
+fn assert_rejected(inst: &Instance, cases: &[Reject], artifact: &[u8], signer: &Signer) {
+    let mut failures = Vec::new();
+    for case in cases {
+        let run = verify(inst, &case.bundle, Some(artifact), signer, &[]);
+        eprintln!(
+            "{}: exit {:?}: {}",
+            case.name,
+            run.code,
+            run.stderr.trim_end()
+        );
+        let prefix = format!("airlock-bundler verify-bundle: {}: ", case.step);
+        let rejected_here = run.code == Some(1)
+            && run.stderr.lines().count() == 1
+            && run.stderr.starts_with(&prefix)
+            && run.stderr.contains(case.detail);
+        if !rejected_here {
+            failures.push(format!(
+                "{}: expected exit 1 at {:?} ({:?}), got exit {:?}: {}",
+                case.name, case.step, case.detail, run.code, run.stderr
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "disagreed:\n{}", failures.join("\n"));
+}
+
 #[test]
 fn each_knob_is_rejected_at_its_step() {
-    let knob_cases: Vec<(&str, &str, Knobs)> = vec![
-        (
+    let mut inst = instance();
+    let mut reject = |name, step, detail, knobs: Knobs| Reject {
+        name,
+        step,
+        detail,
+        bundle: inst.sign_blob(ARTIFACT, &opts().with_knobs(knobs)).unwrap(),
+    };
+    let mut cases = vec![
+        reject(
             "expired certificate",
             "certificate chain step",
+            "certificate is not valid at",
             Knobs {
                 cert_validity: CertValidity::Expired,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "not-yet-valid certificate",
             "certificate chain step",
+            "certificate is not valid at",
             Knobs {
                 cert_validity: CertValidity::NotYetValid,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "wrong identity",
             "identity step",
+            "certificate identity [\"https://evil.test/x\"] does not match",
             Knobs {
                 wrong_identity: Some(Identity::Uri("https://evil.test/x".into())),
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "wrong issuer",
             "identity step",
+            "certificate OIDC issuer Some(\"https://evil.test\") does not match",
             Knobs {
                 wrong_issuer: Some("https://evil.test".into()),
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "missing SCT",
             "SCT step",
+            "certificate has no embedded SCTs",
             Knobs {
                 sct: SctMode::Missing,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "bad SCT signature",
             "SCT step",
+            "does not verify",
             Knobs {
                 sct: SctMode::BadSignature,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "SCT from unknown log",
             "SCT step",
+            "no embedded SCT is from a CT log in the trusted root",
             Knobs {
                 sct: SctMode::UnknownLog,
                 ..Knobs::default()
             },
         ),
-        (
+        // The signed entry timestamp covers the body, and it is checked first.
+        reject(
             "tampered body",
             "observed times step",
+            "signed entry timestamp does not verify",
             Knobs {
                 tamper_body: true,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "wrong inclusion path",
             "inclusion proof step",
+            "proof does not lead to the expected root hash",
             Knobs {
                 wrong_inclusion_path: true,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "checkpoint from unknown key",
             "inclusion proof step",
+            "checkpoint has no signature by log airlock.test",
             Knobs {
                 checkpoint: CheckpointMode::UnknownKey,
                 ..Knobs::default()
             },
         ),
-        (
+        // sigstore-python ignores a timestamp it cannot verify; Airlock rejects the bundle.
+        reject(
             "timestamp over wrong message",
             "observed times step",
+            "message imprint mismatch",
             Knobs {
                 timestamp: TimestampMode::WrongMessage,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "timestamp from unknown TSA",
             "observed times step",
+            "not signed by a timestamp authority in the trusted root",
             Knobs {
                 timestamp: TimestampMode::UnknownAuthority,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "timestamp outside cert validity",
             "certificate chain step",
+            "certificate is not valid at",
             Knobs {
                 timestamp: TimestampMode::OutsideCertValidity,
                 ..Knobs::default()
             },
         ),
-        (
+        reject(
             "bad signature",
             "signature step",
+            "signature does not verify against the artifact",
             Knobs {
                 bad_signature: true,
                 ..Knobs::default()
             },
         ),
     ];
-    let mut inst = instance();
-    let mut cases: Vec<(&str, &str, MintedBundle)> = knob_cases
-        .into_iter()
-        .map(|(name, step, k)| (name, step, inst.sign_blob(ARTIFACT, &knobs(k)).unwrap()))
-        .collect();
-    let bad = Knobs {
+    let bad = opts().with_knobs(Knobs {
         bad_signature: true,
         ..Knobs::default()
-    };
-    cases.push((
-        "attestation with bad signature",
-        "signature step",
-        attest(&mut inst, &Predicate::Spdx(vec![]), &knobs(bad)),
-    ));
+    });
+    cases.push(Reject {
+        name: "attestation with bad signature",
+        step: "signature step",
+        detail: "signature does not verify",
+        bundle: attest(&mut inst, &Predicate::Spdx(vec![]), &bad),
+    });
+    assert_rejected(&inst, &cases, ARTIFACT, &Signer::Minted);
+}
 
-    let mut failures = Vec::new();
-    for (name, step, bundle) in &cases {
-        let run = verify(&inst, bundle, Some(ARTIFACT), &Signer::Minted, &[]);
-        eprintln!("{name}: exit {:?}: {}", run.code, run.stderr.trim_end());
-        let expected = format!("airlock-bundler verify-bundle: {step}: ");
-        if run.code != Some(1)
-            || run.stderr.lines().count() != 1
-            || !run.stderr.starts_with(&expected)
-        {
-            failures.push(format!(
-                "{name}: expected exit 1 at {step:?}, got exit {:?}: {}",
-                run.code, run.stderr
-            ));
-        }
-    }
-    assert!(failures.is_empty(), "disagreed:\n{}", failures.join("\n"));
+#[test]
+fn wrong_artifact_or_key_is_rejected() {
+    let mut inst = instance();
+    let signature = Reject {
+        name: "message signature over another artifact",
+        step: "signature step",
+        detail: "bundle's message digest does not match the artifact",
+        bundle: inst.sign_blob(ARTIFACT, &opts()).unwrap(),
+    };
+    let attestation = Reject {
+        name: "attestation about another artifact",
+        step: "DSSE subject step",
+        detail: "no in-toto subject has the artifact's SHA-256",
+        bundle: attest(&mut inst, &Predicate::SlsaV1(provenance()), &opts()),
+    };
+    assert_rejected(
+        &inst,
+        &[signature, attestation],
+        b"something else\n",
+        &Signer::Minted,
+    );
+
+    let managed = inst.managed_key("release");
+    let other = inst.managed_key("other");
+    let keyed = inst
+        .sign_blob_with_key(ARTIFACT, &managed, &opts())
+        .unwrap();
+    let wrong_key = Reject {
+        name: "managed-key signature checked against another key",
+        step: "signature step",
+        detail: "signature does not verify against the artifact",
+        bundle: keyed.clone(),
+    };
+    assert_rejected(
+        &inst,
+        &[wrong_key],
+        ARTIFACT,
+        &Signer::Key(other.public_pem().unwrap()),
+    );
+    let no_key = Reject {
+        name: "managed-key signature checked against an identity",
+        step: "material step",
+        detail: "no key was given",
+        bundle: keyed,
+    };
+    assert_rejected(&inst, &[no_key], ARTIFACT, &Signer::Minted);
 }
