@@ -101,34 +101,8 @@ impl Ca {
     ) -> Result<Self> {
         let root_name = name(&format!("CN={label}-root,O={label}"))?;
         let intermediate_name = name(&format!("CN={label}-intermediate,O={label}"))?;
-        let root = CertParts {
-            serial: 1,
-            issuer: root_name.clone(),
-            subject: root_name.clone(),
-            not_before,
-            not_after,
-            spki: root_key.spki()?,
-            extensions: vec![
-                ext(
-                    ID_CE_KEY_USAGE,
-                    true,
-                    &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-                )?,
-                ext(
-                    ID_CE_BASIC_CONSTRAINTS,
-                    true,
-                    &BasicConstraints {
-                        ca: true,
-                        path_len_constraint: Some(1),
-                    },
-                )?,
-                ext(
-                    ID_CE_SUBJECT_KEY_IDENTIFIER,
-                    false,
-                    &key_identifier(&root_key)?,
-                )?,
-            ],
-        };
+        let root =
+            CertParts::self_signed_ca(root_name.clone(), &root_key, not_before, not_after, 1)?;
         let root_der = cert_der(&sign_tbs(root.tbs()?, &root_key)?)?;
         let intermediate = CertParts {
             serial: 2,

@@ -40,29 +40,7 @@ impl TlsMaterial {
         let server_key = seed.p256("tls-server");
         let ca_name =
             Name::from_str("CN=airlock-test-tls-ca,O=airlock-test").map_err(der_err("name"))?;
-        let ca = CertParts {
-            serial: 1,
-            issuer: ca_name.clone(),
-            subject: ca_name.clone(),
-            not_before,
-            not_after,
-            spki: ca_key.spki()?,
-            extensions: vec![
-                ext(
-                    ID_CE_KEY_USAGE,
-                    true,
-                    &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-                )?,
-                ext(
-                    ID_CE_BASIC_CONSTRAINTS,
-                    true,
-                    &BasicConstraints {
-                        ca: true,
-                        path_len_constraint: Some(0),
-                    },
-                )?,
-            ],
-        };
+        let ca = CertParts::self_signed_ca(ca_name.clone(), &ca_key, not_before, not_after, 0)?;
         let ca_der = cert_der(&sign_tbs(ca.tbs()?, &ca_key)?)?;
         let ip =
             OctetString::new(Ipv4Addr::LOCALHOST.octets().to_vec()).map_err(der_err("IP SAN"))?;

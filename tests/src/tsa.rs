@@ -7,7 +7,7 @@ use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
 use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use const_oid::db::rfc5280::ID_KP_TIME_STAMPING;
 use const_oid::db::rfc5912::{
-    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE,
+    ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE,
     ID_CE_SUBJECT_KEY_IDENTIFIER, ID_SHA_256,
 };
 use der::asn1::{GeneralizedTime, Int, OctetString};
@@ -15,9 +15,7 @@ use der::{Any, Decode, Encode, Tag};
 use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages,
-};
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, ExtendedKeyUsage, KeyUsage, KeyUsages};
 use x509_cert::name::Name;
 use x509_tsp::{MessageImprint, TspVersion, TstInfo};
 
@@ -53,34 +51,8 @@ impl Tsa {
             Name::from_str(&format!("CN={label}-tsa-root,O={label}")).map_err(der_err("name"))?;
         let leaf_name =
             Name::from_str(&format!("CN={label}-tsa,O={label}")).map_err(der_err("name"))?;
-        let root = CertParts {
-            serial: 1,
-            issuer: root_name.clone(),
-            subject: root_name.clone(),
-            not_before,
-            not_after,
-            spki: root_key.spki()?,
-            extensions: vec![
-                ext(
-                    ID_CE_KEY_USAGE,
-                    true,
-                    &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
-                )?,
-                ext(
-                    ID_CE_BASIC_CONSTRAINTS,
-                    true,
-                    &BasicConstraints {
-                        ca: true,
-                        path_len_constraint: Some(0),
-                    },
-                )?,
-                ext(
-                    ID_CE_SUBJECT_KEY_IDENTIFIER,
-                    false,
-                    &key_identifier(root_key)?,
-                )?,
-            ],
-        };
+        let root =
+            CertParts::self_signed_ca(root_name.clone(), root_key, not_before, not_after, 0)?;
         let root_der = cert_der(&sign_tbs(root.tbs()?, root_key)?)?;
         let leaf_parts = CertParts {
             serial: 2,

@@ -87,6 +87,44 @@ pub(crate) struct CertParts {
 }
 
 impl CertParts {
+    /// A self-signed root CA (serial 1) that may issue `path_len` levels of CAs below it.
+    pub(crate) fn self_signed_ca(
+        name: Name,
+        key: &EcKey,
+        not_before: i64,
+        not_after: i64,
+        path_len: u8,
+    ) -> Result<Self> {
+        use const_oid::db::rfc5280::{
+            ID_CE_BASIC_CONSTRAINTS, ID_CE_KEY_USAGE, ID_CE_SUBJECT_KEY_IDENTIFIER,
+        };
+        use x509_cert::ext::pkix::{BasicConstraints, KeyUsage, KeyUsages};
+        Ok(Self {
+            serial: 1,
+            issuer: name.clone(),
+            subject: name,
+            not_before,
+            not_after,
+            spki: key.spki()?,
+            extensions: vec![
+                ext(
+                    ID_CE_KEY_USAGE,
+                    true,
+                    &KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign),
+                )?,
+                ext(
+                    ID_CE_BASIC_CONSTRAINTS,
+                    true,
+                    &BasicConstraints {
+                        ca: true,
+                        path_len_constraint: Some(path_len),
+                    },
+                )?,
+                ext(ID_CE_SUBJECT_KEY_IDENTIFIER, false, &key_identifier(key)?)?,
+            ],
+        })
+    }
+
     /// The TBSCertificate for these parts.
     pub(crate) fn tbs(&self) -> Result<TbsCertificate> {
         Ok(TbsCertificate {
