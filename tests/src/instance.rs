@@ -87,6 +87,9 @@ pub struct Knobs {
     pub timestamp: TimestampMode,
     /// The signature (message or DSSE) does not verify.
     pub bad_signature: bool,
+    /// The log entry carries no signed entry timestamp or integrated time, so the RFC 3161
+    /// timestamp is the bundle's only evidence of time (as with Rekor v2).
+    pub omit_promise: bool,
 }
 
 /// How to sign.
@@ -487,6 +490,12 @@ impl Instance {
                 "canonicalizedBody": B64.encode(&bundle_body),
             }],
         });
+        if knobs.omit_promise
+            && let Some(entry) = material["tlogEntries"][0].as_object_mut()
+        {
+            entry.remove("integratedTime");
+            entry.remove("inclusionPromise");
+        }
         let ts_serial = 0x2000 + signing.serial;
         let t = signing.at.timestamp();
         let stamp = match knobs.timestamp {

@@ -346,6 +346,16 @@ fn each_knob_is_rejected_at_its_step() {
             },
         ),
         reject(
+            "timestamp over wrong message, the only time evidence",
+            "observed times step",
+            "message imprint mismatch",
+            Knobs {
+                timestamp: TimestampMode::WrongMessage,
+                omit_promise: true,
+                ..Knobs::default()
+            },
+        ),
+        reject(
             "timestamp from unknown TSA",
             "observed times step",
             "not signed by a timestamp authority in the trusted root",

@@ -159,10 +159,28 @@ fn sigstore_python_accepts_good_and_rejects_each_knob() {
             },
         ),
         (
+            "timestamp over wrong message, the only time evidence",
+            Expect::Fail("not enough sources of verified time"),
+            Knobs {
+                timestamp: TimestampMode::WrongMessage,
+                omit_promise: true,
+                ..Knobs::default()
+            },
+        ),
+        (
             "timestamp from unknown TSA",
             Expect::IgnoredBySigstorePython,
             Knobs {
                 timestamp: TimestampMode::UnknownAuthority,
+                ..Knobs::default()
+            },
+        ),
+        (
+            "timestamp from unknown TSA, the only time evidence",
+            Expect::Fail("not enough sources of verified time"),
+            Knobs {
+                timestamp: TimestampMode::UnknownAuthority,
+                omit_promise: true,
                 ..Knobs::default()
             },
         ),
@@ -190,6 +208,20 @@ fn sigstore_python_accepts_good_and_rejects_each_knob() {
             ARTIFACT,
             &opts().with_knobs(Knobs {
                 timestamp: TimestampMode::Valid,
+                ..Knobs::default()
+            }),
+        )
+        .unwrap(),
+    ));
+    // The control for the two cases above: a good timestamp as the only time evidence passes.
+    cases.push((
+        "message signature with timestamp as the only time evidence",
+        Expect::Pass,
+        inst.sign_blob(
+            ARTIFACT,
+            &opts().with_knobs(Knobs {
+                timestamp: TimestampMode::Valid,
+                omit_promise: true,
                 ..Knobs::default()
             }),
         )
