@@ -16,6 +16,8 @@ pub(crate) struct Claims<'a> {
     pub(crate) signer_der: &'a [u8],
     /// SHA-256 of the artifact.
     pub(crate) artifact_sha256: &'a [u8; 32],
+    /// SHA-256 of what the signature covers: the artifact, or the DSSE PAE.
+    pub(crate) signed_sha256: &'a [u8; 32],
 }
 
 /// How a log entry failed to match the bundle.
@@ -90,17 +92,13 @@ fn hashedrekord_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMisma
 
 fn hashedrekord_v002(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
     let spec = at(spec, &["hashedRekordV002"])?;
-    // For a DSSE bundle logged as hashedrekord 0.0.2, the log records the digest of the PAE.
-    let (expected_digest, signature): ([u8; 32], &[u8]) = match claims.content {
-        Content::MessageSignature { signature, .. } => (*claims.artifact_sha256, signature),
-        Content::Dsse(envelope) => (Sha256::digest(envelope.pae()).into(), &envelope.signature),
-    };
+    // hashedrekord 0.0.2 records the digest of what was signed: for a DSSE bundle, the PAE.
     if str_at(spec, &["data", "algorithm"])? != "SHA2_256"
-        || b64_at(spec, &["data", "digest"])? != expected_digest
+        || b64_at(spec, &["data", "digest"])? != claims.signed_sha256
     {
         return Err(EntryMismatch::ArtifactDigest);
     }
-    if b64_at(spec, &["signature", "content"])? != signature {
+    if b64_at(spec, &["signature", "content"])? != claims.content.signature() {
         return Err(EntryMismatch::Signature);
     }
     check_v2_verifier(at(spec, &["signature", "verifier"])?, claims)

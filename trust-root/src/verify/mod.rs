@@ -20,7 +20,7 @@ pub use error::{Step, VerifyError};
 pub use signature::DsseFacts;
 pub use times::{ObservedTime, TimeSource};
 
-use crate::bundle::{Bundle, BundleVersion, Material};
+use crate::bundle::{Bundle, BundleVersion, Content, Material};
 use crate::policy::SignerPolicy;
 use crate::rekor::Claims;
 use crate::trusted_root::TrustedRoot;
@@ -106,11 +106,13 @@ impl Verifier {
         let artifact_sha256 = artifact.sha256();
 
         // Material: the certificate or key the rest of the checks are about.
-        let (leaf, key) = match (&bundle.material, policy) {
+        let (leaf, key, key_hint) = match (&bundle.material, policy) {
             (Material::Certificate(leaf), SignerPolicy::Keyless(identity)) => {
-                (Some((leaf.as_ref(), identity)), leaf.public_key())
+                (Some((leaf.as_ref(), identity)), leaf.public_key(), "")
             }
-            (Material::PublicKey { .. }, SignerPolicy::PublicKey(key)) => (None, key),
+            (Material::PublicKey { hint }, SignerPolicy::PublicKey(key)) => {
+                (None, key, hint.as_str())
+            }
             (Material::PublicKey { .. }, SignerPolicy::Keyless(_)) => {
                 return Err(VerifyError::KeyRequired);
             }
@@ -131,8 +133,12 @@ impl Verifier {
             None => None,
         };
 
-        let _signed =
-            signature::verify_signature(&bundle.content, key, &artifact, &artifact_sha256)?;
+        // SHA-256 of what the signature covers, computed once for the signature and log steps.
+        let signed_sha256: [u8; 32] = match &bundle.content {
+            Content::MessageSignature { .. } => artifact_sha256,
+            Content::Dsse(envelope) => Sha256::digest(envelope.pae()).into(),
+        };
+        let _signed = signature::verify_signature(&bundle.content, key, &artifact, &signed_sha256)?;
         let subject = signature::verify_subject(&bundle.content, &artifact_sha256)?;
 
         let signer_der = match leaf {
@@ -143,6 +149,7 @@ impl Verifier {
             content: &bundle.content,
             signer_der,
             artifact_sha256: &artifact_sha256,
+            signed_sha256: &signed_sha256,
         };
         let entries = entries::verify_entries(bundle, &claims, &times)?;
 
@@ -165,10 +172,7 @@ impl Verifier {
             }
             None => SignerFacts::PublicKey {
                 key_id: hex::encode(key.key_id()),
-                hint: match &bundle.material {
-                    Material::PublicKey { hint } => hint.clone(),
-                    Material::Certificate(_) => String::new(),
-                },
+                hint: key_hint.to_owned(),
             },
         };
         Ok(Report {

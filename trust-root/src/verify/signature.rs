@@ -10,14 +10,24 @@ use crate::keys::{HashAlgorithm, KeyKind, PublicKey, VerifyWithError};
 #[derive(Debug)]
 pub(super) struct SignatureVerified(());
 
+/// Verifies the content's signature. `signed_sha256` is SHA-256 of what the signature covers
+/// (the artifact, or the DSSE PAE), computed once by the caller: keys that sign SHA-256 are
+/// checked against it without hashing the content again.
 pub(super) fn verify_signature(
     content: &Content,
     key: &PublicKey,
     artifact: &Artifact<'_>,
-    artifact_sha256: &[u8; 32],
+    signed_sha256: &[u8; 32],
 ) -> Result<SignatureVerified, VerifyError> {
+    // Pure Ed25519 and non-SHA-256 curves need the signed bytes themselves.
+    let needs_bytes = matches!(
+        key.kind(),
+        KeyKind::Ed25519 | KeyKind::EcdsaP384 | KeyKind::EcdsaP521
+    );
     let result = match content {
         Content::MessageSignature { digest, signature } => {
+            // For a message signature, what is signed is the artifact.
+            let artifact_sha256 = signed_sha256;
             if let Some((algorithm, claimed)) = digest {
                 let actual = match (algorithm, artifact) {
                     (HashAlgorithm::Sha256, _) => artifact_sha256.to_vec(),
@@ -28,19 +38,19 @@ pub(super) fn verify_signature(
                     return Err(VerifyError::MessageDigestMismatch);
                 }
             }
-            match (key.kind(), artifact) {
-                // Pure Ed25519 and non-SHA-256 keys need the message itself.
-                (
-                    KeyKind::Ed25519 | KeyKind::EcdsaP384 | KeyKind::EcdsaP521,
-                    Artifact::Bytes(b),
-                ) => key.verify(b, signature).map_err(VerifyWithError::from),
-                // Everything else signs SHA-256 of the artifact: reuse the digest we have.
+            match artifact {
+                Artifact::Bytes(b) if needs_bytes => {
+                    key.verify(b, signature).map_err(VerifyWithError::from)
+                }
                 _ => key.verify_prehashed(HashAlgorithm::Sha256, artifact_sha256, signature),
             }
         }
-        Content::Dsse(envelope) => key
+        Content::Dsse(envelope) if needs_bytes => key
             .verify(&envelope.pae(), &envelope.signature)
             .map_err(VerifyWithError::from),
+        Content::Dsse(envelope) => {
+            key.verify_prehashed(HashAlgorithm::Sha256, signed_sha256, &envelope.signature)
+        }
     };
     match result {
         Ok(()) => Ok(SignatureVerified(())),
