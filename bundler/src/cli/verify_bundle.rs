@@ -89,6 +89,19 @@ enum UsageError {
     TooLarge { path: PathBuf, limit: u64 },
     #[error("{0}")]
     Invalid(String),
+    /// The given key does not parse, so it cannot have signed the bundle: a rejection, not a
+    /// usage error.
+    #[error("key {path}: {reason}")]
+    BadKey { path: PathBuf, reason: String },
+}
+
+impl UsageError {
+    fn exit_code(&self) -> u8 {
+        match self {
+            Self::BadKey { .. } => EXIT_REJECTED,
+            _ => EXIT_USAGE,
+        }
+    }
 }
 
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, UsageError> {
@@ -148,13 +161,14 @@ fn policy(args: &VerifyBundleArgs) -> Result<SignerPolicy, UsageError> {
     let invalid = |e: &dyn std::fmt::Display| UsageError::Invalid(e.to_string());
     if let Some(key_path) = &args.key {
         let pem = read_bounded(key_path, 64 * 1024)?;
-        let pem = String::from_utf8(pem).map_err(|_| {
-            UsageError::Invalid(format!("{}: not a PEM public key", key_path.display()))
-        })?;
-        // A key that does not parse cannot have signed the bundle: the bundle is rejected.
+        let bad_key = |reason: String| UsageError::BadKey {
+            path: key_path.clone(),
+            reason,
+        };
+        let pem = String::from_utf8(pem).map_err(|_| bad_key("not a PEM public key".into()))?;
         return PublicKey::from_pem(&pem)
             .map(SignerPolicy::PublicKey)
-            .map_err(|e| UsageError::Invalid(format!("{}: {e}", key_path.display())));
+            .map_err(|e| bad_key(e.to_string()));
     }
     let subject = match (
         &args.certificate_identity,
@@ -201,16 +215,13 @@ pub(crate) fn run(args: VerifyBundleArgs) -> ExitCode {
     })();
     let (root_json, bundle_json, artifact) = match prepared {
         Ok(p) => p,
-        Err(e) => return fail(EXIT_USAGE, &e),
+        Err(e) => return fail(e.exit_code(), &e),
     };
-    // From here on every failure is the evidence's fault: reject with exit 1.
     let policy = match policy(&args) {
         Ok(p) => p,
-        Err(UsageError::Invalid(msg)) if args.key.is_some() => {
-            return fail(EXIT_REJECTED, &format!("key: {msg}"));
-        }
-        Err(e) => return fail(EXIT_USAGE, &e),
+        Err(e) => return fail(e.exit_code(), &e),
     };
+    // From here on every failure is the evidence's fault: reject with exit 1.
     let root = match TrustedRoot::from_json(&root_json) {
         Ok(r) => r,
         Err(e) => return fail(EXIT_REJECTED, &format!("trusted root: {e}")),
