@@ -521,8 +521,9 @@ fn same_version_different_content_is_equivocation() {
     );
 }
 
-#[test]
-fn targets_from_another_publication_do_not_match_the_snapshot() {
+/// Publishes two repositories with the same keys but different content, copies `file` from the
+/// second into the first, and returns the first's verification error.
+fn mix_in_from_another_publication(file: &str) -> TufError {
     let (tmp, keys) = setup();
     let a = publish(tmp.path(), "a", &keys, &Spec::default());
     let b = publish(
@@ -534,12 +535,13 @@ fn targets_from_another_publication_do_not_match_the_snapshot() {
             ..Spec::default()
         },
     );
-    std::fs::copy(
-        b.metadata().join("1.targets.json"),
-        a.metadata().join("1.targets.json"),
-    )
-    .unwrap();
-    let err = a.verify(None).unwrap_err();
+    std::fs::copy(b.metadata().join(file), a.metadata().join(file)).unwrap();
+    a.verify(None).unwrap_err()
+}
+
+#[test]
+fn targets_from_another_publication_do_not_match_the_snapshot() {
+    let err = mix_in_from_another_publication("1.targets.json");
     assert!(
         matches!(&err, TufError::MetadataHashMismatch { file, .. } if file == "1.targets.json"),
         "{err:?}"
@@ -548,23 +550,7 @@ fn targets_from_another_publication_do_not_match_the_snapshot() {
 
 #[test]
 fn a_snapshot_from_another_publication_does_not_match_the_timestamp() {
-    let (tmp, keys) = setup();
-    let a = publish(tmp.path(), "a", &keys, &Spec::default());
-    let b = publish(
-        tmp.path(),
-        "b",
-        &keys,
-        &Spec {
-            trusted_root: b"{}",
-            ..Spec::default()
-        },
-    );
-    std::fs::copy(
-        b.metadata().join("1.snapshot.json"),
-        a.metadata().join("1.snapshot.json"),
-    )
-    .unwrap();
-    let err = a.verify(None).unwrap_err();
+    let err = mix_in_from_another_publication("1.snapshot.json");
     assert!(
         matches!(&err, TufError::MetadataHashMismatch { file, .. } if file == "1.snapshot.json"),
         "{err:?}"
