@@ -1,1 +1,10 @@
 //! Airlock's archive format, publisher keys and the staff CLI's building blocks.
+//!
+//! - [`archive`]: the signed, streamed `.airlock.tar.zst` format (manifest types, writer,
+//!   one-pass reader).
+//! - [`keys`]: publisher keys (ed25519, PKCS#8 PEM) and their ids.
+//! - [`fetch`]: the connected side's HTTPS fetching of TUF repositories and log checkpoints.
+
+pub mod archive;
+pub mod fetch;
+pub mod keys;

@@ -1,0 +1,1 @@
+//! The `.airlock.tar.zst` archive format (see `docs/format.md`).
