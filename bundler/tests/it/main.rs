@@ -1,5 +1,7 @@
 //! airlock-bundler integration tests: the built binary, run as staff would run it.
 
+#[cfg(test)]
+mod archive;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]

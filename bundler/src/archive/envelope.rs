@@ -1,0 +1,242 @@
+//! The manifest's DSSE envelope: ed25519 signatures over the pre-authentication encoding,
+//! checked against the publisher keys a caller trusts, with a k-of-n threshold.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+
+use super::error::ArchiveError;
+use super::manifest::MANIFEST_PAYLOAD_TYPE;
+use crate::keys::KeyId;
+
+/// Most signatures an envelope may carry.
+const MAX_SIGNATURES: usize = 64;
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Envelope {
+    payload: String,
+    payload_type: String,
+    signatures: Vec<EnvelopeSignature>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EnvelopeSignature {
+    keyid: String,
+    sig: String,
+}
+
+/// The publisher keys a reader trusts and how many of them must sign.
+#[derive(Debug, Clone)]
+pub struct PublisherKeys {
+    keys: BTreeMap<KeyId, VerifyingKey>,
+    threshold: usize,
+}
+
+impl PublisherKeys {
+    /// Trusts `keys`, requiring `threshold` (at least 1) distinct valid signatures among them.
+    pub fn new(
+        keys: impl IntoIterator<Item = VerifyingKey>,
+        threshold: usize,
+    ) -> Result<Self, ArchiveError> {
+        let keys: BTreeMap<_, _> = keys.into_iter().map(|k| (KeyId::of(&k), k)).collect();
+        if threshold == 0 || threshold > keys.len() {
+            return Err(ArchiveError::BadThreshold {
+                threshold,
+                keys: keys.len(),
+            });
+        }
+        Ok(Self { keys, threshold })
+    }
+
+    /// Trusts any one of `keys`.
+    pub fn any_of(keys: impl IntoIterator<Item = VerifyingKey>) -> Result<Self, ArchiveError> {
+        let keys: Vec<_> = keys.into_iter().collect();
+        Self::new(keys, 1)
+    }
+
+    /// The required number of signatures.
+    pub fn threshold(&self) -> usize {
+        self.threshold
+    }
+}
+
+/// A verified envelope's payload and the trusted keys that signed it.
+#[derive(Debug)]
+pub(crate) struct Opened {
+    pub(crate) payload: Vec<u8>,
+    pub(crate) signers: Vec<KeyId>,
+}
+
+/// The DSSE v1 pre-authentication encoding.
+fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
+    out.extend_from_slice(b"DSSEv1 ");
+    out.extend_from_slice(payload_type.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload_type.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload.len().to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(payload);
+    out
+}
+
+/// Signs `payload` (a manifest's JSON) with every key in `keys`; returns the envelope JSON.
+pub fn sign_manifest(payload: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
+    let message = pae(MANIFEST_PAYLOAD_TYPE, payload);
+    let envelope = Envelope {
+        payload: STANDARD.encode(payload),
+        payload_type: MANIFEST_PAYLOAD_TYPE.to_owned(),
+        signatures: keys
+            .iter()
+            .map(|key| EnvelopeSignature {
+                keyid: KeyId::of(&key.verifying_key()).to_string(),
+                sig: STANDARD.encode(key.sign(&message).to_bytes()),
+            })
+            .collect(),
+    };
+    // Strings and vectors of strings always serialize.
+    serde_json::to_vec(&envelope).unwrap_or_default()
+}
+
+/// Checks the envelope: the manifest payload type, and at least `threshold` distinct trusted
+/// keys with valid signatures. A signature under a trusted key id that does not verify is an
+/// error even if others suffice: it means tampering or a broken signer.
+pub(crate) fn open(envelope_json: &[u8], keys: &PublisherKeys) -> Result<Opened, ArchiveError> {
+    let envelope: Envelope = serde_json::from_slice(envelope_json)
+        .map_err(|e| ArchiveError::BadEnvelope(e.to_string()))?;
+    if envelope.payload_type != MANIFEST_PAYLOAD_TYPE {
+        return Err(ArchiveError::WrongPayloadType(envelope.payload_type));
+    }
+    if envelope.signatures.len() > MAX_SIGNATURES {
+        return Err(ArchiveError::BadEnvelope(format!(
+            "{} signatures (at most {MAX_SIGNATURES})",
+            envelope.signatures.len()
+        )));
+    }
+    let payload = STANDARD
+        .decode(&envelope.payload)
+        .map_err(|e| ArchiveError::BadEnvelope(format!("payload is not base64: {e}")))?;
+    let message = pae(&envelope.payload_type, &payload);
+
+    let mut signers = BTreeSet::new();
+    let mut unknown = Vec::new();
+    for signature in &envelope.signatures {
+        let Some((key_id, key)) = keys
+            .keys
+            .iter()
+            .find(|(id, _)| id.as_str() == signature.keyid)
+        else {
+            unknown.push(signature.keyid.clone());
+            continue;
+        };
+        let valid = STANDARD
+            .decode(&signature.sig)
+            .ok()
+            .and_then(|bytes| Signature::from_slice(&bytes).ok())
+            .is_some_and(|sig| key.verify_strict(&message, &sig).is_ok());
+        if !valid {
+            return Err(ArchiveError::BadSignature {
+                key_id: key_id.clone(),
+            });
+        }
+        signers.insert(key_id.clone());
+    }
+    if signers.is_empty() {
+        return Err(ArchiveError::UnknownSigner { key_ids: unknown });
+    }
+    if signers.len() < keys.threshold {
+        return Err(ArchiveError::ThresholdNotMet {
+            valid: signers.len(),
+            required: keys.threshold,
+        });
+    }
+    Ok(Opened {
+        payload,
+        signers: signers.into_iter().collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    #[test]
+    fn pae_matches_the_dsse_spec_example() {
+        // From the DSSE protocol document's test vector.
+        assert_eq!(
+            pae("http://example.com/HelloWorld", b"hello world"),
+            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
+        );
+    }
+
+    #[test]
+    fn one_of_two_keys_opens_and_names_its_signer() {
+        let (a, b) = (key(1), key(2));
+        let envelope = sign_manifest(b"{}", &[&a]);
+        let keys = PublisherKeys::any_of([a.verifying_key(), b.verifying_key()]).unwrap();
+        let opened = open(&envelope, &keys).unwrap();
+        assert_eq!(opened.payload, b"{}");
+        assert_eq!(opened.signers, vec![KeyId::of(&a.verifying_key())]);
+    }
+
+    #[test]
+    fn threshold_counts_distinct_keys() {
+        let (a, b) = (key(1), key(2));
+        let keys = PublisherKeys::new([a.verifying_key(), b.verifying_key()], 2).unwrap();
+        let once = sign_manifest(b"{}", &[&a, &a]);
+        assert!(matches!(
+            open(&once, &keys),
+            Err(ArchiveError::ThresholdNotMet {
+                valid: 1,
+                required: 2
+            })
+        ));
+        let both = sign_manifest(b"{}", &[&a, &b]);
+        assert_eq!(open(&both, &keys).unwrap().signers.len(), 2);
+        assert!(matches!(
+            PublisherKeys::new([a.verifying_key()], 2),
+            Err(ArchiveError::BadThreshold {
+                threshold: 2,
+                keys: 1
+            })
+        ));
+    }
+
+    #[test]
+    fn unknown_and_bad_signatures_are_named() {
+        let (a, b) = (key(1), key(2));
+        let keys = PublisherKeys::any_of([a.verifying_key()]).unwrap();
+        let by_b = sign_manifest(b"{}", &[&b]);
+        match open(&by_b, &keys) {
+            Err(ArchiveError::UnknownSigner { key_ids }) => {
+                assert_eq!(key_ids, vec![KeyId::of(&b.verifying_key()).to_string()]);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Same key id, different payload: the signature no longer verifies.
+        let mut envelope: serde_json::Value =
+            serde_json::from_slice(&sign_manifest(b"{}", &[&a])).unwrap();
+        envelope["payload"] = STANDARD.encode(b"{ }").into();
+        let tampered = serde_json::to_vec(&envelope).unwrap();
+        assert!(matches!(
+            open(&tampered, &keys),
+            Err(ArchiveError::BadSignature { key_id }) if key_id == KeyId::of(&a.verifying_key())
+        ));
+        envelope["payloadType"] = "application/vnd.in-toto+json".into();
+        let retyped = serde_json::to_vec(&envelope).unwrap();
+        assert!(matches!(
+            open(&retyped, &keys),
+            Err(ArchiveError::WrongPayloadType(t)) if t == "application/vnd.in-toto+json"
+        ));
+    }
+}

@@ -1,0 +1,526 @@
+//! The manifest: what an archive claims to carry, signed by its publisher. Parsing checks
+//! every rule a reader relies on, so a `Manifest` value is always self-consistent.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::digest::Sha256Digest;
+
+/// The DSSE payload type of a version-1 manifest.
+pub const MANIFEST_PAYLOAD_TYPE: &str = "application/vnd.airlock.manifest.v1+json";
+/// The manifest format version this code writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Longest artifact, publisher, site or repository name, in bytes.
+const MAX_NAME_LEN: usize = 255;
+/// Longest relative path (OCI layout paths, TUF file names), in bytes.
+const MAX_PATH_LEN: usize = 1024;
+/// Longest notes field, in bytes.
+const MAX_NOTES_LEN: usize = 64 * 1024;
+/// Longest checkpoint (a signed note), in bytes.
+const MAX_CHECKPOINT_LEN: usize = 64 * 1024;
+/// Most hashes in one consistency proof (a tree of 2^64 leaves needs at most 128).
+const MAX_PROOF_HASHES: usize = 128;
+
+/// Why a manifest was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ManifestError {
+    /// Not JSON of the manifest's shape.
+    #[error("manifest is not valid: {0}")]
+    Syntax(String),
+    /// A `version` this code does not implement.
+    #[error("manifest version {found} is not supported (this reader implements {FORMAT_VERSION})")]
+    UnsupportedVersion {
+        /// The version found.
+        found: u32,
+    },
+    /// A field breaks a rule (too long, empty, bad characters, inconsistent).
+    #[error("manifest field {field}: {reason}")]
+    Invalid {
+        /// Which field, e.g. `artifacts[2].name`.
+        field: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The same blob listed twice.
+    #[error("manifest lists blob {0} twice")]
+    DuplicateBlob(Sha256Digest),
+    /// A digest referenced by an artifact, trust file or evidence that is not in `blobs`.
+    #[error("{field} refers to {digest}, which is not in blobs")]
+    DanglingReference {
+        /// The referring field.
+        field: String,
+        /// The digest.
+        digest: Sha256Digest,
+    },
+    /// A blob nothing refers to.
+    #[error("blob {0} is listed but nothing refers to it")]
+    UnreferencedBlob(Sha256Digest),
+}
+
+/// A relative path: `/`-separated components of `[A-Za-z0-9._+-]`, none empty, `.` or `..`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RelativePath(String);
+
+impl RelativePath {
+    /// Checks `path`.
+    pub fn new(path: &str) -> Result<Self, String> {
+        if path.is_empty() || path.len() > MAX_PATH_LEN {
+            return Err(format!("path must be 1..={MAX_PATH_LEN} bytes"));
+        }
+        for component in path.split('/') {
+            if component.is_empty() || component == "." || component == ".." {
+                return Err(format!("path {path:?} has an empty, `.` or `..` component"));
+            }
+            if !component
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+            {
+                return Err(format!(
+                    "path {path:?} may only use letters, digits, `.`, `_`, `+`, `-` and `/`"
+                ));
+            }
+        }
+        Ok(Self(path.to_owned()))
+    }
+
+    /// The path as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RelativePath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RelativePath {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Self::new(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A manifest: the signed statement of what an archive carries.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`FORMAT_VERSION`].
+    pub version: u32,
+    /// 32 lowercase hex digits, random per archive.
+    pub archive_id: String,
+    /// When the publisher created the archive.
+    pub created_at: DateTime<Utc>,
+    /// Who published it, and their sequence number.
+    pub publisher: Publisher,
+    /// The site the archive is meant for, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Free text for the receiving operators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// TUF repositories carrying Sigstore trust data.
+    #[serde(default)]
+    pub trust: Vec<TrustRepository>,
+    /// Transparency-log checkpoints and consistency proofs.
+    #[serde(default)]
+    pub logs: Vec<LogSnapshot>,
+    /// The artifacts and their evidence.
+    #[serde(default)]
+    pub artifacts: Vec<Artifact>,
+    /// Every blob in the archive, in archive order.
+    pub blobs: Vec<BlobEntry>,
+}
+
+/// The publisher and its monotonically increasing sequence number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publisher {
+    /// The publisher's name.
+    pub name: String,
+    /// Higher than every earlier archive of this publisher; sites refuse ones they have seen.
+    pub sequence: u64,
+}
+
+/// A TUF repository, as files (metadata and targets) stored as blobs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrustRepository {
+    /// The repository's name (e.g. `sigstore-public-good`).
+    pub name: String,
+    /// Metadata files by name (`N.root.json`, `timestamp.json`, `N.snapshot.json`, …).
+    pub metadata: Vec<FileEntry>,
+    /// Target files by their name in the targets folder (`<sha256>.trusted_root.json`, …).
+    pub targets: Vec<FileEntry>,
+}
+
+/// A named file whose bytes are a blob.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileEntry {
+    /// Where the file goes, relative to its folder.
+    pub path: RelativePath,
+    /// The blob holding its bytes.
+    pub digest: Sha256Digest,
+}
+
+/// A transparency log's checkpoint at export time and proofs that it extends earlier ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSnapshot {
+    /// The log's origin (the checkpoint's first line).
+    pub origin: String,
+    /// The signed checkpoint, as served (C2SP signed-note text).
+    pub checkpoint: String,
+    /// Consistency proofs from earlier tree sizes to the checkpoint's size.
+    #[serde(default)]
+    pub consistency: Vec<ConsistencyProof>,
+}
+
+/// An RFC 6962 consistency proof between two tree sizes of one log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsistencyProof {
+    /// The earlier size.
+    pub from_size: u64,
+    /// The later size (the checkpoint's).
+    pub to_size: u64,
+    /// The proof's hashes.
+    #[serde(with = "hex_hashes")]
+    pub hashes: Vec<[u8; 32]>,
+}
+
+/// What kind of thing an artifact is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ArtifactKind {
+    /// A single file.
+    File,
+    /// An OCI image layout folder.
+    OciImage,
+}
+
+/// One artifact: its bytes (as files) and the evidence about it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Artifact {
+    /// The artifact's name, unique in the archive.
+    pub name: String,
+    /// File or OCI image layout.
+    pub kind: ArtifactKind,
+    /// The digest signatures refer to: the file's, or the image manifest's.
+    pub digest: Sha256Digest,
+    /// Total bytes of its files.
+    pub size: u64,
+    /// Media type (the file's, or the image manifest's).
+    pub media_type: String,
+    /// Its files: one for `file`; the layout (`oci-layout`, `index.json`, `blobs/…`) for images.
+    pub files: Vec<FileEntry>,
+    /// Sigstore bundles, attestation bundles and SBOMs about it.
+    #[serde(default)]
+    pub evidence: Evidence,
+}
+
+/// Evidence about an artifact, each a blob.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Evidence {
+    /// Sigstore bundles signing the artifact itself.
+    #[serde(default)]
+    pub bundles: Vec<Sha256Digest>,
+    /// Sigstore bundles carrying DSSE attestations (SLSA provenance, SBOM attestations).
+    #[serde(default)]
+    pub attestations: Vec<Sha256Digest>,
+    /// SBOM documents (CycloneDX or SPDX JSON).
+    #[serde(default)]
+    pub sboms: Vec<Sha256Digest>,
+}
+
+/// A blob in the archive: `blobs/sha256/<hex>`, `size` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlobEntry {
+    /// The blob's digest (and path).
+    pub digest: Sha256Digest,
+    /// Its exact size.
+    pub size: u64,
+}
+
+mod hex_hashes {
+    use serde::{Deserialize, Deserializer, Serializer, ser::SerializeSeq};
+
+    pub(super) fn serialize<S: Serializer>(v: &[[u8; 32]], s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(v.len()))?;
+        for h in v {
+            seq.serialize_element(&hex::encode(h))?;
+        }
+        seq.end()
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<[u8; 32]>, D::Error> {
+        let strings = Vec::<String>::deserialize(d)?;
+        strings
+            .iter()
+            .map(|s| {
+                let mut out = [0u8; 32];
+                hex::decode_to_slice(s, &mut out).map_err(|_| {
+                    serde::de::Error::custom(format!("not a 32-byte hex hash: {s:?}"))
+                })?;
+                Ok(out)
+            })
+            .collect()
+    }
+}
+
+impl Manifest {
+    /// Parses and checks a manifest.
+    pub fn from_json(bytes: &[u8]) -> Result<Self, ManifestError> {
+        #[derive(Deserialize)]
+        struct VersionOnly {
+            version: u32,
+        }
+        // The version decides the schema, so read it before anything else.
+        let VersionOnly { version } =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        if version != FORMAT_VERSION {
+            return Err(ManifestError::UnsupportedVersion { found: version });
+        }
+        let manifest: Manifest =
+            serde_json::from_slice(bytes).map_err(|e| ManifestError::Syntax(e.to_string()))?;
+        manifest.check()?;
+        Ok(manifest)
+    }
+
+    /// Serializes the manifest (the exact bytes that get signed).
+    pub fn to_json(&self) -> Vec<u8> {
+        // Serializing these plain types cannot fail: every map key is a string.
+        serde_json::to_vec_pretty(self).unwrap_or_default()
+    }
+
+    /// The sum of all blob sizes.
+    pub fn total_blob_size(&self) -> u64 {
+        self.blobs
+            .iter()
+            .map(|b| b.size)
+            .fold(0, u64::saturating_add)
+    }
+
+    /// Checks every rule `from_json` promises; writers call it before signing.
+    pub fn check(&self) -> Result<(), ManifestError> {
+        if self.version != FORMAT_VERSION {
+            return Err(ManifestError::UnsupportedVersion {
+                found: self.version,
+            });
+        }
+        if self.archive_id.len() != 32
+            || !self
+                .archive_id
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return Err(invalid("archive_id", "must be 32 lowercase hex digits"));
+        }
+        check_name("publisher.name", &self.publisher.name)?;
+        if let Some(site) = &self.site {
+            check_name("site", site)?;
+        }
+        if let Some(notes) = &self.notes
+            && (notes.len() > MAX_NOTES_LEN || notes.chars().any(is_bad_control))
+        {
+            return Err(invalid(
+                "notes",
+                "must be at most 64 KiB without control characters other than newline and tab",
+            ));
+        }
+
+        let mut blobs = BTreeMap::new();
+        let mut total: u64 = 0;
+        for blob in &self.blobs {
+            if blobs.insert(blob.digest, (blob.size, false)).is_some() {
+                return Err(ManifestError::DuplicateBlob(blob.digest));
+            }
+            total = total
+                .checked_add(blob.size)
+                .ok_or_else(|| invalid("blobs", "sizes overflow"))?;
+        }
+        // Marks `digest` as referred to and returns its size.
+        let mut refer =
+            |field: &dyn Fn() -> String, digest: &Sha256Digest| match blobs.get_mut(digest) {
+                Some((size, seen)) => {
+                    *seen = true;
+                    Ok(*size)
+                }
+                None => Err(ManifestError::DanglingReference {
+                    field: field(),
+                    digest: *digest,
+                }),
+            };
+
+        let mut names = HashSet::new();
+        for (i, repo) in self.trust.iter().enumerate() {
+            let field = format!("trust[{i}]");
+            airlock_trust_root::RepositoryName::new(&repo.name)
+                .map_err(|e| invalid(&format!("{field}.name"), &e.to_string()))?;
+            if !names.insert(repo.name.as_str()) {
+                return Err(invalid(
+                    &format!("{field}.name"),
+                    "repeats another repository",
+                ));
+            }
+            for (list, files) in [("metadata", &repo.metadata), ("targets", &repo.targets)] {
+                let mut paths = HashSet::new();
+                for (j, file) in files.iter().enumerate() {
+                    if !paths.insert(&file.path) {
+                        return Err(invalid(
+                            &format!("{field}.{list}[{j}].path"),
+                            "repeats another file",
+                        ));
+                    }
+                    refer(&|| format!("{field}.{list}[{j}]"), &file.digest)?;
+                }
+            }
+        }
+
+        let mut origins = HashSet::new();
+        for (i, log) in self.logs.iter().enumerate() {
+            let field = format!("logs[{i}]");
+            if log.origin.is_empty()
+                || log.origin.len() > MAX_NAME_LEN
+                || log.origin.chars().any(char::is_control)
+            {
+                return Err(invalid(
+                    &format!("{field}.origin"),
+                    "must be 1..=255 bytes without control characters",
+                ));
+            }
+            if !origins.insert(log.origin.as_str()) {
+                return Err(invalid(&format!("{field}.origin"), "repeats another log"));
+            }
+            if log.checkpoint.len() > MAX_CHECKPOINT_LEN
+                || log.checkpoint.lines().next() != Some(log.origin.as_str())
+            {
+                return Err(invalid(
+                    &format!("{field}.checkpoint"),
+                    "must be at most 64 KiB and start with the origin line",
+                ));
+            }
+            for (j, proof) in log.consistency.iter().enumerate() {
+                if proof.hashes.len() > MAX_PROOF_HASHES || proof.from_size > proof.to_size {
+                    return Err(invalid(
+                        &format!("{field}.consistency[{j}]"),
+                        "from_size must not exceed to_size; at most 128 hashes",
+                    ));
+                }
+            }
+        }
+
+        let mut artifact_names = HashSet::new();
+        for (i, artifact) in self.artifacts.iter().enumerate() {
+            let field = format!("artifacts[{i}]");
+            check_name(&format!("{field}.name"), &artifact.name)?;
+            if !artifact_names.insert(artifact.name.as_str()) {
+                return Err(invalid(
+                    &format!("{field}.name"),
+                    "repeats another artifact",
+                ));
+            }
+            if artifact.media_type.is_empty()
+                || artifact.media_type.len() > MAX_NAME_LEN
+                || !artifact.media_type.bytes().all(|b| b.is_ascii_graphic())
+            {
+                return Err(invalid(
+                    &format!("{field}.media_type"),
+                    "must be 1..=255 printable ASCII characters",
+                ));
+            }
+            let mut paths = BTreeSet::new();
+            let mut size: u64 = 0;
+            for (j, file) in artifact.files.iter().enumerate() {
+                if !paths.insert(file.path.as_str()) {
+                    return Err(invalid(
+                        &format!("{field}.files[{j}].path"),
+                        "repeats another file",
+                    ));
+                }
+                let blob_size = refer(&|| format!("{field}.files[{j}]"), &file.digest)?;
+                size = size.saturating_add(blob_size);
+            }
+            match artifact.kind {
+                ArtifactKind::File => {
+                    let [file] = artifact.files.as_slice() else {
+                        return Err(invalid(
+                            &format!("{field}.files"),
+                            "a file artifact has exactly one file",
+                        ));
+                    };
+                    if file.path.as_str().contains('/') || file.digest != artifact.digest {
+                        return Err(invalid(
+                            &format!("{field}.files"),
+                            "a file artifact's file is a plain name with the artifact's digest",
+                        ));
+                    }
+                }
+                ArtifactKind::OciImage => {
+                    if !paths.contains("oci-layout") || !paths.contains("index.json") {
+                        return Err(invalid(
+                            &format!("{field}.files"),
+                            "an OCI image layout needs oci-layout and index.json",
+                        ));
+                    }
+                }
+            }
+            if size != artifact.size {
+                return Err(invalid(
+                    &format!("{field}.size"),
+                    &format!("is {} but its files add up to {size}", artifact.size),
+                ));
+            }
+            let evidence = &artifact.evidence;
+            for (list, digests) in [
+                ("bundles", &evidence.bundles),
+                ("attestations", &evidence.attestations),
+                ("sboms", &evidence.sboms),
+            ] {
+                for (j, digest) in digests.iter().enumerate() {
+                    refer(&|| format!("{field}.evidence.{list}[{j}]"), digest)?;
+                }
+            }
+        }
+
+        if let Some((digest, _)) = blobs.iter().find(|(_, (_, seen))| !*seen) {
+            return Err(ManifestError::UnreferencedBlob(*digest));
+        }
+        Ok(())
+    }
+}
+
+fn invalid(field: &str, reason: &str) -> ManifestError {
+    ManifestError::Invalid {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }
+}
+
+fn is_bad_control(c: char) -> bool {
+    c.is_control() && c != '\n' && c != '\t'
+}
+
+fn check_name(field: &str, name: &str) -> Result<(), ManifestError> {
+    if name.is_empty()
+        || name.len() > MAX_NAME_LEN
+        || name.chars().any(char::is_control)
+        || name.trim() != name
+    {
+        return Err(invalid(
+            field,
+            "must be 1..=255 bytes, no control characters, no surrounding spaces",
+        ));
+    }
+    Ok(())
+}

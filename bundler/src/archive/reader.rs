@@ -1,0 +1,401 @@
+//! The reader: one pass over the compressed stream, memory bounded whatever the archive's
+//! size. The envelope is verified against the caller's publisher keys before any blob is
+//! written; every blob is hashed while it is written to the staging folder; anything that is
+//! not exactly what the signed manifest describes is refused, and the staging folder is
+//! removed.
+
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, OpenOptions};
+use std::io::{self, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+use super::digest::Sha256Digest;
+use super::entry::{self, BLOCK, EntryName, MANIFEST_ENTRY, parse_header};
+use super::envelope::{self, PublisherKeys};
+use super::error::ArchiveError;
+use super::manifest::Manifest;
+use super::parts::ArchiveParts;
+use crate::keys::KeyId;
+
+/// log2 of the largest zstd window a reader accepts (8 MiB; what levels 1..=19 produce).
+pub const MAX_WINDOW_LOG: u32 = 23;
+/// Largest manifest envelope a reader accepts.
+pub const MAX_ENVELOPE_SIZE: u64 = 32 << 20;
+/// Read and write chunk size.
+const CHUNK: usize = 1 << 20;
+
+/// A verified archive, its blobs written to a staging folder the caller now owns.
+#[derive(Debug)]
+pub struct StagedArchive {
+    dir: PathBuf,
+    manifest: Manifest,
+    envelope: Vec<u8>,
+    signers: Vec<KeyId>,
+}
+
+impl StagedArchive {
+    /// The staging folder (`blobs/sha256/<hex>` and `manifest.dsse.json` inside).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The verified manifest.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// The envelope exactly as read.
+    pub fn envelope(&self) -> &[u8] {
+        &self.envelope
+    }
+
+    /// The trusted keys whose signatures verified.
+    pub fn signers(&self) -> &[KeyId] {
+        &self.signers
+    }
+
+    /// Where a blob's bytes are.
+    pub fn blob_path(&self, digest: &Sha256Digest) -> PathBuf {
+        self.dir.join(entry::blob_path(digest))
+    }
+}
+
+/// An archive's verified manifest, read without extracting anything.
+#[derive(Debug)]
+pub struct OpenedManifest {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The trusted keys whose signatures verified.
+    pub signers: Vec<KeyId>,
+    /// The envelope exactly as read.
+    pub envelope: Vec<u8>,
+}
+
+/// Reads only the first entry and verifies it: for listing an archive without extracting.
+pub fn read_manifest(
+    parts: &ArchiveParts,
+    keys: &PublisherKeys,
+) -> Result<OpenedManifest, ArchiveError> {
+    let mut stream = Stream::new(parts.open()?, Rc::default())?;
+    read_envelope(&mut stream, keys)
+}
+
+/// Reads a whole archive into `staging` (which must not exist; it is created). `progress`
+/// receives the number of compressed bytes consumed so far.
+pub fn read_archive(
+    parts: &ArchiveParts,
+    keys: &PublisherKeys,
+    staging: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<StagedArchive, ArchiveError> {
+    read_archive_from(parts.open()?, keys, staging, progress)
+}
+
+/// [`read_archive`] over any byte source (one part, a socket, fuzz input).
+pub fn read_archive_from(
+    input: impl Read,
+    keys: &PublisherKeys,
+    staging: &Path,
+    progress: &mut dyn FnMut(u64),
+) -> Result<StagedArchive, ArchiveError> {
+    let guard = Staging::create(staging)?;
+    let consumed = Rc::new(Cell::new(0));
+    let mut stream = Stream::new(input, consumed.clone())?;
+    let opened = read_envelope(&mut stream, keys)?;
+    let manifest_path = staging.join(MANIFEST_ENTRY);
+    fs::write(&manifest_path, &opened.envelope).map_err(ArchiveError::io(&manifest_path))?;
+
+    let manifest = opened.manifest;
+    stream.limit = expected_stream_size(&manifest, opened.envelope.len() as u64);
+    let mut expected: HashMap<Sha256Digest, u64> =
+        manifest.blobs.iter().map(|b| (b.digest, b.size)).collect();
+    let mut seen = HashSet::with_capacity(expected.len());
+    let blob_dir = staging.join(entry::BLOB_PREFIX);
+    fs::create_dir_all(&blob_dir).map_err(ArchiveError::io(&blob_dir))?;
+    let mut buffer = vec![0u8; CHUNK];
+
+    loop {
+        let offset = stream.pos;
+        let mut block = [0u8; BLOCK as usize];
+        stream.read_exact(&mut block, "inside a tar header")?;
+        if block.iter().all(|b| *b == 0) {
+            stream.read_exact(&mut block, "before the end-of-archive blocks")?;
+            if block.iter().any(|b| *b != 0) {
+                return Err(ArchiveError::BadHeader {
+                    offset,
+                    reason: "a single zero block inside the archive".into(),
+                });
+            }
+            break;
+        }
+        let header = parse_header(&block, offset)?;
+        let digest = match header.name {
+            Ok(EntryName::Blob(digest)) => digest,
+            Ok(EntryName::Manifest) => return Err(ArchiveError::DuplicateEntry(header.path)),
+            Err(()) => return Err(ArchiveError::BadPath(header.path)),
+        };
+        if !seen.insert(digest) {
+            return Err(ArchiveError::DuplicateEntry(header.path));
+        }
+        let listed = expected
+            .remove(&digest)
+            .ok_or(ArchiveError::UnlistedBlob(digest))?;
+        if listed != header.size {
+            return Err(ArchiveError::SizeMismatch {
+                digest,
+                listed,
+                found: header.size,
+            });
+        }
+        let path = blob_dir.join(digest.hex());
+        stage_blob(&mut stream, &digest, header.size, &path, &mut buffer)?;
+        stream.skip_padding(header.size)?;
+        progress(consumed.get());
+    }
+
+    if let Some(first) = expected.keys().min() {
+        return Err(ArchiveError::MissingBlobs {
+            count: expected.len(),
+            first: *first,
+        });
+    }
+    stream.finish()?;
+    progress(consumed.get());
+    Ok(StagedArchive {
+        dir: guard.keep(),
+        manifest,
+        envelope: opened.envelope,
+        signers: opened.signers,
+    })
+}
+
+/// The exact decompressed length of a well-formed archive with this manifest.
+fn expected_stream_size(manifest: &Manifest, envelope_len: u64) -> u64 {
+    let entries = manifest
+        .blobs
+        .iter()
+        .fold(BLOCK + entry::padded(envelope_len), |sum, b| {
+            sum.saturating_add(BLOCK)
+                .saturating_add(entry::padded(b.size))
+        });
+    entries.saturating_add(2 * BLOCK)
+}
+
+fn read_envelope<R: Read>(
+    stream: &mut Stream<R>,
+    keys: &PublisherKeys,
+) -> Result<OpenedManifest, ArchiveError> {
+    let mut block = [0u8; BLOCK as usize];
+    stream.read_exact(&mut block, "inside the first tar header")?;
+    if block.iter().all(|b| *b == 0) {
+        return Err(ArchiveError::FirstEntryNotManifest {
+            found: "(end of archive)".into(),
+        });
+    }
+    let header = parse_header(&block, 0)?;
+    if header.name != Ok(EntryName::Manifest) {
+        return Err(ArchiveError::FirstEntryNotManifest { found: header.path });
+    }
+    if header.size > MAX_ENVELOPE_SIZE {
+        return Err(ArchiveError::EnvelopeTooLarge {
+            size: header.size,
+            limit: MAX_ENVELOPE_SIZE,
+        });
+    }
+    let mut envelope = vec![0u8; header.size as usize];
+    stream.read_exact(&mut envelope, "inside the manifest envelope")?;
+    stream.skip_padding(header.size)?;
+    let opened = envelope::open(&envelope, keys)?;
+    let manifest = Manifest::from_json(&opened.payload)?;
+    Ok(OpenedManifest {
+        manifest,
+        signers: opened.signers,
+        envelope,
+    })
+}
+
+/// Writes `size` bytes from the stream to a new file at `path`, hashing them on the way.
+fn stage_blob<R: Read>(
+    stream: &mut Stream<R>,
+    digest: &Sha256Digest,
+    size: u64,
+    path: &Path,
+    buffer: &mut [u8],
+) -> Result<(), ArchiveError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(ArchiveError::io(path))?;
+    let mut hasher = Sha256::new();
+    let mut left = size;
+    while left > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let chunk = &mut buffer[..want];
+        stream.read_exact(chunk, "inside a blob")?;
+        hasher.update(&*chunk);
+        file.write_all(chunk).map_err(ArchiveError::io(path))?;
+        left -= want as u64;
+    }
+    let actual = Sha256Digest::from_bytes(hasher.finalize().into());
+    if actual != *digest {
+        return Err(ArchiveError::DigestMismatch {
+            expected: *digest,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// The staging folder, removed on drop unless kept.
+struct Staging {
+    dir: PathBuf,
+    keep: bool,
+}
+
+impl Staging {
+    fn create(dir: &Path) -> Result<Self, ArchiveError> {
+        match fs::create_dir(dir) {
+            Ok(()) => Ok(Self {
+                dir: dir.to_owned(),
+                keep: false,
+            }),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                Err(ArchiveError::StagingExists(dir.to_owned()))
+            }
+            Err(e) => Err(ArchiveError::io(dir)(e)),
+        }
+    }
+
+    fn keep(mut self) -> PathBuf {
+        self.keep = true;
+        std::mem::take(&mut self.dir)
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// Counts bytes read from the compressed input.
+struct Counting<R> {
+    inner: R,
+    count: Rc<Cell<u64>>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+/// The decompressed stream: one zstd frame, a window limit, a length limit and a position.
+struct Stream<R: Read> {
+    decoder: zstd::stream::read::Decoder<'static, BufReader<Counting<R>>>,
+    pos: u64,
+    limit: u64,
+}
+
+impl<R: Read> Stream<R> {
+    fn new(input: R, count: Rc<Cell<u64>>) -> Result<Self, ArchiveError> {
+        let input = BufReader::with_capacity(
+            CHUNK,
+            Counting {
+                inner: input,
+                count,
+            },
+        );
+        let mut decoder = zstd::stream::read::Decoder::with_buffer(input)
+            .map_err(|e| ArchiveError::Compression(e.to_string()))?
+            .single_frame();
+        decoder
+            .window_log_max(MAX_WINDOW_LOG)
+            .map_err(|e| ArchiveError::Compression(e.to_string()))?;
+        Ok(Self {
+            decoder,
+            pos: 0,
+            // Until the manifest is known: room for the largest envelope and an end marker.
+            limit: BLOCK + MAX_ENVELOPE_SIZE + 2 * BLOCK,
+        })
+    }
+
+    /// Reads some bytes, failing once the stream runs past `limit`.
+    fn read(&mut self, buf: &mut [u8]) -> Result<usize, ArchiveError> {
+        let room = self.limit.saturating_sub(self.pos).saturating_add(1);
+        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = loop {
+            match self.decoder.read(&mut buf[..len]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(decode_error(&e)),
+            }
+        };
+        self.pos += n as u64;
+        if self.pos > self.limit {
+            return Err(ArchiveError::DecompressedTooLarge { limit: self.limit });
+        }
+        Ok(n)
+    }
+
+    fn read_exact(&mut self, buf: &mut [u8], place: &'static str) -> Result<(), ArchiveError> {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match self.read(&mut buf[filled..])? {
+                0 => return Err(ArchiveError::Truncated(place)),
+                n => filled += n,
+            }
+        }
+        Ok(())
+    }
+
+    fn skip_padding(&mut self, size: u64) -> Result<(), ArchiveError> {
+        let pad = (entry::padded(size) - size) as usize;
+        let mut zeros = [0u8; BLOCK as usize];
+        self.read_exact(&mut zeros[..pad], "inside entry padding")
+    }
+
+    /// After the end-of-archive blocks: nothing more in the frame, nothing after the frame.
+    fn finish(mut self) -> Result<(), ArchiveError> {
+        let mut probe = [0u8; 1];
+        if self.read(&mut probe)? > 0 {
+            // Unreachable in practice: `read` already fails past `limit`.
+            return Err(ArchiveError::DecompressedTooLarge { limit: self.limit });
+        }
+        let mut rest = self.decoder.finish();
+        if !rest.buffer().is_empty() {
+            return Err(ArchiveError::TrailingData);
+        }
+        let mut more = [0u8; 1];
+        match rest.read(&mut more) {
+            Ok(0) => Ok(()),
+            Ok(_) => Err(ArchiveError::TrailingData),
+            Err(e) => Err(ArchiveError::Compression(e.to_string())),
+        }
+    }
+}
+
+/// Maps zstd's errors to ours.
+fn decode_error(e: &io::Error) -> ArchiveError {
+    let message = e.to_string();
+    if message.contains("too much memory") || message.contains("window") {
+        ArchiveError::WindowTooLarge {
+            limit_log: MAX_WINDOW_LOG,
+        }
+    } else if e.kind() == io::ErrorKind::UnexpectedEof {
+        ArchiveError::Truncated("inside the compressed stream")
+    } else {
+        ArchiveError::Compression(message)
+    }
+}

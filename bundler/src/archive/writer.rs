@@ -1,0 +1,184 @@
+//! The writer: the envelope first, then every blob, into one multithreaded zstd frame,
+//! optionally cut into parts. Blobs are re-hashed as they are copied, so a file that changed
+//! after it was hashed fails the write instead of producing an archive the site rejects.
+
+use std::fs::File;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use super::digest::Sha256Digest;
+use super::entry::{self, BLOCK, MANIFEST_ENTRY};
+use super::error::ArchiveError;
+use super::parts::PartSink;
+
+/// Copy buffer and output buffer size.
+const CHUNK: usize = 1 << 20;
+/// Highest zstd level accepted; above it zstd's window exceeds what readers allow.
+pub const MAX_LEVEL: i32 = 19;
+
+/// Where a blob's bytes come from.
+#[derive(Debug, Clone)]
+pub enum BlobSource {
+    /// A file on disk, read while writing.
+    File(PathBuf),
+    /// Bytes in memory (small things: bundles, TUF metadata).
+    Bytes(Vec<u8>),
+}
+
+/// A blob to write, with the digest and size it was hashed to.
+#[derive(Debug, Clone)]
+pub struct PlannedBlob {
+    /// Its digest.
+    pub digest: Sha256Digest,
+    /// Its size.
+    pub size: u64,
+    /// Where its bytes are.
+    pub source: BlobSource,
+}
+
+/// How to compress and cut the output.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// zstd level, 1..=19.
+    pub level: i32,
+    /// zstd worker threads (0: compress on the calling thread).
+    pub threads: u32,
+    /// Cut the output into parts of at most this many bytes (`OUT.001`, `OUT.002`, …).
+    pub max_part_size: Option<u64>,
+}
+
+impl Default for WriteOptions {
+    fn default() -> Self {
+        Self {
+            level: 3,
+            threads: std::thread::available_parallelism()
+                .map_or(1, |n| u32::try_from(n.get()).unwrap_or(1)),
+            max_part_size: None,
+        }
+    }
+}
+
+/// Writes an archive to `out` (or its parts) and returns the files written. `envelope` is the
+/// signed manifest; `blobs` must be exactly the manifest's blobs, in its order. `progress`
+/// receives the number of uncompressed blob bytes written so far. Nothing is left at `out`
+/// on failure.
+pub fn write_archive(
+    out: &Path,
+    envelope: &[u8],
+    blobs: &[PlannedBlob],
+    options: &WriteOptions,
+    progress: &mut dyn FnMut(u64),
+) -> Result<Vec<PathBuf>, ArchiveError> {
+    if !(1..=MAX_LEVEL).contains(&options.level) {
+        return Err(ArchiveError::Parts(format!(
+            "zstd level {} is outside 1..={MAX_LEVEL}",
+            options.level
+        )));
+    }
+    let sink = PartSink::new(out, options.max_part_size)?;
+    let out_err = || ArchiveError::io(out);
+    let mut encoder =
+        zstd::stream::write::Encoder::new(BufWriter::with_capacity(CHUNK, sink), options.level)
+            .map_err(out_err())?;
+    if options.threads > 0 {
+        encoder.multithread(options.threads).map_err(out_err())?;
+    }
+    encoder.include_checksum(true).map_err(out_err())?;
+
+    write_entry_header(&mut encoder, MANIFEST_ENTRY, envelope.len() as u64, out)?;
+    encoder.write_all(envelope).map_err(out_err())?;
+    write_padding(&mut encoder, envelope.len() as u64, out)?;
+
+    let mut buffer = vec![0u8; CHUNK];
+    let mut done = 0u64;
+    for blob in blobs {
+        write_entry_header(
+            &mut encoder,
+            &entry::blob_path(&blob.digest),
+            blob.size,
+            out,
+        )?;
+        match &blob.source {
+            BlobSource::Bytes(bytes) => {
+                if bytes.len() as u64 != blob.size || Sha256Digest::of(bytes) != blob.digest {
+                    return Err(ArchiveError::DigestMismatch {
+                        expected: blob.digest,
+                        actual: Sha256Digest::of(bytes),
+                    });
+                }
+                encoder.write_all(bytes).map_err(out_err())?;
+            }
+            BlobSource::File(path) => {
+                copy_file(path, blob, &mut encoder, &mut buffer, out)?;
+            }
+        }
+        write_padding(&mut encoder, blob.size, out)?;
+        done += blob.size;
+        progress(done);
+    }
+    encoder
+        .write_all(&[0u8; 2 * BLOCK as usize])
+        .map_err(out_err())?;
+    let buffered = encoder.finish().map_err(out_err())?;
+    let sink = buffered
+        .into_inner()
+        .map_err(|e| ArchiveError::io(out)(e.into_error()))?;
+    sink.finish()
+}
+
+fn write_entry_header(
+    w: &mut impl Write,
+    path: &str,
+    size: u64,
+    out: &Path,
+) -> Result<(), ArchiveError> {
+    w.write_all(&entry::header(path, size)?)
+        .map_err(ArchiveError::io(out))
+}
+
+fn write_padding(w: &mut impl Write, size: u64, out: &Path) -> Result<(), ArchiveError> {
+    let pad = (entry::padded(size) - size) as usize;
+    w.write_all(&[0u8; BLOCK as usize][..pad])
+        .map_err(ArchiveError::io(out))
+}
+
+/// Copies exactly `blob.size` bytes of `path`, checking it still hashes to `blob.digest`.
+fn copy_file(
+    path: &Path,
+    blob: &PlannedBlob,
+    w: &mut impl Write,
+    buffer: &mut [u8],
+    out: &Path,
+) -> Result<(), ArchiveError> {
+    let mut file = File::open(path).map_err(ArchiveError::io(path))?;
+    let mut hasher = Sha256::new();
+    let mut left = blob.size;
+    while left > 0 {
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = file
+            .read(&mut buffer[..want])
+            .map_err(ArchiveError::io(path))?;
+        if n == 0 {
+            return Err(ArchiveError::SourceChanged {
+                path: path.to_owned(),
+            });
+        }
+        hasher.update(&buffer[..n]);
+        w.write_all(&buffer[..n]).map_err(ArchiveError::io(out))?;
+        left -= n as u64;
+    }
+    let grew = file
+        .read(&mut buffer[..1])
+        .map_err(ArchiveError::io(path))?
+        > 0;
+    if grew || Sha256Digest::from_bytes(hasher.finalize().into()) != blob.digest {
+        return Err(ArchiveError::SourceChanged {
+            path: path.to_owned(),
+        });
+    }
+    Ok(())
+}

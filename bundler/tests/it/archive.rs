@@ -1,0 +1,600 @@
+//! The archive format end to end: writer → reader round trips (files, an OCI layout, split
+//! parts, random inputs), and every reader rejection on hand-built hostile archives.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use airlock_bundler::archive::{
+    ArchiveError, ArchiveParts, Artifact, ArtifactKind, BlobEntry, BlobSource, Evidence,
+    FORMAT_VERSION, FileEntry, MANIFEST_ENTRY, Manifest, PlannedBlob, Publisher, PublisherKeys,
+    RelativePath, Sha256Digest, WriteOptions, blob_path, read_archive, read_archive_from,
+    read_manifest, sign_manifest, write_archive,
+};
+use airlock_bundler::keys::KeyId;
+use chrono::{TimeZone, Utc};
+use ed25519_dalek::SigningKey;
+use proptest::prelude::*;
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_bytes(&[seed; 32])
+}
+
+fn keys_of(key: &SigningKey) -> PublisherKeys {
+    PublisherKeys::any_of([key.verifying_key()]).unwrap()
+}
+
+/// A manifest with one file artifact per distinct blob (duplicates are stored once).
+fn manifest_for(blobs: &[Vec<u8>]) -> Manifest {
+    let mut entries: Vec<BlobEntry> = Vec::new();
+    let mut artifacts = Vec::new();
+    for (i, bytes) in blobs.iter().enumerate() {
+        let digest = Sha256Digest::of(bytes);
+        if entries.iter().any(|b| b.digest == digest) {
+            continue;
+        }
+        entries.push(BlobEntry {
+            digest,
+            size: bytes.len() as u64,
+        });
+        artifacts.push(Artifact {
+            name: format!("file-{i}"),
+            kind: ArtifactKind::File,
+            digest,
+            size: bytes.len() as u64,
+            media_type: "application/octet-stream".into(),
+            files: vec![FileEntry {
+                path: RelativePath::new(&format!("file-{i}.bin")).unwrap(),
+                digest,
+            }],
+            evidence: Evidence::default(),
+        });
+    }
+    Manifest {
+        version: FORMAT_VERSION,
+        archive_id: "0123456789abcdef0123456789abcdef".into(),
+        created_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        publisher: Publisher {
+            name: "release-team".into(),
+            sequence: 7,
+        },
+        site: Some("plant-3".into()),
+        notes: None,
+        trust: vec![],
+        logs: vec![],
+        artifacts,
+        blobs: entries,
+    }
+}
+
+fn planned(manifest: &Manifest, blobs: &[Vec<u8>]) -> Vec<PlannedBlob> {
+    manifest
+        .blobs
+        .iter()
+        .map(|b| PlannedBlob {
+            digest: b.digest,
+            size: b.size,
+            source: BlobSource::Bytes(
+                blobs
+                    .iter()
+                    .find(|x| Sha256Digest::of(x) == b.digest)
+                    .unwrap()
+                    .clone(),
+            ),
+        })
+        .collect()
+}
+
+fn write(dir: &Path, blobs: &[Vec<u8>], options: &WriteOptions) -> (Manifest, Vec<PathBuf>) {
+    let manifest = manifest_for(blobs);
+    let envelope = sign_manifest(&manifest.to_json(), &[&key(1)]);
+    let out = dir.join("out.airlock.tar.zst");
+    let files = write_archive(
+        &out,
+        &envelope,
+        &planned(&manifest, blobs),
+        options,
+        &mut |_| {},
+    )
+    .unwrap();
+    (manifest, files)
+}
+
+fn pseudo_random(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn files_round_trip_with_dedup_and_exact_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = vec![
+        pseudo_random(3 * 1024 * 1024 + 17, 1),
+        b"hello".to_vec(),
+        Vec::new(),
+        b"hello".to_vec(),
+    ];
+    let (manifest, files) = write(dir.path(), &blobs, &WriteOptions::default());
+    assert_eq!(files, vec![dir.path().join("out.airlock.tar.zst")]);
+    assert_eq!(manifest.blobs.len(), 3, "duplicates are stored once");
+
+    let parts = ArchiveParts::locate(&files[0]).unwrap();
+    let staging = dir.path().join("staging");
+    let mut last = 0;
+    let staged = read_archive(&parts, &keys_of(&key(1)), &staging, &mut |n| last = n).unwrap();
+    assert_eq!(
+        last,
+        parts.total_size().unwrap(),
+        "progress ends at the file size"
+    );
+    assert_eq!(staged.manifest(), &manifest);
+    assert_eq!(staged.signers(), &[KeyId::of(&key(1).verifying_key())]);
+    for bytes in &blobs {
+        let path = staged.blob_path(&Sha256Digest::of(bytes));
+        assert_eq!(&std::fs::read(path).unwrap(), bytes);
+    }
+    assert_eq!(
+        std::fs::read(staging.join(MANIFEST_ENTRY)).unwrap(),
+        staged.envelope()
+    );
+
+    // The listing needs only the first entry.
+    let opened = read_manifest(&parts, &keys_of(&key(1))).unwrap();
+    assert_eq!(opened.manifest, manifest);
+}
+
+#[test]
+fn output_is_deterministic_and_a_plain_tar_zst() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = vec![pseudo_random(100_000, 2), b"abc".to_vec()];
+    let options = WriteOptions {
+        threads: 2,
+        ..WriteOptions::default()
+    };
+    let (_, first) = write(dir.path(), &blobs, &options);
+    let a = std::fs::read(&first[0]).unwrap();
+    std::fs::remove_file(&first[0]).unwrap();
+    let (_, second) = write(dir.path(), &blobs, &options);
+    assert_eq!(a, std::fs::read(&second[0]).unwrap());
+
+    // Standard tools read it: entry names, modes and times are the fixed ones.
+    let tar = zstd::decode_all(&a[..]).unwrap();
+    let mut archive = tar::Archive::new(&tar[..]);
+    let names: Vec<String> = archive
+        .entries()
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            assert_eq!(e.header().mtime().unwrap(), 0);
+            assert_eq!(e.header().uid().unwrap(), 0);
+            assert_eq!(e.header().mode().unwrap(), 0o644);
+            e.path().unwrap().display().to_string()
+        })
+        .collect();
+    assert_eq!(names[0], MANIFEST_ENTRY);
+    assert_eq!(names[1], blob_path(&Sha256Digest::of(&blobs[0])));
+    assert_eq!(names.len(), 3);
+}
+
+#[test]
+fn split_parts_round_trip_from_any_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: Vec<Vec<u8>> = (0..5).map(|i| pseudo_random(40_000, 10 + i)).collect();
+    let options = WriteOptions {
+        max_part_size: Some(30_000),
+        ..WriteOptions::default()
+    };
+    let (manifest, files) = write(dir.path(), &blobs, &options);
+    assert!(files.len() >= 6, "{} parts", files.len());
+    assert!(files[0].ends_with("out.airlock.tar.zst.001"));
+    for f in &files[..files.len() - 1] {
+        assert_eq!(std::fs::metadata(f).unwrap().len(), 30_000);
+    }
+    let base = dir.path().join("out.airlock.tar.zst");
+    assert!(!base.exists());
+    for name in [&base, &files[0]] {
+        let parts = ArchiveParts::locate(name).unwrap();
+        assert_eq!(parts.paths(), &files[..]);
+        let staging = dir
+            .path()
+            .join(format!("s{}", name.display().to_string().len()));
+        let staged = read_archive(&parts, &keys_of(&key(1)), &staging, &mut |_| {}).unwrap();
+        assert_eq!(staged.manifest(), &manifest);
+    }
+    // A missing middle part is a truncated or corrupt stream, never a success.
+    std::fs::remove_file(&files[2]).unwrap();
+    let parts =
+        ArchiveParts::from_paths(vec![files[0].clone(), files[1].clone(), files[3].clone()]);
+    let err = read_archive(
+        &parts,
+        &keys_of(&key(1)),
+        &dir.path().join("gap"),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ArchiveError::Compression(_)
+                | ArchiveError::Truncated(_)
+                | ArchiveError::DigestMismatch { .. }
+        ),
+        "{err:?}"
+    );
+    assert!(!dir.path().join("gap").exists());
+}
+
+#[test]
+fn writer_refuses_to_replace_and_leaves_nothing_on_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = vec![b"one".to_vec()];
+    let (manifest, files) = write(dir.path(), &blobs, &WriteOptions::default());
+    let envelope = sign_manifest(&manifest.to_json(), &[&key(1)]);
+    let err = write_archive(
+        &files[0],
+        &envelope,
+        &planned(&manifest, &blobs),
+        &WriteOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::Io { ref source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{err:?}"
+    );
+
+    // A file that changed after it was hashed.
+    let src = dir.path().join("src.bin");
+    std::fs::write(&src, b"two").unwrap();
+    let digest = Sha256Digest::of(b"two");
+    std::fs::write(&src, b"tw0").unwrap();
+    let out = dir.path().join("changed.airlock.tar.zst");
+    let err = write_archive(
+        &out,
+        &envelope,
+        &[PlannedBlob {
+            digest,
+            size: 3,
+            source: BlobSource::File(src.clone()),
+        }],
+        &WriteOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, ArchiveError::SourceChanged { path } if path == src));
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("changed"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn any_blobs_and_part_size_round_trip(
+        blobs in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..3000), 0..6),
+        part in prop_oneof![Just(None), (200u64..5000).prop_map(Some)],
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let options = WriteOptions { max_part_size: part, threads: 0, ..WriteOptions::default() };
+        let (manifest, files) = write(dir.path(), &blobs, &options);
+        let parts = ArchiveParts::locate(&files[0]).unwrap();
+        prop_assert_eq!(parts.paths(), &files[..]);
+        let staged = read_archive(&parts, &keys_of(&key(1)), &dir.path().join("s"), &mut |_| {}).unwrap();
+        prop_assert_eq!(staged.manifest(), &manifest);
+        for bytes in &blobs {
+            prop_assert_eq!(&std::fs::read(staged.blob_path(&Sha256Digest::of(bytes))).unwrap(), bytes);
+        }
+    }
+}
+
+// ---- hostile archives, built entry by entry ----
+
+/// One tar entry with a header written verbatim.
+struct RawEntry {
+    path: String,
+    kind: tar::EntryType,
+    size: Option<u64>,
+    data: Vec<u8>,
+}
+
+impl RawEntry {
+    fn file(path: &str, data: &[u8]) -> Self {
+        Self {
+            path: path.into(),
+            kind: tar::EntryType::Regular,
+            size: None,
+            data: data.to_vec(),
+        }
+    }
+
+    fn blob(data: &[u8]) -> Self {
+        Self::file(&blob_path(&Sha256Digest::of(data)), data)
+    }
+}
+
+#[derive(Default)]
+struct Raw {
+    entries: Vec<RawEntry>,
+    end_blocks: Option<usize>,
+    trailing: Vec<u8>,
+    window_log: Option<u32>,
+}
+
+impl Raw {
+    fn tar(&self) -> Vec<u8> {
+        let mut tar = Vec::new();
+        for e in &self.entries {
+            let mut h = tar::Header::new_ustar();
+            h.as_old_mut().name[..e.path.len()].copy_from_slice(e.path.as_bytes());
+            h.set_size(e.size.unwrap_or(e.data.len() as u64));
+            h.set_mode(0o644);
+            h.set_mtime(0);
+            h.set_entry_type(e.kind);
+            h.set_cksum();
+            tar.extend_from_slice(h.as_bytes());
+            tar.extend_from_slice(&e.data);
+            tar.resize(tar.len().div_ceil(512) * 512, 0);
+        }
+        tar.resize(tar.len() + 512 * self.end_blocks.unwrap_or(2), 0);
+        tar
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        if let Some(log) = self.window_log {
+            encoder.window_log(log).unwrap();
+            encoder.long_distance_matching(true).unwrap();
+        }
+        encoder.write_all(&self.tar()).unwrap();
+        let mut out = encoder.finish().unwrap();
+        out.extend_from_slice(&self.trailing);
+        out
+    }
+}
+
+/// A signed envelope for a manifest listing `blobs`.
+fn envelope_for(blobs: &[&[u8]]) -> Vec<u8> {
+    let owned: Vec<Vec<u8>> = blobs.iter().map(|b| b.to_vec()).collect();
+    sign_manifest(&manifest_for(&owned).to_json(), &[&key(1)])
+}
+
+/// Reads `raw` and returns the error, checking the staging folder was removed.
+fn refuse(raw: &Raw) -> ArchiveError {
+    refuse_bytes(&raw.bytes())
+}
+
+fn refuse_bytes(bytes: &[u8]) -> ArchiveError {
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join("staging");
+    let err = read_archive_from(bytes, &keys_of(&key(1)), &staging, &mut |_| {}).unwrap_err();
+    assert!(!staging.exists(), "staging left behind after {err:?}");
+    err
+}
+
+fn good(blobs: &[&[u8]]) -> Raw {
+    let mut entries = vec![RawEntry::file(MANIFEST_ENTRY, &envelope_for(blobs))];
+    entries.extend(blobs.iter().map(|b| RawEntry::blob(b)));
+    Raw {
+        entries,
+        ..Raw::default()
+    }
+}
+
+#[test]
+fn the_hand_built_good_archive_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = good(&[b"a", b"bb"]);
+    read_archive_from(
+        &raw.bytes()[..],
+        &keys_of(&key(1)),
+        &dir.path().join("s"),
+        &mut |_| {},
+    )
+    .unwrap();
+}
+
+#[test]
+fn first_entry_must_be_the_envelope() {
+    let mut raw = good(&[b"a"]);
+    raw.entries.swap(0, 1);
+    let found = blob_path(&Sha256Digest::of(b"a"));
+    assert!(matches!(refuse(&raw), ArchiveError::FirstEntryNotManifest { found: f } if f == found));
+    let empty = Raw::default();
+    assert!(matches!(
+        refuse(&empty),
+        ArchiveError::FirstEntryNotManifest { .. }
+    ));
+}
+
+#[test]
+fn signatures_must_be_by_trusted_keys_and_verify() {
+    let mut raw = good(&[b"a"]);
+    let by_stranger = sign_manifest(&manifest_for(&[b"a".to_vec()]).to_json(), &[&key(9)]);
+    raw.entries[0] = RawEntry::file(MANIFEST_ENTRY, &by_stranger);
+    assert!(
+        matches!(refuse(&raw), ArchiveError::UnknownSigner { key_ids } if key_ids == [KeyId::of(&key(9).verifying_key()).to_string()])
+    );
+
+    let mut envelope: serde_json::Value = serde_json::from_slice(&envelope_for(&[b"a"])).unwrap();
+    let other = sign_manifest(&manifest_for(&[b"b".to_vec()]).to_json(), &[&key(1)]);
+    let other: serde_json::Value = serde_json::from_slice(&other).unwrap();
+    envelope["payload"] = other["payload"].clone();
+    raw.entries[0] = RawEntry::file(MANIFEST_ENTRY, &serde_json::to_vec(&envelope).unwrap());
+    assert!(
+        matches!(refuse(&raw), ArchiveError::BadSignature { key_id } if key_id == KeyId::of(&key(1).verifying_key()))
+    );
+}
+
+#[test]
+fn links_and_devices_are_refused() {
+    for kind in [
+        tar::EntryType::Symlink,
+        tar::EntryType::Link,
+        tar::EntryType::Char,
+        tar::EntryType::Block,
+        tar::EntryType::Directory,
+        tar::EntryType::Fifo,
+        tar::EntryType::GNULongName,
+        tar::EntryType::XHeader,
+    ] {
+        let mut raw = good(&[b"a"]);
+        raw.entries[1].kind = kind;
+        raw.entries[1].data.clear();
+        raw.entries[1].size = Some(0);
+        let path = raw.entries[1].path.clone();
+        let want = char::from(kind.as_byte());
+        assert!(
+            matches!(refuse(&raw), ArchiveError::NotRegularFile { path: p, kind: k } if p == path && k == want),
+            "{kind:?}"
+        );
+    }
+}
+
+#[test]
+fn only_the_two_path_forms_are_allowed() {
+    for path in [
+        "blobs/sha256/../../etc/passwd",
+        "/etc/passwd",
+        "blobs/sha256/CA978112CA1BBDCAFAC231B39A23DC4DA786EFF8147C4E72B9807785AFEE48BB",
+        "blobs/sha512/ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb",
+        "notes.txt",
+    ] {
+        let mut raw = good(&[b"a"]);
+        raw.entries[1].path = path.into();
+        assert!(
+            matches!(refuse(&raw), ArchiveError::BadPath(p) if p == path),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn duplicates_unlisted_and_missing_blobs_are_refused() {
+    let mut raw = good(&[b"a"]);
+    raw.entries.push(RawEntry::blob(b"a"));
+    let a = blob_path(&Sha256Digest::of(b"a"));
+    assert!(matches!(refuse(&raw), ArchiveError::DuplicateEntry(p) if p == a));
+
+    let mut raw = good(&[b"a"]);
+    let envelope = raw.entries[0].data.clone();
+    raw.entries.push(RawEntry::file(MANIFEST_ENTRY, &envelope));
+    assert!(matches!(refuse(&raw), ArchiveError::DuplicateEntry(p) if p == MANIFEST_ENTRY));
+
+    let mut raw = good(&[b"a"]);
+    raw.entries.push(RawEntry::blob(b"extra"));
+    assert!(
+        matches!(refuse(&raw), ArchiveError::UnlistedBlob(d) if d == Sha256Digest::of(b"extra"))
+    );
+
+    let mut raw = good(&[b"a", b"b", b"c"]);
+    raw.entries.truncate(2);
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::MissingBlobs { count: 2, .. }
+    ));
+}
+
+#[test]
+fn sizes_and_digests_must_match() {
+    let mut raw = good(&[b"abc"]);
+    raw.entries[1].data = b"abcd".to_vec();
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::SizeMismatch {
+            listed: 3,
+            found: 4,
+            ..
+        }
+    ));
+
+    let mut raw = good(&[b"abc"]);
+    raw.entries[1].data = b"abd".to_vec();
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::DigestMismatch { expected, actual }
+            if expected == Sha256Digest::of(b"abc") && actual == Sha256Digest::of(b"abd")
+    ));
+}
+
+#[test]
+fn trailing_data_and_oversize_streams_are_refused() {
+    let mut raw = good(&[b"a"]);
+    raw.trailing = b"hidden message".to_vec();
+    assert!(matches!(refuse(&raw), ArchiveError::TrailingData));
+
+    // A second zstd frame (even a valid one) is trailing data too.
+    let mut bytes = good(&[b"a"]).bytes();
+    bytes.extend(zstd::encode_all(&b"more"[..], 3).unwrap());
+    assert!(matches!(refuse_bytes(&bytes), ArchiveError::TrailingData));
+
+    let mut raw = good(&[b"a"]);
+    raw.end_blocks = Some(20);
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::DecompressedTooLarge { .. }
+    ));
+
+    let mut raw = good(&[b"a"]);
+    raw.end_blocks = Some(1);
+    assert!(matches!(refuse(&raw), ArchiveError::Truncated(_)));
+}
+
+#[test]
+fn truncation_anywhere_is_refused() {
+    let bytes = good(&[&pseudo_random(5000, 3), b"b"]).bytes();
+    for cut in [0, 10, bytes.len() / 2, bytes.len() - 1] {
+        let err = refuse_bytes(&bytes[..cut]);
+        assert!(
+            matches!(
+                err,
+                ArchiveError::Truncated(_) | ArchiveError::Compression(_)
+            ),
+            "cut at {cut}: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn a_window_beyond_the_limit_is_refused() {
+    let mut raw = good(&[b"a"]);
+    raw.window_log = Some(airlock_bundler::archive::MAX_WINDOW_LOG + 1);
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::WindowTooLarge { limit_log: 23 }
+    ));
+}
+
+#[test]
+fn an_oversized_envelope_is_refused_before_it_is_read() {
+    let mut raw = good(&[b"a"]);
+    raw.entries[0].size = Some(airlock_bundler::archive::MAX_ENVELOPE_SIZE + 1);
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::EnvelopeTooLarge { .. }
+    ));
+}
+
+#[test]
+fn staging_must_not_exist() {
+    let dir = tempfile::tempdir().unwrap();
+    let staging = dir.path().join("s");
+    std::fs::create_dir(&staging).unwrap();
+    let err = read_archive_from(
+        &good(&[b"a"]).bytes()[..],
+        &keys_of(&key(1)),
+        &staging,
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(matches!(err, ArchiveError::StagingExists(p) if p == staging));
+    assert!(staging.exists(), "an existing folder is not ours to remove");
+}
