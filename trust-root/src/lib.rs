@@ -32,7 +32,7 @@ pub use tlog::{
 };
 pub use trusted_root::{Authority, LogInstance, TimeRange, TrustedRoot, TrustedRootError};
 pub use tuf::{
-    LocalRepository, RepositoryName, Role, RoleRecord, RoleStatus, TRUSTED_ROOT_TARGET, TrustState,
+    LocalRepository, RepositoryFile, RepositoryFolder, RepositoryName, Role, RoleRecord, RoleStatus, TRUSTED_ROOT_TARGET, TrustState,
     TrustStates, TufError, VerifiedRepository, VerifiedTarget,
 };
 pub use verify::{

@@ -77,6 +77,27 @@ impl VerifiedTarget {
     }
 }
 
+/// Which folder of a repository a file belongs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum RepositoryFolder {
+    /// `metadata/`: `N.root.json`, `timestamp.json`, `N.snapshot.json`, `N.targets.json`, …
+    Metadata,
+    /// `targets/`: `<sha256>.<name>`.
+    Targets,
+}
+
+/// A file the verification read, with its exact bytes: together with the pinned root, the
+/// files another verifier needs to repeat this verification from the same or an older root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryFile {
+    /// Its folder.
+    pub folder: RepositoryFolder,
+    /// Its path inside the folder.
+    pub path: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+}
+
 /// A repository whose signatures, thresholds, rotations, hashes, lengths and expiries all
 /// verified at the reference time, and which does not move backwards from the previous state.
 /// Only [`LocalRepository::verify`] builds one.
@@ -86,6 +107,7 @@ pub struct VerifiedRepository {
     trusted_root: VerifiedTarget,
     signing_configs: Vec<VerifiedTarget>,
     current_root: Vec<u8>,
+    files: Vec<RepositoryFile>,
     state: TrustState,
 }
 
@@ -106,6 +128,11 @@ impl VerifiedRepository {
     /// The newest root's metadata bytes (what the next verification may start from).
     pub fn current_root(&self) -> &[u8] {
         &self.current_root
+    }
+    /// Every file the verification read (the pinned root included, as `N.root.json`), sorted
+    /// by folder and path.
+    pub fn files(&self) -> &[RepositoryFile] {
+        &self.files
     }
     /// The state to persist for this repository.
     pub fn state(&self) -> &TrustState {
@@ -187,6 +214,7 @@ impl LocalRepository {
             trusted_root: loaded.trusted_root,
             signing_configs: loaded.signing_configs,
             current_root: loaded.current_root,
+            files: loaded.files,
             state,
         })
     }
@@ -250,6 +278,7 @@ struct Loaded {
     trusted_root: VerifiedTarget,
     signing_configs: Vec<VerifiedTarget>,
     current_root: Vec<u8>,
+    files: Vec<RepositoryFile>,
 }
 
 async fn load(
@@ -260,7 +289,7 @@ async fn load(
 ) -> Result<Loaded, TufError> {
     let transport = RecordingTransport::default();
     let log = transport.log();
-    let loaded = RepositoryLoader::new(&trusted_root, metadata_url.clone(), targets_url)
+    let loaded = RepositoryLoader::new(&trusted_root, metadata_url.clone(), targets_url.clone())
         .transport(transport)
         .limits(LIMITS)
         // tough's own check compares with the wall clock. It is switched off on purpose and
@@ -287,16 +316,82 @@ async fn load(
         signing_configs.push(read_target(&repo, name).await?);
     }
     let current_root = root_bytes(&repo, &metadata_url, trusted_root, &lock(&log)).to_vec();
+    let files = files_read(&lock(&log), &metadata_url, &targets_url, trusted_root);
     Ok(Loaded {
         roles,
         trusted_root: trusted_root_target,
         signing_configs,
         current_root,
+        files,
     })
 }
 
 fn lock(log: &Mutex<FetchLog>) -> std::sync::MutexGuard<'_, FetchLog> {
     log.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The files tough read, by folder, plus the pinned root under its versioned name.
+fn files_read(
+    log: &FetchLog,
+    metadata_url: &Url,
+    targets_url: &Url,
+    pinned: &[u8],
+) -> Vec<RepositoryFile> {
+    let mut files: Vec<RepositoryFile> = log
+        .iter()
+        .filter_map(|(url, bytes)| {
+            let (folder, path) = if let Some(p) = url.strip_prefix(metadata_url.as_str()) {
+                (RepositoryFolder::Metadata, p)
+            } else {
+                (RepositoryFolder::Targets, url.strip_prefix(targets_url.as_str())?)
+            };
+            let path = percent_decode(path)?;
+            Some(RepositoryFile {
+                folder,
+                path,
+                bytes: bytes.to_vec(),
+            })
+        })
+        .collect();
+    let pinned_version = serde_json::from_slice::<serde_json::Value>(pinned)
+        .ok()
+        .and_then(|v| v["signed"]["version"].as_u64());
+    if let Some(version) = pinned_version {
+        let path = format!("{version}.root.json");
+        if !files
+            .iter()
+            .any(|f| f.folder == RepositoryFolder::Metadata && f.path == path)
+        {
+            files.push(RepositoryFile {
+                folder: RepositoryFolder::Metadata,
+                path,
+                bytes: pinned.to_vec(),
+            });
+        }
+    }
+    files.sort_by(|a, b| (a.folder, &a.path).cmp(&(b.folder, &b.path)));
+    files
+}
+
+/// Decodes `%XX` escapes in a URL path (tough escapes delegated role names); `None` if the
+/// result is not UTF-8.
+fn percent_decode(path: &str) -> Option<String> {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(hex) = path.get(i + 1..i + 3)
+            && let Ok(b) = u8::from_str_radix(hex, 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 /// Judges every role's expiry at `at`, in TUF's order (root, timestamp, snapshot, targets,

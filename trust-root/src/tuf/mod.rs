@@ -15,7 +15,8 @@ mod transport;
 
 pub use error::TufError;
 pub use load::{
-    LocalRepository, RoleStatus, TRUSTED_ROOT_TARGET, VerifiedRepository, VerifiedTarget,
+    LocalRepository, RepositoryFile, RepositoryFolder, RoleStatus, TRUSTED_ROOT_TARGET,
+    VerifiedRepository, VerifiedTarget,
 };
 pub use name::RepositoryName;
 pub use role::Role;

@@ -23,6 +23,11 @@ impl FetchLog {
         self.files.get(url.as_str()).map(Vec::as_slice)
     }
 
+    /// Every file fetched successfully, by URL.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &[u8])> {
+        self.files.iter().map(|(u, b)| (u.as_str(), b.as_slice()))
+    }
+
     /// The file name of the most recent fetch.
     pub(crate) fn last_file(&self) -> String {
         self.last.as_ref().map(file_name).unwrap_or_default()
@@ -77,7 +82,14 @@ impl Transport for RecordingTransport {
             log.last = Some(url.clone());
             log.files.insert(url.to_string(), Vec::new());
         }
-        let inner = FilesystemTransport.fetch(url.clone()).await?;
+        let inner = match FilesystemTransport.fetch(url.clone()).await {
+            Ok(inner) => inner,
+            Err(e) => {
+                // Not fetched: only `last` remembers it (for error messages).
+                lock(&self.log).files.remove(url.as_str());
+                return Err(e);
+            }
+        };
         Ok(Box::pin(Recording {
             inner,
             key: url.to_string(),

@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use airlock_trust_root::{LocalRepository, RepositoryName, Role, TrustState, TufError};
+use airlock_trust_root::{
+    LocalRepository, RepositoryFolder, RepositoryName, Role, TrustState, TufError,
+};
 use chrono::{DateTime, Utc};
 
 const TRUSTED_ROOT_SHA256: &str =
@@ -68,6 +70,49 @@ fn pinned_at_v12_walks_to_v15_and_yields_trusted_root() {
         .map(|t| t.name())
         .collect();
     assert!(names.contains(&"signing_config.v0.2.json"), "{names:?}");
+}
+
+#[test]
+fn the_files_read_are_enough_to_repeat_the_verification() {
+    let Some(dir) = testdata() else { return };
+    let when = at("2026-08-22T00:00:00Z");
+    let verified = repo(&dir).verify(&root(&dir, 12), when, None).unwrap();
+    let metadata: Vec<&str> = verified
+        .files()
+        .iter()
+        .filter(|f| f.folder == RepositoryFolder::Metadata)
+        .map(|f| f.path.as_str())
+        .collect();
+    assert_eq!(
+        metadata,
+        [
+            "12.root.json",
+            "13.root.json",
+            "14.root.json",
+            "14.targets.json",
+            "15.root.json",
+            "165.snapshot.json",
+            "8.registry.npmjs.org.json",
+            "timestamp.json",
+        ]
+    );
+    assert!(verified.files().iter().any(|f| f.folder == RepositoryFolder::Targets
+        && f.path == format!("{TRUSTED_ROOT_SHA256}.trusted_root.json")));
+
+    let copy = tempfile::tempdir().unwrap();
+    for file in verified.files() {
+        let folder = match file.folder {
+            RepositoryFolder::Metadata => "metadata",
+            RepositoryFolder::Targets => "targets",
+        };
+        let path = copy.path().join(folder).join(&file.path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        assert_eq!(file.bytes, std::fs::read(dir.join(folder).join(&file.path)).unwrap());
+        std::fs::write(path, &file.bytes).unwrap();
+    }
+    let again = repo(copy.path()).verify(&root(&dir, 12), when, None).unwrap();
+    assert_eq!(again.state(), verified.state());
+    assert_eq!(again.files(), verified.files());
 }
 
 #[test]
