@@ -3,8 +3,10 @@
 //! - [`archive`]: the signed, streamed `.airlock.tar.zst` format (manifest types, writer,
 //!   one-pass reader).
 //! - [`keys`]: publisher keys (ed25519, PKCS#8 PEM) and their ids.
+//! - [`check`]: the offline check of an archive's contents, as the site will make it.
 //! - [`fetch`]: the connected side's HTTPS fetching of TUF repositories and log checkpoints.
 
 pub mod archive;
+pub mod check;
 pub mod fetch;
 pub mod keys;

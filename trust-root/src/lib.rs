@@ -32,8 +32,9 @@ pub use tlog::{
 };
 pub use trusted_root::{Authority, LogInstance, TimeRange, TrustedRoot, TrustedRootError};
 pub use tuf::{
-    LocalRepository, RepositoryFile, RepositoryFolder, RepositoryName, Role, RoleRecord, RoleStatus, TRUSTED_ROOT_TARGET, TrustState,
-    TrustStates, TufError, VerifiedRepository, VerifiedTarget,
+    LocalRepository, RepositoryFile, RepositoryFolder, RepositoryName, Role, RoleRecord,
+    RoleStatus, TRUSTED_ROOT_TARGET, TrustState, TrustStates, TufError, VerifiedRepository,
+    VerifiedTarget,
 };
 pub use verify::{
     Artifact, CheckpointFacts, DsseFacts, LogEntryFacts, ObservedTime, Report, SignerFacts, Step,

@@ -343,7 +343,10 @@ fn files_read(
             let (folder, path) = if let Some(p) = url.strip_prefix(metadata_url.as_str()) {
                 (RepositoryFolder::Metadata, p)
             } else {
-                (RepositoryFolder::Targets, url.strip_prefix(targets_url.as_str())?)
+                (
+                    RepositoryFolder::Targets,
+                    url.strip_prefix(targets_url.as_str())?,
+                )
             };
             let path = percent_decode(path)?;
             Some(RepositoryFile {

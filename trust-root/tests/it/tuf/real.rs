@@ -96,8 +96,13 @@ fn the_files_read_are_enough_to_repeat_the_verification() {
             "timestamp.json",
         ]
     );
-    assert!(verified.files().iter().any(|f| f.folder == RepositoryFolder::Targets
-        && f.path == format!("{TRUSTED_ROOT_SHA256}.trusted_root.json")));
+    assert!(
+        verified
+            .files()
+            .iter()
+            .any(|f| f.folder == RepositoryFolder::Targets
+                && f.path == format!("{TRUSTED_ROOT_SHA256}.trusted_root.json"))
+    );
 
     let copy = tempfile::tempdir().unwrap();
     for file in verified.files() {
@@ -107,10 +112,15 @@ fn the_files_read_are_enough_to_repeat_the_verification() {
         };
         let path = copy.path().join(folder).join(&file.path);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        assert_eq!(file.bytes, std::fs::read(dir.join(folder).join(&file.path)).unwrap());
+        assert_eq!(
+            file.bytes,
+            std::fs::read(dir.join(folder).join(&file.path)).unwrap()
+        );
         std::fs::write(path, &file.bytes).unwrap();
     }
-    let again = repo(copy.path()).verify(&root(&dir, 12), when, None).unwrap();
+    let again = repo(copy.path())
+        .verify(&root(&dir, 12), when, None)
+        .unwrap();
     assert_eq!(again.state(), verified.state());
     assert_eq!(again.files(), verified.files());
 }

@@ -1,0 +1,550 @@
+//! The offline check of an archive's contents, as the site will make it: TUF trust as of a
+//! reference time, log checkpoints and the consistency proofs between them, every Sigstore
+//! bundle completely, each log entry witnessed by the carried checkpoint, and SBOMs parsed.
+//! `create` runs it before export (preflight) and `verify` runs it on a finished archive.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use airlock_trust_root::{
+    Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, MAX_BUNDLE_SIZE, Matcher,
+    RepositoryName, SignedCheckpoint, SignerFacts, SignerPolicy, TrustedRoot, Verifier,
+    verify_checkpoint, verify_consistency,
+};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::archive::{Artifact, Manifest, Sha256Digest, TrustRepository};
+
+/// Largest SBOM the check parses.
+pub const MAX_SBOM_SIZE: u64 = 64 << 20;
+
+/// Why the archive as a whole cannot be trusted (as opposed to one artifact failing).
+#[derive(Debug, thiserror::Error)]
+pub enum CheckError {
+    /// A TUF repository did not verify.
+    #[error("trust repository {name}: {source}")]
+    Trust {
+        /// The repository.
+        name: String,
+        /// tough's or our verdict.
+        source: airlock_trust_root::TufError,
+    },
+    /// No pinned root was given for a repository the archive carries.
+    #[error("trust repository {0}: no pinned root given for it")]
+    NoPinnedRoot(String),
+    /// The verified trusted_root.json does not parse.
+    #[error("trust repository {name}: trusted_root.json: {reason}")]
+    TrustedRoot {
+        /// The repository.
+        name: String,
+        /// Why.
+        reason: String,
+    },
+    /// Bundles were carried without any trust repository to check them against.
+    #[error("the archive carries Sigstore bundles but no trust repository")]
+    NoTrust,
+    /// A log's checkpoint is not signed by that log's key in the trusted root.
+    #[error("log {origin}: checkpoint: {reason}")]
+    Checkpoint {
+        /// The log's origin.
+        origin: String,
+        /// Why.
+        reason: String,
+    },
+    /// A consistency proof that does not verify: the log's history was rewritten.
+    #[error("log {origin}: tree of size {from_size} is not a prefix of size {to_size}: fork")]
+    LogFork {
+        /// The log's origin.
+        origin: String,
+        /// The earlier size.
+        from_size: u64,
+        /// The later size.
+        to_size: u64,
+    },
+    /// A blob could not be read.
+    #[error("blob {digest}: {reason}")]
+    Blob {
+        /// The blob.
+        digest: Sha256Digest,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Who must have signed an artifact.
+#[derive(Debug, Clone)]
+pub struct SignerRule {
+    /// Any of these signers is accepted.
+    pub signers: Vec<SignerPolicy>,
+}
+
+impl SignerRule {
+    /// Accepts any certificate identity from any issuer (the connected side's default: the
+    /// site's policy decides identities; the report names them).
+    pub fn any_identity() -> Self {
+        let any = || Matcher::pattern(".*").unwrap_or_else(|_| unreachable!(".* is a valid regex"));
+        Self {
+            signers: vec![SignerPolicy::Keyless(CertificateIdentity {
+                subject: any(),
+                issuer: any(),
+            })],
+        }
+    }
+}
+
+/// What to check against.
+#[derive(Debug)]
+pub struct CheckInput<'a> {
+    /// The manifest.
+    pub manifest: &'a Manifest,
+    /// Pinned initial roots by repository name.
+    pub pinned_roots: &'a BTreeMap<String, Vec<u8>>,
+    /// Judge TUF expiry at this time.
+    pub trust_at: DateTime<Utc>,
+    /// The signer rule for each artifact name; `default` for the others.
+    pub rules: &'a BTreeMap<String, SignerRule>,
+    /// The rule for artifacts without their own.
+    pub default_rule: &'a SignerRule,
+}
+
+/// The result of a check that got as far as the artifacts.
+#[derive(Debug, Serialize)]
+pub struct CheckReport {
+    /// Each trust repository as verified.
+    pub trust: Vec<TrustOutcome>,
+    /// Each log's witnessed head.
+    pub logs: Vec<LogOutcome>,
+    /// Each artifact's verdict.
+    pub artifacts: Vec<ArtifactOutcome>,
+}
+
+impl CheckReport {
+    /// Whether every artifact passed.
+    pub fn all_passed(&self) -> bool {
+        self.artifacts.iter().all(|a| a.passed)
+    }
+}
+
+/// A verified trust repository.
+#[derive(Debug, Serialize)]
+pub struct TrustOutcome {
+    /// Its name.
+    pub name: String,
+    /// The root version reached.
+    pub root_version: u64,
+    /// Hex SHA-256 of its trusted_root.json.
+    pub trusted_root_sha256: String,
+}
+
+/// A log's head as witnessed from the archive.
+#[derive(Debug, Serialize)]
+pub struct LogOutcome {
+    /// The origin.
+    pub origin: String,
+    /// Tree size of the carried checkpoint.
+    pub size: u64,
+    /// Its root hash (hex).
+    pub root_hash: String,
+    /// Consistency proofs verified from the checkpoint of a carried log entry.
+    pub proofs_verified: usize,
+    /// Proofs from sizes no carried entry has (from the site's witness state: the site
+    /// checks them against the checkpoints it stored).
+    pub proofs_for_site: usize,
+}
+
+/// One artifact's verdict and the evidence behind it.
+#[derive(Debug, Serialize)]
+pub struct ArtifactOutcome {
+    /// Its name.
+    pub name: String,
+    /// Its digest.
+    pub digest: Sha256Digest,
+    /// True when every piece of evidence verified and at least one signature matched.
+    pub passed: bool,
+    /// What was checked, one line each.
+    pub evidence: Vec<EvidenceOutcome>,
+    /// Why it failed (empty when it passed).
+    pub problems: Vec<String>,
+}
+
+/// One piece of evidence.
+#[derive(Debug, Serialize)]
+pub struct EvidenceOutcome {
+    /// `bundle`, `attestation` or `sbom`.
+    pub kind: &'static str,
+    /// The blob.
+    pub digest: Sha256Digest,
+    /// Whether it verified.
+    pub ok: bool,
+    /// Signer and issuer, predicate type, SBOM format — or the error.
+    pub detail: String,
+}
+
+/// Runs the whole check. `read_blob` returns a blob's bytes (bounded by `limit`).
+pub fn check(
+    input: &CheckInput<'_>,
+    read_blob: &dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String>,
+    repositories_dir: &Path,
+) -> Result<CheckReport, CheckError> {
+    let manifest = input.manifest;
+    let mut trust = Vec::new();
+    let mut verifiers = Vec::new();
+    for repo in &manifest.trust {
+        let (outcome, root) = verify_repository(input, repo, read_blob, repositories_dir)?;
+        trust.push(outcome);
+        verifiers.push(Verifier::new(root));
+    }
+    let has_bundles = manifest
+        .artifacts
+        .iter()
+        .any(|a| !a.evidence.bundles.is_empty() || !a.evidence.attestations.is_empty());
+    if has_bundles && verifiers.is_empty() {
+        return Err(CheckError::NoTrust);
+    }
+
+    let heads = log_heads(manifest, &verifiers)?;
+    let mut witnessed = BTreeSet::new();
+    let artifacts = manifest
+        .artifacts
+        .iter()
+        .map(|artifact| {
+            let rule = input
+                .rules
+                .get(&artifact.name)
+                .unwrap_or(input.default_rule);
+            check_artifact(
+                artifact,
+                rule,
+                &verifiers,
+                &heads,
+                &mut witnessed,
+                read_blob,
+            )
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let logs = heads
+        .iter()
+        .map(|(origin, head)| {
+            let verified = head
+                .proofs
+                .keys()
+                .filter(|size| witnessed.contains(&(origin.clone(), **size)))
+                .count();
+            LogOutcome {
+                origin: origin.clone(),
+                size: head.size,
+                root_hash: hex::encode(head.root),
+                proofs_verified: verified,
+                proofs_for_site: head.proofs.len() - verified,
+            }
+        })
+        .collect();
+    Ok(CheckReport {
+        trust,
+        logs,
+        artifacts,
+    })
+}
+
+fn verify_repository(
+    input: &CheckInput<'_>,
+    repo: &TrustRepository,
+    read_blob: &dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String>,
+    repositories_dir: &Path,
+) -> Result<(TrustOutcome, TrustedRoot), CheckError> {
+    let pinned = input
+        .pinned_roots
+        .get(&repo.name)
+        .ok_or_else(|| CheckError::NoPinnedRoot(repo.name.clone()))?;
+    let dir = repositories_dir.join(&repo.name);
+    for (folder, files) in [("metadata", &repo.metadata), ("targets", &repo.targets)] {
+        for file in files {
+            let bytes = read_blob(&file.digest, MAX_BUNDLE_SIZE as u64).map_err(|reason| {
+                CheckError::Blob {
+                    digest: file.digest,
+                    reason,
+                }
+            })?;
+            let path = dir.join(folder).join(file.path.as_str());
+            let written = path
+                .parent()
+                .map_or(Ok(()), std::fs::create_dir_all)
+                .and_then(|()| std::fs::write(&path, bytes));
+            written.map_err(|e| CheckError::Blob {
+                digest: file.digest,
+                reason: format!("{}: {e}", path.display()),
+            })?;
+        }
+    }
+    let trust_error = |source| CheckError::Trust {
+        name: repo.name.clone(),
+        source,
+    };
+    let name = RepositoryName::new(&repo.name).map_err(trust_error)?;
+    let verified = LocalRepository::new(name, dir.join("metadata"), dir.join("targets"))
+        .verify(pinned, input.trust_at, None)
+        .map_err(trust_error)?;
+    let root = TrustedRoot::from_json(verified.trusted_root().bytes()).map_err(|e| {
+        CheckError::TrustedRoot {
+            name: repo.name.clone(),
+            reason: e.to_string(),
+        }
+    })?;
+    let root_version = verified.roles().first().map_or(0, |r| r.version);
+    Ok((
+        TrustOutcome {
+            name: repo.name.clone(),
+            root_version,
+            trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
+        },
+        root,
+    ))
+}
+
+/// Verifies every carried checkpoint with its log's key and collects the proofs to it.
+fn log_heads(
+    manifest: &Manifest,
+    verifiers: &[Verifier],
+) -> Result<BTreeMap<String, Head>, CheckError> {
+    let mut heads = BTreeMap::new();
+    for snapshot in &manifest.logs {
+        let checkpoint_error = |reason: String| CheckError::Checkpoint {
+            origin: snapshot.origin.clone(),
+            reason,
+        };
+        let log = verifiers
+            .iter()
+            .flat_map(|v| v.trusted_root().tlogs())
+            .find(|l| l.origin_name() == snapshot.origin)
+            .ok_or_else(|| {
+                checkpoint_error("no log with this origin in the trusted root".into())
+            })?;
+        let head: SignedCheckpoint = verify_checkpoint(&snapshot.checkpoint, log)
+            .map_err(|e| checkpoint_error(e.to_string()))?;
+        let mut proofs = BTreeMap::new();
+        for proof in &snapshot.consistency {
+            if proof.to_size != head.size {
+                return Err(checkpoint_error(format!(
+                    "consistency proof ends at size {}, the checkpoint is at {}",
+                    proof.to_size, head.size
+                )));
+            }
+            proofs.insert(
+                proof.from_size,
+                proof.hashes.iter().map(|h| h.to_vec()).collect(),
+            );
+        }
+        heads.insert(
+            snapshot.origin.clone(),
+            Head {
+                size: head.size,
+                root: head.root_hash,
+                proofs,
+            },
+        );
+    }
+    Ok(heads)
+}
+
+/// A witnessed log head and the consistency proofs to it, by earlier size.
+#[derive(Debug)]
+struct Head {
+    size: u64,
+    root: [u8; 32],
+    proofs: BTreeMap<u64, Vec<Vec<u8>>>,
+}
+
+impl Head {
+    /// Whether a tree of `size` with `root` is a prefix of this head, by a carried proof.
+    fn witnesses(&self, size: u64, root: &[u8; 32]) -> Result<bool, ()> {
+        if size == self.size {
+            return if *root == self.root {
+                Ok(true)
+            } else {
+                Err(())
+            };
+        }
+        match self.proofs.get(&size) {
+            Some(proof) => verify_consistency(size, root, self.size, &self.root, proof)
+                .map(|()| true)
+                .map_err(|_| ()),
+            None => Ok(false),
+        }
+    }
+}
+
+fn check_artifact(
+    artifact: &Artifact,
+    rule: &SignerRule,
+    verifiers: &[Verifier],
+    heads: &BTreeMap<String, Head>,
+    witnessed: &mut BTreeSet<(String, u64)>,
+    read_blob: &dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String>,
+) -> Result<ArtifactOutcome, CheckError> {
+    let mut evidence = Vec::new();
+    let mut problems = Vec::new();
+    let mut signed = false;
+    let lists = [
+        ("bundle", &artifact.evidence.bundles),
+        ("attestation", &artifact.evidence.attestations),
+    ];
+    for (kind, digests) in lists {
+        for digest in digests {
+            let bytes =
+                read_blob(digest, MAX_BUNDLE_SIZE as u64).map_err(|reason| CheckError::Blob {
+                    digest: *digest,
+                    reason,
+                })?;
+            let outcome = check_bundle(&bytes, artifact, rule, verifiers, heads, witnessed)?;
+            match &outcome {
+                Ok(detail) => {
+                    signed |= kind == "bundle";
+                    evidence.push(EvidenceOutcome {
+                        kind,
+                        digest: *digest,
+                        ok: true,
+                        detail: detail.clone(),
+                    });
+                }
+                Err(reason) => {
+                    problems.push(format!("{kind} {digest}: {reason}"));
+                    evidence.push(EvidenceOutcome {
+                        kind,
+                        digest: *digest,
+                        ok: false,
+                        detail: reason.clone(),
+                    });
+                }
+            }
+        }
+    }
+    for digest in &artifact.evidence.sboms {
+        let bytes = read_blob(digest, MAX_SBOM_SIZE).map_err(|reason| CheckError::Blob {
+            digest: *digest,
+            reason,
+        })?;
+        let (ok, detail) = match sbom_format(&bytes) {
+            Ok(format) => (true, format),
+            Err(reason) => {
+                problems.push(format!("sbom {digest}: {reason}"));
+                (false, reason)
+            }
+        };
+        evidence.push(EvidenceOutcome {
+            kind: "sbom",
+            digest: *digest,
+            ok,
+            detail,
+        });
+    }
+    if !signed && problems.is_empty() {
+        problems.push("no Sigstore bundle signs it".into());
+    }
+    Ok(ArtifactOutcome {
+        name: artifact.name.clone(),
+        digest: artifact.digest,
+        passed: problems.is_empty(),
+        evidence,
+        problems,
+    })
+}
+
+/// Verifies one bundle for `artifact` under `rule` with any of the trusted roots, then checks
+/// that each of its log entries is witnessed by a carried checkpoint. The outer error is a
+/// log fork (fatal for the whole archive); the inner one is this bundle's failure.
+fn check_bundle(
+    bytes: &[u8],
+    artifact: &Artifact,
+    rule: &SignerRule,
+    verifiers: &[Verifier],
+    heads: &BTreeMap<String, Head>,
+    witnessed: &mut BTreeSet<(String, u64)>,
+) -> Result<Result<String, String>, CheckError> {
+    let bundle = match Bundle::from_json(bytes) {
+        Ok(bundle) => bundle,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let mut first_error = None;
+    for verifier in verifiers {
+        for policy in &rule.signers {
+            let subject = Subject::Sha256(*artifact.digest.as_bytes());
+            match verifier.verify(&bundle, subject, policy) {
+                Ok(report) => {
+                    for entry in &report.log_entries {
+                        let Some(checkpoint) = &entry.checkpoint else {
+                            return Ok(Err(format!(
+                                "unwitnessed: log entry {} has no checkpoint",
+                                entry.log_index
+                            )));
+                        };
+                        let Some(head) = heads.get(&checkpoint.origin) else {
+                            return Ok(Err(format!(
+                                "unwitnessed: no checkpoint of log {} carried",
+                                checkpoint.origin
+                            )));
+                        };
+                        match head.witnesses(checkpoint.size, &checkpoint.root_hash) {
+                            Ok(true) => {
+                                witnessed.insert((checkpoint.origin.clone(), checkpoint.size));
+                            }
+                            Ok(false) => {
+                                return Ok(Err(format!(
+                                    "unwitnessed: no consistency proof from size {} of {}",
+                                    checkpoint.size, checkpoint.origin
+                                )));
+                            }
+                            Err(()) => {
+                                return Err(CheckError::LogFork {
+                                    origin: checkpoint.origin.clone(),
+                                    from_size: checkpoint.size,
+                                    to_size: head.size,
+                                });
+                            }
+                        }
+                    }
+                    let detail = match &report.dsse {
+                        Some(dsse) => {
+                            format!("{} by {}", dsse.predicate_type, signer_line(&report))
+                        }
+                        None => format!("signed by {}", signer_line(&report)),
+                    };
+                    return Ok(Ok(detail));
+                }
+                Err(e) => {
+                    first_error.get_or_insert_with(|| format!("{}: {e}", e.step()));
+                }
+            }
+        }
+    }
+    Ok(Err(first_error.unwrap_or_else(|| {
+        "no trusted root to verify against".into()
+    })))
+}
+
+fn signer_line(report: &airlock_trust_root::Report) -> String {
+    match &report.signer {
+        SignerFacts::Certificate {
+            identity, issuer, ..
+        } => format!("{identity} ({issuer})"),
+        SignerFacts::PublicKey { key_id, .. } => format!("managed key {key_id}"),
+    }
+}
+
+/// Names an SBOM's format after checking it parses as CycloneDX or SPDX JSON.
+fn sbom_format(bytes: &[u8]) -> Result<String, String> {
+    let value: serde_json::Value =
+        serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
+    if value["bomFormat"] == "CycloneDX" {
+        let components = value["components"].as_array().map_or(0, Vec::len);
+        return Ok(format!(
+            "CycloneDX {} with {components} components",
+            value["specVersion"].as_str().unwrap_or("?")
+        ));
+    }
+    if let Some(version) = value["spdxVersion"].as_str() {
+        let packages = value["packages"].as_array().map_or(0, Vec::len);
+        return Ok(format!("{version} with {packages} packages"));
+    }
+    Err("neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON".into())
+}
