@@ -96,10 +96,12 @@ impl HttpClient {
                 status,
             });
         }
+        // ureq's limit refuses a body of exactly `limit` bytes (it reads once more to see
+        // the end), so it gets one byte more: bodies of at most `limit` bytes are read.
         response
             .body_mut()
             .with_config()
-            .limit(limit)
+            .limit(limit.saturating_add(1))
             .read_to_vec()
             .map(Some)
             .map_err(|e| match e {

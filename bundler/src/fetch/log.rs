@@ -393,7 +393,7 @@ mod tests {
             format!("o\n013\n{root}\n\n— o AAAA\n"),
             format!("o\n+13\n{root}\n\n— o AAAA\n"),
             format!("o\n13\n{}\n\n— o AAAA\n", B64.encode([7u8; 31])),
-            format!("o\n13\n\n— o AAAA\n"),
+            "o\n13\n\n— o AAAA\n".to_owned(),
             format!("o\n13\n{root}\n\n— o {}\n", "A".repeat(MAX_NOTE_SIZE)),
         ] {
             assert!(

@@ -133,10 +133,7 @@ pub fn mirror_tuf(
     let initial_version = initial.signed.version;
     let mut root = initial.signed;
     let mut updates = 0u64;
-    loop {
-        let Some(next) = root.version.checked_add(1) else {
-            break;
-        };
+    while let Some(next) = root.version.checked_add(1) {
         let file = format!("{next}.root.json");
         let url = mirror.metadata_url(&file)?;
         let Some(bytes) = client.get_bytes(&url, MAX_ROOT_SIZE)? else {
