@@ -430,3 +430,105 @@ fn mirrors_the_real_sigstore_repository() {
         .collect();
     assert!(configs.contains(&"signing_config.v0.2.json"), "{configs:?}");
 }
+
+/// Copies `paths` from a running server into `dir` (to serve them, or a mix of them, statically).
+fn copy_from(client: &HttpClient, server: &str, paths: &[&str], dir: &Path) {
+    for p in paths {
+        let bytes = client
+            .get_bytes(&url(&format!("{server}/{p}")), 1 << 20)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{p} not served"));
+        let file = dir.join(p);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, bytes).unwrap();
+    }
+}
+
+/// A log that grew from 300 to 600 entries and deleted its partial tiles, still serving the
+/// checkpoint at 300: partial tiles are read from the full ones, as C2SP allows.
+#[test]
+fn partial_tiles_fall_back_to_full_tiles() {
+    let inst = instance_with_log(LOG_SIZE);
+    let old = inst.log().fork(300).unwrap();
+    let tls = tls(71);
+    let client = client(&tls);
+    let grown = LogServer::start_https(inst.log(), &tls).unwrap();
+    let earlier = LogServer::start_https(&old, &tls).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_from(
+        &client,
+        grown.url(),
+        &["tile/0/000", "tile/0/001"],
+        dir.path(),
+    );
+    copy_from(
+        &client,
+        earlier.url(),
+        &["checkpoint", "tile/1/000.p/1"],
+        dir.path(),
+    );
+    let server = StaticServer::start_https(dir.path(), &tls).unwrap();
+    let endpoint = LogEndpoint {
+        kind: LogApi::Tiles,
+        url: url(server.url()),
+    };
+    let snap = fetch_log(&client, &endpoint, &[100, 299]).unwrap();
+    assert_eq!(snap.checkpoint, old.checkpoint(300).unwrap().note);
+    for p in &snap.consistency {
+        assert_eq!(p.hashes, old.consistency_proof(p.from_size, 300).unwrap());
+    }
+}
+
+/// Tiles of another log under a checkpoint: the tree hash they give is not the checkpoint's.
+#[test]
+fn tiles_that_do_not_match_the_checkpoint_are_rejected() {
+    let inst = instance_with_log(5);
+    let mut other = Instance::new(22, base_time()).unwrap();
+    for i in 0..5 {
+        other
+            .log_mut()
+            .append(format!("other entry {i}").into_bytes(), 0)
+            .unwrap();
+    }
+    let tls = tls(72);
+    let client = client(&tls);
+    let real = LogServer::start_https(inst.log(), &tls).unwrap();
+    let fake = LogServer::start_https(other.log(), &tls).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    copy_from(&client, real.url(), &["checkpoint"], dir.path());
+    copy_from(&client, fake.url(), &["tile/0/000.p/5"], dir.path());
+    let server = StaticServer::start_https(dir.path(), &tls).unwrap();
+    let endpoint = LogEndpoint {
+        kind: LogApi::Tiles,
+        url: url(server.url()),
+    };
+    let err = fetch_log(&client, &endpoint, &[2]).unwrap_err();
+    assert!(
+        matches!(&err, FetchError::LogMismatch { url, .. } if url.ends_with("/checkpoint")),
+        "{err}"
+    );
+}
+
+/// A Rekor v1 log info whose treeSize disagrees with its own signed tree head.
+#[test]
+fn rekor_log_info_that_disagrees_with_its_checkpoint_is_rejected() {
+    let inst = instance_with_log(5);
+    let cp = inst.log().checkpoint(5).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("api/v1")).unwrap();
+    let info = serde_json::json!({
+        "rootHash": hex::encode(cp.root),
+        "treeSize": 6,
+        "signedTreeHead": cp.note,
+        "treeID": "1",
+    });
+    std::fs::write(dir.path().join("api/v1/log"), info.to_string()).unwrap();
+    let tls = tls(73);
+    let server = StaticServer::start_https(dir.path(), &tls).unwrap();
+    let endpoint = LogEndpoint {
+        kind: LogApi::RekorV1,
+        url: url(server.url()),
+    };
+    let err = fetch_log(&client(&tls), &endpoint, &[]).unwrap_err();
+    assert!(matches!(err, FetchError::LogMismatch { .. }), "{err}");
+}
