@@ -124,7 +124,7 @@ pub enum FetchError {
         actual: String,
     },
     /// A file could not be written to the mirror folder.
-    #[error("{}: {source}", path.display())]
+    #[error("cannot write {}", path.display())]
     Io {
         /// The file or folder.
         path: PathBuf,
