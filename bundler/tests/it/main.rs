@@ -2,6 +2,8 @@
 
 #[cfg(test)]
 mod archive;
+#[cfg(test)]
+mod fetch;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]
