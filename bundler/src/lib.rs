@@ -4,9 +4,12 @@
 //!   one-pass reader).
 //! - [`keys`]: publisher keys (ed25519, PKCS#8 PEM) and their ids.
 //! - [`check`]: the offline check of an archive's contents, as the site will make it.
+//! - [`create`] and [`spec`]: `bundle.toml` in, signed archive out (with preflight).
 //! - [`fetch`]: the connected side's HTTPS fetching of TUF repositories and log checkpoints.
 
 pub mod archive;
 pub mod check;
+pub mod create;
 pub mod fetch;
 pub mod keys;
+pub mod spec;

@@ -1,0 +1,823 @@
+//! `create`: turn a spec into a signed archive. Hash every input once (in parallel), fetch
+//! or read the trust data and log checkpoints, assemble the manifest, run the site's check
+//! as preflight, sign, and write. Nothing is written at the output path unless all of that
+//! succeeds.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use airlock_trust_root::{
+    Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, Matcher, PublicKey,
+    RepositoryFolder, RepositoryName, SignerPolicy, TrustedRoot, Verifier,
+};
+use chrono::{DateTime, Utc};
+use ed25519_dalek::SigningKey;
+use rand_core::{OsRng, RngCore};
+use sha2::{Digest, Sha256};
+
+use crate::archive::{
+    ArchiveError, Artifact, ArtifactKind, BlobEntry, BlobSource, ConsistencyProof, Evidence,
+    FORMAT_VERSION, FileEntry, LogSnapshot, Manifest, PlannedBlob, Publisher, RelativePath,
+    Sha256Digest, TrustRepository, WriteOptions, sign_manifest, write_archive,
+};
+use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
+use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
+use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
+
+/// Read buffer for hashing.
+const HASH_CHUNK: usize = 1 << 20;
+/// Largest evidence file (bundle, attestation, SBOM) read into memory.
+const MAX_EVIDENCE_SIZE: u64 = 64 << 20;
+
+/// Why an archive was not created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateError {
+    /// Reading an input failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An input is not what the spec says it is.
+    #[error("{path}: {reason}")]
+    Input {
+        /// The input.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// Fetching trust data or a checkpoint failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A trust repository did not verify at creation time.
+    #[error("trust {name}: {source}")]
+    Trust {
+        /// The repository.
+        name: String,
+        /// Why.
+        source: airlock_trust_root::TufError,
+    },
+    /// The check of the assembled contents failed as a whole.
+    #[error("preflight: {0}")]
+    Check(#[from] CheckError),
+    /// Some artifacts failed preflight (and `--allow-failing` was not given).
+    #[error("preflight: {} of {} artifact(s) failed: {}", failed.len(), total, failed.join("; "))]
+    Preflight {
+        /// One line per failing artifact.
+        failed: Vec<String>,
+        /// Artifacts in the spec.
+        total: usize,
+        /// The whole report.
+        report: Box<CheckReport>,
+    },
+    /// The manifest broke a rule (e.g. a name).
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+}
+
+/// How to create.
+#[derive(Debug, Clone)]
+pub struct CreateOptions {
+    /// The output file (or the base name of its parts).
+    pub output: PathBuf,
+    /// Compression and parts.
+    pub write: WriteOptions,
+    /// Write the archive even if preflight fails for some artifacts.
+    pub allow_failing: bool,
+    /// The site's witness state (proofs are added from its sizes).
+    pub witness_state: Option<PathBuf>,
+    /// Extra CA certificates (PEM) for HTTPS.
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// The creation time (and the time TUF expiry is judged at).
+    pub now: DateTime<Utc>,
+    /// Overrides the spec's sequence number.
+    pub sequence: Option<u64>,
+}
+
+/// What `create` produced.
+#[derive(Debug)]
+pub struct Created {
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The signed manifest.
+    pub manifest: Manifest,
+    /// Preflight's report.
+    pub report: CheckReport,
+}
+
+/// Receives progress: a phase starts with its total (bytes, or items), then advances.
+pub trait Progress: Sync {
+    /// A new phase.
+    fn phase(&self, name: &str, total: u64);
+    /// Done so far in this phase.
+    fn set(&self, done: u64);
+}
+
+/// Progress that goes nowhere.
+#[derive(Debug)]
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn phase(&self, _: &str, _: u64) {}
+    fn set(&self, _: u64) {}
+}
+
+/// Creates the archive `spec` describes, signed by `keys`.
+pub fn create(
+    spec: &Spec,
+    keys: &[&SigningKey],
+    options: &CreateOptions,
+    progress: &dyn Progress,
+) -> Result<Created, CreateError> {
+    let mut blobs = Blobs::default();
+
+    // 1. Every input file, hashed once.
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    let mut layouts = Vec::new();
+    for artifact in &spec.artifacts {
+        if let Some(file) = &artifact.file {
+            inputs.push(file.clone());
+        }
+        if let Some(dir) = &artifact.oci_layout {
+            let files = layout_files(dir)?;
+            inputs.extend(files.iter().map(|(_, p)| p.clone()));
+            layouts.push(files);
+        }
+        for p in artifact
+            .bundles
+            .iter()
+            .chain(&artifact.attestations)
+            .chain(&artifact.sboms)
+        {
+            inputs.push(p.clone());
+        }
+    }
+    inputs.sort();
+    inputs.dedup();
+    let hashed = hash_files(&inputs, progress)?;
+
+    // 2. Trust data, verified now.
+    let client = match (
+        spec.trust.iter().any(|t| t.url.is_some()),
+        spec.logs.is_empty(),
+    ) {
+        (false, true) => None,
+        _ => Some(HttpClient::new(options.extra_ca_pem.as_deref())?),
+    };
+    let scratch = tempfile::tempdir().map_err(|source| CreateError::Io {
+        path: std::env::temp_dir(),
+        source,
+    })?;
+    let mut trust = Vec::new();
+    let mut pinned = BTreeMap::new();
+    let mut verifiers = Vec::new();
+    for t in &spec.trust {
+        progress.phase(&format!("trust {}", t.name), 0);
+        let (repo, root_bytes, trusted_root) =
+            trust_repository(t, client.as_ref(), scratch.path(), options.now, &mut blobs)?;
+        trust.push(repo);
+        pinned.insert(t.name.clone(), root_bytes);
+        verifiers.push(Verifier::new(trusted_root));
+    }
+
+    // 3. Artifacts and their evidence.
+    let mut artifacts = Vec::new();
+    let mut layouts = layouts.into_iter();
+    for a in &spec.artifacts {
+        let mut evidence = Evidence::default();
+        for (list, paths) in [
+            (&mut evidence.bundles, &a.bundles),
+            (&mut evidence.attestations, &a.attestations),
+            (&mut evidence.sboms, &a.sboms),
+        ] {
+            for p in paths {
+                let (digest, size) = hashed[p];
+                blobs.add_file(digest, size, p);
+                list.push(digest);
+            }
+        }
+        let name = a.resolved_name();
+        let artifact = if let Some(file) = &a.file {
+            let (digest, size) = hashed[file];
+            blobs.add_file(digest, size, file);
+            let file_name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let path = RelativePath::new(&file_name).map_err(|reason| CreateError::Input {
+                path: file.clone(),
+                reason,
+            })?;
+            Artifact {
+                name,
+                kind: ArtifactKind::File,
+                digest,
+                size,
+                media_type: a
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                files: vec![FileEntry { path, digest }],
+                evidence,
+            }
+        } else {
+            let files = layouts.next().unwrap_or_default();
+            oci_artifact(a, name, &files, &hashed, &mut blobs, evidence)?
+        };
+        artifacts.push(artifact);
+    }
+
+    // 4. Log checkpoints, with proofs from every entry's checkpoint and the site's sizes.
+    let entry_sizes = entry_checkpoint_sizes(spec, &hashed, &verifiers)?;
+    let site_sizes = match &options.witness_state {
+        Some(path) => witness_sizes(path)?,
+        None => BTreeMap::new(),
+    };
+    let mut logs = Vec::new();
+    for l in &spec.logs {
+        let Some(client) = &client else { break };
+        progress.phase(&format!("log {}", l.url), 0);
+        let endpoint = LogEndpoint {
+            kind: match l.api {
+                LogApiSpec::RekorV1 => LogApi::RekorV1,
+                LogApiSpec::Tiles => LogApi::Tiles,
+            },
+            url: l.url.clone(),
+        };
+        let head = fetch::fetch_log(client, &endpoint, &[])?;
+        let mut sizes: Vec<u64> = entry_sizes
+            .get(&head.origin)
+            .into_iter()
+            .chain(site_sizes.get(&head.origin))
+            .flatten()
+            .copied()
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let snapshot = if sizes.is_empty() {
+            head
+        } else {
+            fetch::fetch_log(client, &endpoint, &sizes)?
+        };
+        logs.push(LogSnapshot {
+            origin: snapshot.origin,
+            checkpoint: snapshot.checkpoint,
+            consistency: snapshot
+                .consistency
+                .into_iter()
+                .map(|p| ConsistencyProof {
+                    from_size: p.from_size,
+                    to_size: p.to_size,
+                    hashes: p.hashes,
+                })
+                .collect(),
+        });
+    }
+
+    // 5. The manifest, checked as the site will check it.
+    let mut random = [0u8; 16];
+    OsRng.fill_bytes(&mut random);
+    let manifest = Manifest {
+        version: FORMAT_VERSION,
+        archive_id: hex::encode(random),
+        created_at: options.now,
+        publisher: Publisher {
+            name: spec.publisher.name.clone(),
+            sequence: options
+                .sequence
+                .or(spec.publisher.sequence)
+                .unwrap_or_else(|| u64::try_from(options.now.timestamp()).unwrap_or(0)),
+        },
+        site: spec.publisher.site.clone(),
+        notes: spec.publisher.notes.clone(),
+        trust,
+        logs,
+        artifacts,
+        blobs: blobs.entries(),
+    };
+    manifest.check().map_err(ArchiveError::from)?;
+
+    progress.phase("preflight", manifest.artifacts.len() as u64);
+    let (rules, default_rule) = signer_rules(spec)?;
+    let read_blob = |digest: &Sha256Digest, limit: u64| blobs.read(digest, limit);
+    let report = check::check(
+        &CheckInput {
+            manifest: &manifest,
+            pinned_roots: &pinned,
+            trust_at: options.now,
+            rules: &rules,
+            default_rule: &default_rule,
+        },
+        &read_blob,
+        &scratch.path().join("preflight"),
+    )?;
+    let failed: Vec<String> = report
+        .artifacts
+        .iter()
+        .filter(|a| !a.passed)
+        .map(|a| format!("{}: {}", a.name, a.problems.join(", ")))
+        .collect();
+    if !failed.is_empty() && !options.allow_failing {
+        return Err(CreateError::Preflight {
+            failed,
+            total: report.artifacts.len(),
+            report: Box::new(report),
+        });
+    }
+
+    // 6. Sign and write.
+    let envelope = sign_manifest(&manifest.to_json(), keys);
+    let planned = blobs.planned(&manifest);
+    let total = manifest.total_blob_size();
+    progress.phase("writing", total);
+    let files = write_archive(
+        &options.output,
+        &envelope,
+        &planned,
+        &options.write,
+        &mut |done| progress.set(done),
+    )?;
+    Ok(Created {
+        files,
+        manifest,
+        report,
+    })
+}
+
+/// The blobs collected so far: where each one's bytes are, in first-seen order.
+#[derive(Debug, Default)]
+struct Blobs {
+    order: Vec<Sha256Digest>,
+    sources: HashMap<Sha256Digest, (u64, BlobSource)>,
+}
+
+impl Blobs {
+    fn add(&mut self, digest: Sha256Digest, size: u64, source: BlobSource) {
+        if !self.sources.contains_key(&digest) {
+            self.order.push(digest);
+            self.sources.insert(digest, (size, source));
+        }
+    }
+
+    fn add_file(&mut self, digest: Sha256Digest, size: u64, path: &Path) {
+        self.add(digest, size, BlobSource::File(path.to_owned()));
+    }
+
+    fn add_bytes(&mut self, bytes: Vec<u8>) -> Sha256Digest {
+        let digest = Sha256Digest::of(&bytes);
+        self.add(digest, bytes.len() as u64, BlobSource::Bytes(bytes));
+        digest
+    }
+
+    /// Small blobs first (trust data, evidence), then by size: the reader meets the evidence
+    /// before the bulk.
+    fn entries(&self) -> Vec<BlobEntry> {
+        let mut entries: Vec<BlobEntry> = self
+            .order
+            .iter()
+            .map(|d| BlobEntry {
+                digest: *d,
+                size: self.sources[d].0,
+            })
+            .collect();
+        entries.sort_by_key(|b| b.size);
+        entries
+    }
+
+    fn planned(&self, manifest: &Manifest) -> Vec<PlannedBlob> {
+        manifest
+            .blobs
+            .iter()
+            .map(|b| PlannedBlob {
+                digest: b.digest,
+                size: b.size,
+                source: self.sources[&b.digest].1.clone(),
+            })
+            .collect()
+    }
+
+    fn read(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, String> {
+        match self.sources.get(digest) {
+            Some((_, BlobSource::Bytes(bytes))) => Ok(bytes.clone()),
+            Some((size, BlobSource::File(path))) => {
+                if *size > limit {
+                    return Err(format!("{} bytes (at most {limit})", size));
+                }
+                let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                if Sha256Digest::of(&bytes) != *digest {
+                    return Err(format!(
+                        "{} changed while the archive was built",
+                        path.display()
+                    ));
+                }
+                Ok(bytes)
+            }
+            None => Err("not in the archive".into()),
+        }
+    }
+}
+
+/// Hashes files on all cores; returns digest and size by path.
+fn hash_files(
+    paths: &[PathBuf],
+    progress: &dyn Progress,
+) -> Result<HashMap<PathBuf, (Sha256Digest, u64)>, CreateError> {
+    let total = paths.iter().try_fold(0u64, |sum, p| {
+        let meta = std::fs::metadata(p).map_err(|source| CreateError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(CreateError::Input {
+                path: p.clone(),
+                reason: "not a regular file".into(),
+            });
+        }
+        Ok(sum.saturating_add(meta.len()))
+    })?;
+    progress.phase("hashing", total);
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let results = Mutex::new(HashMap::with_capacity(paths.len()));
+    let first_error = Mutex::new(None);
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    std::thread::scope(|scope| {
+        for _ in 0..threads.min(paths.len().max(1)) {
+            scope.spawn(|| {
+                let mut buffer = vec![0u8; HASH_CHUNK];
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(path) = paths.get(i) else { break };
+                    match hash_file(path, &mut buffer, &|n| {
+                        let all = done.fetch_add(n, Ordering::Relaxed) + n;
+                        progress.set(all);
+                    }) {
+                        Ok(hashed) => {
+                            lock(&results).insert(path.clone(), hashed);
+                        }
+                        Err(e) => {
+                            lock(&first_error).get_or_insert(e);
+                            break;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = lock(&first_error).take() {
+        return Err(e);
+    }
+    Ok(std::mem::take(&mut *lock(&results)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn hash_file(
+    path: &Path,
+    buffer: &mut [u8],
+    advance: &dyn Fn(u64),
+) -> Result<(Sha256Digest, u64), CreateError> {
+    let io = |source| CreateError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    loop {
+        let n = file.read(buffer).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        size += n as u64;
+        advance(n as u64);
+    }
+    Ok((Sha256Digest::from_bytes(hasher.finalize().into()), size))
+}
+
+/// The files of an OCI image layout: `oci-layout`, `index.json` and `blobs/sha256/*`.
+fn layout_files(dir: &Path) -> Result<Vec<(RelativePath, PathBuf)>, CreateError> {
+    let input = |reason: String| CreateError::Input {
+        path: dir.to_owned(),
+        reason,
+    };
+    let mut files = Vec::new();
+    for name in ["oci-layout", "index.json"] {
+        let path = dir.join(name);
+        if !path.is_file() {
+            return Err(input(format!("not an OCI image layout: {name} is missing")));
+        }
+        files.push((RelativePath::new(name).map_err(input)?, path));
+    }
+    let blob_dir = dir.join("blobs/sha256");
+    let entries = std::fs::read_dir(&blob_dir).map_err(|source| CreateError::Io {
+        path: blob_dir.clone(),
+        source,
+    })?;
+    for entry in entries {
+        let entry = entry.map_err(|source| CreateError::Io {
+            path: blob_dir.clone(),
+            source,
+        })?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        Sha256Digest::from_hex(&name).map_err(|_| {
+            input(format!(
+                "blobs/sha256/{name} is not named by a sha256 digest"
+            ))
+        })?;
+        files.push((
+            RelativePath::new(&format!("blobs/sha256/{name}")).map_err(input)?,
+            entry.path(),
+        ));
+    }
+    files.sort();
+    Ok(files)
+}
+
+/// An OCI image artifact: its layout's blobs must hash to their names, and `index.json`
+/// must name exactly one image manifest, whose digest the signatures refer to.
+fn oci_artifact(
+    spec: &ArtifactSpec,
+    name: String,
+    files: &[(RelativePath, PathBuf)],
+    hashed: &HashMap<PathBuf, (Sha256Digest, u64)>,
+    blobs: &mut Blobs,
+    evidence: Evidence,
+) -> Result<Artifact, CreateError> {
+    let dir = spec.oci_layout.clone().unwrap_or_default();
+    let input = |reason: String| CreateError::Input {
+        path: dir.clone(),
+        reason,
+    };
+    let mut entries = Vec::new();
+    let mut size = 0u64;
+    let mut layout_blobs = Vec::new();
+    for (rel, path) in files {
+        let (digest, file_size) = hashed[path];
+        if let Some(hex) = rel.as_str().strip_prefix("blobs/sha256/") {
+            if digest.hex() != hex {
+                return Err(input(format!("{rel} hashes to {digest}")));
+            }
+            layout_blobs.push(digest);
+        }
+        blobs.add_file(digest, file_size, path);
+        size += file_size;
+        entries.push(FileEntry {
+            path: rel.clone(),
+            digest,
+        });
+    }
+    let index_path = dir.join("index.json");
+    let index: serde_json::Value = std::fs::read(&index_path)
+        .map_err(|source| CreateError::Io {
+            path: index_path.clone(),
+            source,
+        })
+        .and_then(|b| serde_json::from_slice(&b).map_err(|e| input(format!("index.json: {e}"))))?;
+    let manifests = index["manifests"].as_array().cloned().unwrap_or_default();
+    let [manifest] = manifests.as_slice() else {
+        return Err(input(format!(
+            "index.json names {} manifests; exactly one is supported",
+            manifests.len()
+        )));
+    };
+    let digest: Sha256Digest = manifest["digest"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|e| input(format!("index.json: {e}")))?;
+    if !layout_blobs.contains(&digest) {
+        return Err(input(format!(
+            "index.json names {digest}, which is not in blobs/"
+        )));
+    }
+    let media_type = spec.media_type.clone().unwrap_or_else(|| {
+        manifest["mediaType"]
+            .as_str()
+            .unwrap_or("application/vnd.oci.image.manifest.v1+json")
+            .to_owned()
+    });
+    Ok(Artifact {
+        name,
+        kind: ArtifactKind::OciImage,
+        digest,
+        size,
+        media_type,
+        files: entries,
+        evidence,
+    })
+}
+
+/// Verifies a trust repository now (fetching it first if it is remote) and adds its files.
+fn trust_repository(
+    t: &TrustSpec,
+    client: Option<&HttpClient>,
+    scratch: &Path,
+    now: DateTime<Utc>,
+    blobs: &mut Blobs,
+) -> Result<(TrustRepository, Vec<u8>, TrustedRoot), CreateError> {
+    let root = std::fs::read(&t.root).map_err(|source| CreateError::Io {
+        path: t.root.clone(),
+        source,
+    })?;
+    let trust_error = |source| CreateError::Trust {
+        name: t.name.clone(),
+        source,
+    };
+    let name = RepositoryName::new(&t.name).map_err(trust_error)?;
+    let local = match (&t.metadata, &t.targets, &t.url, client) {
+        (Some(metadata), Some(targets), _, _) => {
+            LocalRepository::new(name, metadata.clone(), targets.clone())
+        }
+        (_, _, Some(url), Some(client)) => {
+            let targets = match &t.targets_url {
+                Some(u) => u.clone(),
+                None => url.join("targets/").map_err(|e| CreateError::Input {
+                    path: t.root.clone(),
+                    reason: format!("{url}: {e}"),
+                })?,
+            };
+            let remote = TufRemote::new(url.clone(), targets)?;
+            let mirrored = fetch::mirror_tuf(client, &remote, &root, &scratch.join(&t.name))?;
+            mirrored.local_repository(name)
+        }
+        _ => {
+            return Err(CreateError::Input {
+                path: t.root.clone(),
+                reason: "trust needs metadata and targets folders, or a url".into(),
+            });
+        }
+    };
+    let verified = local.verify(&root, now, None).map_err(trust_error)?;
+    let trusted_root = TrustedRoot::from_json(verified.trusted_root().bytes()).map_err(|e| {
+        CreateError::Input {
+            path: t.root.clone(),
+            reason: format!("trusted_root.json: {e}"),
+        }
+    })?;
+    let mut repo = TrustRepository {
+        name: t.name.clone(),
+        metadata: Vec::new(),
+        targets: Vec::new(),
+    };
+    for file in verified.files() {
+        let path = RelativePath::new(&file.path).map_err(|reason| CreateError::Input {
+            path: t.root.clone(),
+            reason,
+        })?;
+        let digest = blobs.add_bytes(file.bytes.clone());
+        let list = match file.folder {
+            RepositoryFolder::Metadata => &mut repo.metadata,
+            RepositoryFolder::Targets => &mut repo.targets,
+        };
+        list.push(FileEntry { path, digest });
+    }
+    Ok((repo, root, trusted_root))
+}
+
+/// The checkpoint sizes of every bundle's log entries, by log origin (from bundles that
+/// verify; the others fail preflight anyway).
+fn entry_checkpoint_sizes(
+    spec: &Spec,
+    hashed: &HashMap<PathBuf, (Sha256Digest, u64)>,
+    verifiers: &[Verifier],
+) -> Result<BTreeMap<String, Vec<u64>>, CreateError> {
+    let any = SignerRule::any_identity();
+    let mut sizes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for a in &spec.artifacts {
+        for path in a.bundles.iter().chain(&a.attestations) {
+            let (_, size) = hashed[path];
+            if size > MAX_EVIDENCE_SIZE {
+                continue;
+            }
+            let bytes = std::fs::read(path).map_err(|source| CreateError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            let Ok(bundle) = Bundle::from_json(&bytes) else {
+                continue;
+            };
+            let digest = artifact_digest(a, hashed);
+            for verifier in verifiers {
+                for policy in &any.signers {
+                    let Some(digest) = digest else { continue };
+                    if let Ok(report) = verifier.verify(&bundle, Subject::Sha256(digest), policy) {
+                        for entry in report.log_entries {
+                            if let Some(c) = entry.checkpoint {
+                                sizes.entry(c.origin).or_default().push(c.size);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(sizes)
+}
+
+/// The digest a file artifact's signatures refer to (image digests come from index.json and
+/// are found during preflight instead).
+fn artifact_digest(
+    a: &ArtifactSpec,
+    hashed: &HashMap<PathBuf, (Sha256Digest, u64)>,
+) -> Option<[u8; 32]> {
+    if let Some(file) = &a.file {
+        return hashed.get(file).map(|(d, _)| *d.as_bytes());
+    }
+    let index = std::fs::read(a.oci_layout.as_ref()?.join("index.json")).ok()?;
+    let index: serde_json::Value = serde_json::from_slice(&index).ok()?;
+    let digest: Sha256Digest = index["manifests"][0]["digest"].as_str()?.parse().ok()?;
+    Some(*digest.as_bytes())
+}
+
+/// The tree sizes in a site's witness state, by origin. The state is a DSSE envelope from
+/// the appliance (payload type `application/vnd.airlock.witness-state.v1+json`); only the sizes
+/// are used here, to ask the logs for proofs — the site checks them against what it stored.
+fn witness_sizes(path: &Path) -> Result<BTreeMap<String, Vec<u64>>, CreateError> {
+    use base64::Engine;
+    let input = |reason: String| CreateError::Input {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|source| CreateError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let outer: serde_json::Value =
+        serde_json::from_slice(&bytes).map_err(|e| input(format!("not JSON: {e}")))?;
+    let state = match outer["payload"].as_str() {
+        Some(b64) => {
+            let payload = base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .map_err(|e| input(format!("payload: {e}")))?;
+            serde_json::from_slice(&payload).map_err(|e| input(format!("payload: {e}")))?
+        }
+        None => outer,
+    };
+    let mut sizes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    for log in state["logs"].as_array().into_iter().flatten() {
+        let (Some(origin), Some(size)) = (log["origin"].as_str(), log["size"].as_u64()) else {
+            return Err(input("each log needs an origin and a size".into()));
+        };
+        sizes.entry(origin.to_owned()).or_default().push(size);
+    }
+    Ok(sizes)
+}
+
+/// Preflight signer rules from the spec: each artifact's identity or key; any identity else.
+fn signer_rules(spec: &Spec) -> Result<(BTreeMap<String, SignerRule>, SignerRule), CreateError> {
+    let mut rules = BTreeMap::new();
+    for a in &spec.artifacts {
+        let bad = |path: &Path, reason: String| CreateError::Input {
+            path: path.to_owned(),
+            reason,
+        };
+        let policy = if let Some(key) = &a.key {
+            let pem = std::fs::read(key).map_err(|source| CreateError::Io {
+                path: key.clone(),
+                source,
+            })?;
+            let pem = String::from_utf8(pem).map_err(|_| bad(key, "not a PEM file".into()))?;
+            let key_value = PublicKey::from_pem(&pem).map_err(|e| bad(key, e.to_string()))?;
+            Some(SignerPolicy::PublicKey(key_value))
+        } else if let Some(issuer) = &a.issuer {
+            let where_ = a
+                .file
+                .as_ref()
+                .or(a.oci_layout.as_ref())
+                .cloned()
+                .unwrap_or_default();
+            let subject = match (&a.identity, &a.identity_regexp) {
+                (Some(exact), _) => Matcher::exact(exact.clone()),
+                (None, Some(re)) => Matcher::pattern(re),
+                (None, None) => Matcher::pattern(".*"),
+            }
+            .map_err(|e| bad(&where_, e.to_string()))?;
+            let issuer = Matcher::exact(issuer.clone()).map_err(|e| bad(&where_, e.to_string()))?;
+            Some(SignerPolicy::Keyless(CertificateIdentity {
+                subject,
+                issuer,
+            }))
+        } else {
+            None
+        };
+        if let Some(policy) = policy {
+            rules.insert(
+                a.resolved_name(),
+                SignerRule {
+                    signers: vec![policy],
+                },
+            );
+        }
+    }
+    Ok((rules, SignerRule::any_identity()))
+}
