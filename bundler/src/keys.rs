@@ -21,12 +21,13 @@ use std::path::{Path, PathBuf};
 
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use pkcs8::der::{Decode, pem, zeroize::Zeroizing};
+use pkcs8::pkcs5::{pbes2, scrypt};
 use pkcs8::spki::SubjectPublicKeyInfoRef;
 use pkcs8::{
     DecodePublicKey, EncodePrivateKey, EncodePublicKey, EncryptedPrivateKeyInfo, LineEnding,
     ObjectIdentifier, PrivateKeyInfo, SecretDocument,
 };
-use rand_core::OsRng;
+use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
 
 /// A publisher key's id: lowercase hex SHA-256 of the 32-byte ed25519 public key.
@@ -55,7 +56,7 @@ impl fmt::Display for KeyId {
 pub const MAX_KEY_FILE_SIZE: u64 = 64 * 1024;
 
 /// The most memory an encrypted key's scrypt parameters may ask for (128 · r · N bytes).
-/// The default of [`generate`] is 32 MiB (N = 2^15, r = 8).
+/// [`generate`] uses 128 MiB (N = 2^17, r = 8).
 pub const MAX_SCRYPT_MEMORY: u64 = 256 * 1024 * 1024;
 
 /// The most PBKDF2 iterations an encrypted key may ask for (OpenSSL writes 2048 by default).
@@ -283,16 +284,31 @@ pub struct GeneratedKey {
 /// `OUT.pub` (`out` is a name prefix: `dir/publisher` gives `dir/publisher.key`).
 ///
 /// With a passphrase the private key is written as an `ENCRYPTED PRIVATE KEY` (PKCS#5 v2:
-/// scrypt with N = 2^15, r = 8, p = 1, and AES-256-CBC); without, as a plain `PRIVATE KEY`.
+/// scrypt with N = 2^17, r = 8, p = 1, and AES-256-CBC); without, as a plain `PRIVATE KEY`.
 /// The key file is created with mode 0600 from the start. Neither file may exist already
 /// ([`KeyError::Exists`]); on any failure, nothing this call created is left behind.
 pub fn generate(out: &Path, passphrase: Option<&str>) -> Result<GeneratedKey, KeyError> {
+    generate_with(out, passphrase, scrypt_params())
+}
+
+/// The scrypt parameters new keys are encrypted with: N = 2^17, r = 8, p = 1 (128 MiB), as
+/// OWASP and the scrypt crate recommend; spelled out so a dependency update cannot change them.
+fn scrypt_params() -> scrypt::Params {
+    scrypt::Params::new(17, 8, 1, 32).expect("constant scrypt parameters are valid")
+}
+
+/// [`generate`] with the scrypt parameters as an input (tests use cheap ones).
+fn generate_with(
+    out: &Path,
+    passphrase: Option<&str>,
+    cost: scrypt::Params,
+) -> Result<GeneratedKey, KeyError> {
     let (key_path, pub_path) = pair_paths(out)?;
     let signing_key = SigningKey::generate(&mut OsRng);
     let key_pem = match passphrase {
         None => signing_key.to_pkcs8_pem(LineEnding::LF),
         Some("") => return Err(KeyError::EmptyPassphrase),
-        Some(passphrase) => signing_key.to_pkcs8_encrypted_pem(OsRng, passphrase, LineEnding::LF),
+        Some(passphrase) => encrypted_pem(&signing_key, passphrase, cost),
     }
     .map_err(|source| KeyError::Encode {
         what: "private key",
@@ -317,6 +333,25 @@ pub fn generate(out: &Path, passphrase: Option<&str>) -> Result<GeneratedKey, Ke
         key_path,
         pub_path,
     })
+}
+
+/// `key` as an `ENCRYPTED PRIVATE KEY` PEM: PKCS#5 v2, scrypt with `cost` and a random
+/// 16-byte salt, AES-256-CBC with a random IV.
+fn encrypted_pem(
+    key: &SigningKey,
+    passphrase: &str,
+    cost: scrypt::Params,
+) -> Result<Zeroizing<String>, pkcs8::Error> {
+    let der = key.to_pkcs8_der()?;
+    let info = PrivateKeyInfo::try_from(der.as_bytes())?;
+    let mut salt = [0u8; 16];
+    OsRng.fill_bytes(&mut salt);
+    let mut iv = [0u8; 16];
+    OsRng.fill_bytes(&mut iv);
+    let params = pbes2::Parameters::scrypt_aes256cbc(cost, &salt, &iv)?;
+    Ok(info
+        .encrypt_with_params(params, passphrase)?
+        .to_pem(LABEL_ENCRYPTED, LineEnding::LF)?)
 }
 
 /// `NAME.key` and `NAME.pub` for the name prefix `out`.
@@ -425,14 +460,16 @@ fn read_key_file(path: &Path, private: bool) -> Result<Zeroizing<Vec<u8>>, KeyEr
     Ok(bytes)
 }
 
-/// The file's text and its PEM label.
+/// The file's text (trailing whitespace trimmed) and its PEM label.
 fn pem_label<'a>(path: &Path, bytes: &'a [u8]) -> Result<(&'a str, &'a str), KeyError> {
     let not_pem = |source| KeyError::NotPem {
         path: path.to_owned(),
         source,
     };
     let text = std::str::from_utf8(bytes).map_err(|_| not_pem(None))?;
-    let label = pem::decode_label(bytes).map_err(|e| not_pem(Some(e.into())))?;
+    // RFC 7468's strict grammar allows one line break after the end line; editors add more.
+    let text = text.trim_end_matches(|c: char| c.is_ascii_whitespace());
+    let label = pem::decode_label(text.as_bytes()).map_err(|e| not_pem(Some(e.into())))?;
     Ok((text, label))
 }
 
@@ -518,9 +555,11 @@ fn decrypt(
     check_kdf_cost(path, &info)?;
     let passphrase = Zeroizing::new(passphrase()?);
     info.decrypt(passphrase.as_bytes()).map_err(|e| match e {
-        // Bad padding, or (by chance, with valid padding) a plaintext that is not DER: both
-        // are what a wrong passphrase produces.
-        pkcs8::Error::EncryptedPrivateKey(pkcs8::pkcs5::Error::DecryptFailed)
+        // Bad padding (pkcs5 0.7 reports it as `EncryptFailed`), or, by chance with valid
+        // padding, a plaintext that is not DER: what a wrong passphrase produces.
+        pkcs8::Error::EncryptedPrivateKey(
+            pkcs8::pkcs5::Error::DecryptFailed | pkcs8::pkcs5::Error::EncryptFailed,
+        )
         | pkcs8::Error::Asn1(_) => KeyError::WrongPassphrase {
             path: path.to_owned(),
         },
@@ -622,4 +661,572 @@ pub fn load_public_keys<P: AsRef<Path>>(
         keys.push((key_id, key));
     }
     Ok(keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use ed25519_dalek::pkcs8::{KeypairBytes, PublicKeyBytes};
+    use pkcs8::der::Encode;
+
+    use super::*;
+
+    /// OpenSSL 3.0 interop: `openssl genpkey -algorithm ed25519 -aes-256-cbc -pass
+    /// pass:interop` (PBES2 with PBKDF2-HMAC-SHA256, 2048 iterations), a throwaway key.
+    const OPENSSL_ENCRYPTED_ED25519: &str = "\
+-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIGbMFcGCSqGSIb3DQEFDTBKMCkGCSqGSIb3DQEFDDAcBAiXhzmtp609lQICCAAw
+DAYIKoZIhvcNAgkFADAdBglghkgBZQMEASoEEOVJWLN+wb1E3qvRodlBJyYEQPfV
+6UUtdv5PXsjO+V0f7rdKB97LuLBeS/Xb/WB7xpeA+mXPVNQ1WBJK9/5VvYkVQpkH
+2kuhPhI5AsSf1otSyBI=
+-----END ENCRYPTED PRIVATE KEY-----
+";
+    /// Its public key (`openssl pkey -pubout`).
+    const OPENSSL_ED25519_PUB: &str = "\
+-----BEGIN PUBLIC KEY-----
+MCowBQYDK2VwAyEAze4zboE2e1HZLzysdmjv132x8jSby56pTfuunjpF89Q=
+-----END PUBLIC KEY-----
+";
+    /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, a throwaway key.
+    const OPENSSL_P256_KEY: &str = "\
+-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgXYZ29LOKfi1Q3/aA
+iQRfT/IGj9hwdf7vi6QSO/RI4RqhRANCAARmfzv0oy8Au4+MAGojRI//yj1x6M9s
+iGQzDf+3Es4wYGb1G207v7l3/Xfr7fHMt0bDsw/+R0I/43y3KhL1pklM
+-----END PRIVATE KEY-----
+";
+    /// Its public key.
+    const OPENSSL_P256_PUB: &str = "\
+-----BEGIN PUBLIC KEY-----
+MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEZn879KMvALuPjABqI0SP/8o9cejP
+bIhkMw3/txLOMGBm9RttO7+5d/136+3xzLdGw7MP/kdCP+N8tyoS9aZJTA==
+-----END PUBLIC KEY-----
+";
+    const EC_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+
+    /// scrypt N = 2^10: the real 2^17 takes seconds in a debug build.
+    fn cheap() -> scrypt::Params {
+        scrypt::Params::new(10, 8, 1, 32).unwrap()
+    }
+
+    /// A passphrase callback that must not be called.
+    fn never() -> Result<String, KeyError> {
+        panic!("the passphrase was asked for")
+    }
+
+    fn given(passphrase: &str) -> impl FnOnce() -> Result<String, KeyError> + use<> {
+        let passphrase = passphrase.to_owned();
+        move || Ok(passphrase)
+    }
+
+    fn write(path: &Path, contents: impl AsRef<[u8]>, mode: u32) {
+        fs::write(path, contents).unwrap();
+        fs::set_permissions(path, Permissions::from_mode(mode)).unwrap();
+    }
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn label_of(path: &Path) -> String {
+        let bytes = fs::read(path).unwrap();
+        pem::decode_label(&bytes).unwrap().to_owned()
+    }
+
+    #[test]
+    fn unencrypted_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate(&dir.path().join("publisher"), None).unwrap();
+        assert_eq!(g.key_path, dir.path().join("publisher.key"));
+        assert_eq!(g.pub_path, dir.path().join("publisher.pub"));
+        assert_eq!(label_of(&g.key_path), "PRIVATE KEY");
+        assert_eq!(label_of(&g.pub_path), "PUBLIC KEY");
+
+        let signing = load_signing_key(&g.key_path, never).unwrap();
+        let public = load_public_key(&g.pub_path).unwrap();
+        assert_eq!(signing.verifying_key(), public);
+        assert_eq!(KeyId::of(&public), g.key_id);
+    }
+
+    #[test]
+    fn encrypted_round_trip() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate_with(&dir.path().join("k"), Some("correct horse"), cheap()).unwrap();
+        assert_eq!(label_of(&g.key_path), "ENCRYPTED PRIVATE KEY");
+
+        let signing = load_signing_key(&g.key_path, given("correct horse")).unwrap();
+        assert_eq!(
+            signing.verifying_key(),
+            load_public_key(&g.pub_path).unwrap()
+        );
+        assert_eq!(KeyId::of(&signing.verifying_key()), g.key_id);
+    }
+
+    #[test]
+    fn new_keys_are_encrypted_with_scrypt_2_17_and_aes_256_cbc() {
+        let p = scrypt_params();
+        assert_eq!((p.log_n(), p.r(), p.p()), (17, 8, 1));
+
+        let key = SigningKey::from_bytes(&[3; 32]);
+        let pem = encrypted_pem(&key, "pw", cheap()).unwrap();
+        let (label, doc) = SecretDocument::from_pem(&pem).unwrap();
+        assert_eq!(label, LABEL_ENCRYPTED);
+        let info = EncryptedPrivateKeyInfo::from_der(doc.as_bytes()).unwrap();
+        let params = info.encryption_algorithm.pbes2().unwrap();
+        let kdf = params.kdf.scrypt().unwrap();
+        assert_eq!((kdf.cost_parameter, kdf.block_size), (1 << 10, 8));
+        assert_eq!(kdf.salt.len(), 16);
+        assert!(matches!(
+            params.encryption,
+            pbes2::EncryptionScheme::Aes256Cbc { .. }
+        ));
+    }
+
+    #[test]
+    fn wrong_passphrase_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate_with(&dir.path().join("k"), Some("right"), cheap()).unwrap();
+        let err = load_signing_key(&g.key_path, given("wrong")).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::WrongPassphrase { path } if *path == g.key_path),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("{}: wrong passphrase", g.key_path.display())
+        );
+    }
+
+    #[test]
+    fn the_callbacks_error_is_returned_as_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate_with(&dir.path().join("k"), Some("pw"), cheap()).unwrap();
+        let err = load_signing_key(&g.key_path, || {
+            Err(KeyError::PassphraseRequired {
+                path: PathBuf::from("asked"),
+            })
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, KeyError::PassphraseRequired { path } if path == Path::new("asked")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_empty_passphrase_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = generate(&dir.path().join("k"), Some("")).unwrap_err();
+        assert!(matches!(err, KeyError::EmptyPassphrase), "{err:?}");
+        assert!(!dir.path().join("k.key").exists());
+    }
+
+    #[test]
+    fn openssl_encrypted_ed25519_key_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("ossl.key");
+        let public = dir.path().join("ossl.pub");
+        write(&key, OPENSSL_ENCRYPTED_ED25519, 0o600);
+        write(&public, OPENSSL_ED25519_PUB, 0o644);
+        let signing = load_signing_key(&key, given("interop")).unwrap();
+        assert_eq!(signing.verifying_key(), load_public_key(&public).unwrap());
+        let err = load_signing_key(&key, given("nope")).unwrap_err();
+        assert!(matches!(err, KeyError::WrongPassphrase { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn key_id_is_the_hex_sha256_of_the_public_key_bytes() {
+        let key = SigningKey::from_bytes(&[7; 32]).verifying_key();
+        let id = KeyId::of(&key);
+        assert_eq!(id.as_str(), hex::encode(Sha256::digest(key.as_bytes())));
+        assert_eq!(id.to_string(), id.as_str());
+        assert_eq!(id.as_str().len(), 64);
+
+        // The .pub file yields the same id, and it is over the raw 32 bytes at the end of the
+        // SPKI, not over the DER.
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate(&dir.path().join("k"), None).unwrap();
+        let (_, doc) =
+            pkcs8::Document::from_pem(&fs::read_to_string(&g.pub_path).unwrap()).unwrap();
+        let raw = &doc.as_bytes()[doc.as_bytes().len() - 32..];
+        assert_eq!(g.key_id.as_str(), hex::encode(Sha256::digest(raw)));
+        assert_eq!(KeyId::of(&load_public_key(&g.pub_path).unwrap()), g.key_id);
+    }
+
+    #[test]
+    fn key_file_is_0600() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate(&dir.path().join("k"), None).unwrap();
+        assert_eq!(mode_of(&g.key_path), 0o600);
+    }
+
+    #[test]
+    fn refuses_to_overwrite_an_existing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("k");
+        write(&dir.path().join("k.key"), "precious", 0o600);
+        let err = generate(&out, None).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Exists { path } if *path == dir.path().join("k.key")),
+            "{err:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("k.key")).unwrap(),
+            "precious"
+        );
+        assert!(!dir.path().join("k.pub").exists());
+    }
+
+    #[test]
+    fn refuses_to_overwrite_an_existing_pub_and_leaves_no_key_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("k");
+        write(&dir.path().join("k.pub"), "precious", 0o644);
+        let err = generate(&out, None).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Exists { path } if *path == dir.path().join("k.pub")),
+            "{err:?}"
+        );
+        assert_eq!(
+            fs::read_to_string(dir.path().join("k.pub")).unwrap(),
+            "precious"
+        );
+        assert!(!dir.path().join("k.key").exists());
+    }
+
+    #[test]
+    fn a_missing_directory_is_a_create_error_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = generate(&dir.path().join("absent/k"), None).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Create { path, .. } if *path == dir.path().join("absent/k.key")),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn unusable_names_are_refused() {
+        for name in ["", "dir/", "dir/.", ".", "..", "dir/k.key", "k.pub"] {
+            let err = generate(Path::new(name), None).unwrap_err();
+            assert!(
+                matches!(&err, KeyError::OutPath { path, .. } if path == Path::new(name)),
+                "{name:?}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_key_group_or_others_may_access_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate(&dir.path().join("k"), None).unwrap();
+        for mode in [0o640, 0o604, 0o620, 0o601] {
+            fs::set_permissions(&g.key_path, Permissions::from_mode(mode)).unwrap();
+            let err = load_signing_key(&g.key_path, never).unwrap_err();
+            assert!(
+                matches!(&err, KeyError::Permissions { path, mode: m } if *path == g.key_path && *m == mode),
+                "{mode:o}: {err:?}"
+            );
+        }
+        fs::set_permissions(&g.key_path, Permissions::from_mode(0o400)).unwrap();
+        load_signing_key(&g.key_path, never).unwrap();
+    }
+
+    #[test]
+    fn garbage_is_not_pem() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("garbage");
+        for label in ["PRIVATE KEY", "PUBLIC KEY"] {
+            for contents in [
+                "hello".to_owned(),
+                String::new(),
+                format!("-----BEGIN {label}-----\n!!!!\n-----END {label}-----\n"),
+                format!("-----BEGIN {label}-----\nAAAA\n-----END OTHER-----\n"),
+                format!("-----BEGIN {label}-----\nAAAA\n"),
+            ] {
+                write(&path, &contents, 0o600);
+                let err = if label == "PUBLIC KEY" {
+                    load_public_key(&path).unwrap_err()
+                } else {
+                    load_signing_key(&path, never).unwrap_err()
+                };
+                assert!(
+                    matches!(&err, KeyError::NotPem { path: p, .. } if *p == path),
+                    "{contents:?}: {err:?}"
+                );
+            }
+        }
+        write(&path, [0xff, 0xfe, 0x00, 0x80], 0o600);
+        let err = load_signing_key(&path, never).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::NotPem { source: None, .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn pem_that_is_not_pkcs8_is_malformed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        // Valid PEM, valid DER (a SEQUENCE holding an INTEGER), not a PrivateKeyInfo.
+        let pem = pem::encode_string(
+            "PRIVATE KEY",
+            LineEnding::LF,
+            &[0x30, 0x03, 0x02, 0x01, 0x00],
+        )
+        .unwrap();
+        write(&path, &pem, 0o600);
+        let err = load_signing_key(&path, never).unwrap_err();
+        assert!(
+            matches!(
+                &err,
+                KeyError::Malformed {
+                    what: "PKCS#8 private key",
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        // Not DER at all.
+        let pem = pem::encode_string("PRIVATE KEY", LineEnding::LF, b"not der").unwrap();
+        write(&path, &pem, 0o600);
+        let err = load_signing_key(&path, never).unwrap_err();
+        assert!(matches!(&err, KeyError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_private_key_whose_public_key_does_not_match_is_malformed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let other = SigningKey::from_bytes(&[2; 32]).verifying_key();
+        let pem = KeypairBytes {
+            secret_key: [1; 32],
+            public_key: Some(PublicKeyBytes(other.to_bytes())),
+        }
+        .to_pkcs8_pem(LineEnding::LF)
+        .unwrap();
+        write(&path, pem.as_bytes(), 0o600);
+        let err = load_signing_key(&path, never).unwrap_err();
+        assert!(matches!(&err, KeyError::Malformed { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_p256_key_is_not_ed25519() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = dir.path().join("p256.key");
+        let public = dir.path().join("p256.pub");
+        write(&key, OPENSSL_P256_KEY, 0o600);
+        write(&public, OPENSSL_P256_PUB, 0o644);
+        let err = load_signing_key(&key, never).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::NotEd25519 { path, algorithm } if *path == key && *algorithm == EC_OID),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string()
+                .ends_with("not an ed25519 key (algorithm 1.2.840.10045.2.1, EC)")
+        );
+        let err = load_public_key(&public).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::NotEd25519 { algorithm, .. } if *algorithm == EC_OID),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn an_rsa_public_key_is_not_ed25519() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("rsa.pub");
+        let null = pkcs8::der::asn1::AnyRef::from(pkcs8::der::asn1::Null);
+        let spki = SubjectPublicKeyInfoRef {
+            algorithm: pkcs8::spki::AlgorithmIdentifierRef {
+                oid: RSA_OID,
+                parameters: Some(null),
+            },
+            subject_public_key: pkcs8::der::asn1::BitStringRef::from_bytes(&[0x30, 0x00]).unwrap(),
+        };
+        let pem =
+            pem::encode_string("PUBLIC KEY", LineEnding::LF, &spki.to_der().unwrap()).unwrap();
+        write(&path, &pem, 0o644);
+        let err = load_public_key(&path).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::NotEd25519 { algorithm, .. } if *algorithm == RSA_OID),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn the_wrong_kind_of_pem_block_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let g = generate(&dir.path().join("k"), None).unwrap();
+        fs::set_permissions(&g.pub_path, Permissions::from_mode(0o600)).unwrap();
+        let err = load_signing_key(&g.pub_path, never).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::UnexpectedPem { found, .. } if found == "PUBLIC KEY"),
+            "{err:?}"
+        );
+        let err = load_public_key(&g.key_path).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::UnexpectedPem { found, .. } if found == "PRIVATE KEY"),
+            "{err:?}"
+        );
+        let path = dir.path().join("openssh");
+        write(
+            &path,
+            "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+            0o600,
+        );
+        let err = load_signing_key(&path, never).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::UnexpectedPem { found, .. } if found == "OPENSSH PRIVATE KEY"),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn a_small_order_public_key_is_weak() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("weak.pub");
+        // The identity point: it verifies forged signatures.
+        let mut identity = [0u8; 32];
+        identity[0] = 1;
+        let pem = PublicKeyBytes(identity)
+            .to_public_key_pem(LineEnding::LF)
+            .unwrap();
+        write(&path, pem, 0o644);
+        let err = load_public_key(&path).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::WeakKey { path: p } if *p == path),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn oversized_files_are_refused_before_parsing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big");
+        let mut contents = OPENSSL_ED25519_PUB.as_bytes().to_vec();
+        contents.resize(MAX_KEY_FILE_SIZE as usize + 1, b'\n');
+        write(&path, &contents, 0o600);
+        let err = load_public_key(&path).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::TooLarge { limit, .. } if *limit == MAX_KEY_FILE_SIZE),
+            "{err:?}"
+        );
+        let err = load_signing_key(&path, never).unwrap_err();
+        assert!(matches!(&err, KeyError::TooLarge { .. }), "{err:?}");
+        // Exactly at the limit is read (and then parsed).
+        contents.truncate(MAX_KEY_FILE_SIZE as usize);
+        write(&path, &contents, 0o600);
+        load_public_key(&path).unwrap();
+    }
+
+    #[test]
+    fn directories_and_fifos_are_not_key_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = load_public_key(dir.path()).unwrap_err();
+        assert!(matches!(&err, KeyError::NotRegularFile { .. }), "{err:?}");
+        let fifo = dir.path().join("fifo");
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        // Would block forever on open without O_NONBLOCK.
+        let err = load_signing_key(&fifo, never).unwrap_err();
+        assert!(matches!(&err, KeyError::NotRegularFile { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn a_missing_file_is_a_read_error_naming_it() {
+        let path = Path::new("/nonexistent/airlock.key");
+        let err = load_signing_key(path, never).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::Read { path: p, .. } if p == path),
+            "{err:?}"
+        );
+        assert_eq!(err.to_string(), "cannot read /nonexistent/airlock.key");
+    }
+
+    /// An `ENCRYPTED PRIVATE KEY` with the given KDF; the ciphertext is never reached.
+    fn encrypted_with(kdf: pbes2::Kdf<'_>) -> String {
+        let iv = [0u8; 16];
+        let info = EncryptedPrivateKeyInfo {
+            encryption_algorithm: pbes2::Parameters {
+                kdf,
+                encryption: pbes2::EncryptionScheme::Aes256Cbc { iv: &iv },
+            }
+            .into(),
+            encrypted_data: &[0; 48],
+        };
+        pem::encode_string(LABEL_ENCRYPTED, LineEnding::LF, &info.to_der().unwrap()).unwrap()
+    }
+
+    #[test]
+    fn costly_key_derivation_is_refused_before_asking() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let salt = [0u8; 16];
+        let scrypt = |n: u64, r: u16, p: u16| {
+            pbes2::Kdf::Scrypt(pbes2::ScryptParams {
+                salt: &salt,
+                cost_parameter: n,
+                block_size: r,
+                parallelization: p,
+                key_length: None,
+            })
+        };
+        for kdf in [
+            scrypt(1 << 30, 8, 1),
+            scrypt(1 << 18, 16, 1),
+            scrypt(1 << 63, 1 << 15, 1),
+            scrypt(1 << 10, 8, 1000),
+            pbes2::Kdf::Pbkdf2(
+                pbes2::Pbkdf2Params::hmac_with_sha256(MAX_PBKDF2_ITERATIONS + 1, &salt).unwrap(),
+            ),
+        ] {
+            let shown = format!("{kdf:?}");
+            write(&path, encrypted_with(kdf), 0o600);
+            let err = load_signing_key(&path, never).unwrap_err();
+            assert!(
+                matches!(&err, KeyError::EncryptionTooCostly { .. }),
+                "{shown}: {err:?}"
+            );
+        }
+        // Within bounds it gets as far as asking.
+        write(&path, encrypted_with(scrypt(1 << 17, 8, 1)), 0o600);
+        let err = load_signing_key(&path, || {
+            Err(KeyError::PassphraseRequired { path: path.clone() })
+        })
+        .unwrap_err();
+        assert!(
+            matches!(&err, KeyError::PassphraseRequired { .. }),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn duplicate_public_keys_are_refused_naming_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = generate(&dir.path().join("a"), None).unwrap();
+        let b = generate(&dir.path().join("b"), None).unwrap();
+        let copy = dir.path().join("a-again.pub");
+        fs::copy(&a.pub_path, &copy).unwrap();
+
+        let keys = load_public_keys([&a.pub_path, &b.pub_path]).unwrap();
+        let ids: Vec<_> = keys.iter().map(|(id, _)| id.clone()).collect();
+        assert_eq!(ids, [a.key_id.clone(), b.key_id.clone()]);
+
+        let err = load_public_keys([&a.pub_path, &b.pub_path, &copy]).unwrap_err();
+        assert!(
+            matches!(&err, KeyError::DuplicateKey { key_id, path, first }
+                if *key_id == a.key_id && *path == copy && *first == a.pub_path),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains(a.key_id.as_str()));
+    }
 }
