@@ -1,8 +1,10 @@
 //! Publisher keys: ed25519, stored as PKCS#8 PEM, named by their key id.
 //!
-//! A key pair is two files sharing a name: `NAME.key`, the private key as PKCS#8 PEM
+//! A key pair is two files sharing a name: `NAME.key`, the private key as PKCS#8 v1 PEM
 //! (`PRIVATE KEY`, or `ENCRYPTED PRIVATE KEY`: PKCS#5 v2, scrypt + AES-256-CBC), created with
 //! mode 0600; and `NAME.pub`, the public key as SubjectPublicKeyInfo PEM (`PUBLIC KEY`).
+//! OpenSSL reads both unencrypted; it refuses to decrypt the encrypted form because OpenSSL 3
+//! caps scrypt at 32 MiB, below the 128 MiB used here.
 //!
 //! Loading is strict and bounded: a key file over [`MAX_KEY_FILE_SIZE`] bytes, a PEM block of
 //! another kind, or a key of another algorithm is an error naming the file. Like ssh, a private
@@ -19,6 +21,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use ed25519_dalek::pkcs8::KeypairBytes;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use pkcs8::der::{Decode, pem, zeroize::Zeroizing};
 use pkcs8::pkcs5::{pbes2, scrypt};
@@ -303,10 +306,10 @@ fn generate_with(
     passphrase: Option<&str>,
     cost: scrypt::Params,
 ) -> Result<GeneratedKey, KeyError> {
-    let (key_path, pub_path) = pair_paths(out)?;
+    let (key_path, pub_path) = key_pair_paths(out)?;
     let signing_key = SigningKey::generate(&mut OsRng);
     let key_pem = match passphrase {
-        None => signing_key.to_pkcs8_pem(LineEnding::LF),
+        None => pkcs8_v1(&signing_key).to_pkcs8_pem(LineEnding::LF),
         Some("") => return Err(KeyError::EmptyPassphrase),
         Some(passphrase) => encrypted_pem(&signing_key, passphrase, cost),
     }
@@ -335,6 +338,15 @@ fn generate_with(
     })
 }
 
+/// `key` for PKCS#8 v1 (RFC 5208): without the optional public key of v2 (RFC 5958), which
+/// OpenSSL 3.0 cannot read. Loading accepts both.
+fn pkcs8_v1(key: &SigningKey) -> KeypairBytes {
+    KeypairBytes {
+        secret_key: key.to_bytes(),
+        public_key: None,
+    }
+}
+
 /// `key` as an `ENCRYPTED PRIVATE KEY` PEM: PKCS#5 v2, scrypt with `cost` and a random
 /// 16-byte salt, AES-256-CBC with a random IV.
 fn encrypted_pem(
@@ -342,7 +354,7 @@ fn encrypted_pem(
     passphrase: &str,
     cost: scrypt::Params,
 ) -> Result<Zeroizing<String>, pkcs8::Error> {
-    let der = key.to_pkcs8_der()?;
+    let der = pkcs8_v1(key).to_pkcs8_der()?;
     let info = PrivateKeyInfo::try_from(der.as_bytes())?;
     let mut salt = [0u8; 16];
     OsRng.fill_bytes(&mut salt);
@@ -354,8 +366,10 @@ fn encrypted_pem(
         .to_pem(LABEL_ENCRYPTED, LineEnding::LF)?)
 }
 
-/// `NAME.key` and `NAME.pub` for the name prefix `out`.
-fn pair_paths(out: &Path) -> Result<(PathBuf, PathBuf), KeyError> {
+/// The two files of the key pair named `out`: `(OUT.key, OUT.pub)`. [`KeyError::OutPath`]
+/// when `out` is empty, names a directory (`dir/`, `.`, `..`) or already ends in `.key` or
+/// `.pub`.
+pub fn key_pair_paths(out: &Path) -> Result<(PathBuf, PathBuf), KeyError> {
     let bad = |reason| {
         Err(KeyError::OutPath {
             path: out.to_owned(),
@@ -667,7 +681,7 @@ pub fn load_public_keys<P: AsRef<Path>>(
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
-    use ed25519_dalek::pkcs8::{KeypairBytes, PublicKeyBytes};
+    use ed25519_dalek::pkcs8::PublicKeyBytes;
     use pkcs8::der::Encode;
 
     use super::*;
@@ -748,6 +762,23 @@ bIhkMw3/txLOMGBm9RttO7+5d/136+3xzLdGw7MP/kdCP+N8tyoS9aZJTA==
         let public = load_public_key(&g.pub_path).unwrap();
         assert_eq!(signing.verifying_key(), public);
         assert_eq!(KeyId::of(&public), g.key_id);
+
+        // PKCS#8 v1: no embedded public key (OpenSSL 3.0 cannot read v2).
+        let (_, doc) = SecretDocument::from_pem(&fs::read_to_string(&g.key_path).unwrap()).unwrap();
+        let info = PrivateKeyInfo::try_from(doc.as_bytes()).unwrap();
+        assert_eq!(info.version(), pkcs8::Version::V1);
+    }
+
+    #[test]
+    fn a_pkcs8_v2_key_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("v2.key");
+        let key = SigningKey::from_bytes(&[5; 32]);
+        // ed25519-dalek writes v2, with the public key.
+        let pem = key.to_pkcs8_pem(LineEnding::LF).unwrap();
+        assert!(pem.contains("BEGIN PRIVATE KEY"));
+        write(&path, pem.as_bytes(), 0o600);
+        assert_eq!(load_signing_key(&path, never).unwrap(), key);
     }
 
     #[test]
