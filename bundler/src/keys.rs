@@ -434,8 +434,8 @@ fn write_new(path: &Path, contents: &[u8], mode: Option<u32>) -> Result<(), KeyE
     Ok(())
 }
 
-/// Reads a key file: regular, at most [`MAX_KEY_FILE_SIZE`] bytes, UTF-8. For a private key
-/// the permissions are checked on the opened file and the bytes are wiped after use.
+/// Reads a key file: regular, at most [`MAX_KEY_FILE_SIZE`] bytes. For a private key the
+/// permissions are checked on the opened file, before reading; the bytes are wiped after use.
 fn read_key_file(path: &Path, private: bool) -> Result<Zeroizing<Vec<u8>>, KeyError> {
     let read_err = |source| KeyError::Read {
         path: path.to_owned(),
@@ -608,10 +608,10 @@ fn check_kdf_cost(path: &Path, info: &EncryptedPrivateKeyInfo<'_>) -> Result<(),
             Some(memory) if memory <= MAX_SCRYPT_MEMORY && p <= 16 => {}
             _ => return too_costly(detail()),
         }
-    } else if let Some(pbkdf2) = params.kdf.pbkdf2() {
-        if pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS {
-            return too_costly(format!("PBKDF2 {} iterations", pbkdf2.iteration_count));
-        }
+    } else if let Some(pbkdf2) = params.kdf.pbkdf2()
+        && pbkdf2.iteration_count > MAX_PBKDF2_ITERATIONS
+    {
+        return too_costly(format!("PBKDF2 {} iterations", pbkdf2.iteration_count));
     }
     Ok(())
 }
