@@ -1,5 +1,6 @@
 //! The subcommands, one file each: `Args` parsed by clap, then `run()`.
 
+mod keygen;
 mod trust;
 
 use std::process::ExitCode;
@@ -26,11 +27,26 @@ enum Command {
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     /// Verify TUF repositories carrying Sigstore trust data.
     Trust(trust::TrustArgs),
+    Keygen(keygen::KeygenArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::VerifyBundle(args) => verify_bundle::run(args),
         Command::Trust(args) => trust::run(args),
+        Command::Keygen(args) => keygen::run(args),
     }
+}
+
+/// `err` and its sources on one line, joined by ": " ("cannot read k.key: No such file or
+/// directory"): error types do not repeat their source in `Display`.
+pub(crate) fn error_line(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(err) = source {
+        line.push_str(": ");
+        line.push_str(&err.to_string());
+        source = err.source();
+    }
+    line
 }

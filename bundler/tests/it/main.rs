@@ -4,6 +4,8 @@
 mod archive;
 #[cfg(test)]
 mod fetch;
+#[cfg(test)]
+mod keygen;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]
