@@ -181,10 +181,13 @@ pub struct EvidenceOutcome {
     pub detail: String,
 }
 
+/// Reads a blob's bytes, refusing ones larger than the limit; errors are one line.
+pub type ReadBlob<'a> = dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String> + 'a;
+
 /// Runs the whole check. `read_blob` returns a blob's bytes (bounded by `limit`).
 pub fn check(
     input: &CheckInput<'_>,
-    read_blob: &dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String>,
+    read_blob: &ReadBlob<'_>,
     repositories_dir: &Path,
 ) -> Result<CheckReport, CheckError> {
     let manifest = input.manifest;
@@ -250,7 +253,7 @@ pub fn check(
 fn verify_repository(
     input: &CheckInput<'_>,
     repo: &TrustRepository,
-    read_blob: &dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String>,
+    read_blob: &ReadBlob<'_>,
     repositories_dir: &Path,
 ) -> Result<(TrustOutcome, TrustedRoot), CheckError> {
     let pinned = input
@@ -380,7 +383,7 @@ fn check_artifact(
     verifiers: &[Verifier],
     heads: &BTreeMap<String, Head>,
     witnessed: &mut BTreeSet<(String, u64)>,
-    read_blob: &dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String>,
+    read_blob: &ReadBlob<'_>,
 ) -> Result<ArtifactOutcome, CheckError> {
     let mut evidence = Vec::new();
     let mut problems = Vec::new();

@@ -61,7 +61,6 @@ impl PassphraseArgs {
 
     /// A passphrase callback for [`keys::load_signing_key`]: resolved only if the key turns
     /// out to be encrypted; no source is [`KeyError::PassphraseRequired`] for `path`.
-    #[allow(dead_code)] // for the subcommands that sign (`create`), not written yet
     pub(crate) fn for_key<'a>(
         &'a self,
         path: &'a Path,

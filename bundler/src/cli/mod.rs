@@ -1,7 +1,13 @@
 //! The subcommands, one file each: `Args` parsed by clap, then `run()`.
 
+mod common;
+mod create;
+mod extract;
+mod inspect;
 mod keygen;
+mod progress;
 mod trust;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -24,6 +30,10 @@ pub(crate) struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Create(create::CreateArgs),
+    Inspect(inspect::InspectArgs),
+    Verify(verify::VerifyArgs),
+    Extract(extract::ExtractArgs),
     VerifyBundle(verify_bundle::VerifyBundleArgs),
     /// Verify TUF repositories carrying Sigstore trust data.
     Trust(trust::TrustArgs),
@@ -32,6 +42,10 @@ enum Command {
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
+        Command::Create(args) => create::run(args),
+        Command::Inspect(args) => inspect::run(args),
+        Command::Verify(args) => verify::run(args),
+        Command::Extract(args) => extract::run(args),
         Command::VerifyBundle(args) => verify_bundle::run(args),
         Command::Trust(args) => trust::run(args),
         Command::Keygen(args) => keygen::run(args),
