@@ -316,15 +316,20 @@ fn log_heads(
             origin: snapshot.origin.clone(),
             reason,
         };
-        let log = verifiers
-            .iter()
-            .flat_map(|v| v.trusted_root().tlogs())
-            .find(|l| l.origin_name() == snapshot.origin)
-            .ok_or_else(|| {
-                checkpoint_error("no log with this origin in the trusted root".into())
-            })?;
-        let head: SignedCheckpoint = verify_checkpoint(&snapshot.checkpoint, log)
-            .map_err(|e| checkpoint_error(e.to_string()))?;
+        // The log whose key signed the note (its origin line names the log's shard too).
+        let mut last_error = "no log in the trusted root signed it".to_owned();
+        let mut verified = None;
+        for log in verifiers.iter().flat_map(|v| v.trusted_root().tlogs()) {
+            match verify_checkpoint(&snapshot.checkpoint, log) {
+                Ok(c) if c.origin == snapshot.origin => {
+                    verified = Some(c);
+                    break;
+                }
+                Ok(c) => last_error = format!("its origin line is {:?}", c.origin),
+                Err(e) => last_error = e.to_string(),
+            }
+        }
+        let head: SignedCheckpoint = verified.ok_or_else(|| checkpoint_error(last_error))?;
         let mut proofs = BTreeMap::new();
         for proof in &snapshot.consistency {
             if proof.to_size != head.size {
