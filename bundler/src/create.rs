@@ -11,8 +11,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use airlock_trust_root::{
-    Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, Matcher, PublicKey,
-    RepositoryFolder, RepositoryName, SignerPolicy, TrustedRoot, Verifier,
+    Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, MAX_BUNDLE_SIZE, Matcher,
+    PublicKey, RepositoryFolder, RepositoryName, SignerPolicy, TrustedRoot, Verifier,
 };
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -30,8 +30,6 @@ use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
 
 /// Read buffer for hashing.
 const HASH_CHUNK: usize = 1 << 20;
-/// Largest evidence file (bundle, attestation, SBOM) read into memory.
-const MAX_EVIDENCE_SIZE: u64 = 64 << 20;
 
 /// Why an archive was not created.
 #[derive(Debug, thiserror::Error)]
@@ -234,7 +232,7 @@ pub fn create(
     }
 
     // 4. Log checkpoints, with proofs from every entry's checkpoint and the site's sizes.
-    let entry_sizes = entry_checkpoint_sizes(spec, &hashed, &verifiers)?;
+    let entry_sizes = entry_checkpoint_sizes(&artifacts, &blobs, &verifiers);
     let site_sizes = match &options.witness_state {
         Some(path) => witness_sizes(path)?,
         None => BTreeMap::new(),
@@ -687,30 +685,29 @@ fn trust_repository(
 /// The checkpoint sizes of every bundle's log entries, by log origin (from bundles that
 /// verify; the others fail preflight anyway).
 fn entry_checkpoint_sizes(
-    spec: &Spec,
-    hashed: &HashMap<PathBuf, (Sha256Digest, u64)>,
+    artifacts: &[Artifact],
+    blobs: &Blobs,
     verifiers: &[Verifier],
-) -> Result<BTreeMap<String, Vec<u64>>, CreateError> {
+) -> BTreeMap<String, Vec<u64>> {
     let any = SignerRule::any_identity();
     let mut sizes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    for a in &spec.artifacts {
-        for path in a.bundles.iter().chain(&a.attestations) {
-            let (_, size) = hashed[path];
-            if size > MAX_EVIDENCE_SIZE {
+    for artifact in artifacts {
+        let subject = *artifact.digest.as_bytes();
+        for digest in artifact
+            .evidence
+            .bundles
+            .iter()
+            .chain(&artifact.evidence.attestations)
+        {
+            let Ok(bytes) = blobs.read(digest, MAX_BUNDLE_SIZE as u64) else {
                 continue;
-            }
-            let bytes = std::fs::read(path).map_err(|source| CreateError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            };
             let Ok(bundle) = Bundle::from_json(&bytes) else {
                 continue;
             };
-            let digest = artifact_digest(a, hashed);
             for verifier in verifiers {
                 for policy in &any.signers {
-                    let Some(digest) = digest else { continue };
-                    if let Ok(report) = verifier.verify(&bundle, Subject::Sha256(digest), policy) {
+                    if let Ok(report) = verifier.verify(&bundle, Subject::Sha256(subject), policy) {
                         for entry in report.log_entries {
                             if let Some(c) = entry.checkpoint {
                                 sizes.entry(c.origin).or_default().push(c.size);
@@ -721,22 +718,7 @@ fn entry_checkpoint_sizes(
             }
         }
     }
-    Ok(sizes)
-}
-
-/// The digest a file artifact's signatures refer to (image digests come from index.json and
-/// are found during preflight instead).
-fn artifact_digest(
-    a: &ArtifactSpec,
-    hashed: &HashMap<PathBuf, (Sha256Digest, u64)>,
-) -> Option<[u8; 32]> {
-    if let Some(file) = &a.file {
-        return hashed.get(file).map(|(d, _)| *d.as_bytes());
-    }
-    let index = std::fs::read(a.oci_layout.as_ref()?.join("index.json")).ok()?;
-    let index: serde_json::Value = serde_json::from_slice(&index).ok()?;
-    let digest: Sha256Digest = index["manifests"][0]["digest"].as_str()?.parse().ok()?;
-    Some(*digest.as_bytes())
+    sizes
 }
 
 /// The tree sizes in a site's witness state, by origin. The state is a DSSE envelope from

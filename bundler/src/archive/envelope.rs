@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use airlock_trust_root::pae;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
@@ -70,20 +71,6 @@ impl PublisherKeys {
 pub(crate) struct Opened {
     pub(crate) payload: Vec<u8>,
     pub(crate) signers: Vec<KeyId>,
-}
-
-/// The DSSE v1 pre-authentication encoding.
-fn pae(payload_type: &str, payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(payload.len() + payload_type.len() + 32);
-    out.extend_from_slice(b"DSSEv1 ");
-    out.extend_from_slice(payload_type.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload_type.as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload.len().to_string().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(payload);
-    out
 }
 
 /// Signs `payload` (a manifest's JSON) with every key in `keys`; returns the envelope JSON.
@@ -168,15 +155,6 @@ mod tests {
 
     fn key(seed: u8) -> SigningKey {
         SigningKey::from_bytes(&[seed; 32])
-    }
-
-    #[test]
-    fn pae_matches_the_dsse_spec_example() {
-        // From the DSSE protocol document's test vector.
-        assert_eq!(
-            pae("http://example.com/HelloWorld", b"hello world"),
-            b"DSSEv1 29 http://example.com/HelloWorld 11 hello world"
-        );
     }
 
     #[test]

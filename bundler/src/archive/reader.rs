@@ -62,6 +62,16 @@ impl StagedArchive {
     pub fn blob_path(&self, digest: &Sha256Digest) -> PathBuf {
         self.dir.join(entry::blob_path(digest))
     }
+
+    /// A staged blob's bytes, refused if larger than `limit` (errors are one line).
+    pub fn read_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, String> {
+        let path = self.blob_path(digest);
+        let size = fs::metadata(&path).map_err(|e| e.to_string())?.len();
+        if size > limit {
+            return Err(format!("{size} bytes (at most {limit})"));
+        }
+        fs::read(&path).map_err(|e| e.to_string())
+    }
 }
 
 /// An archive's verified manifest, read without extracting anything.

@@ -80,14 +80,7 @@ fn execute(args: &VerifyArgs) -> Result<bool, (u8, String)> {
         _ => (EXIT_REJECTED, e.to_string()),
     })?;
     let manifest = staged.manifest();
-    let read_blob = |digest: &airlock_bundler::archive::Sha256Digest, limit: u64| {
-        let path = staged.blob_path(digest);
-        let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
-        if size > limit {
-            return Err(format!("{size} bytes (at most {limit})"));
-        }
-        std::fs::read(&path).map_err(|e| e.to_string())
-    };
+    let read_blob = |digest: &_, limit| staged.read_blob(digest, limit);
     let rules = BTreeMap::new();
     let any = SignerRule::any_identity();
     let report = check(

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use airlock_tests::{
-    Instance, LogServer, Package, Predicate, Provenance, SignOptions, TlsMaterial, TufRepoBuilder,
+    Instance, LogServer, Predicate, Provenance, SignOptions, TlsMaterial, TufRepoBuilder,
 };
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
@@ -31,7 +31,6 @@ fn run(cmd: &mut Command) -> Output {
 /// Everything a spec refers to, in one folder, plus the servers it names.
 struct World {
     dir: tempfile::TempDir,
-    tls: TlsMaterial,
     _log: LogServer,
     log_url: String,
     key: PathBuf,
@@ -120,10 +119,6 @@ fn world() -> World {
         )
         .unwrap();
     std::fs::write(dir.path().join("tool.provenance.json"), &provenance.json).unwrap();
-    let _ = Package {
-        name: String::new(),
-        version: String::new(),
-    };
     std::fs::write(
         dir.path().join("tool.cdx.json"),
         br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"name":"libfoo","version":"1.2.3"}]}"#,
@@ -192,7 +187,6 @@ fn world() -> World {
     let generated = airlock_bundler::keys::generate(&dir.path().join("publisher"), None).unwrap();
     World {
         dir,
-        tls,
         log_url,
         _log: log,
         key: generated.key_path,
@@ -338,5 +332,4 @@ bundles = ["other.sigstore.json"]
     let wrong = GOOD.replace("refs/heads/main", "refs/heads/evil");
     let out = w.create(&w.spec("rekor-v1", &wrong), "wrong.airlock.tar.zst", &[]);
     assert_eq!(out.status.code(), Some(1));
-    let _ = &w.tls;
 }
