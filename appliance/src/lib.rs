@@ -1,4 +1,10 @@
-//! The offline appliance: import pipeline, policy, log witness, SQLite store, audit chain, HTTP.
+//! The offline appliance: import pipeline, policy, log witness, SQLite store, audit chain,
+//! signed reports and HTTP.
 //!
-//! Not built yet (issue 6). The crate exists so the workspace has its final shape and its
-//! dependency arrows are fixed; it exports nothing until there is something real to export.
+//! **Invariant:** only this crate knows SQL (in [`store`]) and HTTP (in `http`).
+
+pub mod audit;
+pub mod policy;
+pub mod store;
+pub mod appliance;
+pub mod paths;

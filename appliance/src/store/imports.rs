@@ -1,0 +1,416 @@
+//! Imports and their pipeline steps.
+
+use rusqlite::{Connection, params, params_from_iter, types::Value};
+
+use super::{Result, StoreError, Tx, optional, stamp};
+
+/// Where an archive came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportSource {
+    /// `POST /api/v1/imports` or the upload page.
+    Upload,
+    /// A file dropped in `inbox/`.
+    Inbox,
+    /// `airlock-appliance import`.
+    Cli,
+}
+
+impl ImportSource {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Upload => "upload",
+            Self::Inbox => "inbox",
+            Self::Cli => "cli",
+        }
+    }
+}
+
+/// An import's lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportState {
+    /// Being read and verified.
+    Running,
+    /// Verdicts committed; passed artifacts being moved to `released/`.
+    Releasing,
+    /// Finished: every artifact has a verdict.
+    Done,
+    /// The archive as a whole was refused (publisher, trust, witness, format).
+    Rejected,
+    /// The appliance stopped during the import; its partial files were removed.
+    Interrupted,
+}
+
+impl ImportState {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::Releasing => "releasing",
+            Self::Done => "done",
+            Self::Rejected => "rejected",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "running" => Self::Running,
+            "releasing" => Self::Releasing,
+            "done" => Self::Done,
+            "rejected" => Self::Rejected,
+            "interrupted" => Self::Interrupted,
+            other => {
+                return Err(StoreError::Corrupt {
+                    what: "imports.state".into(),
+                    reason: format!("unknown state {other:?}"),
+                });
+            }
+        })
+    }
+}
+
+/// An import as stored.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImportRow {
+    /// Its id (also its folder name under `quarantine/` and `released/`).
+    pub id: i64,
+    /// Where it came from.
+    pub source: String,
+    /// The archive's file name as received.
+    pub file_name: String,
+    /// Where the original archive is kept.
+    pub archive_path: Option<String>,
+    /// Its size in bytes.
+    pub archive_size: u64,
+    /// Lifecycle state.
+    pub state: ImportState,
+    /// Why it was rejected or interrupted.
+    pub reason: Option<String>,
+    /// The manifest's archive id.
+    pub archive_id: Option<String>,
+    /// The manifest's publisher.
+    pub publisher: Option<String>,
+    /// The manifest's sequence number.
+    pub sequence: Option<u64>,
+    /// Key ids whose signatures verified, comma separated.
+    pub key_ids: Option<String>,
+    /// The manifest's `created_at`.
+    pub created_at: Option<String>,
+    /// The manifest's intended site.
+    pub site: Option<String>,
+    /// The manifest's notes.
+    pub notes: Option<String>,
+    /// Artifacts that passed.
+    pub passed: i64,
+    /// Artifacts released with warnings.
+    pub warned: i64,
+    /// Artifacts that failed.
+    pub failed: i64,
+    /// When the import started.
+    pub started_at: String,
+    /// When it ended.
+    pub finished_at: Option<String>,
+    /// Who started it.
+    pub started_by: String,
+}
+
+const COLUMNS: &str = "id, source, file_name, archive_path, archive_size, state, reason, archive_id,
+     publisher, sequence, key_ids, created_at, site, notes, passed, warned, failed, started_at,
+     finished_at, started_by";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ImportRow, String)> {
+    let state: String = r.get(5)?;
+    Ok((
+        ImportRow {
+            id: r.get(0)?,
+            source: r.get(1)?,
+            file_name: r.get(2)?,
+            archive_path: r.get(3)?,
+            archive_size: r.get::<_, i64>(4)? as u64,
+            state: ImportState::Running,
+            reason: r.get(6)?,
+            archive_id: r.get(7)?,
+            publisher: r.get(8)?,
+            sequence: r.get::<_, Option<i64>>(9)?.map(|s| s as u64),
+            key_ids: r.get(10)?,
+            created_at: r.get(11)?,
+            site: r.get(12)?,
+            notes: r.get(13)?,
+            passed: r.get(14)?,
+            warned: r.get(15)?,
+            failed: r.get(16)?,
+            started_at: r.get(17)?,
+            finished_at: r.get(18)?,
+            started_by: r.get(19)?,
+        },
+        state,
+    ))
+}
+
+fn finish_row((mut row, state): (ImportRow, String)) -> Result<ImportRow> {
+    row.state = ImportState::parse(&state)?;
+    Ok(row)
+}
+
+/// Starts an import.
+pub fn start(
+    tx: &Tx<'_>,
+    source: ImportSource,
+    file_name: &str,
+    archive_size: u64,
+    started_by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<i64> {
+    tx.execute(
+        "INSERT INTO imports (source, file_name, archive_size, state, started_at, started_by)
+         VALUES (?1, ?2, ?3, 'running', ?4, ?5)",
+        params![
+            source.as_str(),
+            file_name,
+            archive_size as i64,
+            stamp(now),
+            started_by
+        ],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Where the original archive is kept.
+pub fn set_archive_path(tx: &Tx<'_>, id: i64, path: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE imports SET archive_path = ?2 WHERE id = ?1",
+        params![id, path],
+    )?;
+    Ok(())
+}
+
+/// What the verified manifest says.
+#[derive(Debug)]
+pub struct ManifestFacts<'a> {
+    /// Archive id.
+    pub archive_id: &'a str,
+    /// Publisher name.
+    pub publisher: &'a str,
+    /// Sequence.
+    pub sequence: u64,
+    /// Verified key ids.
+    pub key_ids: &'a str,
+    /// `created_at`.
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    /// Intended site.
+    pub site: Option<&'a str>,
+    /// Notes.
+    pub notes: Option<&'a str>,
+    /// The manifest JSON.
+    pub manifest: &'a str,
+}
+
+/// Records the verified manifest's facts.
+pub fn set_manifest(tx: &Tx<'_>, id: i64, m: &ManifestFacts<'_>) -> Result<()> {
+    tx.execute(
+        "UPDATE imports SET archive_id = ?2, publisher = ?3, sequence = ?4, key_ids = ?5,
+         created_at = ?6, site = ?7, notes = ?8, manifest = ?9 WHERE id = ?1",
+        params![
+            id,
+            m.archive_id,
+            m.publisher,
+            m.sequence as i64,
+            m.key_ids,
+            stamp(m.created_at),
+            m.site,
+            m.notes,
+            m.manifest
+        ],
+    )?;
+    Ok(())
+}
+
+/// Moves an import to a new state (with a reason for rejected or interrupted ones).
+pub fn set_state(
+    tx: &Tx<'_>,
+    id: i64,
+    state: ImportState,
+    reason: Option<&str>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    let finished = matches!(
+        state,
+        ImportState::Done | ImportState::Rejected | ImportState::Interrupted
+    )
+    .then(|| stamp(now));
+    tx.execute(
+        "UPDATE imports SET state = ?2, reason = coalesce(?3, reason),
+         finished_at = coalesce(?4, finished_at) WHERE id = ?1",
+        params![id, state.as_str(), reason, finished],
+    )?;
+    Ok(())
+}
+
+/// Stores the verdict counts.
+pub fn set_counts(tx: &Tx<'_>, id: i64, passed: i64, warned: i64, failed: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE imports SET passed = ?2, warned = ?3, failed = ?4 WHERE id = ?1",
+        params![id, passed, warned, failed],
+    )?;
+    Ok(())
+}
+
+/// One import.
+pub fn get(conn: &Connection, id: i64) -> Result<Option<ImportRow>> {
+    optional(conn.query_row(
+        &format!("SELECT {COLUMNS} FROM imports WHERE id = ?1"),
+        [id],
+        row,
+    ))?
+    .map(finish_row)
+    .transpose()
+}
+
+/// The stored manifest JSON of an import.
+pub fn manifest(conn: &Connection, id: i64) -> Result<Option<String>> {
+    Ok(optional(conn.query_row(
+        "SELECT manifest FROM imports WHERE id = ?1",
+        [id],
+        |r| r.get::<_, Option<String>>(0),
+    ))?
+    .flatten())
+}
+
+/// Imports in a state (for recovery).
+pub fn in_state(conn: &Connection, state: ImportState) -> Result<Vec<ImportRow>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM imports WHERE state = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([state.as_str()], row)?;
+    rows.map(|r| finish_row(r?)).collect()
+}
+
+/// Filters for the imports list.
+#[derive(Debug, Clone, Default)]
+pub struct ImportFilter {
+    /// Only imports with at least one artifact of this verdict (`passed`, `warned`, `failed`),
+    /// or in this state (`rejected`, `interrupted`, `running`).
+    pub verdict: Option<String>,
+    /// Only this publisher.
+    pub publisher: Option<String>,
+    /// Started on or after (RFC 3339 or a date).
+    pub since: Option<String>,
+    /// Started before.
+    pub until: Option<String>,
+}
+
+/// A page of imports, newest first, and the total matching.
+pub fn list(
+    conn: &Connection,
+    filter: &ImportFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<ImportRow>, i64)> {
+    let mut clauses = Vec::new();
+    let mut args: Vec<Value> = Vec::new();
+    if let Some(v) = &filter.verdict {
+        match v.as_str() {
+            "passed" | "warned" | "failed" => clauses.push(format!("{v} > 0")),
+            state => {
+                clauses.push("state = ?".to_owned());
+                args.push(Value::Text(state.to_owned()));
+            }
+        }
+    }
+    if let Some(p) = &filter.publisher {
+        clauses.push("publisher = ?".to_owned());
+        args.push(Value::Text(p.clone()));
+    }
+    if let Some(s) = &filter.since {
+        clauses.push("started_at >= ?".to_owned());
+        args.push(Value::Text(s.clone()));
+    }
+    if let Some(u) = &filter.until {
+        clauses.push("started_at < ?".to_owned());
+        args.push(Value::Text(u.clone()));
+    }
+    let filter_sql = if clauses.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", clauses.join(" AND "))
+    };
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM imports {filter_sql}"),
+        params_from_iter(args.iter()),
+        |r| r.get(0),
+    )?;
+    args.push(Value::Integer(limit));
+    args.push(Value::Integer(offset));
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM imports {filter_sql} ORDER BY id DESC LIMIT ? OFFSET ?"
+    ))?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), row)?;
+    let rows = rows.map(|r| finish_row(r?)).collect::<Result<_>>()?;
+    Ok((rows, total))
+}
+
+/// A step to record.
+#[derive(Debug, Clone)]
+pub struct NewStep {
+    /// `archive`, `publisher`, `trust`, `witness`, `evidence`, `release`.
+    pub step: &'static str,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// What it found, one line.
+    pub detail: String,
+    /// How long it took.
+    pub duration: std::time::Duration,
+}
+
+/// A recorded step.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct StepRow {
+    /// Its name.
+    pub step: String,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// What it found.
+    pub detail: String,
+    /// Microseconds.
+    pub duration_us: i64,
+}
+
+/// Records a step (appended after those already recorded).
+pub fn add_step(tx: &Tx<'_>, id: i64, step: &NewStep) -> Result<()> {
+    tx.execute(
+        "INSERT INTO import_steps (import_id, position, step, ok, detail, duration_us)
+         VALUES (?1, (SELECT count(*) FROM import_steps WHERE import_id = ?1), ?2, ?3, ?4, ?5)",
+        params![
+            id,
+            step.step,
+            step.ok,
+            step.detail,
+            i64::try_from(step.duration.as_micros()).unwrap_or(i64::MAX)
+        ],
+    )?;
+    Ok(())
+}
+
+/// An import's steps in order.
+pub fn steps(conn: &Connection, id: i64) -> Result<Vec<StepRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT step, ok, detail, duration_us FROM import_steps WHERE import_id = ?1 ORDER BY position",
+    )?;
+    let rows = stmt.query_map([id], |r| {
+        Ok(StepRow {
+            step: r.get(0)?,
+            ok: r.get(1)?,
+            detail: r.get(2)?,
+            duration_us: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The highest import id (for counting in benchmarks and status).
+pub fn count(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM imports", [], |r| r.get(0))?)
+}

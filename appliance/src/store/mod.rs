@@ -1,0 +1,173 @@
+//! The SQLite store: the only place SQL lives. WAL mode, foreign keys on, numbered migrations
+//! applied in one transaction each. One function per query, typed rows.
+
+pub mod alarms;
+pub mod artifacts;
+pub mod audit;
+pub mod imports;
+pub mod publishers;
+pub mod settings;
+pub mod signers;
+pub mod trust;
+pub mod users;
+pub mod witness;
+
+use std::path::Path;
+
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+
+pub use alarms::{Alarm, AlarmKind};
+pub use artifacts::{ArtifactRow, NewArtifact};
+pub use audit::{AuditRow, GENESIS_HASH};
+pub use imports::{ImportFilter, ImportRow, ImportSource, ImportState, NewStep, StepRow};
+pub use publishers::{PublisherKeyRow, PublisherRow};
+pub use signers::{NewSigner, SignerKind, SignerRow};
+pub use trust::TrustRow;
+pub use users::{Role, SessionRow, UserRow};
+pub use witness::CheckpointRow;
+
+/// The migrations, in order; the schema version is how many have been applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+
+/// Why the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite said no.
+    #[error("database: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The database was written by a newer appliance.
+    #[error("database schema version {found} is newer than this appliance knows ({known})")]
+    TooNew {
+        /// The database's version.
+        found: usize,
+        /// This code's.
+        known: usize,
+    },
+    /// A stored value does not parse (the database was edited by hand or is corrupt).
+    #[error("database value {what}: {reason}")]
+    Corrupt {
+        /// Which value.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// A row that must exist does not.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A unique name is already taken.
+    #[error("{0} already exists")]
+    Exists(String),
+}
+
+/// Shorthand.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A connection to the appliance database.
+#[derive(Debug)]
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        Self::configure(conn)
+    }
+
+    /// An in-memory database (for unit tests).
+    pub fn in_memory() -> Result<Self> {
+        Self::configure(Connection::open_in_memory()?)
+    }
+
+    fn configure(conn: Connection) -> Result<Self> {
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let mut store = Self { conn };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version: usize = self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+            .try_into()
+            .unwrap_or(0);
+        if version > MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))?)
+    }
+
+    /// Runs `f` in one immediate transaction, committed only if it returns `Ok`.
+    pub fn write<T, E: From<StoreError>>(
+        &mut self,
+        f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(StoreError::from)?;
+        let tx = Tx(tx);
+        let out = f(&tx)?;
+        tx.0.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+
+    /// Read-only access (queries that take `&Connection`).
+    pub fn read(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+/// A write transaction; queries that change state take `&Tx`.
+#[derive(Debug)]
+pub struct Tx<'a>(Transaction<'a>);
+
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.0
+    }
+}
+
+/// Reads an optional single row.
+fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
+    Ok(r.optional()?)
+}
+
+/// A stored RFC 3339 time.
+fn time(what: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Corrupt {
+            what: what.to_owned(),
+            reason: e.to_string(),
+        })
+}
+
+/// A time as stored.
+fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}

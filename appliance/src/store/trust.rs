@@ -1,0 +1,62 @@
+//! Pinned TUF roots and each repository's accepted state.
+
+use rusqlite::{Connection, params};
+
+use super::{Result, Tx, stamp};
+
+/// A TUF repository the site trusts.
+#[derive(Debug, Clone)]
+pub struct TrustRow {
+    /// Its name.
+    pub name: String,
+    /// The root pinned at `init`.
+    pub pinned_root: Vec<u8>,
+    /// The accepted `TrustState` (JSON), once an archive updated it.
+    pub state: Option<String>,
+    /// The trusted_root.json accepted with that state.
+    pub trusted_root: Option<Vec<u8>>,
+    /// When it last changed.
+    pub updated_at: Option<String>,
+}
+
+/// Pins a repository's root (at `init`, or by an admin).
+pub fn pin(tx: &Tx<'_>, name: &str, root: &[u8]) -> Result<()> {
+    tx.execute(
+        "INSERT INTO tuf_repositories (name, pinned_root) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET pinned_root = excluded.pinned_root",
+        params![name, root],
+    )?;
+    Ok(())
+}
+
+/// Every repository.
+pub fn list(conn: &Connection) -> Result<Vec<TrustRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, pinned_root, state, trusted_root, updated_at FROM tuf_repositories ORDER BY name",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(TrustRow {
+            name: r.get(0)?,
+            pinned_root: r.get(1)?,
+            state: r.get(2)?,
+            trusted_root: r.get(3)?,
+            updated_at: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Saves a newly accepted state.
+pub fn save_state(
+    tx: &Tx<'_>,
+    name: &str,
+    state_json: &str,
+    trusted_root: &[u8],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE tuf_repositories SET state = ?2, trusted_root = ?3, updated_at = ?4 WHERE name = ?1",
+        params![name, state_json, trusted_root, stamp(now)],
+    )?;
+    Ok(())
+}
