@@ -8,8 +8,8 @@ use std::path::Path;
 
 use airlock_trust_root::{
     Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, MAX_BUNDLE_SIZE, Matcher,
-    RepositoryName, SignedCheckpoint, SignerFacts, SignerPolicy, TrustedRoot, Verifier,
-    verify_checkpoint, verify_consistency,
+    RepositoryName, SignedCheckpoint, SignerFacts, SignerPolicy, TrustState, TrustedRoot,
+    VerifiedRepository, Verifier, verify_checkpoint, verify_consistency,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -260,6 +260,36 @@ fn verify_repository(
         .pinned_roots
         .get(&repo.name)
         .ok_or_else(|| CheckError::NoPinnedRoot(repo.name.clone()))?;
+    let verified = verify_carried_repository(
+        repo,
+        pinned,
+        input.trust_at,
+        None,
+        read_blob,
+        repositories_dir,
+    )?;
+    let root = parse_trusted_root(&repo.name, &verified)?;
+    let root_version = verified.roles().first().map_or(0, |r| r.version);
+    Ok((
+        TrustOutcome {
+            name: repo.name.clone(),
+            root_version,
+            trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
+        },
+        root,
+    ))
+}
+
+/// Writes a carried TUF repository's files under `repositories_dir/<name>/` and verifies them
+/// from the `pinned` root as of `at`, never moving back from `previous` (the site's state).
+pub fn verify_carried_repository(
+    repo: &TrustRepository,
+    pinned: &[u8],
+    at: DateTime<Utc>,
+    previous: Option<&TrustState>,
+    read_blob: &ReadBlob<'_>,
+    repositories_dir: &Path,
+) -> Result<VerifiedRepository, CheckError> {
     let dir = repositories_dir.join(&repo.name);
     for (folder, files) in [("metadata", &repo.metadata), ("targets", &repo.targets)] {
         for file in files {
@@ -285,28 +315,24 @@ fn verify_repository(
         source,
     };
     let name = RepositoryName::new(&repo.name).map_err(trust_error)?;
-    let verified = LocalRepository::new(name, dir.join("metadata"), dir.join("targets"))
-        .verify(pinned, input.trust_at, None)
-        .map_err(trust_error)?;
-    let root = TrustedRoot::from_json(verified.trusted_root().bytes()).map_err(|e| {
-        CheckError::TrustedRoot {
-            name: repo.name.clone(),
-            reason: e.to_string(),
-        }
-    })?;
-    let root_version = verified.roles().first().map_or(0, |r| r.version);
-    Ok((
-        TrustOutcome {
-            name: repo.name.clone(),
-            root_version,
-            trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
-        },
-        root,
-    ))
+    LocalRepository::new(name, dir.join("metadata"), dir.join("targets"))
+        .verify(pinned, at, previous)
+        .map_err(trust_error)
+}
+
+/// The trusted root a verified repository carries.
+pub fn parse_trusted_root(
+    name: &str,
+    verified: &VerifiedRepository,
+) -> Result<TrustedRoot, CheckError> {
+    TrustedRoot::from_json(verified.trusted_root().bytes()).map_err(|e| CheckError::TrustedRoot {
+        name: name.to_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Verifies every carried checkpoint with its log's key and collects the proofs to it.
-fn log_heads(
+pub fn log_heads(
     manifest: &Manifest,
     verifiers: &[Verifier],
 ) -> Result<BTreeMap<String, Head>, CheckError> {
@@ -348,6 +374,7 @@ fn log_heads(
             Head {
                 size: head.size,
                 root: head.root_hash,
+                note: snapshot.checkpoint.clone(),
                 proofs,
             },
         );
@@ -355,17 +382,25 @@ fn log_heads(
     Ok(heads)
 }
 
-/// A witnessed log head and the consistency proofs to it, by earlier size.
+/// A log head carried by an archive (its checkpoint verified) and the consistency proofs to
+/// it, by earlier size.
 #[derive(Debug)]
-struct Head {
-    size: u64,
-    root: [u8; 32],
-    proofs: BTreeMap<u64, Vec<Vec<u8>>>,
+pub struct Head {
+    /// Tree size.
+    pub size: u64,
+    /// Root hash.
+    pub root: [u8; 32],
+    /// The signed note.
+    pub note: String,
+    /// Proof hashes from each earlier size.
+    pub proofs: BTreeMap<u64, Vec<Vec<u8>>>,
 }
 
 impl Head {
-    /// Whether a tree of `size` with `root` is a prefix of this head, by a carried proof.
-    fn witnesses(&self, size: u64, root: &[u8; 32]) -> Result<bool, ()> {
+    /// Whether a tree of `size` with `root` is a prefix of this head, by a carried proof:
+    /// `Ok(false)` when no proof from that size is carried, `Err(())` when the proof fails or
+    /// the same size has another root (a fork).
+    pub fn witnesses(&self, size: u64, root: &[u8; 32]) -> Result<bool, ()> {
         if size == self.size {
             return if *root == self.root {
                 Ok(true)

@@ -157,16 +157,6 @@ fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
     Ok(r.optional()?)
 }
 
-/// A stored RFC 3339 time.
-fn time(what: &str, s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::parse_from_rfc3339(s)
-        .map(|t| t.with_timezone(&chrono::Utc))
-        .map_err(|e| StoreError::Corrupt {
-            what: what.to_owned(),
-            reason: e.to_string(),
-        })
-}
-
 /// A time as stored.
 fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)

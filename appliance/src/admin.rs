@@ -1,0 +1,260 @@
+//! Admin actions shared by the CLI and the admin pages: users, publishers, signers, policy,
+//! settings and alarms. Each change is one transaction that also appends its audit row.
+
+use airlock_bundler::keys::KeyId;
+use chrono::{DateTime, Utc};
+use ed25519_dalek::VerifyingKey;
+
+use crate::appliance::Appliance;
+use crate::audit::{self, Event};
+use crate::auth::{self, AuthError};
+use crate::policy::{PolicyDocument, SignerSpec};
+use crate::policy_store::{self, PolicyStoreError};
+use crate::store::{self, Role, StoreError};
+
+/// Why an admin action failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The policy or a signer breaks a rule.
+    #[error(transparent)]
+    Policy(#[from] PolicyStoreError),
+    /// Hashing a password.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// The thing to change does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
+    /// A bad value.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+fn event<'a>(actor: &'a str, action: &'a str, subject: &'a str, detail: serde_json::Value) -> Event<'a> {
+    Event {
+        actor,
+        action,
+        subject,
+        detail,
+    }
+}
+
+/// Adds a user; returns the generated password when none was given.
+pub fn add_user(
+    app: &Appliance,
+    actor: &str,
+    name: &str,
+    role: Role,
+    password: Option<&str>,
+) -> Result<Option<String>, AdminError> {
+    if name.is_empty() || name.len() > 64 || name.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(
+            "a user name must be 1 to 64 characters without control characters".into(),
+        ));
+    }
+    let generated = password.is_none().then(auth::generate_password);
+    let hash = auth::hash_password(password.or(generated.as_deref()).unwrap_or_default())?;
+    let now = app.now();
+    app.store().write(|tx| {
+        store::users::add(tx, name, role, &hash, now)?;
+        audit::append(tx, now, &event(actor, "user.added", name, serde_json::json!({"role": role.as_str()})))?;
+        Ok::<_, AdminError>(())
+    })?;
+    Ok(generated)
+}
+
+/// Enables or disables a user (disabling ends their sessions).
+pub fn set_user_enabled(app: &Appliance, actor: &str, name: &str, enabled: bool) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::users::set_enabled(tx, name, enabled)? {
+            return Err(AdminError::NotFound(format!("user {name}")));
+        }
+        if !enabled {
+            if let Some(user) = store::users::by_name(tx, name)? {
+                store::users::delete_sessions_of(tx, user.id)?;
+            }
+        }
+        let action = if enabled { "user.enabled" } else { "user.disabled" };
+        audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;
+        Ok(())
+    })
+}
+
+/// Sets a user's password (ending their sessions).
+pub fn set_password(app: &Appliance, actor: &str, name: &str, password: &str) -> Result<(), AdminError> {
+    let hash = auth::hash_password(password)?;
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::users::set_password(tx, name, &hash)? {
+            return Err(AdminError::NotFound(format!("user {name}")));
+        }
+        if let Some(user) = store::users::by_name(tx, name)? {
+            store::users::delete_sessions_of(tx, user.id)?;
+        }
+        audit::append(tx, now, &event(actor, "user.password", name, serde_json::json!({})))?;
+        Ok(())
+    })
+}
+
+/// Changes a user's role.
+pub fn set_role(app: &Appliance, actor: &str, name: &str, role: Role) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::users::set_role(tx, name, role)? {
+            return Err(AdminError::NotFound(format!("user {name}")));
+        }
+        audit::append(tx, now, &event(actor, "user.role", name, serde_json::json!({"role": role.as_str()})))?;
+        Ok(())
+    })
+}
+
+/// Trusts a publisher key (adding the publisher if new); returns its key id.
+pub fn add_publisher_key(
+    app: &Appliance,
+    actor: &str,
+    publisher: &str,
+    key: &VerifyingKey,
+) -> Result<KeyId, AdminError> {
+    if publisher.is_empty() || publisher.len() > 255 || publisher.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(
+            "a publisher name must be 1 to 255 characters without control characters".into(),
+        ));
+    }
+    let key_id = KeyId::of(key);
+    let now = app.now();
+    app.store().write(|tx| {
+        store::publishers::ensure(tx, publisher, now)?;
+        store::publishers::add_key(tx, publisher, key_id.as_str(), key.as_bytes(), now)?;
+        audit::append(
+            tx,
+            now,
+            &event(actor, "publisher.key_added", publisher, serde_json::json!({"key_id": key_id.as_str()})),
+        )?;
+        Ok::<_, AdminError>(())
+    })?;
+    Ok(key_id)
+}
+
+/// Enables or disables a publisher key.
+pub fn set_publisher_key_enabled(
+    app: &Appliance,
+    actor: &str,
+    key_id: &str,
+    enabled: bool,
+) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::publishers::set_key_enabled(tx, key_id, enabled)? {
+            return Err(AdminError::NotFound(format!("publisher key {key_id}")));
+        }
+        let action = if enabled { "publisher.key_enabled" } else { "publisher.key_disabled" };
+        audit::append(tx, now, &event(actor, action, key_id, serde_json::json!({})))?;
+        Ok(())
+    })
+}
+
+/// Sets how many trusted publisher keys must sign an archive.
+pub fn set_publisher_threshold(app: &Appliance, actor: &str, threshold: usize) -> Result<(), AdminError> {
+    if threshold == 0 {
+        return Err(AdminError::Invalid("the threshold must be at least 1".into()));
+    }
+    set_setting(app, actor, crate::pipeline::PUBLISHER_THRESHOLD, &threshold.to_string())
+}
+
+/// Sets a named setting.
+pub fn set_setting(app: &Appliance, actor: &str, key: &str, value: &str) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        store::settings::set(tx, key, value)?;
+        audit::append(tx, now, &event(actor, "setting.changed", key, serde_json::json!({"value": value})))?;
+        Ok(())
+    })
+}
+
+/// Replaces the policy and the signers.
+pub fn import_policy(app: &Appliance, actor: &str, doc: &PolicyDocument) -> Result<(), AdminError> {
+    let now = app.now();
+    let text = doc.to_toml();
+    app.store().write(|tx| {
+        policy_store::replace(tx, doc, now)?;
+        audit::append(
+            tx,
+            now,
+            &event(
+                actor,
+                "policy.changed",
+                "policy",
+                serde_json::json!({"sha256": crate::pipeline::sha256_hex(text.as_bytes()), "signers": doc.signers.len()}),
+            ),
+        )?;
+        Ok(())
+    })
+}
+
+/// The policy document in force.
+pub fn export_policy(app: &Appliance) -> Result<PolicyDocument, AdminError> {
+    Ok(policy_store::document(app.store().read())?)
+}
+
+/// Adds a trusted signer.
+pub fn add_signer(app: &Appliance, actor: &str, spec: &SignerSpec) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        policy_store::add_signer(tx, spec, now)?;
+        audit::append(
+            tx,
+            now,
+            &event(actor, "signer.added", &spec.name, serde_json::to_value(spec).unwrap_or_default()),
+        )?;
+        Ok(())
+    })
+}
+
+/// Enables or disables a trusted signer.
+pub fn set_signer_enabled(app: &Appliance, actor: &str, name: &str, enabled: bool) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::signers::set_enabled(tx, name, enabled)? {
+            return Err(AdminError::NotFound(format!("signer {name}")));
+        }
+        let action = if enabled { "signer.enabled" } else { "signer.disabled" };
+        audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;
+        Ok(())
+    })
+}
+
+/// Sets or clears a signer's expiry.
+pub fn set_signer_expiry(
+    app: &Appliance,
+    actor: &str,
+    name: &str,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::signers::set_expiry(tx, name, expires_at)? {
+            return Err(AdminError::NotFound(format!("signer {name}")));
+        }
+        audit::append(
+            tx,
+            now,
+            &event(actor, "signer.expiry", name, serde_json::json!({"expires_at": expires_at})),
+        )?;
+        Ok(())
+    })
+}
+
+/// Clears an open alarm.
+pub fn clear_alarm(app: &Appliance, actor: &str, id: i64) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        if !store::alarms::clear(tx, id, actor, now)? {
+            return Err(AdminError::NotFound(format!("open alarm {id}")));
+        }
+        audit::append(tx, now, &event(actor, "alarm.cleared", &id.to_string(), serde_json::json!({})))?;
+        Ok(())
+    })
+}

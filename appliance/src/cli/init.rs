@@ -1,0 +1,87 @@
+//! `init`: make a new data folder.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use airlock_appliance::init::{InitOptions, init};
+use clap::Args;
+
+use super::{fail, read_secret, usage};
+
+/// Create a data folder: database, appliance signing key, TLS certificate, pinned TUF roots
+/// and the first admin (whose generated password is printed once).
+#[derive(Debug, Args)]
+pub(crate) struct InitArgs {
+    /// The data folder to create (must not exist or be empty).
+    #[arg(long, value_name = "DIR")]
+    data: PathBuf,
+    /// A TUF repository to trust, by its pinned initial root (obtained out of band; check its
+    /// SHA-256 against a second channel). Repeatable.
+    #[arg(long = "tuf-root", value_name = "NAME=ROOT.json", required = true)]
+    tuf_roots: Vec<String>,
+    /// The first admin's user name.
+    #[arg(long, default_value = "admin")]
+    admin: String,
+    /// Read the admin password from this file instead of generating one.
+    #[arg(long, value_name = "FILE")]
+    admin_password_file: Option<PathBuf>,
+    /// Serve this certificate chain (PEM) instead of a self-signed one.
+    #[arg(long, value_name = "PEM", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "PEM", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Extra host names for the self-signed certificate (localhost and loopback are always in).
+    #[arg(long = "hostname", value_name = "NAME")]
+    hostnames: Vec<String>,
+}
+
+pub(crate) fn run(args: InitArgs) -> ExitCode {
+    match run_inner(args) {
+        Ok(code) | Err(code) => code,
+    }
+}
+
+fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
+    let mut tuf_roots = Vec::new();
+    for spec in &args.tuf_roots {
+        let Some((name, path)) = spec.split_once('=') else {
+            return Err(usage(&format!("--tuf-root {spec}: expected NAME=ROOT.json")));
+        };
+        let bytes = std::fs::read(path).map_err(|e| usage(&format!("{path}: {e}")))?;
+        tuf_roots.push((name.to_owned(), bytes));
+    }
+    let admin_password = args
+        .admin_password_file
+        .as_deref()
+        .map(read_secret)
+        .transpose()?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(c), Some(k)) => Some((
+            std::fs::read(c).map_err(|e| usage(&format!("{}: {e}", c.display())))?,
+            std::fs::read(k).map_err(|e| usage(&format!("{}: {e}", k.display())))?,
+        )),
+        _ => None,
+    };
+    let done = init(&InitOptions {
+        data: args.data.clone(),
+        tuf_roots,
+        admin: args.admin.clone(),
+        admin_password,
+        tls,
+        hostnames: args.hostnames,
+        now: chrono::Utc::now(),
+    })
+    .map_err(|e| fail(&e))?;
+    println!("initialised {}", done.data.root().display());
+    println!("appliance key id: {}", done.key_id);
+    match done.generated_password {
+        Some(p) => println!("admin: {} / password: {p}  (shown once; change it after signing in)", args.admin),
+        None => println!("admin: {} (password from {})", args.admin, args.admin_password_file.map(|p| p.display().to_string()).unwrap_or_default()),
+    }
+    println!(
+        "next: airlock-appliance publishers add NAME --key PUBLISHER.pub --data {0}, then serve --data {0}",
+        args.data.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,136 @@
+//! The subcommands, one file each: `Args` parsed by clap, then `run()`. Exit 0 ok, 1 when
+//! something was checked and rejected, 2 for usage and I/O errors.
+
+mod alarms;
+mod audit;
+mod import;
+mod init;
+mod policy;
+mod publishers;
+mod serve;
+mod signers;
+mod status;
+mod users;
+mod witness;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use airlock_appliance::appliance::Appliance;
+use clap::{Args, Parser, Subcommand};
+
+/// Exit code when the input was checked and rejected.
+pub(crate) const EXIT_REJECTED: u8 = 1;
+/// Exit code for usage errors and I/O failures.
+pub(crate) const EXIT_USAGE: u8 = 2;
+
+/// The offline Airlock appliance: imports signed archives from media, verifies everything
+/// with no network (publisher, TUF trust, log witness, Sigstore bundles, SLSA, SBOMs), keeps
+/// the evidence, signs a verification summary per artifact and serves it over HTTPS.
+#[derive(Debug, Parser)]
+#[command(name = "airlock-appliance", version, about, long_about = None)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Init(init::InitArgs),
+    Serve(serve::ServeArgs),
+    Import(import::ImportArgs),
+    Status(status::StatusArgs),
+    /// Verify or export the hash-chained audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Export the signed witness state for `airlock-bundler create --witness-state`.
+    WitnessState(witness::WitnessArgs),
+    /// Manage local accounts.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Manage trusted publishers (bundler keys) and the signature threshold.
+    #[command(subcommand)]
+    Publishers(publishers::PublishersCommand),
+    /// Manage trusted signers.
+    #[command(subcommand)]
+    Signers(signers::SignersCommand),
+    /// Import or export the policy (TOML, with the trusted signers).
+    #[command(subcommand)]
+    Policy(policy::PolicyCommand),
+    /// List or clear alarms (log forks, TUF rollback attempts).
+    #[command(subcommand)]
+    Alarms(alarms::AlarmsCommand),
+}
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Init(args) => init::run(args),
+        Command::Serve(args) => serve::run(args),
+        Command::Import(args) => import::run(args),
+        Command::Status(args) => status::run(args),
+        Command::Audit(cmd) => audit::run(cmd),
+        Command::WitnessState(args) => witness::run(args),
+        Command::Users(cmd) => users::run(cmd),
+        Command::Publishers(cmd) => publishers::run(cmd),
+        Command::Signers(cmd) => signers::run(cmd),
+        Command::Policy(cmd) => policy::run(cmd),
+        Command::Alarms(cmd) => alarms::run(cmd),
+    }
+}
+
+/// The data folder argument every subcommand but `init` takes.
+#[derive(Debug, Args)]
+pub(crate) struct DataArg {
+    /// The appliance's data folder (made by `init`).
+    #[arg(long, value_name = "DIR", env = "AIRLOCK_DATA")]
+    pub(crate) data: PathBuf,
+}
+
+impl DataArg {
+    /// Opens the appliance, finishing or cleaning up any import a crash interrupted.
+    pub(crate) fn open(&self) -> Result<Appliance, ExitCode> {
+        let app = Appliance::open(&self.data).map_err(|e| fail(&e))?;
+        airlock_appliance::pipeline::recover(&app).map_err(|e| fail(&e))?;
+        Ok(app)
+    }
+}
+
+/// `err` and its sources on one line.
+pub(crate) fn error_line(err: &dyn std::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = err.source();
+    while let Some(err) = source {
+        line.push_str(": ");
+        line.push_str(&err.to_string());
+        source = err.source();
+    }
+    line
+}
+
+/// Prints the error and returns the usage/I-O exit code.
+pub(crate) fn fail(err: &dyn std::error::Error) -> ExitCode {
+    eprintln!("error: {}", error_line(err));
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Prints a message and returns the usage exit code.
+pub(crate) fn usage(message: &str) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Reads a secret from a file (first line, trailing newline removed).
+pub(crate) fn read_secret(path: &std::path::Path) -> Result<String, ExitCode> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| usage(&format!("{}: {e}", path.display())))?;
+    let line = text.lines().next().unwrap_or_default().to_owned();
+    if line.is_empty() {
+        return Err(usage(&format!("{}: empty password", path.display())));
+    }
+    Ok(line)
+}
+
+/// Prints `value` as pretty JSON.
+pub(crate) fn print_json(value: &impl serde::Serialize) {
+    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+}

@@ -1,0 +1,97 @@
+//! `status`: what the appliance holds and whether anything needs attention.
+
+use std::process::ExitCode;
+
+use airlock_appliance::store;
+use clap::Args;
+use serde::Serialize;
+
+use super::{DataArg, fail, print_json};
+
+/// Show the appliance's state: imports and verdicts, trust repositories, witnessed logs,
+/// open alarms and the audit chain's length.
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    #[command(flatten)]
+    data: DataArg,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Status {
+    key_id: String,
+    imports: i64,
+    passed: i64,
+    warned: i64,
+    failed: i64,
+    trust: Vec<Trust>,
+    logs: Vec<store::CheckpointRow>,
+    alarms: Vec<store::Alarm>,
+    audit_rows: i64,
+}
+
+#[derive(Serialize)]
+struct Trust {
+    name: String,
+    accepted: bool,
+    updated_at: Option<String>,
+}
+
+pub(crate) fn run(args: StatusArgs) -> ExitCode {
+    let app = match args.data.open() {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let status = (|| {
+        let store = app.store();
+        let conn = store.read();
+        let (passed, warned, failed) = store::artifacts::verdict_counts(conn)?;
+        Ok::<_, store::StoreError>(Status {
+            key_id: app.key_id().to_string(),
+            imports: store::imports::count(conn)?,
+            passed,
+            warned,
+            failed,
+            trust: store::trust::list(conn)?
+                .into_iter()
+                .map(|t| Trust {
+                    name: t.name,
+                    accepted: t.state.is_some(),
+                    updated_at: t.updated_at,
+                })
+                .collect(),
+            logs: store::witness::heads(conn)?,
+            alarms: store::alarms::open(conn)?,
+            audit_rows: store::audit::count(conn)?,
+        })
+    })();
+    let status = match status {
+        Ok(s) => s,
+        Err(e) => return fail(&e),
+    };
+    if args.json {
+        print_json(&status);
+        return ExitCode::SUCCESS;
+    }
+    println!("appliance key {}", status.key_id);
+    println!(
+        "{} import(s); artifacts: {} passed, {} warned, {} failed",
+        status.imports, status.passed, status.warned, status.failed
+    );
+    for t in &status.trust {
+        match &t.updated_at {
+            Some(at) => println!("trust {}: accepted, updated {at}", t.name),
+            None => println!("trust {}: pinned, no archive accepted yet", t.name),
+        }
+    }
+    for l in &status.logs {
+        println!("log {}: size {} root {} (at {})", l.origin, l.size, l.root_hash, l.witnessed_at);
+    }
+    for a in &status.alarms {
+        println!("ALARM {} [{}] {}: {}", a.id, a.kind, a.subject, a.detail.escape_debug());
+    }
+    println!("audit: {} row(s)", status.audit_rows);
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,603 @@
+//! The JSON API (`/api/v1/…`) and `/healthz`. Handlers are thin: parse, call the store or
+//! the pipeline off the async workers, answer JSON.
+
+use std::future::poll_fn;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, NaiveDate, Utc};
+use futures_core::Stream;
+use rand_core::{OsRng, RngCore as _};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use tokio::io::AsyncWriteExt as _;
+
+use super::{
+    ApiError, AppState, Authenticated, clear_session_cookie, monotonic_now, remote,
+    set_session_cookie,
+};
+use crate::appliance::Appliance;
+use crate::audit;
+use crate::auth;
+use crate::pipeline::{self, ImportRequest, Original};
+use crate::store::{self, ImportFilter, ImportSource, Role};
+
+/// The largest archive `POST /api/v1/imports` accepts: 64 GiB.
+pub const MAX_UPLOAD: u64 = 64 * 1024 * 1024 * 1024;
+
+/// The largest JSON request body.
+pub(super) const MAX_JSON: usize = 16 * 1024;
+
+/// Rows per page of imports and of the audit log.
+const PER_PAGE: i64 = 50;
+
+/// The highest page number accepted (keeps offsets far from overflow).
+const MAX_PAGE: i64 = 1_000_000;
+
+/// The header an upload names its file in (untrusted text: stored, never a path).
+const FILE_NAME_HEADER: &str = "X-Airlock-File-Name";
+
+/// The file name recorded when an upload does not give one.
+const DEFAULT_FILE_NAME: &str = "upload.airlock.tar.zst";
+
+/// The longest file name accepted, in bytes.
+const MAX_FILE_NAME: usize = 1024;
+
+/// Bytes buffered between the request body and the partial file.
+const UPLOAD_BUFFER: usize = 1024 * 1024;
+
+/// The DSSE envelope media type.
+const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+
+/// Registers every API route.
+pub(super) fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz)).service(
+        web::scope("/api/v1")
+            .service(
+                web::resource("/session")
+                    .route(web::post().to(sign_in))
+                    .route(web::get().to(current_session))
+                    .route(web::delete().to(sign_out)),
+            )
+            .service(
+                web::resource("/imports")
+                    .route(web::get().to(list_imports))
+                    .route(web::post().to(upload)),
+            )
+            .route("/imports/{id}", web::get().to(get_import))
+            .route("/artifacts/{id}", web::get().to(get_artifact))
+            .route("/artifacts/{id}/vsa", web::get().to(get_vsa))
+            .route("/appliance-key", web::get().to(appliance_key))
+            .route("/witness-state", web::get().to(witness_state))
+            .route("/alarms", web::get().to(alarms))
+            .route("/audit", web::get().to(audit_log))
+            .route("/audit/verify", web::get().to(audit_verify)),
+    );
+}
+
+/// Any path no route matches.
+pub(super) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound(format!("no such page: {}", req.path())))
+}
+
+/// Runs `f` with the appliance on the blocking pool.
+async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Appliance) -> Result<T, ApiError> + Send + 'static,
+{
+    let app = Arc::clone(&state.app);
+    web::block(move || f(&app)).await?
+}
+
+async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    blocking(&state, |app| Ok(app.store().schema_version()?)).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+    })))
+}
+
+#[derive(Deserialize)]
+struct SignIn {
+    name: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct SignedIn<'a> {
+    token: &'a str,
+    csrf_token: &'a str,
+    role: Role,
+}
+
+async fn sign_in(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Json<SignIn>,
+) -> Result<HttpResponse, ApiError> {
+    let from = remote(&req);
+    state.limiter.check(from, monotonic_now())?;
+    let SignIn { name, password } = body.into_inner();
+    let session = blocking(&state, move |app| {
+        Ok(auth::sign_in_from(
+            app,
+            Some(from),
+            &name,
+            &password,
+            app.now(),
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::SET_COOKIE, set_session_cookie(&session.token)))
+        .json(SignedIn {
+            token: &session.token,
+            csrf_token: &session.csrf_token,
+            role: session.user.role,
+        }))
+}
+
+async fn current_session(auth: Authenticated) -> Result<HttpResponse, ApiError> {
+    let session = auth.require(Role::Auditor)?;
+    Ok(HttpResponse::Ok().json(json!({
+        "name": session.user.name,
+        "role": session.user.role,
+        "csrf_token": session.csrf_token,
+    })))
+}
+
+async fn sign_out(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let session = auth.require(Role::Auditor)?.clone();
+    blocking(&state, move |app| {
+        Ok(auth::sign_out(app, &session, app.now())?)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent()
+        .insert_header((header::SET_COOKIE, clear_session_cookie()))
+        .finish())
+}
+
+/// `?verdict=&publisher=&since=&until=&page=`; empty values mean "any" (as forms send them).
+#[derive(Deserialize)]
+struct ImportsQuery {
+    verdict: Option<String>,
+    publisher: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+    page: Option<String>,
+}
+
+/// The verdicts and states `verdict=` may name.
+const VERDICTS: [&str; 8] = [
+    "passed",
+    "warned",
+    "failed",
+    "running",
+    "releasing",
+    "done",
+    "rejected",
+    "interrupted",
+];
+
+async fn list_imports(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    query: web::Query<ImportsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let q = query.into_inner();
+    let verdict = given(q.verdict);
+    if let Some(v) = &verdict
+        && !VERDICTS.contains(&v.as_str())
+    {
+        return Err(ApiError::BadRequest(format!(
+            "verdict must be one of {}",
+            VERDICTS.join(", ")
+        )));
+    }
+    let filter = ImportFilter {
+        verdict,
+        publisher: given(q.publisher),
+        since: given(q.since).map(|s| bound("since", &s)).transpose()?,
+        until: given(q.until).map(|s| bound("until", &s)).transpose()?,
+    };
+    let page = page(q.page)?;
+    let (imports, total) = blocking(&state, move |app| {
+        Ok(store::imports::list(
+            app.store().read(),
+            &filter,
+            (page - 1) * PER_PAGE,
+            PER_PAGE,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "page": page,
+        "per_page": PER_PAGE,
+        "total": total,
+        "imports": imports,
+    })))
+}
+
+async fn get_import(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let id = id.into_inner();
+    let (import, steps, artifacts) = blocking(&state, move |app| {
+        let store = app.store();
+        let conn = store.read();
+        let import = store::imports::get(conn, id)?
+            .ok_or_else(|| ApiError::NotFound(format!("import {id} not found")))?;
+        Ok((
+            import,
+            store::imports::steps(conn, id)?,
+            store::artifacts::of_import(conn, id)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "import": import,
+        "steps": steps,
+        "artifacts": artifacts,
+    })))
+}
+
+async fn get_artifact(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let id = id.into_inner();
+    let (artifact, report) = blocking(&state, move |app| {
+        let store = app.store();
+        let conn = store.read();
+        let artifact = store::artifacts::get(conn, id)?
+            .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))?;
+        let report = store::artifacts::report(conn, id)?.unwrap_or_default();
+        Ok((artifact, report))
+    })
+    .await?;
+    let report: serde_json::Value = serde_json::from_str(&report)
+        .map_err(|e| ApiError::internal(format!("artifact {id}: stored report: {e}")))?;
+    Ok(HttpResponse::Ok().json(json!({
+        "artifact": artifact,
+        "report": report,
+    })))
+}
+
+async fn get_vsa(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let id = id.into_inner();
+    let vsa = blocking(&state, move |app| {
+        store::artifacts::vsa(app.store().read(), id)?
+            .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type(DSSE_MEDIA_TYPE)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"artifact-{id}.vsa.dsse.json\""),
+        ))
+        .body(vsa))
+}
+
+async fn appliance_key(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("X-Airlock-Key-Id", state.app.key_id().to_string()))
+        .body(state.app.public_key_pem()))
+}
+
+async fn witness_state(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let signed = blocking(&state, |app| Ok(crate::witness_state::signed(app)?)).await?;
+    Ok(HttpResponse::Ok()
+        .content_type(DSSE_MEDIA_TYPE)
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"witness-state.dsse.json\"",
+        ))
+        .body(signed))
+}
+
+async fn alarms(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let alarms = blocking(&state, |app| Ok(store::alarms::open(app.store().read())?)).await?;
+    Ok(HttpResponse::Ok().json(json!({ "alarms": alarms })))
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    page: Option<String>,
+}
+
+async fn audit_log(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let page = page(query.into_inner().page)?;
+    let (rows, total) = blocking(&state, move |app| {
+        let store = app.store();
+        let conn = store.read();
+        Ok((
+            store::audit::newest(conn, (page - 1) * PER_PAGE, PER_PAGE)?,
+            store::audit::count(conn)?,
+        ))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "page": page,
+        "per_page": PER_PAGE,
+        "total": total,
+        "rows": rows,
+    })))
+}
+
+async fn audit_verify(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let verified = blocking(&state, |app| Ok(audit::verify(app.store().read())?)).await?;
+    // A broken chain is a finding to show, not a failed request.
+    Ok(HttpResponse::Ok().json(match verified {
+        Ok(status) => json!({"ok": true, "rows": status.rows, "head": status.head}),
+        Err(broken) => json!({"ok": false, "error": broken.to_string()}),
+    }))
+}
+
+/// `POST /api/v1/imports`: the body is the archive. It is streamed to
+/// `incoming/<random>.partial` (never held in memory), fsynced, and imported; the partial
+/// file is removed on any failure, including the client going away.
+async fn upload(
+    auth: Authenticated,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    mut body: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let actor = auth.require(Role::Operator)?.user.name.clone();
+    let limit = state.max_upload;
+    if let Some(length) = content_length(&req)?
+        && length > limit
+    {
+        return Err(ApiError::TooLarge { limit });
+    }
+    let file_name = upload_file_name(&req)?;
+
+    let incoming = state.app.data().incoming();
+    tokio::fs::create_dir_all(&incoming).await?;
+    let partial = Partial(incoming.join(format!("{}.partial", random_hex())));
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial.0)
+        .await?;
+    let mut out = tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file);
+    let mut received: u64 = 0;
+    while let Some(chunk) = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the upload: {e}")))?;
+        received = received.saturating_add(chunk.len() as u64);
+        if received > limit {
+            return Err(ApiError::TooLarge { limit });
+        }
+        out.write_all(&chunk).await?;
+    }
+    if received == 0 {
+        return Err(ApiError::BadRequest("the upload is empty".into()));
+    }
+    out.flush().await?;
+    let file = out.into_inner();
+    file.sync_all().await?;
+    drop(file);
+
+    let outcome = blocking(&state, move |app| {
+        // Owned here so that the partial file outlives the import even if the request is
+        // dropped meanwhile; removed afterwards if the pipeline did not move it.
+        let partial = partial;
+        pipeline::import_file(
+            app,
+            ImportRequest {
+                source: ImportSource::Upload,
+                path: partial.0.clone(),
+                file_name,
+                actor,
+                original: Original::Move,
+            },
+        )
+        .map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/imports/{}", outcome.import_id),
+        ))
+        .json(outcome))
+}
+
+/// An upload being received: removed when dropped unless the pipeline moved it away.
+#[derive(Debug)]
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        remove_if_present(&self.0);
+    }
+}
+
+fn remove_if_present(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!(
+            "airlock-appliance: removing the partial upload {}: {e}",
+            path.display()
+        );
+    }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// The declared body length, if any.
+fn content_length(req: &HttpRequest) -> Result<Option<u64>, ApiError> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .ok_or_else(|| ApiError::BadRequest("Content-Length is not a number".into()))
+        })
+        .transpose()
+}
+
+/// The upload's name as the client gave it: any UTF-8 text without control characters.
+fn upload_file_name(req: &HttpRequest) -> Result<String, ApiError> {
+    let Some(value) = req.headers().get(FILE_NAME_HEADER) else {
+        return Ok(DEFAULT_FILE_NAME.to_owned());
+    };
+    let name = std::str::from_utf8(HeaderValue::as_bytes(value))
+        .map_err(|_| ApiError::BadRequest(format!("{FILE_NAME_HEADER} is not UTF-8")))?
+        .trim();
+    if name.len() > MAX_FILE_NAME || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{FILE_NAME_HEADER} must be at most {MAX_FILE_NAME} bytes without control characters"
+        )));
+    }
+    Ok(if name.is_empty() {
+        DEFAULT_FILE_NAME.to_owned()
+    } else {
+        name.to_owned()
+    })
+}
+
+/// A query value, or `None` when absent or empty.
+fn given(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
+}
+
+/// `page=`: 1 when absent, else 1 ..= [`MAX_PAGE`].
+fn page(value: Option<String>) -> Result<i64, ApiError> {
+    match given(value) {
+        None => Ok(1),
+        Some(v) => v
+            .trim()
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=MAX_PAGE).contains(p))
+            .ok_or_else(|| ApiError::BadRequest(format!("page must be 1 to {MAX_PAGE}"))),
+    }
+}
+
+/// `since=`/`until=`: a date (`2026-03-01`, the start of that day UTC) or an RFC 3339 time,
+/// in the form the store compares (stored times are UTC with microseconds).
+fn bound(what: &str, value: &str) -> Result<String, ApiError> {
+    let value = value.trim();
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(date.format("%Y-%m-%d").to_string());
+    }
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        })
+        .map_err(|_| {
+            ApiError::BadRequest(format!(
+                "{what} must be a date (YYYY-MM-DD) or an RFC 3339 time"
+            ))
+        })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn pages_are_one_based_and_bounded() {
+        assert_eq!(page(None).unwrap(), 1);
+        assert_eq!(page(Some(String::new())).unwrap(), 1);
+        assert_eq!(page(Some("3".into())).unwrap(), 3);
+        for bad in ["0", "-1", "x", "1000001"] {
+            assert!(
+                matches!(page(Some(bad.into())), Err(ApiError::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn time_bounds_become_comparable_stamps() {
+        assert_eq!(bound("since", "2026-03-01").unwrap(), "2026-03-01");
+        assert_eq!(
+            bound("since", "2026-03-01T02:00:00+02:00").unwrap(),
+            "2026-03-01T00:00:00.000000Z"
+        );
+        assert!(matches!(
+            bound("until", "yesterday"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn the_file_name_is_text_not_a_path_check() {
+        let req = TestRequest::default().to_http_request();
+        assert_eq!(upload_file_name(&req).unwrap(), DEFAULT_FILE_NAME);
+        let req = TestRequest::default()
+            .insert_header((FILE_NAME_HEADER, "../../etc/passwd"))
+            .to_http_request();
+        // Stored as given: it is never used as a path.
+        assert_eq!(upload_file_name(&req).unwrap(), "../../etc/passwd");
+        let req = TestRequest::default()
+            .insert_header((
+                FILE_NAME_HEADER,
+                HeaderValue::from_bytes(b"a\x7fb").unwrap(),
+            ))
+            .to_http_request();
+        assert!(matches!(
+            upload_file_name(&req),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn a_partial_upload_is_removed_when_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.partial");
+        std::fs::write(&path, b"half").unwrap();
+        drop(Partial(path.clone()));
+        assert!(!path.exists());
+        // Already moved away: nothing to do.
+        drop(Partial(path));
+    }
+}

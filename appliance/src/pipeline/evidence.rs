@@ -1,0 +1,406 @@
+//! Evidence and policy, per artifact: every Sigstore bundle verified completely against the
+//! trusted signers the artifact's rule allows, each log entry witnessed, SLSA provenance and
+//! SBOMs evaluated, and the verdict the rule's enforcement mode gives. Artifacts are judged
+//! in parallel; a log fork seen in any entry stops the whole import.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use airlock_bundler::archive::{Artifact, Sha256Digest, StagedArchive};
+use airlock_bundler::check::{Head, MAX_SBOM_SIZE};
+use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
+use serde::Serialize;
+
+use super::Rejection;
+use crate::policy::{
+    self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, ProvenanceFacts, Rule,
+    SPDX_PREDICATE_TYPE, SbomSummary,
+};
+use crate::policy_store::NamedSigner;
+use crate::store::AlarmKind;
+
+/// What the site did with an artifact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Every check passed (or the rule only monitors): released.
+    Passed,
+    /// Checks failed under a warn rule: released, with the reasons.
+    Warned,
+    /// Checks failed under an enforce rule: kept in quarantine.
+    Failed,
+}
+
+impl Verdict {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Passed => "passed",
+            Self::Warned => "warned",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+/// Everything the evidence step looks at.
+#[derive(Debug)]
+pub(super) struct Context<'a> {
+    pub(super) verifiers: &'a [Verifier],
+    pub(super) signers: &'a [NamedSigner],
+    pub(super) heads: &'a BTreeMap<String, Head>,
+    pub(super) history: &'a HashMap<(String, u64), [u8; 32]>,
+    pub(super) policy: &'a Policy,
+    pub(super) staged: &'a StagedArchive,
+}
+
+/// One artifact judged.
+#[derive(Debug)]
+pub(super) struct Judged {
+    pub(super) position: usize,
+    pub(super) verdict: Verdict,
+    pub(super) reasons: Vec<String>,
+    pub(super) report: ArtifactReport,
+}
+
+/// Every check made for one artifact and what it saw (stored as JSON, shown on its page).
+#[derive(Debug, Serialize)]
+pub struct ArtifactReport {
+    /// The rule that decided (`default` or `override:<name>`).
+    pub rule: String,
+    /// Its enforcement mode.
+    pub enforcement: Enforcement,
+    /// Bundles signing the artifact.
+    pub signatures: Vec<BundleCheck>,
+    /// Attestation bundles (provenance, SBOM attestations).
+    pub attestations: Vec<BundleCheck>,
+    /// The provenance the SLSA requirements were judged on.
+    pub provenance: Option<ProvenanceFacts>,
+    /// SBOMs, as files or attestations.
+    pub sboms: Vec<SbomCheck>,
+    /// Why the checks failed; empty when they all passed.
+    pub problems: Vec<String>,
+}
+
+impl ArtifactReport {
+    /// The digests of the bundles and attestations evaluated.
+    pub(super) fn inputs(&self) -> Vec<&str> {
+        self.signatures
+            .iter()
+            .chain(&self.attestations)
+            .map(|b| b.digest.as_str())
+            .collect()
+    }
+
+    /// The SLSA build level verified.
+    pub(super) fn build_level(&self) -> u8 {
+        self.provenance.as_ref().map_or(0, |p| p.build_level)
+    }
+}
+
+/// One Sigstore bundle's verification.
+#[derive(Debug, Serialize)]
+pub struct BundleCheck {
+    /// The bundle blob's digest (hex).
+    pub digest: String,
+    /// Whether it verified for a trusted signer.
+    pub ok: bool,
+    /// The trusted signer that matched.
+    pub signer: Option<String>,
+    /// What verification proved.
+    pub report: Option<Report>,
+    /// How each log entry is witnessed.
+    pub witnessed: Vec<WitnessedEntry>,
+    /// Why it failed.
+    pub error: Option<String>,
+}
+
+/// A log entry's checkpoint and how the site's witness vouches for it.
+#[derive(Debug, Serialize)]
+pub struct WitnessedEntry {
+    /// The log.
+    pub origin: String,
+    /// The entry's checkpoint size.
+    pub size: u64,
+    /// `head` (the carried head), `proof` (a carried consistency proof to it), `history` (a
+    /// checkpoint the site stored before), or `unwitnessed`.
+    pub by: &'static str,
+}
+
+/// One SBOM.
+#[derive(Debug, Serialize)]
+pub struct SbomCheck {
+    /// The blob's digest (the SBOM file, or the attestation bundle).
+    pub digest: String,
+    /// `file` or `attestation`.
+    pub source: &'static str,
+    /// What it lists.
+    pub summary: Option<SbomSummary>,
+    /// Why it did not parse.
+    pub error: Option<String>,
+}
+
+/// Judges every artifact, in parallel.
+pub(super) fn judge_all(ctx: &Context<'_>) -> Result<Vec<Judged>, Rejection> {
+    let artifacts = &ctx.staged.manifest().artifacts;
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(artifacts.len().max(1));
+    let chunk = artifacts.len().div_ceil(workers).max(1);
+    let stop = AtomicBool::new(false);
+    let results: Vec<Result<Vec<Judged>, Rejection>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = artifacts
+            .chunks(chunk)
+            .enumerate()
+            .map(|(n, slice)| {
+                let stop = &stop;
+                scope.spawn(move || {
+                    let mut out = Vec::with_capacity(slice.len());
+                    for (i, artifact) in slice.iter().enumerate() {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        match judge(ctx, n * chunk + i, artifact) {
+                            Ok(j) => out.push(j),
+                            Err(r) => {
+                                stop.store(true, Ordering::Relaxed);
+                                return Err(r);
+                            }
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Rejection::new("evidence", "a verifier thread panicked")))
+            })
+            .collect()
+    });
+    let mut judged = Vec::with_capacity(artifacts.len());
+    for r in results {
+        judged.extend(r?);
+    }
+    Ok(judged)
+}
+
+fn judge(ctx: &Context<'_>, position: usize, artifact: &Artifact) -> Result<Judged, Rejection> {
+    let rule: Rule = ctx.policy.rule_for(&artifact.name);
+    let allowed: Vec<&NamedSigner> = ctx
+        .signers
+        .iter()
+        .filter(|s| rule.signers.as_ref().is_none_or(|names| names.contains(&s.name)))
+        .collect();
+    let mut problems = Vec::new();
+
+    let mut signatures = Vec::new();
+    for digest in &artifact.evidence.bundles {
+        signatures.push(check_bundle(ctx, artifact, digest, &allowed)?);
+    }
+    let mut attestations = Vec::new();
+    for digest in &artifact.evidence.attestations {
+        attestations.push(check_bundle(ctx, artifact, digest, &allowed)?);
+    }
+
+    if artifact.evidence.bundles.is_empty() {
+        problems.push("no Sigstore bundle signs it".to_owned());
+    } else if !signatures.iter().any(|s| s.ok) {
+        let first = signatures
+            .iter()
+            .find_map(|s| s.error.clone())
+            .unwrap_or_default();
+        problems.push(format!("not signed by a trusted signer: {first}"));
+    }
+    for check in signatures.iter().chain(&attestations) {
+        for entry in &check.witnessed {
+            if entry.by == "unwitnessed" {
+                problems.push(format!(
+                    "unwitnessed: bundle {} has a log entry at size {} of {} that no witnessed checkpoint covers",
+                    short(&check.digest),
+                    entry.size,
+                    entry.origin
+                ));
+            }
+        }
+    }
+    for check in &attestations {
+        if let Some(error) = &check.error {
+            problems.push(format!("attestation {}: {error}", short(&check.digest)));
+        }
+    }
+
+    // SLSA provenance from the verified attestations.
+    let statements: Vec<(&str, &serde_json::Value)> = attestations
+        .iter()
+        .filter_map(|a| a.report.as_ref()?.dsse.as_ref())
+        .map(|d| (d.predicate_type.as_str(), &d.predicate))
+        .collect();
+    let slsa = policy::evaluate_slsa(
+        &rule.slsa,
+        &statements
+            .iter()
+            .map(|(t, p)| Attestation {
+                predicate_type: t,
+                predicate: p,
+            })
+            .collect::<Vec<_>>(),
+    );
+    problems.extend(slsa.problems);
+
+    // SBOMs: files, and SBOM attestations.
+    let mut sboms = Vec::new();
+    let mut parsed = Vec::new();
+    for digest in &artifact.evidence.sboms {
+        let result = ctx
+            .staged
+            .read_blob(digest, MAX_SBOM_SIZE)
+            .and_then(|bytes| policy::inspect_sbom(&bytes));
+        if let Err(e) = &result {
+            problems.push(format!("sbom {}: {e}", short(&digest.hex())));
+        }
+        sboms.push(sbom_check(digest.hex(), "file", &result));
+        parsed.push(result);
+    }
+    for (check, (predicate_type, predicate)) in attestations
+        .iter()
+        .filter(|a| a.ok)
+        .zip(statements.iter())
+    {
+        if *predicate_type == CYCLONEDX_PREDICATE_TYPE || *predicate_type == SPDX_PREDICATE_TYPE {
+            let result = policy::inspect_sbom_value(predicate);
+            sboms.push(sbom_check(check.digest.clone(), "attestation", &result));
+            parsed.push(result);
+        }
+    }
+    problems.extend(policy::evaluate_sbom(&rule.sbom, &parsed));
+
+    let verdict = match (problems.is_empty(), rule.enforcement) {
+        (true, _) | (false, Enforcement::Monitor) => Verdict::Passed,
+        (false, Enforcement::Warn) => Verdict::Warned,
+        (false, Enforcement::Enforce) => Verdict::Failed,
+    };
+    Ok(Judged {
+        position,
+        verdict,
+        reasons: problems.clone(),
+        report: ArtifactReport {
+            rule: rule.name,
+            enforcement: rule.enforcement,
+            signatures,
+            attestations,
+            provenance: slsa.provenance,
+            sboms,
+            problems,
+        },
+    })
+}
+
+fn sbom_check(digest: String, source: &'static str, r: &Result<SbomSummary, String>) -> SbomCheck {
+    SbomCheck {
+        digest,
+        source,
+        summary: r.as_ref().ok().cloned(),
+        error: r.as_ref().err().cloned(),
+    }
+}
+
+/// Verifies one bundle for the artifact with every trusted root and allowed signer; the
+/// first that verifies wins. The error is a log fork, fatal for the import.
+fn check_bundle(
+    ctx: &Context<'_>,
+    artifact: &Artifact,
+    digest: &Sha256Digest,
+    allowed: &[&NamedSigner],
+) -> Result<BundleCheck, Rejection> {
+    let digest_hex = digest.hex();
+    let failed = |error: String| BundleCheck {
+        digest: digest_hex.clone(),
+        ok: false,
+        signer: None,
+        report: None,
+        witnessed: Vec::new(),
+        error: Some(error),
+    };
+    let bytes = match ctx.staged.read_blob(digest, MAX_BUNDLE_SIZE as u64) {
+        Ok(b) => b,
+        Err(e) => return Ok(failed(e)),
+    };
+    let bundle = match Bundle::from_json(&bytes) {
+        Ok(b) => b,
+        Err(e) => return Ok(failed(format!("bundle: {e}"))),
+    };
+    if allowed.is_empty() {
+        return Ok(failed("no trusted signer is configured for it".into()));
+    }
+    let subject = Subject::Sha256(*artifact.digest.as_bytes());
+    let mut first_error = None;
+    for verifier in ctx.verifiers {
+        for signer in allowed {
+            match verifier.verify(&bundle, subject, &signer.policy) {
+                Ok(report) => {
+                    let witnessed = witness_entries(ctx, &report)?;
+                    return Ok(BundleCheck {
+                        digest: digest_hex.clone(),
+                        ok: true,
+                        signer: Some(signer.name.clone()),
+                        report: Some(report),
+                        witnessed,
+                        error: None,
+                    });
+                }
+                Err(e) => {
+                    first_error.get_or_insert_with(|| format!("{}: {e}", e.step()));
+                }
+            }
+        }
+    }
+    Ok(failed(
+        first_error.unwrap_or_else(|| "no trusted root to verify against".into()),
+    ))
+}
+
+fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEntry>, Rejection> {
+    let mut out = Vec::new();
+    for entry in &report.log_entries {
+        let Some(c) = &entry.checkpoint else {
+            out.push(WitnessedEntry {
+                origin: entry.log_base_url.clone(),
+                size: 0,
+                by: "unwitnessed",
+            });
+            continue;
+        };
+        let fork = || {
+            Rejection::new(
+                "witness",
+                format!(
+                    "log {}: an entry's checkpoint at size {} contradicts the witnessed log: fork",
+                    c.origin, c.size
+                ),
+            )
+            .with_alarm(AlarmKind::LogFork, c.origin.clone())
+        };
+        let by = match ctx.heads.get(&c.origin).map(|h| (h, h.witnesses(c.size, &c.root_hash))) {
+            Some((h, Ok(true))) if h.size == c.size => "head",
+            Some((_, Ok(true))) => "proof",
+            Some((_, Err(()))) => return Err(fork()),
+            Some((_, Ok(false))) | None => match ctx.history.get(&(c.origin.clone(), c.size)) {
+                Some(root) if *root == c.root_hash => "history",
+                Some(_) => return Err(fork()),
+                None => "unwitnessed",
+            },
+        };
+        out.push(WitnessedEntry {
+            origin: c.origin.clone(),
+            size: c.size,
+            by,
+        });
+    }
+    Ok(out)
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}

@@ -1,0 +1,567 @@
+//! The import pipeline: one streaming pass over an archive, then the checks, then one
+//! transaction that records every verdict, then the release.
+//!
+//! ```text
+//! keep original → read (envelope by trusted publisher keys, blobs hashed into staging)
+//!   → publisher (sequence, created_at) → trust (TUF as of created_at, never backwards)
+//!   → witness (checkpoints reconciled with the stored ones) → evidence + policy per artifact
+//!   → commit (verdicts, VSAs, trust state, checkpoints, sequence, audit) → release
+//! ```
+//!
+//! **Invariant:** nothing is released without a committed verdict, and a crash at any point
+//! leaves the database and folders consistent after [`recover`] (run at every start).
+
+mod evidence;
+mod release;
+mod settings;
+mod steps;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use airlock_bundler::archive::{ArchiveParts, StagedArchive, read_archive};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::appliance::Appliance;
+use crate::audit::{self, Event};
+use crate::store::{
+    self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError,
+};
+use crate::vsa;
+
+pub use evidence::{ArtifactReport, Verdict};
+pub use release::recover;
+pub use settings::{CLOCK_SKEW, MAX_TRANSIT_AGE, POLICY, PUBLISHER_THRESHOLD, Settings};
+
+/// What to import.
+#[derive(Debug, Clone)]
+pub struct ImportRequest {
+    /// Where the archive came from.
+    pub source: ImportSource,
+    /// The archive (or its first part).
+    pub path: PathBuf,
+    /// Its name as received (untrusted text, shown, never used as a path).
+    pub file_name: String,
+    /// Who started it.
+    pub actor: String,
+    /// Whether the file is the appliance's to move (uploads, inbox) or the caller's to keep.
+    pub original: Original,
+}
+
+/// What happens to the original archive file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Original {
+    /// Move it into `archive/` (it belongs to the appliance already).
+    Move,
+    /// Copy it into `archive/` (hard link where possible); the caller's file stays.
+    Copy,
+}
+
+/// The result of an import that ran to a decision.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportOutcome {
+    /// The import's id.
+    pub import_id: i64,
+    /// `done` (verdicts per artifact) or `rejected` (the archive as a whole).
+    pub state: ImportState,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+    /// Each artifact's verdict.
+    pub artifacts: Vec<ArtifactVerdict>,
+}
+
+/// One artifact's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArtifactVerdict {
+    /// Its id in the database.
+    pub id: i64,
+    /// Its name.
+    pub name: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why it did not simply pass.
+    pub reasons: Vec<String>,
+    /// Where its files are, relative to the data folder.
+    pub location: String,
+}
+
+/// Why an import could not run to a decision (the appliance's own failures, not verdicts).
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A file operation.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The stored policy does not parse.
+    #[error("stored policy: {0}")]
+    Policy(String),
+}
+
+impl ImportError {
+    pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
+        move |source| Self::Io {
+            path: path.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Why the archive as a whole was refused, and the alarm it raises.
+#[derive(Debug)]
+pub(crate) struct Rejection {
+    pub(crate) step: &'static str,
+    pub(crate) reason: String,
+    pub(crate) alarm: Option<(AlarmKind, String)>,
+}
+
+impl Rejection {
+    pub(crate) fn new(step: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            step,
+            reason: reason.into(),
+            alarm: None,
+        }
+    }
+
+    pub(crate) fn with_alarm(mut self, kind: AlarmKind, subject: impl Into<String>) -> Self {
+        self.alarm = Some((kind, subject.into()));
+        self
+    }
+}
+
+/// Steps recorded so far.
+#[derive(Debug, Default)]
+pub(crate) struct StepLog(Vec<NewStep>);
+
+impl StepLog {
+    /// Runs `f` as step `name`, recording its outcome and duration.
+    pub(crate) fn run<T>(
+        &mut self,
+        name: &'static str,
+        f: impl FnOnce() -> Result<(T, String), Rejection>,
+    ) -> Result<T, Rejection> {
+        let start = Instant::now();
+        let result = f();
+        let (ok, detail) = match &result {
+            Ok((_, detail)) => (true, detail.clone()),
+            Err(r) => (false, r.reason.clone()),
+        };
+        self.0.push(NewStep {
+            step: name,
+            ok,
+            detail,
+            duration: start.elapsed(),
+        });
+        result.map(|(t, _)| t)
+    }
+}
+
+/// Imports one archive: the whole pipeline. One import runs at a time.
+pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome, ImportError> {
+    let _one_at_a_time = app.import_lock();
+    let now = app.now();
+    let parts = ArchiveParts::locate(&req.path)
+        .map(|p| p.paths().to_vec())
+        .unwrap_or_else(|_| vec![req.path.clone()]);
+    let size = parts
+        .iter()
+        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
+        .sum();
+
+    let import_id = app.store().write(|tx| {
+        let id = store::imports::start(tx, req.source, &req.file_name, size, &req.actor, now)?;
+        audit::append(
+            tx,
+            now,
+            &Event {
+                actor: &req.actor,
+                action: "import.started",
+                subject: &id.to_string(),
+                detail: serde_json::json!({
+                    "source": req.source.as_str(),
+                    "file_name": req.file_name,
+                    "size": size,
+                }),
+            },
+        )?;
+        Ok::<_, StoreError>(id)
+    })?;
+
+    // Keep the original first: whatever happens next, the archive is evidence.
+    let kept = release::keep_original(app, import_id, &parts, req.original)?;
+    app.store().write(|tx| {
+        store::imports::set_archive_path(tx, import_id, &kept.relative.display().to_string())
+    })?;
+
+    let mut steps = StepLog::default();
+    let staging = app.data().staging_of(import_id);
+    let quarantine = app.data().quarantine_of(import_id);
+    std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
+
+    let settings = Settings::load(app)?;
+    let decided = run_checks(app, &kept.parts, &staging, &settings, &mut steps, now);
+    match decided {
+        Ok(checked) => commit_and_release(app, import_id, &req, checked, steps, now),
+        Err(rejection) => {
+            // The reader removes its staging folder on error; anything written after it is ours.
+            release::remove_dir(&quarantine)?;
+            reject(app, import_id, &req, rejection, steps, now)
+        }
+    }
+}
+
+/// Everything the checks decided, ready to commit.
+struct Checked {
+    staged: StagedArchive,
+    manifest_json: String,
+    key_ids: String,
+    trust_states: Vec<steps::NewTrustState>,
+    checkpoints: Vec<steps::NewCheckpoint>,
+    judged: Vec<evidence::Judged>,
+    policy_sha256: String,
+}
+
+fn run_checks(
+    app: &Appliance,
+    parts: &[PathBuf],
+    staging: &Path,
+    settings: &Settings,
+    steps: &mut StepLog,
+    now: DateTime<Utc>,
+) -> Result<Checked, Rejection> {
+    let keys = steps.run("archive", || {
+        steps::publisher_keys(app, settings).map(|k| (k, String::new()))
+    });
+    // The key-set step is folded into the archive step's record below.
+    steps.0.pop();
+    let staged = steps.run("archive", || {
+        let keys = keys?;
+        let parts = ArchiveParts::from_paths(parts.to_vec());
+        let staged = read_archive(&parts, &keys, staging, &mut |_| {})
+            .map_err(|e| Rejection::new("archive", e.to_string()))?;
+        let detail = format!(
+            "signature verified ({} key(s)); {} blobs, {} bytes staged",
+            staged.signers().len(),
+            staged.manifest().blobs.len(),
+            staged.manifest().total_blob_size()
+        );
+        Ok((staged, detail))
+    })?;
+    let manifest = staged.manifest();
+    let key_ids = staged
+        .signers()
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect::<Vec<_>>()
+        .join(",");
+
+    steps.run("publisher", || {
+        steps::check_publisher(app, &staged, settings, now).map(|d| ((), d))
+    })?;
+    let trust = steps.run("trust", || steps::check_trust(app, &staged))?;
+    let witness = steps.run("witness", || {
+        steps::check_witness(app, manifest, &trust.verifiers)
+    })?;
+
+    let (policy, policy_sha256) = settings.policy.clone();
+    let signers = steps::signers(app, now).map_err(|e| Rejection::new("evidence", e))?;
+    let judged = steps.run("evidence", || {
+        let ctx = evidence::Context {
+            verifiers: &trust.verifiers,
+            signers: &signers,
+            heads: &witness.heads,
+            history: &witness.history,
+            policy: &policy,
+            staged: &staged,
+        };
+        let judged = evidence::judge_all(&ctx)?;
+        let count = |v: Verdict| judged.iter().filter(|j| j.verdict == v).count();
+        let detail = format!(
+            "{} artifact(s): {} passed, {} warned, {} failed",
+            judged.len(),
+            count(Verdict::Passed),
+            count(Verdict::Warned),
+            count(Verdict::Failed)
+        );
+        Ok((judged, detail))
+    })?;
+    Ok(Checked {
+        manifest_json: String::from_utf8_lossy(&staged.manifest().to_json()).into_owned(),
+        staged,
+        key_ids,
+        trust_states: trust.states,
+        checkpoints: witness.accepted,
+        judged,
+        policy_sha256,
+    })
+}
+
+fn reject(
+    app: &Appliance,
+    import_id: i64,
+    req: &ImportRequest,
+    rejection: Rejection,
+    steps: StepLog,
+    now: DateTime<Utc>,
+) -> Result<ImportOutcome, ImportError> {
+    let reason = format!("{}: {}", rejection.step, rejection.reason);
+    app.store().write(|tx| {
+        for step in &steps.0 {
+            store::imports::add_step(tx, import_id, step)?;
+        }
+        if let Some((kind, subject)) = &rejection.alarm {
+            store::alarms::raise(tx, *kind, subject, &rejection.reason, Some(import_id), now)?;
+            audit::append(
+                tx,
+                now,
+                &Event {
+                    actor: "system",
+                    action: "alarm.raised",
+                    subject,
+                    detail: serde_json::json!({"kind": kind.as_str(), "import": import_id, "detail": rejection.reason}),
+                },
+            )?;
+        }
+        store::imports::set_state(tx, import_id, ImportState::Rejected, Some(&reason), now)?;
+        audit::append(
+            tx,
+            now,
+            &Event {
+                actor: &req.actor,
+                action: "import.rejected",
+                subject: &import_id.to_string(),
+                detail: serde_json::json!({"step": rejection.step, "reason": rejection.reason}),
+            },
+        )?;
+        Ok::<_, StoreError>(())
+    })?;
+    Ok(ImportOutcome {
+        import_id,
+        state: ImportState::Rejected,
+        reason: Some(reason),
+        artifacts: Vec::new(),
+    })
+}
+
+fn commit_and_release(
+    app: &Appliance,
+    import_id: i64,
+    req: &ImportRequest,
+    checked: Checked,
+    mut steps: StepLog,
+    now: DateTime<Utc>,
+) -> Result<ImportOutcome, ImportError> {
+    let manifest = checked.staged.manifest();
+    let layout = release::plan(app.data(), import_id, manifest, &checked.judged);
+    let key_id = app.key_id().as_str().to_owned();
+    let vsas: Vec<Vec<u8>> = checked
+        .judged
+        .iter()
+        .map(|j| {
+            let artifact = &manifest.artifacts[j.position];
+            let digest = artifact.digest.hex();
+            let statement = vsa::statement(&vsa::Summary {
+                name: &artifact.name,
+                digest: &digest,
+                verifier_key_id: &key_id,
+                time_verified: now,
+                resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
+                policy_sha256: &checked.policy_sha256,
+                inputs: j.report.inputs(),
+                passed: j.reasons.is_empty(),
+                build_level: j.report.build_level(),
+            });
+            app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement)
+        })
+        .collect();
+    let releasing = checked.judged.iter().any(|j| j.verdict != Verdict::Failed);
+    steps.0.push(NewStep {
+        step: "release",
+        ok: true,
+        detail: format!(
+            "{} artifact(s) to released/{import_id}/, {} kept in quarantine/{import_id}/",
+            checked
+                .judged
+                .iter()
+                .filter(|j| j.verdict != Verdict::Failed)
+                .count(),
+            checked
+                .judged
+                .iter()
+                .filter(|j| j.verdict == Verdict::Failed)
+                .count()
+        ),
+        duration: std::time::Duration::ZERO,
+    });
+
+    let mut ids = Vec::with_capacity(checked.judged.len());
+    app.store().write(|tx| {
+        for step in &steps.0 {
+            store::imports::add_step(tx, import_id, step)?;
+        }
+        store::imports::set_manifest(
+            tx,
+            import_id,
+            &store::imports::ManifestFacts {
+                archive_id: &manifest.archive_id,
+                publisher: &manifest.publisher.name,
+                sequence: manifest.publisher.sequence,
+                key_ids: &checked.key_ids,
+                created_at: manifest.created_at,
+                site: manifest.site.as_deref(),
+                notes: manifest.notes.as_deref(),
+                manifest: &checked.manifest_json,
+            },
+        )?;
+        store::publishers::set_last_sequence(
+            tx,
+            &manifest.publisher.name,
+            manifest.publisher.sequence,
+        )?;
+        for state in &checked.trust_states {
+            store::trust::save_state(tx, &state.name, &state.state_json, &state.trusted_root, now)?;
+            audit::append(
+                tx,
+                now,
+                &Event {
+                    actor: "system",
+                    action: "trust.updated",
+                    subject: &state.name,
+                    detail: serde_json::json!({"import": import_id, "trusted_root_sha256": state.trusted_root_sha256, "root_version": state.root_version}),
+                },
+            )?;
+        }
+        for c in &checked.checkpoints {
+            store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
+        }
+        let (mut passed, mut warned, mut failed) = (0, 0, 0);
+        for ((judged, vsa), place) in checked.judged.iter().zip(&vsas).zip(&layout.places) {
+            let artifact = &manifest.artifacts[judged.position];
+            match judged.verdict {
+                Verdict::Passed => passed += 1,
+                Verdict::Warned => warned += 1,
+                Verdict::Failed => failed += 1,
+            }
+            let reasons = serde_json::to_string(&judged.reasons).unwrap_or_default();
+            let report = serde_json::to_string(&judged.report).unwrap_or_default();
+            let digest = artifact.digest.hex();
+            let location = place.relative.display().to_string();
+            let id = store::artifacts::insert(
+                tx,
+                import_id,
+                &NewArtifact {
+                    position: judged.position,
+                    name: &artifact.name,
+                    kind: kind_str(artifact.kind),
+                    digest: &digest,
+                    size: artifact.size,
+                    media_type: &artifact.media_type,
+                    verdict: judged.verdict.as_str(),
+                    reasons: &reasons,
+                    rule: &judged.report.rule,
+                    report: &report,
+                    vsa,
+                    location: &location,
+                },
+            )?;
+            ids.push((id, location));
+            audit::append(
+                tx,
+                now,
+                &Event {
+                    actor: "system",
+                    action: "verdict",
+                    subject: &format!("{import_id}/{}", judged.position),
+                    detail: serde_json::json!({
+                        "artifact": artifact.name,
+                        "digest": digest,
+                        "verdict": judged.verdict.as_str(),
+                        "reasons": judged.reasons,
+                        "rule": judged.report.rule,
+                    }),
+                },
+            )?;
+        }
+        store::imports::set_counts(tx, import_id, passed, warned, failed)?;
+        let state = if releasing {
+            ImportState::Releasing
+        } else {
+            ImportState::Done
+        };
+        store::imports::set_state(tx, import_id, state, None, now)?;
+        Ok::<_, StoreError>(())
+    })?;
+
+    // Verdicts are committed: now, and only now, files move.
+    release::execute(
+        app.data(),
+        import_id,
+        checked.staged.dir(),
+        manifest,
+        &layout,
+    )?;
+    app.store().write(|tx| {
+        if releasing {
+            store::imports::set_state(tx, import_id, ImportState::Done, None, now)?;
+        }
+        audit::append(
+            tx,
+            now,
+            &Event {
+                actor: &req.actor,
+                action: "import.done",
+                subject: &import_id.to_string(),
+                detail: serde_json::json!({
+                    "released": layout.places.iter().filter(|p| p.released).count(),
+                    "quarantined": layout.places.iter().filter(|p| !p.released).count(),
+                }),
+            },
+        )?;
+        Ok::<_, StoreError>(())
+    })?;
+
+    let artifacts = checked
+        .judged
+        .into_iter()
+        .zip(ids)
+        .map(|(j, (id, location))| ArtifactVerdict {
+            id,
+            name: manifest.artifacts[j.position].name.clone(),
+            verdict: j.verdict,
+            reasons: j.reasons,
+            location,
+        })
+        .collect();
+    Ok(ImportOutcome {
+        import_id,
+        state: ImportState::Done,
+        reason: None,
+        artifacts,
+    })
+}
+
+fn kind_str(kind: airlock_bundler::archive::ArtifactKind) -> &'static str {
+    match kind {
+        airlock_bundler::archive::ArtifactKind::File => "file",
+        airlock_bundler::archive::ArtifactKind::OciImage => "oci-image",
+    }
+}
+
+/// Hex SHA-256.
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// The settings key of the policy TOML.
+pub(crate) fn settings_key_policy() -> &'static str {
+    settings::POLICY
+}

@@ -1,0 +1,302 @@
+//! Files: keeping the original archive, releasing passed artifacts atomically, quarantining
+//! failed ones, and recovering from a crash at any point.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use airlock_bundler::archive::{Manifest, blob_path};
+use chrono::Utc;
+
+use super::evidence::{Judged, Verdict};
+use super::{ImportError, Original};
+use crate::appliance::Appliance;
+use crate::audit::{self, Event};
+use crate::paths::DataDir;
+use crate::store::{self, ImportState, StoreError};
+
+/// The original archive, kept under `archive/`.
+#[derive(Debug)]
+pub(super) struct Kept {
+    /// Its path relative to the data folder (the first part, for split archives).
+    pub(super) relative: PathBuf,
+    /// Its files, in order.
+    pub(super) parts: Vec<PathBuf>,
+}
+
+/// Moves or copies the archive's files into `archive/` under the import's id. Copies are
+/// written under a temporary name and renamed, so a crash never leaves a partial original.
+pub(super) fn keep_original(
+    app: &Appliance,
+    import_id: i64,
+    parts: &[PathBuf],
+    original: Original,
+) -> Result<Kept, ImportError> {
+    let data = app.data();
+    let base = data.archive_of(import_id);
+    let mut kept = Vec::with_capacity(parts.len());
+    for (i, part) in parts.iter().enumerate() {
+        let dest = if parts.len() == 1 {
+            base.clone()
+        } else {
+            airlock_bundler::archive::part_path(&base, i + 1)
+        };
+        let moved = original == Original::Move && fs::rename(part, &dest).is_ok();
+        if !moved {
+            let tmp = dest.with_extension("partial");
+            if fs::hard_link(part, &tmp).is_err() {
+                fs::copy(part, &tmp).map_err(ImportError::io(part))?;
+            }
+            fs::rename(&tmp, &dest).map_err(ImportError::io(&dest))?;
+            if original == Original::Move {
+                fs::remove_file(part).map_err(ImportError::io(part))?;
+            }
+        }
+        kept.push(dest);
+    }
+    let relative = kept
+        .first()
+        .and_then(|p| p.strip_prefix(data.root()).ok())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok(Kept {
+        relative,
+        parts: kept,
+    })
+}
+
+/// Where one artifact's files go.
+#[derive(Debug, Clone)]
+pub(super) struct Place {
+    pub(super) position: usize,
+    /// Released (passed or warned) or quarantined (failed).
+    pub(super) released: bool,
+    /// The artifact's folder name: `<position>-<name made safe>`.
+    pub(super) dir: String,
+    /// Relative to the data folder, once the release completes.
+    pub(super) relative: PathBuf,
+}
+
+/// Where every artifact of an import goes.
+#[derive(Debug)]
+pub(super) struct Layout {
+    pub(super) places: Vec<Place>,
+}
+
+/// A folder name from an untrusted artifact name: its position, then the name with anything
+/// but `[A-Za-z0-9._+-]` replaced, at most 100 bytes. Unique because of the position.
+fn folder_name(position: usize, name: &str) -> String {
+    let safe: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    format!("{position:04}-{safe}")
+}
+
+/// Plans where each judged artifact goes.
+pub(super) fn plan(data: &DataDir, import_id: i64, manifest: &Manifest, judged: &[Judged]) -> Layout {
+    let places = judged
+        .iter()
+        .map(|j| {
+            let released = j.verdict != Verdict::Failed;
+            let dir = folder_name(j.position, &manifest.artifacts[j.position].name);
+            let root = if released {
+                data.released_of(import_id)
+            } else {
+                data.quarantine_of(import_id)
+            };
+            let relative = root
+                .join(&dir)
+                .strip_prefix(data.root())
+                .map(Path::to_path_buf)
+                .unwrap_or_default();
+            Place {
+                position: j.position,
+                released,
+                dir,
+                relative,
+            }
+        })
+        .collect();
+    Layout { places }
+}
+
+/// Puts every artifact's files in place from the staging folder: failed ones into
+/// `quarantine/<import>/`, released ones into a partial folder renamed to `released/<import>/`
+/// in one step. Then the staging folder goes. Safe to run again after a crash.
+pub(super) fn execute(
+    data: &DataDir,
+    import_id: i64,
+    staging: &Path,
+    manifest: &Manifest,
+    layout: &Layout,
+) -> Result<(), ImportError> {
+    let quarantine = data.quarantine_of(import_id);
+    let partial = data.releasing_of(import_id);
+    let released = data.released_of(import_id);
+    if !released.exists() {
+        remove_dir(&partial)?;
+        let any_released = layout.places.iter().any(|p| p.released);
+        for place in &layout.places {
+            let base = if place.released {
+                partial.join(&place.dir)
+            } else {
+                quarantine.join(&place.dir)
+            };
+            for file in &manifest.artifacts[place.position].files {
+                let from = staging.join(blob_path(&file.digest));
+                let to = base.join(file.path.as_str());
+                if let Some(parent) = to.parent() {
+                    fs::create_dir_all(parent).map_err(ImportError::io(parent))?;
+                }
+                link_or_copy(&from, &to)?;
+            }
+        }
+        if any_released {
+            fs::rename(&partial, &released).map_err(ImportError::io(&released))?;
+        }
+    }
+    let envelope = staging.join(airlock_bundler::archive::MANIFEST_ENTRY);
+    if envelope.exists() {
+        let kept = quarantine.join(airlock_bundler::archive::MANIFEST_ENTRY);
+        link_or_copy(&envelope, &kept)?;
+    }
+    remove_dir(staging)
+}
+
+fn link_or_copy(from: &Path, to: &Path) -> Result<(), ImportError> {
+    match fs::hard_link(from, to) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(_) => fs::copy(from, to).map(drop).map_err(ImportError::io(to)),
+    }
+}
+
+/// Removes a folder if it exists.
+pub(super) fn remove_dir(dir: &Path) -> Result<(), ImportError> {
+    match fs::remove_dir_all(dir) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(ImportError::Io {
+            path: dir.to_owned(),
+            source: e,
+        }),
+    }
+}
+
+/// Brings the data folder back to a consistent state after a crash: imports that were
+/// running are marked interrupted and their partial files removed; imports whose verdicts
+/// were committed finish their release. Unfinished uploads are removed. Returns the ids of
+/// the imports it touched.
+pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
+    let data = app.data();
+    let now = Utc::now();
+    let mut touched = Vec::new();
+    let (running, releasing) = {
+        let store = app.store();
+        (
+            store::imports::in_state(store.read(), ImportState::Running)?,
+            store::imports::in_state(store.read(), ImportState::Releasing)?,
+        )
+    };
+    for import in running {
+        remove_dir(&data.quarantine_of(import.id))?;
+        remove_dir(&data.releasing_of(import.id))?;
+        remove_dir(&data.released_of(import.id))?;
+        app.store().write(|tx| {
+            store::artifacts::delete_of_import(tx, import.id)?;
+            store::imports::set_state(
+                tx,
+                import.id,
+                ImportState::Interrupted,
+                Some("interrupted: the appliance stopped before a verdict was committed; partial files removed"),
+                now,
+            )?;
+            audit::append(
+                tx,
+                now,
+                &Event {
+                    actor: "system",
+                    action: "import.interrupted",
+                    subject: &import.id.to_string(),
+                    detail: serde_json::json!({"file_name": import.file_name}),
+                },
+            )?;
+            Ok::<_, StoreError>(())
+        })?;
+        touched.push(import.id);
+    }
+    for import in releasing {
+        let (manifest, artifacts) = {
+            let store = app.store();
+            (
+                store::imports::manifest(store.read(), import.id)?,
+                store::artifacts::of_import(store.read(), import.id)?,
+            )
+        };
+        let manifest = manifest
+            .as_deref()
+            .map(|m| Manifest::from_json(m.as_bytes()))
+            .transpose()
+            .map_err(|e| ImportError::Policy(format!("stored manifest of import {}: {e}", import.id)))?;
+        let staging = data.staging_of(import.id);
+        let finished = match manifest {
+            Some(manifest) if staging.exists() || data.released_of(import.id).exists() => {
+                let places = artifacts
+                    .iter()
+                    .map(|a| {
+                        let position = usize::try_from(a.position).unwrap_or(usize::MAX);
+                        let name = manifest.artifacts.get(position).map_or("", |m| m.name.as_str());
+                        Place {
+                            position,
+                            released: a.verdict != "failed",
+                            dir: folder_name(position, name),
+                            relative: PathBuf::new(),
+                        }
+                    })
+                    .filter(|p| p.position < manifest.artifacts.len())
+                    .collect();
+                execute(data, import.id, &staging, &manifest, &Layout { places })?;
+                true
+            }
+            _ => false,
+        };
+        app.store().write(|tx| {
+            let (state, reason, action) = if finished {
+                (ImportState::Done, None, "release.resumed")
+            } else {
+                (
+                    ImportState::Interrupted,
+                    Some("interrupted during release and the staged files are gone"),
+                    "import.interrupted",
+                )
+            };
+            store::imports::set_state(tx, import.id, state, reason, now)?;
+            audit::append(
+                tx,
+                now,
+                &Event {
+                    actor: "system",
+                    action,
+                    subject: &import.id.to_string(),
+                    detail: serde_json::json!({}),
+                },
+            )?;
+            Ok::<_, StoreError>(())
+        })?;
+        touched.push(import.id);
+    }
+    if let Ok(entries) = fs::read_dir(data.incoming()) {
+        for entry in entries.flatten() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
+    Ok(touched)
+}
