@@ -39,6 +39,7 @@ mod server;
 mod tls;
 mod tsa;
 mod tuf;
+mod world;
 mod x509;
 
 pub use attest::{IN_TOTO_PAYLOAD_TYPE, Package, Predicate, Provenance, STATEMENT_V1, pae};
@@ -54,4 +55,8 @@ pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use server::{LogServer, StaticServer};
 pub use tls::TlsMaterial;
 pub use tuf::{TufRepo, TufRepoBuilder};
+pub use world::{
+    ArtifactPlan, BUILDER_ID, ISSUER, SOURCE_URI, Signing, TRUSTED_IDENTITY, TUF_NAME,
+    UNTRUSTED_IDENTITY, World,
+};
 pub use x509::cert_pem;

@@ -1,0 +1,4 @@
+//! The appliance's integration tests: one binary.
+
+mod pipeline;
+mod site;

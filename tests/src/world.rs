@@ -1,0 +1,268 @@
+//! A whole connected side for end-to-end tests and the demo: a private Sigstore instance,
+//! its TUF repository (dated around the real clock, as archives are judged at their creation
+//! time), its log served over HTTPS on loopback, a publisher key, and archives built with
+//! `airlock-bundler`'s `create` from artifacts described in code.
+
+use std::path::{Path, PathBuf};
+
+use airlock_bundler::create::{self, CreateOptions, NoProgress};
+use airlock_bundler::keys::{self, GeneratedKey};
+use airlock_bundler::spec::Spec;
+use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    Instance, KitError, LogServer, Package, Predicate, Provenance, Result, SignOptions,
+    TlsMaterial, TufRepo, TufRepoBuilder,
+};
+
+/// The identity the world's trusted pipeline signs as.
+pub const TRUSTED_IDENTITY: &str =
+    "https://git.example.internal/platform/release/.ci/release.yml@refs/heads/main";
+/// Someone else's pipeline in the same CI.
+pub const UNTRUSTED_IDENTITY: &str =
+    "https://git.example.internal/someone/fork/.ci/release.yml@refs/heads/main";
+/// The CI's OIDC issuer.
+pub const ISSUER: &str = "https://token.ci.example.internal";
+/// The builder the world's provenance names.
+pub const BUILDER_ID: &str = "https://ci.example.internal/builders/hermetic@v2";
+/// The source repository the world's provenance names.
+pub const SOURCE_URI: &str = "git+https://git.example.internal/platform/release";
+/// The TUF repository's name.
+pub const TUF_NAME: &str = "private-sigstore";
+
+/// How an artifact is signed.
+#[derive(Debug, Clone)]
+pub enum Signing {
+    /// By [`TRUSTED_IDENTITY`].
+    Trusted,
+    /// By another identity.
+    As(String),
+    /// Not at all.
+    Unsigned,
+}
+
+/// One artifact to pack.
+#[derive(Debug, Clone)]
+pub struct ArtifactPlan {
+    /// Its name in the archive.
+    pub name: String,
+    /// Its bytes.
+    pub content: Vec<u8>,
+    /// Who signs it.
+    pub signing: Signing,
+    /// SLSA v1 provenance by the trusted identity, naming this builder id.
+    pub provenance: Option<String>,
+    /// A CycloneDX SBOM file listing these packages.
+    pub sbom: Option<Vec<Package>>,
+}
+
+impl ArtifactPlan {
+    /// A file signed by the trusted identity, with provenance from [`BUILDER_ID`] and an SBOM.
+    pub fn complete(name: &str, content: &[u8]) -> Self {
+        Self {
+            name: name.to_owned(),
+            content: content.to_vec(),
+            signing: Signing::Trusted,
+            provenance: Some(BUILDER_ID.to_owned()),
+            sbom: Some(vec![Package {
+                name: "zlib".into(),
+                version: "1.3.1".into(),
+            }]),
+        }
+    }
+
+    /// A file signed by the trusted identity, nothing more.
+    pub fn signed(name: &str, content: &[u8]) -> Self {
+        Self {
+            name: name.to_owned(),
+            content: content.to_vec(),
+            signing: Signing::Trusted,
+            provenance: None,
+            sbom: None,
+        }
+    }
+}
+
+/// The connected side.
+#[derive(Debug)]
+pub struct World {
+    dir: PathBuf,
+    /// The private Sigstore instance (sign more, grow its log).
+    pub sigstore: Instance,
+    tuf: TufRepo,
+    tls: TlsMaterial,
+    log: LogServer,
+    publisher: GeneratedKey,
+    signed: usize,
+}
+
+impl World {
+    /// A world in `dir` (created). `seed` fixes every key; `tuf_time` dates the TUF repository
+    /// (its timestamp is valid 7 days from then).
+    pub fn new(seed: u64, dir: &Path, tuf_time: DateTime<Utc>) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let sigstore = Instance::new(seed, tuf_time - Duration::hours(1))?;
+        let tuf = TufRepoBuilder::new(seed + 1, tuf_time)
+            .trusted_root(sigstore.trusted_root_json()?)
+            .write(&dir.join("tuf"))?;
+        std::fs::write(dir.join("tuf/1.root.json"), &tuf.initial_root).map_err(io(dir))?;
+        let now = Utc::now().timestamp();
+        let tls = TlsMaterial::new(seed + 2, now - 3600, now + 30 * 86_400)?;
+        let log = LogServer::start_https(sigstore.log(), &tls)?;
+        let publisher = keys::generate(&dir.join("publisher"), None)
+            .map_err(|e| invalid("publisher key", e))?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            sigstore,
+            tuf,
+            tls,
+            log,
+            publisher,
+            signed: 0,
+        })
+    }
+
+    /// The folder everything is written in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The pinned TUF root a site gets out of band.
+    pub fn tuf_root(&self) -> &[u8] {
+        &self.tuf.initial_root
+    }
+
+    /// The pinned root's path.
+    pub fn tuf_root_path(&self) -> PathBuf {
+        self.dir.join("tuf/1.root.json")
+    }
+
+    /// The publisher key files.
+    pub fn publisher(&self) -> &GeneratedKey {
+        &self.publisher
+    }
+
+    /// Serves the instance's log as it is now (after appending to it).
+    pub fn publish_log(&self) {
+        self.log.set_log(self.sigstore.log());
+    }
+
+    /// Packs `artifacts` into `NAME.airlock.tar.zst` with the publisher `sequence`. When
+    /// `witness_state` is given, proofs from its sizes are carried.
+    pub fn archive(
+        &mut self,
+        name: &str,
+        sequence: u64,
+        artifacts: &[ArtifactPlan],
+        witness_state: Option<&Path>,
+    ) -> Result<PathBuf> {
+        let mut spec = format!(
+            "[publisher]\nname = \"release-team\"\nsequence = {sequence}\nsite = \"plant-3\"\n\n\
+             [[trust]]\nname = \"{TUF_NAME}\"\nroot = \"tuf/1.root.json\"\nmetadata = \"tuf/metadata\"\n\
+             targets = \"tuf/targets\"\n\n[[log]]\nurl = \"{}\"\napi = \"rekor-v1\"\n",
+            self.log.url()
+        );
+        for plan in artifacts {
+            spec.push_str(&self.stage(plan)?);
+        }
+        self.publish_log();
+        let spec_path = self.dir.join(format!("{name}.toml"));
+        std::fs::write(&spec_path, spec).map_err(io(&spec_path))?;
+        let spec = Spec::load(&spec_path).map_err(|e| invalid("spec", e))?;
+        let key = keys::load_signing_key(&self.publisher.key_path, || {
+            Err(keys::KeyError::PromptNeedsTerminal)
+        })
+            .map_err(|e| invalid("publisher key", e))?;
+        let output = self.dir.join(format!("{name}.airlock.tar.zst"));
+        let options = CreateOptions {
+            output: output.clone(),
+            write: Default::default(),
+            allow_failing: true,
+            witness_state: witness_state.map(Path::to_owned),
+            extra_ca_pem: Some(self.tls.ca_pem().into_bytes()),
+            now: Utc::now(),
+            sequence: None,
+        };
+        create::create(&spec, &[&key], &options, &NoProgress)
+            .map_err(|e| invalid("create", e))?;
+        Ok(output)
+    }
+
+    /// Writes an artifact's files and evidence; returns its `[[artifact]]` table.
+    fn stage(&mut self, plan: &ArtifactPlan) -> Result<String> {
+        self.signed += 1;
+        let n = self.signed;
+        let file = format!("a{n}.bin");
+        std::fs::write(self.dir.join(&file), &plan.content).map_err(io(&self.dir))?;
+        let mut table = format!(
+            "\n[[artifact]]\nname = {}\nfile = \"{file}\"\n",
+            toml_string(&plan.name)
+        );
+        let identity = match &plan.signing {
+            Signing::Trusted => Some(TRUSTED_IDENTITY.to_owned()),
+            Signing::As(who) => Some(who.clone()),
+            Signing::Unsigned => None,
+        };
+        if let Some(identity) = &identity {
+            let bundle = self
+                .sigstore
+                .sign_blob(&plan.content, &SignOptions::workload(identity, ISSUER))?;
+            let path = format!("a{n}.sigstore.json");
+            std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
+            table.push_str(&format!("bundles = [\"{path}\"]\n"));
+        }
+        if let Some(builder) = &plan.provenance {
+            let digest: [u8; 32] = Sha256::digest(&plan.content).into();
+            let bundle = self.sigstore.attest(
+                &plan.name,
+                digest,
+                &Predicate::SlsaV1(Provenance {
+                    builder_id: builder.clone(),
+                    build_type: "https://ci.example.internal/build/v1".into(),
+                    source_uri: SOURCE_URI.into(),
+                    source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
+                }),
+                &SignOptions::workload(TRUSTED_IDENTITY, ISSUER),
+            )?;
+            let path = format!("a{n}.provenance.json");
+            std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
+            table.push_str(&format!("attestations = [\"{path}\"]\n"));
+        }
+        if let Some(packages) = &plan.sbom {
+            let components: Vec<serde_json::Value> = packages
+                .iter()
+                .map(|p| serde_json::json!({"type": "library", "name": p.name, "version": p.version}))
+                .collect();
+            let sbom = serde_json::json!({
+                "bomFormat": "CycloneDX",
+                "specVersion": "1.5",
+                "components": components,
+            });
+            let path = format!("a{n}.cdx.json");
+            std::fs::write(self.dir.join(&path), sbom.to_string()).map_err(io(&self.dir))?;
+            table.push_str(&format!("sboms = [\"{path}\"]\n"));
+        }
+        Ok(table)
+    }
+}
+
+/// A TOML basic string.
+fn toml_string(s: &str) -> String {
+    // serde_json's string escaping is valid TOML basic-string escaping for these inputs.
+    serde_json::to_string(s).unwrap_or_default()
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> KitError + '_ {
+    move |e| KitError::Invalid {
+        what: "world file",
+        detail: format!("{}: {e}", path.display()),
+    }
+}
+
+fn invalid(what: &'static str, e: impl std::fmt::Display) -> KitError {
+    KitError::Invalid {
+        what,
+        detail: e.to_string(),
+    }
+}
