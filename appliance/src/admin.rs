@@ -72,10 +72,8 @@ pub fn set_user_enabled(app: &Appliance, actor: &str, name: &str, enabled: bool)
         if !store::users::set_enabled(tx, name, enabled)? {
             return Err(AdminError::NotFound(format!("user {name}")));
         }
-        if !enabled {
-            if let Some(user) = store::users::by_name(tx, name)? {
-                store::users::delete_sessions_of(tx, user.id)?;
-            }
+        if !enabled && let Some(user) = store::users::by_name(tx, name)? {
+            store::users::delete_sessions_of(tx, user.id)?;
         }
         let action = if enabled { "user.enabled" } else { "user.disabled" };
         audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;

@@ -712,7 +712,9 @@ pub struct SlsaOutcome {
 /// Non-provenance attestations are ignored. With no provenance, the only problem is
 /// `no SLSA provenance attestation`, and only if provenance is required. A present provenance
 /// is checked against whichever of trusted builders, minimum level and source repository are
-/// configured, required or not.
+/// configured, required or not. A provenance without a builder id is unusable: it is skipped
+/// if another is usable, and otherwise reported as `SLSA provenance attestation is malformed:
+/// <why>` when provenance is required or any check is configured.
 pub fn evaluate_slsa(req: &SlsaRequirements, attestations: &[Attestation<'_>]) -> SlsaOutcome {
     let mut valid = Vec::new();
     let mut malformed = None;

@@ -397,24 +397,36 @@ pub struct Head {
 }
 
 impl Head {
-    /// Whether a tree of `size` with `root` is a prefix of this head, by a carried proof:
-    /// `Ok(false)` when no proof from that size is carried, `Err(())` when the proof fails or
-    /// the same size has another root (a fork).
-    pub fn witnesses(&self, size: u64, root: &[u8; 32]) -> Result<bool, ()> {
+    /// Whether a tree of `size` with `root` is a prefix of this head, by a carried proof.
+    pub fn witnesses(&self, size: u64, root: &[u8; 32]) -> Linked {
         if size == self.size {
             return if *root == self.root {
-                Ok(true)
+                Linked::Head
             } else {
-                Err(())
+                Linked::Fork
             };
         }
         match self.proofs.get(&size) {
-            Some(proof) => verify_consistency(size, root, self.size, &self.root, proof)
-                .map(|()| true)
-                .map_err(|_| ()),
-            None => Ok(false),
+            Some(proof) => match verify_consistency(size, root, self.size, &self.root, proof) {
+                Ok(()) => Linked::Proof,
+                Err(_) => Linked::Fork,
+            },
+            None => Linked::NoProof,
         }
     }
+}
+
+/// How an earlier tree relates to a carried head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Linked {
+    /// It is the head.
+    Head,
+    /// A carried consistency proof links it to the head.
+    Proof,
+    /// No proof from its size is carried.
+    NoProof,
+    /// Same size with another root, or a proof that fails: the log forked.
+    Fork,
 }
 
 fn check_artifact(
@@ -528,16 +540,16 @@ fn check_bundle(
                             )));
                         };
                         match head.witnesses(checkpoint.size, &checkpoint.root_hash) {
-                            Ok(true) => {
+                            Linked::Head | Linked::Proof => {
                                 witnessed.insert((checkpoint.origin.clone(), checkpoint.size));
                             }
-                            Ok(false) => {
+                            Linked::NoProof => {
                                 return Ok(Err(format!(
                                     "unwitnessed: no consistency proof from size {} of {}",
                                     checkpoint.size, checkpoint.origin
                                 )));
                             }
-                            Err(()) => {
+                            Linked::Fork => {
                                 return Err(CheckError::LogFork {
                                     origin: checkpoint.origin.clone(),
                                     from_size: checkpoint.size,

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use airlock_bundler::archive::{Artifact, Sha256Digest, StagedArchive};
-use airlock_bundler::check::{Head, MAX_SBOM_SIZE};
+use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
 use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
 use serde::Serialize;
 
@@ -382,11 +382,12 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
             )
             .with_alarm(AlarmKind::LogFork, c.origin.clone())
         };
-        let by = match ctx.heads.get(&c.origin).map(|h| (h, h.witnesses(c.size, &c.root_hash))) {
-            Some((h, Ok(true))) if h.size == c.size => "head",
-            Some((_, Ok(true))) => "proof",
-            Some((_, Err(()))) => return Err(fork()),
-            Some((_, Ok(false))) | None => match ctx.history.get(&(c.origin.clone(), c.size)) {
+        let linked = ctx.heads.get(&c.origin).map(|h| h.witnesses(c.size, &c.root_hash));
+        let by = match linked {
+            Some(Linked::Head) => "head",
+            Some(Linked::Proof) => "proof",
+            Some(Linked::Fork) => return Err(fork()),
+            Some(Linked::NoProof) | None => match ctx.history.get(&(c.origin.clone(), c.size)) {
                 Some(root) if *root == c.root_hash => "history",
                 Some(_) => return Err(fork()),
                 None => "unwitnessed",

@@ -70,15 +70,15 @@ pub(super) fn check_publisher(
     let record = store::publishers::get(store.read(), name)
         .map_err(|e| Rejection::new("publisher", e.to_string()))?;
     let sequence = manifest.publisher.sequence;
-    if let Some(last) = record.and_then(|r| r.last_sequence) {
-        if sequence <= last {
-            return Err(Rejection::new(
-                "publisher",
-                format!(
-                    "sequence {sequence} of {name:?} is not above the last accepted ({last}): a replayed or out-of-order archive"
-                ),
-            ));
-        }
+    if let Some(last) = record.and_then(|r| r.last_sequence)
+        && sequence <= last
+    {
+        return Err(Rejection::new(
+            "publisher",
+            format!(
+                "sequence {sequence} of {name:?} is not above the last accepted ({last}): a replayed or out-of-order archive"
+            ),
+        ));
     }
     let created = manifest.created_at;
     if created > now + settings.skew {
