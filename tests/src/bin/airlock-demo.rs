@@ -1,124 +1,179 @@
-//! `airlock-demo`: mints a private Sigstore-like instance, signs two artifacts and attests one
-//! of them with it, and verifies every bundle offline against that private trust root.
+//! `airlock-demo`: the whole product on one machine. Mints a private Sigstore-like instance,
+//! builds a signed archive with three artifacts (one with provenance and an SBOM signed by the
+//! release pipeline, one signed by an identity the site does not trust, one unsigned),
+//! initialises an appliance in a fresh folder, imports the archive with no network, and serves
+//! the appliance on https://127.0.0.1:8443, printing the URL and the admin login.
 //!
-//! Today this shows the verifier end to end on fixtures nothing outside this machine has seen.
-//! The full demo (archive → appliance → browser) arrives with the appliance (issue 6).
+//! `airlock-demo [--out DIR] [--listen ADDR] [--no-serve]`
 
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use airlock_tests::{Instance, Knobs, Package, Predicate, Provenance, SignOptions, TimestampMode};
-use airlock_trust_root::{
-    Artifact, Bundle, CertificateIdentity, Matcher, SignerFacts, SignerPolicy, TrustedRoot,
-    Verifier,
+use airlock_appliance::admin;
+use airlock_appliance::appliance::Appliance;
+use airlock_appliance::http::{self, ServeOptions};
+use airlock_appliance::init::{InitOptions, init};
+use airlock_appliance::pipeline::{self, ImportRequest, Original};
+use airlock_appliance::policy::PolicyDocument;
+use airlock_appliance::store::ImportSource;
+use airlock_tests::{
+    ArtifactPlan, BUILDER_ID, ISSUER, Signing, TRUSTED_IDENTITY, TUF_NAME, UNTRUSTED_IDENTITY,
+    World,
 };
-use anyhow::Context as _;
+use anyhow::{Context as _, bail};
 
-const TRUSTED_IDENTITY: &str =
-    "https://git.example.internal/platform/release/.ci/release.yml@refs/heads/main";
-const ISSUER: &str = "https://token.ci.example.internal";
+/// The file that marks a folder as the demo's own, so a rerun may replace it.
+const MARKER: &str = ".airlock-demo";
 
-fn main() -> anyhow::Result<()> {
-    let out = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("target/demo"));
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
-
-    // The demo is an edge: it may read the clock. The verifier never does.
-    let mut sigstore = Instance::new(2026, chrono::Utc::now())?;
-    let trusted = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
-    let stranger = SignOptions::workload(
-        "https://git.example.internal/someone/fork/.ci/release.yml@refs/heads/main",
-        ISSUER,
-    );
-
-    let tool = b"release tarball of the site tool, v1.4.2\n".to_vec();
-    let signed = sigstore.sign_blob(
-        &tool,
-        &trusted.clone().with_knobs(Knobs {
-            timestamp: TimestampMode::Valid,
-            ..Knobs::default()
-        }),
-    )?;
-    let provenance = sigstore.attest(
-        "site-tool-1.4.2.tar.gz",
-        sha256(&tool),
-        &Predicate::SlsaV1(Provenance {
-            builder_id: "https://ci.example.internal/builders/hermetic@v2".into(),
-            build_type: "https://ci.example.internal/build/v1".into(),
-            source_uri: "git+https://git.example.internal/platform/release".into(),
-            source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
-        }),
-        &trusted,
-    )?;
-    let sbom = sigstore.attest(
-        "site-tool-1.4.2.tar.gz",
-        sha256(&tool),
-        &Predicate::CycloneDx(vec![Package {
-            name: "zlib".into(),
-            version: "1.3.1".into(),
-        }]),
-        &trusted,
-    )?;
-    let plugin = b"an unreviewed plugin\n".to_vec();
-    let untrusted = sigstore.sign_blob(&plugin, &stranger)?;
-
-    let root_json = sigstore.trusted_root_json()?;
-    std::fs::write(out.join("trusted_root.json"), &root_json)?;
-    let verifier = Verifier::new(TrustedRoot::from_json(&root_json)?);
-    let policy = SignerPolicy::Keyless(CertificateIdentity {
-        subject: Matcher::exact(TRUSTED_IDENTITY)?,
-        issuer: Matcher::exact(ISSUER)?,
-    });
-
-    println!(
-        "private trust root: {}",
-        out.join("trusted_root.json").display()
-    );
-    println!("site policy: signer {TRUSTED_IDENTITY} via {ISSUER}\n");
-    for (file, evidence, artifact, bundle) in [
-        ("site-tool-1.4.2.tar.gz", "signature", &tool, &signed.json),
-        (
-            "site-tool-1.4.2.tar.gz",
-            "provenance",
-            &tool,
-            &provenance.json,
-        ),
-        ("site-tool-1.4.2.tar.gz", "sbom", &tool, &sbom.json),
-        ("plugin.bin", "signature", &plugin, &untrusted.json),
-    ] {
-        let name = format!("{file} ({evidence})");
-        std::fs::write(out.join(file), artifact)?;
-        let bundle_path = out.join(format!("{file}.{evidence}.sigstore.json"));
-        std::fs::write(&bundle_path, bundle)?;
-        let verdict = Bundle::from_json(bundle)
-            .map_err(airlock_trust_root::VerifyError::from)
-            .and_then(|b| verifier.verify(&b, Artifact::Bytes(artifact), &policy));
-        match verdict {
-            Ok(report) => {
-                let who = match &report.signer {
-                    SignerFacts::Certificate { identity, .. } => identity.clone(),
-                    SignerFacts::PublicKey { key_id, .. } => format!("key {key_id}"),
-                };
-                let log = &report.log_entries[0];
-                println!(
-                    "PASS  {name}\n      signer {who}\n      log index {}, {} observed time(s)",
-                    log.log_index,
-                    report.observed_times.len()
-                );
-            }
-            Err(e) => println!("FAIL  {name}\n      {} step: {e}", e.step()),
-        }
-        println!("      bundle {}", bundle_path.display());
-    }
-    println!(
-        "\nCheck any of them with the CLI, e.g.:\n  cargo run -q -p airlock-bundler -- verify-bundle --trusted-root {} --bundle <bundle> --certificate-identity {TRUSTED_IDENTITY} --certificate-oidc-issuer {ISSUER} <artifact>",
-        out.join("trusted_root.json").display()
-    );
-    Ok(())
+struct Args {
+    out: PathBuf,
+    listen: SocketAddr,
+    serve: bool,
 }
 
-fn sha256(bytes: &[u8]) -> [u8; 32] {
-    use sha2::Digest as _;
-    sha2::Sha256::digest(bytes).into()
+fn args() -> anyhow::Result<Args> {
+    let mut args = Args {
+        out: PathBuf::from("target/demo"),
+        listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+        serve: true,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--out" => args.out = it.next().context("--out needs a folder")?.into(),
+            "--listen" => {
+                args.listen = it
+                    .next()
+                    .context("--listen needs an address")?
+                    .parse()
+                    .context("--listen")?;
+            }
+            "--no-serve" => args.serve = false,
+            "-h" | "--help" => {
+                println!(
+                    "airlock-demo [--out DIR] [--listen ADDR] [--no-serve]\n\n\
+                     Mints a private Sigstore, builds a signed archive, initialises an appliance in\n\
+                     DIR/appliance (default target/demo), imports the archive and serves it."
+                );
+                std::process::exit(0);
+            }
+            other => bail!("unknown argument {other:?} (try --help)"),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = args()?;
+    let out = &args.out;
+    if out.exists() {
+        if !out.join(MARKER).exists() {
+            bail!(
+                "{} exists and is not a previous demo folder; choose another with --out",
+                out.display()
+            );
+        }
+        std::fs::remove_dir_all(out).with_context(|| format!("removing {}", out.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    std::fs::write(out.join(MARKER), b"")?;
+
+    // 1. The connected side: a private Sigstore, its TUF repository and log, a publisher key.
+    println!("1. connected side: minting a private Sigstore, TUF repository and log");
+    let now = chrono::Utc::now();
+    let mut world = World::new(2026, &out.join("connected"), now - chrono::Duration::hours(1))?;
+    let plans = [
+        ArtifactPlan::complete(
+            "site-tool-1.4.2.tar.gz",
+            b"release tarball of the site tool, v1.4.2\n",
+        ),
+        ArtifactPlan {
+            signing: Signing::As(UNTRUSTED_IDENTITY.to_owned()),
+            ..ArtifactPlan::signed("plugin-0.9.so", b"an unreviewed plugin\n")
+        },
+        ArtifactPlan {
+            signing: Signing::Unsigned,
+            ..ArtifactPlan::signed("install.sh", b"#!/bin/sh\necho installing\n")
+        },
+    ];
+    let archive = world.archive("release-2026-12", 1, &plans, None)?;
+    println!("   archive: {}", archive.display());
+
+    // 2. The site: a fresh appliance that pins the TUF root and trusts the publisher.
+    println!("2. site: initialising an appliance");
+    let data = out.join("appliance");
+    let made = init(&InitOptions {
+        data: data.clone(),
+        tuf_roots: vec![(TUF_NAME.to_owned(), world.tuf_root().to_vec())],
+        admin: "admin".into(),
+        admin_password: None,
+        tls: None,
+        hostnames: Vec::new(),
+        now,
+    })?;
+    let app = Arc::new(Appliance::open(&data)?);
+    let key = airlock_bundler::keys::load_public_key(&world.publisher().pub_path)?;
+    admin::add_publisher_key(&app, "demo", "release-team", &key)?;
+    let policy = format!(
+        r#"
+enforcement = "enforce"
+[slsa]
+required = true
+min_build_level = 2
+[[slsa.trusted_builders]]
+id = "{BUILDER_ID}"
+level = 3
+[sbom]
+required = true
+[[signer]]
+name = "release-pipeline"
+issuer = "{ISSUER}"
+subject = "{TRUSTED_IDENTITY}"
+"#
+    );
+    admin::import_policy(&app, "demo", &PolicyDocument::from_toml(&policy)?)?;
+
+    // 3. Import: everything is verified from what the archive carries; nothing is fetched.
+    println!("3. import (offline)");
+    let outcome = pipeline::import_file(
+        &app,
+        ImportRequest {
+            source: ImportSource::Cli,
+            path: archive.clone(),
+            file_name: "release-2026-12.airlock.tar.zst".into(),
+            actor: "demo".into(),
+            original: Original::Copy,
+        },
+    )?;
+    if let Some(reason) = &outcome.reason {
+        bail!("the demo archive was rejected: {reason}");
+    }
+    for a in &outcome.artifacts {
+        println!("   {:<7} {}", a.verdict.as_str(), a.name);
+        for reason in &a.reasons {
+            println!("           {reason}");
+        }
+    }
+
+    let url = format!("https://{}/", args.listen);
+    let login = match &made.generated_password {
+        Some(p) => format!("admin / {p}"),
+        None => "admin".to_owned(),
+    };
+    std::fs::write(out.join("login.txt"), format!("{url}\n{login}\n"))?;
+    if !args.serve {
+        println!("\nappliance data: {}\nlogin: {login}", data.display());
+        return Ok(());
+    }
+    let listener = TcpListener::bind(args.listen)
+        .with_context(|| format!("listening on {} (try --listen)", args.listen))?;
+    println!(
+        "\n4. serving {url}  (self-signed certificate; TLS 1.3)\n   sign in: {login}\n   import {} is at {url}api/v1/imports/{}\n   stop with Ctrl-C",
+        outcome.import_id, outcome.import_id
+    );
+    actix_web::rt::System::new().block_on(async move {
+        http::run(app, listener, &ServeOptions::default())?.await?;
+        Ok::<_, anyhow::Error>(())
+    })
 }

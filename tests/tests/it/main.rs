@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod common;
+mod demo;
 mod fixtures;
 mod servers;
 mod sigstore_python;
