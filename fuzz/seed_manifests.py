@@ -55,13 +55,13 @@ FULL = {
         {
             "name": "image",
             "kind": "oci-image",
-            "digest": digest("idx"),
+            "digest": digest("x"),
             "size": 6,
-            "media_type": "application/vnd.oci.image.index.v1+json",
+            "media_type": "application/vnd.oci.image.manifest.v1+json",
             "files": [
                 {"path": "oci-layout", "digest": digest("ol")},
                 {"path": "index.json", "digest": digest("idx")},
-                {"path": "blobs/sha256/x", "digest": digest("x")},
+                {"path": "blobs/sha256/" + digest("x")[7:], "digest": digest("x")},
             ],
         },
     ],

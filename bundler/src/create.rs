@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 
 use crate::archive::{
     ArchiveError, Artifact, ArtifactKind, BlobEntry, BlobSource, ConsistencyProof, Evidence,
-    FORMAT_VERSION, FileEntry, LogSnapshot, Manifest, PlannedBlob, Publisher, RelativePath,
-    Sha256Digest, TrustRepository, WriteOptions, sign_manifest, write_archive,
+    FORMAT_VERSION, FileEntry, LogSnapshot, MAX_SIGNATURES, Manifest, PlannedBlob, Publisher,
+    RelativePath, Sha256Digest, TrustRepository, WriteOptions, sign_manifest, write_archive,
 };
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
@@ -133,6 +133,15 @@ pub fn create(
     options: &CreateOptions,
     progress: &dyn Progress,
 ) -> Result<Created, CreateError> {
+    // Readers refuse an envelope with more signatures; say so before any work is done.
+    // (`write_archive` checks this and the envelope's size again before it writes.)
+    if keys.len() > MAX_SIGNATURES {
+        return Err(ArchiveError::TooManySignatures {
+            count: keys.len(),
+            limit: MAX_SIGNATURES,
+        }
+        .into());
+    }
     let mut blobs = Blobs::default();
 
     // 1. Every input file, hashed once.

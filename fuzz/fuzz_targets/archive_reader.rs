@@ -7,10 +7,12 @@
 //!   manifest, which keys sign it, then edits to the well-formed archive listing those blobs
 //!   (insert an entry: the manifest, a listed or unlisted blob, a listed blob with its path
 //!   split across the ustar prefix and name, or arbitrary path bytes; remove, swap or duplicate
-//!   entries; change an entry's type byte, size field, data or checksum), the number of
-//!   end-of-archive blocks, a cut of the compressed stream and trailing bytes. The tar is built in memory from raw headers and compressed with zstd level
-//!   1, so most inputs get past the decompressor, the envelope and the signature check to the
-//!   blob checks. Input that runs out leaves the rest of the plan at its defaults: an empty
+//!   entries; change an entry's type byte, size field, data, checksum, a fixed header field
+//!   (mode, uid, gid, mtime, owner names) or its padding bytes), the number of end-of-archive
+//!   blocks, whether the zstd frame carries a content checksum, a cut of the compressed stream
+//!   and trailing bytes. The tar is built in memory from raw headers written as the writer
+//!   writes them and compressed with zstd level 1 and a content checksum, so most inputs get
+//!   past the decompressor, the envelope and the signature check to the blob checks. Input that runs out leaves the rest of the plan at its defaults: an empty
 //!   plan is a valid archive.
 //!
 //! Properties checked on every input:
@@ -100,6 +102,11 @@ struct Entry {
     size: Option<u64>,
     data: Vec<u8>,
     corrupt_checksum: bool,
+    /// A fixed field changed: which (mode, uid, gid, mtime, uname, gname, by the value mod 6)
+    /// and the byte its first byte becomes.
+    field_edit: Option<(u8, u8)>,
+    /// The byte the padding after the data is made of (the writer's is 0).
+    padding: u8,
 }
 
 impl Entry {
@@ -111,6 +118,8 @@ impl Entry {
             size: None,
             data: data.to_vec(),
             corrupt_checksum: false,
+            field_edit: None,
+            padding: 0,
         }
     }
 
@@ -124,8 +133,22 @@ impl Entry {
         }
         h.set_size(self.size.unwrap_or(self.data.len() as u64));
         h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
         h.set_mtime(0);
         h.set_entry_type(tar::EntryType::new(self.kind));
+        if let Some((field, byte)) = self.field_edit {
+            let ustar = h.as_ustar_mut().expect("a ustar header");
+            let bytes: &mut [u8] = match field % 6 {
+                0 => &mut ustar.mode,
+                1 => &mut ustar.uid,
+                2 => &mut ustar.gid,
+                3 => &mut ustar.mtime,
+                4 => &mut ustar.uname,
+                _ => &mut ustar.gname,
+            };
+            bytes[0] = byte;
+        }
         h.set_cksum();
         if self.corrupt_checksum {
             h.as_old_mut().cksum[3] ^= 1;
@@ -258,6 +281,8 @@ fn new_entry(u: &mut Unstructured, blobs: &[Listed], envelope: &[u8]) -> Result<
             size: None,
             data: u.arbitrary()?,
             corrupt_checksum: false,
+            field_edit: None,
+            padding: 0,
         },
     })
 }
@@ -322,7 +347,7 @@ fn build(u: &mut Unstructured) -> Result<Built> {
     }
     u.arbitrary_loop(Some(0), Some(MAX_EDITS), |u| {
         let at = |u: &mut Unstructured, len: usize| u.int_in_range(0..=len.saturating_sub(1));
-        match u.int_in_range(0..=7)? {
+        match u.int_in_range(0..=9)? {
             0 => {
                 let i = u.int_in_range(0..=entries.len())?;
                 let entry = new_entry(u, &blobs, &envelope)?;
@@ -357,6 +382,14 @@ fn build(u: &mut Unstructured) -> Result<Built> {
                 let i = at(u, entries.len())?;
                 entries[i].corrupt_checksum = true;
             }
+            8 if !entries.is_empty() => {
+                let i = at(u, entries.len())?;
+                entries[i].field_edit = Some((u.arbitrary()?, u.arbitrary()?));
+            }
+            9 if !entries.is_empty() => {
+                let i = at(u, entries.len())?;
+                entries[i].padding = u.arbitrary()?;
+            }
             _ => {}
         }
         Ok(std::ops::ControlFlow::Continue(()))
@@ -371,10 +404,15 @@ fn build(u: &mut Unstructured) -> Result<Built> {
     for entry in &entries {
         tar.extend_from_slice(&entry.header());
         tar.extend_from_slice(&entry.data);
-        tar.resize(tar.len().div_ceil(512) * 512, 0);
+        tar.resize(tar.len().div_ceil(512) * 512, entry.padding);
     }
     tar.resize(tar.len() + 512 * end_blocks, 0);
-    let mut bytes = zstd::bulk::compress(&tar, 1).expect("compressing in memory");
+    let checksum = !rarely(u, 32)?;
+    let mut compressor = zstd::bulk::Compressor::new(1).expect("level 1 is valid");
+    compressor
+        .set_parameter(zstd::zstd_safe::CParameter::ChecksumFlag(checksum))
+        .expect("a valid parameter");
+    let mut bytes = compressor.compress(&tar).expect("compressing in memory");
     if rarely(u, 16)? {
         let len = u.int_in_range(0..=bytes.len())?;
         bytes.truncate(len);

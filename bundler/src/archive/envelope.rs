@@ -10,11 +10,14 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use super::error::ArchiveError;
-use super::manifest::MANIFEST_PAYLOAD_TYPE;
+use super::manifest::{
+    FORMAT_VERSION, MANIFEST_PAYLOAD_TYPE, ManifestError, PAYLOAD_TYPE_PREFIX, PAYLOAD_TYPE_SUFFIX,
+};
+use super::reader::MAX_ENVELOPE_SIZE;
 use crate::keys::KeyId;
 
-/// Most signatures an envelope may carry.
-const MAX_SIGNATURES: usize = 64;
+/// Most signatures an envelope may carry (readers refuse more; the writer never writes more).
+pub const MAX_SIGNATURES: usize = 64;
 
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -98,14 +101,12 @@ pub(crate) fn open(envelope_json: &[u8], keys: &PublisherKeys) -> Result<Opened,
     let envelope: Envelope = serde_json::from_slice(envelope_json)
         .map_err(|e| ArchiveError::BadEnvelope(e.to_string()))?;
     if envelope.payload_type != MANIFEST_PAYLOAD_TYPE {
-        return Err(ArchiveError::WrongPayloadType(envelope.payload_type));
+        return Err(match later_version(&envelope.payload_type) {
+            Some(found) => ManifestError::UnsupportedVersion { found }.into(),
+            None => ArchiveError::WrongPayloadType(envelope.payload_type),
+        });
     }
-    if envelope.signatures.len() > MAX_SIGNATURES {
-        return Err(ArchiveError::BadEnvelope(format!(
-            "{} signatures (at most {MAX_SIGNATURES})",
-            envelope.signatures.len()
-        )));
-    }
+    check_signature_count(envelope.signatures.len())?;
     let payload = STANDARD
         .decode(&envelope.payload)
         .map_err(|e| ArchiveError::BadEnvelope(format!("payload is not base64: {e}")))?;
@@ -147,6 +148,45 @@ pub(crate) fn open(envelope_json: &[u8], keys: &PublisherKeys) -> Result<Opened,
         payload,
         signers: signers.into_iter().collect(),
     })
+}
+
+/// The `N` of a payload type `application/vnd.airlock.manifest.vN+json` naming a later
+/// version than this code implements: `N` in decimal without a sign or leading zeros, greater
+/// than [`FORMAT_VERSION`] and at most `u32::MAX`.
+fn later_version(payload_type: &str) -> Option<u32> {
+    let digits = payload_type
+        .strip_prefix(PAYLOAD_TYPE_PREFIX)?
+        .strip_suffix(PAYLOAD_TYPE_SUFFIX)?;
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|n| *n > FORMAT_VERSION)
+}
+
+fn check_signature_count(count: usize) -> Result<(), ArchiveError> {
+    if count > MAX_SIGNATURES {
+        return Err(ArchiveError::TooManySignatures {
+            count,
+            limit: MAX_SIGNATURES,
+        });
+    }
+    Ok(())
+}
+
+/// The reader's limits, checked by the writer before it writes anything: at most
+/// [`MAX_ENVELOPE_SIZE`] bytes (`EnvelopeTooLarge`), a DSSE envelope (`BadEnvelope`), at most
+/// [`MAX_SIGNATURES`] signatures (`TooManySignatures`).
+pub(crate) fn check_limits(envelope_json: &[u8]) -> Result<(), ArchiveError> {
+    let size = envelope_json.len() as u64;
+    if size > MAX_ENVELOPE_SIZE {
+        return Err(ArchiveError::EnvelopeTooLarge {
+            size,
+            limit: MAX_ENVELOPE_SIZE,
+        });
+    }
+    let envelope: Envelope = serde_json::from_slice(envelope_json)
+        .map_err(|e| ArchiveError::BadEnvelope(e.to_string()))?;
+    check_signature_count(envelope.signatures.len())
 }
 
 #[cfg(test)]
@@ -216,5 +256,64 @@ mod tests {
             open(&retyped, &keys),
             Err(ArchiveError::WrongPayloadType(t)) if t == "application/vnd.in-toto+json"
         ));
+    }
+
+    #[test]
+    fn a_later_manifest_type_is_an_unsupported_version() {
+        let a = key(1);
+        let keys = PublisherKeys::any_of([a.verifying_key()]).unwrap();
+        let mut envelope: serde_json::Value =
+            serde_json::from_slice(&sign_manifest(b"{}", &[&a])).unwrap();
+        for (payload_type, found) in [
+            ("application/vnd.airlock.manifest.v2+json", Some(2)),
+            (
+                "application/vnd.airlock.manifest.v4294967295+json",
+                Some(u32::MAX),
+            ),
+            ("application/vnd.airlock.manifest.v4294967296+json", None),
+            ("application/vnd.airlock.manifest.v0+json", None),
+            ("application/vnd.airlock.manifest.v02+json", None),
+            ("application/vnd.airlock.manifest.v+2+json", None),
+            ("application/vnd.airlock.manifest.v+json", None),
+            ("application/vnd.airlock.manifest.v2", None),
+            ("application/vnd.airlock.manifest.V2+json", None),
+        ] {
+            envelope["payloadType"] = payload_type.into();
+            let bytes = serde_json::to_vec(&envelope).unwrap();
+            match (open(&bytes, &keys), found) {
+                (
+                    Err(ArchiveError::Manifest(ManifestError::UnsupportedVersion { found: f })),
+                    Some(want),
+                ) => assert_eq!(f, want),
+                (Err(ArchiveError::WrongPayloadType(t)), None) => assert_eq!(t, payload_type),
+                (other, _) => panic!("{payload_type}: {other:?}"),
+            }
+        }
+        assert_eq!(
+            format!("{PAYLOAD_TYPE_PREFIX}{FORMAT_VERSION}{PAYLOAD_TYPE_SUFFIX}"),
+            MANIFEST_PAYLOAD_TYPE
+        );
+    }
+
+    #[test]
+    fn more_than_64_signatures_are_refused_by_reader_and_writer_check() {
+        let a = key(1);
+        let keys = PublisherKeys::any_of([a.verifying_key()]).unwrap();
+        let at_limit = sign_manifest(b"{}", &vec![&a; MAX_SIGNATURES]);
+        assert_eq!(open(&at_limit, &keys).unwrap().signers.len(), 1);
+        check_limits(&at_limit).unwrap();
+        let over = sign_manifest(b"{}", &vec![&a; MAX_SIGNATURES + 1]);
+        for result in [open(&over, &keys).map(|_| ()), check_limits(&over)] {
+            assert!(
+                matches!(
+                    result,
+                    Err(ArchiveError::TooManySignatures {
+                        count: 65,
+                        limit: 64
+                    })
+                ),
+                "{result:?}"
+            );
+        }
     }
 }

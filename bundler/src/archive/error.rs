@@ -26,6 +26,9 @@ pub enum ArchiveError {
         /// log2 of the largest window allowed.
         limit_log: u32,
     },
+    /// The zstd frame does not carry a content checksum (writers always set one).
+    #[error("zstd frame has no content checksum")]
+    NoContentChecksum,
     /// Bytes after the archive's single zstd frame.
     #[error("trailing data after the compressed archive")]
     TrailingData,
@@ -59,6 +62,14 @@ pub enum ArchiveError {
         size: u64,
         /// The bound.
         limit: u64,
+    },
+    /// The envelope carries more signatures than readers accept.
+    #[error("manifest envelope has {count} signatures (at most {limit})")]
+    TooManySignatures {
+        /// How many it carries.
+        count: usize,
+        /// The bound.
+        limit: usize,
     },
     /// The envelope is not a DSSE envelope.
     #[error("manifest envelope: {0}")]
@@ -105,6 +116,14 @@ pub enum ArchiveError {
         path: String,
         /// The tar type flag.
         kind: char,
+    },
+    /// A non-zero byte in the padding after an entry's data.
+    #[error("entry {path:?}: padding byte at {offset} is not zero")]
+    BadPadding {
+        /// The entry's path.
+        path: String,
+        /// Offset of the first non-zero padding byte in the decompressed stream.
+        offset: u64,
     },
     /// A path other than `manifest.dsse.json` (first) and `blobs/sha256/<hex>`.
     #[error("entry {0:?} is not allowed (only blobs/sha256/<64 lowercase hex>)")]

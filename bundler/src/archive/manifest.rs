@@ -11,6 +11,10 @@ use super::digest::Sha256Digest;
 
 /// The DSSE payload type of a version-1 manifest.
 pub const MANIFEST_PAYLOAD_TYPE: &str = "application/vnd.airlock.manifest.v1+json";
+/// What comes before the version number in a manifest payload type.
+pub(crate) const PAYLOAD_TYPE_PREFIX: &str = "application/vnd.airlock.manifest.v";
+/// What comes after it.
+pub(crate) const PAYLOAD_TYPE_SUFFIX: &str = "+json";
 /// The manifest format version this code writes and the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -24,6 +28,8 @@ const MAX_NOTES_LEN: usize = 64 * 1024;
 const MAX_CHECKPOINT_LEN: usize = 64 * 1024;
 /// Most hashes in one consistency proof (a tree of 2^64 leaves needs at most 128).
 const MAX_PROOF_HASHES: usize = 128;
+/// The folder of an OCI image layout's blobs, as `create` carries them.
+const OCI_BLOB_PREFIX: &str = "blobs/sha256/";
 
 /// Why a manifest was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -268,10 +274,15 @@ mod hex_hashes {
         strings
             .iter()
             .map(|s| {
+                let bad = || {
+                    serde::de::Error::custom(format!("not a 32-byte hash in lowercase hex: {s:?}"))
+                };
+                // `hex` accepts either case; the writer writes lowercase and readers accept only that.
+                if s.bytes().any(|b| b.is_ascii_uppercase()) {
+                    return Err(bad());
+                }
                 let mut out = [0u8; 32];
-                hex::decode_to_slice(s, &mut out).map_err(|_| {
-                    serde::de::Error::custom(format!("not a 32-byte hex hash: {s:?}"))
-                })?;
+                hex::decode_to_slice(s, &mut out).map_err(|_| bad())?;
                 Ok(out)
             })
             .collect()
@@ -403,19 +414,31 @@ impl Manifest {
                 return Err(invalid(&format!("{field}.origin"), "repeats another log"));
             }
             if log.checkpoint.len() > MAX_CHECKPOINT_LEN
-                || log.checkpoint.lines().next() != Some(log.origin.as_str())
+                || log.checkpoint.contains('\r')
+                || log.checkpoint.split('\n').next() != Some(log.origin.as_str())
             {
                 return Err(invalid(
                     &format!("{field}.checkpoint"),
-                    "must be at most 64 KiB and start with the origin line",
+                    "must be at most 64 KiB without carriage returns and start with the origin line",
                 ));
             }
+            let mut from_sizes = HashSet::new();
             for (j, proof) in log.consistency.iter().enumerate() {
-                if proof.hashes.len() > MAX_PROOF_HASHES || proof.from_size > proof.to_size {
+                let proof_field = format!("{field}.consistency[{j}]");
+                if proof.from_size == 0 || proof.from_size >= proof.to_size {
                     return Err(invalid(
-                        &format!("{field}.consistency[{j}]"),
-                        "from_size must not exceed to_size; at most 128 hashes",
+                        &proof_field,
+                        "from_size must be greater than 0 and less than to_size",
                     ));
+                }
+                if !from_sizes.insert(proof.from_size) {
+                    return Err(invalid(
+                        &proof_field,
+                        "repeats the from_size of another proof",
+                    ));
+                }
+                if proof.hashes.len() > MAX_PROOF_HASHES {
+                    return Err(invalid(&proof_field, "has more than 128 hashes"));
                 }
             }
         }
@@ -466,14 +489,7 @@ impl Manifest {
                         ));
                     }
                 }
-                ArtifactKind::OciImage => {
-                    if !paths.contains("oci-layout") || !paths.contains("index.json") {
-                        return Err(invalid(
-                            &format!("{field}.files"),
-                            "an OCI image layout needs oci-layout and index.json",
-                        ));
-                    }
-                }
+                ArtifactKind::OciImage => check_oci_layout(&field, artifact, &paths)?,
             }
             if size != artifact.size {
                 return Err(invalid(
@@ -500,6 +516,52 @@ impl Manifest {
     }
 }
 
+/// An image's files: `oci-layout`, `index.json` and `blobs/sha256/<hex>` files, each holding
+/// the blob `<hex>` names, and nothing else; the artifact's digest is one of those blobs.
+fn check_oci_layout(
+    field: &str,
+    artifact: &Artifact,
+    paths: &BTreeSet<&str>,
+) -> Result<(), ManifestError> {
+    if !paths.contains("oci-layout") || !paths.contains("index.json") {
+        return Err(invalid(
+            &format!("{field}.files"),
+            "an OCI image layout needs oci-layout and index.json",
+        ));
+    }
+    let mut digest_found = false;
+    for (j, file) in artifact.files.iter().enumerate() {
+        let path = file.path.as_str();
+        if path == "oci-layout" || path == "index.json" {
+            continue;
+        }
+        let Some(named) = path
+            .strip_prefix(OCI_BLOB_PREFIX)
+            .and_then(|hex| Sha256Digest::from_hex(hex).ok())
+        else {
+            return Err(invalid(
+                &format!("{field}.files[{j}].path"),
+                "an OCI image layout holds only oci-layout, index.json and \
+                 blobs/sha256/<64 lowercase hex>",
+            ));
+        };
+        if named != file.digest {
+            return Err(invalid(
+                &format!("{field}.files[{j}].digest"),
+                &format!("is {}, but its path names {named}", file.digest),
+            ));
+        }
+        digest_found |= named == artifact.digest;
+    }
+    if !digest_found {
+        return Err(invalid(
+            &format!("{field}.digest"),
+            "is not the digest of one of the image's blobs/sha256/ files",
+        ));
+    }
+    Ok(())
+}
+
 fn invalid(field: &str, reason: &str) -> ManifestError {
     ManifestError::Invalid {
         field: field.to_owned(),
@@ -523,4 +585,180 @@ fn check_name(field: &str, name: &str) -> Result<(), ManifestError> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn digest(text: &str) -> Sha256Digest {
+        Sha256Digest::of(text.as_bytes())
+    }
+
+    fn file(path: &str, digest: Sha256Digest) -> FileEntry {
+        FileEntry {
+            path: RelativePath::new(path).unwrap(),
+            digest,
+        }
+    }
+
+    fn layout_blob(digest: Sha256Digest) -> FileEntry {
+        file(&format!("blobs/sha256/{}", digest.hex()), digest)
+    }
+
+    /// A valid manifest: a log with two proofs, an OCI image signed by its image manifest.
+    /// Blob contents are the texts hashed, so sizes are their lengths.
+    fn sample() -> Manifest {
+        let texts = ["oci-layout", "index", "image", "layer"];
+        Manifest {
+            version: FORMAT_VERSION,
+            archive_id: "0123456789abcdef0123456789abcdef".into(),
+            created_at: DateTime::from_timestamp(1_795_003_200, 0).unwrap(),
+            publisher: Publisher {
+                name: "release-team".into(),
+                sequence: 7,
+            },
+            site: None,
+            notes: None,
+            trust: vec![],
+            logs: vec![LogSnapshot {
+                origin: "log.example/1".into(),
+                checkpoint: "log.example/1\n10\nAAAA\n\n\u{2014} log.example/1 c2ln\n".into(),
+                consistency: vec![
+                    ConsistencyProof {
+                        from_size: 3,
+                        to_size: 10,
+                        hashes: vec![[0xab; 32]],
+                    },
+                    ConsistencyProof {
+                        from_size: 7,
+                        to_size: 10,
+                        hashes: vec![[0xcd; 32]],
+                    },
+                ],
+            }],
+            artifacts: vec![Artifact {
+                name: "image".into(),
+                kind: ArtifactKind::OciImage,
+                digest: digest("image"),
+                size: texts.iter().map(|t| t.len() as u64).sum(),
+                media_type: "application/vnd.oci.image.manifest.v1+json".into(),
+                files: vec![
+                    file("oci-layout", digest("oci-layout")),
+                    file("index.json", digest("index")),
+                    layout_blob(digest("image")),
+                    layout_blob(digest("layer")),
+                ],
+                evidence: Evidence::default(),
+            }],
+            blobs: texts
+                .iter()
+                .map(|t| BlobEntry {
+                    digest: digest(t),
+                    size: t.len() as u64,
+                })
+                .collect(),
+        }
+    }
+
+    /// The field and reason of the `Invalid` error `manifest` fails with.
+    fn invalid_in(manifest: &Manifest) -> (String, String) {
+        match manifest.check() {
+            Err(ManifestError::Invalid { field, reason }) => (field, reason),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_sample_is_valid_and_round_trips() {
+        let manifest = sample();
+        manifest.check().unwrap();
+        assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+    }
+
+    #[test]
+    fn an_image_digest_must_be_one_of_its_layout_blobs() {
+        // index.json is the image's file, but not one of its blobs/sha256/ files.
+        let mut manifest = sample();
+        manifest.artifacts[0].digest = digest("index");
+        assert_eq!(invalid_in(&manifest).0, "artifacts[0].digest");
+    }
+
+    #[test]
+    fn a_layout_blob_path_must_name_its_digest() {
+        let mut manifest = sample();
+        manifest.artifacts[0].files[3].digest = digest("image");
+        let (field, reason) = invalid_in(&manifest);
+        assert_eq!(field, "artifacts[0].files[3].digest");
+        assert!(reason.contains(&digest("layer").to_string()), "{reason}");
+
+        let other_hex = "ca978112ca1bbdcafac231b39a23dc4da786eff8147c4e72b9807785afee48bb";
+        for path in [
+            "manifest.json".to_owned(),
+            format!("blobs/sha512/{other_hex}"),
+            format!("blobs/sha256/{}", other_hex.to_uppercase()),
+            format!("blobs/sha256/{other_hex}/x"),
+            "blobs/sha256/ca97".to_owned(),
+        ] {
+            let mut manifest = sample();
+            manifest.artifacts[0]
+                .files
+                .push(file(&path, digest("layer")));
+            assert_eq!(
+                invalid_in(&manifest).0,
+                "artifacts[0].files[4].path",
+                "{path}"
+            );
+        }
+    }
+
+    #[test]
+    fn proofs_need_distinct_from_sizes_strictly_between_0_and_to_size() {
+        let out_of_range = "from_size must be greater than 0 and less than to_size";
+        for from_size in [0, 10, 11] {
+            let mut manifest = sample();
+            manifest.logs[0].consistency[0].from_size = from_size;
+            assert_eq!(
+                invalid_in(&manifest),
+                ("logs[0].consistency[0]".to_owned(), out_of_range.to_owned()),
+                "from_size {from_size}"
+            );
+        }
+        // A repeated size is reported at the second proof with it.
+        let mut manifest = sample();
+        manifest.logs[0].consistency[0].from_size = 7;
+        assert_eq!(
+            invalid_in(&manifest),
+            (
+                "logs[0].consistency[1]".to_owned(),
+                "repeats the from_size of another proof".to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn proof_hashes_must_be_lowercase_hex() {
+        let json = String::from_utf8(sample().to_json()).unwrap();
+        let lower = "ab".repeat(32);
+        assert!(json.contains(&lower));
+        let upper = json.replace(&lower, &lower.to_uppercase());
+        match Manifest::from_json(upper.as_bytes()) {
+            Err(ManifestError::Syntax(message)) => {
+                assert!(message.contains("lowercase hex"), "{message}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_checkpoint_must_not_contain_carriage_returns() {
+        for checkpoint in [
+            "log.example/1\r\n10\nAAAA\n\n\u{2014} log.example/1 c2ln\n",
+            "log.example/1\n10\nAAAA\n\n\u{2014} log.example/1 c2ln\r\n",
+        ] {
+            let mut manifest = sample();
+            manifest.logs[0].checkpoint = checkpoint.into();
+            assert_eq!(invalid_in(&manifest).0, "logs[0].checkpoint");
+        }
+    }
 }

@@ -13,7 +13,7 @@ mod writer;
 
 pub use digest::{BadDigest, Sha256Digest};
 pub use entry::{BLOB_PREFIX, MANIFEST_ENTRY, blob_path};
-pub use envelope::{PublisherKeys, sign_manifest};
+pub use envelope::{MAX_SIGNATURES, PublisherKeys, sign_manifest};
 pub use error::ArchiveError;
 pub use manifest::{
     Artifact, ArtifactKind, BlobEntry, ConsistencyProof, Evidence, FORMAT_VERSION, FileEntry,

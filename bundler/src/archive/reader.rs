@@ -27,6 +27,10 @@ pub const MAX_WINDOW_LOG: u32 = 23;
 pub const MAX_ENVELOPE_SIZE: u64 = 32 << 20;
 /// Read and write chunk size.
 const CHUNK: usize = 1 << 20;
+/// A zstd frame's magic number as it appears on the wire (0xFD2FB528, little-endian).
+const ZSTD_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+/// The Content_Checksum_flag bit of a zstd Frame_Header_Descriptor (RFC 8878 §3.1.1.1.1.5).
+const CONTENT_CHECKSUM_FLAG: u8 = 1 << 2;
 
 /// A verified archive, its blobs written to a staging folder the caller now owns.
 #[derive(Debug)]
@@ -163,7 +167,7 @@ pub fn read_archive_from(
         }
         let path = blob_dir.join(digest.hex());
         stage_blob(&mut stream, &digest, header.size, &path, &mut buffer)?;
-        stream.skip_padding(header.size)?;
+        stream.skip_padding(&header.path, header.size)?;
         progress(consumed.get());
     }
 
@@ -218,7 +222,7 @@ fn read_envelope<R: Read>(
     }
     let mut envelope = vec![0u8; header.size as usize];
     stream.read_exact(&mut envelope, "inside the manifest envelope")?;
-    stream.skip_padding(header.size)?;
+    stream.skip_padding(MANIFEST_ENTRY, header.size)?;
     let opened = envelope::open(&envelope, keys)?;
     let manifest = Manifest::from_json(&opened.payload)?;
     Ok(OpenedManifest {
@@ -311,22 +315,37 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// The compressed input: the frame header bytes already looked at, then the rest.
+type Input<R> = BufReader<io::Chain<io::Cursor<Vec<u8>>, Counting<R>>>;
+
 /// The decompressed stream: one zstd frame, a window limit, a length limit and a position.
 struct Stream<R: Read> {
-    decoder: zstd::stream::read::Decoder<'static, BufReader<Counting<R>>>,
+    decoder: zstd::stream::read::Decoder<'static, Input<R>>,
     pos: u64,
     limit: u64,
 }
 
 impl<R: Read> Stream<R> {
     fn new(input: R, count: Rc<Cell<u64>>) -> Result<Self, ArchiveError> {
-        let input = BufReader::with_capacity(
-            CHUNK,
-            Counting {
-                inner: input,
-                count,
-            },
-        );
+        let mut input = Counting {
+            inner: input,
+            count,
+        };
+        // The magic number and the Frame_Header_Descriptor: the decoder verifies a content
+        // checksum when there is one but does not require it, so look at the flag here.
+        // Anything that is not a zstd frame header is left for the decoder to refuse.
+        let mut head = Vec::with_capacity(ZSTD_MAGIC.len() + 1);
+        (&mut input)
+            .take(ZSTD_MAGIC.len() as u64 + 1)
+            .read_to_end(&mut head)
+            .map_err(|e| decode_error(&e))?;
+        if let Some((&descriptor, magic)) = head.split_last()
+            && magic == ZSTD_MAGIC
+            && descriptor & CONTENT_CHECKSUM_FLAG == 0
+        {
+            return Err(ArchiveError::NoContentChecksum);
+        }
+        let input = BufReader::with_capacity(CHUNK, io::Cursor::new(head).chain(input));
         let mut decoder = zstd::stream::read::Decoder::with_buffer(input)
             .map_err(|e| ArchiveError::Compression(e.to_string()))?
             .single_frame();
@@ -370,10 +389,19 @@ impl<R: Read> Stream<R> {
         Ok(())
     }
 
-    fn skip_padding(&mut self, size: u64) -> Result<(), ArchiveError> {
+    /// Reads the padding after an entry of `size` bytes at `path`: it must be zero bytes.
+    fn skip_padding(&mut self, path: &str, size: u64) -> Result<(), ArchiveError> {
         let pad = (entry::padded(size) - size) as usize;
-        let mut zeros = [0u8; BLOCK as usize];
-        self.read_exact(&mut zeros[..pad], "inside entry padding")
+        let start = self.pos;
+        let mut padding = [0u8; BLOCK as usize];
+        self.read_exact(&mut padding[..pad], "inside entry padding")?;
+        match padding[..pad].iter().position(|b| *b != 0) {
+            None => Ok(()),
+            Some(i) => Err(ArchiveError::BadPadding {
+                path: path.to_owned(),
+                offset: start + i as u64,
+            }),
+        }
     }
 
     /// After the end-of-archive blocks: nothing more in the frame, nothing after the frame.

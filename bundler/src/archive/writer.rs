@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::digest::Sha256Digest;
 use super::entry::{self, BLOCK, MANIFEST_ENTRY};
+use super::envelope;
 use super::error::ArchiveError;
 use super::parts::PartSink;
 
@@ -63,7 +64,8 @@ impl Default for WriteOptions {
 /// Writes an archive to `out` (or its parts) and returns the files written. `envelope` is the
 /// signed manifest; `blobs` must be exactly the manifest's blobs, in its order. `progress`
 /// receives the number of uncompressed blob bytes written so far. Nothing is left at `out`
-/// on failure.
+/// on failure. An envelope readers would refuse for its size or its number of signatures
+/// (`EnvelopeTooLarge`, `TooManySignatures`) fails before any file is created.
 pub fn write_archive(
     out: &Path,
     envelope: &[u8],
@@ -77,6 +79,7 @@ pub fn write_archive(
             options.level
         )));
     }
+    envelope::check_limits(envelope)?;
     let sink = PartSink::new(out, options.max_part_size)?;
     let out_err = || ArchiveError::io(out);
     let mut encoder =

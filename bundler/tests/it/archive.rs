@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 
 use airlock_bundler::archive::{
     ArchiveError, ArchiveParts, Artifact, ArtifactKind, BlobEntry, BlobSource, Evidence,
-    FORMAT_VERSION, FileEntry, MANIFEST_ENTRY, Manifest, PlannedBlob, Publisher, PublisherKeys,
-    RelativePath, Sha256Digest, WriteOptions, blob_path, read_archive, read_archive_from,
-    read_manifest, sign_manifest, write_archive,
+    FORMAT_VERSION, FileEntry, MANIFEST_ENTRY, MAX_ENVELOPE_SIZE, MAX_SIGNATURES, Manifest,
+    ManifestError, PlannedBlob, Publisher, PublisherKeys, RelativePath, Sha256Digest, WriteOptions,
+    blob_path, read_archive, read_archive_from, read_manifest, sign_manifest, write_archive,
 };
+use airlock_bundler::create::{CreateError, CreateOptions, NoProgress, create};
 use airlock_bundler::keys::KeyId;
+use airlock_bundler::spec::Spec;
 use chrono::{TimeZone, Utc};
 use ed25519_dalek::SigningKey;
 use proptest::prelude::*;
@@ -180,6 +182,9 @@ fn output_is_deterministic_and_a_plain_tar_zst() {
     assert_eq!(names[0], MANIFEST_ENTRY);
     assert_eq!(names[1], blob_path(&Sha256Digest::of(&blobs[0])));
     assert_eq!(names.len(), 3);
+    // One zstd frame whose Frame_Header_Descriptor has the Content_Checksum_flag set.
+    assert_eq!(a[..4], [0x28, 0xB5, 0x2F, 0xFD]);
+    assert_ne!(a[4] & 0b100, 0, "content checksum flag");
 }
 
 #[test]
@@ -276,6 +281,95 @@ fn writer_refuses_to_replace_and_leaves_nothing_on_failure() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+#[test]
+fn the_writer_refuses_envelopes_readers_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = vec![b"one".to_vec()];
+    let manifest = manifest_for(&blobs);
+    let out = dir.path().join("limits.airlock.tar.zst");
+    let signer = key(1);
+    let write = |envelope: &[u8]| {
+        write_archive(
+            &out,
+            envelope,
+            &planned(&manifest, &blobs),
+            &WriteOptions::default(),
+            &mut |_| {},
+        )
+    };
+
+    let too_many = sign_manifest(&manifest.to_json(), &vec![&signer; MAX_SIGNATURES + 1]);
+    assert!(matches!(
+        write(&too_many),
+        Err(ArchiveError::TooManySignatures {
+            count: 65,
+            limit: 64
+        })
+    ));
+    let too_large = vec![b' '; MAX_ENVELOPE_SIZE as usize + 1];
+    assert!(matches!(
+        write(&too_large),
+        Err(ArchiveError::EnvelopeTooLarge { size, limit })
+            if size == MAX_ENVELOPE_SIZE + 1 && limit == MAX_ENVELOPE_SIZE
+    ));
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+
+    // At the limit, the archive is written and read back.
+    let at_limit = sign_manifest(&manifest.to_json(), &vec![&signer; MAX_SIGNATURES]);
+    let files = write(&at_limit).unwrap();
+    let parts = ArchiveParts::locate(&files[0]).unwrap();
+    let staged = read_archive(
+        &parts,
+        &keys_of(&signer),
+        &dir.path().join("s"),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(staged.manifest(), &manifest);
+}
+
+#[test]
+fn create_refuses_more_keys_than_readers_accept_before_reading_inputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec_path = dir.path().join("bundle.toml");
+    std::fs::write(
+        &spec_path,
+        "[publisher]\nname = \"release-team\"\n\n[[artifact]]\nfile = \"missing.bin\"\n",
+    )
+    .unwrap();
+    let spec = Spec::load(&spec_path).unwrap();
+    let signer = key(1);
+    let options = CreateOptions {
+        output: dir.path().join("out.airlock.tar.zst"),
+        write: WriteOptions::default(),
+        allow_failing: false,
+        witness_state: None,
+        extra_ca_pem: None,
+        now: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        sequence: None,
+    };
+    // The missing input would be an Io error; the key count is refused first.
+    let err = create(
+        &spec,
+        &vec![&signer; MAX_SIGNATURES + 1],
+        &options,
+        &NoProgress,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            CreateError::Archive(ArchiveError::TooManySignatures {
+                count: 65,
+                limit: 64
+            })
+        ),
+        "{err:?}"
+    );
+    let err = create(&spec, &[&signer], &options, &NoProgress).unwrap_err();
+    assert!(matches!(err, CreateError::Io { .. }), "{err:?}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
     #[test]
@@ -298,12 +392,19 @@ proptest! {
 
 // ---- hostile archives, built entry by entry ----
 
-/// One tar entry with a header written verbatim.
+/// A change to a tar header, made before its checksum is computed.
+type HeaderEdit = fn(&mut tar::Header);
+
+/// One tar entry with a header written verbatim: the writer's fields unless edited.
 struct RawEntry {
     path: String,
     kind: tar::EntryType,
     size: Option<u64>,
     data: Vec<u8>,
+    /// Applied to the header before its checksum is computed.
+    edit: Option<HeaderEdit>,
+    /// The byte the padding after the data is made of.
+    padding: u8,
 }
 
 impl RawEntry {
@@ -313,6 +414,8 @@ impl RawEntry {
             kind: tar::EntryType::Regular,
             size: None,
             data: data.to_vec(),
+            edit: None,
+            padding: 0,
         }
     }
 
@@ -327,6 +430,8 @@ struct Raw {
     end_blocks: Option<usize>,
     trailing: Vec<u8>,
     window_log: Option<u32>,
+    /// Leave out the zstd content checksum the writer always sets.
+    no_checksum: bool,
 }
 
 impl Raw {
@@ -337,12 +442,17 @@ impl Raw {
             h.as_old_mut().name[..e.path.len()].copy_from_slice(e.path.as_bytes());
             h.set_size(e.size.unwrap_or(e.data.len() as u64));
             h.set_mode(0o644);
+            h.set_uid(0);
+            h.set_gid(0);
             h.set_mtime(0);
             h.set_entry_type(e.kind);
+            if let Some(edit) = e.edit {
+                edit(&mut h);
+            }
             h.set_cksum();
             tar.extend_from_slice(h.as_bytes());
             tar.extend_from_slice(&e.data);
-            tar.resize(tar.len().div_ceil(512) * 512, 0);
+            tar.resize(tar.len().div_ceil(512) * 512, e.padding);
         }
         tar.resize(tar.len() + 512 * self.end_blocks.unwrap_or(2), 0);
         tar
@@ -350,6 +460,7 @@ impl Raw {
 
     fn bytes(&self) -> Vec<u8> {
         let mut encoder = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        encoder.include_checksum(!self.no_checksum).unwrap();
         if let Some(log) = self.window_log {
             encoder.window_log(log).unwrap();
             encoder.long_distance_matching(true).unwrap();
@@ -597,4 +708,144 @@ fn staging_must_not_exist() {
     .unwrap_err();
     assert!(matches!(err, ArchiveError::StagingExists(p) if p == staging));
     assert!(staging.exists(), "an existing folder is not ours to remove");
+}
+
+/// Offset of the second entry's header in a raw archive: after the envelope and its padding.
+fn second_header_offset(raw: &Raw) -> u64 {
+    512 + (raw.entries[0].data.len() as u64).div_ceil(512) * 512
+}
+
+#[test]
+fn header_fields_must_be_exactly_the_writers() {
+    let cases: [(HeaderEdit, &str); 7] = [
+        (
+            |h| h.as_old_mut().uid.fill(0),
+            r#"uid is "", the writer writes "0000000""#,
+        ),
+        (
+            |h| h.as_old_mut().gid.fill(0),
+            r#"gid is "", the writer writes "0000000""#,
+        ),
+        (
+            |h| h.set_mode(0o755),
+            r#"mode is "0000755", the writer writes "0000644""#,
+        ),
+        (
+            |h| h.set_mtime(1_795_003_200),
+            r#"mtime is "15277311500", the writer writes "00000000000""#,
+        ),
+        (
+            |h| h.set_username("root").unwrap(),
+            r#"uname is "root", the writer writes """#,
+        ),
+        (
+            |h| h.set_groupname("wheel").unwrap(),
+            r#"gname is "wheel", the writer writes """#,
+        ),
+        // NUL is an old spelling of a regular file; the writer writes '0'.
+        (
+            |h| h.as_old_mut().linkflag[0] = 0,
+            "typeflag is NUL, not '0'",
+        ),
+    ];
+    for (edit, want) in cases {
+        let mut raw = good(&[b"a"]);
+        raw.entries[1].edit = Some(edit);
+        let offset = second_header_offset(&raw);
+        match refuse(&raw) {
+            ArchiveError::BadHeader { offset: o, reason } => {
+                assert_eq!((o, reason.as_str()), (offset, want));
+            }
+            other => panic!("{want}: {other:?}"),
+        }
+        // The envelope's header too.
+        let mut raw = good(&[b"a"]);
+        raw.entries[0].edit = Some(edit);
+        assert!(
+            matches!(refuse(&raw), ArchiveError::BadHeader { offset: 0, reason } if reason == want),
+            "{want}"
+        );
+    }
+}
+
+#[test]
+fn a_path_split_into_the_ustar_prefix_is_refused() {
+    // `blobs/sha256` in prefix and the hex in name: tar readers join them into a valid blob
+    // path, but the writer never uses the prefix.
+    let mut raw = good(&[b"a"]);
+    raw.entries[1].path = Sha256Digest::of(b"a").hex();
+    raw.entries[1].edit = Some(|h| {
+        h.as_ustar_mut().unwrap().prefix[..12].copy_from_slice(b"blobs/sha256");
+    });
+    let offset = second_header_offset(&raw);
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::BadHeader { offset: o, reason }
+            if o == offset && reason == "the prefix field is not empty"
+    ));
+}
+
+#[test]
+fn padding_must_be_zero_bytes() {
+    let mut raw = good(&[b"a"]);
+    raw.entries[1].padding = 0xff;
+    let path = blob_path(&Sha256Digest::of(b"a"));
+    let offset = second_header_offset(&raw) + 512 + 1;
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::BadPadding { path: p, offset: o } if p == path && o == offset
+    ));
+
+    let mut raw = good(&[b"a"]);
+    raw.entries[0].padding = 1;
+    let envelope_len = raw.entries[0].data.len() as u64;
+    assert_ne!(
+        envelope_len % 512,
+        0,
+        "the envelope needs padding for this test"
+    );
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::BadPadding { path, offset }
+            if path == MANIFEST_ENTRY && offset == 512 + envelope_len
+    ));
+}
+
+#[test]
+fn a_frame_without_a_content_checksum_is_refused() {
+    let mut raw = good(&[b"a"]);
+    raw.no_checksum = true;
+    assert!(matches!(refuse(&raw), ArchiveError::NoContentChecksum));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.airlock.tar.zst");
+    std::fs::write(&path, raw.bytes()).unwrap();
+    let parts = ArchiveParts::locate(&path).unwrap();
+    assert!(matches!(
+        read_manifest(&parts, &keys_of(&key(1))),
+        Err(ArchiveError::NoContentChecksum)
+    ));
+
+    // With one, it is verified: the frame's last four bytes are the checksum.
+    let mut bytes = good(&[b"a"]).bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(matches!(refuse_bytes(&bytes), ArchiveError::Compression(_)));
+}
+
+#[test]
+fn a_later_manifest_payload_type_is_an_unsupported_version() {
+    let mut envelope: serde_json::Value = serde_json::from_slice(&envelope_for(&[b"a"])).unwrap();
+    let mut raw = good(&[b"a"]);
+    envelope["payloadType"] = "application/vnd.airlock.manifest.v2+json".into();
+    raw.entries[0] = RawEntry::file(MANIFEST_ENTRY, &serde_json::to_vec(&envelope).unwrap());
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::Manifest(ManifestError::UnsupportedVersion { found: 2 })
+    ));
+    envelope["payloadType"] = "application/vnd.airlock.bundle.v2+json".into();
+    raw.entries[0] = RawEntry::file(MANIFEST_ENTRY, &serde_json::to_vec(&envelope).unwrap());
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::WrongPayloadType(t) if t == "application/vnd.airlock.bundle.v2+json"
+    ));
 }
