@@ -64,7 +64,10 @@ pub enum AuthError {
         until: DateTime<Utc>,
     },
     /// Too many attempts from one address.
-    #[error("too many sign-in attempts from this address; try again in {} s", retry_after.as_secs().max(1))]
+    #[error(
+        "too many sign-in attempts from this address; try again in {} s",
+        retry_seconds(*retry_after)
+    )]
     RateLimited {
         /// How long until the next attempt is allowed.
         retry_after: Duration,
@@ -84,6 +87,11 @@ pub enum AuthError {
     /// The database.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Whole seconds, rounded up, at least 1 (for messages and `Retry-After`).
+pub(crate) fn retry_seconds(d: Duration) -> u64 {
+    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 /// An argon2id PHC string (default parameters, random 16-byte salt) for `password`.
@@ -193,16 +201,20 @@ pub fn sign_in_from(
     let known = users::by_name(app.store().read(), name)?;
     // A locked account gets no password check at all (the lock would not slow guessing
     // otherwise); the decision is made again below, inside the transaction.
-    let password_ok = match &known {
-        Some(u) if locked_until(u, now)?.is_some() => false,
-        Some(u) => verify_password(&u.password_hash, password),
+    let verified = match &known {
+        Some(u) if locked_until(u, now)?.is_some() => None,
+        Some(u) => verify_password(&u.password_hash, password).then_some(&u.password_hash),
         None => {
             verify_password(DUMMY_HASH, password);
-            false
+            None
         }
     };
     app.store().write(|tx| {
         let user = users::by_name(tx, name)?;
+        // The password matched the hash that is still stored (not one changed meanwhile).
+        let password_ok = user
+            .as_ref()
+            .is_some_and(|u| verified == Some(&u.password_hash));
         let (reason, outcome) = match user {
             None => ("unknown user", Err(AuthError::BadCredentials)),
             Some(u) => match locked_until(&u, now)? {

@@ -30,6 +30,12 @@ pub enum TlsError {
         /// rcgen's error.
         reason: String,
     },
+    /// A name for the certificate is neither an IP address nor a DNS name.
+    #[error("{name:?} is neither an IP address nor a DNS name (letters, digits, hyphens, dots)")]
+    BadName {
+        /// The name given.
+        name: String,
+    },
     /// A file could not be read.
     #[error("reading {}", path.display())]
     Read {
@@ -98,9 +104,15 @@ pub fn generate_self_signed_at(
         .chain(LOOPBACK_NAMES)
         .map(str::trim)
     {
-        if !name.is_empty() && !sans.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-            sans.push(name.to_owned());
+        if name.is_empty() || sans.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            continue;
         }
+        if name.parse::<std::net::IpAddr>().is_err() && !is_dns_name(name) {
+            return Err(TlsError::BadName {
+                name: name.to_owned(),
+            });
+        }
+        sans.push(name.to_owned());
     }
     let common_name = sans.first().cloned().unwrap_or_else(|| "localhost".into());
     let mut params = CertificateParams::new(sans).map_err(generate)?;
@@ -123,6 +135,24 @@ pub fn generate_self_signed_at(
         cert_pem: cert.pem(),
         key_pem: key.serialize_pem(),
     })
+}
+
+/// A DNS name as a certificate may carry it: dot-separated labels of ASCII letters, digits
+/// and inner hyphens, each at most 63 bytes, at most 253 in all; `*.` may lead.
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// `t`'s month, 1–12 (chrono's are always in range).
@@ -205,8 +235,28 @@ mod tests {
 
     #[test]
     fn a_name_that_is_not_a_dns_name_is_refused() {
-        let err = generate_self_signed(&["not a name\u{0}".into()]).unwrap_err();
-        assert!(matches!(err, TlsError::Generate { .. }), "{err}");
+        for bad in [
+            "not a name",
+            "a..b",
+            "-a.example",
+            "a_b.example",
+            "ex\u{e4}mple.org",
+        ] {
+            let err = generate_self_signed(&[bad.into()]).unwrap_err();
+            assert!(
+                matches!(&err, TlsError::BadName { name } if name == bad),
+                "{err}"
+            );
+        }
+        for good in [
+            "airlock",
+            "*.site.example",
+            "10.0.0.5",
+            "fd00::5",
+            "a-1.example.",
+        ] {
+            generate_self_signed(&[good.into()]).unwrap();
+        }
     }
 
     #[test]

@@ -578,16 +578,20 @@ mod tests {
             .to_http_request();
         // Stored as given: it is never used as a path.
         assert_eq!(upload_file_name(&req).unwrap(), "../../etc/passwd");
+        let utf8 = HeaderValue::from_bytes("café.airlock.tar.zst".as_bytes()).unwrap();
         let req = TestRequest::default()
-            .insert_header((
-                FILE_NAME_HEADER,
-                HeaderValue::from_bytes(b"a\x7fb").unwrap(),
-            ))
+            .insert_header((FILE_NAME_HEADER, utf8))
             .to_http_request();
-        assert!(matches!(
-            upload_file_name(&req),
-            Err(ApiError::BadRequest(_))
-        ));
+        assert_eq!(upload_file_name(&req).unwrap(), "café.airlock.tar.zst");
+        for bad in [&b"a\tb"[..], b"caf\xe9"] {
+            let req = TestRequest::default()
+                .insert_header((FILE_NAME_HEADER, HeaderValue::from_bytes(bad).unwrap()))
+                .to_http_request();
+            assert!(matches!(
+                upload_file_name(&req),
+                Err(ApiError::BadRequest(_))
+            ));
+        }
     }
 
     #[test]

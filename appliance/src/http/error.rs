@@ -8,7 +8,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use chrono::{DateTime, Utc};
 
-use crate::auth::AuthError;
+use crate::auth::{AuthError, retry_seconds};
 use crate::store::StoreError;
 
 /// A failed API request.
@@ -42,7 +42,10 @@ pub enum ApiError {
         until: DateTime<Utc>,
     },
     /// Too many sign-in attempts from this address (429).
-    #[error("too many sign-in attempts from this address; try again in {} s", seconds(*retry_after))]
+    #[error(
+        "too many sign-in attempts from this address; try again in {} s",
+        retry_seconds(*retry_after)
+    )]
     RateLimited {
         /// How long until the next attempt is allowed.
         retry_after: Duration,
@@ -50,11 +53,6 @@ pub enum ApiError {
     /// Something broke on the appliance (500). The detail is logged, never sent.
     #[error("internal error (see the appliance log)")]
     Internal(String),
-}
-
-/// Whole seconds, rounded up, at least 1 (for `Retry-After`).
-fn seconds(d: Duration) -> u64 {
-    (d.as_secs() + u64::from(d.subsec_nanos() > 0)).max(1)
 }
 
 impl ApiError {
@@ -90,7 +88,7 @@ impl ResponseError for ApiError {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
             Self::RateLimited { retry_after } => {
-                response.insert_header((header::RETRY_AFTER, seconds(*retry_after)));
+                response.insert_header((header::RETRY_AFTER, retry_seconds(*retry_after)));
             }
             Self::Locked { until } => {
                 let left = (*until - Utc::now()).num_seconds().max(1);
