@@ -5,10 +5,15 @@
 
 use std::path::{Path, PathBuf};
 
+use airlock_bundler::archive::{
+    ArchiveParts, BlobSource, Manifest, PlannedBlob, PublisherKeys, WriteOptions, read_archive,
+    sign_manifest, write_archive,
+};
 use airlock_bundler::create::{self, CreateOptions, NoProgress};
 use airlock_bundler::keys::{self, GeneratedKey};
 use airlock_bundler::spec::Spec;
 use chrono::{DateTime, Duration, Utc};
+use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
 use crate::{
@@ -88,6 +93,8 @@ impl ArtifactPlan {
 #[derive(Debug)]
 pub struct World {
     dir: PathBuf,
+    seed: u64,
+    tuf_time: DateTime<Utc>,
     /// The private Sigstore instance (sign more, grow its log).
     pub sigstore: Instance,
     tuf: TufRepo,
@@ -103,9 +110,7 @@ impl World {
     pub fn new(seed: u64, dir: &Path, tuf_time: DateTime<Utc>) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
         let sigstore = Instance::new(seed, tuf_time - Duration::hours(1))?;
-        let tuf = TufRepoBuilder::new(seed + 1, tuf_time)
-            .trusted_root(sigstore.trusted_root_json()?)
-            .write(&dir.join("tuf"))?;
+        let tuf = tuf_builder(seed, tuf_time, &sigstore)?.write(&dir.join("tuf"))?;
         std::fs::write(dir.join("tuf/1.root.json"), &tuf.initial_root).map_err(io(dir))?;
         let now = Utc::now().timestamp();
         let tls = TlsMaterial::new(seed + 2, now - 3600, now + 30 * 86_400)?;
@@ -114,6 +119,8 @@ impl World {
             .map_err(|e| invalid("publisher key", e))?;
         Ok(Self {
             dir: dir.to_owned(),
+            seed,
+            tuf_time,
             sigstore,
             tuf,
             tls,
@@ -126,6 +133,11 @@ impl World {
     /// The folder everything is written in.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The time the TUF repository is dated (its timestamp expires 7 days later).
+    pub fn tuf_time(&self) -> DateTime<Utc> {
+        self.tuf_time
     }
 
     /// The pinned TUF root a site gets out of band.
@@ -148,6 +160,40 @@ impl World {
         self.log.set_log(self.sigstore.log());
     }
 
+    /// The publisher's signing key.
+    pub fn publisher_key(&self) -> Result<SigningKey> {
+        keys::load_signing_key(&self.publisher.key_path, || {
+            Err(keys::KeyError::PromptNeedsTerminal)
+        })
+        .map_err(|e| invalid("publisher key", e))
+    }
+
+    /// Rewrites the TUF repository from the same keys and trusted root: `edit` gets the builder
+    /// the world started with (every role version 1, dated `tuf_time`) and may change role
+    /// versions and expiries. The pinned root is unchanged as long as `edit` does not rotate it.
+    pub fn rewrite_tuf(
+        &mut self,
+        edit: impl FnOnce(TufRepoBuilder) -> TufRepoBuilder,
+    ) -> Result<()> {
+        let dir = self.dir.join("tuf");
+        for sub in ["metadata", "targets"] {
+            let path = dir.join(sub);
+            if path.exists() {
+                std::fs::remove_dir_all(&path).map_err(io(&path))?;
+            }
+        }
+        let builder = tuf_builder(self.seed, self.tuf_time, &self.sigstore)?;
+        let tuf = edit(builder).write(&dir)?;
+        if tuf.initial_root != self.tuf.initial_root {
+            return Err(KitError::Invalid {
+                what: "TUF rewrite",
+                detail: "the edit changed the pinned root".into(),
+            });
+        }
+        self.tuf = tuf;
+        Ok(())
+    }
+
     /// Packs `artifacts` into `NAME.airlock.tar.zst` with the publisher `sequence`. When
     /// `witness_state` is given, proofs from its sizes are carried.
     pub fn archive(
@@ -156,6 +202,19 @@ impl World {
         sequence: u64,
         artifacts: &[ArtifactPlan],
         witness_state: Option<&Path>,
+    ) -> Result<PathBuf> {
+        self.archive_at(name, sequence, artifacts, witness_state, Utc::now())
+    }
+
+    /// As [`World::archive`], created at `now` (the manifest's `created_at`, and the time the
+    /// bundler judges TUF expiry at).
+    pub fn archive_at(
+        &mut self,
+        name: &str,
+        sequence: u64,
+        artifacts: &[ArtifactPlan],
+        witness_state: Option<&Path>,
+        now: DateTime<Utc>,
     ) -> Result<PathBuf> {
         let mut spec = format!(
             "[publisher]\nname = \"release-team\"\nsequence = {sequence}\nsite = \"plant-3\"\n\n\
@@ -170,10 +229,7 @@ impl World {
         let spec_path = self.dir.join(format!("{name}.toml"));
         std::fs::write(&spec_path, spec).map_err(io(&spec_path))?;
         let spec = Spec::load(&spec_path).map_err(|e| invalid("spec", e))?;
-        let key = keys::load_signing_key(&self.publisher.key_path, || {
-            Err(keys::KeyError::PromptNeedsTerminal)
-        })
-            .map_err(|e| invalid("publisher key", e))?;
+        let key = self.publisher_key()?;
         let output = self.dir.join(format!("{name}.airlock.tar.zst"));
         let options = CreateOptions {
             output: output.clone(),
@@ -181,11 +237,69 @@ impl World {
             allow_failing: true,
             witness_state: witness_state.map(Path::to_owned),
             extra_ca_pem: Some(self.tls.ca_pem().into_bytes()),
-            now: Utc::now(),
+            now,
             sequence: None,
         };
-        create::create(&spec, &[&key], &options, &NoProgress)
-            .map_err(|e| invalid("create", e))?;
+        create::create(&spec, &[&key], &options, &NoProgress).map_err(|e| invalid("create", e))?;
+        Ok(output)
+    }
+
+    /// Re-packs an archive this world built as `NAME.airlock.tar.zst` after `edit` changed its
+    /// manifest (a hostile or broken publisher: dropped proofs, another `created_at`), signed by
+    /// the publisher key as `create` signs. Nothing is checked: the site must find the problem.
+    pub fn repack(
+        &self,
+        archive: &Path,
+        name: &str,
+        edit: impl FnOnce(&mut Manifest),
+    ) -> Result<PathBuf> {
+        let key = self.publisher_key()?;
+        self.repack_signed_by(archive, name, edit, &[&key])
+    }
+
+    /// As [`World::repack`], signed by `signers` instead of the publisher key.
+    pub fn repack_signed_by(
+        &self,
+        archive: &Path,
+        name: &str,
+        edit: impl FnOnce(&mut Manifest),
+        signers: &[&SigningKey],
+    ) -> Result<PathBuf> {
+        let own = PublisherKeys::any_of([self.publisher_key()?.verifying_key()])
+            .map_err(|e| invalid("publisher keys", e))?;
+        let staging = self.dir.join(format!(".{name}.repack"));
+        if staging.exists() {
+            std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
+        }
+        let staged = read_archive(
+            &ArchiveParts::from_paths(vec![archive.to_owned()]),
+            &own,
+            &staging,
+            &mut |_| {},
+        )
+        .map_err(|e| invalid("archive to repack", e))?;
+        let mut manifest = staged.manifest().clone();
+        edit(&mut manifest);
+        let envelope = sign_manifest(&manifest.to_json(), signers);
+        let blobs: Vec<PlannedBlob> = manifest
+            .blobs
+            .iter()
+            .map(|b| PlannedBlob {
+                digest: b.digest,
+                size: b.size,
+                source: BlobSource::File(staged.blob_path(&b.digest)),
+            })
+            .collect();
+        let output = self.dir.join(format!("{name}.airlock.tar.zst"));
+        write_archive(
+            &output,
+            &envelope,
+            &blobs,
+            &WriteOptions::default(),
+            &mut |_| {},
+        )
+        .map_err(|e| invalid("repacked archive", e))?;
+        std::fs::remove_dir_all(&staging).map_err(io(&staging))?;
         Ok(output)
     }
 
@@ -245,6 +359,12 @@ impl World {
         }
         Ok(table)
     }
+}
+
+/// The world's TUF repository as first built: the instance's trusted root, every role at
+/// version 1, dated `tuf_time`.
+fn tuf_builder(seed: u64, tuf_time: DateTime<Utc>, sigstore: &Instance) -> Result<TufRepoBuilder> {
+    Ok(TufRepoBuilder::new(seed + 1, tuf_time).trusted_root(sigstore.trusted_root_json()?))
 }
 
 /// A TOML basic string.

@@ -383,7 +383,6 @@ fn commit_and_release(
             app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement)
         })
         .collect();
-    let releasing = checked.judged.iter().any(|j| j.verdict != Verdict::Failed);
     steps.0.push(NewStep {
         step: "release",
         ok: true,
@@ -492,12 +491,9 @@ fn commit_and_release(
             )?;
         }
         store::imports::set_counts(tx, import_id, passed, warned, failed)?;
-        let state = if releasing {
-            ImportState::Releasing
-        } else {
-            ImportState::Done
-        };
-        store::imports::set_state(tx, import_id, state, None, now)?;
+        // Releasing even when every artifact failed: the failed files still move from staging
+        // into quarantine, and `recover` finishes that only for imports in this state.
+        store::imports::set_state(tx, import_id, ImportState::Releasing, None, now)?;
         Ok::<_, StoreError>(())
     })?;
 
@@ -510,9 +506,7 @@ fn commit_and_release(
         &layout,
     )?;
     app.store().write(|tx| {
-        if releasing {
-            store::imports::set_state(tx, import_id, ImportState::Done, None, now)?;
-        }
+        store::imports::set_state(tx, import_id, ImportState::Done, None, now)?;
         audit::append(
             tx,
             now,

@@ -248,7 +248,7 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
             .map_err(|e| ImportError::Policy(format!("stored manifest of import {}: {e}", import.id)))?;
         let staging = data.staging_of(import.id);
         let finished = match manifest {
-            Some(manifest) if staging.exists() || data.released_of(import.id).exists() => {
+            Some(manifest) if staging.exists() => {
                 let places = artifacts
                     .iter()
                     .map(|a| {
@@ -266,7 +266,13 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
                 execute(data, import.id, &staging, &manifest, &Layout { places })?;
                 true
             }
-            _ => false,
+            // Staging is removed last: without it every file is in place, unless some were to
+            // be released and `released/<import>` is missing.
+            Some(_) => {
+                data.released_of(import.id).exists()
+                    || artifacts.iter().all(|a| a.verdict == "failed")
+            }
+            None => false,
         };
         app.store().write(|tx| {
             let (state, reason, action) = if finished {

@@ -96,9 +96,9 @@ pub(super) fn check_publisher(
         return Err(Rejection::new(
             "publisher",
             format!(
-                "created_at {} is older than the maximum transit age ({} days)",
+                "created_at {} is older than the maximum transit age ({})",
                 rfc3339(created),
-                settings.max_transit.num_days()
+                whole_days_or_seconds(settings.max_transit)
             ),
         ));
     }
@@ -352,6 +352,17 @@ pub(super) fn check_witness(
 /// The enabled, unexpired signers, ready for the verifier.
 pub(super) fn signers(app: &Appliance, now: DateTime<Utc>) -> Result<Vec<NamedSigner>, String> {
     crate::policy_store::signer_policies(app.store().read(), now).map_err(|e| e.to_string())
+}
+
+/// `30 days`, or `3600 s` when the setting is not a whole number of days (a limit under a day
+/// must not read as `0 days`).
+fn whole_days_or_seconds(d: chrono::Duration) -> String {
+    let seconds = d.num_seconds();
+    match seconds {
+        86_400 => "1 day".to_owned(),
+        s if s > 0 && s % 86_400 == 0 => format!("{} days", s / 86_400),
+        s => format!("{s} s"),
+    }
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {

@@ -33,7 +33,8 @@ impl ImportSource {
 pub enum ImportState {
     /// Being read and verified.
     Running,
-    /// Verdicts committed; passed artifacts being moved to `released/`.
+    /// Verdicts committed; artifacts being moved to `released/` (passed, warned) and
+    /// `quarantine/` (failed).
     Releasing,
     /// Finished: every artifact has a verdict.
     Done,

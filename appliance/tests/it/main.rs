@@ -7,3 +7,4 @@ mod http;
 mod pipeline;
 mod site;
 mod crash;
+mod netns;

@@ -2,13 +2,20 @@
 //! Sigstore, imported into a real appliance (SQLite, files), every verdict and reason
 //! asserted.
 
-use airlock_appliance::pipeline::Verdict;
+use airlock_appliance::inbox::Inbox;
+use airlock_appliance::pipeline::{self, ImportOutcome, Verdict};
 use airlock_appliance::store::{self, ImportState};
-use airlock_appliance::{audit, vsa};
-use airlock_tests::ArtifactPlan;
+use airlock_appliance::{admin, audit, vsa};
+use airlock_bundler::keys::KeyId;
+use airlock_tests::{
+    ArtifactPlan, BUILDER_ID, ISSUER, Instance, SOURCE_URI, SignOptions, Signing, TRUSTED_IDENTITY,
+    TUF_NAME, UNTRUSTED_IDENTITY,
+};
 use base64::Engine as _;
+use chrono::{DateTime, Duration, SecondsFormat, SubsecRound as _, Utc};
+use ed25519_dalek::SigningKey;
 
-use crate::site::Site;
+use crate::site::{BASE_POLICY, Site};
 
 #[test]
 fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
@@ -80,7 +87,837 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
         .map(|r| r.action)
         .collect();
     for expected in ["import.started", "trust.updated", "verdict", "import.done"] {
-        assert!(actions.iter().any(|a| a == expected), "{expected} in {actions:?}");
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
     }
     assert_eq!(chain.rows as usize, actions.len());
+}
+
+/// The verdicts and reasons of an outcome, in manifest order.
+fn verdicts(outcome: &ImportOutcome) -> Vec<(Verdict, Vec<String>)> {
+    outcome
+        .artifacts
+        .iter()
+        .map(|a| (a.verdict, a.reasons.clone()))
+        .collect()
+}
+
+/// Asserts a rejected import: its reason, no artifacts, nothing left in quarantine or
+/// released, the original kept, the state and reason stored.
+fn assert_rejected(site: &Site, outcome: &ImportOutcome, reason: &str) {
+    assert_eq!(outcome.state, ImportState::Rejected, "{outcome:?}");
+    assert_eq!(outcome.reason.as_deref(), Some(reason), "{outcome:?}");
+    assert!(outcome.artifacts.is_empty());
+    let id = outcome.import_id;
+    let data = site.data();
+    assert!(!data.join(format!("quarantine/{id}")).exists());
+    assert!(!data.join(format!("released/{id}")).exists());
+    assert!(!data.join(format!("released/.{id}.partial")).exists());
+    assert!(data.join(format!("archive/{id}.airlock.tar.zst")).is_file());
+    let row = site.import_row(id);
+    assert_eq!(row.state, ImportState::Rejected);
+    assert_eq!(row.reason.as_deref(), Some(reason));
+    assert!(site.artifacts(id).is_empty());
+}
+
+fn signed(name: &str) -> ArtifactPlan {
+    ArtifactPlan::signed(name, format!("the bytes of {name}\n").as_bytes())
+}
+
+fn complete(name: &str) -> ArtifactPlan {
+    ArtifactPlan::complete(name, format!("the bytes of {name}\n").as_bytes())
+}
+
+/// Every rendering of `f(t)` for the whole seconds `t` between `before` and `after`: the
+/// appliance reads its clock between the two.
+fn at_some_second(
+    before: DateTime<Utc>,
+    after: DateTime<Utc>,
+    f: impl Fn(DateTime<Utc>) -> String,
+) -> Vec<String> {
+    let mut t = before.trunc_subsecs(0);
+    let mut out = Vec::new();
+    while t <= after {
+        out.push(f(t));
+        t += Duration::seconds(1);
+    }
+    out
+}
+
+fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+#[test]
+fn an_archive_signed_by_an_unknown_key_is_rejected_and_kept_as_evidence() {
+    let mut site = Site::new(201);
+    let genuine = site
+        .world
+        .archive("genuine", 1, &[signed("tool.tar.gz")], None)
+        .unwrap();
+    let stranger = SigningKey::from_bytes(&[0x5a; 32]);
+    let forged = site
+        .world
+        .repack_signed_by(&genuine, "forged", |_| {}, &[&stranger])
+        .unwrap();
+
+    let outcome = site.import(&forged);
+    let reason = format!(
+        "archive: manifest is not signed by a trusted publisher key (signed by: {})",
+        KeyId::of(&stranger.verifying_key())
+    );
+    assert_rejected(&site, &outcome, &reason);
+    assert!(site.files("released").is_empty());
+    assert_eq!(site.files("quarantine"), Vec::<String>::new());
+    // The original is kept byte for byte, and the caller's copy stays where it was.
+    let kept = site
+        .data()
+        .join(format!("archive/{}.airlock.tar.zst", outcome.import_id));
+    assert_eq!(
+        std::fs::read(kept).unwrap(),
+        std::fs::read(&forged).unwrap()
+    );
+    let steps = store::imports::steps(site.app.store().read(), outcome.import_id).unwrap();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!((steps[0].step.as_str(), steps[0].ok), ("archive", false));
+    let actions = site.audit_actions();
+    assert!(
+        actions.iter().any(|a| a == "import.rejected"),
+        "{actions:?}"
+    );
+    assert!(!actions.iter().any(|a| a == "verdict"), "{actions:?}");
+}
+
+#[test]
+fn a_publisher_key_only_vouches_for_its_own_publisher_while_enabled() {
+    let mut site = Site::new(214);
+    let key_id = KeyId::of(&site.world.publisher_key().unwrap().verifying_key()).to_string();
+    let genuine = site.archive("genuine", 1, &[signed("tool.tar.gz")]);
+    // Another publisher's name on an archive the release team's key signed.
+    let impostor = site
+        .world
+        .repack(&genuine, "impostor", |m| m.publisher.name = "vendor".into())
+        .unwrap();
+    let outcome = site.import(&impostor);
+    assert_rejected(
+        &site,
+        &outcome,
+        &format!(
+            "publisher: signed by key(s) {key_id} which do not belong to publisher \"vendor\""
+        ),
+    );
+
+    // Two signatures required, one key trusted: no archive can meet it.
+    admin::set_publisher_threshold(&site.app, "admin", 2).unwrap();
+    let outcome = site.import(&genuine);
+    assert_rejected(
+        &site,
+        &outcome,
+        "archive: threshold 2 with 1 distinct key(s)",
+    );
+    admin::set_publisher_threshold(&site.app, "admin", 1).unwrap();
+
+    // A disabled key is not trusted at all.
+    admin::set_publisher_key_enabled(&site.app, "admin", &key_id, false).unwrap();
+    let outcome = site.import(&genuine);
+    assert_rejected(
+        &site,
+        &outcome,
+        "archive: no trusted publisher keys are configured",
+    );
+    admin::set_publisher_key_enabled(&site.app, "admin", &key_id, true).unwrap();
+    let outcome = site.import(&genuine);
+    assert_eq!(verdicts(&outcome), [(Verdict::Passed, vec![])]);
+    let actions = site.audit_actions();
+    for expected in [
+        "publisher.key_disabled",
+        "publisher.key_enabled",
+        "setting.changed",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn a_replayed_or_older_sequence_number_is_rejected() {
+    let mut site = Site::new(202);
+    let first = site.archive("five", 5, &[signed("tool-5.tar.gz")]);
+    let outcome = site.import(&first);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+
+    let replayed = |n: u64| {
+        format!(
+            "publisher: sequence {n} of \"release-team\" is not above the last accepted (5): a replayed or out-of-order archive"
+        )
+    };
+    // The very same file again, a new archive reusing 5, and an older one.
+    let again = site.import(&first);
+    assert_rejected(&site, &again, &replayed(5));
+    let same = site.archive("five-again", 5, &[signed("tool-5b.tar.gz")]);
+    let outcome = site.import(&same);
+    assert_rejected(&site, &outcome, &replayed(5));
+    let older = site.archive("four", 4, &[signed("tool-4.tar.gz")]);
+    let outcome = site.import(&older);
+    assert_rejected(&site, &outcome, &replayed(4));
+
+    // The rejections did not move the sequence: 6 is accepted.
+    let next = site.archive("six", 6, &[signed("tool-6.tar.gz")]);
+    let outcome = site.import(&next);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    let publisher = store::publishers::get(site.app.store().read(), "release-team")
+        .unwrap()
+        .unwrap();
+    assert_eq!(publisher.last_sequence, Some(6));
+    site.audit_actions();
+}
+
+#[test]
+fn created_at_older_than_the_transit_age_or_beyond_the_clock_skew_is_rejected() {
+    let mut site = Site::new(203);
+    site.set(pipeline::MAX_TRANSIT_AGE, "3600");
+    let created = Utc::now().trunc_subsecs(0) - Duration::hours(2);
+    let old = site
+        .world
+        .archive_at("old", 1, &[signed("tool.tar.gz")], None, created)
+        .unwrap();
+    let outcome = site.import(&old);
+    let reason = format!(
+        "publisher: created_at {} is older than the maximum transit age (3600 s)",
+        rfc3339(created)
+    );
+    assert_rejected(&site, &outcome, &reason);
+
+    // A larger limit admits it: the setting is read at every import.
+    site.set(pipeline::MAX_TRANSIT_AGE, &(3 * 86_400).to_string());
+    let outcome = site.import(&old);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+
+    site.set(pipeline::CLOCK_SKEW, "60");
+    let created = Utc::now().trunc_subsecs(0) + Duration::minutes(10);
+    let state = site.witness_state();
+    let future = site
+        .world
+        .archive_at("future", 2, &[signed("next.tar.gz")], Some(&state), created)
+        .unwrap();
+    let before = Utc::now();
+    let outcome = site.import(&future);
+    let after = Utc::now();
+    let expected = at_some_second(before, after, |clock| {
+        format!(
+            "publisher: created_at {} is in the future (appliance clock {}, skew allowed 60 s)",
+            rfc3339(created),
+            rfc3339(clock)
+        )
+    });
+    let reason = outcome.reason.clone().unwrap_or_default();
+    assert!(expected.contains(&reason), "{reason:?} not in {expected:?}");
+    assert_rejected(&site, &outcome, &reason);
+
+    // Within the skew it is accepted.
+    site.set(pipeline::CLOCK_SKEW, "900");
+    let outcome = site.import(&future);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    site.audit_actions();
+}
+
+#[test]
+fn tuf_metadata_expired_at_created_at_is_rejected() {
+    // The timestamp role (valid 7 days) expired a day ago.
+    let tuf_time = Utc::now().trunc_subsecs(0) - Duration::days(8);
+    let mut site = Site::with_tuf_time(204, tuf_time);
+    // `create` judges TUF at its own `now`: build while the timestamp was valid, then move
+    // `created_at` past its expiry, as a publisher with a stale mirror would.
+    let built = site
+        .world
+        .archive_at(
+            "stale",
+            1,
+            &[signed("tool.tar.gz")],
+            None,
+            Utc::now() - Duration::days(2),
+        )
+        .unwrap();
+    let created = Utc::now().trunc_subsecs(0) - Duration::hours(1);
+    let stale = site
+        .world
+        .repack(&built, "stale-now", |m| m.created_at = created)
+        .unwrap();
+    let outcome = site.import(&stale);
+    let expires = tuf_time + Duration::days(7);
+    let reason = format!(
+        "trust: trust repository {TUF_NAME}: timestamp metadata version 1 expired at {} (reference time {})",
+        rfc3339(expires),
+        rfc3339(created)
+    );
+    assert_rejected(&site, &outcome, &reason);
+    // Not a rollback: no alarm, and no trust state saved.
+    assert!(site.open_alarms().is_empty());
+    let trust = store::trust::list(site.app.store().read()).unwrap();
+    assert!(trust[0].state.is_none());
+
+    // The archive as built (created while the timestamp was valid) is accepted.
+    let outcome = site.import(&built);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    site.audit_actions();
+}
+
+#[test]
+fn older_tuf_metadata_than_accepted_is_a_rollback_with_an_alarm() {
+    let mut site = Site::new(205);
+    let expires = site.world.tuf_time() + Duration::days(7);
+    site.world
+        .rewrite_tuf(|b| b.timestamp_role(2, expires))
+        .unwrap();
+    let newer = site.archive("newer", 1, &[signed("tool-1.tar.gz")]);
+    let outcome = site.import(&newer);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+
+    // A mirror serving the repository as it was before: timestamp version 1.
+    site.world.rewrite_tuf(|b| b).unwrap();
+    let older = site.archive("older", 2, &[signed("tool-2.tar.gz")]);
+    let outcome = site.import(&older);
+    assert_rejected(
+        &site,
+        &outcome,
+        &format!(
+            "trust: trust repository {TUF_NAME}: timestamp rollback: version 1 offered, version 2 already trusted"
+        ),
+    );
+    assert_eq!(
+        site.open_alarms(),
+        [("rollback".to_owned(), TUF_NAME.to_owned())]
+    );
+    let alarms = store::alarms::open(site.app.store().read()).unwrap();
+    assert_eq!(alarms[0].import_id, Some(outcome.import_id));
+
+    // The accepted state did not move back: version 2 is still accepted, the alarm stays.
+    site.world
+        .rewrite_tuf(|b| b.timestamp_role(2, expires))
+        .unwrap();
+    let current = site.archive("current", 3, &[signed("tool-3.tar.gz")]);
+    let outcome = site.import(&current);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(site.open_alarms().len(), 1);
+    let actions = site.audit_actions();
+    for expected in ["import.rejected", "alarm.raised"] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn a_forked_log_is_rejected_with_an_alarm_that_survives_a_restart() {
+    let mut site = Site::new(206);
+    let first = site.archive("first", 1, &[signed("tool-1.tar.gz")]);
+    let outcome = site.import(&first);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    let origin = site.world.sigstore.log().origin();
+    let witnessed = site.world.sigstore.log().size();
+
+    // The log's operator rewrites history: same keys and origin, another first entry.
+    let mut forked = Instance::new(206, site.world.sigstore.base_time()).unwrap();
+    forked
+        .sign_blob(
+            b"a different first entry",
+            &SignOptions::workload(TRUSTED_IDENTITY, ISSUER),
+        )
+        .unwrap();
+    assert_eq!(forked.log().origin(), origin);
+    assert_eq!(forked.log().size(), witnessed);
+    assert_ne!(
+        forked.log().root(witnessed).unwrap(),
+        site.world.sigstore.log().root(witnessed).unwrap()
+    );
+    let honest = std::mem::replace(&mut site.world.sigstore, forked);
+    let split = site.archive("split-view", 2, &[signed("tool-2.tar.gz")]);
+    let outcome = site.import(&split);
+    let grown = witnessed + 1;
+    let reason = format!(
+        "witness: log {origin}: tree of size {witnessed} is not a prefix of size {grown}: fork"
+    );
+    assert_rejected(&site, &outcome, &reason);
+    let alarms = store::alarms::open(site.app.store().read()).unwrap();
+    assert_eq!(alarms.len(), 1, "{alarms:?}");
+    assert_eq!(
+        (alarms[0].kind.as_str(), alarms[0].subject.as_str()),
+        ("log-fork", origin.as_str())
+    );
+    assert_eq!(alarms[0].import_id, Some(outcome.import_id));
+    assert_eq!(
+        alarms[0].detail,
+        format!("log {origin}: tree of size {witnessed} is not a prefix of size {grown}: fork")
+    );
+    // The forked checkpoint was not stored.
+    let heads = store::witness::heads(site.app.store().read()).unwrap();
+    assert_eq!(heads.len(), 1);
+    assert_eq!(heads[0].size, witnessed);
+
+    // The alarm is persistent.
+    site.reopen();
+    assert_eq!(
+        site.open_alarms(),
+        [("log-fork".to_owned(), origin.clone())]
+    );
+
+    // The honest log goes on; its next archive is judged, and the alarm stays open.
+    site.world.sigstore = honest;
+    let next = site.archive("next", 3, &[signed("tool-3.tar.gz")]);
+    let outcome = site.import(&next);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(verdicts(&outcome), [(Verdict::Passed, vec![])]);
+    assert_eq!(
+        site.open_alarms(),
+        [("log-fork".to_owned(), origin.clone())]
+    );
+
+    // Until an admin clears it.
+    admin::clear_alarm(&site.app, "admin", alarms[0].id).unwrap();
+    assert!(site.open_alarms().is_empty());
+    let err = admin::clear_alarm(&site.app, "admin", alarms[0].id).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("open alarm {} not found", alarms[0].id)
+    );
+    let actions = site.audit_actions();
+    for expected in [
+        "import.rejected",
+        "alarm.raised",
+        "alarm.cleared",
+        "import.done",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn a_grown_log_without_a_proof_from_the_witnessed_size_is_rejected_without_an_alarm() {
+    let mut site = Site::new(207);
+    let first = site.archive("first", 1, &[signed("tool-1.tar.gz")]);
+    assert_eq!(site.import(&first).state, ImportState::Done);
+    let origin = site.world.sigstore.log().origin();
+    let witnessed = site.world.sigstore.log().size();
+
+    // Others use the log meanwhile.
+    for n in 0..3 {
+        site.world
+            .sigstore
+            .log_mut()
+            .append(
+                format!("someone else's entry {n}").into_bytes(),
+                1_800_000_000,
+            )
+            .unwrap();
+    }
+    // Built without the site's witness state: proofs only from its own entries' sizes.
+    let second = site
+        .world
+        .archive("second", 2, &[signed("tool-2.tar.gz")], None)
+        .unwrap();
+    let head = site.world.sigstore.log().size();
+    assert_eq!(head, witnessed + 4);
+    let outcome = site.import(&second);
+    assert_rejected(
+        &site,
+        &outcome,
+        &format!(
+            "witness: log {origin}: no consistency proof from the witnessed size {witnessed} to {head}"
+        ),
+    );
+    assert!(site.open_alarms().is_empty());
+
+    // With the witness state the same contents pass.
+    let third = site.archive("third", 2, &[signed("tool-2.tar.gz")]);
+    let outcome = site.import(&third);
+    assert_eq!(verdicts(&outcome), [(Verdict::Passed, vec![])]);
+    site.audit_actions();
+}
+
+#[test]
+fn a_log_entry_no_carried_checkpoint_covers_is_unwitnessed() {
+    let mut site = Site::new(208);
+    let built = site
+        .world
+        .archive(
+            "built",
+            1,
+            &[signed("early.tar.gz"), signed("late.tar.gz")],
+            None,
+        )
+        .unwrap();
+    let origin = site.world.sigstore.log().origin();
+    let mut bundle = None;
+    // A publisher that drops the proof linking the first entry's checkpoint to the head.
+    let stripped = site
+        .world
+        .repack(&built, "stripped", |m| {
+            assert_eq!(
+                m.logs[0].consistency.len(),
+                1,
+                "{:?}",
+                m.logs[0].consistency
+            );
+            m.logs[0].consistency.clear();
+            bundle = Some(m.artifacts[0].evidence.bundles[0]);
+        })
+        .unwrap();
+    let bundle = bundle.unwrap().hex();
+    let outcome = site.import(&stripped);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "unwitnessed: bundle {} has a log entry at size 1 of {origin} that no witnessed checkpoint covers",
+                    &bundle[..12]
+                )]
+            ),
+            (Verdict::Passed, vec![]),
+        ]
+    );
+    let report = site.report(outcome.artifacts[0].id);
+    assert_eq!(report["signatures"][0]["ok"], true);
+    assert_eq!(report["signatures"][0]["witnessed"][0]["by"], "unwitnessed");
+    let report = site.report(outcome.artifacts[1].id);
+    assert_eq!(report["signatures"][0]["witnessed"][0]["by"], "head");
+    site.audit_actions();
+}
+
+#[test]
+fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
+    let mut site = Site::new(209);
+    let mut stranger = signed("fork-build.tar.gz");
+    stranger.signing = Signing::As(UNTRUSTED_IDENTITY.to_owned());
+    let mut unsigned = signed("unsigned.tar.gz");
+    unsigned.signing = Signing::Unsigned;
+    let archive = site.archive("mixed", 1, &[stranger, unsigned, signed("good.tar.gz")]);
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "not signed by a trusted signer: identity: certificate identity [{UNTRUSTED_IDENTITY:?}] does not match {TRUSTED_IDENTITY:?}"
+                )]
+            ),
+            (
+                Verdict::Failed,
+                vec!["no Sigstore bundle signs it".to_owned()]
+            ),
+            (Verdict::Passed, vec![]),
+        ]
+    );
+    let id = outcome.import_id;
+    let locations: Vec<&str> = outcome
+        .artifacts
+        .iter()
+        .map(|a| a.location.as_str())
+        .collect();
+    assert_eq!(
+        locations,
+        [
+            format!("quarantine/{id}/0000-fork-build.tar.gz"),
+            format!("quarantine/{id}/0001-unsigned.tar.gz"),
+            format!("released/{id}/0002-good.tar.gz"),
+        ]
+    );
+    let quarantined = site.files(&format!("quarantine/{id}"));
+    assert_eq!(quarantined.len(), 3, "{quarantined:?}");
+    assert!(quarantined[0].starts_with("0000-fork-build.tar.gz/"));
+    assert!(quarantined[1].starts_with("0001-unsigned.tar.gz/"));
+    assert_eq!(quarantined[2], "manifest.dsse.json");
+    let released = site.files(&format!("released/{id}"));
+    assert_eq!(released.len(), 1, "{released:?}");
+    assert!(released[0].starts_with("0002-good.tar.gz/"));
+    let row = site.import_row(id);
+    assert_eq!((row.passed, row.warned, row.failed), (1, 0, 2));
+    let stored: Vec<(String, Vec<String>)> = site
+        .artifacts(id)
+        .into_iter()
+        .map(|a| (a.verdict, serde_json::from_str(&a.reasons).unwrap()))
+        .collect();
+    assert_eq!(stored[0].0, "failed");
+    assert_eq!(
+        stored[1],
+        (
+            "failed".to_owned(),
+            vec!["no Sigstore bundle signs it".to_owned()]
+        )
+    );
+    assert_eq!(stored[2], ("passed".to_owned(), vec![]));
+    site.audit_actions();
+}
+
+const SLSA_POLICY: &str = r#"
+enforcement = "enforce"
+
+[slsa]
+required = true
+min_build_level = 2
+
+[[slsa.trusted_builders]]
+id = "https://ci.example.internal/builders/hermetic@v2"
+level = 3
+
+[[signer]]
+name = "release-ci"
+issuer = "https://token.ci.example.internal"
+subject = "https://git.example.internal/platform/release/.ci/release.yml@refs/heads/main"
+"#;
+
+#[test]
+fn slsa_provenance_is_required_from_a_trusted_builder() {
+    let mut site = Site::new(210);
+    assert!(SLSA_POLICY.contains(BUILDER_ID));
+    site.policy(SLSA_POLICY);
+    let mut elsewhere = complete("elsewhere.tar.gz");
+    elsewhere.provenance = Some("https://laptop.example/builder".to_owned());
+    let archive = site.archive(
+        "slsa",
+        1,
+        &[complete("tool.tar.gz"), signed("notes.txt"), elsewhere],
+    );
+    let outcome = site.import(&archive);
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (Verdict::Passed, vec![]),
+            (
+                Verdict::Failed,
+                vec!["no SLSA provenance attestation".to_owned()]
+            ),
+            (
+                Verdict::Failed,
+                vec![
+                    "builder https://laptop.example/builder is not trusted".to_owned(),
+                    "build level 0 is below the required 2".to_owned(),
+                ]
+            ),
+        ]
+    );
+    let report = site.report(outcome.artifacts[0].id);
+    assert_eq!(report["provenance"]["builder_id"], BUILDER_ID);
+    assert_eq!(report["provenance"]["build_level"], 3);
+    assert_eq!(report["provenance"]["source_uri"], SOURCE_URI);
+    assert_eq!(report["attestations"][0]["ok"], true);
+    let report = site.report(outcome.artifacts[1].id);
+    assert!(report["provenance"].is_null());
+    // The VSA carries the verified level.
+    let vsa = store::artifacts::vsa(site.app.store().read(), outcome.artifacts[0].id)
+        .unwrap()
+        .unwrap();
+    let statement = vsa_statement(&vsa);
+    assert_eq!(
+        statement["predicate"]["verifiedLevels"][0],
+        "SLSA_BUILD_LEVEL_3"
+    );
+    site.audit_actions();
+}
+
+#[test]
+fn an_sbom_is_required_and_its_components_reported() {
+    let mut site = Site::new(211);
+    site.policy(&format!("{BASE_POLICY}\n[sbom]\nrequired = true\n"));
+    let archive = site.archive("sbom", 1, &[complete("tool.tar.gz"), signed("notes.txt")]);
+    let outcome = site.import(&archive);
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (Verdict::Passed, vec![]),
+            (Verdict::Failed, vec!["no SBOM".to_owned()]),
+        ]
+    );
+    let report = site.report(outcome.artifacts[0].id);
+    let sbom = &report["sboms"][0];
+    assert_eq!(sbom["source"], "file");
+    assert_eq!(sbom["summary"]["format"], "CycloneDX 1.5");
+    assert_eq!(sbom["summary"]["components"][0]["name"], "zlib");
+    assert_eq!(sbom["summary"]["components"][0]["version"], "1.3.1");
+    assert!(
+        site.report(outcome.artifacts[1].id)["sboms"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    site.audit_actions();
+}
+
+#[test]
+fn warn_and_monitor_release_failing_artifacts_with_their_reasons() {
+    let mut site = Site::new(212);
+    let policy = |mode: &str| {
+        format!(
+            "{}\n[sbom]\nrequired = true\n",
+            BASE_POLICY.replace(
+                "enforcement = \"enforce\"",
+                &format!("enforcement = \"{mode}\"")
+            )
+        )
+    };
+    let no_sbom = || vec!["no SBOM".to_owned()];
+
+    site.policy(&policy("warn"));
+    let archive = site.archive("warn", 1, &[signed("tool.tar.gz")]);
+    let outcome = site.import(&archive);
+    assert_eq!(verdicts(&outcome), [(Verdict::Warned, no_sbom())]);
+    let id = outcome.import_id;
+    assert_eq!(
+        outcome.artifacts[0].location,
+        format!("released/{id}/0000-tool.tar.gz")
+    );
+    assert_eq!(site.files(&format!("released/{id}")).len(), 1);
+    let row = site.import_row(id);
+    assert_eq!((row.passed, row.warned, row.failed), (0, 1, 0));
+    assert_eq!(site.report(outcome.artifacts[0].id)["enforcement"], "warn");
+
+    site.policy(&policy("monitor"));
+    let archive = site.archive("monitor", 2, &[signed("tool.tar.gz")]);
+    let outcome = site.import(&archive);
+    assert_eq!(verdicts(&outcome), [(Verdict::Passed, no_sbom())]);
+    let id = outcome.import_id;
+    assert_eq!(
+        outcome.artifacts[0].location,
+        format!("released/{id}/0000-tool.tar.gz")
+    );
+    let stored = &site.artifacts(id)[0];
+    assert_eq!(stored.verdict, "passed");
+    assert_eq!(stored.reasons, r#"["no SBOM"]"#);
+    // The signed summary does not pretend the checks passed.
+    let vsa = store::artifacts::vsa(site.app.store().read(), stored.id)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        vsa_statement(&vsa)["predicate"]["verificationResult"],
+        "FAILED"
+    );
+
+    // Enforced by default, relaxed for one named artifact.
+    site.policy(&format!(
+        "{}\n[overrides.\"legacy.tar.gz\"]\nenforcement = \"warn\"\n",
+        policy("enforce")
+    ));
+    let archive = site.archive(
+        "override",
+        3,
+        &[signed("legacy.tar.gz"), signed("tool.tar.gz")],
+    );
+    let outcome = site.import(&archive);
+    assert_eq!(
+        verdicts(&outcome),
+        [(Verdict::Warned, no_sbom()), (Verdict::Failed, no_sbom())]
+    );
+    let rules: Vec<String> = site
+        .artifacts(outcome.import_id)
+        .into_iter()
+        .map(|a| a.rule)
+        .collect();
+    assert_eq!(rules, ["override:legacy.tar.gz", "default"]);
+    let id = outcome.import_id;
+    assert_eq!(
+        outcome.artifacts[0].location,
+        format!("released/{id}/0000-legacy.tar.gz")
+    );
+    assert_eq!(
+        outcome.artifacts[1].location,
+        format!("quarantine/{id}/0001-tool.tar.gz")
+    );
+    site.audit_actions();
+}
+
+#[test]
+fn a_disabled_signer_is_not_trusted_for_the_next_import() {
+    let mut site = Site::new(213);
+    let archive = site.archive("before", 1, &[signed("tool-1.tar.gz")]);
+    assert_eq!(
+        verdicts(&site.import(&archive)),
+        [(Verdict::Passed, vec![])]
+    );
+
+    admin::set_signer_enabled(&site.app, "admin", "release-ci", false).unwrap();
+    let archive = site.archive("disabled", 2, &[signed("tool-2.tar.gz")]);
+    let outcome = site.import(&archive);
+    assert_eq!(
+        verdicts(&outcome),
+        [(
+            Verdict::Failed,
+            vec![
+                "not signed by a trusted signer: no trusted signer is configured for it".to_owned()
+            ]
+        )]
+    );
+
+    admin::set_signer_enabled(&site.app, "admin", "release-ci", true).unwrap();
+    let archive = site.archive("enabled", 3, &[signed("tool-3.tar.gz")]);
+    assert_eq!(
+        verdicts(&site.import(&archive)),
+        [(Verdict::Passed, vec![])]
+    );
+    let actions = site.audit_actions();
+    for expected in ["signer.disabled", "signer.enabled"] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} in {actions:?}"
+        );
+    }
+}
+
+#[test]
+fn an_archive_dropped_in_the_inbox_is_imported_once_it_stops_growing() {
+    let mut site = Site::new(215);
+    let archive = site.archive("dropped", 1, &[signed("tool.tar.gz")]);
+    let inbox = site.data().join("inbox");
+    let dropped = inbox.join("dropped.airlock.tar.zst");
+    std::fs::copy(&archive, &dropped).unwrap();
+    // A copy in progress under a hidden name is left alone.
+    let hidden = inbox.join(".copying.airlock.tar.zst");
+    std::fs::copy(&archive, &hidden).unwrap();
+
+    let mut watcher = Inbox::default();
+    assert!(
+        watcher.scan(&site.app).is_empty(),
+        "the first scan only records the size"
+    );
+    assert!(dropped.is_file());
+    let results = watcher.scan(&site.app);
+    assert_eq!(results.len(), 1);
+    let (path, outcome) = &results[0];
+    assert_eq!(path, &dropped);
+    let outcome = outcome.as_ref().unwrap();
+    assert_eq!(verdicts(outcome), [(Verdict::Passed, vec![])]);
+    assert!(!dropped.exists(), "moved out of the inbox");
+    assert!(hidden.is_file());
+    let id = outcome.import_id;
+    let kept = site.data().join(format!("archive/{id}.airlock.tar.zst"));
+    assert_eq!(
+        std::fs::read(kept).unwrap(),
+        std::fs::read(&archive).unwrap()
+    );
+    let row = site.import_row(id);
+    assert_eq!(row.source, "inbox");
+    assert_eq!(row.file_name, "dropped.airlock.tar.zst");
+    assert!(watcher.scan(&site.app).is_empty());
+    let actions = site.audit_actions();
+    assert!(actions.iter().any(|a| a == "import.done"), "{actions:?}");
+}
+
+/// The in-toto statement inside a VSA envelope.
+fn vsa_statement(envelope: &[u8]) -> serde_json::Value {
+    let envelope: serde_json::Value = serde_json::from_slice(envelope).unwrap();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(envelope["payload"].as_str().unwrap())
+        .unwrap();
+    serde_json::from_slice(&payload).unwrap()
 }

@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use airlock_appliance::admin;
 use airlock_appliance::appliance::Appliance;
 use airlock_appliance::init::{InitOptions, init};
-use airlock_appliance::pipeline::{self, ImportOutcome, ImportRequest, Original};
+use airlock_appliance::pipeline::{self, ImportError, ImportOutcome, ImportRequest, Original};
 use airlock_appliance::policy::PolicyDocument;
-use airlock_appliance::store::ImportSource;
-use airlock_tests::{ISSUER, TRUSTED_IDENTITY, TUF_NAME, World};
+use airlock_appliance::store::{self, ArtifactRow, ImportRow, ImportSource};
+use airlock_appliance::{audit, witness_state};
+use airlock_tests::{ArtifactPlan, ISSUER, TRUSTED_IDENTITY, TUF_NAME, World};
 use chrono::{Duration, Utc};
 
 /// The policy most tests run under: the release identity trusted, nothing else required.
@@ -73,6 +74,11 @@ impl Site {
 
     /// Imports an archive as the CLI does.
     pub(crate) fn import(&self, archive: &Path) -> ImportOutcome {
+        self.try_import(archive).unwrap()
+    }
+
+    /// Imports an archive as the CLI does, returning the appliance's own failures.
+    pub(crate) fn try_import(&self, archive: &Path) -> Result<ImportOutcome, ImportError> {
         pipeline::import_file(
             &self.app,
             ImportRequest {
@@ -83,6 +89,99 @@ impl Site {
                 original: Original::Copy,
             },
         )
-        .unwrap()
+    }
+
+    /// Builds an archive carrying consistency proofs from the site's witnessed sizes, as the
+    /// connected side does with the exported witness state.
+    pub(crate) fn archive(&mut self, name: &str, sequence: u64, plans: &[ArtifactPlan]) -> PathBuf {
+        let state = self.witness_state();
+        self.world
+            .archive(name, sequence, plans, Some(&state))
+            .unwrap()
+    }
+
+    /// Opens the data folder again, as a restarted appliance does (the old handle is closed).
+    pub(crate) fn reopen(&mut self) {
+        self.app = Appliance::open(&self.data()).unwrap();
+    }
+
+    /// Sets an appliance setting as an admin does.
+    pub(crate) fn set(&self, key: &str, value: &str) {
+        admin::set_setting(&self.app, "test", key, value).unwrap();
+    }
+
+    /// The site's signed witness state, written to a file for `create --witness-state`.
+    pub(crate) fn witness_state(&self) -> PathBuf {
+        let path = self.dir.path().join("witness-state.json");
+        std::fs::write(&path, witness_state::signed(&self.app).unwrap()).unwrap();
+        path
+    }
+
+    /// An import as stored.
+    pub(crate) fn import_row(&self, id: i64) -> ImportRow {
+        store::imports::get(self.app.store().read(), id)
+            .unwrap()
+            .unwrap()
+    }
+
+    /// An import's artifacts as stored.
+    pub(crate) fn artifacts(&self, import_id: i64) -> Vec<ArtifactRow> {
+        store::artifacts::of_import(self.app.store().read(), import_id).unwrap()
+    }
+
+    /// An artifact's stored report.
+    pub(crate) fn report(&self, artifact_id: i64) -> serde_json::Value {
+        let json = store::artifacts::report(self.app.store().read(), artifact_id)
+            .unwrap()
+            .unwrap();
+        serde_json::from_str(&json).unwrap()
+    }
+
+    /// Open alarms as (kind, subject), newest first.
+    pub(crate) fn open_alarms(&self) -> Vec<(String, String)> {
+        store::alarms::open(self.app.store().read())
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.kind, a.subject))
+            .collect()
+    }
+
+    /// Verifies the audit chain (panicking if it is broken) and returns its actions in order.
+    pub(crate) fn audit_actions(&self) -> Vec<String> {
+        let store = self.app.store();
+        let chain = audit::verify(store.read()).unwrap();
+        let chain = chain.unwrap_or_else(|e| panic!("the audit chain is broken: {e}"));
+        let actions: Vec<String> = store::audit::page(store.read(), 0, 100_000)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.action)
+            .collect();
+        assert_eq!(chain.rows as usize, actions.len());
+        actions
+    }
+
+    /// Every file under `relative` (a folder of the data folder), as paths relative to it,
+    /// sorted; empty if the folder does not exist.
+    pub(crate) fn files(&self, relative: &str) -> Vec<String> {
+        let root = self.data().join(relative);
+        let mut out = Vec::new();
+        let mut stack = vec![root.clone()];
+        while let Some(dir) = stack.pop() {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => panic!("{}: {e}", dir.display()),
+            };
+            for entry in entries {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push(path.strip_prefix(&root).unwrap().display().to_string());
+                }
+            }
+        }
+        out.sort();
+        out
     }
 }
