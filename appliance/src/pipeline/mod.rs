@@ -363,26 +363,28 @@ fn commit_and_release(
     let manifest = checked.staged.manifest();
     let layout = release::plan(app.data(), import_id, manifest, &checked.judged);
     let key_id = app.key_id().as_str().to_owned();
-    let vsas: Vec<Vec<u8>> = checked
-        .judged
-        .iter()
-        .map(|j| {
-            let artifact = &manifest.artifacts[j.position];
-            let digest = artifact.digest.hex();
-            let statement = vsa::statement(&vsa::Summary {
-                name: &artifact.name,
-                digest: &digest,
-                verifier_key_id: &key_id,
-                time_verified: now,
-                resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
-                policy_sha256: &checked.policy_sha256,
-                inputs: j.report.inputs(),
-                passed: j.reasons.is_empty(),
-                build_level: j.report.build_level(),
-            });
-            app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement)
-        })
-        .collect();
+    // The signed summaries and the stored JSON, made on every core before the commit.
+    let rendered: Vec<Rendered> = parallel_map(&checked.judged, |j| {
+        let artifact = &manifest.artifacts[j.position];
+        let digest = artifact.digest.hex();
+        let statement = vsa::statement(&vsa::Summary {
+            name: &artifact.name,
+            digest: &digest,
+            verifier_key_id: &key_id,
+            time_verified: now,
+            resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
+            policy_sha256: &checked.policy_sha256,
+            inputs: j.report.inputs(),
+            passed: j.reasons.is_empty(),
+            build_level: j.report.build_level(),
+        });
+        Rendered {
+            vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
+            reasons: serde_json::to_string(&j.reasons).unwrap_or_default(),
+            report: serde_json::to_string(&j.report).unwrap_or_default(),
+            digest,
+        }
+    });
     steps.0.push(NewStep {
         step: "release",
         ok: true,
@@ -443,16 +445,14 @@ fn commit_and_release(
             store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
         }
         let (mut passed, mut warned, mut failed) = (0, 0, 0);
-        for ((judged, vsa), place) in checked.judged.iter().zip(&vsas).zip(&layout.places) {
+        for ((judged, rendered), place) in checked.judged.iter().zip(&rendered).zip(&layout.places) {
             let artifact = &manifest.artifacts[judged.position];
             match judged.verdict {
                 Verdict::Passed => passed += 1,
                 Verdict::Warned => warned += 1,
                 Verdict::Failed => failed += 1,
             }
-            let reasons = serde_json::to_string(&judged.reasons).unwrap_or_default();
-            let report = serde_json::to_string(&judged.report).unwrap_or_default();
-            let digest = artifact.digest.hex();
+            let digest = &rendered.digest;
             let location = place.relative.display().to_string();
             let id = store::artifacts::insert(
                 tx,
@@ -461,14 +461,14 @@ fn commit_and_release(
                     position: judged.position,
                     name: &artifact.name,
                     kind: kind_str(artifact.kind),
-                    digest: &digest,
+                    digest,
                     size: artifact.size,
                     media_type: &artifact.media_type,
                     verdict: judged.verdict.as_str(),
-                    reasons: &reasons,
+                    reasons: &rendered.reasons,
                     rule: &judged.report.rule,
-                    report: &report,
-                    vsa,
+                    report: &rendered.report,
+                    vsa: &rendered.vsa,
                     location: &location,
                 },
             )?;
@@ -553,6 +553,36 @@ fn kind_str(kind: airlock_bundler::archive::ArtifactKind) -> &'static str {
 /// Hex SHA-256.
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
+}
+
+/// What is stored for one artifact, rendered before the commit.
+struct Rendered {
+    vsa: Vec<u8>,
+    reasons: String,
+    report: String,
+    digest: String,
+}
+
+/// `f` over `items` on every core, results in order.
+pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(items.len().max(1));
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(workers);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|slice| scope.spawn(move || slice.iter().map(f).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    })
 }
 
 /// The settings key of the policy TOML.
