@@ -6,7 +6,8 @@
 //! DIR/tls/cert.pem|key.pem  the HTTPS certificate (self-signed at init unless given)
 //! DIR/inbox/                archives dropped here are imported, then moved to archive/
 //! DIR/incoming/             uploads being received (removed on any failure)
-//! DIR/quarantine/<import>/  an import's staging folder, then its failed artifacts
+//! DIR/quarantine/<import>/  an import's staging folder, then its failed artifacts and its
+//!                           evidence (every blob of the archive, in `evidence/`)
 //! DIR/released/<import>/    artifacts that passed, moved here atomically
 //! DIR/archive/              every original archive, by import id
 //! ```
@@ -78,6 +79,12 @@ impl DataDir {
     /// One import's staging folder (the archive reader's output).
     pub fn staging_of(&self, import: i64) -> PathBuf {
         self.quarantine_of(import).join(".staging")
+    }
+
+    /// One import's evidence: every blob of its archive, as staged (`manifest.dsse.json`,
+    /// `blobs/sha256/<hex>`).
+    pub fn evidence_of(&self, import: i64) -> PathBuf {
+        self.quarantine_of(import).join("evidence")
     }
 
     /// Released artifacts.

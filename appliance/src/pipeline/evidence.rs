@@ -139,15 +139,19 @@ pub struct SbomCheck {
     pub error: Option<String>,
 }
 
-/// Judges every artifact, in parallel.
-pub(super) fn judge_all(ctx: &Context<'_>) -> Result<Vec<Judged>, Rejection> {
+/// Judges every artifact, in parallel; `finish` turns each judgement into what is kept (on
+/// the worker, so only one full report per worker is alive at a time).
+pub(super) fn judge_all<T: Send>(
+    ctx: &Context<'_>,
+    finish: &(dyn Fn(Judged) -> T + Sync),
+) -> Result<Vec<T>, Rejection> {
     let artifacts = &ctx.staged.manifest().artifacts;
     let workers = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(artifacts.len().max(1));
     let chunk = artifacts.len().div_ceil(workers).max(1);
     let stop = AtomicBool::new(false);
-    let results: Vec<Result<Vec<Judged>, Rejection>> = std::thread::scope(|scope| {
+    let results: Vec<Result<Vec<T>, Rejection>> = std::thread::scope(|scope| {
         let handles: Vec<_> = artifacts
             .chunks(chunk)
             .enumerate()
@@ -160,7 +164,7 @@ pub(super) fn judge_all(ctx: &Context<'_>) -> Result<Vec<Judged>, Rejection> {
                             break;
                         }
                         match judge(ctx, n * chunk + i, artifact) {
-                            Ok(j) => out.push(j),
+                            Ok(j) => out.push(finish(j)),
                             Err(r) => {
                                 stop.store(true, Ordering::Relaxed);
                                 return Err(r);

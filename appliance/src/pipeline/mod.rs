@@ -208,7 +208,7 @@ pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome,
     std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
 
     let settings = Settings::load(app)?;
-    let decided = run_checks(app, &kept.parts, &staging, &settings, &mut steps, now);
+    let decided = run_checks(app, import_id, &kept.parts, &staging, &settings, &mut steps, now);
     match decided {
         Ok(checked) => commit_and_release(app, import_id, &req, checked, steps, now),
         Err(rejection) => {
@@ -226,12 +226,12 @@ struct Checked {
     key_ids: String,
     trust_states: Vec<steps::NewTrustState>,
     checkpoints: Vec<steps::NewCheckpoint>,
-    judged: Vec<evidence::Judged>,
-    policy_sha256: String,
+    judged: Vec<Decided>,
 }
 
 fn run_checks(
     app: &Appliance,
+    import_id: i64,
     parts: &[PathBuf],
     staging: &Path,
     settings: &Settings,
@@ -283,7 +283,36 @@ fn run_checks(
             policy: &policy,
             staged: &staged,
         };
-        let judged = evidence::judge_all(&ctx)?;
+        let key_id = app.key_id().as_str();
+        let manifest = staged.manifest();
+        let finish = |j: evidence::Judged| {
+            let artifact = &manifest.artifacts[j.position];
+            let digest = artifact.digest.hex();
+            let statement = vsa::statement(&vsa::Summary {
+                name: &artifact.name,
+                digest: &digest,
+                verifier_key_id: key_id,
+                time_verified: now,
+                resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
+                policy_sha256: &policy_sha256,
+                inputs: j.report.inputs(),
+                passed: j.reasons.is_empty(),
+                build_level: j.report.build_level(),
+            });
+            Decided {
+                position: j.position,
+                verdict: j.verdict,
+                rendered: Rendered {
+                    vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
+                    reasons: serde_json::to_string(&j.reasons).unwrap_or_default(),
+                    report: serde_json::to_string(&j.report).unwrap_or_default(),
+                    digest,
+                },
+                rule: j.report.rule,
+                reasons: j.reasons,
+            }
+        };
+        let judged = evidence::judge_all(&ctx, &finish)?;
         let count = |v: Verdict| judged.iter().filter(|j| j.verdict == v).count();
         let detail = format!(
             "{} artifact(s): {} passed, {} warned, {} failed",
@@ -301,7 +330,6 @@ fn run_checks(
         trust_states: trust.states,
         checkpoints: witness.accepted,
         judged,
-        policy_sha256,
     })
 }
 
@@ -361,30 +389,9 @@ fn commit_and_release(
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     let manifest = checked.staged.manifest();
-    let layout = release::plan(app.data(), import_id, manifest, &checked.judged);
-    let key_id = app.key_id().as_str().to_owned();
-    // The signed summaries and the stored JSON, made on every core before the commit.
-    let rendered: Vec<Rendered> = parallel_map(&checked.judged, |j| {
-        let artifact = &manifest.artifacts[j.position];
-        let digest = artifact.digest.hex();
-        let statement = vsa::statement(&vsa::Summary {
-            name: &artifact.name,
-            digest: &digest,
-            verifier_key_id: &key_id,
-            time_verified: now,
-            resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
-            policy_sha256: &checked.policy_sha256,
-            inputs: j.report.inputs(),
-            passed: j.reasons.is_empty(),
-            build_level: j.report.build_level(),
-        });
-        Rendered {
-            vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
-            reasons: serde_json::to_string(&j.reasons).unwrap_or_default(),
-            report: serde_json::to_string(&j.report).unwrap_or_default(),
-            digest,
-        }
-    });
+    let verdicts: Vec<(usize, Verdict)> =
+        checked.judged.iter().map(|j| (j.position, j.verdict)).collect();
+    let layout = release::plan(app.data(), import_id, manifest, &verdicts);
     steps.0.push(NewStep {
         step: "release",
         ok: true,
@@ -445,7 +452,8 @@ fn commit_and_release(
             store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
         }
         let (mut passed, mut warned, mut failed) = (0, 0, 0);
-        for ((judged, rendered), place) in checked.judged.iter().zip(&rendered).zip(&layout.places) {
+        for (judged, place) in checked.judged.iter().zip(&layout.places) {
+            let rendered = &judged.rendered;
             let artifact = &manifest.artifacts[judged.position];
             match judged.verdict {
                 Verdict::Passed => passed += 1,
@@ -466,7 +474,7 @@ fn commit_and_release(
                     media_type: &artifact.media_type,
                     verdict: judged.verdict.as_str(),
                     reasons: &rendered.reasons,
-                    rule: &judged.report.rule,
+                    rule: &judged.rule,
                     report: &rendered.report,
                     vsa: &rendered.vsa,
                     location: &location,
@@ -485,7 +493,7 @@ fn commit_and_release(
                         "digest": digest,
                         "verdict": judged.verdict.as_str(),
                         "reasons": judged.reasons,
-                        "rule": judged.report.rule,
+                        "rule": judged.rule,
                     }),
                 },
             )?;
@@ -555,34 +563,21 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// What is stored for one artifact, rendered before the commit.
+/// One artifact's verdict and what is stored for it, rendered on the evidence workers.
+struct Decided {
+    position: usize,
+    verdict: Verdict,
+    reasons: Vec<String>,
+    rule: String,
+    rendered: Rendered,
+}
+
+/// What is stored for one artifact.
 struct Rendered {
     vsa: Vec<u8>,
     reasons: String,
     report: String,
     digest: String,
-}
-
-/// `f` over `items` on every core, results in order.
-pub(crate) fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(items.len().max(1));
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let chunk = items.len().div_ceil(workers);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = items
-            .chunks(chunk)
-            .map(|slice| scope.spawn(move || slice.iter().map(f).collect::<Vec<_>>()))
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-            .collect()
-    })
 }
 
 /// The settings key of the policy TOML.

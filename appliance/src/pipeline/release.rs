@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use airlock_bundler::archive::{Manifest, blob_path};
 use chrono::Utc;
 
-use super::evidence::{Judged, Verdict};
+use super::evidence::Verdict;
 use super::{ImportError, Original};
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
@@ -101,12 +101,17 @@ fn folder_name(position: usize, name: &str) -> String {
 }
 
 /// Plans where each judged artifact goes.
-pub(super) fn plan(data: &DataDir, import_id: i64, manifest: &Manifest, judged: &[Judged]) -> Layout {
-    let places = judged
+pub(super) fn plan(
+    data: &DataDir,
+    import_id: i64,
+    manifest: &Manifest,
+    verdicts: &[(usize, Verdict)],
+) -> Layout {
+    let places = verdicts
         .iter()
-        .map(|j| {
-            let released = j.verdict != Verdict::Failed;
-            let dir = folder_name(j.position, &manifest.artifacts[j.position].name);
+        .map(|&(position, verdict)| {
+            let released = verdict != Verdict::Failed;
+            let dir = folder_name(position, &manifest.artifacts[position].name);
             let root = if released {
                 data.released_of(import_id)
             } else {
@@ -118,7 +123,7 @@ pub(super) fn plan(data: &DataDir, import_id: i64, manifest: &Manifest, judged: 
                 .map(Path::to_path_buf)
                 .unwrap_or_default();
             Place {
-                position: j.position,
+                position,
                 released,
                 dir,
                 relative,
@@ -163,12 +168,15 @@ pub(super) fn execute(
             fs::rename(&partial, &released).map_err(ImportError::io(&released))?;
         }
     }
-    let envelope = staging.join(airlock_bundler::archive::MANIFEST_ENTRY);
-    if envelope.exists() {
-        let kept = quarantine.join(airlock_bundler::archive::MANIFEST_ENTRY);
-        link_or_copy(&envelope, &kept)?;
+    // The staged blobs (the signed manifest, every bundle, SBOM and trust file, and the
+    // artifacts' bytes, which released files share by hard link) stay as the import's
+    // evidence. One rename, however many blobs.
+    let evidence = data.evidence_of(import_id);
+    if staging.exists() {
+        remove_dir(&evidence)?;
+        fs::rename(staging, &evidence).map_err(ImportError::io(&evidence))?;
     }
-    remove_dir(staging)
+    Ok(())
 }
 
 fn link_or_copy(from: &Path, to: &Path) -> Result<(), ImportError> {

@@ -212,7 +212,7 @@ fn a_release_cut_short_after_the_verdicts_were_committed_is_finished_by_recover(
     let quarantined = site.files("quarantine/1");
     assert_eq!(quarantined.len(), 2, "{quarantined:?}");
     assert!(quarantined[0].starts_with("0001-loose.tar.gz/"));
-    assert_eq!(quarantined[1], "manifest.dsse.json");
+    assert_eq!(quarantined[1], "evidence/manifest.dsse.json");
     assert!(!partial.exists());
     let actions = site.audit_actions();
     assert!(
@@ -248,7 +248,7 @@ fn a_quarantine_cut_short_after_the_verdicts_were_committed_is_finished_by_recov
     let quarantined = site.files("quarantine/1");
     assert_eq!(quarantined.len(), 2, "{quarantined:?}");
     assert!(quarantined[0].starts_with("0000-loose.tar.gz/"));
-    assert_eq!(quarantined[1], "manifest.dsse.json");
+    assert_eq!(quarantined[1], "evidence/manifest.dsse.json");
     assert!(!site.data().join("quarantine/1/.staging").exists());
     assert!(site.files("released").is_empty());
     let outcome_reasons: Vec<String> = serde_json::from_str(&site.artifacts(1)[0].reasons).unwrap();

@@ -45,6 +45,18 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
     assert!(data.join(format!("archive/{id}.airlock.tar.zst")).is_file());
     assert!(!data.join(format!("quarantine/{id}/.staging")).exists());
     assert!(!data.join(format!("released/.{id}.partial")).exists());
+    // Every staged blob stays as evidence; released files share their bytes by hard link.
+    assert!(data.join(format!("quarantine/{id}/evidence/manifest.dsse.json")).is_file());
+    {
+        use std::os::unix::fs::MetadataExt as _;
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"the tool, version 1.0\n"));
+        let blob = data.join(format!("quarantine/{id}/evidence/blobs/sha256/{digest}"));
+        let released = data.join(&outcome.artifacts[0].location).join("a1.bin");
+        assert_eq!(
+            std::fs::metadata(blob).unwrap().ino(),
+            std::fs::metadata(released).unwrap().ino()
+        );
+    }
 
     // The signed VSA names the artifact and verifies under the appliance key.
     let store = site.app.store();
@@ -638,7 +650,7 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
     assert_eq!(quarantined.len(), 3, "{quarantined:?}");
     assert!(quarantined[0].starts_with("0000-fork-build.tar.gz/"));
     assert!(quarantined[1].starts_with("0001-unsigned.tar.gz/"));
-    assert_eq!(quarantined[2], "manifest.dsse.json");
+    assert_eq!(quarantined[2], "evidence/manifest.dsse.json");
     let released = site.files(&format!("released/{id}"));
     assert_eq!(released.len(), 1, "{released:?}");
     assert!(released[0].starts_with("0002-good.tar.gz/"));

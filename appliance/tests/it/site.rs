@@ -161,7 +161,8 @@ impl Site {
     }
 
     /// Every file under `relative` (a folder of the data folder), as paths relative to it,
-    /// sorted; empty if the folder does not exist.
+    /// sorted; empty if the folder does not exist. The staged blobs an import keeps as
+    /// evidence (`*/evidence/blobs/`) are left out; its `manifest.dsse.json` is listed.
     pub(crate) fn files(&self, relative: &str) -> Vec<String> {
         let root = self.data().join(relative);
         let mut out = Vec::new();
@@ -175,6 +176,9 @@ impl Site {
             for entry in entries {
                 let path = entry.unwrap().path();
                 if path.is_dir() {
+                    if path.ends_with("evidence/blobs") {
+                        continue;
+                    }
                     stack.push(path);
                 } else {
                     out.push(path.strip_prefix(&root).unwrap().display().to_string());
