@@ -324,7 +324,7 @@ fn run_checks(
         Ok((judged, detail))
     })?;
     Ok(Checked {
-        manifest_json: String::from_utf8_lossy(&staged.manifest().to_json()).into_owned(),
+        manifest_json: serde_json::to_string(staged.manifest()).unwrap_or_default(),
         staged,
         key_ids,
         trust_states: trust.states,

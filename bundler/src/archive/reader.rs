@@ -37,7 +37,7 @@ const CONTENT_CHECKSUM_FLAG: u8 = 1 << 2;
 pub struct StagedArchive {
     dir: PathBuf,
     manifest: Manifest,
-    envelope: Vec<u8>,
+    envelope_len: u64,
     signers: Vec<KeyId>,
 }
 
@@ -52,9 +52,15 @@ impl StagedArchive {
         &self.manifest
     }
 
-    /// The envelope exactly as read.
-    pub fn envelope(&self) -> &[u8] {
-        &self.envelope
+    /// Where the envelope, exactly as read, is staged (`manifest.dsse.json`); it is not kept
+    /// in memory, as a manifest of many artifacts can be tens of megabytes.
+    pub fn envelope_path(&self) -> PathBuf {
+        self.dir.join(MANIFEST_ENTRY)
+    }
+
+    /// The envelope's size in bytes.
+    pub fn envelope_len(&self) -> u64 {
+        self.envelope_len
     }
 
     /// The trusted keys whose signatures verified.
@@ -182,7 +188,7 @@ pub fn read_archive_from(
     Ok(StagedArchive {
         dir: guard.keep(),
         manifest,
-        envelope: opened.envelope,
+        envelope_len: opened.envelope.len() as u64,
         signers: opened.signers,
     })
 }

@@ -141,9 +141,10 @@ fn files_round_trip_with_dedup_and_exact_bytes() {
         let path = staged.blob_path(&Sha256Digest::of(bytes));
         assert_eq!(&std::fs::read(path).unwrap(), bytes);
     }
+    assert_eq!(staged.envelope_path(), staging.join(MANIFEST_ENTRY));
     assert_eq!(
-        std::fs::read(staging.join(MANIFEST_ENTRY)).unwrap(),
-        staged.envelope()
+        std::fs::read(staged.envelope_path()).unwrap().len() as u64,
+        staged.envelope_len()
     );
 
     // The listing needs only the first entry.
