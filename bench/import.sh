@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Appliance import throughput and memory, each figure beside its baseline in one run.
+#
+#   bench/import.sh small [N]              N small artifacts, each with its own bundle (10000)
+#   bench/import.sh large [MIB] [FILES]    MIB of signed random data in FILES artifacts (2048 64)
+#
+# Needs: cargo build --release -p airlock-appliance -p airlock-tests, zstd, openssl,
+# GNU time. Uses $BENCH_DIR (default /tmp/airlock-bench-import).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODE=${1:-small}
+DIR=${BENCH_DIR:-/tmp/airlock-bench-import}/$MODE
+APPLIANCE=$PWD/target/release/airlock-appliance
+SITE=$PWD/target/release/airlock-bench-site
+case "$MODE" in
+  small) N=${2:-10000}; mapfile -t OUT < <("$SITE" "$DIR" small "$N") ;;
+  large) MIB=${2:-2048}; FILES=${3:-64}; mapfile -t OUT < <("$SITE" "$DIR" large "$MIB" "$FILES") ;;
+  *) echo "usage: $0 small [N] | large [MIB] [FILES]" >&2; exit 2 ;;
+esac
+DATA=${OUT[0]}
+ARCHIVE=${OUT[1]}
+cat "$ARCHIVE" > /dev/null   # warm the page cache
+/usr/bin/time -f '%e %M' -o "$DIR/time" "$APPLIANCE" import --data "$DATA" "$ARCHIVE" > "$DIR/import.out"
+read -r t_import rss_import < "$DIR/time"
+artifacts=$(grep -c '^  passed' "$DIR/import.out" || true)
+size=$(stat -c %s "$ARCHIVE")
+echo "archive: $(basename "$ARCHIVE"), $size bytes, $artifacts artifacts passed"
+echo "import                          ${t_import}s  peak RSS $((rss_import / 1024)) MiB"
+if [ "$MODE" = small ]; then
+  awk -v n="$artifacts" -v s="$t_import" 'BEGIN { printf "  artifacts/s                   %.0f\n", n / s }'
+else
+  cat "$ARCHIVE" > /dev/null
+  /usr/bin/time -f '%e' -o "$DIR/time" bash -c "zstd -dc '$ARCHIVE' | openssl dgst -sha256" > /dev/null
+  read -r t_base < "$DIR/time"
+  echo "zstd -dc | openssl dgst -sha256 ${t_base}s"
+  awk -v a="$t_import" -v b="$t_base" 'BEGIN { printf "  import / zstd|openssl         %.2f\n", b / a }'
+fi

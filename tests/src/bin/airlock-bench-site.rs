@@ -1,0 +1,83 @@
+//! `airlock-bench-site`: prepares an import benchmark — a site (an initialised appliance that
+//! trusts the world's publisher, TUF root and release identity) and an archive for it.
+//!
+//! `airlock-bench-site DIR small N`   N small artifacts, each with its own Sigstore bundle
+//! `airlock-bench-site DIR large MIB FILES`  FILES signed artifacts of random data, MIB in all
+//!
+//! Prints the data folder and the archive path; `bench/import.sh` times the import.
+
+use std::path::PathBuf;
+
+use airlock_appliance::admin;
+use airlock_appliance::appliance::Appliance;
+use airlock_appliance::init::{InitOptions, init};
+use airlock_appliance::policy::PolicyDocument;
+use airlock_tests::{ArtifactPlan, ISSUER, TRUSTED_IDENTITY, TUF_NAME, World};
+use anyhow::{Context as _, bail};
+use sha2::{Digest as _, Sha256};
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (dir, plans) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
+        [dir, "small", n] => {
+            let n: usize = n.parse().context("N")?;
+            let plans = (0..n)
+                .map(|i| ArtifactPlan::signed(&format!("small-{i:06}.bin"), format!("artifact {i}\n").as_bytes()))
+                .collect::<Vec<_>>();
+            (PathBuf::from(dir), plans)
+        }
+        [dir, "large", mib, files] => {
+            let mib: usize = mib.parse().context("MIB")?;
+            let files: usize = files.parse().context("FILES")?;
+            let per_file = mib * 1024 * 1024 / files.max(1);
+            let plans = (0..files)
+                .map(|i| ArtifactPlan::signed(&format!("large-{i:03}.bin"), &pseudo_random(i, per_file)))
+                .collect::<Vec<_>>();
+            (PathBuf::from(dir), plans)
+        }
+        _ => bail!("usage: airlock-bench-site DIR small N | DIR large MIB FILES"),
+    };
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir)?;
+    }
+    let now = chrono::Utc::now();
+    let mut world = World::new(77, &dir.join("world"), now - chrono::Duration::hours(1))?;
+    let archive = world.archive("bench", 1, &plans, None)?;
+    drop(plans);
+    let data = dir.join("data");
+    init(&InitOptions {
+        data: data.clone(),
+        tuf_roots: vec![(TUF_NAME.to_owned(), world.tuf_root().to_vec())],
+        admin: "admin".into(),
+        admin_password: Some("bench".into()),
+        tls: None,
+        hostnames: Vec::new(),
+        now,
+    })?;
+    let app = Appliance::open(&data)?;
+    let key = airlock_bundler::keys::load_public_key(&world.publisher().pub_path)?;
+    admin::add_publisher_key(&app, "bench", "release-team", &key)?;
+    let policy = format!(
+        "enforcement = \"enforce\"\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nsubject = \"{TRUSTED_IDENTITY}\"\n"
+    );
+    admin::import_policy(&app, "bench", &PolicyDocument::from_toml(&policy)?)?;
+    println!("{}", data.display());
+    println!("{}", archive.display());
+    Ok(())
+}
+
+/// Incompressible bytes, fast: SHA-256 in counter mode.
+fn pseudo_random(seed: usize, len: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(len + 32);
+    let mut counter = 0u64;
+    while out.len() < len {
+        let block = Sha256::new()
+            .chain_update(seed.to_le_bytes())
+            .chain_update(counter.to_le_bytes())
+            .finalize();
+        out.extend_from_slice(&block);
+        counter += 1;
+    }
+    out.truncate(len);
+    out
+}
