@@ -60,6 +60,9 @@ pub struct ArtifactPlan {
     pub provenance: Option<String>,
     /// A CycloneDX SBOM file listing these packages.
     pub sbom: Option<Vec<Package>>,
+    /// An OCI image layout to pack instead of a file (`content` is then its image manifest,
+    /// which is what the signatures cover).
+    pub oci_layout: Option<PathBuf>,
 }
 
 impl ArtifactPlan {
@@ -74,7 +77,28 @@ impl ArtifactPlan {
                 name: "zlib".into(),
                 version: "1.3.1".into(),
             }]),
+            oci_layout: None,
         }
+    }
+
+    /// An OCI image layout with one image (as `buildah push oci:` writes), signed by the
+    /// trusted identity with provenance and an SBOM.
+    pub fn image(name: &str, layout: &Path) -> Result<Self> {
+        let index_path = layout.join("index.json");
+        let index: serde_json::Value = std::fs::read(&index_path)
+            .map_err(io(&index_path))
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| invalid("index.json", e)))?;
+        let digest = index["manifests"][0]["digest"]
+            .as_str()
+            .and_then(|d| d.strip_prefix("sha256:"))
+            .ok_or_else(|| invalid("index.json", "no sha256 manifest"))?;
+        let manifest_path = layout.join("blobs/sha256").join(digest);
+        let manifest = std::fs::read(&manifest_path).map_err(io(&manifest_path))?;
+        Ok(Self {
+            oci_layout: Some(layout.to_owned()),
+            content: manifest,
+            ..Self::complete(name, b"")
+        })
     }
 
     /// A file signed by the trusted identity, nothing more.
@@ -85,6 +109,7 @@ impl ArtifactPlan {
             signing: Signing::Trusted,
             provenance: None,
             sbom: None,
+            oci_layout: None,
         }
     }
 }
@@ -307,12 +332,19 @@ impl World {
     fn stage(&mut self, plan: &ArtifactPlan) -> Result<String> {
         self.signed += 1;
         let n = self.signed;
-        let file = format!("a{n}.bin");
-        std::fs::write(self.dir.join(&file), &plan.content).map_err(io(&self.dir))?;
-        let mut table = format!(
-            "\n[[artifact]]\nname = {}\nfile = \"{file}\"\n",
-            toml_string(&plan.name)
-        );
+        let mut table = format!("\n[[artifact]]\nname = {}\n", toml_string(&plan.name));
+        match &plan.oci_layout {
+            Some(layout) => {
+                let layout = std::path::absolute(layout).map_err(io(layout))?;
+                let layout = layout.to_str().ok_or_else(|| invalid("layout", "not UTF-8"))?;
+                table.push_str(&format!("oci_layout = {}\n", toml_string(layout)));
+            }
+            None => {
+                let file = format!("a{n}.bin");
+                std::fs::write(self.dir.join(&file), &plan.content).map_err(io(&self.dir))?;
+                table.push_str(&format!("file = \"{file}\"\n"));
+            }
+        }
         let identity = match &plan.signing {
             Signing::Trusted => Some(TRUSTED_IDENTITY.to_owned()),
             Signing::As(who) => Some(who.clone()),

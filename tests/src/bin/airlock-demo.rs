@@ -30,6 +30,7 @@ struct Args {
     out: PathBuf,
     listen: SocketAddr,
     serve: bool,
+    image: Option<PathBuf>,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -37,6 +38,7 @@ fn args() -> anyhow::Result<Args> {
         out: PathBuf::from("target/demo"),
         listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
         serve: true,
+        image: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -50,11 +52,15 @@ fn args() -> anyhow::Result<Args> {
                     .context("--listen")?;
             }
             "--no-serve" => args.serve = false,
+            "--image" => args.image = Some(it.next().context("--image needs a folder")?.into()),
             "-h" | "--help" => {
                 println!(
-                    "airlock-demo [--out DIR] [--listen ADDR] [--no-serve]\n\n\
+                    "airlock-demo [--out DIR] [--listen ADDR] [--no-serve] [--image LAYOUT]\n\n\
                      Mints a private Sigstore, builds a signed archive, initialises an appliance in\n\
-                     DIR/appliance (default target/demo), imports the archive and serves it."
+                     DIR/appliance (default target/demo), imports the archive and serves it.\n\
+                     With the appliance's own OCI image layout (images/build.sh writes\n\
+                     target/images/appliance, used when present), the archive carries it too and\n\
+                     the appliance verifies its own image."
                 );
                 std::process::exit(0);
             }
@@ -82,7 +88,11 @@ fn main() -> anyhow::Result<()> {
     // 1. The connected side: a private Sigstore, its TUF repository and log, a publisher key.
     println!("1. connected side: minting a private Sigstore, TUF repository and log");
     let now = chrono::Utc::now();
-    let mut world = World::new(2026, &out.join("connected"), now - chrono::Duration::hours(1))?;
+    let mut world = World::new(
+        2026,
+        &out.join("connected"),
+        now - chrono::Duration::hours(1),
+    )?;
     let plans = [
         ArtifactPlan::complete(
             "site-tool-1.4.2.tar.gz",
@@ -97,6 +107,21 @@ fn main() -> anyhow::Result<()> {
             ..ArtifactPlan::signed("install.sh", b"#!/bin/sh\necho installing\n")
         },
     ];
+    let mut plans = plans.to_vec();
+    let image = args.image.clone().or_else(|| {
+        let built = PathBuf::from("target/images/appliance");
+        built.join("index.json").is_file().then_some(built)
+    });
+    match &image {
+        Some(layout) => {
+            println!("   with the appliance's own image: {}", layout.display());
+            plans.push(ArtifactPlan::image(
+                &format!("airlock-appliance:{}", env!("CARGO_PKG_VERSION")),
+                layout,
+            )?);
+        }
+        None => println!("   (no appliance image built; images/build.sh makes one to include)"),
+    }
     let archive = world.archive("release-2026-12", 1, &plans, None)?;
     println!("   archive: {}", archive.display());
 
