@@ -26,9 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
-use crate::store::{
-    self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError,
-};
+use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
 use crate::vsa;
 
 pub use evidence::{ArtifactReport, Verdict};
@@ -208,7 +206,15 @@ pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome,
     std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
 
     let settings = Settings::load(app)?;
-    let decided = run_checks(app, import_id, &kept.parts, &staging, &settings, &mut steps, now);
+    let decided = run_checks(
+        app,
+        import_id,
+        &kept.parts,
+        &staging,
+        &settings,
+        &mut steps,
+        now,
+    );
     match decided {
         Ok(checked) => commit_and_release(app, import_id, &req, checked, steps, now),
         Err(rejection) => {
@@ -385,33 +391,32 @@ fn commit_and_release(
     import_id: i64,
     req: &ImportRequest,
     checked: Checked,
-    mut steps: StepLog,
+    steps: StepLog,
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     let manifest = checked.staged.manifest();
-    let verdicts: Vec<(usize, Verdict)> =
-        checked.judged.iter().map(|j| (j.position, j.verdict)).collect();
+    let verdicts: Vec<(usize, Verdict)> = checked
+        .judged
+        .iter()
+        .map(|j| (j.position, j.verdict))
+        .collect();
     let layout = release::plan(app.data(), import_id, manifest, &verdicts);
-    steps.0.push(NewStep {
-        step: "release",
-        ok: true,
-        detail: format!(
-            "{} artifact(s) to released/{import_id}/, {} kept in quarantine/{import_id}/",
-            checked
-                .judged
-                .iter()
-                .filter(|j| j.verdict != Verdict::Failed)
-                .count(),
-            checked
-                .judged
-                .iter()
-                .filter(|j| j.verdict == Verdict::Failed)
-                .count()
-        ),
-        duration: std::time::Duration::ZERO,
-    });
+    let release_detail = format!(
+        "{} artifact(s) to released/{import_id}/, {} kept in quarantine/{import_id}/",
+        checked
+            .judged
+            .iter()
+            .filter(|j| j.verdict != Verdict::Failed)
+            .count(),
+        checked
+            .judged
+            .iter()
+            .filter(|j| j.verdict == Verdict::Failed)
+            .count()
+    );
 
     let mut ids = Vec::with_capacity(checked.judged.len());
+    let commit_started = Instant::now();
     app.store().write(|tx| {
         for step in &steps.0 {
             store::imports::add_step(tx, import_id, step)?;
@@ -505,7 +510,15 @@ fn commit_and_release(
         Ok::<_, StoreError>(())
     })?;
 
+    let commit = NewStep {
+        step: "commit",
+        ok: true,
+        detail: format!("{} verdict(s) and signed summaries recorded", ids.len()),
+        duration: commit_started.elapsed(),
+    };
+
     // Verdicts are committed: now, and only now, files move.
+    let release_started = Instant::now();
     release::execute(
         app.data(),
         import_id,
@@ -513,7 +526,15 @@ fn commit_and_release(
         manifest,
         &layout,
     )?;
+    let release = NewStep {
+        step: "release",
+        ok: true,
+        detail: release_detail,
+        duration: release_started.elapsed(),
+    };
     app.store().write(|tx| {
+        store::imports::add_step(tx, import_id, &commit)?;
+        store::imports::add_step(tx, import_id, &release)?;
         store::imports::set_state(tx, import_id, ImportState::Done, None, now)?;
         audit::append(
             tx,
