@@ -14,8 +14,10 @@ use super::envelope;
 use super::error::ArchiveError;
 use super::parts::PartSink;
 
-/// Copy buffer and output buffer size.
-const CHUNK: usize = 1 << 20;
+/// Copy buffer and output buffer size: small enough to stay in the CPU's cache, which makes
+/// the copy into the page cache several times faster than with 1 MiB (see the reader's
+/// `WRITE_CHUNK`).
+const CHUNK: usize = 128 << 10;
 /// Highest zstd level accepted; above it zstd's window exceeds what readers allow.
 pub const MAX_LEVEL: i32 = 19;
 
