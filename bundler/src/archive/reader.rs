@@ -10,6 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
+use std::sync::mpsc;
 
 use sha2::{Digest, Sha256};
 
@@ -141,6 +142,7 @@ pub fn read_archive_from(
     let blob_dir = staging.join(entry::BLOB_PREFIX);
     fs::create_dir_all(&blob_dir).map_err(ArchiveError::io(&blob_dir))?;
     let mut buffer = vec![0u8; WRITE_CHUNK];
+    let mut hasher: Option<ParallelHasher> = None;
 
     loop {
         let offset = stream.pos;
@@ -176,7 +178,12 @@ pub fn read_archive_from(
             });
         }
         let path = blob_dir.join(digest.hex());
-        stage_blob(&mut stream, &digest, header.size, &path, &mut buffer)?;
+        if header.size > PARALLEL_HASH_FROM {
+            let hasher = hasher.get_or_insert_with(ParallelHasher::start);
+            stage_large_blob(&mut stream, &digest, header.size, &path, hasher)?;
+        } else {
+            stage_blob(&mut stream, &digest, header.size, &path, &mut buffer)?;
+        }
         stream.skip_padding(&header.path, header.size)?;
         progress(consumed.get());
     }
@@ -268,6 +275,134 @@ fn stage_blob<R: Read>(
         left -= want as u64;
     }
     let actual = Sha256Digest::from_bytes(hasher.finalize().into());
+    if actual != *digest {
+        return Err(ArchiveError::DigestMismatch {
+            expected: *digest,
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Blobs larger than this are hashed on a second thread while the first decompresses and
+/// writes them (hashing is the largest CPU cost left once writes are cheap).
+const PARALLEL_HASH_FROM: u64 = 1 << 20;
+/// Chunks in flight between the writing and the hashing thread.
+const HASH_BUFFERS: usize = 8;
+
+/// A hashing thread for large blobs, fed chunks that the writing thread has already written.
+/// The writer waits for each blob's digest at its end, so errors stay those of a one-thread
+/// reader, reported at the same blob.
+struct ParallelHasher {
+    chunks: Option<mpsc::SyncSender<HashMsg>>,
+    buffers: mpsc::Receiver<Vec<u8>>,
+    digests: mpsc::Receiver<[u8; 32]>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+enum HashMsg {
+    Chunk(Vec<u8>, usize),
+    Finish,
+}
+
+impl ParallelHasher {
+    fn start() -> Self {
+        let (chunks, chunks_rx) = mpsc::sync_channel::<HashMsg>(HASH_BUFFERS);
+        let (buffers_tx, buffers) = mpsc::sync_channel(HASH_BUFFERS);
+        let (digests_tx, digests) = mpsc::sync_channel(1);
+        for _ in 0..HASH_BUFFERS {
+            // The channel holds exactly HASH_BUFFERS: these sends cannot block or fail.
+            let _ = buffers_tx.send(vec![0u8; WRITE_CHUNK]);
+        }
+        let thread = std::thread::spawn(move || {
+            let mut hasher = Sha256::new();
+            for msg in chunks_rx {
+                match msg {
+                    HashMsg::Chunk(buffer, len) => {
+                        hasher.update(&buffer[..len]);
+                        if buffers_tx.send(buffer).is_err() {
+                            return;
+                        }
+                    }
+                    HashMsg::Finish => {
+                        let digest = std::mem::take(&mut hasher).finalize().into();
+                        if digests_tx.send(digest).is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        Self {
+            chunks: Some(chunks),
+            buffers,
+            digests,
+            thread: Some(thread),
+        }
+    }
+
+    fn stopped(path: &Path) -> ArchiveError {
+        ArchiveError::Io {
+            path: path.to_owned(),
+            source: io::Error::other("the hashing thread stopped"),
+        }
+    }
+
+    fn buffer(&self, path: &Path) -> Result<Vec<u8>, ArchiveError> {
+        self.buffers.recv().map_err(|_| Self::stopped(path))
+    }
+
+    fn send(&self, msg: HashMsg, path: &Path) -> Result<(), ArchiveError> {
+        self.chunks
+            .as_ref()
+            .ok_or_else(|| Self::stopped(path))?
+            .send(msg)
+            .map_err(|_| Self::stopped(path))
+    }
+
+    fn digest(&self, path: &Path) -> Result<[u8; 32], ArchiveError> {
+        self.send(HashMsg::Finish, path)?;
+        self.digests.recv().map_err(|_| Self::stopped(path))
+    }
+}
+
+impl Drop for ParallelHasher {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop.
+        self.chunks = None;
+        while self.buffers.try_recv().is_ok() {}
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// [`stage_blob`] with the hashing on the second thread.
+fn stage_large_blob<R: Read>(
+    stream: &mut Stream<R>,
+    digest: &Sha256Digest,
+    size: u64,
+    path: &Path,
+    hasher: &ParallelHasher,
+) -> Result<(), ArchiveError> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(ArchiveError::io(path))?;
+    let mut left = size;
+    while left > 0 {
+        let mut buffer = hasher.buffer(path)?;
+        let want = buffer
+            .len()
+            .min(usize::try_from(left).unwrap_or(usize::MAX));
+        stream.read_exact(&mut buffer[..want], "inside a blob")?;
+        file.write_all(&buffer[..want])
+            .map_err(ArchiveError::io(path))?;
+        hasher.send(HashMsg::Chunk(buffer, want), path)?;
+        left -= want as u64;
+    }
+    let actual = Sha256Digest::from_bytes(hasher.digest(path)?);
     if actual != *digest {
         return Err(ArchiveError::DigestMismatch {
             expected: *digest,

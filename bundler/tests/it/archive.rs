@@ -635,6 +635,32 @@ fn sizes_and_digests_must_match() {
         ArchiveError::DigestMismatch { expected, actual }
             if expected == Sha256Digest::of(b"abc") && actual == Sha256Digest::of(b"abd")
     ));
+    // Blobs over 1 MiB are hashed on a second thread: the same error, at the same blob, and
+    // the blob after it is not reached.
+    let big = pseudo_random(3 << 20, 9);
+    let mut tampered = big.clone();
+    tampered[2 << 20] ^= 1;
+    let mut raw = good(&[&big, b"after"]);
+    raw.entries[1].data = tampered.clone();
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::DigestMismatch { expected, actual }
+            if expected == Sha256Digest::of(&big) && actual == Sha256Digest::of(&tampered)
+    ));
+    // And an untampered large blob round-trips.
+    let raw = good(&[&big, b"after"]);
+    let dir = tempfile::tempdir().unwrap();
+    let staged = read_archive_from(
+        &raw.bytes()[..],
+        &keys_of(&key(1)),
+        &dir.path().join("s"),
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(staged.blob_path(&Sha256Digest::of(&big))).unwrap(),
+        big
+    );
 }
 
 #[test]
