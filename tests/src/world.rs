@@ -336,7 +336,9 @@ impl World {
         match &plan.oci_layout {
             Some(layout) => {
                 let layout = std::path::absolute(layout).map_err(io(layout))?;
-                let layout = layout.to_str().ok_or_else(|| invalid("layout", "not UTF-8"))?;
+                let layout = layout
+                    .to_str()
+                    .ok_or_else(|| invalid("layout", "not UTF-8"))?;
                 table.push_str(&format!("oci_layout = {}\n", toml_string(layout)));
             }
             None => {

@@ -46,10 +46,15 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
     assert!(!data.join(format!("quarantine/{id}/.staging")).exists());
     assert!(!data.join(format!("released/.{id}.partial")).exists());
     // Every staged blob stays as evidence; released files share their bytes by hard link.
-    assert!(data.join(format!("quarantine/{id}/evidence/manifest.dsse.json")).is_file());
+    assert!(
+        data.join(format!("quarantine/{id}/evidence/manifest.dsse.json"))
+            .is_file()
+    );
     {
         use std::os::unix::fs::MetadataExt as _;
-        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"the tool, version 1.0\n"));
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            b"the tool, version 1.0\n",
+        ));
         let blob = data.join(format!("quarantine/{id}/evidence/blobs/sha256/{digest}"));
         let released = data.join(&outcome.artifacts[0].location).join("a1.bin");
         assert_eq!(

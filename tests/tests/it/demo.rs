@@ -13,17 +13,33 @@ fn the_demo_imports_three_artifacts_and_judges_each() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
-    assert!(stdout.contains("passed  site-tool-1.4.2.tar.gz"), "{stdout}");
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(
+        stdout.contains("passed  site-tool-1.4.2.tar.gz"),
+        "{stdout}"
+    );
     assert!(stdout.contains("failed  plugin-0.9.so"), "{stdout}");
-    assert!(stdout.contains("not signed by a trusted signer: identity:"), "{stdout}");
+    assert!(
+        stdout.contains("not signed by a trusted signer: identity:"),
+        "{stdout}"
+    );
     assert!(stdout.contains("failed  install.sh"), "{stdout}");
     assert!(stdout.contains("no Sigstore bundle signs it"), "{stdout}");
     let login = std::fs::read_to_string(out.join("login.txt")).unwrap();
-    assert!(login.starts_with("https://127.0.0.1:8443/\nadmin / "), "{login}");
+    assert!(
+        login.starts_with("https://127.0.0.1:8443/\nadmin / "),
+        "{login}"
+    );
     // The appliance released the passing artifact and kept the others in quarantine.
     assert!(out.join("appliance/released/1").is_dir());
-    assert!(out.join("appliance/quarantine/1/0001-plugin-0.9.so").is_dir());
+    assert!(
+        out.join("appliance/quarantine/1/0001-plugin-0.9.so")
+            .is_dir()
+    );
 
     // A second run replaces its own folder; a folder it did not make is refused.
     let again = Command::new(env!("CARGO_BIN_EXE_airlock-demo"))
@@ -86,14 +102,24 @@ fn the_demo_verifies_the_appliance_image_it_is_given() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let version = env!("CARGO_PKG_VERSION");
     assert!(
         stdout.contains(&format!("passed  airlock-appliance:{version}")),
         "{stdout}"
     );
     // The released image is the layout itself.
-    let released = out.join(format!("appliance/released/1/0003-airlock-appliance_{version}"));
-    assert!(released.join("index.json").is_file(), "{}", released.display());
+    let released = out.join(format!(
+        "appliance/released/1/0003-airlock-appliance_{version}"
+    ));
+    assert!(
+        released.join("index.json").is_file(),
+        "{}",
+        released.display()
+    );
     assert!(released.join("oci-layout").is_file());
 }
