@@ -32,7 +32,12 @@ pub enum AdminError {
     Invalid(String),
 }
 
-fn event<'a>(actor: &'a str, action: &'a str, subject: &'a str, detail: serde_json::Value) -> Event<'a> {
+fn event<'a>(
+    actor: &'a str,
+    action: &'a str,
+    subject: &'a str,
+    detail: serde_json::Value,
+) -> Event<'a> {
     Event {
         actor,
         action,
@@ -59,14 +64,28 @@ pub fn add_user(
     let now = app.now();
     app.store().write(|tx| {
         store::users::add(tx, name, role, &hash, now)?;
-        audit::append(tx, now, &event(actor, "user.added", name, serde_json::json!({"role": role.as_str()})))?;
+        audit::append(
+            tx,
+            now,
+            &event(
+                actor,
+                "user.added",
+                name,
+                serde_json::json!({"role": role.as_str()}),
+            ),
+        )?;
         Ok::<_, AdminError>(())
     })?;
     Ok(generated)
 }
 
 /// Enables or disables a user (disabling ends their sessions).
-pub fn set_user_enabled(app: &Appliance, actor: &str, name: &str, enabled: bool) -> Result<(), AdminError> {
+pub fn set_user_enabled(
+    app: &Appliance,
+    actor: &str,
+    name: &str,
+    enabled: bool,
+) -> Result<(), AdminError> {
     let now = app.now();
     app.store().write(|tx| {
         if !store::users::set_enabled(tx, name, enabled)? {
@@ -75,14 +94,23 @@ pub fn set_user_enabled(app: &Appliance, actor: &str, name: &str, enabled: bool)
         if !enabled && let Some(user) = store::users::by_name(tx, name)? {
             store::users::delete_sessions_of(tx, user.id)?;
         }
-        let action = if enabled { "user.enabled" } else { "user.disabled" };
+        let action = if enabled {
+            "user.enabled"
+        } else {
+            "user.disabled"
+        };
         audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;
         Ok(())
     })
 }
 
 /// Sets a user's password (ending their sessions).
-pub fn set_password(app: &Appliance, actor: &str, name: &str, password: &str) -> Result<(), AdminError> {
+pub fn set_password(
+    app: &Appliance,
+    actor: &str,
+    name: &str,
+    password: &str,
+) -> Result<(), AdminError> {
     let hash = auth::hash_password(password)?;
     let now = app.now();
     app.store().write(|tx| {
@@ -92,7 +120,11 @@ pub fn set_password(app: &Appliance, actor: &str, name: &str, password: &str) ->
         if let Some(user) = store::users::by_name(tx, name)? {
             store::users::delete_sessions_of(tx, user.id)?;
         }
-        audit::append(tx, now, &event(actor, "user.password", name, serde_json::json!({})))?;
+        audit::append(
+            tx,
+            now,
+            &event(actor, "user.password", name, serde_json::json!({})),
+        )?;
         Ok(())
     })
 }
@@ -104,7 +136,16 @@ pub fn set_role(app: &Appliance, actor: &str, name: &str, role: Role) -> Result<
         if !store::users::set_role(tx, name, role)? {
             return Err(AdminError::NotFound(format!("user {name}")));
         }
-        audit::append(tx, now, &event(actor, "user.role", name, serde_json::json!({"role": role.as_str()})))?;
+        audit::append(
+            tx,
+            now,
+            &event(
+                actor,
+                "user.role",
+                name,
+                serde_json::json!({"role": role.as_str()}),
+            ),
+        )?;
         Ok(())
     })
 }
@@ -129,7 +170,12 @@ pub fn add_publisher_key(
         audit::append(
             tx,
             now,
-            &event(actor, "publisher.key_added", publisher, serde_json::json!({"key_id": key_id.as_str()})),
+            &event(
+                actor,
+                "publisher.key_added",
+                publisher,
+                serde_json::json!({"key_id": key_id.as_str()}),
+            ),
         )?;
         Ok::<_, AdminError>(())
     })?;
@@ -148,18 +194,37 @@ pub fn set_publisher_key_enabled(
         if !store::publishers::set_key_enabled(tx, key_id, enabled)? {
             return Err(AdminError::NotFound(format!("publisher key {key_id}")));
         }
-        let action = if enabled { "publisher.key_enabled" } else { "publisher.key_disabled" };
-        audit::append(tx, now, &event(actor, action, key_id, serde_json::json!({})))?;
+        let action = if enabled {
+            "publisher.key_enabled"
+        } else {
+            "publisher.key_disabled"
+        };
+        audit::append(
+            tx,
+            now,
+            &event(actor, action, key_id, serde_json::json!({})),
+        )?;
         Ok(())
     })
 }
 
 /// Sets how many trusted publisher keys must sign an archive.
-pub fn set_publisher_threshold(app: &Appliance, actor: &str, threshold: usize) -> Result<(), AdminError> {
+pub fn set_publisher_threshold(
+    app: &Appliance,
+    actor: &str,
+    threshold: usize,
+) -> Result<(), AdminError> {
     if threshold == 0 {
-        return Err(AdminError::Invalid("the threshold must be at least 1".into()));
+        return Err(AdminError::Invalid(
+            "the threshold must be at least 1".into(),
+        ));
     }
-    set_setting(app, actor, crate::pipeline::PUBLISHER_THRESHOLD, &threshold.to_string())
+    set_setting(
+        app,
+        actor,
+        crate::pipeline::PUBLISHER_THRESHOLD,
+        &threshold.to_string(),
+    )
 }
 
 /// Sets a named setting.
@@ -167,7 +232,16 @@ pub fn set_setting(app: &Appliance, actor: &str, key: &str, value: &str) -> Resu
     let now = app.now();
     app.store().write(|tx| {
         store::settings::set(tx, key, value)?;
-        audit::append(tx, now, &event(actor, "setting.changed", key, serde_json::json!({"value": value})))?;
+        audit::append(
+            tx,
+            now,
+            &event(
+                actor,
+                "setting.changed",
+                key,
+                serde_json::json!({"value": value}),
+            ),
+        )?;
         Ok(())
     })
 }
@@ -205,20 +279,34 @@ pub fn add_signer(app: &Appliance, actor: &str, spec: &SignerSpec) -> Result<(),
         audit::append(
             tx,
             now,
-            &event(actor, "signer.added", &spec.name, serde_json::to_value(spec).unwrap_or_default()),
+            &event(
+                actor,
+                "signer.added",
+                &spec.name,
+                serde_json::to_value(spec).unwrap_or_default(),
+            ),
         )?;
         Ok(())
     })
 }
 
 /// Enables or disables a trusted signer.
-pub fn set_signer_enabled(app: &Appliance, actor: &str, name: &str, enabled: bool) -> Result<(), AdminError> {
+pub fn set_signer_enabled(
+    app: &Appliance,
+    actor: &str,
+    name: &str,
+    enabled: bool,
+) -> Result<(), AdminError> {
     let now = app.now();
     app.store().write(|tx| {
         if !store::signers::set_enabled(tx, name, enabled)? {
             return Err(AdminError::NotFound(format!("signer {name}")));
         }
-        let action = if enabled { "signer.enabled" } else { "signer.disabled" };
+        let action = if enabled {
+            "signer.enabled"
+        } else {
+            "signer.disabled"
+        };
         audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;
         Ok(())
     })
@@ -239,7 +327,12 @@ pub fn set_signer_expiry(
         audit::append(
             tx,
             now,
-            &event(actor, "signer.expiry", name, serde_json::json!({"expires_at": expires_at})),
+            &event(
+                actor,
+                "signer.expiry",
+                name,
+                serde_json::json!({"expires_at": expires_at}),
+            ),
         )?;
         Ok(())
     })
@@ -252,7 +345,16 @@ pub fn clear_alarm(app: &Appliance, actor: &str, id: i64) -> Result<(), AdminErr
         if !store::alarms::clear(tx, id, actor, now)? {
             return Err(AdminError::NotFound(format!("open alarm {id}")));
         }
-        audit::append(tx, now, &event(actor, "alarm.cleared", &id.to_string(), serde_json::json!({})))?;
+        audit::append(
+            tx,
+            now,
+            &event(
+                actor,
+                "alarm.cleared",
+                &id.to_string(),
+                serde_json::json!({}),
+            ),
+        )?;
         Ok(())
     })
 }

@@ -75,11 +75,16 @@ fn is_archive_start(path: &Path) -> bool {
     let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    !name.starts_with('.') && (name.ends_with(".airlock.tar.zst") || name.ends_with(".airlock.tar.zst.001"))
+    !name.starts_with('.')
+        && (name.ends_with(".airlock.tar.zst") || name.ends_with(".airlock.tar.zst.001"))
 }
 
 /// Watches the inbox every `interval` until `stop` is set.
-pub fn watch(app: Arc<Appliance>, interval: Duration, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
+pub fn watch(
+    app: Arc<Appliance>,
+    interval: Duration,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut inbox = Inbox::default();
         while !stop.load(Ordering::Relaxed) {

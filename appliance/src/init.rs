@@ -128,7 +128,10 @@ fn build(options: &InitOptions) -> Result<Initialised, InitError> {
         })?;
     }
     restrict(data.root())?;
-    if options.admin.is_empty() || options.admin.len() > 64 || options.admin.chars().any(char::is_control) {
+    if options.admin.is_empty()
+        || options.admin.len() > 64
+        || options.admin.chars().any(char::is_control)
+    {
         return Err(InitError::Invalid(
             "the admin name must be 1 to 64 characters without control characters".into(),
         ));

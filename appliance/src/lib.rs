@@ -3,18 +3,18 @@
 //!
 //! **Invariant:** only this crate knows SQL (in [`store`]) and HTTP (in `http`).
 
-pub mod audit;
-pub mod policy;
-pub mod store;
+pub mod admin;
 pub mod appliance;
+pub mod audit;
+pub mod auth;
+pub mod http;
+pub mod inbox;
+pub mod init;
 pub mod paths;
 pub mod pipeline;
+pub mod policy;
 pub mod policy_store;
+pub mod store;
+pub mod tls;
 pub mod vsa;
 pub mod witness_state;
-pub mod init;
-pub mod admin;
-pub mod auth;
-pub mod tls;
-pub mod inbox;
-pub mod http;

@@ -31,9 +31,7 @@ pub fn signed(app: &Appliance) -> Result<Vec<u8>, StoreError> {
     let state = State {
         version: 1,
         appliance_key_id: app.key_id().as_str(),
-        issued_at: app
-            .now()
-            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        issued_at: app.now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         logs: heads
             .into_iter()
             .map(|h| Log {

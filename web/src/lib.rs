@@ -1,4 +1,57 @@
-//! Airlock's pages: Askama templates and the view models they render.
+//! Airlock's pages: Askama templates and the view models they render, and the stylesheet.
 //!
-//! Not built yet (issue 7). The crate exists so the workspace has its final shape; it exports
-//! nothing until there is something real to export.
+//! **Invariant:** this crate renders what it is given. It knows no SQL and no HTTP; the
+//! appliance's handlers turn rows and reports into these view models. Autoescaping is always
+//! on, nothing is marked safe, and untrusted text is [`Text`], whose invisible and
+//! bidirectional control characters are shown as visible markers.
+//!
+//! Each page is one `#[derive(Template)]` struct whose template path mirrors its URL
+//! (`/imports/{id}` → `templates/imports/detail.html`).
+
+mod admin;
+mod artifacts;
+mod audit;
+mod dashboard;
+mod error;
+mod imports;
+mod layout;
+mod signin;
+mod text;
+mod trust;
+mod upload;
+mod witness;
+
+#[cfg(test)]
+mod tests;
+
+// The public interface is:
+pub use admin::{
+    AdminTab, Generated, PolicyPage, PublisherKeyLine, PublisherLine, PublishersPage, ROLE_CHOICES,
+    SignerForm, SignerLine, SignersPage, UserLine, UsersPage,
+};
+pub use artifacts::{
+    ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, DsseView,
+    LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView, WitnessedView,
+};
+pub use askama::{Error as RenderError, Template};
+pub use audit::{AuditLine, AuditPage, ChainStatus};
+pub use dashboard::{AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts};
+pub use error::ErrorPage;
+pub use imports::{
+    ArtifactLine, ImportFacts, ImportLine, ImportPage, ImportsFilter, ImportsPage, ManifestSummary,
+    StepLine, VERDICT_CHOICES,
+};
+pub use layout::{Chrome, Pager, Role, Section, Viewer, age, bytes, micros, time, time_or_dash};
+pub use signin::SignInPage;
+pub use text::{Clipped, Text};
+pub use trust::{
+    AuthorityView, LogInstanceView, RepositoryView, RoleLine, TrustPage, TrustedRootView,
+};
+pub use upload::UploadPage;
+pub use witness::{CheckpointLine, WitnessPage, WitnessedLog};
+
+/// The stylesheet, served at [`STYLESHEET_PATH`] (vendored: no external assets).
+pub const STYLESHEET: &str = include_str!("../static/airlock.css");
+
+/// Where pages link the stylesheet.
+pub const STYLESHEET_PATH: &str = "/static/airlock.css";

@@ -41,7 +41,10 @@ pub(crate) fn run(cmd: AuditCommand) -> ExitCode {
             };
             match audit::verify(app.store().read()) {
                 Ok(Ok(status)) => {
-                    println!("audit chain verified: {} row(s), head {}", status.rows, status.head);
+                    println!(
+                        "audit chain verified: {} row(s), head {}",
+                        status.rows, status.head
+                    );
                     ExitCode::SUCCESS
                 }
                 Ok(Err(broken)) => {

@@ -52,9 +52,18 @@ pub(crate) fn run(args: ImportArgs) -> ExitCode {
             match &outcome.reason {
                 Some(reason) => println!("import {}: rejected: {reason}", outcome.import_id),
                 None => {
-                    println!("import {}: {} artifact(s)", outcome.import_id, outcome.artifacts.len());
+                    println!(
+                        "import {}: {} artifact(s)",
+                        outcome.import_id,
+                        outcome.artifacts.len()
+                    );
                     for a in &outcome.artifacts {
-                        println!("  {:<7} {}  → {}", a.verdict.as_str(), a.name.escape_debug(), a.location);
+                        println!(
+                            "  {:<7} {}  → {}",
+                            a.verdict.as_str(),
+                            a.name.escape_debug(),
+                            a.location
+                        );
                         for reason in &a.reasons {
                             println!("          {}", reason.escape_debug());
                         }
@@ -63,7 +72,10 @@ pub(crate) fn run(args: ImportArgs) -> ExitCode {
             }
         }
         all_good &= outcome.state != ImportState::Rejected
-            && outcome.artifacts.iter().all(|a| a.verdict != Verdict::Failed);
+            && outcome
+                .artifacts
+                .iter()
+                .all(|a| a.verdict != Verdict::Failed);
     }
     if all_good {
         ExitCode::SUCCESS

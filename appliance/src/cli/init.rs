@@ -46,7 +46,9 @@ fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
     let mut tuf_roots = Vec::new();
     for spec in &args.tuf_roots {
         let Some((name, path)) = spec.split_once('=') else {
-            return Err(usage(&format!("--tuf-root {spec}: expected NAME=ROOT.json")));
+            return Err(usage(&format!(
+                "--tuf-root {spec}: expected NAME=ROOT.json"
+            )));
         };
         let bytes = std::fs::read(path).map_err(|e| usage(&format!("{path}: {e}")))?;
         tuf_roots.push((name.to_owned(), bytes));
@@ -76,8 +78,17 @@ fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
     println!("initialised {}", done.data.root().display());
     println!("appliance key id: {}", done.key_id);
     match done.generated_password {
-        Some(p) => println!("admin: {} / password: {p}  (shown once; change it after signing in)", args.admin),
-        None => println!("admin: {} (password from {})", args.admin, args.admin_password_file.map(|p| p.display().to_string()).unwrap_or_default()),
+        Some(p) => println!(
+            "admin: {} / password: {p}  (shown once; change it after signing in)",
+            args.admin
+        ),
+        None => println!(
+            "admin: {} (password from {})",
+            args.admin,
+            args.admin_password_file
+                .map(|p| p.display().to_string())
+                .unwrap_or_default()
+        ),
     }
     println!(
         "next: airlock-appliance publishers add NAME --key PUBLISHER.pub --data {0}, then serve --data {0}",

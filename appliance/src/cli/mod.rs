@@ -121,8 +121,8 @@ pub(crate) fn usage(message: &str) -> ExitCode {
 
 /// Reads a secret from a file (first line, trailing newline removed).
 pub(crate) fn read_secret(path: &std::path::Path) -> Result<String, ExitCode> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| usage(&format!("{}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| usage(&format!("{}: {e}", path.display())))?;
     let line = text.lines().next().unwrap_or_default().to_owned();
     if line.is_empty() {
         return Err(usage(&format!("{}: empty password", path.display())));
@@ -132,5 +132,8 @@ pub(crate) fn read_secret(path: &std::path::Path) -> Result<String, ExitCode> {
 
 /// Prints `value` as pretty JSON.
 pub(crate) fn print_json(value: &impl serde::Serialize) {
-    println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    println!(
+        "{}",
+        serde_json::to_string_pretty(value).unwrap_or_default()
+    );
 }

@@ -44,7 +44,10 @@ pub(crate) fn run(cmd: PolicyCommand) -> ExitCode {
                 .map_err(|e| usage(&format!("{}: {e}", a.file.display())))?
                 .len();
             if size > MAX_POLICY_SIZE {
-                return Err(usage(&format!("{}: larger than {MAX_POLICY_SIZE} bytes", a.file.display())));
+                return Err(usage(&format!(
+                    "{}: larger than {MAX_POLICY_SIZE} bytes",
+                    a.file.display()
+                )));
             }
             let text = std::fs::read_to_string(&a.file)
                 .map_err(|e| usage(&format!("{}: {e}", a.file.display())))?;

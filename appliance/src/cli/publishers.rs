@@ -69,10 +69,16 @@ pub(crate) fn run(cmd: PublishersCommand) -> ExitCode {
             let publishers = store::publishers::list(store.read()).map_err(|e| fail(&e))?;
             let keys = store::publishers::keys(store.read()).map_err(|e| fail(&e))?;
             for p in publishers {
-                let seq = p.last_sequence.map_or("none yet".to_owned(), |s| s.to_string());
+                let seq = p
+                    .last_sequence
+                    .map_or("none yet".to_owned(), |s| s.to_string());
                 println!("{} (last sequence: {seq})", p.name);
                 for k in keys.iter().filter(|k| k.publisher == p.name) {
-                    println!("  {} {}", k.key_id, if k.enabled { "enabled" } else { "disabled" });
+                    println!(
+                        "  {} {}",
+                        k.key_id,
+                        if k.enabled { "enabled" } else { "disabled" }
+                    );
                 }
             }
             Ok(())

@@ -47,7 +47,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         workers: args.workers,
         ..ServeOptions::default()
     };
-    eprintln!("serving https://{} (data {})", args.listen, args.data.data.display());
+    eprintln!(
+        "serving https://{} (data {})",
+        args.listen,
+        args.data.data.display()
+    );
     let served = actix_web::rt::System::new().block_on(async move {
         let server = http::run(app, listener, &options).map_err(|e| fail(&e))?;
         server.await.map_err(|e| fail(&e))

@@ -66,7 +66,9 @@ pub(crate) fn run(cmd: SignersCommand) -> ExitCode {
             let public_key = a
                 .key
                 .as_ref()
-                .map(|p| std::fs::read_to_string(p).map_err(|e| usage(&format!("{}: {e}", p.display()))))
+                .map(|p| {
+                    std::fs::read_to_string(p).map_err(|e| usage(&format!("{}: {e}", p.display())))
+                })
                 .transpose()?;
             let spec = SignerSpec {
                 name: a.name.clone(),
@@ -93,7 +95,9 @@ pub(crate) fn run(cmd: SignersCommand) -> ExitCode {
                     s.name,
                     if s.enabled { "enabled" } else { "disabled" },
                     what,
-                    s.expires_at.map(|e| format!(" (expires {e})")).unwrap_or_default()
+                    s.expires_at
+                        .map(|e| format!(" (expires {e})"))
+                        .unwrap_or_default()
                 );
             }
             Ok(())

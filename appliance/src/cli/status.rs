@@ -87,10 +87,19 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
         }
     }
     for l in &status.logs {
-        println!("log {}: size {} root {} (at {})", l.origin, l.size, l.root_hash, l.witnessed_at);
+        println!(
+            "log {}: size {} root {} (at {})",
+            l.origin, l.size, l.root_hash, l.witnessed_at
+        );
     }
     for a in &status.alarms {
-        println!("ALARM {} [{}] {}: {}", a.id, a.kind, a.subject, a.detail.escape_debug());
+        println!(
+            "ALARM {} [{}] {}: {}",
+            a.id,
+            a.kind,
+            a.subject,
+            a.detail.escape_debug()
+        );
     }
     println!("audit: {} row(s)", status.audit_rows);
     ExitCode::SUCCESS

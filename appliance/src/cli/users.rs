@@ -86,7 +86,11 @@ pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
             let generated = admin::add_user(&app, "cli", &a.name, a.role, password.as_deref())
                 .map_err(|e| fail(&e))?;
             match generated {
-                Some(p) => println!("added {} ({}); password: {p}  (shown once)", a.name, a.role.as_str()),
+                Some(p) => println!(
+                    "added {} ({}); password: {p}  (shown once)",
+                    a.name,
+                    a.role.as_str()
+                ),
                 None => println!("added {} ({})", a.name, a.role.as_str()),
             }
             Ok(())
@@ -99,7 +103,9 @@ pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
                     u.name,
                     u.role.as_str(),
                     if u.enabled { "enabled" } else { "disabled" },
-                    u.locked_until.map(|t| format!(", locked until {t}")).unwrap_or_default()
+                    u.locked_until
+                        .map(|t| format!(", locked until {t}"))
+                        .unwrap_or_default()
                 );
             }
             Ok(())
@@ -114,9 +120,10 @@ pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
             let password = read_secret(&a.password_file)?;
             admin::set_password(&app, "cli", &a.name, &password).map_err(|e| fail(&e))
         }),
-        UsersCommand::SetRole(a) => a.data.open().and_then(|app| {
-            admin::set_role(&app, "cli", &a.name, a.role).map_err(|e| fail(&e))
-        }),
+        UsersCommand::SetRole(a) => a
+            .data
+            .open()
+            .and_then(|app| admin::set_role(&app, "cli", &a.name, a.role).map_err(|e| fail(&e))),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

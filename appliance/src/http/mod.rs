@@ -7,6 +7,7 @@
 
 mod api;
 mod error;
+mod pages;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
@@ -145,6 +146,7 @@ pub fn app(
         )
         .wrap(headers)
         .configure(api::configure)
+        .configure(pages::configure)
         .default_service(web::to(api::not_found))
 }
 

@@ -178,8 +178,9 @@ pub(super) fn judge_all<T: Send>(
         handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Rejection::new("evidence", "a verifier thread panicked")))
+                h.join().unwrap_or_else(|_| {
+                    Err(Rejection::new("evidence", "a verifier thread panicked"))
+                })
             })
             .collect()
     });
@@ -195,7 +196,11 @@ fn judge(ctx: &Context<'_>, position: usize, artifact: &Artifact) -> Result<Judg
     let allowed: Vec<&NamedSigner> = ctx
         .signers
         .iter()
-        .filter(|s| rule.signers.as_ref().is_none_or(|names| names.contains(&s.name)))
+        .filter(|s| {
+            rule.signers
+                .as_ref()
+                .is_none_or(|names| names.contains(&s.name))
+        })
         .collect();
     let mut problems = Vec::new();
 
@@ -267,10 +272,8 @@ fn judge(ctx: &Context<'_>, position: usize, artifact: &Artifact) -> Result<Judg
         sboms.push(sbom_check(digest.hex(), "file", &result));
         parsed.push(result);
     }
-    for (check, (predicate_type, predicate)) in attestations
-        .iter()
-        .filter(|a| a.ok)
-        .zip(statements.iter())
+    for (check, (predicate_type, predicate)) in
+        attestations.iter().filter(|a| a.ok).zip(statements.iter())
     {
         if *predicate_type == CYCLONEDX_PREDICATE_TYPE || *predicate_type == SPDX_PREDICATE_TYPE {
             let result = policy::inspect_sbom_value(predicate);
@@ -360,9 +363,9 @@ fn check_bundle(
             }
         }
     }
-    Ok(failed(
-        first_error.unwrap_or_else(|| "no trusted root to verify against".into()),
-    ))
+    Ok(failed(first_error.unwrap_or_else(|| {
+        "no trusted root to verify against".into()
+    })))
 }
 
 fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEntry>, Rejection> {
@@ -386,7 +389,10 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
             )
             .with_alarm(AlarmKind::LogFork, c.origin.clone())
         };
-        let linked = ctx.heads.get(&c.origin).map(|h| h.witnesses(c.size, &c.root_hash));
+        let linked = ctx
+            .heads
+            .get(&c.origin)
+            .map(|h| h.witnesses(c.size, &c.root_hash));
         let by = match linked {
             Some(Linked::Head) => "head",
             Some(Linked::Proof) => "proof",

@@ -253,7 +253,9 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
             .as_deref()
             .map(|m| Manifest::from_json(m.as_bytes()))
             .transpose()
-            .map_err(|e| ImportError::Policy(format!("stored manifest of import {}: {e}", import.id)))?;
+            .map_err(|e| {
+                ImportError::Policy(format!("stored manifest of import {}: {e}", import.id))
+            })?;
         let staging = data.staging_of(import.id);
         let finished = match manifest {
             Some(manifest) if staging.exists() => {
@@ -261,7 +263,10 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
                     .iter()
                     .map(|a| {
                         let position = usize::try_from(a.position).unwrap_or(usize::MAX);
-                        let name = manifest.artifacts.get(position).map_or("", |m| m.name.as_str());
+                        let name = manifest
+                            .artifacts
+                            .get(position)
+                            .map_or("", |m| m.name.as_str());
                         Place {
                             position,
                             released: a.verdict != "failed",

@@ -55,11 +55,13 @@ impl Settings {
         let transit = number(MAX_TRANSIT_AGE, DEFAULT_TRANSIT_SECONDS)?;
         let policy_toml = store::settings::get(conn, POLICY)?;
         let policy = match &policy_toml {
-            Some(text) => Policy::from_toml(text).map_err(|e| ImportError::Policy(e.to_string()))?,
+            Some(text) => {
+                Policy::from_toml(text).map_err(|e| ImportError::Policy(e.to_string()))?
+            }
             None => Policy::strict(),
         };
-        let document = crate::policy_store::document(conn)
-            .map_err(|e| ImportError::Policy(e.to_string()))?;
+        let document =
+            crate::policy_store::document(conn).map_err(|e| ImportError::Policy(e.to_string()))?;
         let sha = super::sha256_hex(document.to_toml().as_bytes());
         Ok(Self {
             threshold: usize::try_from(threshold.max(1)).unwrap_or(DEFAULT_THRESHOLD),

@@ -30,7 +30,10 @@ pub(super) fn publisher_keys(
         })
         .collect();
     if keys.is_empty() {
-        return Err(Rejection::new("archive", "no trusted publisher keys are configured"));
+        return Err(Rejection::new(
+            "archive",
+            "no trusted publisher keys are configured",
+        ));
     }
     airlock_bundler::archive::PublisherKeys::new(keys, settings.threshold)
         .map_err(|e| Rejection::new("archive", e.to_string()))
@@ -148,7 +151,10 @@ pub(super) fn check_trust(
         let Some(row) = rows.get(&repo.name) else {
             return Err(Rejection::new(
                 "trust",
-                format!("repository {:?} has no pinned root on this appliance", repo.name),
+                format!(
+                    "repository {:?} has no pinned root on this appliance",
+                    repo.name
+                ),
             ));
         };
         let previous: Option<TrustState> = match &row.state {
@@ -273,8 +279,9 @@ pub(super) fn check_witness(
             .map_err(|e| Rejection::new("witness", e.to_string()))?;
         for row in &stored {
             let mut root = [0u8; 32];
-            hex::decode_to_slice(&row.root_hash, &mut root)
-                .map_err(|_| Rejection::new("witness", format!("stored root of {origin} is not hex")))?;
+            hex::decode_to_slice(&row.root_hash, &mut root).map_err(|_| {
+                Rejection::new("witness", format!("stored root of {origin} is not hex"))
+            })?;
             history.insert((origin.clone(), row.size), root);
         }
         let new_root = hex::encode(head.root);
@@ -310,7 +317,10 @@ pub(super) fn check_witness(
             }
             Some(top) => match history.get(&(origin.clone(), head.size)) {
                 Some(root) if *root == head.root => {
-                    lines.push(format!("{origin}: older checkpoint {} already witnessed", head.size));
+                    lines.push(format!(
+                        "{origin}: older checkpoint {} already witnessed",
+                        head.size
+                    ));
                 }
                 Some(_) => {
                     return Err(fork(format!(

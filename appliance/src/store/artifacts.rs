@@ -62,8 +62,7 @@ pub struct ArtifactRow {
     pub location: Option<String>,
 }
 
-const COLUMNS: &str =
-    "id, import_id, position, name, kind, digest, size, media_type, verdict, reasons, rule, location";
+const COLUMNS: &str = "id, import_id, position, name, kind, digest, size, media_type, verdict, reasons, rule, location";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
     Ok(ArtifactRow {
@@ -127,18 +126,20 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ArtifactRow>> {
 
 /// An artifact's report JSON.
 pub fn report(conn: &Connection, id: i64) -> Result<Option<String>> {
-    optional(conn.query_row(
-        "SELECT report FROM artifacts WHERE id = ?1",
-        [id],
-        |r| r.get(0),
-    ))
+    optional(
+        conn.query_row("SELECT report FROM artifacts WHERE id = ?1", [id], |r| {
+            r.get(0)
+        }),
+    )
 }
 
 /// An artifact's signed VSA.
 pub fn vsa(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    optional(conn.query_row("SELECT vsa FROM artifacts WHERE id = ?1", [id], |r| {
-        r.get(0)
-    }))
+    optional(
+        conn.query_row("SELECT vsa FROM artifacts WHERE id = ?1", [id], |r| {
+            r.get(0)
+        }),
+    )
 }
 
 /// Verdict counts over every artifact: (passed, warned, failed).
@@ -153,6 +154,9 @@ pub fn verdict_counts(conn: &Connection) -> Result<(i64, i64, i64)> {
 
 /// Removes an import's artifacts (when an interrupted import is cleaned up).
 pub fn delete_of_import(tx: &Tx<'_>, import_id: i64) -> Result<()> {
-    tx.execute("DELETE FROM artifacts WHERE import_id = ?1", params![import_id])?;
+    tx.execute(
+        "DELETE FROM artifacts WHERE import_id = ?1",
+        params![import_id],
+    )?;
     Ok(())
 }

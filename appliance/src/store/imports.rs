@@ -118,7 +118,8 @@ pub struct ImportRow {
     pub started_by: String,
 }
 
-const COLUMNS: &str = "id, source, file_name, archive_path, archive_size, state, reason, archive_id,
+const COLUMNS: &str =
+    "id, source, file_name, archive_path, archive_size, state, reason, archive_id,
      publisher, sequence, key_ids, created_at, site, notes, passed, warned, failed, started_at,
      finished_at, started_by";
 
@@ -272,11 +273,11 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ImportRow>> {
 
 /// The stored manifest JSON of an import.
 pub fn manifest(conn: &Connection, id: i64) -> Result<Option<String>> {
-    Ok(optional(conn.query_row(
-        "SELECT manifest FROM imports WHERE id = ?1",
-        [id],
-        |r| r.get::<_, Option<String>>(0),
-    ))?
+    Ok(optional(
+        conn.query_row("SELECT manifest FROM imports WHERE id = ?1", [id], |r| {
+            r.get::<_, Option<String>>(0)
+        }),
+    )?
     .flatten())
 }
 

@@ -65,7 +65,8 @@ pub fn set_key_enabled(tx: &Tx<'_>, key_id: &str, enabled: bool) -> Result<bool>
 
 /// Every publisher.
 pub fn list(conn: &Connection) -> Result<Vec<PublisherRow>> {
-    let mut stmt = conn.prepare_cached("SELECT name, last_sequence FROM publishers ORDER BY name")?;
+    let mut stmt =
+        conn.prepare_cached("SELECT name, last_sequence FROM publishers ORDER BY name")?;
     let rows = stmt.query_map([], |r| {
         Ok(PublisherRow {
             name: r.get(0)?,

@@ -6,11 +6,11 @@ use super::{Result, optional};
 
 /// A setting's value.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
-    optional(conn.query_row(
-        "SELECT value FROM settings WHERE key = ?1",
-        [key],
-        |r| r.get(0),
-    ))
+    optional(
+        conn.query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+            r.get(0)
+        }),
+    )
 }
 
 /// Sets a setting.

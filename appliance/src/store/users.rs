@@ -5,7 +5,9 @@ use rusqlite::{Connection, params};
 use super::{Result, StoreError, Tx, optional, stamp};
 
 /// What a user may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Read-only.
@@ -224,7 +226,10 @@ pub fn touch_session(
 
 /// Ends a session.
 pub fn delete_session(tx: &Tx<'_>, token_sha256: &str) -> Result<()> {
-    tx.execute("DELETE FROM sessions WHERE token_sha256 = ?1", [token_sha256])?;
+    tx.execute(
+        "DELETE FROM sessions WHERE token_sha256 = ?1",
+        [token_sha256],
+    )?;
     Ok(())
 }
 

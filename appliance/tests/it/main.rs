@@ -2,9 +2,12 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod browser;
+mod cli;
 mod common;
+mod crash;
 mod http;
+mod netns;
+mod pages;
 mod pipeline;
 mod site;
-mod crash;
-mod netns;

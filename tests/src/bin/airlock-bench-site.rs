@@ -22,7 +22,12 @@ fn main() -> anyhow::Result<()> {
         [dir, "small", n] => {
             let n: usize = n.parse().context("N")?;
             let plans = (0..n)
-                .map(|i| ArtifactPlan::signed(&format!("small-{i:06}.bin"), format!("artifact {i}\n").as_bytes()))
+                .map(|i| {
+                    ArtifactPlan::signed(
+                        &format!("small-{i:06}.bin"),
+                        format!("artifact {i}\n").as_bytes(),
+                    )
+                })
                 .collect::<Vec<_>>();
             (PathBuf::from(dir), plans)
         }
@@ -31,7 +36,9 @@ fn main() -> anyhow::Result<()> {
             let files: usize = files.parse().context("FILES")?;
             let per_file = mib * 1024 * 1024 / files.max(1);
             let plans = (0..files)
-                .map(|i| ArtifactPlan::signed(&format!("large-{i:03}.bin"), &pseudo_random(i, per_file)))
+                .map(|i| {
+                    ArtifactPlan::signed(&format!("large-{i:03}.bin"), &pseudo_random(i, per_file))
+                })
                 .collect::<Vec<_>>();
             (PathBuf::from(dir), plans)
         }

@@ -1,0 +1,417 @@
+//! The read-only pages every role sees: the dashboard, imports, an import, an artifact's
+//! report, trust, the witness and the audit log. Each reads the store, builds its view model
+//! and renders it on the blocking pool.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use airlock_web::{
+    AuditPage, ChainStatus, Chrome, DashboardPage, ImportPage, ImportsFilter, ImportsPage, Pager,
+    ReportPage, Section, Template, Text, TrustPage, VerdictCounts, WitnessPage, WitnessedLog,
+};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use super::{PageError, Signed, blocking, html, html_with, views};
+use crate::audit;
+use crate::http::AppState;
+use crate::store::{self, ImportFilter, Role};
+
+/// Imports per page of the list.
+const IMPORTS_PER_PAGE: i64 = 50;
+
+/// Audit rows per page.
+const AUDIT_PER_PAGE: i64 = 50;
+
+/// Imports on the dashboard.
+const RECENT: i64 = 10;
+
+/// Checkpoints shown per log on the witness page.
+const HISTORY: i64 = 20;
+
+/// The highest page number accepted (keeps offsets far from overflow).
+const MAX_PAGE: i64 = 1_000_000;
+
+/// The verdicts and states `verdict=` may name.
+const VERDICTS: [&str; 8] = [
+    "passed",
+    "warned",
+    "failed",
+    "running",
+    "releasing",
+    "done",
+    "rejected",
+    "interrupted",
+];
+
+/// A numeric id from the path (anything else is a 404 page, not a JSON error).
+fn id(path: &str, what: &str) -> Result<i64, PageError> {
+    path.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| PageError::NotFound(format!("no such {what}: {}", Text::new(path))))
+}
+
+/// `page=`: 1 when absent or empty, else 1 ..= [`MAX_PAGE`].
+fn page(value: Option<&str>) -> Result<i64, PageError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(1),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=MAX_PAGE).contains(p))
+            .ok_or_else(|| PageError::BadRequest(format!("page must be 1 to {MAX_PAGE}"))),
+    }
+}
+
+/// `since=`/`until=`: a date (the start of that day, UTC) or an RFC 3339 time, in the form
+/// the store compares.
+fn bound(what: &str, value: &str) -> Result<String, String> {
+    let value = value.trim();
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(date.format("%Y-%m-%d").to_string());
+    }
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        })
+        .map_err(|_| format!("{what} must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+}
+
+/// `GET /`.
+pub(super) async fn dashboard(
+    signed: Signed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let body = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let now = app.now();
+        let page = {
+            let store = app.store();
+            let conn = store.read();
+            let (recent, _) = store::imports::list(conn, &ImportFilter::default(), 0, RECENT)?;
+            let (passed, warned, failed) = store::artifacts::verdict_counts(conn)?;
+            DashboardPage {
+                chrome: Chrome::new("Dashboard", viewer, Section::Dashboard),
+                counts: VerdictCounts {
+                    passed,
+                    warned,
+                    failed,
+                },
+                recent: recent.iter().map(views::import_line).collect(),
+                trust: store::trust::list(conn)?
+                    .iter()
+                    .map(|r| views::freshness(r, now))
+                    .collect(),
+                logs: store::witness::heads(conn)?
+                    .iter()
+                    .map(views::log_head)
+                    .collect(),
+                alarms: store::alarms::open(conn)?
+                    .iter()
+                    .map(views::alarm_line)
+                    .collect(),
+            }
+        };
+        Ok(page.render()?)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+/// `?verdict=&publisher=&since=&until=&page=`; empty values mean "any" (as forms send them).
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ImportsQuery {
+    verdict: String,
+    publisher: String,
+    since: String,
+    until: String,
+    page: String,
+}
+
+/// `GET /imports`.
+pub(super) async fn imports(
+    signed: Signed,
+    state: web::Data<AppState>,
+    query: web::Query<ImportsQuery>,
+) -> Result<HttpResponse, PageError> {
+    let q = query.into_inner();
+    let page = page(Some(&q.page))?;
+    let shown = ImportsFilter {
+        verdict: q.verdict.trim().to_owned(),
+        publisher: Text::new(q.publisher.trim()),
+        since: q.since.trim().to_owned(),
+        until: q.until.trim().to_owned(),
+    };
+    let filter = (|| {
+        let verdict = Some(shown.verdict.clone()).filter(|v| !v.is_empty());
+        if let Some(v) = &verdict
+            && !VERDICTS.contains(&v.as_str())
+        {
+            return Err(format!("verdict must be one of {}", VERDICTS.join(", ")));
+        }
+        Ok(ImportFilter {
+            verdict,
+            publisher: Some(shown.publisher.as_str().to_owned()).filter(|p| !p.is_empty()),
+            since: Some(shown.since.as_str())
+                .filter(|s| !s.is_empty())
+                .map(|s| bound("since", s))
+                .transpose()?,
+            until: Some(shown.until.as_str())
+                .filter(|s| !s.is_empty())
+                .map(|s| bound("until", s))
+                .transpose()?,
+        })
+    })();
+    let (status, body) = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let keep = [
+            ("verdict", shown.verdict.clone()),
+            ("publisher", shown.publisher.as_str().to_owned()),
+            ("since", shown.since.clone()),
+            ("until", shown.until.clone()),
+        ];
+        let keep: Vec<(&str, &str)> = keep.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, rows, total, error) = match filter {
+            Ok(filter) => {
+                let (rows, total) = store::imports::list(
+                    app.store().read(),
+                    &filter,
+                    (page - 1) * IMPORTS_PER_PAGE,
+                    IMPORTS_PER_PAGE,
+                )?;
+                (StatusCode::OK, rows, total, None)
+            }
+            Err(e) => (StatusCode::BAD_REQUEST, Vec::new(), 0, Some(Text::new(e))),
+        };
+        let page = ImportsPage {
+            chrome: Chrome::new("Imports", viewer, Section::Imports),
+            error,
+            rows: rows.iter().map(views::import_line).collect(),
+            pager: Pager::new(
+                "/imports",
+                &keep,
+                page as u64,
+                IMPORTS_PER_PAGE as u64,
+                total as u64,
+            ),
+            filter: shown,
+        };
+        Ok((status, page.render()?))
+    })
+    .await?;
+    Ok(html_with(status, body))
+}
+
+/// `GET /imports/{id}`.
+pub(super) async fn import(
+    signed: Signed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = id(&path, "import")?;
+    let body = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let (row, manifest, steps, artifacts) = {
+            let store = app.store();
+            let conn = store.read();
+            let row = store::imports::get(conn, id)?
+                .ok_or_else(|| PageError::NotFound(format!("import {id} not found")))?;
+            (
+                row,
+                store::imports::manifest(conn, id)?,
+                store::imports::steps(conn, id)?,
+                store::artifacts::of_import(conn, id)?,
+            )
+        };
+        let page = ImportPage {
+            chrome: Chrome::new(format!("Import #{id}"), viewer, Section::Imports),
+            import: views::import_facts(&row),
+            manifest: manifest.as_deref().and_then(views::manifest_summary),
+            steps: steps.iter().map(views::step_line).collect(),
+            artifacts: artifacts.iter().map(views::artifact_line).collect(),
+        };
+        Ok(page.render()?)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+/// `?q=&page=` of the report's component table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct ReportQuery {
+    q: String,
+    page: String,
+}
+
+/// `GET /artifacts/{id}`.
+pub(super) async fn artifact(
+    signed: Signed,
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+    query: web::Query<ReportQuery>,
+) -> Result<HttpResponse, PageError> {
+    let id = id(&path, "artifact")?;
+    let ReportQuery { q, page: p } = query.into_inner();
+    let component_page = page(Some(&p))? as u64;
+    let q: String = q.chars().take(200).collect();
+    let body = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let (row, json) = {
+            let store = app.store();
+            let conn = store.read();
+            let row = store::artifacts::get(conn, id)?
+                .ok_or_else(|| PageError::NotFound(format!("artifact {id} not found")))?;
+            (row, store::artifacts::report(conn, id)?.unwrap_or_default())
+        };
+        // Parsed and rendered after the store is released.
+        let value: serde_json::Value = serde_json::from_str(&json)
+            .map_err(|e| PageError::internal(format!("artifact {id}: stored report: {e}")))?;
+        let report = views::report(&value);
+        let page = ReportPage {
+            chrome: Chrome::new(Text::new(row.name.clone()), viewer, Section::Imports),
+            artifact: views::artifact_facts(&row),
+            rule: report.rule,
+            enforcement: report.enforcement,
+            problems: report.problems,
+            signatures: report.signatures,
+            attestations: report.attestations,
+            provenance: report.provenance,
+            sboms: report.sboms,
+            components: views::component_table(report.components, &q, component_page, id),
+        };
+        Ok(page.render()?)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+/// `GET /trust`.
+pub(super) async fn trust(
+    signed: Signed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let body = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let now = app.now();
+        let rows = store::trust::list(app.store().read())?;
+        // The store is released: parsing trusted roots and rendering happen without it.
+        let page = TrustPage {
+            chrome: Chrome::new("Trust", viewer, Section::Trust),
+            repositories: rows.iter().map(|r| views::repository(r, now)).collect(),
+        };
+        Ok(page.render()?)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+/// `GET /witness`.
+pub(super) async fn witness(
+    signed: Signed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let body = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let logs = {
+            let store = app.store();
+            let conn = store.read();
+            store::witness::heads(conn)?
+                .into_iter()
+                .map(|head| {
+                    let history = store::witness::history(conn, &head.origin, HISTORY)?;
+                    Ok(WitnessedLog {
+                        origin: Text::new(head.origin.clone()),
+                        note: Text::new(head.note.clone()),
+                        head: views::checkpoint_line(&head),
+                        history: history.iter().map(views::checkpoint_line).collect(),
+                    })
+                })
+                .collect::<Result<Vec<_>, PageError>>()?
+        };
+        let page = WitnessPage {
+            chrome: Chrome::new("Witness", viewer, Section::Witness),
+            logs,
+            history_limit: HISTORY,
+        };
+        Ok(page.render()?)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+/// `?page=`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(super) struct PageQuery {
+    page: String,
+}
+
+/// `GET /audit`: a page of rows and the whole chain verified.
+pub(super) async fn audit(
+    signed: Signed,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> Result<HttpResponse, PageError> {
+    let page = page(Some(&query.page))?;
+    let body = blocking(&state, move |app| {
+        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let (rows, total, verified) = {
+            let store = app.store();
+            let conn = store.read();
+            (
+                store::audit::newest(conn, (page - 1) * AUDIT_PER_PAGE, AUDIT_PER_PAGE)?,
+                store::audit::count(conn)?,
+                audit::verify(conn)?,
+            )
+        };
+        let page = AuditPage {
+            chrome: Chrome::new("Audit log", viewer, Section::Audit),
+            chain: match verified {
+                Ok(status) => ChainStatus::Intact {
+                    rows: status.rows,
+                    head: status.head,
+                },
+                Err(broken) => ChainStatus::Broken {
+                    error: Text::new(broken.to_string()),
+                },
+            },
+            rows: rows.iter().map(views::audit_line).collect(),
+            pager: Pager::new(
+                "/audit",
+                &[],
+                page as u64,
+                AUDIT_PER_PAGE as u64,
+                total as u64,
+            ),
+        };
+        Ok(page.render()?)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_pages_and_bounds_are_checked() {
+        assert_eq!(id("12", "import").unwrap(), 12);
+        for bad in ["0", "-1", "x", "", "1e3"] {
+            assert!(
+                matches!(id(bad, "import"), Err(PageError::NotFound(_))),
+                "{bad}"
+            );
+        }
+        assert_eq!(page(None).unwrap(), 1);
+        assert_eq!(page(Some(" ")).unwrap(), 1);
+        assert_eq!(page(Some("4")).unwrap(), 4);
+        assert!(matches!(page(Some("0")), Err(PageError::BadRequest(_))));
+        assert_eq!(bound("since", "2026-03-01").unwrap(), "2026-03-01");
+        assert!(bound("until", "soon").is_err());
+    }
+}

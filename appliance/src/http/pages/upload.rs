@@ -1,0 +1,244 @@
+//! `/upload` (operators): the upload form, and its `multipart/form-data` POST. The CSRF field
+//! must come first (browsers send fields in document order) and is checked before a byte of
+//! the archive is written; the archive is streamed to `incoming/<random>.partial` (never held
+//! in memory), fsynced and imported as the API's upload is, then the browser is sent to the
+//! import's page.
+
+use std::future::poll_fn;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_multipart::{Field, Multipart};
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, web};
+use airlock_web::{Chrome, Section, Template, Text, UploadPage, Viewer};
+use futures_core::Stream;
+use rand_core::{OsRng, RngCore as _};
+use tokio::io::AsyncWriteExt as _;
+
+use super::{PageError, Signed, Visitor, blocking, check_csrf, html, html_with, see_other};
+use crate::http::AppState;
+use crate::pipeline::{self, ImportRequest, Original};
+use crate::store::{ImportSource, Role};
+
+/// The file name recorded when the browser gives none.
+const DEFAULT_FILE_NAME: &str = "upload.airlock.tar.zst";
+
+/// The longest file name kept, in bytes.
+const MAX_FILE_NAME: usize = 1024;
+
+/// The longest CSRF field read.
+const MAX_TOKEN: usize = 256;
+
+/// Bytes buffered between the request body and the partial file.
+const UPLOAD_BUFFER: usize = 1024 * 1024;
+
+/// Room for the multipart framing and the CSRF field on top of the archive limit.
+const FORM_OVERHEAD: u64 = 64 * 1024;
+
+fn page(viewer: Viewer, max_upload: u64, error: Option<String>) -> Result<String, PageError> {
+    Ok(UploadPage {
+        chrome: Chrome::new("Upload", viewer, Section::Upload),
+        max_upload,
+        error: error.map(Text::new),
+    }
+    .render()?)
+}
+
+/// `GET /upload`.
+pub(super) async fn form(
+    signed: Signed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let limit = state.max_upload;
+    let body = blocking(&state, move |app| {
+        page(signed.open(app, Role::Operator)?.viewer(), limit, None)
+    })
+    .await?;
+    Ok(html(body))
+}
+
+/// `POST /upload`. A refused upload (empty, too large, malformed) shows the form again with
+/// why; a wrong role or CSRF token is the 403 page.
+pub(super) async fn upload(
+    signed: Signed,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, PageError> {
+    let visitor = blocking(&state, move |app| signed.open(app, Role::Operator)).await?;
+    let actor = visitor.actor();
+    match receive(&visitor, &req, &state, payload).await {
+        Ok((partial, file_name)) => {
+            // The import runs for as long as it takes, outside the page tasks' limit.
+            let app = Arc::clone(&state.app);
+            let outcome = web::block(move || {
+                // Owned here so the partial file outlives the import even if the request
+                // goes away; removed afterwards unless the pipeline moved it.
+                let partial = partial;
+                pipeline::import_file(
+                    &app,
+                    ImportRequest {
+                        source: ImportSource::Upload,
+                        path: partial.0.clone(),
+                        file_name,
+                        actor,
+                        original: Original::Move,
+                    },
+                )
+                .map_err(PageError::internal)
+            })
+            .await??;
+            Ok(see_other(&format!("/imports/{}", outcome.import_id)))
+        }
+        Err(e @ (PageError::BadRequest(_) | PageError::TooLarge { .. })) => Ok(html_with(
+            e_status(&e),
+            page(visitor.viewer(), state.max_upload, Some(e.to_string()))?,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+fn e_status(e: &PageError) -> StatusCode {
+    actix_web::ResponseError::status_code(e)
+}
+
+/// Reads the form: the CSRF token (checked), then the archive into a partial file.
+async fn receive(
+    visitor: &Visitor,
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+) -> Result<(Partial, String), PageError> {
+    let limit = state.max_upload;
+    if let Some(length) = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        && length > limit.saturating_add(FORM_OVERHEAD)
+    {
+        return Err(PageError::TooLarge { limit });
+    }
+    let mut form = Multipart::new(req.headers(), payload);
+
+    let mut first = next_field(&mut form)
+        .await?
+        .ok_or_else(|| PageError::Forbidden("the form has no CSRF token".into()))?;
+    if first.name() != Some("csrf") {
+        return Err(PageError::Forbidden(
+            "the CSRF token must come first in the form".into(),
+        ));
+    }
+    let token = read_small(&mut first, MAX_TOKEN).await?;
+    // The multipart reader moves on only once the previous field is gone.
+    drop(first);
+    check_csrf(visitor.session(), &token)?;
+
+    let mut archive = loop {
+        let field = next_field(&mut form)
+            .await?
+            .ok_or_else(|| PageError::BadRequest("choose an archive to upload".into()))?;
+        if field.name() == Some("archive") {
+            break field;
+        }
+    };
+    let file_name = file_name(&archive)?;
+
+    let incoming = state.app.data().incoming();
+    tokio::fs::create_dir_all(&incoming).await?;
+    let partial = Partial(incoming.join(format!("{}.partial", random_hex())));
+    let file = tokio::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&partial.0)
+        .await?;
+    let mut out = tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file);
+    let mut received: u64 = 0;
+    while let Some(chunk) = poll_fn(|cx| Pin::new(&mut archive).poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| PageError::BadRequest(format!("reading the upload: {e}")))?;
+        received = received.saturating_add(chunk.len() as u64);
+        if received > limit {
+            return Err(PageError::TooLarge { limit });
+        }
+        out.write_all(&chunk).await?;
+    }
+    if received == 0 {
+        return Err(PageError::BadRequest(
+            "the chosen file is empty; choose an archive to upload".into(),
+        ));
+    }
+    out.flush().await?;
+    let file = out.into_inner();
+    file.sync_all().await?;
+    drop(file);
+    Ok((partial, file_name))
+}
+
+async fn next_field(form: &mut Multipart) -> Result<Option<Field>, PageError> {
+    poll_fn(|cx| Pin::new(&mut *form).poll_next(cx))
+        .await
+        .transpose()
+        .map_err(|e| PageError::BadRequest(format!("the upload form: {e}")))
+}
+
+/// A small text field, at most `max` bytes.
+async fn read_small(field: &mut Field, max: usize) -> Result<String, PageError> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = poll_fn(|cx| Pin::new(&mut *field).poll_next(cx)).await {
+        let chunk = chunk.map_err(|e| PageError::BadRequest(format!("the upload form: {e}")))?;
+        if bytes.len() + chunk.len() > max {
+            return Err(PageError::Forbidden("the CSRF token is too long".into()));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| PageError::Forbidden("the CSRF token is not text".into()))
+}
+
+/// The archive's name as the browser gave it: text without control characters, stored and
+/// shown, never used as a path.
+fn file_name(field: &Field) -> Result<String, PageError> {
+    let name = field
+        .content_disposition()
+        .and_then(|d| d.get_filename())
+        .map(str::trim)
+        .unwrap_or_default();
+    if name.len() > MAX_FILE_NAME || name.chars().any(char::is_control) {
+        return Err(PageError::BadRequest(format!(
+            "the file name must be at most {MAX_FILE_NAME} bytes without control characters"
+        )));
+    }
+    Ok(if name.is_empty() {
+        DEFAULT_FILE_NAME.to_owned()
+    } else {
+        name.to_owned()
+    })
+}
+
+/// An upload being received: removed when dropped unless the pipeline moved it away.
+#[derive(Debug)]
+struct Partial(PathBuf);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        remove_if_present(&self.0);
+    }
+}
+
+fn remove_if_present(path: &Path) {
+    if let Err(e) = std::fs::remove_file(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        eprintln!(
+            "airlock-appliance: removing the partial upload {}: {e}",
+            path.display()
+        );
+    }
+}
+
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}

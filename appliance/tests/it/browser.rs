@@ -1,0 +1,561 @@
+//! The pages in a real browser: headless Chromium driven through WebDriver (Debian's
+//! `chromium` and `chromium-driver`, installed by `tests/setup-browser.sh`). An operator signs
+//! in, uploads an archive, sees its verdicts, opens a report and downloads its VSA; an admin
+//! disables a signer and the next upload's artifact fails; an auditor is offered no admin
+//! action and is refused one when reaching for it (in the browser and directly over HTTP).
+//! Screenshots of the main pages are saved under `target/screenshots/`.
+//!
+//! The WebDriver client is the handful of W3C WebDriver commands the test needs, spoken over
+//! loopback HTTP with ureq (already a dependency), rather than a full client crate and its
+//! async stack.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN, AUDITOR, OPERATOR};
+use crate::pages::{BodyText as _, WebSite};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// The W3C element reference key.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// How long one wait for the browser may take at most (a bound, not a pause).
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Where screenshots go: `target/screenshots/` of the workspace.
+fn screenshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/screenshots")
+}
+
+/// chromedriver, running on a loopback port; killed when dropped.
+struct Driver {
+    child: Child,
+    url: String,
+    http: ureq::Agent,
+}
+
+impl Driver {
+    fn start() -> Self {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .arg("--allowed-ips=127.0.0.1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let http = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(120)))
+            .build()
+            .new_agent();
+        let driver = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            http,
+        };
+        let start = Instant::now();
+        loop {
+            let ready = driver
+                .http
+                .get(format!("{}/status", driver.url))
+                .call()
+                .ok()
+                .and_then(|mut r| r.body_mut().read_to_string().ok())
+                .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+                .is_some_and(|v| v["value"]["ready"] == true);
+            if ready {
+                break driver;
+            }
+            assert!(start.elapsed() < WAIT, "chromedriver did not become ready");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A new headless browser session downloading into `downloads`.
+    fn session(&self, downloads: &Path, profile: &Path) -> Browser<'_> {
+        let args = [
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--disable-dev-shm-usage",
+            "--ignore-certificate-errors",
+            "--window-size=1280,900",
+            &format!("--user-data-dir={}", profile.display()),
+        ];
+        let caps = json!({
+            "capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "acceptInsecureCerts": true,
+                "goog:chromeOptions": {
+                    "binary": CHROMIUM,
+                    "args": args,
+                    "prefs": {
+                        "download.default_directory": downloads.display().to_string(),
+                        "download.prompt_for_download": false,
+                        "download.directory_upgrade": true,
+                        "safebrowsing.enabled": false,
+                    },
+                },
+            }}
+        });
+        let v = self.call("POST", "/session", Some(caps));
+        let id = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_owned();
+        let browser = Browser { driver: self, id };
+        // Headless Chromium downloads only where it is told to.
+        browser.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Browser.setDownloadBehavior", "params": {
+                "behavior": "allow", "downloadPath": downloads.display().to_string()}})),
+        );
+        browser
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let url = format!("{}{path}", self.url);
+        let response = match (method, body) {
+            ("GET", _) => self.http.get(&url).call(),
+            ("DELETE", _) => self.http.delete(&url).call(),
+            (_, body) => self
+                .http
+                .post(&url)
+                .header("Content-Type", "application/json")
+                .send(body.unwrap_or_else(|| json!({})).to_string().as_bytes()),
+        };
+        let mut response = response.unwrap_or_else(|e| panic!("WebDriver {method} {path}: {e}"));
+        let status = response.status().as_u16();
+        let text = response
+            .body_mut()
+            .with_config()
+            .limit(256 * 1024 * 1024)
+            .read_to_string()
+            .unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert!(status < 300, "WebDriver {method} {path}: {status} {v}");
+        v
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One browser session.
+struct Browser<'d> {
+    driver: &'d Driver,
+    id: String,
+}
+
+impl Browser<'_> {
+    fn cmd(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.driver
+            .call(method, &format!("/session/{}{path}", self.id), body)["value"]
+            .take()
+    }
+
+    fn go(&self, url: &str) {
+        self.cmd("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn url(&self) -> String {
+        self.cmd("GET", "/url", None).as_str().unwrap().to_owned()
+    }
+
+    fn source(&self) -> String {
+        self.cmd("GET", "/source", None)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.cmd(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {v}"))
+            .to_owned()
+    }
+
+    fn count(&self, css: &str) -> usize {
+        self.cmd(
+            "POST",
+            "/elements",
+            Some(json!({"using": "css selector", "value": css})),
+        )
+        .as_array()
+        .map_or(0, Vec::len)
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let el = self.find(css);
+        self.cmd(
+            "POST",
+            &format!("/element/{el}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let el = self.find(css);
+        self.cmd("POST", &format!("/element/{el}/click"), Some(json!({})));
+    }
+
+    /// Waits (bounded) until the browser is at a URL for which `done` holds, after a click
+    /// that submits a form (the click returns before the next page has loaded).
+    fn wait_url(&self, done: impl Fn(&str) -> bool) -> String {
+        let start = Instant::now();
+        loop {
+            let url = self.url();
+            let ready = self.cmd(
+                "POST",
+                "/execute/sync",
+                Some(json!({"script": "return document.readyState;", "args": []})),
+            );
+            if done(&url) && ready == "complete" {
+                return url;
+            }
+            assert!(start.elapsed() < WAIT, "still at {url}");
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    fn title(&self) -> String {
+        self.cmd("GET", "/title", None).as_str().unwrap().to_owned()
+    }
+
+    fn resize(&self, width: u32, height: u32) {
+        self.cmd(
+            "POST",
+            "/window/rect",
+            Some(json!({"width": width, "height": height})),
+        );
+    }
+
+    /// Saves a full-page screenshot as `target/screenshots/NAME.png`.
+    fn screenshot(&self, name: &str) {
+        self.capture(name, true);
+    }
+
+    /// Saves a screenshot of what is on screen (the first screenful) as `NAME.png`.
+    fn screenful(&self, name: &str) {
+        self.capture(name, false);
+    }
+
+    fn capture(&self, name: &str, full_page: bool) {
+        if !full_page {
+            let png = self.cmd("GET", "/screenshot", None);
+            return save_png(name, png.as_str().unwrap());
+        }
+        // Make the viewport as tall as the page, so the picture holds all of it.
+        let metrics = self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Page.getLayoutMetrics", "params": {}})),
+        );
+        let size = |key: &str, fallback: f64| {
+            metrics["cssContentSize"][key]
+                .as_f64()
+                .or_else(|| metrics["contentSize"][key].as_f64())
+                .unwrap_or(fallback)
+        };
+        let width = metrics["cssLayoutViewport"]["clientWidth"]
+            .as_f64()
+            .unwrap_or_else(|| size("width", 1280.0))
+            .round() as u64;
+        let height = (size("height", 900.0).round() as u64).clamp(600, 8000);
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(
+                json!({"cmd": "Emulation.setDeviceMetricsOverride", "params": {
+                "width": width, "height": height, "deviceScaleFactor": 1, "mobile": false}}),
+            ),
+        );
+        let png = self.cmd("GET", "/screenshot", None);
+        self.cmd(
+            "POST",
+            "/goog/cdp/execute",
+            Some(json!({"cmd": "Emulation.clearDeviceMetricsOverride", "params": {}})),
+        );
+        save_png(name, png.as_str().unwrap());
+    }
+
+    /// Prints the page to `target/screenshots/NAME.pdf` (the print stylesheet applies).
+    fn print(&self, name: &str) {
+        let pdf = self.cmd("POST", "/print", Some(json!({"background": false})));
+        let bytes = STANDARD.decode(pdf.as_str().unwrap()).unwrap();
+        assert!(bytes.starts_with(b"%PDF"), "a PDF");
+        std::fs::write(screenshots().join(format!("{name}.pdf")), bytes).unwrap();
+    }
+
+    fn sign_in(&self, base: &str, user: (&str, &str)) {
+        self.go(&format!("{base}/signin"));
+        self.type_into("#name", user.0);
+        self.type_into("#password", user.1);
+        self.click("form[action='/signin'] button[type=submit]");
+        let home = format!("{base}/");
+        self.wait_url(|u| u == home);
+    }
+
+    fn sign_out(&self, base: &str) {
+        self.click("form[action='/signout'] button");
+        let to = format!("{base}/signin?notice=signed-out");
+        self.wait_url(|u| u == to);
+    }
+
+    /// Uploads `archive` with the upload form; returns the import page's URL.
+    fn upload(&self, base: &str, archive: &Path) -> String {
+        self.go(&format!("{base}/upload"));
+        self.type_into("#archive", &archive.display().to_string());
+        self.click("form[action='/upload'] button[type=submit]");
+        let imports = format!("{base}/imports/");
+        self.wait_url(|u| u.starts_with(&imports))
+    }
+}
+
+impl Drop for Browser<'_> {
+    fn drop(&mut self) {
+        let _ = self
+            .driver
+            .http
+            .delete(format!("{}/session/{}", self.driver.url, self.id))
+            .call();
+    }
+}
+
+/// Writes a base64 PNG from WebDriver as `target/screenshots/NAME.png`.
+fn save_png(name: &str, base64: &str) {
+    let bytes = STANDARD.decode(base64).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG");
+    let dir = screenshots();
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(format!("{name}.png")), bytes).unwrap();
+}
+
+/// Waits (bounded) for a file to finish downloading into `dir`.
+fn downloaded(dir: &Path) -> PathBuf {
+    let start = Instant::now();
+    loop {
+        let done: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                !p.extension()
+                    .is_some_and(|e| e == "crdownload" || e == "tmp")
+            })
+            .collect();
+        if let [one] = &done[..] {
+            return one.clone();
+        }
+        assert!(start.elapsed() < WAIT, "no download in {}", dir.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn operators_admins_and_auditors_in_a_real_browser() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if !Path::new(tool).exists() {
+            eprintln!(
+                "browser test skipped: {tool} is not installed (run tests/setup-browser.sh; CI does)"
+            );
+            return;
+        }
+    }
+    let mut site = WebSite::new(81);
+    let base = site.server.url.clone();
+    let first = site.archive(
+        "release-1",
+        &[
+            airlock_tests::ArtifactPlan::complete("service.tar", b"the service\n"),
+            airlock_tests::ArtifactPlan::signed("cli.bin", b"the cli\n"),
+            {
+                let mut p = airlock_tests::ArtifactPlan::signed("forked.bin", b"a fork\n");
+                p.signing = airlock_tests::Signing::As(airlock_tests::UNTRUSTED_IDENTITY.into());
+                p
+            },
+        ],
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&downloads, &tmp.path().join("profile"));
+
+    // A stranger is sent to sign in.
+    browser.go(&format!("{base}/imports"));
+    assert_eq!(browser.url(), format!("{base}/signin"));
+    browser.screenshot("signin");
+
+    // The operator signs in, uploads, and lands on the import with its verdicts.
+    browser.sign_in(&base, OPERATOR);
+    browser.go(&format!("{base}/upload"));
+    browser.screenshot("upload");
+    let import_url = browser.upload(&base, &first);
+    let page = browser.source();
+    assert!(page.contains("Import #"), "{page}");
+    let verdicts = "section[aria-labelledby=artifacts-h] td .verdict";
+    assert_eq!(
+        browser.count(&format!("{verdicts}.v-passed")),
+        2,
+        "two artifacts passed"
+    );
+    assert_eq!(
+        browser.count(&format!("{verdicts}.v-failed")),
+        1,
+        "the fork's artifact failed"
+    );
+    assert!(
+        browser.count("section[aria-labelledby=steps-h] td .verdict.v-passed") >= 6,
+        "every pipeline step ran"
+    );
+    assert_eq!(
+        browser.count("section[aria-labelledby=steps-h] td .verdict.v-failed"),
+        0
+    );
+    browser.screenshot("import");
+
+    // The report of the complete artifact, and its signed VSA downloaded.
+    browser.click("a[href^='/artifacts/']");
+    let artifacts = format!("{base}/artifacts/");
+    browser.wait_url(|u| u.starts_with(&artifacts));
+    assert!(browser.title().starts_with("service.tar"));
+    let report = browser.source();
+    for fact in [
+        "Certificate serial",
+        "Inclusion proof",
+        "SLSA provenance",
+        "zlib",
+    ] {
+        assert!(report.contains(fact), "the report shows {fact}");
+    }
+    browser.screenshot("report");
+    browser.print("report");
+    browser.click("a[download]");
+    let vsa = downloaded(&downloads);
+    assert!(
+        vsa.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .ends_with(".vsa.dsse.json")
+    );
+    let envelope: Value = serde_json::from_slice(&std::fs::read(&vsa).unwrap()).unwrap();
+    assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    // The component search works without a script.
+    browser.type_into("#q", "zlib");
+    browser.click("form[role=search] button");
+    browser.wait_url(|u| u.ends_with("?q=zlib"));
+    assert_eq!(browser.count("table.components tbody th"), 1);
+    // On a narrow screen the report stays readable.
+    browser.resize(390, 844);
+    browser.screenful("report-narrow");
+    browser.go(&import_url);
+    browser.screenful("import-narrow");
+    browser.resize(1280, 900);
+
+    browser.go(&format!("{base}/imports"));
+    browser.screenshot("imports");
+    browser.go(&format!("{base}/"));
+    browser.screenshot("dashboard");
+    browser.go(&format!("{base}/trust"));
+    browser.screenshot("trust");
+    browser.go(&format!("{base}/witness"));
+    browser.screenshot("witness");
+    browser.sign_out(&base);
+
+    // The admin disables the release signer with its button.
+    browser.sign_in(&base, ADMIN);
+    browser.go(&format!("{base}/admin/signers"));
+    browser.screenshot("admin-signers");
+    assert_eq!(
+        browser.count("td .verdict.v-passed"),
+        1,
+        "release-ci is trusted"
+    );
+    browser.click("form[action='/admin/signers/enabled'] button");
+    // The form answers with a redirect to the same page: wait for the new one.
+    let start = Instant::now();
+    while browser.count("td .verdict.v-failed") != 1 {
+        assert!(start.elapsed() < WAIT, "release-ci was not disabled");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(browser.url(), format!("{base}/admin/signers"));
+    browser.go(&format!("{base}/admin/users"));
+    browser.screenshot("admin-users");
+    browser.go(&format!("{base}/audit"));
+    assert!(browser.source().contains("signer.disabled"));
+    browser.screenshot("audit");
+    browser.sign_out(&base);
+
+    // The next upload's artifact fails.
+    let second = site.archive(
+        "release-2",
+        &[airlock_tests::ArtifactPlan::signed(
+            "cli.bin",
+            b"the cli, again\n",
+        )],
+    );
+    browser.sign_in(&base, OPERATOR);
+    let second_url = browser.upload(&base, &second);
+    assert_ne!(second_url, import_url);
+    assert_eq!(browser.count(&format!("{verdicts}.v-failed")), 1);
+    assert!(browser.source().contains("not signed by a trusted signer"));
+    browser.screenshot("import-failed");
+    browser.sign_out(&base);
+
+    // The auditor is offered no admin action or upload, and is refused when reaching for one.
+    browser.sign_in(&base, AUDITOR);
+    assert_eq!(browser.count("a[href^='/admin']"), 0);
+    assert_eq!(browser.count("a[href='/upload']"), 0);
+    browser.go(&format!("{base}/admin/signers"));
+    assert!(browser.title().starts_with("Forbidden"));
+    assert!(browser.source().contains("this needs the admin role"));
+    assert_eq!(browser.count("form[action^='/admin']"), 0);
+    browser.screenshot("auditor-forbidden");
+    browser.go(&format!("{base}/upload"));
+    assert!(browser.source().contains("this needs the operator role"));
+
+    // And directly over HTTP, with a valid session and CSRF token: 403, nothing changed.
+    let auditor = site.web.sign_in(AUDITOR);
+    let reply = site.web.post_form(
+        "/admin/signers/enabled",
+        Some(&format!("airlock_session={}", auditor.token)),
+        &[
+            ("csrf", &auditor.csrf),
+            ("name", "release-ci"),
+            ("enabled", "true"),
+        ],
+    );
+    assert_eq!(reply.status, 403, "{}", reply.text());
+    let signers =
+        airlock_appliance::store::signers::list(site.server.app().store().read()).unwrap();
+    assert!(!signers[0].enabled, "still disabled");
+}

@@ -1,0 +1,255 @@
+//! `/artifacts/{id}`: the artifact report — every check and what it saw, the SBOM component
+//! table with a server-side search, the policy rule that decided, and the signed VSA.
+
+use askama::Template;
+
+use crate::layout::{self, Chrome, Pager};
+use crate::text::Text;
+
+/// What the artifact is.
+#[derive(Debug, Clone)]
+pub struct ArtifactFacts {
+    /// Its id.
+    pub id: i64,
+    /// The import it came in.
+    pub import_id: i64,
+    /// Its name.
+    pub name: Text,
+    /// `file` or `oci-image`.
+    pub kind: String,
+    /// Hex SHA-256.
+    pub digest: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// Media type.
+    pub media_type: Text,
+    /// `passed`, `warned` or `failed`.
+    pub verdict: String,
+    /// Where its files are (relative to the data folder).
+    pub location: Option<Text>,
+}
+
+impl ArtifactFacts {
+    /// The size for people.
+    pub fn size_text(&self) -> String {
+        layout::bytes(self.size)
+    }
+
+    /// Where the signed VSA is downloaded.
+    pub fn vsa_href(&self) -> String {
+        format!("/api/v1/artifacts/{}/vsa", self.id)
+    }
+}
+
+/// Who signed, as verified.
+#[derive(Debug, Clone)]
+pub enum SignerView {
+    /// A Fulcio-style certificate.
+    Certificate {
+        /// The SAN that matched the trusted signer.
+        identity: Text,
+        /// The OIDC issuer in the certificate.
+        issuer: Text,
+        /// Serial number (hex).
+        serial: Text,
+        /// Validity start.
+        not_before: String,
+        /// Validity end.
+        not_after: String,
+        /// The trusted root's CA that issued it.
+        certificate_authority: Text,
+        /// CT logs (hex ids) whose SCTs verified.
+        sct_log_ids: Vec<String>,
+    },
+    /// A managed public key.
+    PublicKey {
+        /// SHA-256 of the key's SPKI (hex).
+        key_id: String,
+        /// The bundle's unauthenticated key hint.
+        hint: Text,
+    },
+}
+
+/// A verified checkpoint.
+#[derive(Debug, Clone)]
+pub struct CheckpointView {
+    /// The log's origin line.
+    pub origin: Text,
+    /// Tree size.
+    pub size: u64,
+    /// Root hash (hex).
+    pub root_hash: String,
+    /// The signed note.
+    pub note: Text,
+}
+
+/// One transparency log entry.
+#[derive(Debug, Clone)]
+pub struct LogEntryView {
+    /// The log's base URL.
+    pub log_base_url: Text,
+    /// Log id (hex).
+    pub log_id: String,
+    /// Entry index.
+    pub log_index: u64,
+    /// Entry kind and version (`hashedrekord 0.0.1`).
+    pub kind: Text,
+    /// Integrated time, verified through the SET.
+    pub integrated_time: Option<String>,
+    /// The index the inclusion proof was verified at.
+    pub proof_index: Option<u64>,
+    /// The checkpoint the inclusion proof was verified against.
+    pub checkpoint: Option<CheckpointView>,
+}
+
+/// A verified time the signature existed at.
+#[derive(Debug, Clone)]
+pub struct TimeView {
+    /// The time.
+    pub time: String,
+    /// Where it comes from (`log entry 0`, `timestamp authority …`).
+    pub source: Text,
+}
+
+/// The in-toto statement of a DSSE bundle.
+#[derive(Debug, Clone)]
+pub struct DsseView {
+    /// Payload type.
+    pub payload_type: Text,
+    /// Predicate type.
+    pub predicate_type: Text,
+    /// Subjects as `name sha256:…`.
+    pub subjects: Vec<Text>,
+}
+
+/// How the site's witness vouches for an entry's checkpoint.
+#[derive(Debug, Clone)]
+pub struct WitnessedView {
+    /// The log.
+    pub origin: Text,
+    /// Checkpoint size.
+    pub size: u64,
+    /// `head`, `proof`, `history` or `unwitnessed`.
+    pub by: String,
+}
+
+impl WitnessedView {
+    /// `by` for people.
+    pub fn by_text(&self) -> &'static str {
+        match self.by.as_str() {
+            "head" => "the carried head the witness accepted",
+            "proof" => "a consistency proof to the witnessed head",
+            "history" => "a checkpoint the witness stored before",
+            _ => "not witnessed",
+        }
+    }
+}
+
+/// One Sigstore bundle's verification.
+#[derive(Debug, Clone)]
+pub struct BundleView {
+    /// The bundle blob's digest (hex).
+    pub digest: String,
+    /// Whether it verified for a trusted signer.
+    pub ok: bool,
+    /// The trusted signer (policy name) that matched.
+    pub trusted_signer: Option<Text>,
+    /// Why it failed.
+    pub error: Option<Text>,
+    /// The bundle's media type version.
+    pub bundle_version: Option<Text>,
+    /// Who signed.
+    pub signer: Option<SignerView>,
+    /// Its log entries.
+    pub log_entries: Vec<LogEntryView>,
+    /// Verified times.
+    pub times: Vec<TimeView>,
+    /// The statement, for DSSE bundles.
+    pub dsse: Option<DsseView>,
+    /// How each entry is witnessed.
+    pub witnessed: Vec<WitnessedView>,
+}
+
+/// The SLSA provenance judged.
+#[derive(Debug, Clone)]
+pub struct ProvenanceView {
+    /// Predicate type.
+    pub predicate_type: Text,
+    /// Builder id.
+    pub builder_id: Text,
+    /// Build type.
+    pub build_type: Text,
+    /// Source repository.
+    pub source_uri: Option<Text>,
+    /// Source digest (`gitCommit:…`).
+    pub source_digest: Option<Text>,
+    /// The level the site grants the builder.
+    pub build_level: u8,
+}
+
+/// One SBOM.
+#[derive(Debug, Clone)]
+pub struct SbomView {
+    /// Its blob (file or attestation bundle), hex.
+    pub digest: String,
+    /// `file` or `attestation`.
+    pub source: String,
+    /// `CycloneDX 1.5`, `SPDX-2.3`.
+    pub format: Option<Text>,
+    /// Components listed.
+    pub components: usize,
+    /// Why it did not parse.
+    pub error: Option<Text>,
+}
+
+/// One SBOM component.
+#[derive(Debug, Clone)]
+pub struct ComponentRow {
+    /// Name.
+    pub name: Text,
+    /// Version.
+    pub version: Text,
+    /// Package URL.
+    pub purl: Text,
+    /// License.
+    pub license: Text,
+}
+
+/// The component table: a page of the rows matching the search.
+#[derive(Debug, Clone)]
+pub struct ComponentTable {
+    /// The search as typed.
+    pub q: Text,
+    /// Components in every SBOM.
+    pub total: usize,
+    /// This page's matching rows.
+    pub rows: Vec<ComponentRow>,
+    /// Pagination over the matches.
+    pub pager: Pager,
+}
+
+/// The artifact report.
+#[derive(Debug, Template)]
+#[template(path = "artifacts/report.html")]
+pub struct ReportPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// The artifact.
+    pub artifact: ArtifactFacts,
+    /// The policy rule that decided (`default`, `override:…`).
+    pub rule: Text,
+    /// Its enforcement mode.
+    pub enforcement: String,
+    /// Why the checks failed; empty when they passed.
+    pub problems: Vec<Text>,
+    /// Bundles signing the artifact.
+    pub signatures: Vec<BundleView>,
+    /// Attestation bundles.
+    pub attestations: Vec<BundleView>,
+    /// The SLSA provenance judged.
+    pub provenance: Option<ProvenanceView>,
+    /// The SBOMs.
+    pub sboms: Vec<SbomView>,
+    /// Their components.
+    pub components: ComponentTable,
+}
