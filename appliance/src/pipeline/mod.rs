@@ -167,9 +167,14 @@ impl StepLog {
 pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome, ImportError> {
     let _one_at_a_time = app.import_lock();
     let now = app.now();
+    // A file that is not there is the caller's mistake: no import is recorded for it.
     let parts = ArchiveParts::locate(&req.path)
-        .map(|p| p.paths().to_vec())
-        .unwrap_or_else(|_| vec![req.path.clone()]);
+        .map_err(|e| ImportError::Io {
+            path: req.path.clone(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
+        })?
+        .paths()
+        .to_vec();
     let size = parts
         .iter()
         .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
@@ -194,8 +199,24 @@ pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome,
         Ok::<_, StoreError>(id)
     })?;
 
+    let result = run(app, import_id, &req, &parts, now);
+    if let Err(error) = &result {
+        // The appliance itself failed (disk, database): the import ends interrupted, with
+        // its partial files removed, as `recover` would leave it after a crash.
+        abandon(app, import_id, error, now);
+    }
+    result
+}
+
+fn run(
+    app: &Appliance,
+    import_id: i64,
+    req: &ImportRequest,
+    parts: &[PathBuf],
+    now: DateTime<Utc>,
+) -> Result<ImportOutcome, ImportError> {
     // Keep the original first: whatever happens next, the archive is evidence.
-    let kept = release::keep_original(app, import_id, &parts, req.original)?;
+    let kept = release::keep_original(app, import_id, parts, req.original)?;
     app.store().write(|tx| {
         store::imports::set_archive_path(tx, import_id, &kept.relative.display().to_string())
     })?;
@@ -216,13 +237,44 @@ pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome,
         now,
     );
     match decided {
-        Ok(checked) => commit_and_release(app, import_id, &req, checked, steps, now),
+        Ok(checked) => commit_and_release(app, import_id, req, checked, steps, now),
         Err(rejection) => {
             // The reader removes its staging folder on error; anything written after it is ours.
             release::remove_dir(&quarantine)?;
-            reject(app, import_id, &req, rejection, steps, now)
+            reject(app, import_id, req, rejection, steps, now)
         }
     }
+}
+
+/// Ends an import the appliance could not finish: still `running`, it becomes `interrupted`
+/// and its partial files go; once its verdicts are committed (`releasing`), it is left for
+/// `recover` to finish. Best effort: the error being reported is the one that matters.
+fn abandon(app: &Appliance, import_id: i64, error: &ImportError, now: DateTime<Utc>) {
+    let state = store::imports::get(app.store().read(), import_id)
+        .ok()
+        .flatten()
+        .map(|i| i.state);
+    if state != Some(ImportState::Running) {
+        return;
+    }
+    let data = app.data();
+    let _ = release::remove_dir(&data.quarantine_of(import_id));
+    let _ = release::remove_dir(&data.releasing_of(import_id));
+    let reason = format!("interrupted: {error}");
+    let _ = app.store().write(|tx| {
+        store::imports::set_state(tx, import_id, ImportState::Interrupted, Some(&reason), now)?;
+        audit::append(
+            tx,
+            now,
+            &Event {
+                actor: "system",
+                action: "import.interrupted",
+                subject: &import_id.to_string(),
+                detail: serde_json::json!({ "error": error.to_string() }),
+            },
+        )?;
+        Ok::<_, StoreError>(())
+    });
 }
 
 /// Everything the checks decided, ready to commit.

@@ -938,3 +938,46 @@ fn vsa_statement(envelope: &[u8]) -> serde_json::Value {
         .unwrap();
     serde_json::from_slice(&payload).unwrap()
 }
+
+#[test]
+fn a_missing_file_records_nothing_and_a_failing_disk_ends_the_import_interrupted() {
+    let mut site = Site::new(141);
+    let missing = site.dir.path().join("no-such.airlock.tar.zst");
+    let err = site.try_import(&missing).unwrap_err();
+    assert!(
+        matches!(&err, airlock_appliance::pipeline::ImportError::Io { path, .. } if *path == missing),
+        "{err:?}"
+    );
+    assert!(
+        store::imports::get(site.app.store().read(), 1)
+            .unwrap()
+            .is_none()
+    );
+
+    // Import 1's quarantine folder cannot be made: the appliance fails, the import does not
+    // stay `running`, and nothing is left behind.
+    let archive = site.archive("good", 1, &[signed("tool.bin")]);
+    std::fs::write(site.data().join("quarantine/1"), b"in the way").unwrap();
+    let err = site.try_import(&archive).unwrap_err();
+    assert!(
+        matches!(err, airlock_appliance::pipeline::ImportError::Io { .. }),
+        "{err:?}"
+    );
+    let row = site.import_row(1);
+    assert_eq!(row.state, ImportState::Interrupted);
+    assert!(
+        row.reason.as_deref().unwrap().starts_with("interrupted: "),
+        "{row:?}"
+    );
+    assert!(
+        site.audit_actions()
+            .iter()
+            .any(|a| a == "import.interrupted")
+    );
+    assert_eq!(site.files("released"), Vec::<String>::new());
+
+    // With the obstacle gone the same archive imports: its sequence was never committed.
+    std::fs::remove_file(site.data().join("quarantine/1")).unwrap();
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+}
