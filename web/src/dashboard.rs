@@ -37,6 +37,10 @@ pub struct TrustFreshness {
     pub age: Option<String>,
     /// When the appliance stored it.
     pub updated_at: Option<String>,
+    /// The role that expires first and when (`timestamp 2026-12-08 23:00:00 UTC`).
+    pub next_expiry: Option<String>,
+    /// How long after the archive's time that is (negative: already expired then).
+    pub margin: Option<String>,
 }
 
 /// A witnessed log's head.

@@ -298,6 +298,8 @@ fn the_other_pages_render_inert() {
                 reference_time: Some("2026-11-22 10:00:00 UTC".into()),
                 age: Some("2 h 0 min".into()),
                 updated_at: None,
+                next_expiry: Some("timestamp 2026-11-29 10:00:00 UTC".into()),
+                margin: Some("7 d 0 h after".into()),
             }],
             logs: vec![LogHead {
                 origin: hostile(),
@@ -327,6 +329,7 @@ fn the_other_pages_render_inert() {
                     role: hostile(),
                     version: 3,
                     sha256: "ab".repeat(32),
+                    expires: Some("2026-11-29 10:00:00 UTC".into()),
                 }],
                 reference_time: None,
                 age: None,

@@ -55,6 +55,8 @@ pub struct RoleLine {
     pub version: u64,
     /// SHA-256 of its signed body (hex).
     pub sha256: String,
+    /// Its signed expiry, when the appliance recorded it.
+    pub expires: Option<String>,
 }
 
 /// One TUF repository.

@@ -493,7 +493,14 @@ fn commit_and_release(
             manifest.publisher.sequence,
         )?;
         for state in &checked.trust_states {
-            store::trust::save_state(tx, &state.name, &state.state_json, &state.trusted_root, now)?;
+            store::trust::save_state(
+                tx,
+                &state.name,
+                &state.state_json,
+                &state.trusted_root,
+                &state.role_expiries,
+                now,
+            )?;
             audit::append(
                 tx,
                 now,

@@ -119,6 +119,8 @@ pub(super) struct NewTrustState {
     pub(super) trusted_root: Vec<u8>,
     pub(super) trusted_root_sha256: String,
     pub(super) root_version: u64,
+    /// `{"role": "<RFC 3339 expiry>"}` for every verified role.
+    pub(super) role_expiries: String,
 }
 
 /// The verified trust an import runs with.
@@ -186,6 +188,19 @@ pub(super) fn check_trust(
             trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
             state_json: serde_json::to_string(verified.state()).unwrap_or_default(),
             root_version,
+            role_expiries: serde_json::Value::Object(
+                verified
+                    .roles()
+                    .iter()
+                    .map(|r| {
+                        (
+                            r.role.name().to_owned(),
+                            serde_json::Value::String(rfc3339(r.expires)),
+                        )
+                    })
+                    .collect(),
+            )
+            .to_string(),
         });
         verifiers.push(Verifier::new(root));
     }

@@ -27,7 +27,10 @@ pub use users::{Role, SessionRow, UserRow};
 pub use witness::CheckpointRow;
 
 /// The migrations, in order; the schema version is how many have been applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_init.sql"),
+    include_str!("migrations/0002_role_expiries.sql"),
+];
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -160,4 +163,44 @@ fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
 /// A time as stored.
 fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_an_earlier_schema_is_migrated_and_a_newer_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.db");
+        {
+            // A database as the first release left it: only migration 0001.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.pragma_update(None, "user_version", 1).unwrap();
+            conn.execute(
+                "INSERT INTO tuf_repositories (name, pinned_root) VALUES ('r', x'00')",
+                [],
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
+        let rows = trust::list(store.read()).unwrap();
+        assert_eq!(
+            (rows[0].name.as_str(), rows[0].role_expiries.as_deref()),
+            ("r", None)
+        );
+        drop(store);
+
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 99)
+            .unwrap();
+        assert!(matches!(
+            Store::open(&path),
+            Err(StoreError::TooNew { found: 99, known }) if known == MIGRATIONS.len()
+        ));
+    }
 }

@@ -15,6 +15,8 @@ pub struct TrustRow {
     pub state: Option<String>,
     /// The trusted_root.json accepted with that state.
     pub trusted_root: Option<Vec<u8>>,
+    /// Each accepted role's signed expiry: JSON `{"role": "<RFC 3339>"}`.
+    pub role_expiries: Option<String>,
     /// When it last changed.
     pub updated_at: Option<String>,
 }
@@ -32,7 +34,8 @@ pub fn pin(tx: &Tx<'_>, name: &str, root: &[u8]) -> Result<()> {
 /// Every repository.
 pub fn list(conn: &Connection) -> Result<Vec<TrustRow>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT name, pinned_root, state, trusted_root, updated_at FROM tuf_repositories ORDER BY name",
+        "SELECT name, pinned_root, state, trusted_root, updated_at, role_expiries
+         FROM tuf_repositories ORDER BY name",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(TrustRow {
@@ -41,6 +44,7 @@ pub fn list(conn: &Connection) -> Result<Vec<TrustRow>> {
             state: r.get(2)?,
             trusted_root: r.get(3)?,
             updated_at: r.get(4)?,
+            role_expiries: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -52,11 +56,13 @@ pub fn save_state(
     name: &str,
     state_json: &str,
     trusted_root: &[u8],
+    role_expiries: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<()> {
     tx.execute(
-        "UPDATE tuf_repositories SET state = ?2, trusted_root = ?3, updated_at = ?4 WHERE name = ?1",
-        params![name, state_json, trusted_root, stamp(now)],
+        "UPDATE tuf_repositories SET state = ?2, trusted_root = ?3, updated_at = ?4,
+         role_expiries = ?5 WHERE name = ?1",
+        params![name, state_json, trusted_root, stamp(now), role_expiries],
     )?;
     Ok(())
 }

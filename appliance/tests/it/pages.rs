@@ -893,6 +893,28 @@ fn the_report_shows_every_check_and_its_vsa_downloads_with_the_cookie() {
         );
     }
     assert!(detail.contains("release-team") && detail.contains("complete.airlock.tar.zst"));
+
+    // Trust freshness: every accepted role's signed expiry, and on the dashboard the first one
+    // to expire and its margin after the archive's time (the testkit's timestamp: 7 days).
+    let trust = site.web.get("/trust", cookie.as_deref()).text();
+    assert!(trust.contains("<th scope=\"col\">Expires</th>"), "{trust}");
+    let expiries = store::trust::list(site.server.app().store().read()).unwrap()[0]
+        .role_expiries
+        .clone()
+        .unwrap();
+    let expiries: serde_json::Value = serde_json::from_str(&expiries).unwrap();
+    let timestamp = chrono::DateTime::parse_from_rfc3339(expiries["timestamp"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono::Utc);
+    let shown = timestamp.format("%Y-%m-%d %H:%M:%S UTC").to_string();
+    assert!(trust.contains(&format!("<time>{shown}</time>")), "{trust}");
+    let dashboard = site.web.get("/", cookie.as_deref()).text();
+    assert!(
+        dashboard.contains(&format!("timestamp {shown}")),
+        "{dashboard}"
+    );
+    assert!(dashboard.contains(" after</td>"), "{dashboard}");
+
     let artifact = &site.artifacts(import)[0];
     assert_eq!(artifact.verdict, "passed");
     let report = site

@@ -404,13 +404,21 @@ struct StateFacts {
     trusted_root_sha256: Option<String>,
 }
 
-fn state_facts(json: &str) -> Result<StateFacts, String> {
+fn state_facts(json: &str, expiries: Option<&str>) -> Result<StateFacts, String> {
     let v: Value =
         serde_json::from_str(json).map_err(|e| format!("the stored trust state: {e}"))?;
+    let expiries: Value = expiries
+        .and_then(|e| serde_json::from_str(e).ok())
+        .unwrap_or(Value::Null);
     let record = |name: &str, r: &Value| RoleLine {
         role: Text::new(name),
         version: u(r, "version"),
         sha256: s(r, "sha256"),
+        expires: expiries
+            .get(name)
+            .and_then(Value::as_str)
+            .and_then(parse_time)
+            .map(when),
     };
     let mut roles: Vec<RoleLine> = ["root", "timestamp", "snapshot", "targets"]
         .iter()
@@ -426,6 +434,15 @@ fn state_facts(json: &str) -> Result<StateFacts, String> {
     })
 }
 
+/// The role that expires first, from the stored expiries.
+fn first_expiry(expiries: Option<&str>) -> Option<(String, DateTime<Utc>)> {
+    let v: Value = serde_json::from_str(expiries?).ok()?;
+    v.as_object()?
+        .iter()
+        .filter_map(|(role, t)| Some((role.clone(), parse_time(t.as_str()?)?)))
+        .min_by_key(|(_, t)| *t)
+}
+
 /// The version of a role among the records.
 fn version_of(roles: &[RoleLine], role: &str) -> Option<u64> {
     roles
@@ -436,10 +453,25 @@ fn version_of(roles: &[RoleLine], role: &str) -> Option<u64> {
 
 /// A repository's freshness for the dashboard.
 pub(super) fn freshness(row: &TrustRow, now: DateTime<Utc>) -> TrustFreshness {
-    let facts = row.state.as_deref().and_then(|j| state_facts(j).ok());
+    let facts = row
+        .state
+        .as_deref()
+        .and_then(|j| state_facts(j, row.role_expiries.as_deref()).ok());
     let roles = facts.as_ref().map_or(&[][..], |f| f.roles.as_slice());
     let reference = facts.as_ref().and_then(|f| f.reference_time);
+    let first = first_expiry(row.role_expiries.as_deref());
     TrustFreshness {
+        next_expiry: first
+            .as_ref()
+            .map(|(role, at)| format!("{role} {}", when(*at))),
+        margin: first.as_ref().zip(reference).map(|((_, at), reference)| {
+            let seconds = (*at - reference).num_seconds();
+            if seconds >= 0 {
+                format!("{} after", airlock_web::age(seconds))
+            } else {
+                format!("expired {} before", airlock_web::age(-seconds))
+            }
+        }),
         name: Text::new(row.name.clone()),
         root_version: version_of(roles, "root"),
         timestamp_version: version_of(roles, "timestamp"),
@@ -456,7 +488,11 @@ pub(super) fn repository(row: &TrustRow, now: DateTime<Utc>) -> RepositoryView {
     let mut errors = Vec::new();
     let pinned: Option<Value> = serde_json::from_slice(&row.pinned_root).ok();
     let pinned_signed = pinned.as_ref().and_then(|p| p.get("signed"));
-    let facts = match row.state.as_deref().map(state_facts) {
+    let facts = match row
+        .state
+        .as_deref()
+        .map(|j| state_facts(j, row.role_expiries.as_deref()))
+    {
         Some(Ok(f)) => Some(f),
         Some(Err(e)) => {
             errors.push(e);
