@@ -599,6 +599,24 @@ fn commit_and_release(
             tx,
             now,
             &Event {
+                actor: "system",
+                action: "release",
+                subject: &import_id.to_string(),
+                detail: serde_json::json!({
+                    "released": layout
+                        .places
+                        .iter()
+                        .filter(|p| p.released)
+                        .map(|p| p.relative.display().to_string())
+                        .collect::<Vec<_>>(),
+                    "quarantined": layout.places.iter().filter(|p| !p.released).count(),
+                }),
+            },
+        )?;
+        audit::append(
+            tx,
+            now,
+            &Event {
                 actor: &req.actor,
                 action: "import.done",
                 subject: &import_id.to_string(),

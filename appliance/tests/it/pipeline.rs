@@ -103,7 +103,13 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
         .into_iter()
         .map(|r| r.action)
         .collect();
-    for expected in ["import.started", "trust.updated", "verdict", "import.done"] {
+    for expected in [
+        "import.started",
+        "trust.updated",
+        "verdict",
+        "release",
+        "import.done",
+    ] {
         assert!(
             actions.iter().any(|a| a == expected),
             "{expected} in {actions:?}"
