@@ -1,20 +1,17 @@
 //! The JSON API (`/api/v1/…`) and `/healthz`. Handlers are thin: parse, call the store or
 //! the pipeline off the async workers, answer JSON.
 
-use std::future::poll_fn;
-use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, NaiveDate, Utc};
-use futures_core::Stream;
-use rand_core::{OsRng, RngCore as _};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use tokio::io::AsyncWriteExt as _;
 
+#[cfg(test)]
+use super::incoming::Partial;
+use super::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, ReceiveError};
 use super::{
     ApiError, AppState, Authenticated, clear_session_cookie, monotonic_now, remote,
     set_session_cookie,
@@ -39,15 +36,6 @@ const MAX_PAGE: i64 = 1_000_000;
 
 /// The header an upload names its file in (untrusted text: stored, never a path).
 const FILE_NAME_HEADER: &str = "X-Airlock-File-Name";
-
-/// The file name recorded when an upload does not give one.
-const DEFAULT_FILE_NAME: &str = "upload.airlock.tar.zst";
-
-/// The longest file name accepted, in bytes.
-const MAX_FILE_NAME: usize = 1024;
-
-/// Bytes buffered between the request body and the partial file.
-const UPLOAD_BUFFER: usize = 1024 * 1024;
 
 /// The DSSE envelope media type.
 const DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
@@ -390,30 +378,14 @@ async fn upload(
     let file_name = upload_file_name(&req)?;
 
     let incoming = state.app.data().incoming();
-    tokio::fs::create_dir_all(&incoming).await?;
-    let partial = Partial(incoming.join(format!("{}.partial", random_hex())));
-    let file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&partial.0)
-        .await?;
-    let mut out = tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file);
-    let mut received: u64 = 0;
-    while let Some(chunk) = poll_fn(|cx| Pin::new(&mut body).poll_next(cx)).await {
-        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("reading the upload: {e}")))?;
-        received = received.saturating_add(chunk.len() as u64);
-        if received > limit {
-            return Err(ApiError::TooLarge { limit });
-        }
-        out.write_all(&chunk).await?;
-    }
-    if received == 0 {
-        return Err(ApiError::BadRequest("the upload is empty".into()));
-    }
-    out.flush().await?;
-    let file = out.into_inner();
-    file.sync_all().await?;
-    drop(file);
+    let partial = incoming::receive(&incoming, &mut body, limit)
+        .await
+        .map_err(|e| match e {
+            ReceiveError::Io(e) => ApiError::from(e),
+            ReceiveError::Read(e) => ApiError::BadRequest(format!("reading the upload: {e}")),
+            ReceiveError::TooLarge => ApiError::TooLarge { limit },
+            ReceiveError::Empty => ApiError::BadRequest("the upload is empty".into()),
+        })?;
 
     let outcome = blocking(&state, move |app| {
         // Owned here so that the partial file outlives the import even if the request is
@@ -438,33 +410,6 @@ async fn upload(
             format!("/api/v1/imports/{}", outcome.import_id),
         ))
         .json(outcome))
-}
-
-/// An upload being received: removed when dropped unless the pipeline moved it away.
-#[derive(Debug)]
-struct Partial(PathBuf);
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        remove_if_present(&self.0);
-    }
-}
-
-fn remove_if_present(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        eprintln!(
-            "airlock-appliance: removing the partial upload {}: {e}",
-            path.display()
-        );
-    }
-}
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
 
 /// The declared body length, if any.

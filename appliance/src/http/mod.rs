@@ -7,6 +7,7 @@
 
 mod api;
 mod error;
+mod incoming;
 mod pages;
 
 use std::future::Future;

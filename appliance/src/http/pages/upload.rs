@@ -5,7 +5,6 @@
 //! import's page.
 
 use std::future::poll_fn;
-use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -14,25 +13,15 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use airlock_web::{Chrome, Section, Template, Text, UploadPage, Viewer};
 use futures_core::Stream;
-use rand_core::{OsRng, RngCore as _};
-use tokio::io::AsyncWriteExt as _;
 
 use super::{PageError, Signed, Visitor, blocking, check_csrf, html, html_with, see_other};
 use crate::http::AppState;
+use crate::http::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, Partial, ReceiveError};
 use crate::pipeline::{self, ImportRequest, Original};
 use crate::store::{ImportSource, Role};
 
-/// The file name recorded when the browser gives none.
-const DEFAULT_FILE_NAME: &str = "upload.airlock.tar.zst";
-
-/// The longest file name kept, in bytes.
-const MAX_FILE_NAME: usize = 1024;
-
 /// The longest CSRF field read.
 const MAX_TOKEN: usize = 256;
-
-/// Bytes buffered between the request body and the partial file.
-const UPLOAD_BUFFER: usize = 1024 * 1024;
 
 /// Room for the multipart framing and the CSRF field on top of the archive limit.
 const FORM_OVERHEAD: u64 = 64 * 1024;
@@ -147,32 +136,16 @@ async fn receive(
     let file_name = file_name(&archive)?;
 
     let incoming = state.app.data().incoming();
-    tokio::fs::create_dir_all(&incoming).await?;
-    let partial = Partial(incoming.join(format!("{}.partial", random_hex())));
-    let file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&partial.0)
-        .await?;
-    let mut out = tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file);
-    let mut received: u64 = 0;
-    while let Some(chunk) = poll_fn(|cx| Pin::new(&mut archive).poll_next(cx)).await {
-        let chunk = chunk.map_err(|e| PageError::BadRequest(format!("reading the upload: {e}")))?;
-        received = received.saturating_add(chunk.len() as u64);
-        if received > limit {
-            return Err(PageError::TooLarge { limit });
-        }
-        out.write_all(&chunk).await?;
-    }
-    if received == 0 {
-        return Err(PageError::BadRequest(
-            "the chosen file is empty; choose an archive to upload".into(),
-        ));
-    }
-    out.flush().await?;
-    let file = out.into_inner();
-    file.sync_all().await?;
-    drop(file);
+    let partial = incoming::receive(&incoming, &mut archive, limit)
+        .await
+        .map_err(|e| match e {
+            ReceiveError::Io(e) => PageError::from(e),
+            ReceiveError::Read(e) => PageError::BadRequest(format!("reading the upload: {e}")),
+            ReceiveError::TooLarge => PageError::TooLarge { limit },
+            ReceiveError::Empty => PageError::BadRequest(
+                "the chosen file is empty; choose an archive to upload".into(),
+            ),
+        })?;
     Ok((partial, file_name))
 }
 
@@ -214,31 +187,4 @@ fn file_name(field: &Field) -> Result<String, PageError> {
     } else {
         name.to_owned()
     })
-}
-
-/// An upload being received: removed when dropped unless the pipeline moved it away.
-#[derive(Debug)]
-struct Partial(PathBuf);
-
-impl Drop for Partial {
-    fn drop(&mut self) {
-        remove_if_present(&self.0);
-    }
-}
-
-fn remove_if_present(path: &Path) {
-    if let Err(e) = std::fs::remove_file(path)
-        && e.kind() != std::io::ErrorKind::NotFound
-    {
-        eprintln!(
-            "airlock-appliance: removing the partial upload {}: {e}",
-            path.display()
-        );
-    }
-}
-
-fn random_hex() -> String {
-    let mut bytes = [0u8; 16];
-    OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
 }
