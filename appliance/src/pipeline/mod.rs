@@ -280,7 +280,6 @@ fn abandon(app: &Appliance, import_id: i64, error: &ImportError, now: DateTime<U
 /// Everything the checks decided, ready to commit.
 struct Checked {
     staged: StagedArchive,
-    manifest_json: String,
     key_ids: String,
     trust_states: Vec<steps::NewTrustState>,
     checkpoints: Vec<steps::NewCheckpoint>,
@@ -382,7 +381,6 @@ fn run_checks(
         Ok((judged, detail))
     })?;
     Ok(Checked {
-        manifest_json: serde_json::to_string(staged.manifest()).unwrap_or_default(),
         staged,
         key_ids,
         trust_states: trust.states,
@@ -484,7 +482,7 @@ fn commit_and_release(
                 created_at: manifest.created_at,
                 site: manifest.site.as_deref(),
                 notes: manifest.notes.as_deref(),
-                manifest: &checked.manifest_json,
+                summary: &summarize(manifest),
             },
         )?;
         store::publishers::set_last_sequence(
@@ -647,6 +645,31 @@ fn commit_and_release(
         reason: None,
         artifacts,
     })
+}
+
+/// What the import page shows of a manifest.
+fn summarize(manifest: &airlock_bundler::archive::Manifest) -> store::ManifestSummary {
+    store::ManifestSummary {
+        version: manifest.version,
+        artifacts: manifest.artifacts.len() as u64,
+        blobs: manifest.blobs.len() as u64,
+        blob_bytes: manifest.total_blob_size(),
+        trust: manifest.trust.iter().map(|t| t.name.clone()).collect(),
+        logs: manifest
+            .logs
+            .iter()
+            .map(|l| store::LogHeadSummary {
+                origin: l.origin.clone(),
+                // A checkpoint's second line is its tree size (the manifest check saw to it).
+                size: l
+                    .checkpoint
+                    .lines()
+                    .nth(1)
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    }
 }
 
 fn kind_str(kind: airlock_bundler::archive::ArtifactKind) -> &'static str {

@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use airlock_bundler::archive::{Manifest, blob_path};
+use airlock_bundler::archive::{Manifest, StagedArchive, blob_path};
 use chrono::Utc;
 
 use super::evidence::Verdict;
@@ -242,23 +242,20 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
         touched.push(import.id);
     }
     for import in releasing {
-        let (manifest, artifacts) = {
-            let store = app.store();
-            (
-                store::imports::manifest(store.read(), import.id)?,
-                store::artifacts::of_import(store.read(), import.id)?,
-            )
-        };
-        let manifest = manifest
-            .as_deref()
-            .map(|m| Manifest::from_json(m.as_bytes()))
-            .transpose()
-            .map_err(|e| {
-                ImportError::Policy(format!("stored manifest of import {}: {e}", import.id))
-            })?;
+        let artifacts = store::artifacts::of_import(app.store().read(), import.id)?;
         let staging = data.staging_of(import.id);
+        // The staged manifest, verified when the archive was read; without the staging folder
+        // every file is already in place (it is removed last).
+        let manifest = if staging.exists() {
+            let staged = StagedArchive::reopen(&staging).map_err(|e| {
+                ImportError::Policy(format!("staged manifest of import {}: {e}", import.id))
+            })?;
+            Some(staged.manifest().clone())
+        } else {
+            None
+        };
         let finished = match manifest {
-            Some(manifest) if staging.exists() => {
+            Some(manifest) => {
                 let places = artifacts
                     .iter()
                     .map(|a| {
@@ -279,13 +276,12 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
                 execute(data, import.id, &staging, &manifest, &Layout { places })?;
                 true
             }
-            // Staging is removed last: without it every file is in place, unless some were to
-            // be released and `released/<import>` is missing.
-            Some(_) => {
+            // Without staging every file is in place, unless some were to be released and
+            // `released/<import>` is missing.
+            None => {
                 data.released_of(import.id).exists()
                     || artifacts.iter().all(|a| a.verdict == "failed")
             }
-            None => false,
         };
         app.store().write(|tx| {
             let (state, reason, action) = if finished {

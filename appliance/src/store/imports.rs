@@ -1,6 +1,7 @@
 //! Imports and their pipeline steps.
 
 use rusqlite::{Connection, params, params_from_iter, types::Value};
+use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, Tx, optional, stamp};
 
@@ -206,15 +207,42 @@ pub struct ManifestFacts<'a> {
     pub site: Option<&'a str>,
     /// Notes.
     pub notes: Option<&'a str>,
-    /// The manifest JSON.
-    pub manifest: &'a str,
+    /// What the manifest lists, in brief.
+    pub summary: &'a ManifestSummary,
+}
+
+/// What an import's manifest lists, in brief: kept with the import so its page need not read
+/// the signed manifest (tens of megabytes for many artifacts), which stays in the evidence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManifestSummary {
+    /// The manifest's format version.
+    pub version: u32,
+    /// Artifacts listed.
+    pub artifacts: u64,
+    /// Blobs listed.
+    pub blobs: u64,
+    /// Their total size.
+    pub blob_bytes: u64,
+    /// The TUF repositories carried, by name.
+    pub trust: Vec<String>,
+    /// The log checkpoints carried.
+    pub logs: Vec<LogHeadSummary>,
+}
+
+/// One carried log checkpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogHeadSummary {
+    /// The log's origin.
+    pub origin: String,
+    /// The checkpoint's tree size.
+    pub size: u64,
 }
 
 /// Records the verified manifest's facts.
 pub fn set_manifest(tx: &Tx<'_>, id: i64, m: &ManifestFacts<'_>) -> Result<()> {
     tx.execute(
         "UPDATE imports SET archive_id = ?2, publisher = ?3, sequence = ?4, key_ids = ?5,
-         created_at = ?6, site = ?7, notes = ?8, manifest = ?9 WHERE id = ?1",
+         created_at = ?6, site = ?7, notes = ?8, summary = ?9 WHERE id = ?1",
         params![
             id,
             m.archive_id,
@@ -224,7 +252,10 @@ pub fn set_manifest(tx: &Tx<'_>, id: i64, m: &ManifestFacts<'_>) -> Result<()> {
             stamp(m.created_at),
             m.site,
             m.notes,
-            m.manifest
+            serde_json::to_string(m.summary).map_err(|e| StoreError::Corrupt {
+                what: "manifest summary".into(),
+                reason: e.to_string(),
+            })?
         ],
     )?;
     Ok(())
@@ -271,14 +302,21 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ImportRow>> {
     .transpose()
 }
 
-/// The stored manifest JSON of an import.
-pub fn manifest(conn: &Connection, id: i64) -> Result<Option<String>> {
-    Ok(optional(
-        conn.query_row("SELECT manifest FROM imports WHERE id = ?1", [id], |r| {
+/// The summary of an import's manifest (none before its manifest was verified).
+pub fn summary(conn: &Connection, id: i64) -> Result<Option<ManifestSummary>> {
+    let json = optional(
+        conn.query_row("SELECT summary FROM imports WHERE id = ?1", [id], |r| {
             r.get::<_, Option<String>>(0)
         }),
     )?
-    .flatten())
+    .flatten();
+    json.map(|j| {
+        serde_json::from_str(&j).map_err(|e| StoreError::Corrupt {
+            what: format!("import {id} manifest summary"),
+            reason: e.to_string(),
+        })
+    })
+    .transpose()
 }
 
 /// Imports in a state (for recovery).

@@ -19,7 +19,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 pub use alarms::{Alarm, AlarmKind};
 pub use artifacts::{ArtifactRow, NewArtifact};
 pub use audit::{AuditRow, GENESIS_HASH};
-pub use imports::{ImportFilter, ImportRow, ImportSource, ImportState, NewStep, StepRow};
+pub use imports::{
+    ImportFilter, ImportRow, ImportSource, ImportState, LogHeadSummary, ManifestSummary, NewStep,
+    StepRow,
+};
 pub use publishers::{PublisherKeyRow, PublisherRow};
 pub use signers::{NewSigner, SignerKind, SignerRow};
 pub use trust::TrustRow;
@@ -30,6 +33,7 @@ pub use witness::CheckpointRow;
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_role_expiries.sql"),
+    include_str!("migrations/0003_manifest_summary.sql"),
 ];
 
 /// Why the store failed.
@@ -184,6 +188,19 @@ mod tests {
                 [],
             )
             .unwrap();
+            let manifest = serde_json::json!({
+                "version": 1,
+                "trust": [{"name": "sigstore"}, {"name": "private"}],
+                "logs": [{"origin": "log.example - 1", "checkpoint": "log.example - 1\n42\nAAAA\n\n— sig\n"}],
+                "artifacts": [{"name": "a"}, {"name": "b"}, {"name": "c"}],
+                "blobs": [{"size": 10}, {"size": 32}],
+            });
+            conn.execute(
+                "INSERT INTO imports (source, file_name, archive_size, state, manifest, started_at, started_by)
+                 VALUES ('cli', 'x.airlock.tar.zst', 1, 'done', ?1, 't', 'admin')",
+                [manifest.to_string()],
+            )
+            .unwrap();
         }
         let store = Store::open(&path).unwrap();
         assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
@@ -191,6 +208,25 @@ mod tests {
         assert_eq!(
             (rows[0].name.as_str(), rows[0].role_expiries.as_deref()),
             ("r", None)
+        );
+        // 0003 keeps a summary of each stored manifest instead of the manifest.
+        let id = store
+            .read()
+            .query_row("SELECT id FROM imports", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            imports::summary(store.read(), id).unwrap(),
+            Some(ManifestSummary {
+                version: 1,
+                artifacts: 3,
+                blobs: 2,
+                blob_bytes: 42,
+                trust: vec!["sigstore".into(), "private".into()],
+                logs: vec![LogHeadSummary {
+                    origin: "log.example - 1".into(),
+                    size: 42
+                }],
+            })
         );
         drop(store);
 

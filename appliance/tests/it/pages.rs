@@ -893,6 +893,15 @@ fn the_report_shows_every_check_and_its_vsa_downloads_with_the_cookie() {
         );
     }
     assert!(detail.contains("release-team") && detail.contains("complete.airlock.tar.zst"));
+    // The manifest's summary, kept with the import.
+    assert!(
+        detail.contains("<dt>Artifacts</dt><dd>1</dd>")
+            && detail.contains(&format!(
+                "<dt>TUF repositories</dt><dd class=\"u\">{TUF_NAME}</dd>"
+            ))
+            && detail.contains(" at size "),
+        "{detail}"
+    );
 
     // Trust freshness: every accepted role's signed expiry, and on the dashboard the first one
     // to expire and its margin after the archive's time (the testkit's timestamp: 7 days).

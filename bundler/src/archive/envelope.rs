@@ -98,18 +98,7 @@ pub fn sign_manifest(payload: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
 /// keys with valid signatures. A signature under a trusted key id that does not verify is an
 /// error even if others suffice: it means tampering or a broken signer.
 pub(crate) fn open(envelope_json: &[u8], keys: &PublisherKeys) -> Result<Opened, ArchiveError> {
-    let envelope: Envelope = serde_json::from_slice(envelope_json)
-        .map_err(|e| ArchiveError::BadEnvelope(e.to_string()))?;
-    if envelope.payload_type != MANIFEST_PAYLOAD_TYPE {
-        return Err(match later_version(&envelope.payload_type) {
-            Some(found) => ManifestError::UnsupportedVersion { found }.into(),
-            None => ArchiveError::WrongPayloadType(envelope.payload_type),
-        });
-    }
-    check_signature_count(envelope.signatures.len())?;
-    let payload = STANDARD
-        .decode(&envelope.payload)
-        .map_err(|e| ArchiveError::BadEnvelope(format!("payload is not base64: {e}")))?;
+    let (envelope, payload) = decode(envelope_json)?;
     let message = pae(&envelope.payload_type, &payload);
 
     let mut signers = BTreeSet::new();
@@ -148,6 +137,29 @@ pub(crate) fn open(envelope_json: &[u8], keys: &PublisherKeys) -> Result<Opened,
         payload,
         signers: signers.into_iter().collect(),
     })
+}
+
+/// The envelope and its decoded payload, the signatures not yet checked.
+fn decode(envelope_json: &[u8]) -> Result<(Envelope, Vec<u8>), ArchiveError> {
+    let envelope: Envelope = serde_json::from_slice(envelope_json)
+        .map_err(|e| ArchiveError::BadEnvelope(e.to_string()))?;
+    if envelope.payload_type != MANIFEST_PAYLOAD_TYPE {
+        return Err(match later_version(&envelope.payload_type) {
+            Some(found) => ManifestError::UnsupportedVersion { found }.into(),
+            None => ArchiveError::WrongPayloadType(envelope.payload_type),
+        });
+    }
+    check_signature_count(envelope.signatures.len())?;
+    let payload = STANDARD
+        .decode(&envelope.payload)
+        .map_err(|e| ArchiveError::BadEnvelope(format!("payload is not base64: {e}")))?;
+    Ok((envelope, payload))
+}
+
+/// The payload of an envelope verified earlier (one the reader staged), without checking its
+/// signatures again.
+pub(crate) fn payload_of_verified(envelope_json: &[u8]) -> Result<Vec<u8>, ArchiveError> {
+    decode(envelope_json).map(|(_, payload)| payload)
 }
 
 /// The `N` of a payload type `application/vnd.airlock.manifest.vN+json` naming a later

@@ -68,7 +68,7 @@ impl StagedArchive {
         self.envelope_len
     }
 
-    /// The trusted keys whose signatures verified.
+    /// The trusted keys whose signatures verified (none for a [`reopen`](Self::reopen)ed one).
     pub fn signers(&self) -> &[KeyId] {
         &self.signers
     }
@@ -76,6 +76,21 @@ impl StagedArchive {
     /// Where a blob's bytes are.
     pub fn blob_path(&self, digest: &Sha256Digest) -> PathBuf {
         self.dir.join(entry::blob_path(digest))
+    }
+
+    /// Reopens a staging folder that [`read_archive`] completed, after a restart: the staged
+    /// manifest is parsed again; its signatures, verified when it was read, are not checked
+    /// again (the publisher's keys may have changed since, and the folder is the caller's own).
+    pub fn reopen(dir: &Path) -> Result<Self, ArchiveError> {
+        let path = dir.join(MANIFEST_ENTRY);
+        let envelope = fs::read(&path).map_err(ArchiveError::io(&path))?;
+        let payload = envelope::payload_of_verified(&envelope)?;
+        Ok(Self {
+            dir: dir.to_owned(),
+            manifest: Manifest::from_json(&payload)?,
+            envelope_len: envelope.len() as u64,
+            signers: Vec::new(),
+        })
     }
 
     /// A staged blob's bytes, refused if larger than `limit` (errors are one line).

@@ -220,7 +220,7 @@ pub(super) async fn import(
                 .ok_or_else(|| PageError::NotFound(format!("import {id} not found")))?;
             (
                 row,
-                store::imports::manifest(conn, id)?,
+                store::imports::summary(conn, id)?,
                 store::imports::steps(conn, id)?,
                 store::artifacts::of_import(conn, id)?,
             )
@@ -228,7 +228,7 @@ pub(super) async fn import(
         let page = ImportPage {
             chrome: Chrome::new(format!("Import #{id}"), viewer, Section::Imports),
             import: views::import_facts(&row),
-            manifest: manifest.as_deref().and_then(views::manifest_summary),
+            manifest: manifest.as_ref().map(views::manifest_summary),
             steps: steps.iter().map(views::step_line).collect(),
             artifacts: artifacts.iter().map(views::artifact_line).collect(),
         };
