@@ -3,7 +3,7 @@
 //! as preflight, sign, and write. Nothing is written at the output path unless all of that
 //! succeeds.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -303,10 +303,10 @@ pub fn create(
         },
         site: spec.publisher.site.clone(),
         notes: spec.publisher.notes.clone(),
+        blobs: blobs.entries(&trust, &artifacts),
         trust,
         logs,
         artifacts,
-        blobs: blobs.entries(),
     };
     manifest.check().map_err(ArchiveError::from)?;
 
@@ -382,9 +382,32 @@ impl Blobs {
         digest
     }
 
-    /// Small blobs first (trust data, evidence), then by size: the reader meets the evidence
-    /// before the bulk.
-    fn entries(&self) -> Vec<BlobEntry> {
+    /// The archive order: the trust data, then the evidence, then everything else, each by
+    /// size. A site can check trust as soon as its files are in and judge each artifact once
+    /// its evidence is, while the bulk of the bytes is still arriving.
+    fn entries(&self, trust: &[TrustRepository], artifacts: &[Artifact]) -> Vec<BlobEntry> {
+        let trust: HashSet<Sha256Digest> = trust
+            .iter()
+            .flat_map(|t| t.metadata.iter().chain(&t.targets))
+            .map(|f| f.digest)
+            .collect();
+        let evidence: HashSet<Sha256Digest> = artifacts
+            .iter()
+            .flat_map(|a| {
+                let e = &a.evidence;
+                e.bundles.iter().chain(&e.attestations).chain(&e.sboms)
+            })
+            .copied()
+            .collect();
+        let rank = |d: &Sha256Digest| {
+            if trust.contains(d) {
+                0
+            } else if evidence.contains(d) {
+                1
+            } else {
+                2
+            }
+        };
         let mut entries: Vec<BlobEntry> = self
             .order
             .iter()
@@ -393,7 +416,7 @@ impl Blobs {
                 size: self.sources[d].0,
             })
             .collect();
-        entries.sort_by_key(|b| b.size);
+        entries.sort_by_key(|b| (rank(&b.digest), b.size));
         entries
     }
 

@@ -249,6 +249,50 @@ fn create_inspect_verify_extract_over_rekor_v1() {
         .collect();
     assert!(metadata.contains(&"1.root.json") && metadata.contains(&"timestamp.json"));
 
+    // Archive order: the trust files, then the evidence, then the artifacts' files, each group
+    // by ascending size.
+    let digests = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.get("digest").unwrap_or(f).as_str().unwrap().to_owned())
+            .collect()
+    };
+    let trust = &manifest["trust"][0];
+    let trust: Vec<String> = [digests(&trust["metadata"]), digests(&trust["targets"])].concat();
+    let evidence: Vec<String> = manifest["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|a| {
+            let e = &a["evidence"];
+            [
+                digests(&e["bundles"]),
+                digests(&e["attestations"]),
+                digests(&e["sboms"]),
+            ]
+            .concat()
+        })
+        .collect();
+    let ranks: Vec<(u8, u64)> = manifest["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let d = b["digest"].as_str().unwrap().to_owned();
+            let rank = if trust.contains(&d) {
+                0
+            } else if evidence.contains(&d) {
+                1
+            } else {
+                2
+            };
+            (rank, b["size"].as_u64().unwrap())
+        })
+        .collect();
+    assert!(ranks.iter().any(|r| r.0 == 0) && ranks.iter().any(|r| r.0 == 1));
+    assert!(ranks.is_sorted(), "{ranks:?}");
+
     let verified = w.verify("good.airlock.tar.zst");
     assert_eq!(verified.status.code(), Some(0));
     let text = String::from_utf8_lossy(&verified.stdout);
