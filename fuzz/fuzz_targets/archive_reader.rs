@@ -475,7 +475,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let bytes = built.as_ref().map_or(rest, |b| b.bytes.as_slice());
     let staging = staging_path();
-    let result = read_archive_from(bytes, &keys().publisher, &staging, &mut |_| {});
+    let result = read_archive_from(bytes, &keys().publisher, &staging, &mut ());
     if verbose() {
         let mode = if built.is_some() { "built" } else { "raw" };
         match &result {

@@ -300,7 +300,7 @@ impl World {
             &ArchiveParts::from_paths(vec![archive.to_owned()]),
             &own,
             &staging,
-            &mut |_| {},
+            &mut (),
         )
         .map_err(|e| invalid("archive to repack", e))?;
         let mut manifest = staged.manifest().clone();

@@ -303,7 +303,7 @@ fn run_checks(
     let staged = steps.run("archive", || {
         let keys = keys?;
         let parts = ArchiveParts::from_paths(parts.to_vec());
-        let staged = read_archive(&parts, &keys, staging, &mut |_| {})
+        let staged = read_archive(&parts, &keys, staging, &mut ())
             .map_err(|e| Rejection::new("archive", e.to_string()))?;
         let detail = format!(
             "signature verified ({} key(s)); {} blobs, {} bytes staged",

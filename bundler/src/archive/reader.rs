@@ -10,7 +10,7 @@ use std::fs::{self, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 
 use sha2::{Digest, Sha256};
 
@@ -41,7 +41,7 @@ const CONTENT_CHECKSUM_FLAG: u8 = 1 << 2;
 #[derive(Debug)]
 pub struct StagedArchive {
     dir: PathBuf,
-    manifest: Manifest,
+    manifest: Arc<Manifest>,
     envelope_len: u64,
     signers: Vec<KeyId>,
 }
@@ -87,7 +87,7 @@ impl StagedArchive {
         let payload = envelope::payload_of_verified(&envelope)?;
         Ok(Self {
             dir: dir.to_owned(),
-            manifest: Manifest::from_json(&payload)?,
+            manifest: Arc::new(Manifest::from_json(&payload)?),
             envelope_len: envelope.len() as u64,
             signers: Vec::new(),
         })
@@ -124,15 +124,53 @@ pub fn read_manifest(
     read_envelope(&mut stream, keys)
 }
 
-/// Reads a whole archive into `staging` (which must not exist; it is created). `progress`
-/// receives the number of compressed bytes consumed so far.
+/// What a reader tells its caller as it goes, so the caller can act on what is verified
+/// while the rest still arrives. Nothing it is told is final: a later blob can still make the
+/// whole archive fail. Every method does nothing unless implemented.
+pub trait ReadObserver {
+    /// The envelope verified: the manifest and the trusted keys that signed it, before any
+    /// blob is read.
+    fn opened(&mut self, manifest: &Arc<Manifest>, signers: &[KeyId]) {
+        let _ = (manifest, signers);
+    }
+
+    /// A blob staged at `path`, its digest verified; `bytes` are its contents when it was
+    /// small enough to pass through the reader in one piece (at most [`WHOLE_BLOB_SIZE`]).
+    fn blob(&mut self, digest: &Sha256Digest, path: &Path, bytes: Option<&[u8]>) {
+        let _ = (digest, path, bytes);
+    }
+
+    /// Compressed bytes consumed so far.
+    fn progress(&mut self, consumed: u64) {
+        let _ = consumed;
+    }
+}
+
+/// Observes nothing.
+impl ReadObserver for () {}
+
+/// A [`ReadObserver`] that only follows the compressed bytes consumed.
+#[derive(Debug)]
+pub struct Progress<F>(pub F);
+
+impl<F: FnMut(u64)> ReadObserver for Progress<F> {
+    fn progress(&mut self, consumed: u64) {
+        (self.0)(consumed);
+    }
+}
+
+/// Blobs up to this size are handed to [`ReadObserver::blob`] with their bytes.
+pub const WHOLE_BLOB_SIZE: u64 = WRITE_CHUNK as u64;
+
+/// Reads a whole archive into `staging` (which must not exist; it is created), telling
+/// `observer` what it verifies on the way.
 pub fn read_archive(
     parts: &ArchiveParts,
     keys: &PublisherKeys,
     staging: &Path,
-    progress: &mut dyn FnMut(u64),
+    observer: &mut dyn ReadObserver,
 ) -> Result<StagedArchive, ArchiveError> {
-    read_archive_from(parts.open()?, keys, staging, progress)
+    read_archive_from(parts.open()?, keys, staging, observer)
 }
 
 /// [`read_archive`] over any byte source (one part, a socket, fuzz input).
@@ -140,7 +178,7 @@ pub fn read_archive_from(
     input: impl Read,
     keys: &PublisherKeys,
     staging: &Path,
-    progress: &mut dyn FnMut(u64),
+    observer: &mut dyn ReadObserver,
 ) -> Result<StagedArchive, ArchiveError> {
     let guard = Staging::create(staging)?;
     let consumed = Rc::new(Cell::new(0));
@@ -149,7 +187,8 @@ pub fn read_archive_from(
     let manifest_path = staging.join(MANIFEST_ENTRY);
     fs::write(&manifest_path, &opened.envelope).map_err(ArchiveError::io(&manifest_path))?;
 
-    let manifest = opened.manifest;
+    let manifest = Arc::new(opened.manifest);
+    observer.opened(&manifest, &opened.signers);
     stream.limit = expected_stream_size(&manifest, opened.envelope.len() as u64);
     let mut expected: HashMap<Sha256Digest, u64> =
         manifest.blobs.iter().map(|b| (b.digest, b.size)).collect();
@@ -200,7 +239,13 @@ pub fn read_archive_from(
             stage_blob(&mut stream, &digest, header.size, &path, &mut buffer)?;
         }
         stream.skip_padding(&header.path, header.size)?;
-        progress(consumed.get());
+        // A blob that fits the buffer was read into it in one piece and is still there.
+        let whole = usize::try_from(header.size)
+            .ok()
+            .filter(|n| *n <= buffer.len())
+            .map(|n| &buffer[..n]);
+        observer.blob(&digest, &path, whole);
+        observer.progress(consumed.get());
     }
 
     if let Some(first) = expected.keys().min() {
@@ -210,7 +255,7 @@ pub fn read_archive_from(
         });
     }
     stream.finish()?;
-    progress(consumed.get());
+    observer.progress(consumed.get());
     Ok(StagedArchive {
         dir: guard.keep(),
         manifest,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airlock_bundler::archive::{ArchiveError, read_archive};
+use airlock_bundler::archive::{ArchiveError, Progress, read_archive};
 use clap::Args;
 
 use super::common::ArchiveArgs;
@@ -39,7 +39,7 @@ pub(crate) fn run(args: ExtractArgs) -> ExitCode {
     };
     let bar = Bar::new(args.quiet);
     bar.bytes("reading", parts.total_size().unwrap_or(0));
-    let result = read_archive(&parts, &keys, &args.to, &mut |n| bar.set(n));
+    let result = read_archive(&parts, &keys, &args.to, &mut Progress(|n| bar.set(n)));
     bar.finish();
     match result {
         Ok(staged) => {

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use airlock_bundler::archive::{ArchiveError, read_archive};
+use airlock_bundler::archive::{ArchiveError, Progress, read_archive};
 use airlock_bundler::check::{CheckInput, SignerRule, check};
 use clap::Args;
 
@@ -71,9 +71,8 @@ fn execute(args: &VerifyArgs) -> Result<bool, (u8, String)> {
     let scratch = tempfile::tempdir().map_err(|e| usage(format!("temporary folder: {e}")))?;
     let bar = Bar::new(args.quiet);
     bar.bytes("reading", parts.total_size().unwrap_or(0));
-    let staged = read_archive(&parts, &keys, &scratch.path().join("staging"), &mut |n| {
-        bar.set(n)
-    });
+    let staging = scratch.path().join("staging");
+    let staged = read_archive(&parts, &keys, &staging, &mut Progress(|n| bar.set(n)));
     bar.finish();
     let staged = staged.map_err(|e| match e {
         ArchiveError::Io { .. } => (EXIT_USAGE, e.to_string()),

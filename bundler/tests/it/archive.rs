@@ -3,12 +3,14 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use airlock_bundler::archive::{
     ArchiveError, ArchiveParts, Artifact, ArtifactKind, BlobEntry, BlobSource, Evidence,
     FORMAT_VERSION, FileEntry, MANIFEST_ENTRY, MAX_ENVELOPE_SIZE, MAX_SIGNATURES, Manifest,
-    ManifestError, PlannedBlob, Publisher, PublisherKeys, RelativePath, Sha256Digest, WriteOptions,
-    blob_path, read_archive, read_archive_from, read_manifest, sign_manifest, write_archive,
+    ManifestError, PlannedBlob, Progress, Publisher, PublisherKeys, ReadObserver, RelativePath,
+    Sha256Digest, WHOLE_BLOB_SIZE, WriteOptions, blob_path, read_archive, read_archive_from,
+    read_manifest, sign_manifest, write_archive,
 };
 use airlock_bundler::create::{CreateError, CreateOptions, NoProgress, create};
 use airlock_bundler::keys::KeyId;
@@ -129,7 +131,13 @@ fn files_round_trip_with_dedup_and_exact_bytes() {
     let parts = ArchiveParts::locate(&files[0]).unwrap();
     let staging = dir.path().join("staging");
     let mut last = 0;
-    let staged = read_archive(&parts, &keys_of(&key(1)), &staging, &mut |n| last = n).unwrap();
+    let staged = read_archive(
+        &parts,
+        &keys_of(&key(1)),
+        &staging,
+        &mut Progress(|n| last = n),
+    )
+    .unwrap();
     assert_eq!(
         last,
         parts.total_size().unwrap(),
@@ -150,6 +158,69 @@ fn files_round_trip_with_dedup_and_exact_bytes() {
     // The listing needs only the first entry.
     let opened = read_manifest(&parts, &keys_of(&key(1))).unwrap();
     assert_eq!(opened.manifest, manifest);
+}
+
+/// Records what a reader tells it, checking each blob is on disk when it is told.
+#[derive(Default)]
+struct Seen {
+    events: Vec<String>,
+}
+
+impl ReadObserver for Seen {
+    fn opened(&mut self, manifest: &Arc<Manifest>, signers: &[KeyId]) {
+        self.events
+            .push(format!("opened {} {}", manifest.blobs.len(), signers.len()));
+    }
+
+    fn blob(&mut self, digest: &Sha256Digest, path: &Path, bytes: Option<&[u8]>) {
+        let on_disk = std::fs::read(path).unwrap();
+        assert_eq!(Sha256Digest::of(&on_disk), *digest);
+        if let Some(bytes) = bytes {
+            assert_eq!(bytes, on_disk.as_slice());
+        }
+        self.events
+            .push(format!("blob {} {}", on_disk.len(), bytes.is_some()));
+    }
+}
+
+#[test]
+fn the_observer_hears_the_manifest_then_each_verified_blob_in_archive_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let small = WHOLE_BLOB_SIZE as usize;
+    let blobs = vec![
+        b"hello".to_vec(),
+        pseudo_random(small, 3),
+        pseudo_random(small + 1, 4),
+        pseudo_random(2 * 1024 * 1024, 5),
+    ];
+    let (_, files) = write(dir.path(), &blobs, &WriteOptions::default());
+    let parts = ArchiveParts::locate(&files[0]).unwrap();
+    let mut seen = Seen::default();
+    read_archive(&parts, &keys_of(&key(1)), &dir.path().join("s"), &mut seen).unwrap();
+    assert_eq!(
+        seen.events,
+        [
+            "opened 4 1".to_owned(),
+            "blob 5 true".into(),
+            format!("blob {small} true"),
+            format!("blob {} false", small + 1),
+            format!("blob {} false", 2 * 1024 * 1024),
+        ]
+    );
+
+    // A blob that does not match its digest is never reported: the read fails there.
+    let mut raw = good(&[b"abc", b"after"]);
+    raw.entries[1].data = b"abd".to_vec();
+    let mut seen = Seen::default();
+    let err = read_archive_from(
+        &raw.bytes()[..],
+        &keys_of(&key(1)),
+        &dir.path().join("t"),
+        &mut seen,
+    )
+    .unwrap_err();
+    assert!(matches!(err, ArchiveError::DigestMismatch { .. }), "{err}");
+    assert_eq!(seen.events, ["opened 2 1"]);
 }
 
 #[test]
@@ -210,20 +281,15 @@ fn split_parts_round_trip_from_any_name() {
         let staging = dir
             .path()
             .join(format!("s{}", name.display().to_string().len()));
-        let staged = read_archive(&parts, &keys_of(&key(1)), &staging, &mut |_| {}).unwrap();
+        let staged = read_archive(&parts, &keys_of(&key(1)), &staging, &mut ()).unwrap();
         assert_eq!(staged.manifest(), &manifest);
     }
     // A missing middle part is a truncated or corrupt stream, never a success.
     std::fs::remove_file(&files[2]).unwrap();
     let parts =
         ArchiveParts::from_paths(vec![files[0].clone(), files[1].clone(), files[3].clone()]);
-    let err = read_archive(
-        &parts,
-        &keys_of(&key(1)),
-        &dir.path().join("gap"),
-        &mut |_| {},
-    )
-    .unwrap_err();
+    let err =
+        read_archive(&parts, &keys_of(&key(1)), &dir.path().join("gap"), &mut ()).unwrap_err();
     assert!(
         matches!(
             err,
@@ -319,13 +385,7 @@ fn the_writer_refuses_envelopes_readers_would_refuse() {
     let at_limit = sign_manifest(&manifest.to_json(), &vec![&signer; MAX_SIGNATURES]);
     let files = write(&at_limit).unwrap();
     let parts = ArchiveParts::locate(&files[0]).unwrap();
-    let staged = read_archive(
-        &parts,
-        &keys_of(&signer),
-        &dir.path().join("s"),
-        &mut |_| {},
-    )
-    .unwrap();
+    let staged = read_archive(&parts, &keys_of(&signer), &dir.path().join("s"), &mut ()).unwrap();
     assert_eq!(staged.manifest(), &manifest);
 }
 
@@ -383,7 +443,7 @@ proptest! {
         let (manifest, files) = write(dir.path(), &blobs, &options);
         let parts = ArchiveParts::locate(&files[0]).unwrap();
         prop_assert_eq!(parts.paths(), &files[..]);
-        let staged = read_archive(&parts, &keys_of(&key(1)), &dir.path().join("s"), &mut |_| {}).unwrap();
+        let staged = read_archive(&parts, &keys_of(&key(1)), &dir.path().join("s"), &mut ()).unwrap();
         prop_assert_eq!(staged.manifest(), &manifest);
         for bytes in &blobs {
             prop_assert_eq!(&std::fs::read(staged.blob_path(&Sha256Digest::of(bytes))).unwrap(), bytes);
@@ -487,7 +547,7 @@ fn refuse(raw: &Raw) -> ArchiveError {
 fn refuse_bytes(bytes: &[u8]) -> ArchiveError {
     let dir = tempfile::tempdir().unwrap();
     let staging = dir.path().join("staging");
-    let err = read_archive_from(bytes, &keys_of(&key(1)), &staging, &mut |_| {}).unwrap_err();
+    let err = read_archive_from(bytes, &keys_of(&key(1)), &staging, &mut ()).unwrap_err();
     assert!(!staging.exists(), "staging left behind after {err:?}");
     err
 }
@@ -509,7 +569,7 @@ fn the_hand_built_good_archive_is_accepted() {
         &raw.bytes()[..],
         &keys_of(&key(1)),
         &dir.path().join("s"),
-        &mut |_| {},
+        &mut (),
     )
     .unwrap();
 }
@@ -654,7 +714,7 @@ fn sizes_and_digests_must_match() {
         &raw.bytes()[..],
         &keys_of(&key(1)),
         &dir.path().join("s"),
-        &mut |_| {},
+        &mut (),
     )
     .unwrap();
     assert_eq!(
@@ -730,7 +790,7 @@ fn staging_must_not_exist() {
         &good(&[b"a"]).bytes()[..],
         &keys_of(&key(1)),
         &staging,
-        &mut |_| {},
+        &mut (),
     )
     .unwrap_err();
     assert!(matches!(err, ArchiveError::StagingExists(p) if p == staging));

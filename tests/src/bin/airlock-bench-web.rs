@@ -88,7 +88,7 @@ fn main() -> anyhow::Result<()> {
         .artifacts
         .first()
         .context("the sample import judged no artifact")?;
-    let (row, report, vsa, manifest, steps) = {
+    let (row, report, vsa, summary, steps) = {
         let store = app.store();
         let conn = store.read();
         let row = store::artifacts::get(conn, sample.id)?.context("the sample artifact")?;
@@ -96,7 +96,8 @@ fn main() -> anyhow::Result<()> {
             row,
             store::artifacts::report(conn, sample.id)?.unwrap_or_default(),
             store::artifacts::vsa(conn, sample.id)?.unwrap_or_default(),
-            store::imports::manifest(conn, outcome.import_id)?.unwrap_or_default(),
+            store::imports::summary(conn, outcome.import_id)?
+                .context("the sample import's manifest summary")?,
             store::imports::steps(conn, outcome.import_id)?,
         )
     };
@@ -133,7 +134,7 @@ fn main() -> anyhow::Result<()> {
                         created_at: started,
                         site: Some("plant-3"),
                         notes: None,
-                        manifest: &manifest,
+                        summary: &summary,
                     },
                 )?;
                 for step in &steps {
