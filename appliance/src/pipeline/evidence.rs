@@ -1,17 +1,19 @@
 //! Evidence and policy, per artifact: every Sigstore bundle verified completely against the
 //! trusted signers the artifact's rule allows, each log entry witnessed, SLSA provenance and
 //! SBOMs evaluated, and the verdict the rule's enforcement mode gives. Artifacts are judged
-//! in parallel; a log fork seen in any entry stops the whole import.
+//! in parallel while the archive streams (`feed`); a log fork seen in any entry stops the
+//! whole import.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::Path;
+use std::sync::Arc;
 
-use airlock_bundler::archive::{Artifact, Sha256Digest, StagedArchive};
+use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest};
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
 use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
 use serde::Serialize;
 
-use super::Rejection;
+use super::{Rejection, steps};
 use crate::policy::{
     self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, ProvenanceFacts, Rule,
     SPDX_PREDICATE_TYPE, SbomSummary,
@@ -50,7 +52,26 @@ pub(super) struct Context<'a> {
     pub(super) heads: &'a BTreeMap<String, Head>,
     pub(super) history: &'a HashMap<(String, u64), [u8; 32]>,
     pub(super) policy: &'a Policy,
-    pub(super) staged: &'a StagedArchive,
+    pub(super) manifest: &'a Manifest,
+    /// The staging folder the blobs not held in memory are read from.
+    pub(super) staging: &'a Path,
+}
+
+/// Evidence blobs the reader handed over with their bytes, by digest (the others are read from
+/// the staging folder).
+pub(super) type Held = Vec<(Sha256Digest, Arc<[u8]>)>;
+
+impl Context<'_> {
+    /// An evidence blob's bytes, from memory if held, refused if larger than `limit`.
+    fn read(&self, held: &Held, digest: &Sha256Digest, limit: u64) -> Result<Arc<[u8]>, String> {
+        if let Some((_, bytes)) = held.iter().find(|(d, _)| d == digest) {
+            if bytes.len() as u64 > limit {
+                return Err(format!("{} bytes (at most {limit})", bytes.len()));
+            }
+            return Ok(bytes.clone());
+        }
+        steps::read_staged(self.staging, digest, limit).map(Arc::from)
+    }
 }
 
 /// One artifact judged.
@@ -139,59 +160,9 @@ pub struct SbomCheck {
     pub error: Option<String>,
 }
 
-/// Judges every artifact, in parallel; `finish` turns each judgement into what is kept (on
-/// the worker, so only one full report per worker is alive at a time).
-pub(super) fn judge_all<T: Send>(
-    ctx: &Context<'_>,
-    finish: &(dyn Fn(Judged) -> T + Sync),
-) -> Result<Vec<T>, Rejection> {
-    let artifacts = &ctx.staged.manifest().artifacts;
-    let workers = std::thread::available_parallelism()
-        .map_or(1, usize::from)
-        .min(artifacts.len().max(1));
-    let chunk = artifacts.len().div_ceil(workers).max(1);
-    let stop = AtomicBool::new(false);
-    let results: Vec<Result<Vec<T>, Rejection>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = artifacts
-            .chunks(chunk)
-            .enumerate()
-            .map(|(n, slice)| {
-                let stop = &stop;
-                scope.spawn(move || {
-                    let mut out = Vec::with_capacity(slice.len());
-                    for (i, artifact) in slice.iter().enumerate() {
-                        if stop.load(Ordering::Relaxed) {
-                            break;
-                        }
-                        match judge(ctx, n * chunk + i, artifact) {
-                            Ok(j) => out.push(finish(j)),
-                            Err(r) => {
-                                stop.store(true, Ordering::Relaxed);
-                                return Err(r);
-                            }
-                        }
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Rejection::new("evidence", "a verifier thread panicked"))
-                })
-            })
-            .collect()
-    });
-    let mut judged = Vec::with_capacity(artifacts.len());
-    for r in results {
-        judged.extend(r?);
-    }
-    Ok(judged)
-}
-
-fn judge(ctx: &Context<'_>, position: usize, artifact: &Artifact) -> Result<Judged, Rejection> {
+/// Judges the artifact at `position` of the manifest.
+pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<Judged, Rejection> {
+    let artifact = &ctx.manifest.artifacts[position];
     let rule: Rule = ctx.policy.rule_for(&artifact.name);
     let allowed: Vec<&NamedSigner> = ctx
         .signers
@@ -206,11 +177,11 @@ fn judge(ctx: &Context<'_>, position: usize, artifact: &Artifact) -> Result<Judg
 
     let mut signatures = Vec::new();
     for digest in &artifact.evidence.bundles {
-        signatures.push(check_bundle(ctx, artifact, digest, &allowed)?);
+        signatures.push(check_bundle(ctx, held, artifact, digest, &allowed)?);
     }
     let mut attestations = Vec::new();
     for digest in &artifact.evidence.attestations {
-        attestations.push(check_bundle(ctx, artifact, digest, &allowed)?);
+        attestations.push(check_bundle(ctx, held, artifact, digest, &allowed)?);
     }
 
     if artifact.evidence.bundles.is_empty() {
@@ -263,8 +234,7 @@ fn judge(ctx: &Context<'_>, position: usize, artifact: &Artifact) -> Result<Judg
     let mut parsed = Vec::new();
     for digest in &artifact.evidence.sboms {
         let result = ctx
-            .staged
-            .read_blob(digest, MAX_SBOM_SIZE)
+            .read(held, digest, MAX_SBOM_SIZE)
             .and_then(|bytes| policy::inspect_sbom(&bytes));
         if let Err(e) = &result {
             problems.push(format!("sbom {}: {e}", short(&digest.hex())));
@@ -317,6 +287,7 @@ fn sbom_check(digest: String, source: &'static str, r: &Result<SbomSummary, Stri
 /// first that verifies wins. The error is a log fork, fatal for the import.
 fn check_bundle(
     ctx: &Context<'_>,
+    held: &Held,
     artifact: &Artifact,
     digest: &Sha256Digest,
     allowed: &[&NamedSigner],
@@ -330,7 +301,7 @@ fn check_bundle(
         witnessed: Vec::new(),
         error: Some(error),
     };
-    let bytes = match ctx.staged.read_blob(digest, MAX_BUNDLE_SIZE as u64) {
+    let bytes = match ctx.read(held, digest, MAX_BUNDLE_SIZE as u64) {
         Ok(b) => b,
         Err(e) => return Ok(failed(e)),
     };

@@ -12,6 +12,7 @@
 //! leaves the database and folders consistent after [`recover`] (run at every start).
 
 mod evidence;
+mod feed;
 mod release;
 mod settings;
 mod steps;
@@ -19,7 +20,7 @@ mod steps;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use airlock_bundler::archive::{ArchiveParts, StagedArchive, read_archive};
+use airlock_bundler::archive::{ArchiveParts, StagedArchive};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -299,93 +300,67 @@ fn run_checks(
         steps::publisher_keys(app, settings).map(|k| (k, String::new()))
     });
     // The key-set step is folded into the archive step's record below.
-    steps.0.pop();
-    let staged = steps.run("archive", || {
-        let keys = keys?;
-        let parts = ArchiveParts::from_paths(parts.to_vec());
-        let staged = read_archive(&parts, &keys, staging, &mut ())
-            .map_err(|e| Rejection::new("archive", e.to_string()))?;
-        let detail = format!(
-            "signature verified ({} key(s)); {} blobs, {} bytes staged",
-            staged.signers().len(),
-            staged.manifest().blobs.len(),
-            staged.manifest().total_blob_size()
-        );
-        Ok((staged, detail))
-    })?;
-    let manifest = staged.manifest();
-    let key_ids = staged
+    if keys.is_ok() {
+        steps.0.pop();
+    }
+    let keys = keys?;
+    let (policy, policy_sha256) = settings.policy.clone();
+    let signers = steps::signers(app, now).map_err(|e| Rejection::new("evidence", e))?;
+    let key_id = app.key_id().as_str();
+    let finish = |manifest: &airlock_bundler::archive::Manifest, j: evidence::Judged| {
+        let artifact = &manifest.artifacts[j.position];
+        let digest = artifact.digest.hex();
+        let statement = vsa::statement(&vsa::Summary {
+            name: &artifact.name,
+            digest: &digest,
+            verifier_key_id: key_id,
+            time_verified: now,
+            resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
+            policy_sha256: &policy_sha256,
+            inputs: j.report.inputs(),
+            passed: j.reasons.is_empty(),
+            build_level: j.report.build_level(),
+        });
+        Decided {
+            position: j.position,
+            verdict: j.verdict,
+            rendered: Rendered {
+                vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
+                reasons: serde_json::to_string(&j.reasons).unwrap_or_default(),
+                report: serde_json::to_string(&j.report).unwrap_or_default(),
+                digest,
+            },
+            rule: j.report.rule,
+            reasons: j.reasons,
+        }
+    };
+    let outcome = feed::read_and_judge(
+        &feed::Inputs {
+            app,
+            parts,
+            keys: &keys,
+            staging,
+            settings,
+            now,
+            signers: &signers,
+            policy: &policy,
+            finish: &finish,
+        },
+        &mut steps.0,
+    )?;
+    let key_ids = outcome
+        .staged
         .signers()
         .iter()
         .map(|k| k.as_str().to_owned())
         .collect::<Vec<_>>()
         .join(",");
-
-    steps.run("publisher", || {
-        steps::check_publisher(app, &staged, settings, now).map(|d| ((), d))
-    })?;
-    let trust = steps.run("trust", || steps::check_trust(app, &staged))?;
-    let witness = steps.run("witness", || {
-        steps::check_witness(app, manifest, &trust.verifiers)
-    })?;
-
-    let (policy, policy_sha256) = settings.policy.clone();
-    let signers = steps::signers(app, now).map_err(|e| Rejection::new("evidence", e))?;
-    let judged = steps.run("evidence", || {
-        let ctx = evidence::Context {
-            verifiers: &trust.verifiers,
-            signers: &signers,
-            heads: &witness.heads,
-            history: &witness.history,
-            policy: &policy,
-            staged: &staged,
-        };
-        let key_id = app.key_id().as_str();
-        let manifest = staged.manifest();
-        let finish = |j: evidence::Judged| {
-            let artifact = &manifest.artifacts[j.position];
-            let digest = artifact.digest.hex();
-            let statement = vsa::statement(&vsa::Summary {
-                name: &artifact.name,
-                digest: &digest,
-                verifier_key_id: key_id,
-                time_verified: now,
-                resource_uri: format!("urn:airlock:import:{import_id}:artifact:{}", j.position),
-                policy_sha256: &policy_sha256,
-                inputs: j.report.inputs(),
-                passed: j.reasons.is_empty(),
-                build_level: j.report.build_level(),
-            });
-            Decided {
-                position: j.position,
-                verdict: j.verdict,
-                rendered: Rendered {
-                    vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
-                    reasons: serde_json::to_string(&j.reasons).unwrap_or_default(),
-                    report: serde_json::to_string(&j.report).unwrap_or_default(),
-                    digest,
-                },
-                rule: j.report.rule,
-                reasons: j.reasons,
-            }
-        };
-        let judged = evidence::judge_all(&ctx, &finish)?;
-        let count = |v: Verdict| judged.iter().filter(|j| j.verdict == v).count();
-        let detail = format!(
-            "{} artifact(s): {} passed, {} warned, {} failed",
-            judged.len(),
-            count(Verdict::Passed),
-            count(Verdict::Warned),
-            count(Verdict::Failed)
-        );
-        Ok((judged, detail))
-    })?;
     Ok(Checked {
-        staged,
+        staged: outcome.staged,
         key_ids,
-        trust_states: trust.states,
-        checkpoints: witness.accepted,
-        judged,
+        trust_states: outcome.trust_states,
+        checkpoints: outcome.checkpoints,
+        judged: outcome.judged,
     })
 }
 

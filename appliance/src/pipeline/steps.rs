@@ -1,8 +1,9 @@
 //! The archive-wide steps: publisher keys and sequence, TUF trust, and the log witness.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
 
-use airlock_bundler::archive::{Manifest, StagedArchive};
+use airlock_bundler::archive::{Manifest, Sha256Digest, blob_path};
 use airlock_bundler::check::{self, CheckError, Head};
 use airlock_bundler::keys::KeyId;
 use airlock_trust_root::{TrustState, TrustedRoot, TufError, Verifier, verify_consistency};
@@ -43,11 +44,11 @@ pub(super) fn publisher_keys(
 /// new, and `created_at` is neither in the future nor too old.
 pub(super) fn check_publisher(
     app: &Appliance,
-    staged: &StagedArchive,
+    manifest: &Manifest,
+    key_ids: &[KeyId],
     settings: &Settings,
     now: DateTime<Utc>,
 ) -> Result<String, Rejection> {
-    let manifest = staged.manifest();
     let name = &manifest.publisher.name;
     let store = app.store();
     let owners: HashMap<String, String> = store::publishers::keys(store.read())
@@ -55,13 +56,12 @@ pub(super) fn check_publisher(
         .into_iter()
         .map(|k| (k.key_id, k.publisher))
         .collect();
-    let own = staged
-        .signers()
+    let own = key_ids
         .iter()
         .filter(|k| owners.get(k.as_str()) == Some(name))
         .count();
     if own < settings.threshold {
-        let signers: Vec<&str> = staged.signers().iter().map(KeyId::as_str).collect();
+        let signers: Vec<&str> = key_ids.iter().map(KeyId::as_str).collect();
         return Err(Rejection::new(
             "publisher",
             format!(
@@ -135,17 +135,15 @@ pub(super) struct Trust {
 /// used as last accepted.
 pub(super) fn check_trust(
     app: &Appliance,
-    staged: &StagedArchive,
+    manifest: &Manifest,
+    staging: &Path,
 ) -> Result<(Trust, String), Rejection> {
-    let manifest = staged.manifest();
     let rows = store::trust::list(app.store().read())
         .map_err(|e| Rejection::new("trust", e.to_string()))?;
     let rows: BTreeMap<String, store::TrustRow> =
         rows.into_iter().map(|r| (r.name.clone(), r)).collect();
-    let dir = staged.dir().join(".trust");
-    let read_blob = |digest: &airlock_bundler::archive::Sha256Digest, limit: u64| {
-        staged.read_blob(digest, limit)
-    };
+    let dir = staging.join(".trust");
+    let read_blob = |digest: &Sha256Digest, limit: u64| read_staged(staging, digest, limit);
     let mut verifiers = Vec::new();
     let mut states = Vec::new();
     let mut lines = Vec::new();
@@ -227,6 +225,20 @@ pub(super) fn check_trust(
         ));
     }
     Ok((Trust { verifiers, states }, lines.join("; ")))
+}
+
+/// A staged blob's bytes, refused if larger than `limit` (errors are one line).
+pub(super) fn read_staged(
+    staging: &Path,
+    digest: &Sha256Digest,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    let path = staging.join(blob_path(digest));
+    let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
+    if size > limit {
+        return Err(format!("{size} bytes (at most {limit})"));
+    }
+    std::fs::read(&path).map_err(|e| e.to_string())
 }
 
 fn trust_rejection(name: &str, e: CheckError) -> Rejection {

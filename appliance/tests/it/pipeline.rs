@@ -684,6 +684,55 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
     site.audit_actions();
 }
 
+#[test]
+fn an_archive_in_any_blob_order_is_judged_the_same() {
+    // `create` writes trust files, then evidence, then files, so artifacts are judged while
+    // the archive streams; another writer's order (here the reverse: files first, trust files
+    // last) must give the same verdicts, only later.
+    let mut site = Site::new(211);
+    let mut stranger = signed("fork-build.tar.gz");
+    stranger.signing = Signing::As(UNTRUSTED_IDENTITY.to_owned());
+    let built = site.archive("ordered", 1, &[complete("tool.tar.gz"), stranger]);
+    let reversed = site
+        .world
+        .repack(&built, "reversed", |m| m.blobs.reverse())
+        .unwrap();
+    let outcome = site.import(&reversed);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (Verdict::Passed, vec![]),
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "not signed by a trusted signer: identity: certificate identity [{UNTRUSTED_IDENTITY:?}] does not match {TRUSTED_IDENTITY:?}"
+                )]
+            ),
+        ]
+    );
+    let steps: Vec<String> = {
+        let store = site.app.store();
+        store::imports::steps(store.read(), outcome.import_id)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.step)
+            .collect()
+    };
+    assert_eq!(
+        steps,
+        [
+            "archive",
+            "publisher",
+            "trust",
+            "witness",
+            "evidence",
+            "commit",
+            "release"
+        ]
+    );
+}
+
 const SLSA_POLICY: &str = r#"
 enforcement = "enforce"
 

@@ -183,13 +183,20 @@ pub fn read_archive_from(
     let guard = Staging::create(staging)?;
     let consumed = Rc::new(Cell::new(0));
     let mut stream = Stream::new(input, consumed.clone())?;
-    let opened = read_envelope(&mut stream, keys)?;
+    let OpenedManifest {
+        manifest,
+        signers,
+        envelope,
+    } = read_envelope(&mut stream, keys)?;
     let manifest_path = staging.join(MANIFEST_ENTRY);
-    fs::write(&manifest_path, &opened.envelope).map_err(ArchiveError::io(&manifest_path))?;
+    fs::write(&manifest_path, &envelope).map_err(ArchiveError::io(&manifest_path))?;
+    // Staged and verified: tens of megabytes for many artifacts, not kept while blobs stream.
+    let envelope_len = envelope.len() as u64;
+    drop(envelope);
 
-    let manifest = Arc::new(opened.manifest);
-    observer.opened(&manifest, &opened.signers);
-    stream.limit = expected_stream_size(&manifest, opened.envelope.len() as u64);
+    let manifest = Arc::new(manifest);
+    observer.opened(&manifest, &signers);
+    stream.limit = expected_stream_size(&manifest, envelope_len);
     let mut expected: HashMap<Sha256Digest, u64> =
         manifest.blobs.iter().map(|b| (b.digest, b.size)).collect();
     let mut seen = HashSet::with_capacity(expected.len());
@@ -259,8 +266,8 @@ pub fn read_archive_from(
     Ok(StagedArchive {
         dir: guard.keep(),
         manifest,
-        envelope_len: opened.envelope.len() as u64,
-        signers: opened.signers,
+        envelope_len,
+        signers,
     })
 }
 
