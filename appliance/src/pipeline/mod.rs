@@ -442,127 +442,147 @@ fn commit_and_release(
 
     let mut ids = Vec::with_capacity(checked.judged.len());
     let commit_started = Instant::now();
-    app.store().write(|tx| {
-        for step in &steps.0 {
-            store::imports::add_step(tx, import_id, step)?;
-        }
-        store::imports::set_manifest(
-            tx,
-            import_id,
-            &store::imports::ManifestFacts {
-                archive_id: &manifest.archive_id,
-                publisher: &manifest.publisher.name,
-                sequence: manifest.publisher.sequence,
-                key_ids: &checked.key_ids,
-                created_at: manifest.created_at,
-                site: manifest.site.as_deref(),
-                notes: manifest.notes.as_deref(),
-                summary: &summarize(manifest),
-            },
-        )?;
-        store::publishers::set_last_sequence(
-            tx,
-            &manifest.publisher.name,
-            manifest.publisher.sequence,
-        )?;
-        for state in &checked.trust_states {
-            store::trust::save_state(
-                tx,
-                &state.name,
-                &state.state_json,
-                &state.trusted_root,
-                &state.role_expiries,
-                now,
-            )?;
-            audit::append(
-                tx,
-                now,
-                &Event {
-                    actor: "system",
-                    action: "trust.updated",
-                    subject: &state.name,
-                    detail: serde_json::json!({"import": import_id, "trusted_root_sha256": state.trusted_root_sha256, "root_version": state.root_version}),
-                },
-            )?;
-        }
-        for c in &checked.checkpoints {
-            store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
-        }
-        let (mut passed, mut warned, mut failed) = (0, 0, 0);
-        for (judged, place) in checked.judged.iter().zip(&layout.places) {
-            let rendered = &judged.rendered;
-            let artifact = &manifest.artifacts[judged.position];
-            match judged.verdict {
-                Verdict::Passed => passed += 1,
-                Verdict::Warned => warned += 1,
-                Verdict::Failed => failed += 1,
+    // The files are linked into place while the verdicts commit; nothing is released (the
+    // partial folder renamed) before the commit succeeds.
+    let (committed, prepared) = std::thread::scope(|scope| {
+        let prepare = scope.spawn(|| {
+            let started = Instant::now();
+            release::prepare(
+                app.data(),
+                import_id,
+                checked.staged.dir(),
+                manifest,
+                &layout,
+            )
+            .map(|()| started.elapsed())
+        });
+        let committed = app.store().write(|tx| {
+            for step in &steps.0 {
+                store::imports::add_step(tx, import_id, step)?;
             }
-            let digest = &rendered.digest;
-            let location = place.relative.display().to_string();
-            let id = store::artifacts::insert(
+            store::imports::set_manifest(
                 tx,
                 import_id,
-                &NewArtifact {
-                    position: judged.position,
-                    name: &artifact.name,
-                    kind: kind_str(artifact.kind),
-                    digest,
-                    size: artifact.size,
-                    media_type: &artifact.media_type,
-                    verdict: judged.verdict.as_str(),
-                    reasons: &rendered.reasons,
-                    rule: &judged.rule,
-                    report: &rendered.report,
-                    vsa: &rendered.vsa,
-                    location: &location,
+                &store::imports::ManifestFacts {
+                    archive_id: &manifest.archive_id,
+                    publisher: &manifest.publisher.name,
+                    sequence: manifest.publisher.sequence,
+                    key_ids: &checked.key_ids,
+                    created_at: manifest.created_at,
+                    site: manifest.site.as_deref(),
+                    notes: manifest.notes.as_deref(),
+                    summary: &summarize(manifest),
                 },
             )?;
-            ids.push((id, location));
-            audit::append(
+            store::publishers::set_last_sequence(
                 tx,
-                now,
-                &Event {
-                    actor: "system",
-                    action: "verdict",
-                    subject: &format!("{import_id}/{}", judged.position),
-                    detail: serde_json::json!({
-                        "artifact": artifact.name,
-                        "digest": digest,
-                        "verdict": judged.verdict.as_str(),
-                        "reasons": judged.reasons,
-                        "rule": judged.rule,
-                    }),
-                },
+                &manifest.publisher.name,
+                manifest.publisher.sequence,
             )?;
-        }
-        store::imports::set_counts(tx, import_id, passed, warned, failed)?;
-        // Releasing even when every artifact failed: the failed files still move from staging
-        // into quarantine, and `recover` finishes that only for imports in this state.
-        store::imports::set_state(tx, import_id, ImportState::Releasing, None, now)?;
-        Ok::<_, StoreError>(())
-    })?;
+            for state in &checked.trust_states {
+                store::trust::save_state(
+                    tx,
+                    &state.name,
+                    &state.state_json,
+                    &state.trusted_root,
+                    &state.role_expiries,
+                    now,
+                )?;
+                audit::append(
+                    tx,
+                    now,
+                    &Event {
+                        actor: "system",
+                        action: "trust.updated",
+                        subject: &state.name,
+                        detail: serde_json::json!({"import": import_id, "trusted_root_sha256": state.trusted_root_sha256, "root_version": state.root_version}),
+                    },
+                )?;
+            }
+            for c in &checked.checkpoints {
+                store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
+            }
+            let (mut passed, mut warned, mut failed) = (0, 0, 0);
+            for (judged, place) in checked.judged.iter().zip(&layout.places) {
+                let rendered = &judged.rendered;
+                let artifact = &manifest.artifacts[judged.position];
+                match judged.verdict {
+                    Verdict::Passed => passed += 1,
+                    Verdict::Warned => warned += 1,
+                    Verdict::Failed => failed += 1,
+                }
+                let digest = &rendered.digest;
+                let location = place.relative.display().to_string();
+                let id = store::artifacts::insert(
+                    tx,
+                    import_id,
+                    &NewArtifact {
+                        position: judged.position,
+                        name: &artifact.name,
+                        kind: kind_str(artifact.kind),
+                        digest,
+                        size: artifact.size,
+                        media_type: &artifact.media_type,
+                        verdict: judged.verdict.as_str(),
+                        reasons: &rendered.reasons,
+                        rule: &judged.rule,
+                        report: &rendered.report,
+                        vsa: &rendered.vsa,
+                        location: &location,
+                    },
+                )?;
+                ids.push((id, location));
+                audit::append(
+                    tx,
+                    now,
+                    &Event {
+                        actor: "system",
+                        action: "verdict",
+                        subject: &format!("{import_id}/{}", judged.position),
+                        detail: serde_json::json!({
+                            "artifact": artifact.name,
+                            "digest": digest,
+                            "verdict": judged.verdict.as_str(),
+                            "reasons": judged.reasons,
+                            "rule": judged.rule,
+                        }),
+                    },
+                )?;
+            }
+            store::imports::set_counts(tx, import_id, passed, warned, failed)?;
+            // Releasing even when every artifact failed: the failed files still move from staging
+            // into quarantine, and `recover` finishes that only for imports in this state.
+            store::imports::set_state(tx, import_id, ImportState::Releasing, None, now)?;
+            Ok::<_, StoreError>(())
+        });
+        let prepared = prepare.join().unwrap_or_else(|_| {
+            Err(ImportError::Io {
+                path: app.data().releasing_of(import_id),
+                source: std::io::Error::other("the release thread stopped"),
+            })
+        });
+        (committed, prepared)
+    });
+    committed?;
+    let commit_took = commit_started.elapsed();
+    let prepare_took = prepared?;
 
     let commit = NewStep {
         step: "commit",
         ok: true,
         detail: format!("{} verdict(s) and signed summaries recorded", ids.len()),
-        duration: commit_started.elapsed(),
+        duration: commit_took,
     };
 
-    // Verdicts are committed: now, and only now, files move.
+    // Verdicts are committed: now, and only now, files are released.
     let release_started = Instant::now();
-    release::execute(
-        app.data(),
-        import_id,
-        checked.staged.dir(),
-        manifest,
-        &layout,
-    )?;
+    release::publish(app.data(), import_id, checked.staged.dir(), &layout)?;
     let release = NewStep {
         step: "release",
         ok: true,
         detail: release_detail,
-        duration: release_started.elapsed(),
+        // Linking (alongside the commit) and publishing.
+        duration: prepare_took + release_started.elapsed(),
     };
     app.store().write(|tx| {
         store::imports::add_step(tx, import_id, &commit)?;

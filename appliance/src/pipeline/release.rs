@@ -143,30 +143,54 @@ pub(super) fn execute(
     manifest: &Manifest,
     layout: &Layout,
 ) -> Result<(), ImportError> {
+    if !data.released_of(import_id).exists() {
+        prepare(data, import_id, staging, manifest, layout)?;
+    }
+    publish(data, import_id, staging, layout)
+}
+
+/// The slow half of [`execute`], which may run before the verdicts are committed (nothing it
+/// writes is released): every artifact's files linked into the partial folder or quarantine.
+pub(super) fn prepare(
+    data: &DataDir,
+    import_id: i64,
+    staging: &Path,
+    manifest: &Manifest,
+    layout: &Layout,
+) -> Result<(), ImportError> {
     let quarantine = data.quarantine_of(import_id);
     let partial = data.releasing_of(import_id);
-    let released = data.released_of(import_id);
-    if !released.exists() {
-        remove_dir(&partial)?;
-        let any_released = layout.places.iter().any(|p| p.released);
-        for place in &layout.places {
-            let base = if place.released {
-                partial.join(&place.dir)
-            } else {
-                quarantine.join(&place.dir)
-            };
-            for file in &manifest.artifacts[place.position].files {
-                let from = staging.join(blob_path(&file.digest));
-                let to = base.join(file.path.as_str());
-                if let Some(parent) = to.parent() {
-                    fs::create_dir_all(parent).map_err(ImportError::io(parent))?;
-                }
-                link_or_copy(&from, &to)?;
+    remove_dir(&partial)?;
+    for place in &layout.places {
+        let base = if place.released {
+            partial.join(&place.dir)
+        } else {
+            quarantine.join(&place.dir)
+        };
+        for file in &manifest.artifacts[place.position].files {
+            let from = staging.join(blob_path(&file.digest));
+            let to = base.join(file.path.as_str());
+            if let Some(parent) = to.parent() {
+                fs::create_dir_all(parent).map_err(ImportError::io(parent))?;
             }
+            link_or_copy(&from, &to)?;
         }
-        if any_released {
-            fs::rename(&partial, &released).map_err(ImportError::io(&released))?;
-        }
+    }
+    Ok(())
+}
+
+/// The quick half of [`execute`], only once the verdicts are committed: the partial folder
+/// becomes `released/<import>/` in one rename, and the staging folder the import's evidence.
+pub(super) fn publish(
+    data: &DataDir,
+    import_id: i64,
+    staging: &Path,
+    layout: &Layout,
+) -> Result<(), ImportError> {
+    let partial = data.releasing_of(import_id);
+    let released = data.released_of(import_id);
+    if !released.exists() && layout.places.iter().any(|p| p.released) {
+        fs::rename(&partial, &released).map_err(ImportError::io(&released))?;
     }
     // The staged blobs (the signed manifest, every bundle, SBOM and trust file, and the
     // artifacts' bytes, which released files share by hard link) stay as the import's

@@ -1,6 +1,7 @@
 //! The manifest's DSSE envelope: ed25519 signatures over the pre-authentication encoding,
 //! checked against the publisher keys a caller trusts, with a k-of-n threshold.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_trust_root::pae;
@@ -19,10 +20,13 @@ use crate::keys::KeyId;
 /// Most signatures an envelope may carry (readers refuse more; the writer never writes more).
 pub const MAX_SIGNATURES: usize = 64;
 
+/// The payload is borrowed from the envelope's bytes where it can be (base64 needs no JSON
+/// escapes): for a manifest of many artifacts it is tens of megabytes.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct Envelope {
-    payload: String,
+struct Envelope<'a> {
+    #[serde(borrow)]
+    payload: Cow<'a, str>,
     payload_type: String,
     signatures: Vec<EnvelopeSignature>,
 }
@@ -80,7 +84,7 @@ pub(crate) struct Opened {
 pub fn sign_manifest(payload: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
     let message = pae(MANIFEST_PAYLOAD_TYPE, payload);
     let envelope = Envelope {
-        payload: STANDARD.encode(payload),
+        payload: STANDARD.encode(payload).into(),
         payload_type: MANIFEST_PAYLOAD_TYPE.to_owned(),
         signatures: keys
             .iter()
@@ -140,7 +144,7 @@ pub(crate) fn open(envelope_json: &[u8], keys: &PublisherKeys) -> Result<Opened,
 }
 
 /// The envelope and its decoded payload, the signatures not yet checked.
-fn decode(envelope_json: &[u8]) -> Result<(Envelope, Vec<u8>), ArchiveError> {
+fn decode(envelope_json: &[u8]) -> Result<(Envelope<'_>, Vec<u8>), ArchiveError> {
     let envelope: Envelope = serde_json::from_slice(envelope_json)
         .map_err(|e| ArchiveError::BadEnvelope(e.to_string()))?;
     if envelope.payload_type != MANIFEST_PAYLOAD_TYPE {
@@ -151,7 +155,7 @@ fn decode(envelope_json: &[u8]) -> Result<(Envelope, Vec<u8>), ArchiveError> {
     }
     check_signature_count(envelope.signatures.len())?;
     let payload = STANDARD
-        .decode(&envelope.payload)
+        .decode(envelope.payload.as_bytes())
         .map_err(|e| ArchiveError::BadEnvelope(format!("payload is not base64: {e}")))?;
     Ok((envelope, payload))
 }
