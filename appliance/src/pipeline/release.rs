@@ -5,7 +5,7 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use airlock_bundler::archive::{Manifest, StagedArchive, blob_path};
+use airlock_bundler::archive::{ArtifactKind, Manifest, StagedArchive, blob_path};
 use chrono::Utc;
 
 use super::evidence::Verdict;
@@ -71,7 +71,8 @@ pub(super) struct Place {
     pub(super) position: usize,
     /// Released (passed or warned) or quarantined (failed).
     pub(super) released: bool,
-    /// The artifact's folder name: `<position>-<name made safe>`.
+    /// Its name in the import's folder, `<position>-<name made safe>`: the file itself for a
+    /// file artifact, a folder holding the layout for an OCI image.
     pub(super) dir: String,
     /// Relative to the data folder, once the release completes.
     pub(super) relative: PathBuf,
@@ -83,7 +84,7 @@ pub(super) struct Layout {
     pub(super) places: Vec<Place>,
 }
 
-/// A folder name from an untrusted artifact name: its position, then the name with anything
+/// An entry name (file or folder) from an untrusted artifact name: its position, then the name with anything
 /// but `[A-Za-z0-9._+-]` replaced, at most 100 bytes. Unique because of the position.
 fn folder_name(position: usize, name: &str) -> String {
     let safe: String = name
@@ -161,21 +162,40 @@ pub(super) fn prepare(
     let quarantine = data.quarantine_of(import_id);
     let partial = data.releasing_of(import_id);
     remove_dir(&partial)?;
+    for root in [&partial, &quarantine] {
+        fs::create_dir_all(root).map_err(ImportError::io(root))?;
+    }
     for place in &layout.places {
-        let base = if place.released {
-            partial.join(&place.dir)
+        let root = if place.released {
+            &partial
         } else {
-            quarantine.join(&place.dir)
+            &quarantine
         };
-        for file in &manifest.artifacts[place.position].files {
-            let from = staging.join(blob_path(&file.digest));
-            let to = base.join(file.path.as_str());
-            if let Some(parent) = to.parent() {
-                fs::create_dir_all(parent).map_err(ImportError::io(parent))?;
+        let artifact = &manifest.artifacts[place.position];
+        match artifact.kind {
+            // The manifest check saw to exactly one file.
+            ArtifactKind::File => {
+                for file in &artifact.files {
+                    link_or_copy(
+                        &staging.join(blob_path(&file.digest)),
+                        &root.join(&place.dir),
+                    )?;
+                }
             }
-            link_or_copy(&from, &to)?;
+            ArtifactKind::OciImage => {
+                let base = root.join(&place.dir);
+                for file in &artifact.files {
+                    let to = base.join(file.path.as_str());
+                    if let Some(parent) = to.parent() {
+                        fs::create_dir_all(parent).map_err(ImportError::io(parent))?;
+                    }
+                    link_or_copy(&staging.join(blob_path(&file.digest)), &to)?;
+                }
+            }
         }
     }
+    // An empty partial folder is not published (nothing was released).
+    let _ = fs::remove_dir(&partial);
     Ok(())
 }
 
@@ -203,10 +223,23 @@ pub(super) fn publish(
     Ok(())
 }
 
+/// Links `to` to `from` (copies where links fail). A link an earlier, interrupted run made is
+/// kept; anything else already at `to` is an error.
 fn link_or_copy(from: &Path, to: &Path) -> Result<(), ImportError> {
+    use std::os::unix::fs::MetadataExt as _;
     match fs::hard_link(from, to) {
         Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let same =
+                |a: &fs::Metadata, b: &fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
+            match (fs::metadata(from), fs::symlink_metadata(to)) {
+                (Ok(a), Ok(b)) if same(&a, &b) => Ok(()),
+                _ => Err(ImportError::Io {
+                    path: to.to_owned(),
+                    source: e,
+                }),
+            }
+        }
         Err(_) => fs::copy(from, to).map(drop).map_err(ImportError::io(to)),
     }
 }

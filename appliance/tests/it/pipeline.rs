@@ -40,7 +40,8 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
     // Released atomically under released/<import>/, the original kept, staging gone.
     let data = site.data();
     let id = outcome.import_id;
-    let released = data.join(&outcome.artifacts[0].location).join("a1.bin");
+    // A file artifact is released as one file named after the artifact.
+    let released = data.join(&outcome.artifacts[0].location);
     assert_eq!(std::fs::read(released).unwrap(), b"the tool, version 1.0\n");
     assert!(data.join(format!("archive/{id}.airlock.tar.zst")).is_file());
     assert!(!data.join(format!("quarantine/{id}/.staging")).exists());
@@ -56,7 +57,7 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
             b"the tool, version 1.0\n",
         ));
         let blob = data.join(format!("quarantine/{id}/evidence/blobs/sha256/{digest}"));
-        let released = data.join(&outcome.artifacts[0].location).join("a1.bin");
+        let released = data.join(&outcome.artifacts[0].location);
         assert_eq!(
             std::fs::metadata(blob).unwrap().ino(),
             std::fs::metadata(released).unwrap().ino()
@@ -659,12 +660,12 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
     );
     let quarantined = site.files(&format!("quarantine/{id}"));
     assert_eq!(quarantined.len(), 3, "{quarantined:?}");
-    assert!(quarantined[0].starts_with("0000-fork-build.tar.gz/"));
-    assert!(quarantined[1].starts_with("0001-unsigned.tar.gz/"));
+    assert_eq!(quarantined[0], "0000-fork-build.tar.gz");
+    assert_eq!(quarantined[1], "0001-unsigned.tar.gz");
     assert_eq!(quarantined[2], "evidence/manifest.dsse.json");
     let released = site.files(&format!("released/{id}"));
     assert_eq!(released.len(), 1, "{released:?}");
-    assert!(released[0].starts_with("0002-good.tar.gz/"));
+    assert_eq!(released[0], "0002-good.tar.gz");
     let row = site.import_row(id);
     assert_eq!((row.passed, row.warned, row.failed), (1, 0, 2));
     let stored: Vec<(String, Vec<String>)> = site
