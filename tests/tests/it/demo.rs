@@ -38,7 +38,7 @@ fn the_demo_imports_three_artifacts_and_judges_each() {
     assert!(out.join("appliance/released/1").is_dir());
     assert!(
         out.join("appliance/quarantine/1/0001-plugin-0.9.so")
-            .is_dir()
+            .is_file()
     );
 
     // A second run replaces its own folder; a folder it did not make is refused.
