@@ -686,6 +686,67 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
 }
 
 #[test]
+fn an_entry_checkpoint_the_carried_proof_contradicts_is_a_fork_found_while_judging() {
+    // The carried head verifies, but the proof linking the first entry's checkpoint to it does
+    // not: the log showed that entry a different history. The worker that judges it stops the
+    // import; nothing of what was judged is kept.
+    let mut site = Site::new(212);
+    let built = site
+        .world
+        .archive(
+            "built",
+            1,
+            &[signed("early.tar.gz"), signed("late.tar.gz")],
+            None,
+        )
+        .unwrap();
+    let origin = site.world.sigstore.log().origin();
+    let forged = site
+        .world
+        .repack(&built, "forged-proof", |m| {
+            m.logs[0].consistency[0].hashes[0][0] ^= 1;
+        })
+        .unwrap();
+    let outcome = site.import(&forged);
+    assert_rejected(
+        &site,
+        &outcome,
+        &format!(
+            "witness: log {origin}: an entry's checkpoint at size 1 contradicts the witnessed log: fork"
+        ),
+    );
+    assert_eq!(
+        site.open_alarms(),
+        [("log-fork".to_owned(), origin.clone())]
+    );
+    let id = outcome.import_id;
+    let steps: Vec<(String, bool)> = {
+        let store = site.app.store();
+        store::imports::steps(store.read(), id)
+            .unwrap()
+            .into_iter()
+            .map(|s| (s.step, s.ok))
+            .collect()
+    };
+    assert_eq!(
+        steps,
+        [
+            ("archive".to_owned(), true),
+            ("publisher".into(), true),
+            ("trust".into(), true),
+            ("witness".into(), true),
+            ("evidence".into(), false),
+        ]
+    );
+    // The witness state did not move.
+    assert!(
+        store::witness::heads(site.app.store().read())
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
 fn an_archive_in_any_blob_order_is_judged_the_same() {
     // `create` writes trust files, then evidence, then files, so artifacts are judged while
     // the archive streams; another writer's order (here the reverse: files first, trust files
