@@ -1,5 +1,5 @@
-//! The import pipeline: one streaming pass over an archive, then the checks, then one
-//! transaction that records every verdict, then the release.
+//! The import pipeline: one streaming pass over an archive that runs the checks as their
+//! inputs arrive (`feed`), then one transaction that records every verdict, then the release.
 //!
 //! ```text
 //! keep original → read (envelope by trusted publisher keys, blobs hashed into staging)
@@ -7,6 +7,9 @@
 //!   → witness (checkpoints reconciled with the stored ones) → evidence + policy per artifact
 //!   → commit (verdicts, VSAs, trust state, checkpoints, sequence, audit) → release
 //! ```
+//!
+//! The steps are recorded, and decide, in that order, although the later ones start while the
+//! archive is still being read.
 //!
 //! **Invariant:** nothing is released without a committed verdict, and a crash at any point
 //! leaves the database and folders consistent after [`recover`] (run at every start).
