@@ -167,15 +167,23 @@ pub(super) fn read_and_judge(
 
     let mut judged = Vec::with_capacity(staged.manifest().artifacts.len());
     let mut first_error = None;
+    let mut last = None;
     for verdict in verdicts {
         match verdict {
-            Ok(v) => judged.extend(v),
+            Ok((v, done)) => {
+                judged.extend(v);
+                last = last.max(done);
+            }
             Err(r) => {
                 first_error.get_or_insert(r);
             }
         }
     }
-    let took = evidence_started.map_or(Duration::ZERO, |t| t.elapsed());
+    // From trust settled to the last verdict (the read may have ended later).
+    let took = match (evidence_started, last) {
+        (Some(start), Some(end)) => end.saturating_duration_since(start),
+        _ => Duration::ZERO,
+    };
     if let Some(rejection) = first_error {
         steps.push(step("evidence", Err(&rejection), took));
         return Err(rejection);
@@ -223,16 +231,17 @@ fn step(name: &'static str, result: Result<String, &Rejection>, took: Duration) 
     }
 }
 
-/// A worker: judges queued artifacts until the queue closes. A failure (a fork) stops the
-/// judging, but the worker keeps draining so the reader never waits on a full queue.
+/// A worker: judges queued artifacts until the queue closes; returns its verdicts and when it
+/// reached the last. A failure (a fork) stops the judging; the queue is still drained.
 fn work(
     queue: &Mutex<Receiver<Job>>,
     inputs: &Inputs<'_>,
     stop: &AtomicBool,
     queued_bytes: &AtomicUsize,
-) -> Result<Vec<Decided>, Rejection> {
+) -> Result<(Vec<Decided>, Option<Instant>), Rejection> {
     let mut out = Vec::new();
     let mut failed = None;
+    let mut last = None;
     loop {
         let next = queue.lock().unwrap_or_else(PoisonError::into_inner).recv();
         let Ok(job) = next else { break };
@@ -260,14 +269,17 @@ fn work(
             ))
         });
         match judged {
-            Ok(decided) => out.push(decided),
+            Ok(decided) => {
+                out.push(decided);
+                last = Some(Instant::now());
+            }
             Err(rejection) => {
                 stop.store(true, Ordering::Relaxed);
                 failed.get_or_insert(rejection);
             }
         }
     }
-    failed.map_or(Ok(out), Err)
+    failed.map_or(Ok((out, last)), Err)
 }
 
 /// Gives a job's held bytes back to the budget when it is done.
@@ -288,7 +300,6 @@ struct Feed<'i, 'a> {
     /// Held bytes of jobs handed over and not yet done.
     queued_bytes: &'i AtomicUsize,
     manifest: Option<Arc<Manifest>>,
-    key_ids: Vec<KeyId>,
     /// The publisher, trust and witness steps, in order, as far as they got.
     steps: Vec<NewStep>,
     /// The first archive-wide rejection; nothing more is judged after it.
@@ -324,7 +335,6 @@ impl<'i, 'a> Feed<'i, 'a> {
             stop,
             queued_bytes,
             manifest: None,
-            key_ids: Vec::new(),
             steps: Vec::new(),
             rejection: None,
             trust_missing: HashSet::new(),
@@ -469,11 +479,9 @@ fn distinct_evidence(manifest: &Manifest, position: usize) -> Vec<Sha256Digest> 
 impl ReadObserver for Feed<'_, '_> {
     fn opened(&mut self, manifest: &Arc<Manifest>, signers: &[KeyId]) {
         self.manifest = Some(manifest.clone());
-        self.key_ids = signers.to_vec();
         let inputs = self.inputs;
-        let key_ids = self.key_ids.clone();
         self.run("publisher", || {
-            steps::check_publisher(inputs.app, manifest, &key_ids, inputs.settings, inputs.now)
+            steps::check_publisher(inputs.app, manifest, signers, inputs.settings, inputs.now)
                 .map(|detail| ((), detail))
         });
         self.trust_missing = manifest
