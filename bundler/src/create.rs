@@ -18,6 +18,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
 use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::archive::{
     ArchiveError, Artifact, ArtifactKind, BlobEntry, BlobSource, ConsistencyProof, Evidence,
@@ -204,15 +205,16 @@ pub fn create(
             (&mut evidence.sboms, &a.sboms),
         ] {
             for p in paths {
-                let (digest, size) = hashed[p];
-                blobs.add_file(digest, size, p);
-                list.push(digest);
+                let h = hashed[p];
+                blobs.add_file(&h, p);
+                list.push(h.digest);
             }
         }
         let name = a.resolved_name();
         let artifact = if let Some(file) = &a.file {
-            let (digest, size) = hashed[file];
-            blobs.add_file(digest, size, file);
+            let h = hashed[file];
+            let (digest, size) = (h.digest, h.size);
+            blobs.add_file(&h, file);
             let file_name = file
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
@@ -372,8 +374,15 @@ impl Blobs {
         }
     }
 
-    fn add_file(&mut self, digest: Sha256Digest, size: u64, path: &Path) {
-        self.add(digest, size, BlobSource::File(path.to_owned()));
+    fn add_file(&mut self, hashed: &Hashed, path: &Path) {
+        self.add(
+            hashed.digest,
+            hashed.size,
+            BlobSource::HashedFile {
+                path: path.to_owned(),
+                xxh3: hashed.xxh3,
+            },
+        );
     }
 
     fn add_bytes(&mut self, bytes: Vec<u8>) -> Sha256Digest {
@@ -435,7 +444,7 @@ impl Blobs {
     fn read(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, String> {
         match self.sources.get(digest) {
             Some((_, BlobSource::Bytes(bytes))) => Ok(bytes.clone()),
-            Some((size, BlobSource::File(path))) => {
+            Some((size, BlobSource::File(path) | BlobSource::HashedFile { path, .. })) => {
                 if *size > limit {
                     return Err(format!("{} bytes (at most {limit})", size));
                 }
@@ -453,11 +462,20 @@ impl Blobs {
     }
 }
 
-/// Hashes files on all cores; returns digest and size by path.
+/// An input file as read once: its digest and size, and the XXH3-64 its copy is checked
+/// against when the archive is written.
+#[derive(Debug, Clone, Copy)]
+struct Hashed {
+    digest: Sha256Digest,
+    size: u64,
+    xxh3: u64,
+}
+
+/// Hashes files on all cores.
 fn hash_files(
     paths: &[PathBuf],
     progress: &dyn Progress,
-) -> Result<HashMap<PathBuf, (Sha256Digest, u64)>, CreateError> {
+) -> Result<HashMap<PathBuf, Hashed>, CreateError> {
     let total = paths.iter().try_fold(0u64, |sum, p| {
         let meta = std::fs::metadata(p).map_err(|source| CreateError::Io {
             path: p.clone(),
@@ -510,28 +528,30 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-fn hash_file(
-    path: &Path,
-    buffer: &mut [u8],
-    advance: &dyn Fn(u64),
-) -> Result<(Sha256Digest, u64), CreateError> {
+fn hash_file(path: &Path, buffer: &mut [u8], advance: &dyn Fn(u64)) -> Result<Hashed, CreateError> {
     let io = |source| CreateError::Io {
         path: path.to_owned(),
         source,
     };
     let mut file = File::open(path).map_err(io)?;
-    let mut hasher = Sha256::new();
+    let mut sha = Sha256::new();
+    let mut xxh3 = Xxh3Default::new();
     let mut size = 0u64;
     loop {
         let n = file.read(buffer).map_err(io)?;
         if n == 0 {
             break;
         }
-        hasher.update(&buffer[..n]);
+        sha.update(&buffer[..n]);
+        xxh3.update(&buffer[..n]);
         size += n as u64;
         advance(n as u64);
     }
-    Ok((Sha256Digest::from_bytes(hasher.finalize().into()), size))
+    Ok(Hashed {
+        digest: Sha256Digest::from_bytes(sha.finalize().into()),
+        size,
+        xxh3: xxh3.digest(),
+    })
 }
 
 /// The files of an OCI image layout: `oci-layout`, `index.json` and `blobs/sha256/*`.
@@ -579,7 +599,7 @@ fn oci_artifact(
     spec: &ArtifactSpec,
     name: String,
     files: &[(RelativePath, PathBuf)],
-    hashed: &HashMap<PathBuf, (Sha256Digest, u64)>,
+    hashed: &HashMap<PathBuf, Hashed>,
     blobs: &mut Blobs,
     evidence: Evidence,
 ) -> Result<Artifact, CreateError> {
@@ -592,14 +612,15 @@ fn oci_artifact(
     let mut size = 0u64;
     let mut layout_blobs = Vec::new();
     for (rel, path) in files {
-        let (digest, file_size) = hashed[path];
+        let h = hashed[path];
+        let (digest, file_size) = (h.digest, h.size);
         if let Some(hex) = rel.as_str().strip_prefix("blobs/sha256/") {
             if digest.hex() != hex {
                 return Err(input(format!("{rel} hashes to {digest}")));
             }
             layout_blobs.push(digest);
         }
-        blobs.add_file(digest, file_size, path);
+        blobs.add_file(&h, path);
         size += file_size;
         entries.push(FileEntry {
             path: rel.clone(),

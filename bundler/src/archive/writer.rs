@@ -1,12 +1,14 @@
 //! The writer: the envelope first, then every blob, into one multithreaded zstd frame,
-//! optionally cut into parts. Blobs are re-hashed as they are copied, so a file that changed
-//! after it was hashed fails the write instead of producing an archive the site rejects.
+//! optionally cut into parts. Each file is checked as it is copied (against its SHA-256, or a
+//! cheaper XXH3-64 its caller took with it), so a file that changed after it was hashed fails
+//! the write instead of producing an archive the site rejects.
 
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use xxhash_rust::xxh3::Xxh3Default;
 
 use super::digest::Sha256Digest;
 use super::entry::{self, BLOCK, MANIFEST_ENTRY};
@@ -24,8 +26,18 @@ pub const MAX_LEVEL: i32 = 19;
 /// Where a blob's bytes come from.
 #[derive(Debug, Clone)]
 pub enum BlobSource {
-    /// A file on disk, read while writing.
+    /// A file on disk, read while writing; the copy must hash to the blob's SHA-256.
     File(PathBuf),
+    /// A file the caller has just read to take its SHA-256, with the XXH3-64 of the same bytes:
+    /// the copy is checked against that instead, which costs a tenth as much as hashing
+    /// again. Either way a file that changed in between fails the write; a change made to
+    /// collide on purpose would only give an archive every reader refuses (`DigestMismatch`).
+    HashedFile {
+        /// The file.
+        path: PathBuf,
+        /// The XXH3-64 of the bytes hashed.
+        xxh3: u64,
+    },
     /// Bytes in memory (small things: bundles, TUF metadata).
     Bytes(Vec<u8>),
 }
@@ -116,7 +128,17 @@ pub fn write_archive(
                 encoder.write_all(bytes).map_err(out_err())?;
             }
             BlobSource::File(path) => {
-                copy_file(path, blob, &mut encoder, &mut buffer, out)?;
+                copy_file(path, blob, Check::Sha256, &mut encoder, &mut buffer, out)?;
+            }
+            BlobSource::HashedFile { path, xxh3 } => {
+                copy_file(
+                    path,
+                    blob,
+                    Check::Xxh3(*xxh3),
+                    &mut encoder,
+                    &mut buffer,
+                    out,
+                )?;
             }
         }
         write_padding(&mut encoder, blob.size, out)?;
@@ -149,16 +171,27 @@ fn write_padding(w: &mut impl Write, size: u64, out: &Path) -> Result<(), Archiv
         .map_err(ArchiveError::io(out))
 }
 
-/// Copies exactly `blob.size` bytes of `path`, checking it still hashes to `blob.digest`.
+/// What a copied file must still hash to.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    /// The blob's digest.
+    Sha256,
+    /// This XXH3-64.
+    Xxh3(u64),
+}
+
+/// Copies exactly `blob.size` bytes of `path`, checking they are the bytes that were hashed.
 fn copy_file(
     path: &Path,
     blob: &PlannedBlob,
+    check: Check,
     w: &mut impl Write,
     buffer: &mut [u8],
     out: &Path,
 ) -> Result<(), ArchiveError> {
     let mut file = File::open(path).map_err(ArchiveError::io(path))?;
-    let mut hasher = Sha256::new();
+    let mut sha = matches!(check, Check::Sha256).then(Sha256::new);
+    let mut xxh3 = Xxh3Default::new();
     let mut left = blob.size;
     while left > 0 {
         let want = buffer
@@ -172,7 +205,10 @@ fn copy_file(
                 path: path.to_owned(),
             });
         }
-        hasher.update(&buffer[..n]);
+        match &mut sha {
+            Some(sha) => sha.update(&buffer[..n]),
+            None => xxh3.update(&buffer[..n]),
+        }
         w.write_all(&buffer[..n]).map_err(ArchiveError::io(out))?;
         left -= n as u64;
     }
@@ -180,7 +216,14 @@ fn copy_file(
         .read(&mut buffer[..1])
         .map_err(ArchiveError::io(path))?
         > 0;
-    if grew || Sha256Digest::from_bytes(hasher.finalize().into()) != blob.digest {
+    let same = match (check, sha) {
+        (Check::Sha256, Some(sha)) => {
+            Sha256Digest::from_bytes(sha.finalize().into()) == blob.digest
+        }
+        (Check::Xxh3(expected), _) => xxh3.digest() == expected,
+        (Check::Sha256, None) => false,
+    };
+    if grew || !same {
         return Err(ArchiveError::SourceChanged {
             path: path.to_owned(),
         });

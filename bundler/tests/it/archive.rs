@@ -346,6 +346,60 @@ fn writer_refuses_to_replace_and_leaves_nothing_on_failure() {
         .filter(|n| n.starts_with("changed"))
         .collect();
     assert!(left.is_empty(), "{left:?}");
+
+    // The same with the cheaper check `create` uses: the XXH3-64 taken with the digest.
+    let src = dir.path().join("large.bin");
+    let original = pseudo_random(3 << 20, 11);
+    std::fs::write(&src, &original).unwrap();
+    let hashed = |bytes: &[u8]| PlannedBlob {
+        digest: Sha256Digest::of(bytes),
+        size: bytes.len() as u64,
+        source: BlobSource::HashedFile {
+            path: src.clone(),
+            xxh3: xxhash_rust::xxh3::xxh3_64(bytes),
+        },
+    };
+    let planned = hashed(&original);
+    let mut tampered = original.clone();
+    tampered[2 << 20] ^= 1;
+    std::fs::write(&src, &tampered).unwrap();
+    let out = dir.path().join("changed-large.airlock.tar.zst");
+    let err = write_archive(
+        &out,
+        &envelope,
+        &[planned],
+        &WriteOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::SourceChanged { ref path } if *path == src),
+        "{err:?}"
+    );
+    assert!(!out.exists());
+    // Unchanged, it is written and reads back.
+    let manifest = manifest_for(&[tampered.clone()]);
+    let envelope = sign_manifest(&manifest.to_json(), &[&key(1)]);
+    let out = dir.path().join("unchanged.airlock.tar.zst");
+    write_archive(
+        &out,
+        &envelope,
+        &[hashed(&tampered)],
+        &WriteOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let staged = read_archive(
+        &ArchiveParts::locate(&out).unwrap(),
+        &keys_of(&key(1)),
+        &dir.path().join("s"),
+        &mut (),
+    )
+    .unwrap();
+    assert_eq!(
+        std::fs::read(staged.blob_path(&Sha256Digest::of(&tampered))).unwrap(),
+        tampered
+    );
 }
 
 #[test]
