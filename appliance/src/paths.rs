@@ -8,7 +8,8 @@
 //! DIR/incoming/             uploads being received (removed on any failure)
 //! DIR/quarantine/<import>/  an import's staging folder, then its failed artifacts and its
 //!                           evidence (every blob of the archive, in `evidence/`)
-//! DIR/released/<import>/    artifacts that passed, moved here atomically
+//! DIR/released/<import>/    artifacts that passed, published by one rename: a file artifact
+//!                           as the file `<position>-<name>`, an image as a folder
 //! DIR/archive/              every original archive, by import id
 //! ```
 
