@@ -5,6 +5,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc;
 
 use super::error::ArchiveError;
 
@@ -24,6 +25,9 @@ fn partial_path(path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Written bytes after which the writeback of a part is started early.
+const EARLY_SYNC_EVERY: u64 = 64 << 20;
+
 /// Where compressed bytes go: one file, or parts of at most `max_part_size` bytes.
 #[derive(Debug)]
 pub(crate) struct PartSink {
@@ -34,6 +38,56 @@ pub(crate) struct PartSink {
     current: Option<File>,
     written_in_part: u64,
     finished: bool,
+    early: EarlySync,
+}
+
+/// Starts writing back what a part holds so far, on a second thread, every
+/// [`EARLY_SYNC_EVERY`] bytes: the disk works while the archive is still being compressed, and
+/// the sync that ends each part (which alone decides success) finds little left to write.
+/// Its own errors are ignored; the final sync reports any that remain.
+#[derive(Debug)]
+struct EarlySync {
+    files: Option<mpsc::SyncSender<File>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    since: u64,
+}
+
+impl EarlySync {
+    fn start() -> Self {
+        let (files, rx) = mpsc::sync_channel::<File>(1);
+        let thread = std::thread::spawn(move || {
+            for file in rx {
+                let _ = file.sync_data();
+            }
+        });
+        Self {
+            files: Some(files),
+            thread: Some(thread),
+            since: 0,
+        }
+    }
+
+    /// Counts `n` bytes written to `file`; past the threshold, asks for a writeback unless one
+    /// is still running.
+    fn wrote(&mut self, file: &File, n: usize) {
+        self.since += n as u64;
+        if self.since < EARLY_SYNC_EVERY {
+            return;
+        }
+        self.since = 0;
+        if let (Some(files), Ok(clone)) = (&self.files, file.try_clone()) {
+            let _ = files.try_send(clone);
+        }
+    }
+}
+
+impl Drop for EarlySync {
+    fn drop(&mut self) {
+        self.files = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 impl PartSink {
@@ -63,6 +117,7 @@ impl PartSink {
             current: None,
             written_in_part: 0,
             finished: false,
+            early: EarlySync::start(),
         };
         sink.open_next()?;
         Ok(sink)
@@ -144,6 +199,7 @@ impl Write for PartSink {
             .ok_or_else(|| io::Error::other("part sink already finished"))?;
         let n = file.write(&buf[..buf.len().min(room)])?;
         self.written_in_part += n as u64;
+        self.early.wrote(file, n);
         Ok(n)
     }
 
