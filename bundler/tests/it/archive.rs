@@ -192,6 +192,7 @@ fn the_observer_hears_the_manifest_then_each_verified_blob_in_archive_order() {
         pseudo_random(small, 3),
         pseudo_random(small + 1, 4),
         pseudo_random(2 * 1024 * 1024, 5),
+        pseudo_random(3 * 1024 * 1024, 6),
     ];
     let (_, files) = write(dir.path(), &blobs, &WriteOptions::default());
     let parts = ArchiveParts::locate(&files[0]).unwrap();
@@ -200,11 +201,12 @@ fn the_observer_hears_the_manifest_then_each_verified_blob_in_archive_order() {
     assert_eq!(
         seen.events,
         [
-            "opened 4 1".to_owned(),
+            "opened 5 1".to_owned(),
             "blob 5 true".into(),
             format!("blob {small} true"),
             format!("blob {} false", small + 1),
             format!("blob {} false", 2 * 1024 * 1024),
+            format!("blob {} false", 3 * 1024 * 1024),
         ]
     );
 
@@ -761,6 +763,38 @@ fn sizes_and_digests_must_match() {
         ArchiveError::DigestMismatch { expected, actual }
             if expected == Sha256Digest::of(&big) && actual == Sha256Digest::of(&tampered)
     ));
+    // Consecutive large blobs: digests are checked in archive order, so with both tampered the
+    // first is reported, and a tampered second one is reported as itself.
+    let big2 = pseudo_random((3 << 20) + 5, 10);
+    let mut tampered2 = big2.clone();
+    tampered2[1 << 20] ^= 1;
+    let mut raw = good(&[&big, &big2]);
+    raw.entries[1].data = tampered.clone();
+    raw.entries[2].data = tampered2.clone();
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::DigestMismatch { expected, .. } if expected == Sha256Digest::of(&big)
+    ));
+    let mut raw = good(&[&big, &big2, b"after"]);
+    raw.entries[2].data = tampered2.clone();
+    assert!(matches!(
+        refuse(&raw),
+        ArchiveError::DigestMismatch { expected, actual }
+            if expected == Sha256Digest::of(&big2) && actual == Sha256Digest::of(&tampered2)
+    ));
+    // A tampered first blob is reported even when the archive breaks off inside the next.
+    let mut raw = good(&[&big, &big2]);
+    raw.entries[1].data = tampered.clone();
+    let bytes = raw.bytes();
+    // Random data does not compress: the cut falls inside the second blob.
+    let cut = &bytes[..bytes.len() - (2 << 20)];
+    let dir = tempfile::tempdir().unwrap();
+    let err =
+        read_archive_from(cut, &keys_of(&key(1)), &dir.path().join("s"), &mut ()).unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::DigestMismatch { expected, .. } if expected == Sha256Digest::of(&big)),
+        "{err:?}"
+    );
     // And an untampered large blob round-trips.
     let raw = good(&[&big, b"after"]);
     let dir = tempfile::tempdir().unwrap();
