@@ -50,10 +50,17 @@ struct EarlySync {
     files: Option<mpsc::SyncSender<File>>,
     thread: Option<std::thread::JoinHandle<()>>,
     since: u64,
+    every: u64,
+    /// Writebacks asked for (for tests).
+    asked: u64,
 }
 
 impl EarlySync {
     fn start() -> Self {
+        Self::every(EARLY_SYNC_EVERY)
+    }
+
+    fn every(every: u64) -> Self {
         let (files, rx) = mpsc::sync_channel::<File>(1);
         let thread = std::thread::spawn(move || {
             for file in rx {
@@ -64,6 +71,8 @@ impl EarlySync {
             files: Some(files),
             thread: Some(thread),
             since: 0,
+            every,
+            asked: 0,
         }
     }
 
@@ -71,12 +80,14 @@ impl EarlySync {
     /// is still running.
     fn wrote(&mut self, file: &File, n: usize) {
         self.since += n as u64;
-        if self.since < EARLY_SYNC_EVERY {
+        if self.since < self.every {
             return;
         }
         self.since = 0;
-        if let (Some(files), Ok(clone)) = (&self.files, file.try_clone()) {
-            let _ = files.try_send(clone);
+        if let (Some(files), Ok(clone)) = (&self.files, file.try_clone())
+            && files.try_send(clone).is_ok()
+        {
+            self.asked += 1;
         }
     }
 }
@@ -304,5 +315,31 @@ impl Read for PartReader {
             self.current = File::open(path)
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
         }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn early_writebacks_run_beside_the_writes_and_change_nothing_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = dir.path().join("out.bin");
+        let mut sink = PartSink::new(&base, Some(40 << 10)).unwrap();
+        sink.early = EarlySync::every(4 << 10);
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
+        for chunk in data.chunks(1000) {
+            sink.write_all(chunk).unwrap();
+        }
+        assert!(sink.early.asked > 0);
+        let parts = sink.finish().unwrap();
+        assert_eq!(parts.len(), 3);
+        let mut back = Vec::new();
+        for p in &parts {
+            back.extend(fs::read(p).unwrap());
+        }
+        assert_eq!(back, data);
     }
 }
