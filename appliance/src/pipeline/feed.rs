@@ -218,7 +218,12 @@ pub(super) fn read_and_judge(
     })
 }
 
-fn step(name: &'static str, result: Result<String, &Rejection>, took: Duration) -> NewStep {
+/// A step's record from its outcome.
+pub(super) fn step(
+    name: &'static str,
+    result: Result<String, &Rejection>,
+    took: Duration,
+) -> NewStep {
     let (ok, detail) = match result {
         Ok(detail) => (true, detail),
         Err(r) => (false, r.reason.clone()),

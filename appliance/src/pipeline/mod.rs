@@ -21,9 +21,9 @@ mod settings;
 mod steps;
 
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use airlock_bundler::archive::{ArchiveParts, StagedArchive};
+use airlock_bundler::archive::ArchiveParts;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -140,33 +140,6 @@ impl Rejection {
     }
 }
 
-/// Steps recorded so far.
-#[derive(Debug, Default)]
-pub(crate) struct StepLog(Vec<NewStep>);
-
-impl StepLog {
-    /// Runs `f` as step `name`, recording its outcome and duration.
-    pub(crate) fn run<T>(
-        &mut self,
-        name: &'static str,
-        f: impl FnOnce() -> Result<(T, String), Rejection>,
-    ) -> Result<T, Rejection> {
-        let start = Instant::now();
-        let result = f();
-        let (ok, detail) = match &result {
-            Ok((_, detail)) => (true, detail.clone()),
-            Err(r) => (false, r.reason.clone()),
-        };
-        self.0.push(NewStep {
-            step: name,
-            ok,
-            detail,
-            duration: start.elapsed(),
-        });
-        result.map(|(t, _)| t)
-    }
-}
-
 /// Imports one archive: the whole pipeline. One import runs at a time.
 pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome, ImportError> {
     let _one_at_a_time = app.import_lock();
@@ -225,7 +198,7 @@ fn run(
         store::imports::set_archive_path(tx, import_id, &kept.relative.display().to_string())
     })?;
 
-    let mut steps = StepLog::default();
+    let mut steps = Vec::new();
     let staging = app.data().staging_of(import_id);
     let quarantine = app.data().quarantine_of(import_id);
     std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
@@ -241,7 +214,7 @@ fn run(
         now,
     );
     match decided {
-        Ok(checked) => commit_and_release(app, import_id, req, checked, steps, now),
+        Ok(outcome) => commit_and_release(app, import_id, req, outcome, steps, now),
         Err(rejection) => {
             // The reader removes its staging folder on error; anything written after it is ours.
             release::remove_dir(&quarantine)?;
@@ -281,32 +254,19 @@ fn abandon(app: &Appliance, import_id: i64, error: &ImportError, now: DateTime<U
     });
 }
 
-/// Everything the checks decided, ready to commit.
-struct Checked {
-    staged: StagedArchive,
-    key_ids: String,
-    trust_states: Vec<steps::NewTrustState>,
-    checkpoints: Vec<steps::NewCheckpoint>,
-    judged: Vec<Decided>,
-}
-
 fn run_checks(
     app: &Appliance,
     import_id: i64,
     parts: &[PathBuf],
     staging: &Path,
     settings: &Settings,
-    steps: &mut StepLog,
+    steps: &mut Vec<NewStep>,
     now: DateTime<Utc>,
-) -> Result<Checked, Rejection> {
-    let keys = steps.run("archive", || {
-        steps::publisher_keys(app, settings).map(|k| (k, String::new()))
-    });
-    // The key-set step is folded into the archive step's record below.
-    if keys.is_ok() {
-        steps.0.pop();
-    }
-    let keys = keys?;
+) -> Result<feed::Outcome, Rejection> {
+    let keys = steps::publisher_keys(app, settings).inspect_err(|r| {
+        // Without keys the archive cannot be opened: its step fails.
+        steps.push(feed::step("archive", Err(r), Duration::ZERO));
+    })?;
     let (policy, policy_sha256) = settings.policy.clone();
     let signers = steps::signers(app, now).map_err(|e| Rejection::new("evidence", e))?;
     let key_id = app.key_id().as_str();
@@ -337,7 +297,7 @@ fn run_checks(
             reasons: j.reasons,
         }
     };
-    let outcome = feed::read_and_judge(
+    feed::read_and_judge(
         &feed::Inputs {
             app,
             parts,
@@ -349,22 +309,8 @@ fn run_checks(
             policy: &policy,
             finish: &finish,
         },
-        &mut steps.0,
-    )?;
-    let key_ids = outcome
-        .staged
-        .signers()
-        .iter()
-        .map(|k| k.as_str().to_owned())
-        .collect::<Vec<_>>()
-        .join(",");
-    Ok(Checked {
-        staged: outcome.staged,
-        key_ids,
-        trust_states: outcome.trust_states,
-        checkpoints: outcome.checkpoints,
-        judged: outcome.judged,
-    })
+        steps,
+    )
 }
 
 fn reject(
@@ -372,12 +318,12 @@ fn reject(
     import_id: i64,
     req: &ImportRequest,
     rejection: Rejection,
-    steps: StepLog,
+    steps: Vec<NewStep>,
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     let reason = format!("{}: {}", rejection.step, rejection.reason);
     app.store().write(|tx| {
-        for step in &steps.0 {
+        for step in &steps {
             store::imports::add_step(tx, import_id, step)?;
         }
         if let Some((kind, subject)) = &rejection.alarm {
@@ -418,11 +364,18 @@ fn commit_and_release(
     app: &Appliance,
     import_id: i64,
     req: &ImportRequest,
-    checked: Checked,
-    steps: StepLog,
+    checked: feed::Outcome,
+    steps: Vec<NewStep>,
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     let manifest = checked.staged.manifest();
+    let key_ids = checked
+        .staged
+        .signers()
+        .iter()
+        .map(|k| k.as_str().to_owned())
+        .collect::<Vec<_>>()
+        .join(",");
     let verdicts: Vec<(usize, Verdict)> = checked
         .judged
         .iter()
@@ -460,7 +413,7 @@ fn commit_and_release(
             .map(|()| started.elapsed())
         });
         let committed = app.store().write(|tx| {
-            for step in &steps.0 {
+            for step in &steps {
                 store::imports::add_step(tx, import_id, step)?;
             }
             store::imports::set_manifest(
@@ -470,7 +423,7 @@ fn commit_and_release(
                     archive_id: &manifest.archive_id,
                     publisher: &manifest.publisher.name,
                     sequence: manifest.publisher.sequence,
-                    key_ids: &checked.key_ids,
+                    key_ids: &key_ids,
                     created_at: manifest.created_at,
                     site: manifest.site.as_deref(),
                     notes: manifest.notes.as_deref(),
