@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest};
+use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest, read_staged_blob};
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
 use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
 use serde::Serialize;
 
-use super::{Rejection, steps};
+use super::Rejection;
 use crate::policy::{
     self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, ProvenanceFacts, Rule,
     SPDX_PREDICATE_TYPE, SbomSummary,
@@ -70,7 +70,7 @@ impl Context<'_> {
             }
             return Ok(bytes.clone());
         }
-        steps::read_staged(self.staging, digest, limit).map(Arc::from)
+        read_staged_blob(self.staging, digest, limit).map(Arc::from)
     }
 }
 

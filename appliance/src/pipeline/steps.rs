@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
-use airlock_bundler::archive::{Manifest, Sha256Digest, blob_path};
+use airlock_bundler::archive::{Manifest, Sha256Digest, read_staged_blob};
 use airlock_bundler::check::{self, CheckError, Head};
 use airlock_bundler::keys::KeyId;
 use airlock_trust_root::{TrustState, TrustedRoot, TufError, Verifier, verify_consistency};
@@ -143,7 +143,7 @@ pub(super) fn check_trust(
     let rows: BTreeMap<String, store::TrustRow> =
         rows.into_iter().map(|r| (r.name.clone(), r)).collect();
     let dir = staging.join(".trust");
-    let read_blob = |digest: &Sha256Digest, limit: u64| read_staged(staging, digest, limit);
+    let read_blob = |digest: &Sha256Digest, limit: u64| read_staged_blob(staging, digest, limit);
     let mut verifiers = Vec::new();
     let mut states = Vec::new();
     let mut lines = Vec::new();
@@ -225,20 +225,6 @@ pub(super) fn check_trust(
         ));
     }
     Ok((Trust { verifiers, states }, lines.join("; ")))
-}
-
-/// A staged blob's bytes, refused if larger than `limit` (errors are one line).
-pub(super) fn read_staged(
-    staging: &Path,
-    digest: &Sha256Digest,
-    limit: u64,
-) -> Result<Vec<u8>, String> {
-    let path = staging.join(blob_path(digest));
-    let size = std::fs::metadata(&path).map_err(|e| e.to_string())?.len();
-    if size > limit {
-        return Err(format!("{size} bytes (at most {limit})"));
-    }
-    std::fs::read(&path).map_err(|e| e.to_string())
 }
 
 fn trust_rejection(name: &str, e: CheckError) -> Rejection {

@@ -23,6 +23,6 @@ pub use manifest::{
 pub use parts::{ArchiveParts, MAX_PARTS, PartReader, part_path};
 pub use reader::{
     MAX_ENVELOPE_SIZE, MAX_WINDOW_LOG, OpenedManifest, Progress, ReadObserver, StagedArchive,
-    WHOLE_BLOB_SIZE, read_archive, read_archive_from, read_manifest,
+    WHOLE_BLOB_SIZE, read_archive, read_archive_from, read_manifest, read_staged_blob,
 };
 pub use writer::{BlobSource, MAX_LEVEL, PlannedBlob, WriteOptions, write_archive};

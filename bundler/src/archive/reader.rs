@@ -95,13 +95,23 @@ impl StagedArchive {
 
     /// A staged blob's bytes, refused if larger than `limit` (errors are one line).
     pub fn read_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, String> {
-        let path = self.blob_path(digest);
-        let size = fs::metadata(&path).map_err(|e| e.to_string())?.len();
-        if size > limit {
-            return Err(format!("{size} bytes (at most {limit})"));
-        }
-        fs::read(&path).map_err(|e| e.to_string())
+        read_staged_blob(&self.dir, digest, limit)
     }
+}
+
+/// A blob staged under `staging` (also while the reader is still going, once an observer has
+/// heard of it), refused if larger than `limit` (errors are one line).
+pub fn read_staged_blob(
+    staging: &Path,
+    digest: &Sha256Digest,
+    limit: u64,
+) -> Result<Vec<u8>, String> {
+    let path = staging.join(entry::blob_path(digest));
+    let size = fs::metadata(&path).map_err(|e| e.to_string())?.len();
+    if size > limit {
+        return Err(format!("{size} bytes (at most {limit})"));
+    }
+    fs::read(&path).map_err(|e| e.to_string())
 }
 
 /// An archive's verified manifest, read without extracting anything.
