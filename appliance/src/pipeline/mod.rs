@@ -611,7 +611,8 @@ fn summarize(manifest: &airlock_bundler::archive::Manifest) -> store::ManifestSu
             .iter()
             .map(|l| store::LogHeadSummary {
                 origin: l.origin.clone(),
-                // A checkpoint's second line is its tree size (the manifest check saw to it).
+                // A checkpoint's second line is its tree size; the witness step verified every
+                // carried checkpoint before anything is committed.
                 size: l
                     .checkpoint
                     .lines()
