@@ -180,6 +180,36 @@ enum Check {
     Xxh3(u64),
 }
 
+/// The running hash of a [`Check`].
+enum Running {
+    Sha256(Sha256),
+    Xxh3(Box<Xxh3Default>, u64),
+}
+
+impl Running {
+    fn start(check: Check) -> Self {
+        match check {
+            Check::Sha256 => Self::Sha256(Sha256::new()),
+            Check::Xxh3(expected) => Self::Xxh3(Box::new(Xxh3Default::new()), expected),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Sha256(sha) => sha.update(bytes),
+            Self::Xxh3(xxh3, _) => xxh3.update(bytes),
+        }
+    }
+
+    /// Whether the bytes were those hashed before.
+    fn matches(self, digest: &Sha256Digest) -> bool {
+        match self {
+            Self::Sha256(sha) => Sha256Digest::from_bytes(sha.finalize().into()) == *digest,
+            Self::Xxh3(xxh3, expected) => xxh3.digest() == expected,
+        }
+    }
+}
+
 /// Copies exactly `blob.size` bytes of `path`, checking they are the bytes that were hashed.
 fn copy_file(
     path: &Path,
@@ -190,8 +220,7 @@ fn copy_file(
     out: &Path,
 ) -> Result<(), ArchiveError> {
     let mut file = File::open(path).map_err(ArchiveError::io(path))?;
-    let mut sha = matches!(check, Check::Sha256).then(Sha256::new);
-    let mut xxh3 = Xxh3Default::new();
+    let mut hash = Running::start(check);
     let mut left = blob.size;
     while left > 0 {
         let want = buffer
@@ -205,10 +234,7 @@ fn copy_file(
                 path: path.to_owned(),
             });
         }
-        match &mut sha {
-            Some(sha) => sha.update(&buffer[..n]),
-            None => xxh3.update(&buffer[..n]),
-        }
+        hash.update(&buffer[..n]);
         w.write_all(&buffer[..n]).map_err(ArchiveError::io(out))?;
         left -= n as u64;
     }
@@ -216,14 +242,7 @@ fn copy_file(
         .read(&mut buffer[..1])
         .map_err(ArchiveError::io(path))?
         > 0;
-    let same = match (check, sha) {
-        (Check::Sha256, Some(sha)) => {
-            Sha256Digest::from_bytes(sha.finalize().into()) == blob.digest
-        }
-        (Check::Xxh3(expected), _) => xxh3.digest() == expected,
-        (Check::Sha256, None) => false,
-    };
-    if grew || !same {
+    if grew || !hash.matches(&blob.digest) {
         return Err(ArchiveError::SourceChanged {
             path: path.to_owned(),
         });
