@@ -10,7 +10,7 @@ use crate::audit::{self, Event};
 use crate::auth::{self, AuthError};
 use crate::policy::{PolicyDocument, SignerSpec};
 use crate::policy_store::{self, PolicyStoreError};
-use crate::store::{self, Role, StoreError};
+use crate::store::{self, Role, StoreError, Tx};
 
 /// Why an admin action failed.
 #[derive(Debug, thiserror::Error)]
@@ -32,17 +32,50 @@ pub enum AdminError {
     Invalid(String),
 }
 
-fn event<'a>(
-    actor: &'a str,
+/// The audit row a change is recorded by.
+struct Record<'a> {
     action: &'a str,
     subject: &'a str,
     detail: serde_json::Value,
-) -> Event<'a> {
-    Event {
-        actor,
+}
+
+fn record<'a>(action: &'a str, subject: &'a str, detail: serde_json::Value) -> Record<'a> {
+    Record {
         action,
         subject,
         detail,
+    }
+}
+
+/// Runs `change` in one transaction together with the audit row it returns.
+fn audited<'r>(
+    app: &Appliance,
+    actor: &str,
+    change: impl FnOnce(&Tx<'_>, DateTime<Utc>) -> Result<Record<'r>, AdminError>,
+) -> Result<(), AdminError> {
+    let now = app.now();
+    app.store().write(|tx| {
+        let r = change(tx, now)?;
+        audit::append(
+            tx,
+            now,
+            &Event {
+                actor,
+                action: r.action,
+                subject: r.subject,
+                detail: r.detail,
+            },
+        )?;
+        Ok(())
+    })
+}
+
+/// `NotFound(what)` unless the change found its row.
+fn found(changed: bool, what: impl FnOnce() -> String) -> Result<(), AdminError> {
+    if changed {
+        Ok(())
+    } else {
+        Err(AdminError::NotFound(what()))
     }
 }
 
@@ -61,20 +94,13 @@ pub fn add_user(
     }
     let generated = password.is_none().then(auth::generate_password);
     let hash = auth::hash_password(password.or(generated.as_deref()).unwrap_or_default())?;
-    let now = app.now();
-    app.store().write(|tx| {
+    audited(app, actor, |tx, now| {
         store::users::add(tx, name, role, &hash, now)?;
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "user.added",
-                name,
-                serde_json::json!({"role": role.as_str()}),
-            ),
-        )?;
-        Ok::<_, AdminError>(())
+        Ok(record(
+            "user.added",
+            name,
+            serde_json::json!({"role": role.as_str()}),
+        ))
     })?;
     Ok(generated)
 }
@@ -86,11 +112,10 @@ pub fn set_user_enabled(
     name: &str,
     enabled: bool,
 ) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::users::set_enabled(tx, name, enabled)? {
-            return Err(AdminError::NotFound(format!("user {name}")));
-        }
+    audited(app, actor, |tx, _| {
+        found(store::users::set_enabled(tx, name, enabled)?, || {
+            format!("user {name}")
+        })?;
         if !enabled && let Some(user) = store::users::by_name(tx, name)? {
             store::users::delete_sessions_of(tx, user.id)?;
         }
@@ -99,8 +124,7 @@ pub fn set_user_enabled(
         } else {
             "user.disabled"
         };
-        audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;
-        Ok(())
+        Ok(record(action, name, serde_json::json!({})))
     })
 }
 
@@ -112,41 +136,28 @@ pub fn set_password(
     password: &str,
 ) -> Result<(), AdminError> {
     let hash = auth::hash_password(password)?;
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::users::set_password(tx, name, &hash)? {
-            return Err(AdminError::NotFound(format!("user {name}")));
-        }
+    audited(app, actor, |tx, _| {
+        found(store::users::set_password(tx, name, &hash)?, || {
+            format!("user {name}")
+        })?;
         if let Some(user) = store::users::by_name(tx, name)? {
             store::users::delete_sessions_of(tx, user.id)?;
         }
-        audit::append(
-            tx,
-            now,
-            &event(actor, "user.password", name, serde_json::json!({})),
-        )?;
-        Ok(())
+        Ok(record("user.password", name, serde_json::json!({})))
     })
 }
 
 /// Changes a user's role.
 pub fn set_role(app: &Appliance, actor: &str, name: &str, role: Role) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::users::set_role(tx, name, role)? {
-            return Err(AdminError::NotFound(format!("user {name}")));
-        }
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "user.role",
-                name,
-                serde_json::json!({"role": role.as_str()}),
-            ),
-        )?;
-        Ok(())
+    audited(app, actor, |tx, _| {
+        found(store::users::set_role(tx, name, role)?, || {
+            format!("user {name}")
+        })?;
+        Ok(record(
+            "user.role",
+            name,
+            serde_json::json!({"role": role.as_str()}),
+        ))
     })
 }
 
@@ -163,21 +174,14 @@ pub fn add_publisher_key(
         ));
     }
     let key_id = KeyId::of(key);
-    let now = app.now();
-    app.store().write(|tx| {
+    audited(app, actor, |tx, now| {
         store::publishers::ensure(tx, publisher, now)?;
         store::publishers::add_key(tx, publisher, key_id.as_str(), key.as_bytes(), now)?;
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "publisher.key_added",
-                publisher,
-                serde_json::json!({"key_id": key_id.as_str()}),
-            ),
-        )?;
-        Ok::<_, AdminError>(())
+        Ok(record(
+            "publisher.key_added",
+            publisher,
+            serde_json::json!({"key_id": key_id.as_str()}),
+        ))
     })?;
     Ok(key_id)
 }
@@ -189,22 +193,17 @@ pub fn set_publisher_key_enabled(
     key_id: &str,
     enabled: bool,
 ) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::publishers::set_key_enabled(tx, key_id, enabled)? {
-            return Err(AdminError::NotFound(format!("publisher key {key_id}")));
-        }
+    audited(app, actor, |tx, _| {
+        found(
+            store::publishers::set_key_enabled(tx, key_id, enabled)?,
+            || format!("publisher key {key_id}"),
+        )?;
         let action = if enabled {
             "publisher.key_enabled"
         } else {
             "publisher.key_disabled"
         };
-        audit::append(
-            tx,
-            now,
-            &event(actor, action, key_id, serde_json::json!({})),
-        )?;
-        Ok(())
+        Ok(record(action, key_id, serde_json::json!({})))
     })
 }
 
@@ -229,40 +228,26 @@ pub fn set_publisher_threshold(
 
 /// Sets a named setting.
 pub fn set_setting(app: &Appliance, actor: &str, key: &str, value: &str) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
+    audited(app, actor, |tx, _| {
         store::settings::set(tx, key, value)?;
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "setting.changed",
-                key,
-                serde_json::json!({"value": value}),
-            ),
-        )?;
-        Ok(())
+        Ok(record(
+            "setting.changed",
+            key,
+            serde_json::json!({"value": value}),
+        ))
     })
 }
 
 /// Replaces the policy and the signers.
 pub fn import_policy(app: &Appliance, actor: &str, doc: &PolicyDocument) -> Result<(), AdminError> {
-    let now = app.now();
     let text = doc.to_toml();
-    app.store().write(|tx| {
+    audited(app, actor, |tx, now| {
         policy_store::replace(tx, doc, now)?;
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "policy.changed",
-                "policy",
-                serde_json::json!({"sha256": crate::pipeline::sha256_hex(text.as_bytes()), "signers": doc.signers.len()}),
-            ),
-        )?;
-        Ok(())
+        Ok(record(
+            "policy.changed",
+            "policy",
+            serde_json::json!({"sha256": crate::pipeline::sha256_hex(text.as_bytes()), "signers": doc.signers.len()}),
+        ))
     })
 }
 
@@ -273,20 +258,13 @@ pub fn export_policy(app: &Appliance) -> Result<PolicyDocument, AdminError> {
 
 /// Adds a trusted signer.
 pub fn add_signer(app: &Appliance, actor: &str, spec: &SignerSpec) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
+    audited(app, actor, |tx, now| {
         policy_store::add_signer(tx, spec, now)?;
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "signer.added",
-                &spec.name,
-                serde_json::to_value(spec).unwrap_or_default(),
-            ),
-        )?;
-        Ok(())
+        Ok(record(
+            "signer.added",
+            &spec.name,
+            serde_json::to_value(spec).unwrap_or_default(),
+        ))
     })
 }
 
@@ -297,18 +275,16 @@ pub fn set_signer_enabled(
     name: &str,
     enabled: bool,
 ) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::signers::set_enabled(tx, name, enabled)? {
-            return Err(AdminError::NotFound(format!("signer {name}")));
-        }
+    audited(app, actor, |tx, _| {
+        found(store::signers::set_enabled(tx, name, enabled)?, || {
+            format!("signer {name}")
+        })?;
         let action = if enabled {
             "signer.enabled"
         } else {
             "signer.disabled"
         };
-        audit::append(tx, now, &event(actor, action, name, serde_json::json!({})))?;
-        Ok(())
+        Ok(record(action, name, serde_json::json!({})))
     })
 }
 
@@ -319,42 +295,25 @@ pub fn set_signer_expiry(
     name: &str,
     expires_at: Option<DateTime<Utc>>,
 ) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::signers::set_expiry(tx, name, expires_at)? {
-            return Err(AdminError::NotFound(format!("signer {name}")));
-        }
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "signer.expiry",
-                name,
-                serde_json::json!({"expires_at": expires_at}),
-            ),
-        )?;
-        Ok(())
+    audited(app, actor, |tx, _| {
+        found(store::signers::set_expiry(tx, name, expires_at)?, || {
+            format!("signer {name}")
+        })?;
+        Ok(record(
+            "signer.expiry",
+            name,
+            serde_json::json!({"expires_at": expires_at}),
+        ))
     })
 }
 
 /// Clears an open alarm.
 pub fn clear_alarm(app: &Appliance, actor: &str, id: i64) -> Result<(), AdminError> {
-    let now = app.now();
-    app.store().write(|tx| {
-        if !store::alarms::clear(tx, id, actor, now)? {
-            return Err(AdminError::NotFound(format!("open alarm {id}")));
-        }
-        audit::append(
-            tx,
-            now,
-            &event(
-                actor,
-                "alarm.cleared",
-                &id.to_string(),
-                serde_json::json!({}),
-            ),
-        )?;
-        Ok(())
+    let subject = id.to_string();
+    audited(app, actor, |tx, now| {
+        found(store::alarms::clear(tx, id, actor, now)?, || {
+            format!("open alarm {id}")
+        })?;
+        Ok(record("alarm.cleared", &subject, serde_json::json!({})))
     })
 }
