@@ -39,7 +39,11 @@ FULL = {
         {
             "origin": "log.example/1",
             "checkpoint": "log.example/1\n5\nAAAA\n",
-            "consistency": [{"from_size": 3, "to_size": 5, "hashes": ["00" * 32]}],
+            "hashes": ["00" * 32, "11" * 32],
+            "consistency": [
+                {"from_size": 3, "to_size": 5, "path": [0, 1]},
+                {"from_size": 4, "to_size": 5, "path": [1]},
+            ],
         }
     ],
     "artifacts": [

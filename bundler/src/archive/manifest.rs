@@ -1,7 +1,7 @@
 //! The manifest: what an archive claims to carry, signed by its publisher. Parsing checks
 //! every rule a reader relies on, so a `Manifest` value is always self-consistent.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fmt;
 
 use chrono::{DateTime, Utc};
@@ -177,29 +177,154 @@ pub struct FileEntry {
 }
 
 /// A transparency log's checkpoint at export time and proofs that it extends earlier ones.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+///
+/// On the wire the proofs share one table of hashes (`hashes`) and each lists its own as
+/// positions in it (`path`): proofs from many sizes to one head repeat most of their nodes,
+/// and 10,000 of them carried as lists of hashes were half of a 20 MB manifest. In memory every
+/// proof holds its hashes.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "wire::LogSnapshot")]
 pub struct LogSnapshot {
     /// The log's origin (the checkpoint's first line).
     pub origin: String,
     /// The signed checkpoint, as served (C2SP signed-note text).
     pub checkpoint: String,
     /// Consistency proofs from earlier tree sizes to the checkpoint's size.
-    #[serde(default)]
     pub consistency: Vec<ConsistencyProof>,
 }
 
 /// An RFC 6962 consistency proof between two tree sizes of one log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsistencyProof {
     /// The earlier size.
     pub from_size: u64,
     /// The later size (the checkpoint's).
     pub to_size: u64,
     /// The proof's hashes.
-    #[serde(with = "hex_hashes")]
     pub hashes: Vec<[u8; 32]>,
+}
+
+impl Serialize for LogSnapshot {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut table = Vec::new();
+        let mut positions = HashMap::new();
+        let consistency = self
+            .consistency
+            .iter()
+            .map(|proof| wire::ConsistencyProof {
+                from_size: proof.from_size,
+                to_size: proof.to_size,
+                path: proof
+                    .hashes
+                    .iter()
+                    .map(|hash| {
+                        *positions.entry(hash).or_insert_with(|| {
+                            table.push(*hash);
+                            table.len() - 1
+                        })
+                    })
+                    .collect(),
+            })
+            .collect();
+        wire::LogSnapshotRef {
+            origin: &self.origin,
+            checkpoint: &self.checkpoint,
+            hashes: &table,
+            consistency,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// The wire form of [`LogSnapshot`].
+mod wire {
+    use std::collections::HashSet;
+
+    use serde::{Deserialize, Serialize};
+
+    use super::MAX_PROOF_HASHES;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct LogSnapshot {
+        origin: String,
+        checkpoint: String,
+        #[serde(default, with = "super::hex_hashes")]
+        hashes: Vec<[u8; 32]>,
+        #[serde(default)]
+        consistency: Vec<ConsistencyProof>,
+    }
+
+    #[derive(Serialize)]
+    pub(super) struct LogSnapshotRef<'a> {
+        pub(super) origin: &'a str,
+        pub(super) checkpoint: &'a str,
+        #[serde(with = "super::hex_hashes")]
+        pub(super) hashes: &'a [[u8; 32]],
+        pub(super) consistency: Vec<ConsistencyProof>,
+    }
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub(super) struct ConsistencyProof {
+        pub(super) from_size: u64,
+        pub(super) to_size: u64,
+        pub(super) path: Vec<usize>,
+    }
+
+    impl TryFrom<LogSnapshot> for super::LogSnapshot {
+        type Error = String;
+
+        /// Resolves every path into its hashes. The table is canonical: each hash once, each
+        /// used by some proof, so one set of proofs has one wire form.
+        fn try_from(log: LogSnapshot) -> Result<Self, String> {
+            let mut distinct = HashSet::with_capacity(log.hashes.len());
+            if let Some(i) = log.hashes.iter().position(|h| !distinct.insert(h)) {
+                return Err(format!(
+                    "log {:?}: hashes[{i}] repeats an earlier hash",
+                    log.origin
+                ));
+            }
+            let mut used = vec![false; log.hashes.len()];
+            let mut consistency = Vec::with_capacity(log.consistency.len());
+            for (j, proof) in log.consistency.into_iter().enumerate() {
+                if proof.path.len() > MAX_PROOF_HASHES {
+                    return Err(format!(
+                        "log {:?}: consistency[{j}] has more than {MAX_PROOF_HASHES} hashes",
+                        log.origin
+                    ));
+                }
+                let hashes = proof
+                    .path
+                    .iter()
+                    .map(|&k| {
+                        let hash = log.hashes.get(k).ok_or_else(|| {
+                            format!(
+                                "log {:?}: consistency[{j}] names hashes[{k}] of {}",
+                                log.origin,
+                                log.hashes.len()
+                            )
+                        })?;
+                        used[k] = true;
+                        Ok(*hash)
+                    })
+                    .collect::<Result<_, String>>()?;
+                consistency.push(super::ConsistencyProof {
+                    from_size: proof.from_size,
+                    to_size: proof.to_size,
+                    hashes,
+                });
+            }
+            if let Some(i) = used.iter().position(|u| !u) {
+                return Err(format!("log {:?}: no proof uses hashes[{i}]", log.origin));
+            }
+            Ok(Self {
+                origin: log.origin,
+                checkpoint: log.checkpoint,
+                consistency,
+            })
+        }
+    }
 }
 
 /// What kind of thing an artifact is.
@@ -310,8 +435,9 @@ impl Manifest {
 
     /// Serializes the manifest (the exact bytes that get signed).
     pub fn to_json(&self) -> Vec<u8> {
-        // Serializing these plain types cannot fail: every map key is a string.
-        serde_json::to_vec_pretty(self).unwrap_or_default()
+        // Serializing these plain types cannot fail: every map key is a string. Compact, not
+        // pretty: indentation was a quarter of a large manifest.
+        serde_json::to_vec(self).unwrap_or_default()
     }
 
     /// The sum of all blob sizes.
@@ -748,6 +874,82 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The sample as a JSON value, changed by `edit`, parsed again.
+    fn parse_edited(edit: impl FnOnce(&mut serde_json::Value)) -> Result<Manifest, ManifestError> {
+        let mut value: serde_json::Value = serde_json::from_slice(&sample().to_json()).unwrap();
+        edit(&mut value);
+        Manifest::from_json(&serde_json::to_vec(&value).unwrap())
+    }
+
+    fn syntax_error(result: Result<Manifest, ManifestError>) -> String {
+        match result {
+            Err(ManifestError::Syntax(message)) => message,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn proofs_share_one_table_of_hashes() {
+        let mut manifest = sample();
+        let proofs = &mut manifest.logs[0].consistency;
+        proofs[0].hashes = vec![[0xab; 32], [0x01; 32]];
+        proofs[1].hashes = vec![[0xab; 32], [0x02; 32], [0xab; 32]];
+        let json: serde_json::Value = serde_json::from_slice(&manifest.to_json()).unwrap();
+        let log = &json["logs"][0];
+        let hex = |b: u8| hex::encode([b; 32]);
+        assert_eq!(
+            log["hashes"],
+            serde_json::json!([hex(0xab), hex(0x01), hex(0x02)])
+        );
+        assert_eq!(log["consistency"][0]["path"], serde_json::json!([0, 1]));
+        assert_eq!(log["consistency"][1]["path"], serde_json::json!([0, 2, 0]));
+        assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+    }
+
+    #[test]
+    fn a_proof_path_must_name_hashes_of_the_table() {
+        let message = syntax_error(parse_edited(|m| {
+            m["logs"][0]["consistency"][1]["path"] = serde_json::json!([0, 2]);
+        }));
+        assert!(
+            message.contains("consistency[1] names hashes[2] of 2"),
+            "{message}"
+        );
+
+        let message = syntax_error(parse_edited(|m| {
+            m["logs"][0]["consistency"][0]["path"] = serde_json::Value::from(vec![0; 129]);
+        }));
+        assert!(
+            message.contains("consistency[0] has more than 128 hashes"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_table_holds_each_hash_once_and_only_hashes_a_proof_uses() {
+        let message = syntax_error(parse_edited(|m| {
+            let first = m["logs"][0]["hashes"][0].clone();
+            m["logs"][0]["hashes"][1] = first;
+        }));
+        assert!(
+            message.contains("hashes[1] repeats an earlier hash"),
+            "{message}"
+        );
+
+        let message = syntax_error(parse_edited(|m| {
+            let hashes = m["logs"][0]["hashes"].as_array_mut().unwrap();
+            hashes.push(serde_json::json!("ef".repeat(32)));
+        }));
+        assert!(message.contains("no proof uses hashes[2]"), "{message}");
+    }
+
+    #[test]
+    fn the_writer_emits_compact_json() {
+        let json = sample().to_json();
+        assert!(!json.contains(&b'\n'), "{}", String::from_utf8_lossy(&json));
+        assert!(!json.windows(2).any(|w| w == b": " || w == b", "));
     }
 
     #[test]
