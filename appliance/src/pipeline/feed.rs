@@ -38,8 +38,9 @@ use airlock_trust_root::Verifier;
 use chrono::{DateTime, Utc};
 
 use super::evidence::{self, Context, Held, Judged};
+use super::spool::{Spool, Spools, Written};
 use super::steps::{self, NewCheckpoint, NewTrustState};
-use super::{Decided, Rejection, Settings};
+use super::{Decided, Rejection, Settings, Spooled};
 use crate::appliance::Appliance;
 use crate::policy::Policy;
 use crate::policy_store::NamedSigner;
@@ -62,6 +63,8 @@ pub(super) struct Inputs<'a> {
     pub(super) policy: &'a Policy,
     /// Turns a judgement into what is stored (run on the worker).
     pub(super) finish: &'a (dyn Fn(&Manifest, Judged) -> Decided + Sync),
+    /// Where the workers' spools go (unnamed files).
+    pub(super) spool_dir: &'a Path,
 }
 
 /// Everything the pass decided, ready to commit.
@@ -70,7 +73,9 @@ pub(super) struct Outcome {
     pub(super) trust_states: Vec<NewTrustState>,
     pub(super) checkpoints: Vec<NewCheckpoint>,
     /// In manifest order.
-    pub(super) judged: Vec<Decided>,
+    pub(super) judged: Vec<Spooled>,
+    /// Their reports and signed summaries.
+    pub(super) spools: Spools,
 }
 
 /// What every judgement needs once trust and the witness are settled.
@@ -105,7 +110,10 @@ pub(super) fn read_and_judge(
 
     let (read, archive_took, verdicts) = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| scope.spawn(|| work(&queue, inputs, &stop, &queued_bytes)))
+            .map(|index| {
+                let (queue, stop, queued_bytes) = (&queue, &stop, &queued_bytes);
+                scope.spawn(move || work(index, queue, inputs, stop, queued_bytes))
+            })
             .collect();
         let started = Instant::now();
         let parts = ArchiveParts::from_paths(inputs.parts.to_vec());
@@ -166,12 +174,14 @@ pub(super) fn read_and_judge(
     }
 
     let mut judged = Vec::with_capacity(staged.manifest().artifacts.len());
+    let mut spools = Vec::with_capacity(verdicts.len());
     let mut first_error = None;
     let mut last = None;
     for verdict in verdicts {
         match verdict {
-            Ok((v, done)) => {
+            Ok((v, done, spool)) => {
                 judged.extend(v);
+                spools.push(spool);
                 last = last.max(done);
             }
             Err(r) => {
@@ -215,6 +225,7 @@ pub(super) fn read_and_judge(
         trust_states,
         checkpoints,
         judged,
+        spools: Spools::new(spools),
     })
 }
 
@@ -236,14 +247,27 @@ pub(super) fn step(
     }
 }
 
-/// A worker: judges queued artifacts until the queue closes; returns its verdicts and when it
-/// reached the last. A failure (a fork) stops the judging; the queue is still drained.
+/// A worker: judges queued artifacts until the queue closes; returns its verdicts, when it
+/// reached the last, and its spool of their reports. A failure (a fork) stops the judging;
+/// the queue is still drained.
 fn work(
+    index: usize,
     queue: &Mutex<Receiver<Job>>,
     inputs: &Inputs<'_>,
     stop: &AtomicBool,
     queued_bytes: &AtomicUsize,
-) -> Result<(Vec<Decided>, Option<Instant>), Rejection> {
+) -> Result<(Vec<Spooled>, Option<Instant>, Written), Rejection> {
+    let spool_failed = |e: std::io::Error| {
+        stop.store(true, Ordering::Relaxed);
+        Rejection::new(
+            "evidence",
+            format!(
+                "the appliance could not keep the results in {}: {e}",
+                inputs.spool_dir.display()
+            ),
+        )
+    };
+    let mut spool = Spool::create(inputs.spool_dir, index).map_err(spool_failed)?;
     let mut out = Vec::new();
     let mut failed = None;
     let mut last = None;
@@ -273,10 +297,13 @@ fn work(
                 format!("judging artifact {} failed unexpectedly", job.position),
             ))
         });
-        match judged {
-            Ok(decided) => {
-                out.push(decided);
+        match judged.map(|decided| decided.spool(&mut spool).map_err(spool_failed)) {
+            Ok(Ok(spooled)) => {
+                out.push(spooled);
                 last = Some(Instant::now());
+            }
+            Ok(Err(rejection)) => {
+                failed.get_or_insert(rejection);
             }
             Err(rejection) => {
                 stop.store(true, Ordering::Relaxed);
@@ -284,7 +311,11 @@ fn work(
             }
         }
     }
-    failed.map_or(Ok((out, last)), Err)
+    if let Some(rejection) = failed {
+        return Err(rejection);
+    }
+    let written = spool.finish().map_err(spool_failed)?;
+    Ok((out, last, written))
 }
 
 /// Gives a job's held bytes back to the budget when it is done.

@@ -18,6 +18,7 @@ mod evidence;
 mod feed;
 mod release;
 mod settings;
+mod spool;
 mod steps;
 
 use std::path::{Path, PathBuf};
@@ -308,6 +309,7 @@ fn run_checks(
             signers: &signers,
             policy: &policy,
             finish: &finish,
+            spool_dir: &app.data().incoming(),
         },
         steps,
     )
@@ -459,15 +461,28 @@ fn commit_and_release(
                 store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
             }
             let (mut passed, mut warned, mut failed) = (0, 0, 0);
+            let (mut report, mut vsa) = (Vec::new(), Vec::new());
+            let spool_dir = app.data().incoming();
+            let spool_error = |source| ImportError::Io {
+                path: spool_dir.clone(),
+                source,
+            };
             for (judged, place) in checked.judged.iter().zip(&layout.places) {
-                let rendered = &judged.rendered;
                 let artifact = &manifest.artifacts[judged.position];
+                let report = checked
+                    .spools
+                    .read_text(judged.report, &mut report)
+                    .map_err(spool_error)?;
+                checked
+                    .spools
+                    .read(judged.vsa, &mut vsa)
+                    .map_err(spool_error)?;
                 match judged.verdict {
                     Verdict::Passed => passed += 1,
                     Verdict::Warned => warned += 1,
                     Verdict::Failed => failed += 1,
                 }
-                let digest = &rendered.digest;
+                let digest = &judged.digest;
                 let location = place.relative.display().to_string();
                 let id = store::artifacts::insert(
                     tx,
@@ -480,10 +495,10 @@ fn commit_and_release(
                         size: artifact.size,
                         media_type: &artifact.media_type,
                         verdict: judged.verdict.as_str(),
-                        reasons: &rendered.reasons,
+                        reasons: &judged.reasons_json,
                         rule: &judged.rule,
-                        report: &rendered.report,
-                        vsa: &rendered.vsa,
+                        report,
+                        vsa: &vsa,
                         location: &location,
                     },
                 )?;
@@ -509,7 +524,7 @@ fn commit_and_release(
             // Releasing even when every artifact failed: the failed files still move from staging
             // into quarantine, and `recover` finishes that only for imports in this state.
             store::imports::set_state(tx, import_id, ImportState::Releasing, None, now)?;
-            Ok::<_, StoreError>(())
+            Ok::<_, ImportError>(())
         });
         let prepared = prepare.join().unwrap_or_else(|_| {
             Err(ImportError::Io {
@@ -643,6 +658,35 @@ struct Decided {
     reasons: Vec<String>,
     rule: String,
     rendered: Rendered,
+}
+
+/// A [`Decided`] whose report and signed summary wait in a spool for the commit.
+struct Spooled {
+    position: usize,
+    verdict: Verdict,
+    reasons: Vec<String>,
+    rule: String,
+    /// `reasons` as the JSON stored.
+    reasons_json: String,
+    digest: String,
+    report: spool::Span,
+    vsa: spool::Span,
+}
+
+impl Decided {
+    /// Moves the report and the summary to `spool`.
+    fn spool(self, spool: &mut spool::Spool) -> std::io::Result<Spooled> {
+        Ok(Spooled {
+            report: spool.put(self.rendered.report.as_bytes())?,
+            vsa: spool.put(&self.rendered.vsa)?,
+            position: self.position,
+            verdict: self.verdict,
+            reasons: self.reasons,
+            rule: self.rule,
+            reasons_json: self.rendered.reasons,
+            digest: self.rendered.digest,
+        })
+    }
 }
 
 /// What is stored for one artifact.
