@@ -30,29 +30,27 @@ pub struct AuditRow {
 
 /// The newest row's sequence number and hash.
 pub fn head(conn: &Connection) -> Result<Option<(i64, String)>> {
-    optional(conn.query_row(
-        "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-        [],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    ))
+    // Cached: an import appends a row per artifact, each after reading the head.
+    let mut stmt = conn.prepare_cached("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")?;
+    optional(stmt.query_row([], |r| Ok((r.get(0)?, r.get(1)?))))
 }
 
 /// Appends a row (the caller computed its hash over the head it read in this transaction).
 pub fn insert(tx: &Tx<'_>, row: &AuditRow) -> Result<()> {
-    tx.execute(
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO audit (seq, at, actor, action, subject, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            row.seq,
-            row.at,
-            row.actor,
-            row.action,
-            row.subject,
-            row.detail,
-            row.prev_hash,
-            row.hash
-        ],
     )?;
+    stmt.execute(params![
+        row.seq,
+        row.at,
+        row.actor,
+        row.action,
+        row.subject,
+        row.detail,
+        row.prev_hash,
+        row.hash
+    ])?;
     Ok(())
 }
 
