@@ -63,8 +63,6 @@ pub(super) struct Inputs<'a> {
     pub(super) policy: &'a Policy,
     /// Turns a judgement into what is stored (run on the worker).
     pub(super) finish: &'a (dyn Fn(&Manifest, Judged) -> Decided + Sync),
-    /// Where the workers' spools go (unnamed files).
-    pub(super) spool_dir: &'a Path,
 }
 
 /// Everything the pass decided, ready to commit.
@@ -95,13 +93,14 @@ struct Job {
     held_bytes: usize,
 }
 
-/// Reads the archive into `staging` and judges every artifact; `steps` receives the archive,
-/// publisher, trust, witness and evidence steps in that order, as far as they got.
+/// Reads the archive into `staging` and judges every artifact, on one worker per spool;
+/// `steps` receives the archive, publisher, trust, witness and evidence steps in that order,
+/// as far as they got.
 pub(super) fn read_and_judge(
     inputs: &Inputs<'_>,
+    spools: Vec<Spool>,
     steps: &mut Vec<NewStep>,
 ) -> Result<Outcome, Rejection> {
-    let workers = std::thread::available_parallelism().map_or(1, usize::from);
     let (jobs, queue) = mpsc::channel::<Job>();
     let queue = Mutex::new(queue);
     let stop = AtomicBool::new(false);
@@ -109,10 +108,11 @@ pub(super) fn read_and_judge(
     let mut feed = Feed::new(inputs, jobs, &stop, &queued_bytes);
 
     let (read, archive_took, verdicts) = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|index| {
+        let handles: Vec<_> = spools
+            .into_iter()
+            .map(|spool| {
                 let (queue, stop, queued_bytes) = (&queue, &stop, &queued_bytes);
-                scope.spawn(move || work(index, queue, inputs, stop, queued_bytes))
+                scope.spawn(move || work(spool, queue, inputs, stop, queued_bytes))
             })
             .collect();
         let started = Instant::now();
@@ -251,23 +251,20 @@ pub(super) fn step(
 /// reached the last, and its spool of their reports. A failure (a fork) stops the judging;
 /// the queue is still drained.
 fn work(
-    index: usize,
+    mut spool: Spool,
     queue: &Mutex<Receiver<Job>>,
     inputs: &Inputs<'_>,
     stop: &AtomicBool,
     queued_bytes: &AtomicUsize,
 ) -> Result<(Vec<Spooled>, Option<Instant>, Written), Rejection> {
+    // Like a staging write that fails, this refuses the archive (which stays kept).
     let spool_failed = |e: std::io::Error| {
         stop.store(true, Ordering::Relaxed);
         Rejection::new(
             "evidence",
-            format!(
-                "the appliance could not keep the results in {}: {e}",
-                inputs.spool_dir.display()
-            ),
+            format!("the appliance could not keep the results: {e}"),
         )
     };
-    let mut spool = Spool::create(inputs.spool_dir, index).map_err(spool_failed)?;
     let mut out = Vec::new();
     let mut failed = None;
     let mut last = None;

@@ -200,17 +200,22 @@ fn run(
     })?;
 
     let mut steps = Vec::new();
-    let staging = app.data().staging_of(import_id);
     let quarantine = app.data().quarantine_of(import_id);
     std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
 
     let settings = Settings::load(app)?;
+    // One evidence worker per core, each with its spool (an unnamed file) for what it renders.
+    let spool_dir = app.data().incoming();
+    let spools = (0..std::thread::available_parallelism().map_or(1, usize::from))
+        .map(|index| spool::Spool::create(&spool_dir, index))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ImportError::io(&spool_dir))?;
     let decided = run_checks(
         app,
         import_id,
         &kept.parts,
-        &staging,
         &settings,
+        spools,
         &mut steps,
         now,
     );
@@ -259,8 +264,8 @@ fn run_checks(
     app: &Appliance,
     import_id: i64,
     parts: &[PathBuf],
-    staging: &Path,
     settings: &Settings,
+    spools: Vec<spool::Spool>,
     steps: &mut Vec<NewStep>,
     now: DateTime<Utc>,
 ) -> Result<feed::Outcome, Rejection> {
@@ -303,14 +308,14 @@ fn run_checks(
             app,
             parts,
             keys: &keys,
-            staging,
+            staging: &app.data().staging_of(import_id),
             settings,
             now,
             signers: &signers,
             policy: &policy,
             finish: &finish,
-            spool_dir: &app.data().incoming(),
         },
+        spools,
         steps,
     )
 }

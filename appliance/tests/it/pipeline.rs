@@ -1098,3 +1098,30 @@ fn a_missing_file_records_nothing_and_a_failing_disk_ends_the_import_interrupted
     let outcome = site.import(&archive);
     assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
 }
+
+#[test]
+fn without_room_for_the_results_the_import_ends_interrupted_and_imports_again_later() {
+    let mut site = Site::new(142);
+    let archive = site.archive("good", 1, &[signed("tool.bin")]);
+    // The workers' spools (unnamed files) live in incoming/; here it is a file.
+    let incoming = site.data().join("incoming");
+    std::fs::remove_dir(&incoming).unwrap();
+    std::fs::write(&incoming, b"in the way").unwrap();
+    let err = site.try_import(&archive).unwrap_err();
+    assert!(
+        matches!(&err, airlock_appliance::pipeline::ImportError::Io { path, .. } if *path == incoming),
+        "{err:?}"
+    );
+    let row = site.import_row(1);
+    assert_eq!(row.state, ImportState::Interrupted);
+    assert!(!site.data().join("quarantine/1").exists());
+    assert_eq!(site.files("released"), Vec::<String>::new());
+
+    std::fs::remove_file(&incoming).unwrap();
+    std::fs::create_dir(&incoming).unwrap();
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(outcome.artifacts[0].verdict, Verdict::Passed);
+    // The spools had no names: nothing is left where they were.
+    assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
+}
