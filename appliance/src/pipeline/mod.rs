@@ -466,7 +466,8 @@ fn commit_and_release(
                 store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
             }
             let (mut passed, mut warned, mut failed) = (0, 0, 0);
-            let (mut report, mut vsa) = (Vec::new(), Vec::new());
+            // Each row's report and summary, read back from the workers' spools.
+            let (mut report_buf, mut vsa_buf) = (Vec::new(), Vec::new());
             let spool_dir = app.data().incoming();
             let spool_error = |source| ImportError::Io {
                 path: spool_dir.clone(),
@@ -476,11 +477,11 @@ fn commit_and_release(
                 let artifact = &manifest.artifacts[judged.position];
                 let report = checked
                     .spools
-                    .read_text(judged.report, &mut report)
+                    .read_text(judged.report, &mut report_buf)
                     .map_err(spool_error)?;
                 checked
                     .spools
-                    .read(judged.vsa, &mut vsa)
+                    .read(judged.vsa, &mut vsa_buf)
                     .map_err(spool_error)?;
                 match judged.verdict {
                     Verdict::Passed => passed += 1,
@@ -503,7 +504,7 @@ fn commit_and_release(
                         reasons: &judged.reasons_json,
                         rule: &judged.rule,
                         report,
-                        vsa: &vsa,
+                        vsa: &vsa_buf,
                         location: &location,
                     },
                 )?;

@@ -28,6 +28,9 @@ const MAX_NOTES_LEN: usize = 64 * 1024;
 const MAX_CHECKPOINT_LEN: usize = 64 * 1024;
 /// Most hashes in one consistency proof (a tree of 2^64 leaves needs at most 128).
 const MAX_PROOF_HASHES: usize = 128;
+/// Most positions in all the consistency paths of a manifest: 32 MiB of hashes once resolved.
+/// 10,000 individually logged artifacts need about 136,000.
+const MAX_PROOF_POSITIONS: usize = 1 << 20;
 /// The folder of an OCI image layout's blobs, as `create` carries them.
 const OCI_BLOB_PREFIX: &str = "blobs/sha256/";
 
@@ -239,8 +242,10 @@ impl Serialize for LogSnapshot {
 /// The wire form of [`LogSnapshot`].
 mod wire {
     use std::collections::HashSet;
+    use std::fmt;
 
-    use serde::{Deserialize, Serialize};
+    use serde::de::{SeqAccess, Visitor};
+    use serde::{Deserialize, Deserializer, Serialize};
 
     use super::MAX_PROOF_HASHES;
 
@@ -269,7 +274,86 @@ mod wire {
     pub(super) struct ConsistencyProof {
         pub(super) from_size: u64,
         pub(super) to_size: u64,
+        #[serde(deserialize_with = "bounded_path")]
         pub(super) path: Vec<usize>,
+    }
+
+    /// Counts the positions of every log's consistency paths, keeping nothing else.
+    pub(super) fn count_positions(bytes: &[u8]) -> Result<usize, super::ManifestError> {
+        #[derive(Deserialize)]
+        struct Logs {
+            #[serde(default)]
+            logs: Vec<Log>,
+        }
+        #[derive(Deserialize)]
+        struct Log {
+            #[serde(default)]
+            consistency: Vec<Proof>,
+        }
+        #[derive(Deserialize)]
+        struct Proof {
+            #[serde(default)]
+            path: Count,
+        }
+        #[derive(Default)]
+        struct Count(usize);
+        impl<'de> Deserialize<'de> for Count {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Counter;
+                impl<'de> Visitor<'de> for Counter {
+                    type Value = Count;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str("a list of positions")
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Count, A::Error> {
+                        let mut n = 0;
+                        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                            n += 1;
+                        }
+                        Ok(Count(n))
+                    }
+                }
+                d.deserialize_seq(Counter)
+            }
+        }
+        let logs: Logs = serde_json::from_slice(bytes)
+            .map_err(|e| super::ManifestError::Syntax(e.to_string()))?;
+        Ok(logs
+            .logs
+            .iter()
+            .flat_map(|log| &log.consistency)
+            .map(|proof| proof.path.0)
+            .fold(0, usize::saturating_add))
+    }
+
+    /// A path, refused as soon as it runs past [`MAX_PROOF_HASHES`] positions (each "0," of
+    /// the text would otherwise become 8 bytes of memory).
+    fn bounded_path<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<usize>, D::Error> {
+        struct Path;
+        impl<'de> Visitor<'de> for Path {
+            type Value = Vec<usize>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    "at most {MAX_PROOF_HASHES} positions in the log's hashes"
+                )
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<usize>, A::Error> {
+                let mut path = Vec::new();
+                while let Some(position) = seq.next_element()? {
+                    if path.len() == MAX_PROOF_HASHES {
+                        return Err(serde::de::Error::custom(format!(
+                            "a consistency proof's path has more than {MAX_PROOF_HASHES} positions"
+                        )));
+                    }
+                    path.push(position);
+                }
+                Ok(path)
+            }
+        }
+        d.deserialize_seq(Path)
     }
 
     impl TryFrom<LogSnapshot> for super::LogSnapshot {
@@ -288,12 +372,6 @@ mod wire {
             let mut used = vec![false; log.hashes.len()];
             let mut consistency = Vec::with_capacity(log.consistency.len());
             for (j, proof) in log.consistency.into_iter().enumerate() {
-                if proof.path.len() > MAX_PROOF_HASHES {
-                    return Err(format!(
-                        "log {:?}: consistency[{j}] has more than {MAX_PROOF_HASHES} hashes",
-                        log.origin
-                    ));
-                }
                 let hashes = proof
                     .path
                     .iter()
@@ -427,6 +505,15 @@ impl Manifest {
         if version != FORMAT_VERSION {
             return Err(ManifestError::UnsupportedVersion { found: version });
         }
+        // Every path position becomes a 32-byte hash (from as little as "0,"), so their number
+        // is bounded before anything is built.
+        let positions = wire::count_positions(bytes)?;
+        if positions > MAX_PROOF_POSITIONS {
+            return Err(invalid(
+                "logs",
+                &format!("more than {MAX_PROOF_POSITIONS} positions in all consistency paths"),
+            ));
+        }
         let manifest: Manifest =
             serde_json::from_slice(bytes).map_err(|e| ManifestError::Syntax(e.to_string()))?;
         manifest.check()?;
@@ -524,6 +611,18 @@ impl Manifest {
             }
         }
 
+        let positions = self
+            .logs
+            .iter()
+            .flat_map(|log| &log.consistency)
+            .map(|proof| proof.hashes.len())
+            .fold(0, usize::saturating_add);
+        if positions > MAX_PROOF_POSITIONS {
+            return Err(invalid(
+                "logs",
+                &format!("more than {MAX_PROOF_POSITIONS} positions in all consistency paths"),
+            ));
+        }
         let mut origins = HashSet::new();
         for (i, log) in self.logs.iter().enumerate() {
             let field = format!("logs[{i}]");
@@ -922,8 +1021,16 @@ mod tests {
             m["logs"][0]["consistency"][0]["path"] = serde_json::Value::from(vec![0; 129]);
         }));
         assert!(
-            message.contains("consistency[0] has more than 128 hashes"),
+            message.contains("a consistency proof's path has more than 128 positions"),
             "{message}"
+        );
+        // Exactly 128 positions are a path.
+        let at_limit = parse_edited(|m| {
+            m["logs"][0]["consistency"][0]["path"] = serde_json::Value::from(vec![0; 128]);
+        });
+        assert!(
+            !matches!(at_limit, Err(ManifestError::Syntax(_))),
+            "{at_limit:?}"
         );
     }
 
@@ -943,6 +1050,29 @@ mod tests {
             hashes.push(serde_json::json!("ef".repeat(32)));
         }));
         assert!(message.contains("no proof uses hashes[2]"), "{message}");
+    }
+
+    #[test]
+    fn all_paths_together_are_bounded_before_they_are_resolved() {
+        // 8,193 proofs of 128 positions each: one position too many, though every path is
+        // within its own bound.
+        let result = parse_edited(|m| {
+            let proof = serde_json::json!({
+                "from_size": 3, "to_size": 10, "path": serde_json::Value::from(vec![0; 128])
+            });
+            let mut proofs = vec![proof; MAX_PROOF_POSITIONS / 128];
+            proofs.push(serde_json::json!({"from_size": 7, "to_size": 10, "path": [1]}));
+            m["logs"][0]["consistency"] = serde_json::Value::from(proofs);
+        });
+        let too_many = ManifestError::Invalid {
+            field: "logs".into(),
+            reason: "more than 1048576 positions in all consistency paths".into(),
+        };
+        assert_eq!(result.unwrap_err(), too_many);
+        // A writer's own check refuses the same.
+        let mut manifest = sample();
+        manifest.logs[0].consistency[0].hashes = vec![[0xab; 32]; MAX_PROOF_POSITIONS];
+        assert_eq!(manifest.check().unwrap_err(), too_many);
     }
 
     #[test]
