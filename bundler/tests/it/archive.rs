@@ -226,6 +226,67 @@ fn the_observer_hears_the_manifest_then_each_verified_blob_in_archive_order() {
 }
 
 #[test]
+fn large_blobs_hashed_side_by_side_are_reported_in_archive_order() {
+    // Two hashing lanes: five large blobs use each lane more than once, and a small blob in
+    // between must wait for the large ones before it is reported.
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1024 * 1024;
+    let sizes = [
+        2 * mib,
+        3 * mib,
+        100,
+        2 * mib + 1,
+        2 * mib + 2,
+        2 * mib + 3,
+        3 * mib + 4,
+    ];
+    let blobs: Vec<Vec<u8>> = sizes
+        .iter()
+        .zip(40..)
+        .map(|(&n, seed)| pseudo_random(n, seed))
+        .collect();
+    let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
+    let raw = good(&refs);
+    let mut seen = Seen::default();
+    read_archive_from(
+        &raw.bytes()[..],
+        &keys_of(&key(1)),
+        &dir.path().join("s"),
+        &mut seen,
+    )
+    .unwrap();
+    let mut expected = vec!["opened 7 1".to_owned()];
+    expected.extend(
+        sizes
+            .iter()
+            .map(|&n| format!("blob {n} {}", n <= WHOLE_BLOB_SIZE as usize)),
+    );
+    assert_eq!(seen.events, expected);
+
+    // The fifth large blob (its lane's third) tampered: reported as itself, after the four
+    // before it were heard and before anything after it.
+    let mut tampered = blobs[5].clone();
+    tampered[mib] ^= 1;
+    let mut raw = good(&refs);
+    raw.entries[6].data = tampered.clone();
+    let mut seen = Seen::default();
+    let err = read_archive_from(
+        &raw.bytes()[..],
+        &keys_of(&key(1)),
+        &dir.path().join("t"),
+        &mut seen,
+    )
+    .unwrap_err();
+    assert!(
+        matches!(err, ArchiveError::DigestMismatch { expected, actual }
+            if expected == Sha256Digest::of(&blobs[5]) && actual == Sha256Digest::of(&tampered)),
+        "{err:?}"
+    );
+    assert_eq!(seen.events, expected[..6]);
+    assert!(!dir.path().join("t").exists());
+}
+
+#[test]
 fn output_is_deterministic_and_a_plain_tar_zst() {
     let dir = tempfile::tempdir().unwrap();
     let blobs = vec![pseudo_random(100_000, 2), b"abc".to_vec()];
