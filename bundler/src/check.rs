@@ -364,10 +364,7 @@ pub fn log_heads(
                     proof.to_size, head.size
                 )));
             }
-            proofs.insert(
-                proof.from_size,
-                proof.hashes.iter().map(|h| h.to_vec()).collect(),
-            );
+            proofs.insert(proof.from_size, proof.hashes.clone());
         }
         heads.insert(
             snapshot.origin.clone(),
@@ -393,7 +390,7 @@ pub struct Head {
     /// The signed note.
     pub note: String,
     /// Proof hashes from each earlier size.
-    pub proofs: BTreeMap<u64, Vec<Vec<u8>>>,
+    pub proofs: BTreeMap<u64, Vec<[u8; 32]>>,
 }
 
 impl Head {

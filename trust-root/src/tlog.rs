@@ -89,12 +89,12 @@ pub fn verify_inclusion(
 
 /// Verifies an RFC 6962 consistency proof that the tree `old_size`/`old_root` is a prefix of
 /// `new_size`/`new_root`.
-pub fn verify_consistency(
+pub fn verify_consistency<H: AsRef<[u8]>>(
     old_size: u64,
     old_root: &[u8],
     new_size: u64,
     new_root: &[u8],
-    proof: &[Vec<u8>],
+    proof: &[H],
 ) -> Result<(), ProofError> {
     if old_size > new_size || old_size == 0 {
         return Err(ProofError::BadSizes {
@@ -107,7 +107,7 @@ pub fn verify_consistency(
     }
     let proof = proof
         .iter()
-        .map(|h| to_hash(h))
+        .map(|h| to_hash(h.as_ref()))
         .collect::<Result<Vec<_>, _>>()?;
     tlog_tiles::check_tree(
         &proof,
@@ -291,7 +291,7 @@ mod tests {
             Err(ProofError::RootMismatch)
         );
         assert_eq!(
-            verify_consistency(4, &ab, 3, &root3, &[]),
+            verify_consistency::<[u8; 32]>(4, &ab, 3, &root3, &[]),
             Err(ProofError::BadSizes { old: 4, new: 3 })
         );
     }
