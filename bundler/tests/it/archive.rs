@@ -183,6 +183,19 @@ impl ReadObserver for Seen {
     }
 }
 
+/// Reads `raw` into `staging` with a [`Seen`] observer: the outcome and what it heard.
+fn read_seen(
+    raw: &Raw,
+    staging: &Path,
+) -> (
+    Result<airlock_bundler::archive::StagedArchive, ArchiveError>,
+    Vec<String>,
+) {
+    let mut seen = Seen::default();
+    let read = read_archive_from(&raw.bytes()[..], &keys_of(&key(1)), staging, &mut seen);
+    (read, seen.events)
+}
+
 #[test]
 fn the_observer_hears_the_manifest_then_each_verified_blob_in_archive_order() {
     let dir = tempfile::tempdir().unwrap();
@@ -213,16 +226,10 @@ fn the_observer_hears_the_manifest_then_each_verified_blob_in_archive_order() {
     // A blob that does not match its digest is never reported: the read fails there.
     let mut raw = good(&[b"abc", b"after"]);
     raw.entries[1].data = b"abd".to_vec();
-    let mut seen = Seen::default();
-    let err = read_archive_from(
-        &raw.bytes()[..],
-        &keys_of(&key(1)),
-        &dir.path().join("t"),
-        &mut seen,
-    )
-    .unwrap_err();
+    let (read, events) = read_seen(&raw, &dir.path().join("t"));
+    let err = read.unwrap_err();
     assert!(matches!(err, ArchiveError::DigestMismatch { .. }), "{err}");
-    assert_eq!(seen.events, ["opened 2 1"]);
+    assert_eq!(events, ["opened 2 1"]);
 }
 
 #[test]
@@ -246,22 +253,15 @@ fn large_blobs_hashed_side_by_side_are_reported_in_archive_order() {
         .map(|(&n, seed)| pseudo_random(n, seed))
         .collect();
     let refs: Vec<&[u8]> = blobs.iter().map(Vec::as_slice).collect();
-    let raw = good(&refs);
-    let mut seen = Seen::default();
-    read_archive_from(
-        &raw.bytes()[..],
-        &keys_of(&key(1)),
-        &dir.path().join("s"),
-        &mut seen,
-    )
-    .unwrap();
+    let (read, events) = read_seen(&good(&refs), &dir.path().join("s"));
+    read.unwrap();
     let mut expected = vec!["opened 7 1".to_owned()];
     expected.extend(
         sizes
             .iter()
             .map(|&n| format!("blob {n} {}", n <= WHOLE_BLOB_SIZE as usize)),
     );
-    assert_eq!(seen.events, expected);
+    assert_eq!(events, expected);
 
     // The fifth large blob (its lane's third) tampered: reported as itself, after the four
     // before it were heard and before anything after it.
@@ -269,20 +269,14 @@ fn large_blobs_hashed_side_by_side_are_reported_in_archive_order() {
     tampered[mib] ^= 1;
     let mut raw = good(&refs);
     raw.entries[6].data = tampered.clone();
-    let mut seen = Seen::default();
-    let err = read_archive_from(
-        &raw.bytes()[..],
-        &keys_of(&key(1)),
-        &dir.path().join("t"),
-        &mut seen,
-    )
-    .unwrap_err();
+    let (read, events) = read_seen(&raw, &dir.path().join("t"));
+    let err = read.unwrap_err();
     assert!(
         matches!(err, ArchiveError::DigestMismatch { expected, actual }
             if expected == Sha256Digest::of(&blobs[5]) && actual == Sha256Digest::of(&tampered)),
         "{err:?}"
     );
-    assert_eq!(seen.events, expected[..6]);
+    assert_eq!(events, expected[..6]);
     assert!(!dir.path().join("t").exists());
 }
 
