@@ -30,7 +30,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use airlock_bundler::archive::{
-    ArchiveParts, Manifest, PublisherKeys, ReadObserver, Sha256Digest, StagedArchive, read_archive,
+    ArchiveError, ArchiveParts, Manifest, PublisherKeys, ReadObserver, Sha256Digest, StagedArchive,
+    read_archive,
 };
 use airlock_bundler::check::Head;
 use airlock_bundler::keys::KeyId;
@@ -40,7 +41,7 @@ use chrono::{DateTime, Utc};
 use super::evidence::{self, Context, Held, Judged};
 use super::spool::{Spool, Spools, Written};
 use super::steps::{self, NewCheckpoint, NewTrustState};
-use super::{Decided, Rejection, Settings, Spooled};
+use super::{Decided, ImportError, Rejection, Settings, Spooled, Stopped};
 use crate::appliance::Appliance;
 use crate::policy::Policy;
 use crate::policy_store::NamedSigner;
@@ -100,7 +101,7 @@ pub(super) fn read_and_judge(
     inputs: &Inputs<'_>,
     spools: Vec<Spool>,
     steps: &mut Vec<NewStep>,
-) -> Result<Outcome, Rejection> {
+) -> Result<Outcome, Stopped> {
     let (jobs, queue) = mpsc::channel::<Job>();
     let queue = Mutex::new(queue);
     let stop = AtomicBool::new(false);
@@ -134,7 +135,7 @@ pub(super) fn read_and_judge(
             .into_iter()
             .map(|h| {
                 h.join()
-                    .unwrap_or_else(|_| Err(Rejection::new("evidence", "a worker stopped")))
+                    .unwrap_or_else(|_| Err(Rejection::new("evidence", "a worker stopped").into()))
             })
             .collect();
         (read, archive_took, verdicts)
@@ -154,10 +155,21 @@ pub(super) fn read_and_judge(
             ));
             staged
         }
+        // Writing the staging folder (or reading the appliance's own copy) failed: the
+        // appliance's failure, not the archive's.
+        Err(ArchiveError::Io { path, source }) => {
+            return Err(Stopped::Failed(ImportError::Io { path, source }));
+        }
+        Err(ArchiveError::StagingExists(path)) => {
+            return Err(Stopped::Failed(ImportError::Io {
+                path,
+                source: std::io::ErrorKind::AlreadyExists.into(),
+            }));
+        }
         Err(e) => {
             let rejection = Rejection::new("archive", e.to_string());
             steps.push(step("archive", Err(&rejection), archive_took));
-            return Err(rejection);
+            return Err(rejection.into());
         }
     };
     let Feed {
@@ -170,7 +182,7 @@ pub(super) fn read_and_judge(
     } = feed;
     steps.extend(settled);
     if let Some(rejection) = rejection {
-        return Err(rejection);
+        return Err(rejection.into());
     }
 
     let mut judged = Vec::with_capacity(staged.manifest().artifacts.len());
@@ -184,7 +196,10 @@ pub(super) fn read_and_judge(
                 spools.push(spool);
                 last = last.max(done);
             }
-            Err(r) => {
+            // The appliance's own failure wins over a rejection: the judging is incomplete,
+            // and importing again gives the rejection if there is one.
+            Err(Stopped::Failed(error)) => return Err(Stopped::Failed(error)),
+            Err(Stopped::Rejected(r)) => {
                 first_error.get_or_insert(r);
             }
         }
@@ -196,7 +211,7 @@ pub(super) fn read_and_judge(
     };
     if let Some(rejection) = first_error {
         steps.push(step("evidence", Err(&rejection), took));
-        return Err(rejection);
+        return Err(rejection.into());
     }
     judged.sort_by_key(|d| d.position);
     if judged.len() != staged.manifest().artifacts.len() {
@@ -209,7 +224,7 @@ pub(super) fn read_and_judge(
             ),
         );
         steps.push(step("evidence", Err(&rejection), took));
-        return Err(rejection);
+        return Err(rejection.into());
     }
     let count = |v: super::Verdict| judged.iter().filter(|j| j.verdict == v).count();
     let detail = format!(
@@ -256,14 +271,13 @@ fn work(
     inputs: &Inputs<'_>,
     stop: &AtomicBool,
     queued_bytes: &AtomicUsize,
-) -> Result<(Vec<Spooled>, Option<Instant>, Written), Rejection> {
-    // Like a staging write that fails, this refuses the archive (which stays kept).
-    let spool_failed = |e: std::io::Error| {
+) -> Result<(Vec<Spooled>, Option<Instant>, Written), Stopped> {
+    let spool_failed = |source: std::io::Error| {
         stop.store(true, Ordering::Relaxed);
-        Rejection::new(
-            "evidence",
-            format!("the appliance could not keep the results: {e}"),
-        )
+        Stopped::Failed(ImportError::Io {
+            path: inputs.app.data().incoming(),
+            source,
+        })
     };
     let mut out = Vec::new();
     let mut failed = None;
@@ -294,22 +308,24 @@ fn work(
                 format!("judging artifact {} failed unexpectedly", job.position),
             ))
         });
-        match judged.map(|decided| decided.spool(&mut spool).map_err(spool_failed)) {
-            Ok(Ok(spooled)) => {
-                out.push(spooled);
-                last = Some(Instant::now());
-            }
-            Ok(Err(rejection)) => {
-                failed.get_or_insert(rejection);
-            }
+        match judged {
+            Ok(decided) => match decided.spool(&mut spool) {
+                Ok(spooled) => {
+                    out.push(spooled);
+                    last = Some(Instant::now());
+                }
+                Err(e) => {
+                    failed.get_or_insert(spool_failed(e));
+                }
+            },
             Err(rejection) => {
                 stop.store(true, Ordering::Relaxed);
-                failed.get_or_insert(rejection);
+                failed.get_or_insert(rejection.into());
             }
         }
     }
-    if let Some(rejection) = failed {
-        return Err(rejection);
+    if let Some(stopped) = failed {
+        return Err(stopped);
     }
     let written = spool.finish().map_err(spool_failed)?;
     Ok((out, last, written))

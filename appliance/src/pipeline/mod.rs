@@ -141,6 +141,20 @@ impl Rejection {
     }
 }
 
+/// Why the checks stopped before every verdict: the archive was refused, or the appliance
+/// failed (a full disk, a folder it cannot write), which ends the import interrupted, to be
+/// imported again, rather than blaming the archive.
+enum Stopped {
+    Rejected(Rejection),
+    Failed(ImportError),
+}
+
+impl From<Rejection> for Stopped {
+    fn from(rejection: Rejection) -> Self {
+        Self::Rejected(rejection)
+    }
+}
+
 /// Imports one archive: the whole pipeline. One import runs at a time.
 pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome, ImportError> {
     let _one_at_a_time = app.import_lock();
@@ -221,11 +235,13 @@ fn run(
     );
     match decided {
         Ok(outcome) => commit_and_release(app, import_id, req, outcome, steps, now),
-        Err(rejection) => {
+        Err(Stopped::Rejected(rejection)) => {
             // The reader removes its staging folder on error; anything written after it is ours.
             release::remove_dir(&quarantine)?;
             reject(app, import_id, req, rejection, steps, now)
         }
+        // The caller ends the import interrupted and removes its files.
+        Err(Stopped::Failed(error)) => Err(error),
     }
 }
 
@@ -268,7 +284,7 @@ fn run_checks(
     spools: Vec<spool::Spool>,
     steps: &mut Vec<NewStep>,
     now: DateTime<Utc>,
-) -> Result<feed::Outcome, Rejection> {
+) -> Result<feed::Outcome, Stopped> {
     let keys = steps::publisher_keys(app, settings).inspect_err(|r| {
         // Without keys the archive cannot be opened: its step fails.
         steps.push(feed::step("archive", Err(r), Duration::ZERO));

@@ -1125,3 +1125,36 @@ fn without_room_for_the_results_the_import_ends_interrupted_and_imports_again_la
     // The spools had no names: nothing is left where they were.
     assert_eq!(std::fs::read_dir(&incoming).unwrap().count(), 0);
 }
+
+#[test]
+fn a_staging_folder_the_appliance_cannot_write_interrupts_the_import_instead_of_rejecting_it() {
+    let mut site = Site::new(143);
+    let archive = site.archive("good", 1, &[signed("tool.bin")]);
+    // Import 1 will stage into quarantine/1/.staging; something is in the way.
+    let quarantine = site.data().join("quarantine/1");
+    std::fs::create_dir_all(&quarantine).unwrap();
+    std::fs::write(quarantine.join(".staging"), b"in the way").unwrap();
+    let err = site.try_import(&archive).unwrap_err();
+    assert!(
+        matches!(&err, airlock_appliance::pipeline::ImportError::Io { path, source }
+            if *path == quarantine.join(".staging")
+                && source.kind() == std::io::ErrorKind::AlreadyExists),
+        "{err:?}"
+    );
+    let row = site.import_row(1);
+    assert_eq!(row.state, ImportState::Interrupted, "{row:?}");
+    assert!(!quarantine.exists());
+    let actions = site.audit_actions();
+    assert!(
+        actions.iter().any(|a| a == "import.interrupted"),
+        "{actions:?}"
+    );
+    assert!(
+        !actions.iter().any(|a| a == "import.rejected"),
+        "{actions:?}"
+    );
+
+    // Not the archive's fault: it imports as it is, its sequence never spent.
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+}
