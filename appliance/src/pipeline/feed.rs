@@ -41,7 +41,7 @@ use chrono::{DateTime, Utc};
 use super::evidence::{self, Context, Held, Judged};
 use super::spool::{Spool, Spools, Written};
 use super::steps::{self, NewCheckpoint, NewTrustState};
-use super::{Decided, ImportError, Rejection, Settings, Spooled, Stopped};
+use super::{Decided, ImportError, Rejection, Settings, Spooled, Stopped, spool_error};
 use crate::appliance::Appliance;
 use crate::policy::Policy;
 use crate::policy_store::NamedSigner;
@@ -63,7 +63,7 @@ pub(super) struct Inputs<'a> {
     pub(super) signers: &'a [NamedSigner],
     pub(super) policy: &'a Policy,
     /// Turns a judgement into what is stored (run on the worker).
-    pub(super) finish: &'a (dyn Fn(&Manifest, Judged) -> Decided + Sync),
+    pub(super) finish: &'a (dyn Fn(&Manifest, Judged) -> Decided<Vec<u8>> + Sync),
 }
 
 /// Everything the pass decided, ready to commit.
@@ -274,10 +274,7 @@ fn work(
 ) -> Result<(Vec<Spooled>, Option<Instant>, Written), Stopped> {
     let spool_failed = |source: std::io::Error| {
         stop.store(true, Ordering::Relaxed);
-        Stopped::Failed(ImportError::Io {
-            path: inputs.app.data().incoming(),
-            source,
-        })
+        Stopped::Failed(spool_error(inputs.app)(source))
     };
     let mut out = Vec::new();
     let mut failed = None;

@@ -219,11 +219,10 @@ fn run(
 
     let settings = Settings::load(app)?;
     // One evidence worker per core, each with its spool (an unnamed file) for what it renders.
-    let spool_dir = app.data().incoming();
     let spools = (0..std::thread::available_parallelism().map_or(1, usize::from))
-        .map(|index| spool::Spool::create(&spool_dir, index))
+        .map(|index| spool::Spool::create(&app.data().incoming(), index))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(ImportError::io(&spool_dir))?;
+        .map_err(spool_error(app))?;
     let decided = run_checks(
         app,
         import_id,
@@ -309,12 +308,10 @@ fn run_checks(
         Decided {
             position: j.position,
             verdict: j.verdict,
-            rendered: Rendered {
-                vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
-                reasons: serde_json::to_string(&j.reasons).unwrap_or_default(),
-                report: serde_json::to_string(&j.report).unwrap_or_default(),
-                digest,
-            },
+            vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
+            reasons_json: serde_json::to_string(&j.reasons).unwrap_or_default(),
+            report: serde_json::to_vec(&j.report).unwrap_or_default(),
+            digest,
             rule: j.report.rule,
             reasons: j.reasons,
         }
@@ -484,21 +481,16 @@ fn commit_and_release(
             let (mut passed, mut warned, mut failed) = (0, 0, 0);
             // Each row's report and summary, read back from the workers' spools.
             let (mut report_buf, mut vsa_buf) = (Vec::new(), Vec::new());
-            let spool_dir = app.data().incoming();
-            let spool_error = |source| ImportError::Io {
-                path: spool_dir.clone(),
-                source,
-            };
             for (judged, place) in checked.judged.iter().zip(&layout.places) {
                 let artifact = &manifest.artifacts[judged.position];
                 let report = checked
                     .spools
                     .read_text(judged.report, &mut report_buf)
-                    .map_err(spool_error)?;
+                    .map_err(spool_error(app))?;
                 checked
                     .spools
                     .read(judged.vsa, &mut vsa_buf)
-                    .map_err(spool_error)?;
+                    .map_err(spool_error(app))?;
                 match judged.verdict {
                     Verdict::Passed => passed += 1,
                     Verdict::Warned => warned += 1,
@@ -673,17 +665,10 @@ pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-/// One artifact's verdict and what is stored for it, rendered on the evidence workers.
-struct Decided {
-    position: usize,
-    verdict: Verdict,
-    reasons: Vec<String>,
-    rule: String,
-    rendered: Rendered,
-}
-
-/// A [`Decided`] whose report and signed summary wait in a spool for the commit.
-struct Spooled {
+/// One artifact's verdict and what is stored for it, rendered on the evidence workers. The
+/// report JSON and the signed VSA are `B`: bytes where they are made, then a span of the
+/// worker's spool until the commit.
+struct Decided<B> {
     position: usize,
     verdict: Verdict,
     reasons: Vec<String>,
@@ -691,32 +676,35 @@ struct Spooled {
     /// `reasons` as the JSON stored.
     reasons_json: String,
     digest: String,
-    report: spool::Span,
-    vsa: spool::Span,
+    report: B,
+    vsa: B,
 }
 
-impl Decided {
+/// A verdict whose report and signed summary wait in a spool.
+type Spooled = Decided<spool::Span>;
+
+/// An error of the workers' spools, named by their folder (the files have no names).
+fn spool_error(app: &Appliance) -> impl Fn(std::io::Error) -> ImportError + '_ {
+    move |source| ImportError::Io {
+        path: app.data().incoming(),
+        source,
+    }
+}
+
+impl Decided<Vec<u8>> {
     /// Moves the report and the summary to `spool`.
     fn spool(self, spool: &mut spool::Spool) -> std::io::Result<Spooled> {
-        Ok(Spooled {
-            report: spool.put(self.rendered.report.as_bytes())?,
-            vsa: spool.put(&self.rendered.vsa)?,
+        Ok(Decided {
+            report: spool.put(&self.report)?,
+            vsa: spool.put(&self.vsa)?,
             position: self.position,
             verdict: self.verdict,
             reasons: self.reasons,
             rule: self.rule,
-            reasons_json: self.rendered.reasons,
-            digest: self.rendered.digest,
+            reasons_json: self.reasons_json,
+            digest: self.digest,
         })
     }
-}
-
-/// What is stored for one artifact.
-struct Rendered {
-    vsa: Vec<u8>,
-    reasons: String,
-    report: String,
-    digest: String,
 }
 
 /// The settings key of the policy TOML.
