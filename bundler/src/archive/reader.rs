@@ -297,8 +297,8 @@ fn read_blobs<R: Read>(
             // its digest is checked, still in archive order.
             let lanes = lanes.get_or_insert_with(HashLanes::start);
             let lane = lanes.free_lane(observer)?;
-            stage_large_blob(stream, header.size, &path, lane)?;
-            lanes.hashing(digest, path);
+            stage_large_blob(stream, header.size, &path, &lanes.lanes[lane])?;
+            lanes.hashing.push_back(Hashing { lane, digest, path });
             stream.skip_padding(&header.path, header.size)?;
         } else {
             if let Some(lanes) = lanes {
@@ -431,20 +431,15 @@ impl HashLanes {
         }
     }
 
-    /// The next lane in turn, once the blobs hashing on it are checked.
-    fn free_lane(&mut self, observer: &mut dyn ReadObserver) -> Result<&Lane, ArchiveError> {
+    /// The next lane in turn, once the blobs hashing on it are checked. The blob sent to it
+    /// goes to the back of [`Self::hashing`].
+    fn free_lane(&mut self, observer: &mut dyn ReadObserver) -> Result<usize, ArchiveError> {
         let lane = self.next;
         self.next = (self.next + 1) % self.lanes.len();
         while self.hashing.iter().any(|h| h.lane == lane) {
             self.settle_first(observer)?;
         }
-        Ok(&self.lanes[lane])
-    }
-
-    /// Records the blob just sent to the lane [`Self::free_lane`] gave.
-    fn hashing(&mut self, digest: Sha256Digest, path: PathBuf) {
-        let lane = (self.next + self.lanes.len() - 1) % self.lanes.len();
-        self.hashing.push_back(Hashing { lane, digest, path });
+        Ok(lane)
     }
 
     /// Checks every blob still hashing, in archive order.
