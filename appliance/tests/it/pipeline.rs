@@ -1099,6 +1099,25 @@ fn a_missing_file_records_nothing_and_a_failing_disk_ends_the_import_interrupted
     assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
 }
 
+/// Imports `archive` as import 1, which must fail on an I/O error at `path` and end
+/// interrupted with nothing kept; the error's source.
+fn interrupted_at(
+    site: &mut Site,
+    archive: &std::path::Path,
+    path: &std::path::Path,
+) -> std::io::Error {
+    match site.try_import(archive).unwrap_err() {
+        airlock_appliance::pipeline::ImportError::Io { path: at, source } if at == path => {
+            let row = site.import_row(1);
+            assert_eq!(row.state, ImportState::Interrupted, "{row:?}");
+            assert!(!site.data().join("quarantine/1").exists());
+            assert_eq!(site.files("released"), Vec::<String>::new());
+            source
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
 #[test]
 fn without_room_for_the_results_the_import_ends_interrupted_and_imports_again_later() {
     let mut site = Site::new(142);
@@ -1107,15 +1126,7 @@ fn without_room_for_the_results_the_import_ends_interrupted_and_imports_again_la
     let incoming = site.data().join("incoming");
     std::fs::remove_dir(&incoming).unwrap();
     std::fs::write(&incoming, b"in the way").unwrap();
-    let err = site.try_import(&archive).unwrap_err();
-    assert!(
-        matches!(&err, airlock_appliance::pipeline::ImportError::Io { path, .. } if *path == incoming),
-        "{err:?}"
-    );
-    let row = site.import_row(1);
-    assert_eq!(row.state, ImportState::Interrupted);
-    assert!(!site.data().join("quarantine/1").exists());
-    assert_eq!(site.files("released"), Vec::<String>::new());
+    interrupted_at(&mut site, &archive, &incoming);
 
     std::fs::remove_file(&incoming).unwrap();
     std::fs::create_dir(&incoming).unwrap();
@@ -1134,16 +1145,8 @@ fn a_staging_folder_the_appliance_cannot_write_interrupts_the_import_instead_of_
     let quarantine = site.data().join("quarantine/1");
     std::fs::create_dir_all(&quarantine).unwrap();
     std::fs::write(quarantine.join(".staging"), b"in the way").unwrap();
-    let err = site.try_import(&archive).unwrap_err();
-    assert!(
-        matches!(&err, airlock_appliance::pipeline::ImportError::Io { path, source }
-            if *path == quarantine.join(".staging")
-                && source.kind() == std::io::ErrorKind::AlreadyExists),
-        "{err:?}"
-    );
-    let row = site.import_row(1);
-    assert_eq!(row.state, ImportState::Interrupted, "{row:?}");
-    assert!(!quarantine.exists());
+    let source = interrupted_at(&mut site, &archive, &quarantine.join(".staging"));
+    assert_eq!(source.kind(), std::io::ErrorKind::AlreadyExists);
     let actions = site.audit_actions();
     assert!(
         actions.iter().any(|a| a == "import.interrupted"),
