@@ -109,7 +109,7 @@ const EXPECTED_REJECTIONS: &[(&str, &str)] = &[
     ("bundle-malformed-json_fail", "bundle/Json"),
     ("bundle-negative-log-index_fail", "bundle/TlogEntry"),
     ("bundle-unknown-version_fail", "bundle/MediaType"),
-    ("bundle-with-root-cert_fail", "bundle/ChainContainsRoot"),
+    ("bundle-with-root-cert_fail", "bundle/ChainOutOfOrder"),
     (
         "checkpoint-bad-keyhint_fail",
         "inclusion-proof/Checkpoint/NoLogSignature",
@@ -161,7 +161,7 @@ const EXPECTED_REJECTIONS: &[(&str, &str)] = &[
         "inclusion-proof/Checkpoint/BadSignature",
     ),
     ("invalid-ct-key_fail", "SCT/Sct"),
-    ("invalid-inclusion-proof_fail", "bundle/VersionRequires"),
+    ("invalid-inclusion-proof_fail", "bundle/TlogEntry"),
     ("managed-key-no-key_fail", "material/KeyRequired"),
     ("managed-key-wrong-key_fail", "key/Pem"),
     (
