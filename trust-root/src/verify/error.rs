@@ -143,7 +143,7 @@ pub enum VerifyError {
     PayloadType(String),
     #[error("DSSE payload is not an in-toto statement: {0}")]
     Statement(String),
-    #[error("no in-toto subject has the artifact's digest (SHA-256 {sha256}){}", unchecked_note(.unchecked))]
+    #[error("no in-toto subject has the artifact's SHA-256 {sha256}{}", unchecked_note(.unchecked))]
     SubjectMismatch {
         sha256: String,
         /// Digest algorithms the subjects use that could not be taken (comma-separated).
