@@ -7,6 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use airlock_trust_root::{ArtifactDigests, HashAlgorithm};
+
 use super::digest::Sha256Digest;
 
 /// The DSSE payload type of a version-1 manifest.
@@ -434,6 +436,72 @@ pub struct Artifact {
     /// Sigstore bundles, attestation bundles and SBOMs about it.
     #[serde(default)]
     pub evidence: Evidence,
+    /// Its digests by other SHA-2 algorithms, when its evidence names it by them.
+    #[serde(default, skip_serializing_if = "OtherDigests::is_empty")]
+    pub other_digests: OtherDigests,
+}
+
+impl Artifact {
+    /// The artifact's digests as the verifier takes them: its SHA-256 and the others declared
+    /// (which the reader checks against the artifact's bytes).
+    pub fn verifier_digests(&self) -> ArtifactDigests {
+        let mut digests = ArtifactDigests {
+            sha256: *self.digest.as_bytes(),
+            sha384: None,
+            sha512: None,
+        };
+        if let Some(hex) = &self.other_digests.sha384 {
+            digests.sha384 = decode_hex(hex);
+        }
+        if let Some(hex) = &self.other_digests.sha512 {
+            digests.sha512 = decode_hex(hex);
+        }
+        digests
+    }
+}
+
+fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(text, &mut out).ok().map(|()| out)
+}
+
+/// An artifact's digests by SHA-2 algorithms other than SHA-256 (lowercase hex). `create`
+/// records one when the artifact's evidence names the artifact by it (an in-toto subject with
+/// only `sha512`, as npm provenance has; a hashedrekord entry that logged `sha384`), so the
+/// site can check that evidence without the artifact's bytes at hand; the reader checks each
+/// against the bytes of the blob named by the artifact's `digest`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherDigests {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha384: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
+}
+
+impl OtherDigests {
+    pub fn is_empty(&self) -> bool {
+        self.sha384.is_none() && self.sha512.is_none()
+    }
+
+    /// Each declared digest with its algorithm.
+    pub fn declared(&self) -> impl Iterator<Item = (HashAlgorithm, &str)> {
+        [
+            (HashAlgorithm::Sha384, &self.sha384),
+            (HashAlgorithm::Sha512, &self.sha512),
+        ]
+        .into_iter()
+        .filter_map(|(algorithm, hex)| Some((algorithm, hex.as_deref()?)))
+    }
+
+    /// Records `digest` under `algorithm` (SHA-256 is the artifact's own `digest`).
+    pub fn set(&mut self, algorithm: HashAlgorithm, digest: &[u8]) {
+        match algorithm {
+            HashAlgorithm::Sha256 => {}
+            HashAlgorithm::Sha384 => self.sha384 = Some(hex::encode(digest)),
+            HashAlgorithm::Sha512 => self.sha512 = Some(hex::encode(digest)),
+        }
+    }
 }
 
 /// Evidence about an artifact, each a blob.
@@ -717,6 +785,18 @@ impl Manifest {
                     }
                 }
                 ArtifactKind::OciImage => check_oci_layout(&field, artifact, &paths)?,
+            }
+            for (algorithm, hex) in artifact.other_digests.declared() {
+                if hex.len() != 2 * algorithm.output_len()
+                    || !hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                {
+                    return Err(invalid(
+                        &format!("{field}.other_digests.{}", algorithm.name()),
+                        "must be the digest in lowercase hex",
+                    ));
+                }
             }
             if size != artifact.size {
                 return Err(invalid(

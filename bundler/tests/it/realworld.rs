@@ -81,9 +81,7 @@ fn every_realworld_case_agrees_with_its_expected_outcome() {
             runs += 1;
             let agrees = match (expect_pass, out.status.code()) {
                 (true, Some(0)) => true,
-                (false, Some(1)) => expect_error
-                    .as_deref()
-                    .is_none_or(|e| stderr.contains(e)),
+                (false, Some(1)) => expect_error.as_deref().is_none_or(|e| stderr.contains(e)),
                 _ => false,
             };
             if !agrees {
