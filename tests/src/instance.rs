@@ -7,13 +7,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::attest::{IN_TOTO_PAYLOAD_TYPE, Predicate, pae, statement};
+use crate::attest::{IN_TOTO_PAYLOAD_TYPE, Predicate, pae, statement_with_digests};
 use crate::ca::{Ca, Identity, LeafRequest, SctMode};
 use crate::canonical::canonical_json;
 use crate::ct::CtLog;
-use crate::error::{Result, json_err};
-use crate::keys::{EcKey, Seed};
+use crate::error::{KitError, Result, json_err};
+use crate::keys::{EcKey, LeafKey, Seed};
 use crate::log::TransparencyLog;
+use crate::shape::{CertificateMaterial, DigestAlgorithm, EntryKind, ProofShape, Shape};
 use crate::tsa::Tsa;
 use crate::x509::cert_pem;
 
@@ -90,6 +91,12 @@ pub struct Knobs {
     /// The log entry carries no signed entry timestamp or integrated time, so the RFC 3161
     /// timestamp is the bundle's only evidence of time (as with Rekor v2).
     pub omit_promise: bool,
+    /// Attestations only: the log entry's payload hash is not the payload's (the log still
+    /// signs and includes the entry as minted).
+    pub wrong_entry_payload_hash: bool,
+    /// The log entry records a valid signature by the same key over another message instead of
+    /// the bundle's signature (the log still signs and includes the entry as minted).
+    pub wrong_entry_signature: bool,
 }
 
 /// How to sign.
@@ -104,6 +111,8 @@ pub struct SignOptions {
     pub at: Option<DateTime<Utc>>,
     /// Negative-fixture switches.
     pub knobs: Knobs,
+    /// How the bundle is laid out (version, material, proof, entry kind, key, digest).
+    pub shape: Shape,
 }
 
 impl SignOptions {
@@ -114,6 +123,7 @@ impl SignOptions {
             issuer: issuer.to_string(),
             at: None,
             knobs: Knobs::default(),
+            shape: Shape::default(),
         }
     }
 
@@ -124,6 +134,7 @@ impl SignOptions {
             issuer: issuer.to_string(),
             at: None,
             knobs: Knobs::default(),
+            shape: Shape::default(),
         }
     }
 
@@ -132,12 +143,18 @@ impl SignOptions {
         self.knobs = knobs;
         self
     }
+
+    /// The same options with `shape`.
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
 }
 
 /// A bundle the kit minted, with what a verifier should expect of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MintedBundle {
-    /// The Sigstore bundle v0.3 JSON.
+    /// The Sigstore bundle JSON (v0.3 unless [`Shape::version`] says otherwise).
     pub json: Vec<u8>,
     /// The identity a verifier should require (the requested one, whatever the knobs did).
     pub identity: Identity,
@@ -147,7 +164,8 @@ pub struct MintedBundle {
     pub certificate_der: Option<Vec<u8>>,
     /// The entry's index in the instance's log.
     pub log_index: u64,
-    /// SHA-256 of the artifact (message signatures) or of the subject (attestations).
+    /// SHA-256 of the artifact (message signatures) or of the subject (attestations), whatever
+    /// digest the bundle itself names.
     pub subject_digest: [u8; 32],
     /// For attestations, the in-toto statement (the DSSE payload).
     pub statement: Option<Vec<u8>>,
@@ -181,7 +199,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn secs(t: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp(t, 0).ok_or(crate::error::KitError::Invalid {
+    DateTime::from_timestamp(t, 0).ok_or(KitError::Invalid {
         what: "time",
         detail: t.to_string(),
     })
@@ -297,7 +315,7 @@ impl Instance {
         self.signatures += 1;
         let signing = Signing {
             at: self.signing_time(opts, n),
-            key: key.clone(),
+            key: LeafKey::P256(key.clone()),
             cert_der: None,
             serial: n,
         };
@@ -315,18 +333,29 @@ impl Instance {
         artifact: &[u8],
         opts: &SignOptions,
     ) -> Result<MintedBundle> {
-        let digest: [u8; 32] = Sha256::digest(artifact).into();
+        if opts.shape.entry != EntryKind::Dsse001 {
+            return Err(KitError::Invalid {
+                what: "shape",
+                detail: format!(
+                    "message signatures are logged as hashedrekord 0.0.1, not {:?}",
+                    opts.shape.entry
+                ),
+            });
+        }
+        let algorithm = opts.shape.message_digest;
+        let digest = algorithm.digest(artifact);
         let mut signature = signing.key.sign_prehash(&digest)?;
         if opts.knobs.bad_signature {
             corrupt(&mut signature);
         }
+        let entry_signature = self.entry_signature(&signing, &signature, opts)?;
         let body = json!({
             "apiVersion": "0.0.1",
             "kind": "hashedrekord",
             "spec": {
-                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+                "data": {"hash": {"algorithm": algorithm.rekor_name(), "value": hex::encode(&digest)}},
                 "signature": {
-                    "content": B64.encode(&signature),
+                    "content": B64.encode(&entry_signature),
                     "publicKey": {"content": B64.encode(signing.verifier_pem()?)},
                 },
             },
@@ -334,7 +363,7 @@ impl Instance {
         let content = (
             "messageSignature",
             json!({
-                "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
+                "messageDigest": {"algorithm": algorithm.bundle_name(), "digest": B64.encode(&digest)},
                 "signature": B64.encode(&signature),
             }),
         );
@@ -345,13 +374,28 @@ impl Instance {
             ("hashedrekord", "0.0.1"),
             &signature,
             content,
-            digest,
+            Sha256::digest(artifact).into(),
             None,
         )
     }
 
+    /// The signature the log entry records: the bundle's, or with
+    /// [`Knobs::wrong_entry_signature`] one by the same key over another message.
+    fn entry_signature(
+        &self,
+        signing: &Signing,
+        signature: &[u8],
+        opts: &SignOptions,
+    ) -> Result<Vec<u8>> {
+        if opts.knobs.wrong_entry_signature {
+            signing.key.sign(b"airlock-testkit: not the signed message")
+        } else {
+            Ok(signature.to_vec())
+        }
+    }
+
     /// Signs an in-toto statement about `subject_name` (whose SHA-256 is `subject_digest`) in a
-    /// DSSE envelope and logs a dsse entry.
+    /// DSSE envelope and logs it (a dsse 0.0.1 entry unless [`Shape::entry`] says otherwise).
     pub fn attest(
         &mut self,
         subject_name: &str,
@@ -359,17 +403,48 @@ impl Instance {
         predicate: &Predicate,
         opts: &SignOptions,
     ) -> Result<MintedBundle> {
+        let digests = [(DigestAlgorithm::Sha256, subject_digest.to_vec())];
+        self.attest_digests(subject_name, &digests, subject_digest, predicate, opts)
+    }
+
+    /// Like [`Instance::attest`], about the artifact `artifact`, whose in-toto subject names
+    /// it by one digest per entry of `algorithms` (e.g. only `[Sha512]`). The result's
+    /// [`MintedBundle::subject_digest`] is still the artifact's SHA-256.
+    pub fn attest_bytes(
+        &mut self,
+        subject_name: &str,
+        artifact: &[u8],
+        algorithms: &[DigestAlgorithm],
+        predicate: &Predicate,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let digests: Vec<_> = algorithms
+            .iter()
+            .map(|alg| (*alg, alg.digest(artifact)))
+            .collect();
+        let sha256 = Sha256::digest(artifact).into();
+        self.attest_digests(subject_name, &digests, sha256, predicate, opts)
+    }
+
+    fn attest_digests(
+        &mut self,
+        subject_name: &str,
+        digests: &[(DigestAlgorithm, Vec<u8>)],
+        subject_digest: [u8; 32],
+        predicate: &Predicate,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
         let signing = self.start_signing(opts)?;
         let serial = hex::encode(&self.seed.derive("statement", self.signatures as u32)[..16]);
-        let stmt = statement(
+        let stmt = statement_with_digests(
             subject_name,
-            &subject_digest,
+            digests,
             predicate,
             &rfc3339(signing.at),
             &serial,
         );
         let payload = serde_json::to_vec(&stmt).map_err(json_err("statement"))?;
-        let mut signature = signing.key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
+        let mut signature = signing.key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
         if opts.knobs.bad_signature {
             corrupt(&mut signature);
         }
@@ -378,28 +453,18 @@ impl Instance {
             "payloadType": IN_TOTO_PAYLOAD_TYPE,
             "signatures": [{"sig": B64.encode(&signature)}],
         });
-        let envelope_hash = Sha256::digest(canonical_json(&json!({
-            "payload": B64.encode(&payload),
-            "payloadType": IN_TOTO_PAYLOAD_TYPE,
-            "signatures": [{"keyid": "", "sig": B64.encode(&signature)}],
-        })));
-        let body = json!({
-            "apiVersion": "0.0.1",
-            "kind": "dsse",
-            "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
-                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-                "signatures": [{
-                    "signature": B64.encode(&signature),
-                    "verifier": B64.encode(signing.verifier_pem()?),
-                }],
-            },
-        });
+        let entry_signature = self.entry_signature(&signing, &signature, opts)?;
+        let body = dsse_entry_body(opts, &signing, &payload, &entry_signature)?;
+        let kind_version = match opts.shape.entry {
+            EntryKind::Dsse001 => ("dsse", "0.0.1"),
+            EntryKind::Intoto002 => ("intoto", "0.0.2"),
+            EntryKind::Dsse002 => ("dsse", "0.0.2"),
+        };
         self.finish(
             signing,
             opts,
             body,
-            ("dsse", "0.0.1"),
+            kind_version,
             &signature,
             ("dsseEnvelope", envelope),
             subject_digest,
@@ -417,12 +482,12 @@ impl Instance {
             CertValidity::Expired => (t - 2 * LEAF_VALIDITY_SECS, t - LEAF_VALIDITY_SECS),
             CertValidity::NotYetValid => (t + LEAF_VALIDITY_SECS, t + 2 * LEAF_VALIDITY_SECS),
         };
-        let key = self.seed.p256(&format!("leaf-{n}"));
+        let key = self.seed.leaf_key(opts.shape.key, &format!("leaf-{n}"));
         let identity = opts.knobs.wrong_identity.as_ref().unwrap_or(&opts.identity);
         let issuer = opts.knobs.wrong_issuer.as_deref().unwrap_or(&opts.issuer);
         let cert_der = self.ca.issue_leaf(&LeafRequest {
             serial: 0x1000 + n,
-            key: &key,
+            spki: key.spki()?,
             identity,
             issuer,
             not_before: nb,
@@ -430,6 +495,7 @@ impl Instance {
             sct: opts.knobs.sct,
             ct_log: &self.ct_log,
             rogue_ct_log: &self.rogue_ct_log,
+            quirks: opts.shape.leaf,
         })?;
         Ok(Signing {
             at,
@@ -472,7 +538,7 @@ impl Instance {
         if knobs.tamper_body {
             tamper(&mut bundle_body);
         }
-        let (signer_key, signer_value) = signing.material()?;
+        let (signer_key, signer_value) = signing.material(opts.shape.material, &self.ca)?;
         let mut material = json!({
             "tlogEntries": [{
                 "logIndex": index.to_string(),
@@ -495,6 +561,22 @@ impl Instance {
         {
             entry.remove("integratedTime");
             entry.remove("inclusionPromise");
+        }
+        if let Some(entry) = material["tlogEntries"][0].as_object_mut() {
+            match opts.shape.proof {
+                ProofShape::Full => {}
+                ProofShape::PromiseOnly => {
+                    entry.remove("inclusionProof");
+                }
+                ProofShape::ProofWithoutCheckpoint => {
+                    if let Some(proof) = entry
+                        .get_mut("inclusionProof")
+                        .and_then(Value::as_object_mut)
+                    {
+                        proof.remove("checkpoint");
+                    }
+                }
+            }
         }
         let ts_serial = 0x2000 + signing.serial;
         let t = signing.at.timestamp();
@@ -523,7 +605,7 @@ impl Instance {
             );
         }
         let mut bundle = serde_json::Map::new();
-        bundle.insert("mediaType".into(), BUNDLE_V03_MEDIA_TYPE.into());
+        bundle.insert("mediaType".into(), opts.shape.version.media_type().into());
         bundle.insert("verificationMaterial".into(), material);
         bundle.insert(content_key.into(), content);
         let json = serde_json::to_vec_pretty(&Value::Object(bundle)).map_err(json_err("bundle"))?;
@@ -608,7 +690,7 @@ impl Instance {
 /// Material for one signature in progress.
 struct Signing {
     at: DateTime<Utc>,
-    key: EcKey,
+    key: LeafKey,
     /// The leaf certificate, or `None` for a managed key.
     cert_der: Option<Vec<u8>>,
     serial: u64,
@@ -623,13 +705,120 @@ impl Signing {
         }
     }
 
-    /// The bundle's `verificationMaterial` entry naming the signer.
-    fn material(&self) -> Result<(&'static str, Value)> {
-        Ok(match &self.cert_der {
-            Some(der) => ("certificate", json!({"rawBytes": B64.encode(der)})),
-            None => ("publicKey", json!({"hint": B64.encode(self.key.key_id()?)})),
-        })
+    /// The bundle's `verificationMaterial` entry naming the signer, the certificate carried
+    /// in `form`.
+    fn material(&self, form: CertificateMaterial, ca: &Ca) -> Result<(&'static str, Value)> {
+        let Some(leaf) = &self.cert_der else {
+            return Ok(("publicKey", json!({"hint": B64.encode(key_id(&self.key)?)})));
+        };
+        let (intermediate, root) = (&ca.intermediate_der, &ca.root_der);
+        let chain: Vec<&Vec<u8>> = match form {
+            CertificateMaterial::Certificate => {
+                return Ok(("certificate", json!({"rawBytes": B64.encode(leaf)})));
+            }
+            CertificateMaterial::ChainLeaf => vec![leaf],
+            CertificateMaterial::ChainToIntermediate => vec![leaf, intermediate],
+            CertificateMaterial::ChainToRoot => vec![leaf, intermediate, root],
+            CertificateMaterial::ChainOutOfOrder => vec![leaf, root, intermediate],
+        };
+        let certificates: Vec<Value> = chain
+            .iter()
+            .map(|der| json!({"rawBytes": B64.encode(der)}))
+            .collect();
+        Ok((
+            "x509CertificateChain",
+            json!({"certificates": certificates}),
+        ))
     }
+}
+
+/// SHA-256 of a key's PKIX DER: Sigstore's key id.
+fn key_id(key: &LeafKey) -> Result<[u8; 32]> {
+    Ok(Sha256::digest(key.spki_der()?).into())
+}
+
+/// The log entry body for a DSSE envelope over `payload` with `signature`, of the kind
+/// [`Shape::entry`] names.
+fn dsse_entry_body(
+    opts: &SignOptions,
+    signing: &Signing,
+    payload: &[u8],
+    signature: &[u8],
+) -> Result<Value> {
+    let payload_hash: [u8; 32] = if opts.knobs.wrong_entry_payload_hash {
+        Sha256::digest(b"airlock-testkit: not the payload").into()
+    } else {
+        Sha256::digest(payload).into()
+    };
+    Ok(match opts.shape.entry {
+        EntryKind::Dsse001 => {
+            let envelope_hash = Sha256::digest(canonical_json(&json!({
+                "payload": B64.encode(payload),
+                "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"keyid": "", "sig": B64.encode(signature)}],
+            })));
+            json!({
+                "apiVersion": "0.0.1",
+                "kind": "dsse",
+                "spec": {
+                    "envelopeHash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
+                    "payloadHash": {"algorithm": "sha256", "value": hex::encode(payload_hash)},
+                    "signatures": [{
+                        "signature": B64.encode(signature),
+                        "verifier": B64.encode(signing.verifier_pem()?),
+                    }],
+                },
+            })
+        }
+        // Rekor v1 keeps the envelope without its payload; `hash` is SHA-256 of the whole
+        // envelope's canonical JSON (payload included, signature base64).
+        EntryKind::Intoto002 => {
+            let envelope_hash = Sha256::digest(canonical_json(&json!({
+                "payload": B64.encode(payload),
+                "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"keyid": "", "sig": B64.encode(signature)}],
+            })));
+            json!({
+                "apiVersion": "0.0.2",
+                "kind": "intoto",
+                "spec": {
+                    "content": {
+                        "envelope": {
+                            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                            "signatures": [{
+                                "publicKey": B64.encode(signing.verifier_pem()?),
+                                "sig": B64.encode(B64.encode(signature)),
+                            }],
+                        },
+                        "hash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
+                        "payloadHash": {"algorithm": "sha256", "value": hex::encode(payload_hash)},
+                    },
+                },
+            })
+        }
+        EntryKind::Dsse002 => {
+            let verifier = match &signing.cert_der {
+                Some(der) => json!({
+                    "x509Certificate": {"rawBytes": B64.encode(der)},
+                    "keyDetails": signing.key.algorithm().key_details(),
+                }),
+                None => json!({
+                    "publicKey": {"rawBytes": B64.encode(signing.key.spki_der()?)},
+                    "keyDetails": signing.key.algorithm().key_details(),
+                }),
+            };
+            json!({
+                "apiVersion": "0.0.2",
+                "kind": "dsse",
+                "spec": {
+                    "dsseV002": {
+                        "payloadHash": {"algorithm": "SHA2_256", "digest": B64.encode(payload_hash)},
+                        "signatures": [{"content": B64.encode(signature), "verifier": verifier}],
+                    },
+                },
+            })
+        }
+    })
 }
 
 /// Breaks an ECDSA DER signature while keeping it parseable: flips a bit of the last byte of `s`.

@@ -8,6 +8,8 @@ mod create;
 mod fetch;
 #[cfg(test)]
 mod keygen;
+#[cfg(test)]
+mod realworld_rules;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]
