@@ -841,6 +841,7 @@ fn tamper(body: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shape::{BUNDLE_V01_MEDIA_TYPE, BundleVersion, KeyAlgorithm, LeafQuirks, SanForm};
 
     fn inst() -> Instance {
         Instance::new(1, DateTime::from_timestamp(1_768_478_400, 0).unwrap()).unwrap()
@@ -880,6 +881,288 @@ mod tests {
         let diff: Vec<_> = body.iter().zip(&orig).filter(|(a, b)| a != b).collect();
         assert_eq!(diff.len(), 1);
         assert!(serde_json::from_slice::<Value>(&body).is_ok());
+    }
+
+    fn opts(shape: Shape, knobs: Knobs) -> SignOptions {
+        SignOptions::workload("https://x.test/w", "https://issuer.test")
+            .with_shape(shape)
+            .with_knobs(knobs)
+    }
+
+    fn bundle_json(b: &MintedBundle) -> Value {
+        serde_json::from_slice(&b.json).unwrap()
+    }
+
+    /// The first tlog entry's canonicalized body, decoded.
+    fn entry_body(bundle: &Value) -> Value {
+        let b64 = bundle["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+            .as_str()
+            .unwrap();
+        serde_json::from_slice(&B64.decode(b64).unwrap()).unwrap()
+    }
+
+    fn attest_with(i: &mut Instance, shape: Shape, knobs: Knobs) -> MintedBundle {
+        i.attest_bytes(
+            "a",
+            b"artifact",
+            &[DigestAlgorithm::Sha256],
+            &Predicate::Spdx(vec![]),
+            &opts(shape, knobs),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn chain_material_lists_the_certificates_in_the_order_asked() {
+        let mut i = inst();
+        let (intermediate, root) = (i.ca.intermediate_der.clone(), i.ca.root_der.clone());
+        for (material, expected) in [
+            (CertificateMaterial::ChainLeaf, vec![None]),
+            (
+                CertificateMaterial::ChainToIntermediate,
+                vec![None, Some(&intermediate)],
+            ),
+            (
+                CertificateMaterial::ChainToRoot,
+                vec![None, Some(&intermediate), Some(&root)],
+            ),
+            (
+                CertificateMaterial::ChainOutOfOrder,
+                vec![None, Some(&root), Some(&intermediate)],
+            ),
+        ] {
+            let shape = Shape {
+                version: BundleVersion::V0_1,
+                material,
+                ..Shape::default()
+            };
+            let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+            let leaf = b.certificate_der.clone().unwrap();
+            let json = bundle_json(&b);
+            let vm = &json["verificationMaterial"];
+            assert_eq!(json["mediaType"], BUNDLE_V01_MEDIA_TYPE);
+            assert_eq!(vm.get("certificate"), None);
+            let got: Vec<Vec<u8>> = vm["x509CertificateChain"]["certificates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| B64.decode(c["rawBytes"].as_str().unwrap()).unwrap())
+                .collect();
+            let expected: Vec<Vec<u8>> = expected
+                .into_iter()
+                .map(|c| c.cloned().unwrap_or_else(|| leaf.clone()))
+                .collect();
+            assert_eq!(got, expected, "{material:?}");
+        }
+    }
+
+    #[test]
+    fn proof_shapes_drop_the_proof_or_its_checkpoint() {
+        let mut i = inst();
+        let entry = |i: &mut Instance, proof| {
+            let shape = Shape {
+                proof,
+                ..Shape::default()
+            };
+            let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+            bundle_json(&b)["verificationMaterial"]["tlogEntries"][0].clone()
+        };
+        let full = entry(&mut i, ProofShape::Full);
+        assert!(full["inclusionProof"]["checkpoint"]["envelope"].is_string());
+        let promise = entry(&mut i, ProofShape::PromiseOnly);
+        assert_eq!(promise.get("inclusionProof"), None);
+        assert!(promise["inclusionPromise"]["signedEntryTimestamp"].is_string());
+        let no_checkpoint = entry(&mut i, ProofShape::ProofWithoutCheckpoint);
+        assert_eq!(no_checkpoint["inclusionProof"].get("checkpoint"), None);
+        assert!(no_checkpoint["inclusionProof"]["rootHash"].is_string());
+        assert!(no_checkpoint["inclusionPromise"]["signedEntryTimestamp"].is_string());
+    }
+
+    #[test]
+    fn intoto_v002_entry_has_no_payload_and_double_encoded_signature() {
+        let mut i = inst();
+        let shape = Shape {
+            entry: EntryKind::Intoto002,
+            ..Shape::default()
+        };
+        let b = attest_with(&mut i, shape, Knobs::default());
+        let json = bundle_json(&b);
+        let entry = &json["verificationMaterial"]["tlogEntries"][0];
+        assert_eq!(
+            entry["kindVersion"],
+            json!({"kind": "intoto", "version": "0.0.2"})
+        );
+        let body = entry_body(&json);
+        let content = &body["spec"]["content"];
+        assert_eq!(
+            content["envelope"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["payloadType", "signatures"]
+        );
+        let sig = &content["envelope"]["signatures"][0];
+        let inner = B64.decode(sig["sig"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            String::from_utf8(inner).unwrap(),
+            json["dsseEnvelope"]["signatures"][0]["sig"]
+                .as_str()
+                .unwrap()
+        );
+        let pem = B64.decode(sig["publicKey"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            String::from_utf8(pem).unwrap(),
+            cert_pem(b.certificate_der.as_ref().unwrap())
+        );
+        let payload = b.statement.unwrap();
+        assert_eq!(
+            content["payloadHash"],
+            json!({"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))})
+        );
+    }
+
+    #[test]
+    fn dsse_v002_entry_names_the_certificate_and_key_details() {
+        let mut i = inst();
+        let shape = Shape {
+            entry: EntryKind::Dsse002,
+            ..Shape::default()
+        };
+        let b = attest_with(&mut i, shape, Knobs::default());
+        let json = bundle_json(&b);
+        let spec = &entry_body(&json)["spec"]["dsseV002"];
+        let payload = b.statement.unwrap();
+        assert_eq!(
+            spec["payloadHash"],
+            json!({"algorithm": "SHA2_256", "digest": B64.encode(Sha256::digest(&payload))})
+        );
+        assert_eq!(
+            spec["signatures"][0],
+            json!({
+                "content": json["dsseEnvelope"]["signatures"][0]["sig"],
+                "verifier": {
+                    "x509Certificate": {"rawBytes": B64.encode(b.certificate_der.unwrap())},
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn wrong_entry_knobs_change_the_entry_not_the_envelope() {
+        let mut i = inst();
+        // (knobs, whether the logged payload hash is the payload's, whether the logged
+        // signature is the envelope's)
+        for (knobs, hash_ok, sig_ok) in [
+            (Knobs::default(), true, true),
+            (
+                Knobs {
+                    wrong_entry_payload_hash: true,
+                    ..Knobs::default()
+                },
+                false,
+                true,
+            ),
+            (
+                Knobs {
+                    wrong_entry_signature: true,
+                    ..Knobs::default()
+                },
+                true,
+                false,
+            ),
+        ] {
+            let b = attest_with(&mut i, Shape::default(), knobs.clone());
+            let json = bundle_json(&b);
+            let spec = &entry_body(&json)["spec"];
+            let payload_hash = hex::encode(Sha256::digest(b.statement.unwrap()));
+            assert_eq!(
+                spec["payloadHash"]["value"] == payload_hash.as_str(),
+                hash_ok,
+                "{knobs:?}"
+            );
+            assert_eq!(
+                spec["signatures"][0]["signature"] == json["dsseEnvelope"]["signatures"][0]["sig"],
+                sig_ok,
+                "{knobs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn message_digest_algorithm_names_the_bundle_and_entry_digest() {
+        let mut i = inst();
+        let shape = Shape {
+            key: KeyAlgorithm::P384,
+            message_digest: DigestAlgorithm::Sha384,
+            ..Shape::default()
+        };
+        let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+        let json = bundle_json(&b);
+        let digest = sha2::Sha384::digest(b"x");
+        assert_eq!(
+            json["messageSignature"]["messageDigest"],
+            json!({"algorithm": "SHA2_384", "digest": B64.encode(digest)})
+        );
+        assert_eq!(
+            entry_body(&json)["spec"]["data"]["hash"],
+            json!({"algorithm": "sha384", "value": hex::encode(digest)})
+        );
+        assert_eq!(b.subject_digest, <[u8; 32]>::from(Sha256::digest(b"x")));
+    }
+
+    #[test]
+    fn message_signatures_are_only_hashedrekord() {
+        let mut i = inst();
+        let shape = Shape {
+            entry: EntryKind::Intoto002,
+            ..Shape::default()
+        };
+        let err = i.sign_blob(b"x", &opts(shape, Knobs::default()));
+        assert!(
+            matches!(err, Err(KitError::Invalid { what: "shape", .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn leaf_quirks_are_in_the_certificate() {
+        use der::Decode;
+        use x509_cert::ext::pkix::SubjectAltName;
+        use x509_cert::ext::pkix::name::GeneralName;
+        let mut i = inst();
+        let quirks = LeafQuirks {
+            san: SanForm::OtherName(crate::shape::FULCIO_OTHERNAME_OID),
+            unknown_critical_extension: true,
+            inner_signature_algorithm_mismatch: true,
+        };
+        let shape = Shape {
+            leaf: quirks,
+            ..Shape::default()
+        };
+        let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+        let cert = x509_cert::Certificate::from_der(&b.certificate_der.unwrap()).unwrap();
+        let tbs = &cert.tbs_certificate;
+        assert_eq!(tbs.signature.oid, crate::x509::ECDSA_WITH_SHA384);
+        assert_eq!(cert.signature_algorithm.oid, crate::x509::ECDSA_WITH_SHA256);
+        let exts = tbs.extensions.as_ref().unwrap();
+        let unknown = exts
+            .iter()
+            .find(|e| e.extn_id == crate::shape::UNKNOWN_EXTENSION_OID)
+            .unwrap();
+        assert!(unknown.critical);
+        let san = exts
+            .iter()
+            .find(|e| e.extn_id == const_oid::db::rfc5912::ID_CE_SUBJECT_ALT_NAME)
+            .unwrap();
+        let SubjectAltName(names) = SubjectAltName::from_der(san.extn_value.as_bytes()).unwrap();
+        let [GeneralName::OtherName(other)] = names.as_slice() else {
+            panic!("expected one otherName SAN, got {names:?}");
+        };
+        assert_eq!(other.type_id, crate::shape::FULCIO_OTHERNAME_OID);
+        let value = der::asn1::Utf8StringRef::try_from(&other.value).unwrap();
+        assert_eq!(value.as_str(), "https://x.test/w");
     }
 
     #[test]

@@ -74,6 +74,19 @@ fn intoto_shape() -> Shape {
     }
 }
 
+/// The bundle's first log entry body, decoded.
+fn entry_body(bundle: &MintedBundle) -> Value {
+    use base64::Engine;
+    let json: Value = serde_json::from_slice(&bundle.json).unwrap();
+    let b64 = json["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+        .as_str()
+        .unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64)
+        .unwrap();
+    serde_json::from_slice(&raw).unwrap()
+}
+
 /// What `verify-bundle` did.
 #[derive(Debug)]
 struct Run {
@@ -167,18 +180,7 @@ fn intoto_v002_entry_without_payload_verifies() {
         intoto_shape(),
         Knobs::default(),
     );
-    let body: Value = {
-        let b: Value = serde_json::from_slice(&bundle.json).unwrap();
-        let raw = b["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
-            .as_str()
-            .unwrap()
-            .to_string();
-        use base64::Engine;
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(raw)
-            .unwrap();
-        serde_json::from_slice(&raw).unwrap()
-    };
+    let body = entry_body(&bundle);
     assert_eq!(body["kind"], "intoto");
     assert_eq!(body["spec"]["content"]["envelope"].get("payload"), None);
     let file = verify(&inst, &bundle, Some(ARTIFACT), &[]);
@@ -269,28 +271,34 @@ fn subject_with_only_sha384_matches_the_file() {
     );
 }
 
-#[test]
-fn hashedrekord_with_sha384_and_sha512_digests_verifies_only_its_artifact() {
+/// A message signature by a `key` leaf over the `digest` of [`ARTIFACT`] verifies for that
+/// artifact and no other.
+fn assert_hashedrekord_verifies_only_its_artifact(key: KeyAlgorithm, digest: DigestAlgorithm) {
     let mut inst = instance();
-    for (key, digest) in [
-        (KeyAlgorithm::P384, DigestAlgorithm::Sha384),
-        (KeyAlgorithm::P521, DigestAlgorithm::Sha512),
-    ] {
-        let case = format!("{key:?} over {digest:?}");
-        let shape = Shape {
-            key,
-            message_digest: digest,
-            ..Shape::default()
-        };
-        let bundle = sign(&mut inst, shape, Knobs::default());
-        assert_verified(&verify(&inst, &bundle, Some(ARTIFACT), &[]), &case);
-        assert_rejected(
-            &verify(&inst, &bundle, Some(OTHER_ARTIFACT), &[]),
-            &format!("{case}, another artifact"),
-            "signature step: ",
-            &[],
-        );
-    }
+    let case = format!("{key:?} over {digest:?}");
+    let shape = Shape {
+        key,
+        message_digest: digest,
+        ..Shape::default()
+    };
+    let bundle = sign(&mut inst, shape, Knobs::default());
+    assert_verified(&verify(&inst, &bundle, Some(ARTIFACT), &[]), &case);
+    assert_rejected(
+        &verify(&inst, &bundle, Some(OTHER_ARTIFACT), &[]),
+        &format!("{case}, another artifact"),
+        "signature step: ",
+        &[],
+    );
+}
+
+#[test]
+fn hashedrekord_p384_with_sha384_verifies_only_its_artifact() {
+    assert_hashedrekord_verifies_only_its_artifact(KeyAlgorithm::P384, DigestAlgorithm::Sha384);
+}
+
+#[test]
+fn hashedrekord_p521_with_sha512_verifies_only_its_artifact() {
+    assert_hashedrekord_verifies_only_its_artifact(KeyAlgorithm::P521, DigestAlgorithm::Sha512);
 }
 
 // Rule 3: the message digest's algorithm is the bundle's, not the key's: a P-384 key may sign a
