@@ -10,6 +10,8 @@ mod fetch;
 mod keygen;
 #[cfg(test)]
 mod realworld;
+#[cfg(test)]
+mod realworld_rules;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]
