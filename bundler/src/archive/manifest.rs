@@ -957,6 +957,7 @@ mod tests {
                     layout_blob(digest("layer")),
                 ],
                 evidence: Evidence::default(),
+                other_digests: Default::default(),
             }],
             blobs: texts
                 .iter()

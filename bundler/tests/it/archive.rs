@@ -51,6 +51,7 @@ fn manifest_for(blobs: &[Vec<u8>]) -> Manifest {
                 digest,
             }],
             evidence: Evidence::default(),
+            other_digests: Default::default(),
         });
     }
     Manifest {
