@@ -985,6 +985,33 @@ mod tests {
     }
 
     #[test]
+    fn other_digests_must_be_lowercase_hex_of_their_length() {
+        let mut manifest = sample();
+        manifest.artifacts[0].other_digests.sha512 = Some("ab".repeat(64));
+        manifest.check().unwrap();
+        assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+        for bad in ["ab".repeat(63), "AB".repeat(64), "zz".repeat(64)] {
+            manifest.artifacts[0].other_digests.sha512 = Some(bad);
+            assert_eq!(
+                invalid_in(&manifest),
+                (
+                    "artifacts[0].other_digests.sha512".to_owned(),
+                    "must be the digest in lowercase hex".to_owned()
+                )
+            );
+        }
+        // Only SHA-384 and SHA-512 have a place.
+        let json = String::from_utf8(sample().to_json()).unwrap().replace(
+            "\"evidence\":",
+            "\"other_digests\":{\"md5\":\"00\"},\"evidence\":",
+        );
+        assert!(matches!(
+            Manifest::from_json(json.as_bytes()),
+            Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
     fn an_image_digest_must_be_one_of_its_layout_blobs() {
         // index.json is the image's file, but not one of its blobs/sha256/ files.
         let mut manifest = sample();

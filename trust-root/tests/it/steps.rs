@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 
 use airlock_trust_root::{
     Artifact, Bundle, BundleError, BundleVersion, CertificateIdentity, CheckpointError,
-    EntryMismatch, Matcher, ProofError, PublicKey, Report, SctError, SignerPolicy, Step,
-    TimestampError, TrustedRoot, Verifier, VerifyError,
+    EntryMismatch, Matcher, ProofError, PublicKey, Report, SctError, SignerFacts, SignerPolicy,
+    Step, TimestampError, TrustedRoot, Verifier, VerifierOptions, VerifyError,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -307,6 +307,82 @@ fn empty_tlog_entries_is_no_log_entry() {
     let case = case.bundle(|b| b["verificationMaterial"]["tlogEntries"] = json!([]));
     let err = case.rejected_at(Step::ObservedTimes);
     assert!(matches!(err, VerifyError::NoLogEntry), "{err:?}");
+}
+
+// --- verifier options -------------------------------------------------------------------------
+
+impl Case {
+    /// Verifies with the case's artifact and signer under `options`.
+    fn verify_under(&self, options: VerifierOptions) -> Result<Report, VerifyError> {
+        let root = TrustedRoot::from_json(&serde_json::to_vec(&self.root).unwrap()).unwrap();
+        let bundle = self.parse_bundle().unwrap();
+        Verifier::with_options(root, options).verify(
+            &bundle,
+            Artifact::Bytes(&self.artifact),
+            &self.policy(),
+        )
+    }
+}
+
+#[test]
+fn the_default_options_are_one_entry_one_sct_one_time() {
+    assert_eq!(
+        VerifierOptions::default(),
+        VerifierOptions {
+            min_log_entries: 1,
+            min_scts: 1,
+            min_observed_times: 1,
+        }
+    );
+}
+
+#[test]
+fn raised_minimum_counts_are_enforced_and_named() {
+    let Some(case) = Case::load(HAPPY_V03) else {
+        return;
+    };
+    let strict = |change: fn(&mut VerifierOptions)| {
+        let mut options = VerifierOptions::default();
+        change(&mut options);
+        case.verify_under(options).unwrap_err()
+    };
+    assert_eq!(
+        strict(|o| o.min_log_entries = 2),
+        VerifyError::TooFewLogEntries {
+            found: 1,
+            required: 2
+        }
+    );
+    assert_eq!(
+        strict(|o| o.min_observed_times = 2),
+        VerifyError::TooFewObservedTimes {
+            found: 1,
+            required: 2
+        }
+    );
+    assert_eq!(
+        strict(|o| o.min_scts = 2),
+        VerifyError::Sct(SctError::TooFew {
+            found: 1,
+            required: 2
+        })
+    );
+}
+
+#[test]
+fn no_sct_is_needed_when_the_minimum_is_zero() {
+    let Some(case) = Case::load(HAPPY_V03) else {
+        return;
+    };
+    let case = case.root(|r| r["ctlogs"] = json!([]));
+    let options = VerifierOptions {
+        min_scts: 0,
+        ..VerifierOptions::default()
+    };
+    let report = case.verify_under(options).unwrap();
+    assert!(
+        matches!(&report.signer, SignerFacts::Certificate { sct_log_ids, .. } if sct_log_ids.is_empty())
+    );
 }
 
 // --- certificate chain ------------------------------------------------------------------------
