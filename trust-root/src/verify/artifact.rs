@@ -2,6 +2,7 @@
 //! caller with every algorithm the bundle's evidence names (SHA-256 always, SHA-384 or SHA-512
 //! when a message digest, a logged digest or an in-toto subject uses them).
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 use std::io::{self, Read};
 
@@ -98,32 +99,38 @@ impl ArtifactDigests {
     }
 }
 
-/// The artifact as the steps see it: its digests, taken once, and its bytes when given.
+/// The artifact as the steps see it: its digests, and its bytes when given (then digests other
+/// than SHA-256 are taken once, when a step first asks for them).
 #[derive(Debug)]
 pub(crate) struct ArtifactView<'a> {
     bytes: Option<&'a [u8]>,
     digests: ArtifactDigests,
+    sha384: OnceCell<[u8; 48]>,
+    sha512: OnceCell<[u8; 64]>,
 }
 
 impl<'a> ArtifactView<'a> {
-    pub(crate) fn new(artifact: Artifact<'a>, bundle: &Bundle) -> Self {
-        match artifact {
-            Artifact::Bytes(bytes) => Self {
-                bytes: Some(bytes),
-                digests: ArtifactDigests::of_bytes(bytes, &bundle.artifact_hashes()),
-            },
-            Artifact::Sha256(sha256) => Self {
-                bytes: None,
-                digests: ArtifactDigests {
+    pub(crate) fn new(artifact: Artifact<'a>) -> Self {
+        let (bytes, digests) = match artifact {
+            Artifact::Bytes(bytes) => (
+                Some(bytes),
+                ArtifactDigests::of_bytes(bytes, &BTreeSet::new()),
+            ),
+            Artifact::Sha256(sha256) => (
+                None,
+                ArtifactDigests {
                     sha256,
                     sha384: None,
                     sha512: None,
                 },
-            },
-            Artifact::Digests(digests) => Self {
-                bytes: None,
-                digests,
-            },
+            ),
+            Artifact::Digests(digests) => (None, digests),
+        };
+        Self {
+            bytes,
+            digests,
+            sha384: OnceCell::new(),
+            sha512: OnceCell::new(),
         }
     }
 
@@ -136,7 +143,29 @@ impl<'a> ArtifactView<'a> {
     }
 
     pub(crate) fn digest(&self, algorithm: HashAlgorithm) -> Option<&[u8]> {
-        self.digests.get(algorithm)
+        if let Some(digest) = self.digests.get(algorithm) {
+            return Some(digest);
+        }
+        let bytes = self.bytes?;
+        match algorithm {
+            HashAlgorithm::Sha256 => None,
+            HashAlgorithm::Sha384 => {
+                let digest = self.sha384.get_or_init(|| {
+                    let mut out = [0u8; 48];
+                    out.copy_from_slice(&algorithm.digest(bytes));
+                    out
+                });
+                Some(&digest[..])
+            }
+            HashAlgorithm::Sha512 => {
+                let digest = self.sha512.get_or_init(|| {
+                    let mut out = [0u8; 64];
+                    out.copy_from_slice(&algorithm.digest(bytes));
+                    out
+                });
+                Some(&digest[..])
+            }
+        }
     }
 }
 

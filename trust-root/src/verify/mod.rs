@@ -141,7 +141,7 @@ impl Verifier {
         policy: &SignerPolicy,
     ) -> Result<Report, VerifyError> {
         let root = &self.root;
-        let artifact = ArtifactView::new(artifact, bundle);
+        let artifact = ArtifactView::new(artifact);
 
         // Material: the certificate or key the rest of the checks are about.
         let (leaf, key) = match (&bundle.material, policy) {
