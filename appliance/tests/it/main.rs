@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod common;
 mod crash;
+mod deps;
 mod http;
 mod netns;
 mod pages;
