@@ -40,7 +40,7 @@ struct Trust {
 }
 
 pub(crate) fn run(args: StatusArgs) -> ExitCode {
-    let app = match args.data.open() {
+    let app = match args.data.open_read() {
         Ok(app) => app,
         Err(code) => return code,
     };

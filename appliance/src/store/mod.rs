@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use alarms::{Alarm, AlarmKind};
 pub use artifacts::{ArtifactRow, NewArtifact};
-pub use audit::{AuditRow, GENESIS_HASH};
+pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, LogHeadSummary, ManifestSummary, NewStep,
     StepRow,
@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_role_expiries.sql"),
     include_str!("migrations/0003_manifest_summary.sql"),
+    include_str!("migrations/0004_audit_heads.sql"),
 ];
 
 /// Why the store failed.
