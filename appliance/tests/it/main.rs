@@ -6,6 +6,7 @@ mod browser;
 mod cli;
 mod common;
 mod crash;
+mod edges;
 mod http;
 mod lock;
 mod netns;
