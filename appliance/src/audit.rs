@@ -526,6 +526,170 @@ mod tests {
         );
     }
 
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_100, 0).unwrap()
+    }
+
+    /// Rewrites row `seq`'s detail and recomputes its hash and every later row's, as someone
+    /// who can write the database would: the chain alone still verifies.
+    fn rewrite(store: &Store, seq: i64, detail: &str) {
+        let rows = store::audit::page(store.read(), seq - 1, 1000).unwrap();
+        let mut prev = rows[0].prev_hash.clone();
+        for mut row in rows {
+            if row.seq == seq {
+                row.detail = detail.to_owned();
+            }
+            row.prev_hash = prev;
+            row.hash = row_hash(&row);
+            store
+                .read()
+                .execute(
+                    "UPDATE audit SET detail = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+                    rusqlite::params![row.seq, row.detail, row.prev_hash, row.hash],
+                )
+                .unwrap();
+            prev = row.hash;
+        }
+        assert!(verify(store.read()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_signed_head_verifies_until_the_chain_is_rewritten() {
+        let mut store = chain(4);
+        let key = key(1);
+        let head = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        assert_eq!(head.seq, 4);
+        let status = verify_heads(store.read(), &key.verifying_key(), &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.heads.len(), 1);
+        assert_eq!(status.heads[0].hash, head.hash);
+
+        // More rows after the head are fine, and the next head covers them.
+        store.write(|tx| append(tx, at(), &event("5"))).unwrap();
+        let next = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        assert_eq!(next.seq, 5);
+
+        rewrite(&store, 2, r#"{"verdict":"passed"}"#);
+        let found = store::audit::hash_at(store.read(), 5).unwrap().unwrap();
+        assert_eq!(
+            verify_heads(store.read(), &key.verifying_key(), &[]).unwrap(),
+            Err(ChainError::Rewritten {
+                seq: 5,
+                found,
+                signed: next.hash.clone(),
+                signed_at: "2027-01-15T08:01:40.000000Z".into(),
+            })
+        );
+        // The earlier head, kept elsewhere, catches it too; and no new head is signed.
+        assert!(matches!(
+            verify_heads(
+                store.read(),
+                &key.verifying_key(),
+                std::slice::from_ref(&head.envelope)
+            )
+            .unwrap(),
+            Err(ChainError::Rewritten { seq: 5, .. })
+        ));
+        assert!(matches!(
+            store.write(|tx| sign_head(tx, &key, at())),
+            Err(HeadError::Chain(ChainError::Rewritten { seq: 5, .. }))
+        ));
+    }
+
+    #[test]
+    fn a_chain_cut_short_of_its_signed_head_is_truncated() {
+        let mut store = chain(3);
+        let key = key(2);
+        let head = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        store
+            .read()
+            .execute("DELETE FROM audit WHERE seq = 3", [])
+            .unwrap();
+        assert!(
+            verify(store.read()).unwrap().is_ok(),
+            "the chain alone verifies"
+        );
+        let truncated = ChainError::Truncated {
+            rows: 2,
+            seq: 3,
+            signed_at: "2027-01-15T08:01:40.000000Z".into(),
+        };
+        assert_eq!(
+            verify_heads(store.read(), &key.verifying_key(), &[]).unwrap(),
+            Err(truncated.clone())
+        );
+        assert_eq!(
+            truncated.to_string(),
+            "the chain has 2 row(s) but the head signed at 2027-01-15T08:01:40.000000Z covers 3: rows were removed"
+        );
+        // The stored heads removed as well: a head kept elsewhere still catches it.
+        store.read().execute("DELETE FROM audit_heads", []).unwrap();
+        assert!(
+            verify_heads(store.read(), &key.verifying_key(), &[])
+                .unwrap()
+                .is_ok()
+        );
+        assert!(matches!(
+            verify_heads(store.read(), &key.verifying_key(), &[head.envelope]).unwrap(),
+            Err(ChainError::Truncated {
+                rows: 2,
+                seq: 3,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_head_signed_by_another_key_or_edited_is_refused() {
+        let mut store = chain(2);
+        let head = store.write(|tx| sign_head(tx, &key(3), at())).unwrap();
+        let other = key(4).verifying_key();
+        assert_eq!(
+            open_head(&head.envelope, &other),
+            Err(ChainError::BadHead(format!(
+                "not signed by the appliance key {}",
+                KeyId::of(&other)
+            )))
+        );
+        let mut envelope: serde_json::Value = serde_json::from_str(&head.envelope).unwrap();
+        let statement = serde_json::json!({"seq": 1, "hash": "00", "signed_at": "x", "key_id": KeyId::of(&key(3).verifying_key()).to_string()});
+        envelope["payload"] = STANDARD.encode(statement.to_string()).into();
+        assert!(matches!(
+            open_head(&envelope.to_string(), &key(3).verifying_key()),
+            Err(ChainError::BadHead(reason)) if reason.starts_with("not signed by")
+        ));
+    }
+
+    #[test]
+    fn a_head_is_found_in_its_own_file_or_in_an_export() {
+        let mut store = chain(2);
+        let key = key(5);
+        let first = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        store.write(|tx| append(tx, at(), &event("3"))).unwrap();
+        let second = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        let parsed = |text: &str| {
+            let envelope = head_in_file(text).unwrap();
+            open_head(&envelope, &key.verifying_key()).unwrap().seq
+        };
+        assert_eq!(parsed(&first.envelope), 2);
+        let mut out = Vec::new();
+        export(store.read(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 5, "three rows, two heads");
+        assert_eq!(parsed(&text), second.seq, "the export's latest head");
+        assert_eq!(
+            head_in_file("{\"seq\": 1}\n"),
+            Err(ChainError::BadHead(
+                "the file holds neither a signed head nor an export with one".into()
+            ))
+        );
+    }
+
     #[test]
     fn export_writes_one_line_per_row_that_rehashes() {
         let store = chain(3);
