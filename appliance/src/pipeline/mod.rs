@@ -12,7 +12,9 @@
 //! archive is still being read.
 //!
 //! **Invariant:** nothing is released without a committed verdict, and a crash at any point
-//! leaves the database and folders consistent after [`recover`] (run at every start).
+//! leaves the database and folders consistent after [`recover`] (run by writers under the
+//! data folder's lock, and before every import). An import holds that lock from its first
+//! row to its last, so no other process recovers it while it runs.
 
 mod evidence;
 mod feed;
