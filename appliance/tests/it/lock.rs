@@ -394,3 +394,88 @@ fn a_writer_killed_mid_import_is_recovered_by_the_next_writer_and_never_by_a_rea
         "{actions:?}"
     );
 }
+
+#[test]
+fn cli_commands_beside_serve_importing_from_its_inbox() {
+    let mut site = Site::new(404);
+    let archive = site.archive(
+        "served",
+        1,
+        &[ArtifactPlan::signed("tool.tar.gz", b"tool\n")],
+    );
+    let data = site.data();
+    let pause = site.dir.path().join("pause-serve");
+    std::fs::create_dir_all(&pause).unwrap();
+    for point in ["started", "committed"] {
+        std::fs::write(pause.join(format!("{point}.go")), b"").unwrap();
+    }
+    let mut serve = Command::new(APPLIANCE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--inbox-interval", "1"])
+        .arg("--data")
+        .arg(&data)
+        .env(PAUSE_DIR_ENV, &pause)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Dropped as operators do: copied under a hidden name, renamed into place.
+    let hidden = data.join("inbox/.served.airlock.tar.zst");
+    std::fs::copy(&archive, &hidden).unwrap();
+    std::fs::rename(&hidden, data.join("inbox/served.airlock.tar.zst")).unwrap();
+    let reached = pause.join("checked.reached");
+    let start = Instant::now();
+    while !reached.exists() {
+        assert!(serve.try_wait().unwrap().is_none(), "serve stopped");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the inbox import never reached its check"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    let before = snapshot(&site, 1);
+    assert_eq!(before.state, ImportState::Running);
+    let out = appliance(&data, &["status"]);
+    assert!(out.status.success());
+    assert_eq!(
+        snapshot(&site, 1),
+        before,
+        "status changed a running import"
+    );
+    let out = appliance(&data, &["users", "list"]);
+    assert!(out.status.success());
+    let out = appliance(&data, &["import", archive.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains(&format!(
+            "the data folder is busy: held by pid {} (command serve) since ",
+            serve.id()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(snapshot(&site, 1), before);
+
+    std::fs::write(pause.join("checked.go"), b"").unwrap();
+    let start = Instant::now();
+    while site.import_row(1).state != ImportState::Done {
+        assert!(serve.try_wait().unwrap().is_none(), "serve stopped");
+        assert!(
+            start.elapsed() < PATIENCE,
+            "the inbox import did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Once serve's import is over (it still signs the audit head after `done`), a CLI change
+    // goes through.
+    let out = appliance(&data, &["publishers", "threshold", "1", "--wait", "60"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serve.kill().unwrap();
+    serve.wait().unwrap();
+    assert_eq!(site.files("released/1"), ["0000-tool.tar.gz"]);
+    let actions = site.audit_actions();
+    assert!(
+        !actions.iter().any(|a| a == "import.interrupted"),
+        "{actions:?}"
+    );
+}
