@@ -30,6 +30,13 @@ struct Status {
     logs: Vec<store::CheckpointRow>,
     alarms: Vec<store::Alarm>,
     audit_rows: i64,
+    audit_signed_head: Option<SignedHead>,
+}
+
+#[derive(Serialize)]
+struct SignedHead {
+    seq: i64,
+    signed_at: String,
 }
 
 #[derive(Serialize)]
@@ -65,6 +72,10 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
             logs: store::witness::heads(conn)?,
             alarms: store::alarms::open(conn)?,
             audit_rows: store::audit::count(conn)?,
+            audit_signed_head: store::audit::latest_head(conn)?.map(|h| SignedHead {
+                seq: h.seq,
+                signed_at: h.signed_at,
+            }),
         })
     })();
     let status = match status {
@@ -101,6 +112,12 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
             a.detail.escape_debug()
         );
     }
-    println!("audit: {} row(s)", status.audit_rows);
+    match &status.audit_signed_head {
+        Some(h) => println!(
+            "audit: {} row(s); head signed at row {} ({}); `audit verify` checks it",
+            status.audit_rows, h.seq, h.signed_at
+        ),
+        None => println!("audit: {} row(s); no signed head yet", status.audit_rows),
+    }
     ExitCode::SUCCESS
 }
