@@ -30,8 +30,14 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// The offline Airlock appliance: imports signed archives from media, verifies everything
 /// with no network (publisher, TUF trust, log witness, Sigstore bundles, SLSA, SBOMs), keeps
 /// the evidence, signs a verification summary per artifact and serves it over HTTPS.
+///
+/// One process writes to a data folder at a time: commands that change state (and `serve`,
+/// while it imports or saves a change) hold a lock on DIR/lock and name themselves in it;
+/// another writer fails at once naming the holder, or waits with `--wait SECONDS`. Read-only
+/// commands (`status`, `audit verify`, `audit export`, `witness-state`, the lists) take no
+/// lock and change nothing, so they run beside a server that is importing.
 #[derive(Debug, Parser)]
-#[command(name = "airlock-appliance", version, about, long_about = None)]
+#[command(name = "airlock-appliance", version, about)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,7 +49,7 @@ enum Command {
     Serve(serve::ServeArgs),
     Import(import::ImportArgs),
     Status(status::StatusArgs),
-    /// Verify or export the hash-chained audit log.
+    /// Verify or export the hash-chained audit log, or sign its head.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Export the signed witness state for `airlock-bundler create --witness-state`.

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::{DataArg, fail, print_json};
 
 /// Show the appliance's state: imports and verdicts, trust repositories, witnessed logs,
-/// open alarms and the audit chain's length.
+/// open alarms, the audit chain's length and its latest signed head. Read-only: takes no
+/// lock and never recovers, so it is safe while another process imports.
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     #[command(flatten)]
