@@ -30,6 +30,7 @@ impl Inbox {
     /// Scans once; imports every archive that is unchanged since the previous scan.
     pub fn scan(&mut self, app: &Appliance) -> Vec<(PathBuf, Result<ImportOutcome, ImportError>)> {
         let mut now_seen = Seen::new();
+        let mut still_refused = HashSet::new();
         let mut ready = Vec::new();
         let Ok(entries) = std::fs::read_dir(app.data().inbox()) else {
             return Vec::new();
@@ -44,7 +45,9 @@ impl Inbox {
                 continue;
             }
             let mark = (meta.len(), meta.modified().ok());
-            if self.refused.contains(&(path.clone(), mark)) {
+            let key = (path.clone(), mark);
+            if self.refused.contains(&key) {
+                still_refused.insert(key);
                 continue;
             }
             if self.seen.get(&path) == Some(&mark) {
@@ -53,6 +56,8 @@ impl Inbox {
             now_seen.insert(path, mark);
         }
         self.seen = now_seen;
+        // Forget refused files that were removed or changed.
+        self.refused = still_refused;
         ready.sort();
         let mut results = Vec::new();
         for path in ready {
