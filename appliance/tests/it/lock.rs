@@ -1,4 +1,4 @@
-//! Two processes, one data folder: an `airlock-appliance import` paused at each checkpoint
+//! Two processes, one data folder: an `airlock-appliance import` (or `serve`) paused at each checkpoint
 //! (through the pipeline's pause folder) while a second process runs `status`, `audit
 //! verify`, `import` and `users add`; the inbox watcher beside it; and a writer killed with
 //! SIGKILL mid-import, after which the next writer recovers.
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use airlock_appliance::inbox::Inbox;
 use airlock_appliance::lock::LockError;
-use airlock_appliance::pipeline::{ImportError, PAUSE_DIR_ENV};
+use airlock_appliance::pipeline::{self, ImportError, PAUSE_DIR_ENV};
 use airlock_appliance::store::{self, ImportState};
 use airlock_tests::ArtifactPlan;
 
@@ -478,4 +478,22 @@ fn cli_commands_beside_serve_importing_from_its_inbox() {
         !actions.iter().any(|a| a == "import.interrupted"),
         "{actions:?}"
     );
+}
+
+#[test]
+fn recovery_removes_abandoned_uploads_and_leaves_those_still_being_received() {
+    use rustix::fs::{FlockOperation, flock};
+    let site = Site::new(405);
+    let incoming = site.data().join("incoming");
+    let (live, abandoned) = (incoming.join("live.partial"), incoming.join("gone.partial"));
+    std::fs::write(&abandoned, b"half an upload").unwrap();
+    // A receiver (here, or in `serve`) holds a lock on its partial file until the import ends.
+    let receiving = std::fs::File::create(&live).unwrap();
+    flock(&receiving, FlockOperation::LockExclusive).unwrap();
+    pipeline::recover(&site.app).unwrap();
+    assert!(live.is_file(), "an upload being received was removed");
+    assert!(!abandoned.exists());
+    drop(receiving);
+    pipeline::recover(&site.app).unwrap();
+    assert!(!live.exists());
 }
