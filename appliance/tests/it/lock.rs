@@ -1,7 +1,7 @@
-//! Two processes, one data folder: an `airlock-appliance import` (or `serve`) paused at each checkpoint
-//! (through the pipeline's pause folder) while a second process runs `status`, `audit
-//! verify`, `import` and `users add`; the inbox watcher beside it; and a writer killed with
-//! SIGKILL mid-import, after which the next writer recovers.
+//! Two processes, one data folder: an `airlock-appliance import` (or `serve`) paused at each
+//! checkpoint (through the pipeline's pause folder) while a second process runs `status`,
+//! `audit verify`, `import` and `users add`; the inbox watcher beside it; a writer killed
+//! with SIGKILL mid-import, after which the next writer recovers; uploads being received.
 //!
 //! Read-only commands change nothing and never recover; writers are refused (or wait) with
 //! the holder's pid, command and start; the running import ends `done`.
