@@ -134,10 +134,12 @@ fn sign_head(args: &SignHeadArgs) -> ExitCode {
         };
         match app.store().write(|tx| audit::sign_head_with(tx, &app)) {
             Ok(head) => head,
-            Err(e) => {
+            // The chain changed since the last signed head: a finding, as `verify` reports it.
+            Err(e @ audit::HeadError::Chain(_)) => {
                 eprintln!("error: {e}");
                 return ExitCode::from(EXIT_REJECTED);
             }
+            Err(e) => return fail(&e),
         }
     };
     match &args.output {

@@ -121,16 +121,11 @@ impl WriteArg {
     /// up any import a crashed writer left, then lets the lock go (each change takes it
     /// again for as long as it runs).
     pub(crate) fn open(&self, command: &str) -> Result<Appliance, ExitCode> {
-        let app = self.open_unrecovered(command)?;
+        let app = Appliance::open(&self.data.data)
+            .map_err(|e| fail(&e))?
+            .with_writer(command, Wait::seconds(self.wait));
         airlock_appliance::pipeline::recover(&app).map_err(|e| fail(&e))?;
         Ok(app)
-    }
-
-    /// Opens the appliance as the writer `command`, without recovering.
-    pub(crate) fn open_unrecovered(&self, command: &str) -> Result<Appliance, ExitCode> {
-        Ok(Appliance::open(&self.data.data)
-            .map_err(|e| fail(&e))?
-            .with_writer(command, Wait::seconds(self.wait)))
     }
 }
 
