@@ -173,6 +173,16 @@ fn a_flipped_verdict_with_recomputed_hashes_or_a_deleted_last_row_fails_against_
             && broken.ends_with(": the chain was rewritten"),
         "{broken}"
     );
+    // Nor does the appliance sign a new head over the rewritten chain.
+    let out = appliance(&data, &["audit", "sign-head"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "error: not signing the audit head: audit row {rows}: hash "
+        )),
+        "{}",
+        stderr(&out)
+    );
     // The stored heads deleted as well: the chain and the database agree, but the export
     // and the head file the auditor kept do not.
     db.execute("DELETE FROM audit_heads", []).unwrap();
