@@ -54,6 +54,9 @@ pub struct Holder {
     pub command: String,
     /// Since when it holds the lock (RFC 3339).
     pub since: String,
+    /// Its host name (a container's is usually its id), when the kernel says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
 }
 
 impl fmt::Display for Holder {
@@ -64,8 +67,24 @@ impl fmt::Display for Holder {
             self.pid,
             self.command.escape_debug(),
             self.since.escape_debug()
-        )
+        )?;
+        if let Some(host) = &self.host {
+            write!(f, " on host {}", host.escape_debug())?;
+        }
+        Ok(())
     }
+}
+
+/// This host's name, from procfs (no libc call needed); `None` where it cannot be read.
+fn host_name() -> Option<String> {
+    let mut text = String::new();
+    File::open("/proc/sys/kernel/hostname")
+        .ok()?
+        .take(256)
+        .read_to_string(&mut text)
+        .ok()?;
+    let name = text.trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 /// Why the lock was not taken.
@@ -137,6 +156,7 @@ impl WriterLock {
             pid: std::process::id(),
             command: command.to_owned(),
             since: now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            host: host_name(),
         };
         // Serializing a number and two strings cannot fail.
         let text = serde_json::to_vec(&me).unwrap_or_default();
@@ -186,10 +206,16 @@ mod tests {
             (h.pid, h.command.as_str(), h.since.as_str()),
             (std::process::id(), "import", "2027-01-15T08:00:00Z")
         );
+        let on_host = h
+            .host
+            .as_ref()
+            .map(|host| format!(" on host {host}"))
+            .unwrap_or_default();
+        assert_eq!(h.host, host_name());
         assert_eq!(
             err.to_string(),
             format!(
-                "the data folder is busy: held by pid {} (command import) since 2027-01-15T08:00:00Z",
+                "the data folder is busy: held by pid {} (command import) since 2027-01-15T08:00:00Z{on_host}",
                 std::process::id()
             )
         );
