@@ -16,6 +16,7 @@ use airlock_appliance::pipeline::{self, ImportError, PAUSE_DIR_ENV};
 use airlock_appliance::store::{self, ImportState};
 use airlock_tests::ArtifactPlan;
 
+use crate::common::{Auth, OPERATOR, Server};
 use crate::site::Site;
 
 const APPLIANCE: &str = env!("CARGO_BIN_EXE_airlock-appliance");
@@ -56,7 +57,12 @@ struct Paused {
 
 impl Paused {
     fn start(site: &Site, archive: &Path, point: &'static str) -> Self {
-        let dir = site.dir.path().join(format!("pause-{point}"));
+        Self::start_in(&site.data(), site.dir.path(), archive, point)
+    }
+
+    /// As [`Paused::start`] for the data folder `data`, with its handshake files in `scratch`.
+    fn start_in(data: &Path, scratch: &Path, archive: &Path, point: &'static str) -> Self {
+        let dir = scratch.join(format!("pause-{point}"));
         std::fs::create_dir_all(&dir).unwrap();
         for other in POINTS.iter().filter(|p| **p != point) {
             std::fs::write(dir.join(format!("{other}.go")), b"").unwrap();
@@ -64,7 +70,7 @@ impl Paused {
         let child = Command::new(APPLIANCE)
             .arg("import")
             .arg("--data")
-            .arg(site.data())
+            .arg(data)
             .arg(archive)
             .env(PAUSE_DIR_ENV, &dir)
             .stdout(Stdio::piped())
@@ -496,4 +502,54 @@ fn recovery_removes_abandoned_uploads_and_leaves_those_still_being_received() {
     drop(receiving);
     pipeline::recover(&site.app).unwrap();
     assert!(!live.exists());
+}
+
+#[test]
+fn an_upload_waits_while_another_process_imports_and_is_then_imported() {
+    let server = Server::start();
+    let scratch = tempfile::tempdir().unwrap();
+    // Any file will do: the import records its row, and pauses, before reading a byte.
+    let file = scratch.path().join("first.airlock.tar.zst");
+    std::fs::write(&file, b"not an archive").unwrap();
+    let paused = Paused::start_in(&server.folder.path, scratch.path(), &file, "started");
+
+    let client = server.client();
+    let (token, _) = client.session(OPERATOR);
+    let upload = std::thread::spawn(move || {
+        client.post(
+            "/api/v1/imports",
+            Auth::Bearer(&token),
+            &[("X-Airlock-File-Name", "upload.airlock.tar.zst")],
+            b"an upload, not an archive either",
+        )
+    });
+    // Received into incoming/, where it waits for the lock (kept by its receiver's lock).
+    let start = Instant::now();
+    while server.folder.incoming().is_empty() {
+        assert!(
+            !upload.is_finished(),
+            "the upload did not wait for the lock"
+        );
+        assert!(start.elapsed() < PATIENCE, "the upload never arrived");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(!upload.is_finished());
+    let out = paused.finish();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the CLI's file is rejected, not interrupted"
+    );
+
+    let reply = upload.join().unwrap();
+    assert_eq!(reply.status, 201, "{:?}", reply.json());
+    assert_eq!(reply.json()["import_id"], 2);
+    let app = server.app();
+    for id in [1, 2] {
+        let row = store::imports::get(app.store().read(), id)
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.state, ImportState::Rejected, "import {id}");
+    }
+    assert!(server.folder.incoming().is_empty());
 }
