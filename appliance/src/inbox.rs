@@ -1,14 +1,17 @@
 //! The inbox: archives dropped into `inbox/` are imported once they stop growing, then moved
 //! to `archive/` (the pipeline keeps every original). Names starting with `.` are ignored, so
-//! a copy can be made under a hidden name and renamed into place.
+//! a copy can be made under a hidden name and renamed into place. Names with control
+//! characters are refused, as uploads are, and left where they are. While another writer
+//! holds the data folder's lock, a ready archive waits for a later scan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, SystemTime};
 
 use crate::appliance::Appliance;
+use crate::lock::Wait;
 use crate::pipeline::{self, ImportError, ImportOutcome, ImportRequest, Original};
 use crate::store::ImportSource;
 
@@ -19,12 +22,15 @@ type Seen = HashMap<PathBuf, (u64, Option<SystemTime>)>;
 #[derive(Debug, Default)]
 pub struct Inbox {
     seen: Seen,
+    /// Files refused for their names, as they were when refused (reported once).
+    refused: HashSet<(PathBuf, (u64, Option<SystemTime>))>,
 }
 
 impl Inbox {
     /// Scans once; imports every archive that is unchanged since the previous scan.
     pub fn scan(&mut self, app: &Appliance) -> Vec<(PathBuf, Result<ImportOutcome, ImportError>)> {
         let mut now_seen = Seen::new();
+        let mut still_refused = HashSet::new();
         let mut ready = Vec::new();
         let Ok(entries) = std::fs::read_dir(app.data().inbox()) else {
             return Vec::new();
@@ -39,34 +45,51 @@ impl Inbox {
                 continue;
             }
             let mark = (meta.len(), meta.modified().ok());
+            let key = (path.clone(), mark);
+            if self.refused.contains(&key) {
+                still_refused.insert(key);
+                continue;
+            }
             if self.seen.get(&path) == Some(&mark) {
                 ready.push(path.clone());
             }
             now_seen.insert(path, mark);
         }
         self.seen = now_seen;
+        // Forget refused files that were removed or changed.
+        self.refused = still_refused;
         ready.sort();
-        ready
-            .into_iter()
-            .map(|path| {
-                self.seen.remove(&path);
-                let file_name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let outcome = pipeline::import_file(
-                    app,
-                    ImportRequest {
-                        source: ImportSource::Inbox,
-                        path: path.clone(),
-                        file_name,
-                        actor: "inbox".into(),
-                        original: Original::Move,
-                    },
-                );
-                (path, outcome)
-            })
-            .collect()
+        let mut results = Vec::new();
+        for path in ready {
+            let mark = self.seen.remove(&path);
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let outcome = pipeline::import_file_waiting(
+                app,
+                ImportRequest {
+                    source: ImportSource::Inbox,
+                    path: path.clone(),
+                    file_name,
+                    actor: "inbox".into(),
+                    original: Original::Move,
+                },
+                Wait::No,
+            );
+            match (&outcome, mark) {
+                // Another writer holds the folder: still ready at the next scan.
+                (Err(ImportError::Locked(_)), Some(mark)) => {
+                    self.seen.insert(path.clone(), mark);
+                }
+                (Err(ImportError::FileName { .. }), Some(mark)) => {
+                    self.refused.insert((path.clone(), mark));
+                }
+                _ => {}
+            }
+            results.push((path, outcome));
+        }
+        results
     }
 }
 
@@ -90,13 +113,9 @@ pub fn watch(
         while !stop.load(Ordering::Relaxed) {
             for (path, outcome) in inbox.scan(&app) {
                 match outcome {
-                    Ok(o) => eprintln!(
-                        "inbox: {} → import {} {:?}",
-                        path.display(),
-                        o.import_id,
-                        o.state
-                    ),
-                    Err(e) => eprintln!("inbox: {}: {e}", path.display()),
+                    // Debug quoting: a file name is never written raw to the log.
+                    Ok(o) => eprintln!("inbox: {path:?} → import {} {:?}", o.import_id, o.state),
+                    Err(e) => eprintln!("inbox: {path:?}: {e}"),
                 }
             }
             std::thread::sleep(interval);

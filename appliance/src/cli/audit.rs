@@ -1,4 +1,4 @@
-//! `audit verify` and `audit export`.
+//! `audit verify`, `audit export` and `audit sign-head`.
 
 use std::io::Write as _;
 use std::path::PathBuf;
@@ -7,20 +7,30 @@ use std::process::ExitCode;
 use airlock_appliance::audit;
 use clap::{Args, Subcommand};
 
-use super::{DataArg, EXIT_REJECTED, fail, usage};
+use super::{DataArg, EXIT_REJECTED, WriteArg, fail, usage};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
-    /// Check every row's hash and link; exits 1 naming the first broken row.
+    /// Check every row's hash and link, then the chain against the latest signed head and
+    /// any --head given; exits 1 naming the first problem. Read-only: takes no lock.
     Verify(VerifyArgs),
-    /// Write the chain as JSON lines (each row with its hashes).
+    /// Write the chain as JSON lines (each row with its hashes), then the signed heads.
+    /// Read-only: takes no lock.
     Export(ExportArgs),
+    /// Sign the chain's head now with the appliance key and print (or write) the signed head;
+    /// keep it off the appliance to catch a later rewrite with `audit verify --head FILE`.
+    SignHead(SignHeadArgs),
 }
 
 #[derive(Debug, Args)]
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     data: DataArg,
+    /// A signed head kept elsewhere: the file `audit sign-head` writes, or an earlier
+    /// `audit export` (its last signed head). The chain must still hold that row with that
+    /// hash. Repeatable.
+    #[arg(long = "head", value_name = "FILE")]
+    heads: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -32,30 +42,20 @@ pub(crate) struct ExportArgs {
     output: Option<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct SignHeadArgs {
+    #[command(flatten)]
+    data: WriteArg,
+    /// Write the signed head (a DSSE envelope) here instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+}
+
 pub(crate) fn run(cmd: AuditCommand) -> ExitCode {
     match cmd {
-        AuditCommand::Verify(args) => {
-            let app = match args.data.open() {
-                Ok(app) => app,
-                Err(code) => return code,
-            };
-            match audit::verify(app.store().read()) {
-                Ok(Ok(status)) => {
-                    println!(
-                        "audit chain verified: {} row(s), head {}",
-                        status.rows, status.head
-                    );
-                    ExitCode::SUCCESS
-                }
-                Ok(Err(broken)) => {
-                    eprintln!("audit chain broken: {broken}");
-                    ExitCode::from(EXIT_REJECTED)
-                }
-                Err(e) => fail(&e),
-            }
-        }
+        AuditCommand::Verify(args) => verify(&args),
         AuditCommand::Export(args) => {
-            let app = match args.data.open() {
+            let app = match args.data.open_read() {
                 Ok(app) => app,
                 Err(code) => return code,
             };
@@ -77,5 +77,80 @@ pub(crate) fn run(cmd: AuditCommand) -> ExitCode {
                 Err(e) => fail(&e),
             }
         }
+        AuditCommand::SignHead(args) => sign_head(&args),
     }
+}
+
+fn verify(args: &VerifyArgs) -> ExitCode {
+    let mut given = Vec::new();
+    for path in &args.heads {
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) => return usage(&format!("{}: {e}", path.display())),
+        };
+        match audit::head_in_file(&text) {
+            Ok(envelope) => given.push(envelope),
+            Err(e) => return usage(&format!("{}: {e}", path.display())),
+        }
+    }
+    let app = match args.data.open_read() {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    match audit::verify_heads(app.store().read(), &app.verifying_key(), &given) {
+        Ok(Ok(status)) => {
+            println!(
+                "audit chain verified: {} row(s), head {}",
+                status.chain.rows, status.chain.head
+            );
+            for head in &status.heads {
+                println!(
+                    "signed head verified: row {} signed at {}",
+                    head.seq, head.signed_at
+                );
+            }
+            if status.heads.is_empty() {
+                println!("no signed head to check the chain against");
+            }
+            ExitCode::SUCCESS
+        }
+        Ok(Err(broken)) => {
+            eprintln!("audit chain broken: {broken}");
+            ExitCode::from(EXIT_REJECTED)
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+fn sign_head(args: &SignHeadArgs) -> ExitCode {
+    let app = match args.data.open("audit sign-head") {
+        Ok(app) => app,
+        Err(code) => return code,
+    };
+    let head = {
+        let _writer = match app.writer_lock() {
+            Ok(lock) => lock,
+            Err(e) => return fail(&e),
+        };
+        match app.store().write(|tx| audit::sign_head_with(tx, &app)) {
+            Ok(head) => head,
+            // The chain changed since the last signed head: a finding, as `verify` reports it.
+            Err(e @ audit::HeadError::Chain(_)) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(EXIT_REJECTED);
+            }
+            Err(e) => return fail(&e),
+        }
+    };
+    match &args.output {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, &head.envelope) {
+                return usage(&format!("{}: {e}", path.display()));
+            }
+            eprintln!("wrote {}", path.display());
+        }
+        None => println!("{}", head.envelope),
+    }
+    eprintln!("signed audit head: row {} hash {}", head.seq, head.hash);
+    ExitCode::SUCCESS
 }

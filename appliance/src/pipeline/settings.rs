@@ -15,6 +15,8 @@ pub const CLOCK_SKEW: &str = "clock.skew_seconds";
 pub const MAX_TRANSIT_AGE: &str = "transit.max_age_seconds";
 /// Setting: the policy (TOML, without signers).
 pub const POLICY: &str = "policy";
+/// Setting: this site's name (set at `init`); archives must name it in `site`.
+pub const SITE: &str = "site";
 
 /// Defaults: one signature, five minutes of clock skew, thirty days in transit.
 const DEFAULT_THRESHOLD: usize = 1;
@@ -32,6 +34,8 @@ pub struct Settings {
     pub max_transit: Duration,
     /// The policy and the SHA-256 of the document in force (policy + signers).
     pub policy: (Policy, String),
+    /// This site's name, when it has one.
+    pub site: Option<String>,
 }
 
 impl Settings {
@@ -68,6 +72,7 @@ impl Settings {
             skew: Duration::seconds(skew.max(0)),
             max_transit: Duration::seconds(transit.max(0)),
             policy: (policy, sha),
+            site: store::settings::get(conn, SITE)?,
         })
     }
 }

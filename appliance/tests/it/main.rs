@@ -2,12 +2,15 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod audit_heads;
 mod browser;
 mod cli;
 mod common;
 mod crash;
 mod deps;
+mod edges;
 mod http;
+mod lock;
 mod netns;
 mod pages;
 mod pipeline;

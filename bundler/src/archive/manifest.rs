@@ -20,6 +20,9 @@ pub(crate) const PAYLOAD_TYPE_SUFFIX: &str = "+json";
 /// The manifest format version this code writes and the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The largest publisher sequence number: what a site's database (SQLite, signed 64-bit
+/// integers) can hold.
+pub const MAX_SEQUENCE: u64 = i64::MAX as u64;
 /// Longest artifact, publisher, site or repository name, in bytes.
 const MAX_NAME_LEN: usize = 255;
 /// Longest relative path (OCI layout paths, TUF file names), in bytes.
@@ -621,6 +624,12 @@ impl Manifest {
             return Err(invalid("archive_id", "must be 32 lowercase hex digits"));
         }
         check_name("publisher.name", &self.publisher.name)?;
+        if self.publisher.sequence > MAX_SEQUENCE {
+            return Err(invalid(
+                "publisher.sequence",
+                "must be below 2^63 (sites store it as a signed 64-bit integer)",
+            ));
+        }
         if let Some(site) = &self.site {
             check_name("site", site)?;
         }
@@ -1009,6 +1018,24 @@ mod tests {
             Manifest::from_json(json.as_bytes()),
             Err(ManifestError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn a_sequence_must_fit_a_signed_64_bit_integer() {
+        let mut manifest = sample();
+        manifest.publisher.sequence = MAX_SEQUENCE;
+        manifest.check().unwrap();
+        for sequence in [MAX_SEQUENCE + 1, u64::MAX] {
+            manifest.publisher.sequence = sequence;
+            assert_eq!(
+                invalid_in(&manifest),
+                (
+                    "publisher.sequence".to_owned(),
+                    "must be below 2^63 (sites store it as a signed 64-bit integer)".to_owned()
+                ),
+                "{sequence}"
+            );
+        }
     }
 
     #[test]
