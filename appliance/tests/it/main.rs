@@ -12,6 +12,8 @@ mod edges;
 mod http;
 mod lock;
 mod netns;
+#[path = "../../../tests/common/outside.rs"]
+mod outside;
 mod pages;
 mod pipeline;
 mod realworld;

@@ -3,7 +3,7 @@
 //! public-good root), and testkit provenance logged as `intoto 0.0.2` or naming the artifact
 //! by SHA-512 only, each packed by the bundler and imported offline.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use airlock_appliance::pipeline::Verdict;
 use airlock_appliance::store::ImportState;
@@ -15,18 +15,10 @@ use crate::site::{BASE_POLICY, Site};
 const PUBLIC_GOOD_ROOT: &str = "sigstore-tuf/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json";
 const NPM_CASE: &str = "sigstore-realworld/npm-provenance-npm-test-ossf-provenance";
 
-/// The shared test data, or `None` (with a visible reason) outside CI. Under CI it must exist.
+/// The shared test data (skipped with a reason when absent; under CI it must exist).
 fn testdata() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata");
-    if dir.join(NPM_CASE).is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have ../shared/testdata/{NPM_CASE}"
-    );
-    println!("skipped: ../shared/testdata/{NPM_CASE} is absent (CI always has it)");
-    None
+    crate::outside::shared_testdata(NPM_CASE)?;
+    crate::outside::shared_testdata("")
 }
 
 /// `ours` with every authority and log of `other` added, as one trusted root.

@@ -9,6 +9,9 @@ mod fetch;
 #[cfg(test)]
 mod keygen;
 #[cfg(test)]
+#[path = "../../../tests/common/outside.rs"]
+mod outside;
+#[cfg(test)]
 mod realworld;
 #[cfg(test)]
 mod realworld_rules;

@@ -3,23 +3,15 @@
 //! each case must agree with its `expect` (and contain its `expect_error`), with the artifact
 //! given as a file and, where the case gives one, as its `sha256:` digest.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 const PUBLIC_GOOD_ROOT: &str = "sigstore-tuf/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json";
 
-/// The shared test data, or `None` (with a visible reason) outside CI. Under CI it must exist.
+/// The shared test data (skipped with a reason when absent; under CI it must exist).
 fn testdata() -> Option<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata");
-    if dir.join("sigstore-realworld").is_dir() {
-        return Some(dir);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI must have ../shared/testdata/sigstore-realworld"
-    );
-    println!("skipped: ../shared/testdata/sigstore-realworld is absent (CI always has it)");
-    None
+    crate::outside::shared_testdata("sigstore-realworld")?;
+    crate::outside::shared_testdata("")
 }
 
 fn text(meta: &serde_json::Value, key: &str) -> Option<String> {

@@ -2,7 +2,7 @@
 //! thing changed (bundle JSON, trusted root JSON, policy or artifact), and the exact error.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use airlock_trust_root::{
     Artifact, Bundle, BundleError, BundleVersion, CertificateIdentity, CheckpointError,
@@ -42,11 +42,8 @@ struct Case {
 impl Case {
     /// Loads `name` from the conformance suite, or prints why the test is skipped.
     fn load(name: &str) -> Option<Self> {
-        let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata");
-        if !testdata.is_dir() {
-            println!("skipped: ../shared/testdata is absent (CI always has it)");
-            return None;
-        }
+        crate::outside::shared_testdata("sigstore-conformance")?;
+        let testdata = crate::outside::shared_testdata("")?;
         let case = testdata
             .join("sigstore-conformance/bundle-verify")
             .join(name);
