@@ -37,6 +37,8 @@ pub struct Appliance {
     key_id: KeyId,
     /// Imports run one at a time (each is already parallel inside).
     import_lock: Mutex<()>,
+    /// Sign-in failures of unknown names and per address.
+    sign_in_throttle: crate::auth::Throttle,
 }
 
 impl Appliance {
@@ -60,6 +62,7 @@ impl Appliance {
             key,
             key_id,
             import_lock: Mutex::new(()),
+            sign_in_throttle: crate::auth::Throttle::default(),
         })
     }
 
@@ -77,6 +80,11 @@ impl Appliance {
     /// Held for the length of one import.
     pub(crate) fn import_lock(&self) -> MutexGuard<'_, ()> {
         self.import_lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The in-memory half of sign-in throttling (unknown names, addresses).
+    pub(crate) fn sign_in_throttle(&self) -> &crate::auth::Throttle {
+        &self.sign_in_throttle
     }
 
     /// The appliance key's id (hex SHA-256 of the raw ed25519 key).

@@ -10,4 +10,5 @@ mod http;
 mod netns;
 mod pages;
 mod pipeline;
+mod signin;
 mod site;
