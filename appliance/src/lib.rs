@@ -14,6 +14,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod policy;
 pub mod policy_store;
+pub mod sbom;
 pub mod store;
 pub mod tls;
 pub mod vsa;

@@ -922,10 +922,10 @@ fn too_many() -> String {
     format!("SBOM lists more than {MAX_SBOM_COMPONENTS} components")
 }
 
-/// Reads a CycloneDX or SPDX JSON SBOM (the caller bounds its size). Errors are one line.
+/// Reads a CycloneDX or SPDX JSON SBOM in one streaming pass with its caps enforced while
+/// parsing ([`crate::sbom::read_sbom`]). Errors are one line.
 pub fn inspect_sbom(bytes: &[u8]) -> Result<SbomSummary, String> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    inspect_sbom_value(&value)
+    crate::sbom::read_sbom(bytes)
 }
 
 /// Reads an SBOM already parsed as JSON: a CycloneDX or SPDX document, which is also what an

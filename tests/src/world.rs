@@ -63,6 +63,8 @@ pub struct ArtifactPlan {
     /// An OCI image layout to pack instead of a file (`content` is then its image manifest,
     /// which is what the signatures cover).
     pub oci_layout: Option<PathBuf>,
+    /// More SBOM files, packed as they are (hostile or broken ones included).
+    pub extra_sboms: Vec<PathBuf>,
 }
 
 impl ArtifactPlan {
@@ -78,6 +80,7 @@ impl ArtifactPlan {
                 version: "1.3.1".into(),
             }]),
             oci_layout: None,
+            extra_sboms: Vec::new(),
         }
     }
 
@@ -110,6 +113,7 @@ impl ArtifactPlan {
             provenance: None,
             sbom: None,
             oci_layout: None,
+            extra_sboms: Vec::new(),
         }
     }
 }
@@ -377,6 +381,7 @@ impl World {
             std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
             table.push_str(&format!("attestations = [\"{path}\"]\n"));
         }
+        let mut sboms = Vec::new();
         if let Some(packages) = &plan.sbom {
             let components: Vec<serde_json::Value> = packages
                 .iter()
@@ -389,7 +394,16 @@ impl World {
             });
             let path = format!("a{n}.cdx.json");
             std::fs::write(self.dir.join(&path), sbom.to_string()).map_err(io(&self.dir))?;
-            table.push_str(&format!("sboms = [\"{path}\"]\n"));
+            sboms.push(path);
+        }
+        for extra in &plan.extra_sboms {
+            let extra = std::path::absolute(extra).map_err(io(extra))?;
+            let extra = extra.to_str().ok_or_else(|| invalid("sbom", "not UTF-8"))?;
+            sboms.push(extra.to_owned());
+        }
+        if !sboms.is_empty() {
+            let list: Vec<String> = sboms.iter().map(|p| toml_string(p)).collect();
+            table.push_str(&format!("sboms = [{}]\n", list.join(", ")));
         }
         Ok(table)
     }

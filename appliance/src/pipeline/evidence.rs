@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest, read_staged_blob};
+use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest, blob_path, read_staged_blob};
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
 use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
 use serde::Serialize;
@@ -71,6 +71,24 @@ impl Context<'_> {
             return Ok(bytes.clone());
         }
         read_staged_blob(self.staging, digest, limit).map(Arc::from)
+    }
+
+    /// An SBOM file, size-checked before it is opened, then read in one streaming pass
+    /// ([`crate::sbom::read_sbom`]): memory does not grow with the file.
+    fn read_sbom(&self, held: &Held, digest: &Sha256Digest) -> Result<SbomSummary, String> {
+        if let Some((_, bytes)) = held.iter().find(|(d, _)| d == digest) {
+            if bytes.len() as u64 > MAX_SBOM_SIZE {
+                return Err(format!("{} bytes (at most {MAX_SBOM_SIZE})", bytes.len()));
+            }
+            return policy::inspect_sbom(bytes);
+        }
+        let path = self.staging.join(blob_path(digest));
+        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
+        let size = file.metadata().map_err(|e| e.to_string())?.len();
+        if size > MAX_SBOM_SIZE {
+            return Err(format!("{size} bytes (at most {MAX_SBOM_SIZE})"));
+        }
+        crate::sbom::read_sbom(file)
     }
 }
 
@@ -233,9 +251,7 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     let mut sboms = Vec::new();
     let mut parsed = Vec::new();
     for digest in &artifact.evidence.sboms {
-        let result = ctx
-            .read(held, digest, MAX_SBOM_SIZE)
-            .and_then(|bytes| policy::inspect_sbom(&bytes));
+        let result = ctx.read_sbom(held, digest);
         if let Err(e) = &result {
             problems.push(format!("sbom {}: {e}", short(&digest.hex())));
         }

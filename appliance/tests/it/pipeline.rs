@@ -1161,3 +1161,90 @@ fn a_staging_folder_the_appliance_cannot_write_interrupts_the_import_instead_of_
     let outcome = site.import(&archive);
     assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
 }
+
+/// Writes a CycloneDX SBOM of `n` components, each with `pad` bytes in a field nobody reads.
+fn padded_sbom(path: &std::path::Path, n: usize, pad: usize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["#)
+        .unwrap();
+    let filler = "x".repeat(pad);
+    for i in 0..n {
+        let comma = if i > 0 { "," } else { "" };
+        write!(out, r#"{comma}{{"name":"c{i}","description":"{filler}"}}"#).unwrap();
+    }
+    out.write_all(b"]}").unwrap();
+    out.flush().unwrap();
+}
+
+#[test]
+fn an_sbom_over_a_cap_fails_its_artifact_with_the_reason_and_the_rest_pass() {
+    let mut site = Site::new(213);
+    site.policy(&format!("{BASE_POLICY}\n[sbom]\nrequired = true\n"));
+    let dir = site.world.dir().to_owned();
+    let too_many = dir.join("too-many.cdx.json");
+    padded_sbom(
+        &too_many,
+        airlock_appliance::policy::MAX_SBOM_COMPONENTS + 1,
+        0,
+    );
+    let long_string = dir.join("long-string.cdx.json");
+    padded_sbom(
+        &long_string,
+        1,
+        airlock_appliance::sbom::MAX_SBOM_STRING + 1,
+    );
+    let short = |path: &std::path::Path| {
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            std::fs::read(path).unwrap(),
+        ))[..12]
+            .to_owned()
+    };
+    let archive = site.archive(
+        "sbom-caps",
+        1,
+        &[
+            ArtifactPlan {
+                extra_sboms: vec![too_many.clone()],
+                ..complete("many.tar.gz")
+            },
+            ArtifactPlan {
+                extra_sboms: vec![long_string.clone()],
+                ..complete("long.tar.gz")
+            },
+            complete("fine.tar.gz"),
+        ],
+    );
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "sbom {}: SBOM lists more than 100000 components",
+                    short(&too_many)
+                )]
+            ),
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "sbom {}: SBOM holds a JSON string longer than 65536 bytes",
+                    short(&long_string)
+                )]
+            ),
+            (Verdict::Passed, vec![]),
+        ]
+    );
+    // The readable SBOM beside the refused one is still reported.
+    let report = site.report(outcome.artifacts[0].id);
+    assert_eq!(
+        report["sboms"][0]["summary"]["components"][0]["name"],
+        "zlib"
+    );
+    assert_eq!(
+        report["sboms"][1]["error"],
+        "SBOM lists more than 100000 components"
+    );
+}
