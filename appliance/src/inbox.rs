@@ -1,6 +1,9 @@
-//! The inbox: archives dropped into `inbox/` are imported once they stop growing, then moved
-//! to `archive/` (the pipeline keeps every original). Names starting with `.` are ignored, so
-//! a copy can be made under a hidden name and renamed into place.
+//! The inbox: archives dropped into `inbox/` are imported once they stop growing, copied to
+//! `archive/` (the pipeline keeps every original as its own file) and removed from the inbox.
+//! Names starting with `.` are ignored, so a copy can be made under a hidden name and renamed
+//! into place. Symlinks and special files (a split part included) are refused, never
+//! followed, as are archives over the size limit; a refused file is reported once and left
+//! alone until it changes.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +22,8 @@ type Seen = HashMap<PathBuf, (u64, Option<SystemTime>)>;
 #[derive(Debug, Default)]
 pub struct Inbox {
     seen: Seen,
+    /// Files refused, as they were when refused.
+    refused: Seen,
 }
 
 impl Inbox {
@@ -26,6 +31,7 @@ impl Inbox {
     pub fn scan(&mut self, app: &Appliance) -> Vec<(PathBuf, Result<ImportOutcome, ImportError>)> {
         let mut now_seen = Seen::new();
         let mut ready = Vec::new();
+        let mut out = Vec::new();
         let Ok(entries) = std::fs::read_dir(app.data().inbox()) else {
             return Vec::new();
         };
@@ -34,39 +40,49 @@ impl Inbox {
             if !is_archive_start(&path) {
                 continue;
             }
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
+            // The entry itself, not what a symlink points to.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let mark = (meta.len(), meta.modified().ok());
+            if self.refused.get(&path) == Some(&mark) {
                 continue;
             }
-            let mark = (meta.len(), meta.modified().ok());
+            self.refused.remove(&path);
+            if !meta.is_file() {
+                self.refused.insert(path.clone(), mark);
+                out.push((path.clone(), Err(ImportError::NotRegular { path })));
+                continue;
+            }
             if self.seen.get(&path) == Some(&mark) {
-                ready.push(path.clone());
+                ready.push((path.clone(), mark));
             }
             now_seen.insert(path, mark);
         }
         self.seen = now_seen;
         ready.sort();
-        ready
-            .into_iter()
-            .map(|path| {
-                self.seen.remove(&path);
-                let file_name = path
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let outcome = pipeline::import_file(
-                    app,
-                    ImportRequest {
-                        source: ImportSource::Inbox,
-                        path: path.clone(),
-                        file_name,
-                        actor: "inbox".into(),
-                        original: Original::Move,
-                    },
-                );
-                (path, outcome)
-            })
-            .collect()
+        out.extend(ready.into_iter().map(|(path, mark)| {
+            self.seen.remove(&path);
+            let file_name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let outcome = pipeline::import_file(
+                app,
+                ImportRequest {
+                    source: ImportSource::Inbox,
+                    path: path.clone(),
+                    file_name,
+                    actor: "inbox".into(),
+                    original: Original::Take,
+                },
+            );
+            if let Err(ImportError::NotRegular { .. } | ImportError::TooLarge { .. }) = &outcome {
+                self.refused.insert(path.clone(), mark);
+            }
+            (path, outcome)
+        }));
+        out
     }
 }
 

@@ -10,6 +10,7 @@ pub mod auth;
 pub mod http;
 pub mod inbox;
 pub mod init;
+pub mod integrity;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;

@@ -4,14 +4,15 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airlock_appliance::audit;
+use airlock_appliance::{audit, integrity};
 use clap::{Args, Subcommand};
 
 use super::{DataArg, EXIT_REJECTED, fail, usage};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
-    /// Check every row's hash and link; exits 1 naming the first broken row.
+    /// Check every row's hash and link; exits 1 naming the first broken row. With --deep, also
+    /// re-hash every kept archive and evidence blob; exits 1 naming each that changed.
     Verify(VerifyArgs),
     /// Write the chain as JSON lines (each row with its hashes).
     Export(ExportArgs),
@@ -21,6 +22,10 @@ pub(crate) enum AuditCommand {
 pub(crate) struct VerifyArgs {
     #[command(flatten)]
     data: DataArg,
+    /// Also re-hash the kept archives (against the SHA-256 recorded at import) and the
+    /// evidence blobs (against their names).
+    #[arg(long)]
+    deep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -39,7 +44,8 @@ pub(crate) fn run(cmd: AuditCommand) -> ExitCode {
                 Ok(app) => app,
                 Err(code) => return code,
             };
-            match audit::verify(app.store().read()) {
+            let verified = audit::verify(app.store().read());
+            let chain = match verified {
                 Ok(Ok(status)) => {
                     println!(
                         "audit chain verified: {} row(s), head {}",
@@ -49,6 +55,25 @@ pub(crate) fn run(cmd: AuditCommand) -> ExitCode {
                 }
                 Ok(Err(broken)) => {
                     eprintln!("audit chain broken: {broken}");
+                    ExitCode::from(EXIT_REJECTED)
+                }
+                Err(e) => return fail(&e),
+            };
+            if !args.deep {
+                return chain;
+            }
+            match integrity::verify_files(&app) {
+                Ok(checked) if checked.problems.is_empty() && chain == ExitCode::SUCCESS => {
+                    println!(
+                        "kept files verified: {} archive(s), {} evidence blob(s)",
+                        checked.archives, checked.blobs
+                    );
+                    ExitCode::SUCCESS
+                }
+                Ok(checked) => {
+                    for problem in &checked.problems {
+                        eprintln!("kept file changed: {problem}");
+                    }
                     ExitCode::from(EXIT_REJECTED)
                 }
                 Err(e) => fail(&e),

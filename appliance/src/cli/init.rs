@@ -34,6 +34,8 @@ pub(crate) struct InitArgs {
     /// Extra host names for the self-signed certificate (localhost and loopback are always in).
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<String>,
+    #[command(flatten)]
+    quotas: super::settings::QuotaFlags,
 }
 
 pub(crate) fn run(args: InitArgs) -> ExitCode {
@@ -75,6 +77,12 @@ fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
         now: chrono::Utc::now(),
     })
     .map_err(|e| fail(&e))?;
+    let quotas = args.quotas.change();
+    if quotas != airlock_appliance::admin::QuotaChange::default() {
+        let app = airlock_appliance::appliance::Appliance::open(done.data.root())
+            .map_err(|e| fail(&e))?;
+        airlock_appliance::admin::set_quotas(&app, "init", &quotas).map_err(|e| fail(&e))?;
+    }
     println!("initialised {}", done.data.root().display());
     println!("appliance key id: {}", done.key_id);
     match done.generated_password {

@@ -600,3 +600,32 @@ fn an_upload_over_the_limit_is_413_and_leaves_nothing_behind() {
     );
     assert!(server.folder.incoming().is_empty());
 }
+
+#[test]
+fn the_admins_largest_archive_setting_bounds_uploads() {
+    let folder = Folder::new();
+    airlock_appliance::admin::set_quotas(
+        &folder.app,
+        "test",
+        &airlock_appliance::admin::QuotaChange {
+            max_archive_bytes: Some(2048),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let server = Server::serve(folder, options());
+    let client = server.client();
+    let (token, _) = client.session(OPERATOR);
+    let auth = Auth::Bearer(&token);
+
+    let declared = client.post("/api/v1/imports", auth, &[], &[7u8; 4096]);
+    assert_eq!(declared.status, 413);
+    assert_eq!(declared.error(), "request body larger than 2048 bytes");
+    let streamed = client.post_chunked("/api/v1/imports", auth, vec![7u8; 4096]);
+    assert_eq!(streamed.status, 413);
+    assert!(server.folder.incoming().is_empty());
+    // Within it, an upload is imported (and, being no archive, rejected).
+    let small = client.post("/api/v1/imports", auth, &[], &[7u8; 2048]);
+    assert_eq!(small.status, 201, "{}", small.error());
+    assert_eq!(small.json()["state"], "rejected");
+}

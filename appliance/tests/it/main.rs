@@ -7,6 +7,7 @@ mod cli;
 mod common;
 mod crash;
 mod http;
+mod kept;
 mod netns;
 mod pages;
 mod pipeline;

@@ -46,7 +46,7 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
     assert!(data.join(format!("archive/{id}.airlock.tar.zst")).is_file());
     assert!(!data.join(format!("quarantine/{id}/.staging")).exists());
     assert!(!data.join(format!("released/.{id}.partial")).exists());
-    // Every staged blob stays as evidence; released files share their bytes by hard link.
+    // Every staged blob stays as evidence; released files are copies of it, not links.
     assert!(
         data.join(format!("quarantine/{id}/evidence/manifest.dsse.json"))
             .is_file()
@@ -58,9 +58,13 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
         ));
         let blob = data.join(format!("quarantine/{id}/evidence/blobs/sha256/{digest}"));
         let released = data.join(&outcome.artifacts[0].location);
+        assert_ne!(
+            std::fs::metadata(&blob).unwrap().ino(),
+            std::fs::metadata(&released).unwrap().ino()
+        );
         assert_eq!(
-            std::fs::metadata(blob).unwrap().ino(),
-            std::fs::metadata(released).unwrap().ino()
+            std::fs::read(blob).unwrap(),
+            std::fs::read(released).unwrap()
         );
     }
 
