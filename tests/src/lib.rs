@@ -35,6 +35,7 @@ mod error;
 mod instance;
 mod keys;
 mod log;
+mod oci;
 mod server;
 mod tls;
 mod tsa;
@@ -52,6 +53,7 @@ pub use instance::{
 };
 pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
+pub use oci::{OCI_MANIFEST_MEDIA_TYPE, OciLayout, OciManifest};
 pub use server::{LogServer, StaticServer};
 pub use tls::TlsMaterial;
 pub use tuf::{TufRepo, TufRepoBuilder};

@@ -8,12 +8,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest, blob_path, read_staged_blob};
+use airlock_bundler::archive::{
+    Artifact, ArtifactKind, Manifest, Sha256Digest, blob_path, read_staged_blob,
+};
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
 use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
 use serde::Serialize;
 
-use super::Rejection;
+use super::{Rejection, oci};
 use crate::policy::{
     self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, ProvenanceFacts, Rule,
     SPDX_PREDICATE_TYPE, SbomSummary,
@@ -192,6 +194,16 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
         })
         .collect();
     let mut problems = Vec::new();
+
+    // An image's layout must point at exactly what was signed.
+    if artifact.kind == ArtifactKind::OciImage {
+        let read = |digest: &Sha256Digest, limit: u64| {
+            ctx.read(held, digest, limit).map(|bytes| bytes.to_vec())
+        };
+        if let Err(e) = oci::check_layout(artifact, &read) {
+            problems.push(format!("oci layout: {e}"));
+        }
+    }
 
     let mut signatures = Vec::new();
     for digest in &artifact.evidence.bundles {

@@ -16,6 +16,7 @@
 
 mod evidence;
 mod feed;
+mod oci;
 mod release;
 mod settings;
 mod spool;

@@ -1252,3 +1252,56 @@ fn an_sbom_over_a_cap_fails_its_artifact_with_the_reason_and_the_rest_pass() {
         "SBOM lists more than 100000 components"
     );
 }
+
+#[test]
+fn an_image_whose_index_names_a_manifest_nobody_signed_fails_and_a_bound_one_passes() {
+    use airlock_tests::OciLayout;
+    let mut site = Site::new(215);
+    let world_dir = site.world.dir().to_owned();
+    let (good_layout, _) = OciLayout::new(&world_dir.join("good"), &[b"good layer"]).unwrap();
+    let good = ArtifactPlan::image("good-image", &good_layout.dir).unwrap();
+    // The publisher signs one manifest and packs, beside it in the same layout, another
+    // manifest and an index.json naming that one (as a blob, for now) ...
+    let (layout, signed) =
+        OciLayout::new(&world_dir.join("swapped"), &[b"reviewed layer"]).unwrap();
+    let swapped = ArtifactPlan::image("swapped-image", &layout.dir).unwrap();
+    let unsigned = layout.add_image(&[b"a layer nobody reviewed"]).unwrap();
+    let (other_index, _) = layout.blob(&OciLayout::index_for(&unsigned)).unwrap();
+    let archive = site.archive("images", 1, &[good, swapped]);
+    // ... then re-signs the archive's manifest with that index as the layout's index.json: the
+    // artifact's digest is still the signed manifest, so every bundle verifies.
+    let other_index = other_index.strip_prefix("sha256:").unwrap().to_owned();
+    let archive = site
+        .world
+        .repack(&archive, "images-swapped", |m| {
+            let index = m.artifacts[1]
+                .files
+                .iter_mut()
+                .find(|f| f.path.as_str() == "index.json")
+                .unwrap();
+            let old = index.digest;
+            index.digest = airlock_bundler::archive::Sha256Digest::from_hex(&other_index).unwrap();
+            m.blobs.retain(|b| b.digest != old);
+        })
+        .unwrap();
+
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (Verdict::Passed, vec![]),
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "oci layout: index.json names {}, not the signed manifest {}",
+                    unsigned.digest, signed.digest
+                )]
+            ),
+        ]
+    );
+    // The bound image is released as its layout; the other stays in quarantine.
+    let released = site.data().join(&outcome.artifacts[0].location);
+    assert!(released.join("index.json").is_file());
+    assert!(outcome.artifacts[1].location.starts_with("quarantine/"));
+}
