@@ -65,6 +65,8 @@ pub struct ArtifactPlan {
     pub oci_layout: Option<PathBuf>,
     /// More SBOM files, packed as they are (hostile or broken ones included).
     pub extra_sboms: Vec<PathBuf>,
+    /// More attestation bundles, packed as they are (hostile or broken ones included).
+    pub extra_attestations: Vec<PathBuf>,
 }
 
 impl ArtifactPlan {
@@ -81,6 +83,7 @@ impl ArtifactPlan {
             }]),
             oci_layout: None,
             extra_sboms: Vec::new(),
+            extra_attestations: Vec::new(),
         }
     }
 
@@ -114,6 +117,7 @@ impl ArtifactPlan {
             sbom: None,
             oci_layout: None,
             extra_sboms: Vec::new(),
+            extra_attestations: Vec::new(),
         }
     }
 }
@@ -364,6 +368,7 @@ impl World {
             std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
             table.push_str(&format!("bundles = [\"{path}\"]\n"));
         }
+        let mut attestations = Vec::new();
         if let Some(builder) = &plan.provenance {
             let digest: [u8; 32] = Sha256::digest(&plan.content).into();
             let bundle = self.sigstore.attest(
@@ -379,7 +384,18 @@ impl World {
             )?;
             let path = format!("a{n}.provenance.json");
             std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
-            table.push_str(&format!("attestations = [\"{path}\"]\n"));
+            attestations.push(path);
+        }
+        for extra in &plan.extra_attestations {
+            let extra = std::path::absolute(extra).map_err(io(extra))?;
+            let extra = extra
+                .to_str()
+                .ok_or_else(|| invalid("attestation", "not UTF-8"))?;
+            attestations.push(extra.to_owned());
+        }
+        if !attestations.is_empty() {
+            let list: Vec<String> = attestations.iter().map(|p| toml_string(p)).collect();
+            table.push_str(&format!("attestations = [{}]\n", list.join(", ")));
         }
         let mut sboms = Vec::new();
         if let Some(packages) = &plan.sbom {

@@ -12,7 +12,7 @@ use airlock_bundler::archive::{
     Artifact, ArtifactKind, Manifest, Sha256Digest, blob_path, read_staged_blob,
 };
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
-use airlock_trust_root::{Artifact as Subject, Bundle, MAX_BUNDLE_SIZE, Report, Verifier};
+use airlock_trust_root::{Artifact as Subject, Bundle, Report, Verifier};
 use serde::Serialize;
 
 use super::{Rejection, oci};
@@ -22,6 +22,13 @@ use crate::policy::{
 };
 use crate::policy_store::NamedSigner;
 use crate::store::AlarmKind;
+
+/// The largest Sigstore bundle (signature or attestation) an import reads: its size is checked
+/// before it is read, and a larger one fails its check. Real bundles are kilobytes; an
+/// attestation's statement is parsed whole (`serde_json::Value` for its predicate), so this
+/// bounds what one costs in memory (trust-root's own bound, 16 MiB, is for any caller).
+/// SBOMs larger than an attestation can carry travel as SBOM files, which are streamed.
+pub const MAX_EVIDENCE_BUNDLE: u64 = 4 << 20;
 
 /// What the site did with an artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -329,9 +336,9 @@ fn check_bundle(
         witnessed: Vec::new(),
         error: Some(error),
     };
-    let bytes = match ctx.read(held, digest, MAX_BUNDLE_SIZE as u64) {
+    let bytes = match ctx.read(held, digest, MAX_EVIDENCE_BUNDLE) {
         Ok(b) => b,
-        Err(e) => return Ok(failed(e)),
+        Err(e) => return Ok(failed(format!("bundle: {e}"))),
     };
     let bundle = match Bundle::from_json(&bytes) {
         Ok(b) => b,

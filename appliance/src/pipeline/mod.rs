@@ -35,7 +35,7 @@ use crate::audit::{self, Event};
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
 use crate::vsa;
 
-pub use evidence::{ArtifactReport, Verdict};
+pub use evidence::{ArtifactReport, MAX_EVIDENCE_BUNDLE, Verdict};
 pub use release::recover;
 pub(crate) use release::{Follow, open_regular, sha256_of_files};
 pub use settings::{

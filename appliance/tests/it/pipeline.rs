@@ -1305,3 +1305,37 @@ fn an_image_whose_index_names_a_manifest_nobody_signed_fails_and_a_bound_one_pas
     assert!(released.join("index.json").is_file());
     assert!(outcome.artifacts[1].location.starts_with("quarantine/"));
 }
+
+#[test]
+fn an_attestation_bundle_over_the_size_cap_fails_its_artifact_unread() {
+    let mut site = Site::new(216);
+    let big = site.world.dir().join("big.intoto.sigstore.json");
+    let size = pipeline::MAX_EVIDENCE_BUNDLE as usize + 1;
+    std::fs::write(&big, vec![b' '; size]).unwrap();
+    let short =
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(vec![b' '; size]))[..12].to_owned();
+    let archive = site.archive(
+        "big-attestation",
+        1,
+        &[
+            ArtifactPlan {
+                extra_attestations: vec![big],
+                ..complete("tool.tar.gz")
+            },
+            complete("fine.tar.gz"),
+        ],
+    );
+    let outcome = site.import(&archive);
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "attestation {short}: bundle: {size} bytes (at most 4194304)"
+                )]
+            ),
+            (Verdict::Passed, vec![]),
+        ]
+    );
+}
