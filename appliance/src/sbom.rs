@@ -1,7 +1,8 @@
 //! Reading SBOM files (CycloneDX and SPDX JSON) in one streaming pass with every cap enforced
 //! while parsing: no whole document, no `serde_json::Value`, at most [`MAX_SBOM_COMPONENTS`]
-//! components, [`MAX_SBOM_STRING`] bytes in any one JSON string (read or skipped) and
-//! [`MAX_SBOM_TEXT`] bytes of kept component text, whatever the file's size. Unknown fields
+//! components counted, [`MAX_SBOM_KEPT`] kept, [`MAX_SBOM_STRING`] bytes in any one JSON
+//! string (read or skipped) and [`MAX_SBOM_TEXT`] bytes of kept component text, whatever the
+//! file's size. Unknown fields
 //! are skipped with `IgnoredAny`, which serde_json does without buffering them.
 //!
 //! The answers are those of [`crate::policy::inspect_sbom_value`] on the same document, as
@@ -15,7 +16,8 @@ use std::rc::Rc;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::policy::{
-    CYCLONEDX_PREDICATE_TYPE, MAX_SBOM_COMPONENTS, SPDX_PREDICATE_TYPE, SbomComponent, SbomSummary,
+    CYCLONEDX_PREDICATE_TYPE, MAX_SBOM_COMPONENTS, MAX_SBOM_KEPT, SPDX_PREDICATE_TYPE,
+    SbomComponent, SbomSummary,
 };
 
 /// The longest JSON string (key or value, read or skipped) an SBOM file may hold.
@@ -81,12 +83,14 @@ pub fn read_sbom(reader: impl Read) -> Result<SbomSummary, String> {
         return Ok(SbomSummary {
             format: format!("CycloneDX {version}"),
             components,
+            component_count: ctx.components.get(),
         });
     }
     if let Some(version) = doc.spdx_version {
         return Ok(SbomSummary {
             format: version,
             components: doc.packages.unwrap_or(Ok(Vec::new()))?,
+            component_count: ctx.packages.get(),
         });
     }
     Err(NEITHER.to_owned())
@@ -405,29 +409,29 @@ impl<'de> Visitor<'de> for Component<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         self.ctx.count(&self.ctx.components)?;
-        // The component's place comes before its children's, whatever the key order.
+        // The component's place comes before its children's, whatever the key order; past
+        // the first MAX_SBOM_KEPT, components are counted, not kept.
+        let keep = self.out.len() < MAX_SBOM_KEPT;
         let at = self.out.len();
-        self.out.push(SbomComponent {
-            name: String::new(),
-            version: None,
-            purl: None,
-            license: None,
-        });
+        if keep {
+            self.out.push(SbomComponent {
+                name: String::new(),
+                version: None,
+                purl: None,
+                license: None,
+            });
+        }
+        let (mut name, mut version, mut purl, mut license) = (None, None, None, None);
         let mut shape = Ok(());
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "name" => {
-                    let name = self.ctx.keep(map.next_value_seed(AnyString)?)?;
-                    self.out[at].name = name.unwrap_or_default();
+                "name" | "version" | "purl" | "licenses" if !keep => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                "version" => {
-                    self.out[at].version = self.ctx.keep(map.next_value_seed(AnyString)?)?
-                }
-                "purl" => self.out[at].purl = self.ctx.keep(map.next_value_seed(AnyString)?)?,
-                "licenses" => {
-                    let license = map.next_value_seed(FirstLicense)?;
-                    self.out[at].license = self.ctx.keep(license)?;
-                }
+                "name" => name = self.ctx.keep(map.next_value_seed(AnyString)?)?,
+                "version" => version = self.ctx.keep(map.next_value_seed(AnyString)?)?,
+                "purl" => purl = self.ctx.keep(map.next_value_seed(AnyString)?)?,
+                "licenses" => license = self.ctx.keep(map.next_value_seed(FirstLicense)?)?,
                 "components" => {
                     let children = map.next_value_seed(Components {
                         ctx: self.ctx,
@@ -441,6 +445,14 @@ impl<'de> Visitor<'de> for Component<'_> {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+        }
+        if keep {
+            self.out[at] = SbomComponent {
+                name: name.unwrap_or_default(),
+                version,
+                purl,
+                license,
+            };
         }
         Ok(shape)
     }
@@ -590,7 +602,8 @@ impl<'de> Visitor<'de> for Packages<'_> {
         let mut shape = Ok(());
         while let Some(one) = seq.next_element_seed(Package { ctx: self.ctx })? {
             match one {
-                Ok(p) => out.push(p),
+                Ok(p) if out.len() < MAX_SBOM_KEPT => out.push(p),
+                Ok(_) => {}
                 Err(e) if shape.is_ok() => shape = Err(e),
                 Err(_) => {}
             }
@@ -755,6 +768,14 @@ mod tests {
         assert_eq!(summary.format, "CycloneDX 1.5");
         assert_eq!(summary.components.len(), 3);
         assert_eq!(summary.components[2].name, "c2");
+    }
+
+    #[test]
+    fn every_component_is_counted_and_the_first_ten_thousand_kept() {
+        let summary = read_sbom(&cyclonedx(MAX_SBOM_KEPT + 5, 3)[..]).unwrap();
+        assert_eq!(summary.component_count, MAX_SBOM_KEPT + 5);
+        assert_eq!(summary.components.len(), MAX_SBOM_KEPT);
+        assert_eq!(summary.components[MAX_SBOM_KEPT - 1].name, "c9999");
     }
 
     #[test]

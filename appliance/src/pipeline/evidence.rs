@@ -274,16 +274,16 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
         if let Err(e) = &result {
             problems.push(format!("sbom {}: {e}", short(&digest.hex())));
         }
-        sboms.push(sbom_check(digest.hex(), "file", &result));
-        parsed.push(result);
+        parsed.push(counted(&result));
+        sboms.push(sbom_check(digest.hex(), "file", result));
     }
     for (check, (predicate_type, predicate)) in
         attestations.iter().filter(|a| a.ok).zip(statements.iter())
     {
         if *predicate_type == CYCLONEDX_PREDICATE_TYPE || *predicate_type == SPDX_PREDICATE_TYPE {
             let result = policy::inspect_sbom_value(predicate);
-            sboms.push(sbom_check(check.digest.clone(), "attestation", &result));
-            parsed.push(result);
+            parsed.push(counted(&result));
+            sboms.push(sbom_check(check.digest.clone(), "attestation", result));
         }
     }
     problems.extend(policy::evaluate_sbom(&rule.sbom, &parsed));
@@ -309,13 +309,29 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     })
 }
 
-fn sbom_check(digest: String, source: &'static str, r: &Result<SbomSummary, String>) -> SbomCheck {
+fn sbom_check(digest: String, source: &'static str, r: Result<SbomSummary, String>) -> SbomCheck {
+    let (summary, error) = match r {
+        Ok(summary) => (Some(summary), None),
+        Err(error) => (None, Some(error)),
+    };
     SbomCheck {
         digest,
         source,
-        summary: r.as_ref().ok().cloned(),
-        error: r.as_ref().err().cloned(),
+        summary,
+        error,
     }
+}
+
+/// What the policy judges of an SBOM: its format and count, without its components (the
+/// report keeps those once).
+fn counted(r: &Result<SbomSummary, String>) -> Result<SbomSummary, String> {
+    r.as_ref()
+        .map(|s| SbomSummary {
+            format: s.format.clone(),
+            components: Vec::new(),
+            component_count: s.component_count,
+        })
+        .map_err(Clone::clone)
 }
 
 /// Verifies one bundle for the artifact with every trusted root and allowed signer; the

@@ -205,7 +205,12 @@ pub(super) fn report(v: &Value) -> Report {
                 digest: s(sbom, "digest"),
                 source: s(sbom, "source"),
                 format: summary.map(|x| Text::new(s(x, "format"))),
-                components: rows.len(),
+                // The count the SBOM gave (a report keeps at most 10,000 of them).
+                components: summary
+                    .and_then(|x| x.get("component_count"))
+                    .and_then(Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(rows.len()),
                 error: opt_s(sbom, "error").map(Text::new),
             }
         })
