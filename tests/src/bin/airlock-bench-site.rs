@@ -3,9 +3,9 @@
 //!
 //! `airlock-bench-site DIR small N`   N small artifacts, each with its own Sigstore bundle
 //! `airlock-bench-site DIR large MIB FILES`  FILES signed artifacts of random data, MIB in all
-//! `airlock-bench-site DIR sboms COUNT MIB`  one artifact carrying COUNT CycloneDX SBOMs of MIB
-//!   each (100,000 components padded with an unread field: the most a reader must keep), and
-//!   one plain signed file
+//! `airlock-bench-site DIR sboms COUNT MIB [ARTIFACTS]`  ARTIFACTS (1) artifacts each carrying
+//!   COUNT CycloneDX SBOMs of MIB each (100,000 components padded with an unread field: the
+//!   most the appliance reads), and one plain signed file
 //!
 //! Prints the data folder and the archive path; `bench/import.sh` times the import.
 
@@ -46,33 +46,41 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>();
             (PathBuf::from(dir), plans)
         }
-        [dir, "sboms", count, mib] => {
+        [dir, "sboms", count, mib, ref more @ ..] if more.len() <= 1 => {
             let count: usize = count.parse().context("COUNT")?;
             let mib: usize = mib.parse().context("MIB")?;
+            let artifacts: usize = more
+                .first()
+                .map_or(Ok(1), |a| a.parse())
+                .context("ARTIFACTS")?;
             // Beside DIR, which is made anew below.
             let sboms = PathBuf::from(format!("{dir}.sboms"));
             if sboms.exists() {
                 std::fs::remove_dir_all(&sboms)?;
             }
             std::fs::create_dir_all(&sboms)?;
-            let paths = (0..count)
-                .map(|i| {
-                    let path = sboms.join(format!("padded-{i}.cdx.json"));
-                    padded_sbom(&path, i, mib << 20).map(|()| path)
-                })
-                .collect::<std::io::Result<Vec<_>>>()?;
             sbom_policy = "[sbom]\nrequired = true\n";
-            let plans = vec![
-                ArtifactPlan {
+            let mut plans = Vec::new();
+            for a in 0..artifacts {
+                let paths = (0..count)
+                    .map(|i| {
+                        let path = sboms.join(format!("padded-{a}-{i}.cdx.json"));
+                        padded_sbom(&path, a * count + i, mib << 20).map(|()| path)
+                    })
+                    .collect::<std::io::Result<Vec<_>>>()?;
+                plans.push(ArtifactPlan {
                     extra_sboms: paths,
-                    ..ArtifactPlan::complete("sbom-heavy.tar.gz", b"an artifact with heavy SBOMs\n")
-                },
-                ArtifactPlan::signed("notes.txt", b"release notes\n"),
-            ];
+                    ..ArtifactPlan::complete(
+                        &format!("sbom-heavy-{a}.tar.gz"),
+                        format!("artifact {a} with heavy SBOMs\n").as_bytes(),
+                    )
+                });
+            }
+            plans.push(ArtifactPlan::signed("notes.txt", b"release notes\n"));
             (PathBuf::from(dir), plans)
         }
         _ => bail!(
-            "usage: airlock-bench-site DIR small N | DIR large MIB FILES | DIR sboms COUNT MIB"
+            "usage: airlock-bench-site DIR small N | DIR large MIB FILES | DIR sboms COUNT MIB [ARTIFACTS]"
         ),
     };
     if dir.exists() {
