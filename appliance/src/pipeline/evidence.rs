@@ -91,14 +91,19 @@ impl Context<'_> {
             }
             return policy::inspect_sbom(bytes);
         }
-        let path = self.staging.join(blob_path(digest));
-        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-        let size = file.metadata().map_err(|e| e.to_string())?.len();
-        if size > MAX_SBOM_SIZE {
-            return Err(format!("{size} bytes (at most {MAX_SBOM_SIZE})"));
-        }
-        crate::sbom::read_sbom(file)
+        read_sbom_file(&self.staging.join(blob_path(digest)))
     }
+}
+
+/// An SBOM file: its size checked against [`MAX_SBOM_SIZE`] before anything is read, then
+/// read in one streaming pass.
+fn read_sbom_file(path: &Path) -> Result<SbomSummary, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size > MAX_SBOM_SIZE {
+        return Err(format!("{size} bytes (at most {MAX_SBOM_SIZE})"));
+    }
+    crate::sbom::read_sbom(file)
 }
 
 /// One artifact judged.
@@ -436,4 +441,26 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
 
 fn short(hex: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sbom_file_over_the_size_cap_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sbom.json");
+        // Sparse: its size is what is checked; nothing is read.
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_SBOM_SIZE + 1).unwrap();
+        assert_eq!(
+            read_sbom_file(&path).unwrap_err(),
+            "67108865 bytes (at most 67108864)"
+        );
+        file.set_len(0).unwrap();
+        std::fs::write(&path, br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+        assert_eq!(read_sbom_file(&path).unwrap().format, "SPDX-2.3");
+    }
 }
