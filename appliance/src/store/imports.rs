@@ -117,12 +117,18 @@ pub struct ImportRow {
     pub finished_at: Option<String>,
     /// Who started it.
     pub started_by: String,
+    /// The hex SHA-256 of the archive as received (0005; none before it was kept).
+    pub archive_sha256: Option<String>,
+    /// How many bytes of it are kept.
+    pub kept_bytes: Option<u64>,
+    /// The hex SHA-256 of the kept bytes.
+    pub kept_sha256: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, source, file_name, archive_path, archive_size, state, reason, archive_id,
      publisher, sequence, key_ids, created_at, site, notes, passed, warned, failed, started_at,
-     finished_at, started_by";
+     finished_at, started_by, archive_sha256, kept_bytes, kept_sha256";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ImportRow, String)> {
     let state: String = r.get(5)?;
@@ -148,6 +154,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ImportRow, String)> {
             started_at: r.get(17)?,
             finished_at: r.get(18)?,
             started_by: r.get(19)?,
+            archive_sha256: r.get(20)?,
+            kept_bytes: r.get::<_, Option<i64>>(21)?.map(|n| n as u64),
+            kept_sha256: r.get(22)?,
         },
         state,
     ))

@@ -90,6 +90,13 @@ pub(super) fn import_facts(r: &ImportRow) -> ImportFacts {
         state: r.state.as_str().to_owned(),
         reason: r.reason.clone().map(Text::new),
         archive_size: r.archive_size,
+        archive_sha256: r.archive_sha256.clone(),
+        kept: match (&r.kept_sha256, r.kept_bytes) {
+            (Some(kept), Some(bytes)) if Some(kept) != r.archive_sha256.as_ref() => {
+                Some((bytes, kept.clone()))
+            }
+            _ => None,
+        },
         archive_id: r.archive_id.clone().map(Text::new),
         publisher: r.publisher.clone().map(Text::new),
         sequence: r.sequence,
