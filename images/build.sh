@@ -47,9 +47,12 @@ echo "== static release build ($TARGET, $RUSTFLAGS_STATIC) into $STATIC_DIR" >&2
 # proc macros, which stay dynamic host programs as they must. The shipped binaries keep their
 # symbols (backtraces name functions) but not the release profile's debug info: that is
 # 80% of the file (appliance 113 MB with it, 20 MB without), mostly aws-lc's C built with -g.
-CARGO_TARGET_DIR="$STATIC_DIR" RUSTFLAGS="$RUSTFLAGS_STATIC" CARGO_PROFILE_RELEASE_STRIP=debuginfo \
-    cargo build --release --locked -j "${CARGO_BUILD_JOBS:-2}" --target "$TARGET" \
-    -p airlock-appliance -p airlock-bundler
+# One build per package: built together, features would unify and the appliance would link the
+# bundler's connected side (its HTTPS client, progress bars, prompts), which the site must not.
+for package in airlock-appliance airlock-bundler; do
+    CARGO_TARGET_DIR="$STATIC_DIR" RUSTFLAGS="$RUSTFLAGS_STATIC" CARGO_PROFILE_RELEASE_STRIP=debuginfo \
+        cargo build --release --locked -j "${CARGO_BUILD_JOBS:-2}" --target "$TARGET" -p "$package"
+done
 
 for bin in airlock-appliance airlock-bundler; do
     # Static means no program interpreter and no shared libraries (a static-pie is fine).
@@ -96,17 +99,13 @@ for name in appliance bundler; do
     rm -rf "${OUT:?}/$name"
     buildah_ push "localhost/airlock-$name:latest" "oci:$OUT/$name:latest"
 
-    # The SBOM. Both binaries come from one cargo build, whose features unify: each SBOM
-    # is of that build's graph. Debian files linked in or copied beside the binary are listed.
+    # The SBOM, of the package's own build graph. Debian files linked in or copied beside the
+    # binary are listed.
     debs=(--deb "libc6-dev=the C library, linked statically (-C target-feature=+crt-static)")
-    case $name in
-        appliance) other=airlock-bundler ;;
-        bundler)
-            other=airlock-appliance
-            debs+=(--deb "ca-certificates=the CA bundle copied to /etc/ssl/certs/ca-certificates.crt")
-            ;;
-    esac
-    python3 images/sbom.py --package "airlock-$name" --built-with "$other" --target "$TARGET" \
+    if [ "$name" = bundler ]; then
+        debs+=(--deb "ca-certificates=the CA bundle copied to /etc/ssl/certs/ca-certificates.crt")
+    fi
+    python3 images/sbom.py --package "airlock-$name" --target "$TARGET" \
         --binary "$BIN_DIR/airlock-$name" --rustflags "$RUSTFLAGS_STATIC" \
         --build-setting CARGO_PROFILE_RELEASE_STRIP=debuginfo "${debs[@]}" \
         --out "$OUT/$name.cdx.json"

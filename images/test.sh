@@ -178,6 +178,18 @@ for name in appliance bundler; do
         sbom_ok "$name" "$BIN_DIR/airlock-$name" airlock-trust-root aws-lc-sys rustls libc6-dev rust-std
 done
 
+sbom_lacks() {
+    python3 - "$OUT/$1.cdx.json" "${@:2}" <<'EOF'
+import json, sys
+names = {c["name"] for c in json.load(open(sys.argv[1]))["components"]}
+linked = sorted(names & set(sys.argv[2:]))
+assert not linked, f"the SBOM lists {linked}"
+EOF
+}
+check "appliance: no network client, progress bar or prompt linked (SBOM)" \
+    sbom_lacks appliance ureq indicatif rpassword
+check "bundler: its HTTPS client is linked (SBOM)" sbom_ok bundler "$BIN_DIR/airlock-bundler" ureq
+
 check "appliance: config (uid 65532, entrypoint, serve on 0.0.0.0:8443, /data volume)" config_ok appliance \
     'c["User"] == "65532:65532" and c["Entrypoint"] == ["/usr/local/bin/airlock-appliance"]
      and c["Cmd"] == ["serve", "--listen", "0.0.0.0:8443"] and "AIRLOCK_DATA=/data" in c["Env"]

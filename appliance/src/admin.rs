@@ -8,6 +8,7 @@ use ed25519_dalek::VerifyingKey;
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::auth::{self, AuthError};
+use crate::lock::LockError;
 use crate::policy::{PolicyDocument, SignerSpec};
 use crate::policy_store::{self, PolicyStoreError};
 use crate::store::{self, Role, StoreError, Tx};
@@ -30,6 +31,12 @@ pub enum AdminError {
     /// A bad value.
     #[error("{0}")]
     Invalid(String),
+    /// The change would leave no enabled admin.
+    #[error("user {0} is the last enabled admin: add or enable another admin first")]
+    LastAdmin(String),
+    /// Another process is writing to the data folder.
+    #[error(transparent)]
+    Locked(#[from] LockError),
 }
 
 /// The audit row a change is recorded by.
@@ -47,12 +54,14 @@ fn record<'a>(action: &'a str, subject: &'a str, detail: serde_json::Value) -> R
     }
 }
 
-/// Runs `change` in one transaction together with the audit row it returns.
+/// Runs `change` in one transaction together with the audit row it returns, holding the data
+/// folder's writer lock.
 fn audited<'r>(
     app: &Appliance,
     actor: &str,
     change: impl FnOnce(&Tx<'_>, DateTime<Utc>) -> Result<Record<'r>, AdminError>,
 ) -> Result<(), AdminError> {
+    let _writer = app.writer_lock()?;
     let now = app.now();
     app.store().write(|tx| {
         let r = change(tx, now)?;
@@ -116,6 +125,7 @@ pub fn set_user_enabled(
         found(store::users::set_enabled(tx, name, enabled)?, || {
             format!("user {name}")
         })?;
+        keep_an_admin(tx, name)?;
         if !enabled && let Some(user) = store::users::by_name(tx, name)? {
             store::users::delete_sessions_of(tx, user.id)?;
         }
@@ -153,10 +163,40 @@ pub fn set_role(app: &Appliance, actor: &str, name: &str, role: Role) -> Result<
         found(store::users::set_role(tx, name, role)?, || {
             format!("user {name}")
         })?;
+        keep_an_admin(tx, name)?;
         Ok(record(
             "user.role",
             name,
             serde_json::json!({"role": role.as_str()}),
+        ))
+    })
+}
+
+/// Refuses a change (made in `tx`, rolled back with it) that left no enabled admin: nobody
+/// could then manage users, publishers or policy from the pages.
+fn keep_an_admin(tx: &Tx<'_>, name: &str) -> Result<(), AdminError> {
+    if store::users::enabled_admins(tx)? == 0 {
+        return Err(AdminError::LastAdmin(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// Forgets a publisher's last accepted sequence number, so that its next archive may carry
+/// any (for a publisher whose counter was reset, or one that reached the largest value).
+pub fn reset_publisher_sequence(
+    app: &Appliance,
+    actor: &str,
+    publisher: &str,
+) -> Result<(), AdminError> {
+    audited(app, actor, |tx, _| {
+        let previous = store::publishers::get(tx, publisher)?
+            .ok_or_else(|| AdminError::NotFound(format!("publisher {publisher}")))?
+            .last_sequence;
+        store::publishers::reset_sequence(tx, publisher)?;
+        Ok(record(
+            "publisher.sequence_reset",
+            publisher,
+            serde_json::json!({"previous": previous}),
         ))
     })
 }

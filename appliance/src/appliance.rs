@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use ed25519_dalek::{Signer as _, SigningKey};
 use serde::Serialize;
 
+use crate::lock::{LockError, Wait, WriterLock};
 use crate::paths::DataDir;
 use crate::store::{Store, StoreError};
 
@@ -35,8 +36,8 @@ pub struct Appliance {
     store: Mutex<Store>,
     key: SigningKey,
     key_id: KeyId,
-    /// Imports run one at a time (each is already parallel inside).
-    import_lock: Mutex<()>,
+    /// Who takes the data folder's writer lock, and how long it waits by default.
+    writer: (String, Wait),
     /// Sign-in failures of unknown names and per address.
     sign_in_throttle: crate::auth::Throttle,
 }
@@ -61,9 +62,16 @@ impl Appliance {
             store: Mutex::new(store),
             key,
             key_id,
-            import_lock: Mutex::new(()),
+            writer: ("airlock-appliance".to_owned(), Wait::No),
             sign_in_throttle: crate::auth::Throttle::default(),
         })
+    }
+
+    /// Names the command that takes the writer lock (written into the lock file) and how
+    /// long state changes wait for it by default.
+    pub fn with_writer(mut self, command: &str, wait: Wait) -> Self {
+        self.writer = (command.to_owned(), wait);
+        self
     }
 
     /// The data folder.
@@ -77,9 +85,16 @@ impl Appliance {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Held for the length of one import.
-    pub(crate) fn import_lock(&self) -> MutexGuard<'_, ()> {
-        self.import_lock.lock().unwrap_or_else(|p| p.into_inner())
+    /// The data folder's writer lock, waiting as long as the appliance was opened to.
+    /// Everything that changes the appliance's state holds it (one writer per data folder,
+    /// across processes); it is not reentrant, not even within one thread.
+    pub fn writer_lock(&self) -> Result<WriterLock, LockError> {
+        self.writer_lock_waiting(self.writer.1)
+    }
+
+    /// The writer lock, waiting as `wait` says.
+    pub fn writer_lock_waiting(&self, wait: Wait) -> Result<WriterLock, LockError> {
+        WriterLock::acquire(&self.data.lock(), &self.writer.0, wait, || self.now())
     }
 
     /// The in-memory half of sign-in throttling (unknown names, addresses).
@@ -90,6 +105,16 @@ impl Appliance {
     /// The appliance key's id (hex SHA-256 of the raw ed25519 key).
     pub fn key_id(&self) -> &KeyId {
         &self.key_id
+    }
+
+    /// The appliance's public key.
+    pub fn verifying_key(&self) -> ed25519_dalek::VerifyingKey {
+        self.key.verifying_key()
+    }
+
+    /// The appliance's signing key.
+    pub(crate) fn signing_key(&self) -> &SigningKey {
+        &self.key
     }
 
     /// The appliance's public key as SPKI PEM.

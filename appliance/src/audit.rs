@@ -1,15 +1,30 @@
 //! The audit chain: every login, import, verdict, release, policy, publisher, user and trust
 //! change is a row whose hash covers its content and the previous row's hash, so removing,
 //! reordering or editing any row breaks every hash after it.
+//!
+//! Someone who can write the database can still rewrite the chain and recompute every hash,
+//! or cut rows off its end. So the appliance signs the chain's head (the newest row's
+//! position and hash, a DSSE envelope by its key) at every import and on demand; the signed
+//! heads are stored and exported, and [`verify_heads`] checks the chain still holds each
+//! signed row with its signed hash. A head exported earlier (kept off the appliance) catches
+//! a rewrite that also removed the stored heads.
 
 use std::io::Write;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::store::{self, AuditRow, GENESIS_HASH, StoreError, Tx};
+use airlock_bundler::keys::KeyId;
+
+use crate::store::{self, AuditRow, GENESIS_HASH, SignedHeadRow, StoreError, Tx};
+
+/// The DSSE payload type of a signed audit head.
+pub const HEAD_PAYLOAD_TYPE: &str = "application/vnd.airlock.audit-head.v1+json";
 
 /// Rows read per page when walking the chain.
 const PAGE: i64 = 10_000;
@@ -96,6 +111,35 @@ pub enum ChainError {
         /// The row.
         seq: i64,
     },
+    /// The chain is shorter than a signed head says it was: rows were removed from its end.
+    #[error(
+        "the chain has {rows} row(s) but the head signed at {signed_at} covers {seq}: rows were removed"
+    )]
+    Truncated {
+        /// Rows in the chain.
+        rows: i64,
+        /// Rows the signed head covers.
+        seq: i64,
+        /// When the head was signed.
+        signed_at: String,
+    },
+    /// The row a signed head names has another hash: the chain was rewritten.
+    #[error(
+        "audit row {seq}: hash {found} is not the one signed at {signed_at} ({signed}): the chain was rewritten"
+    )]
+    Rewritten {
+        /// The row.
+        seq: i64,
+        /// Its hash now.
+        found: String,
+        /// The hash signed.
+        signed: String,
+        /// When the head was signed.
+        signed_at: String,
+    },
+    /// A signed head that does not verify with the appliance key, or is not a signed head.
+    #[error("signed head: {0}")]
+    BadHead(String),
 }
 
 /// What a verification of the chain found.
@@ -109,8 +153,15 @@ pub struct ChainStatus {
 
 /// Verifies the whole chain, page by page.
 pub fn verify(conn: &Connection) -> Result<Result<ChainStatus, ChainError>, StoreError> {
-    let mut expected_seq = 1;
-    let mut prev = GENESIS_HASH.to_owned();
+    walk(conn, 1, GENESIS_HASH.to_owned())
+}
+
+/// Verifies the chain from row `expected_seq` on, the row before it having hash `prev`.
+fn walk(
+    conn: &Connection,
+    mut expected_seq: i64,
+    mut prev: String,
+) -> Result<Result<ChainStatus, ChainError>, StoreError> {
     loop {
         let rows = store::audit::page(conn, expected_seq - 1, PAGE)?;
         if rows.is_empty() {
@@ -139,12 +190,28 @@ pub fn verify(conn: &Connection) -> Result<Result<ChainStatus, ChainError>, Stor
     }))
 }
 
-/// Writes the chain as JSON lines (one row per line, with its hashes).
+/// Writes the chain as JSON lines (one row per line, with its hashes), then one line
+/// `{"signed_head": {…}}` per signed head, oldest first, each with its DSSE envelope.
 pub fn export(conn: &Connection, out: &mut dyn Write) -> Result<i64, ExportError> {
     let mut after = 0;
     loop {
         let rows = store::audit::page(conn, after, PAGE)?;
         let Some(last) = rows.last() else {
+            for head in store::audit::heads(conn)? {
+                let envelope: serde_json::Value =
+                    serde_json::from_str(&head.envelope).map_err(|e| StoreError::Corrupt {
+                        what: format!("signed head of row {}", head.seq),
+                        reason: e.to_string(),
+                    })?;
+                let line = serde_json::json!({"signed_head": {
+                    "seq": head.seq,
+                    "hash": head.hash,
+                    "signed_at": head.signed_at,
+                    "envelope": envelope,
+                }});
+                serde_json::to_writer(&mut *out, &line).map_err(std::io::Error::from)?;
+                out.write_all(b"\n")?;
+            }
             return Ok(after);
         };
         after = last.seq;
@@ -164,6 +231,215 @@ pub enum ExportError {
     /// Writing the output.
     #[error("writing the export: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What a signed head says: the chain had `seq` rows, the last with `hash`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeadStatement {
+    /// The newest row's position (the chain's length).
+    pub seq: i64,
+    /// Its hash.
+    pub hash: String,
+    /// When it was signed (RFC 3339).
+    pub signed_at: String,
+    /// The signing key's id (hex SHA-256 of the raw ed25519 key).
+    pub key_id: String,
+}
+
+/// Why the head was not signed.
+#[derive(Debug, thiserror::Error)]
+pub enum HeadError {
+    /// The database.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The chain does not verify from the last signed head on: signing now would vouch for it.
+    #[error("not signing the audit head: {0}")]
+    Chain(ChainError),
+}
+
+/// Signs the chain's head with `key` inside the caller's transaction and stores it. The
+/// rows since the latest signed head are verified first (and that head still matches), so a
+/// head is never signed over a chain that was changed behind the appliance's back.
+pub fn sign_head(
+    tx: &Tx<'_>,
+    key: &SigningKey,
+    at: DateTime<Utc>,
+) -> Result<SignedHeadRow, HeadError> {
+    let verified = match store::audit::latest_head(tx)? {
+        Some(last) => {
+            let statement =
+                open_head(&last.envelope, &key.verifying_key()).map_err(HeadError::Chain)?;
+            let rows = store::audit::count(tx)?;
+            check_statement(tx, &statement, rows)?.map_err(HeadError::Chain)?;
+            walk(tx, statement.seq + 1, statement.hash)?
+        }
+        None => verify(tx)?,
+    }
+    .map_err(HeadError::Chain)?;
+    let statement = HeadStatement {
+        seq: verified.rows,
+        hash: verified.head,
+        signed_at: at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        key_id: KeyId::of(&key.verifying_key()).to_string(),
+    };
+    // Serializing integers and strings cannot fail.
+    let payload = serde_json::to_vec(&statement).unwrap_or_default();
+    let envelope = crate::appliance::sign_dsse(key, HEAD_PAYLOAD_TYPE, &payload);
+    let row = SignedHeadRow {
+        seq: statement.seq,
+        hash: statement.hash,
+        signed_at: statement.signed_at,
+        envelope: String::from_utf8_lossy(&envelope).into_owned(),
+    };
+    store::audit::insert_head(tx, &row)?;
+    Ok(row)
+}
+
+/// [`sign_head`] with the appliance's key and clock.
+pub fn sign_head_with(
+    tx: &Tx<'_>,
+    app: &crate::appliance::Appliance,
+) -> Result<SignedHeadRow, HeadError> {
+    sign_head(tx, app.signing_key(), app.now())
+}
+
+/// A signed head's statement, once its envelope verifies with `key`.
+pub fn open_head(envelope: &str, key: &VerifyingKey) -> Result<HeadStatement, ChainError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Envelope {
+        payload: String,
+        payload_type: String,
+        signatures: Vec<Sig>,
+    }
+    #[derive(Deserialize)]
+    struct Sig {
+        keyid: String,
+        sig: String,
+    }
+    let bad = |reason: &str| ChainError::BadHead(reason.to_owned());
+    let envelope: Envelope = serde_json::from_str(envelope)
+        .map_err(|e| ChainError::BadHead(format!("not a DSSE envelope: {e}")))?;
+    if envelope.payload_type != HEAD_PAYLOAD_TYPE {
+        return Err(ChainError::BadHead(format!(
+            "payload type {:?} is not {HEAD_PAYLOAD_TYPE}",
+            envelope.payload_type
+        )));
+    }
+    let payload = STANDARD
+        .decode(&envelope.payload)
+        .map_err(|_| bad("the payload is not base64"))?;
+    let message = airlock_trust_root::pae(&envelope.payload_type, &payload);
+    let key_id = KeyId::of(key).to_string();
+    let signed = envelope.signatures.iter().any(|s| {
+        s.keyid == key_id
+            && STANDARD
+                .decode(&s.sig)
+                .ok()
+                .and_then(|sig| Signature::from_slice(&sig).ok())
+                .is_some_and(|sig| key.verify_strict(&message, &sig).is_ok())
+    });
+    if !signed {
+        return Err(ChainError::BadHead(format!(
+            "not signed by the appliance key {key_id}"
+        )));
+    }
+    let statement: HeadStatement = serde_json::from_slice(&payload)
+        .map_err(|e| ChainError::BadHead(format!("the statement does not parse: {e}")))?;
+    if statement.key_id != key_id {
+        return Err(bad("the statement names another key"));
+    }
+    Ok(statement)
+}
+
+/// Whether a chain of `rows` rows still holds the row `statement` signed, with its hash.
+fn check_statement(
+    conn: &Connection,
+    statement: &HeadStatement,
+    rows: i64,
+) -> Result<Result<(), ChainError>, StoreError> {
+    if statement.seq > rows {
+        return Ok(Err(ChainError::Truncated {
+            rows,
+            seq: statement.seq,
+            signed_at: statement.signed_at.clone(),
+        }));
+    }
+    let found = if statement.seq == 0 {
+        Some(GENESIS_HASH.to_owned())
+    } else {
+        store::audit::hash_at(conn, statement.seq)?
+    };
+    match found {
+        Some(found) if found == statement.hash => Ok(Ok(())),
+        found => Ok(Err(ChainError::Rewritten {
+            seq: statement.seq,
+            found: found.unwrap_or_else(|| "(no row)".to_owned()),
+            signed: statement.hash.clone(),
+            signed_at: statement.signed_at.clone(),
+        })),
+    }
+}
+
+/// What [`verify_heads`] checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeadsStatus {
+    /// The chain itself.
+    pub chain: ChainStatus,
+    /// The heads checked against it (the latest stored one, then the given ones).
+    pub heads: Vec<HeadStatement>,
+}
+
+/// Verifies the chain, then checks it against the latest stored signed head and against each
+/// of `given` (envelopes kept elsewhere, e.g. from an earlier export): each must verify with
+/// `key`, and the chain must still hold its row with its hash.
+pub fn verify_heads(
+    conn: &Connection,
+    key: &VerifyingKey,
+    given: &[String],
+) -> Result<Result<HeadsStatus, ChainError>, StoreError> {
+    let chain = match verify(conn)? {
+        Ok(chain) => chain,
+        Err(e) => return Ok(Err(e)),
+    };
+    let stored = store::audit::latest_head(conn)?.map(|h| h.envelope);
+    let mut heads = Vec::new();
+    for envelope in stored.iter().chain(given) {
+        let statement = match open_head(envelope, key) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Err(e) = check_statement(conn, &statement, chain.rows)? {
+            return Ok(Err(e));
+        }
+        heads.push(statement);
+    }
+    Ok(Ok(HeadsStatus { chain, heads }))
+}
+
+/// The signed head a file holds: a DSSE envelope as `audit sign-head` writes it, or an
+/// `audit export` (its last `signed_head` line). Returns the envelope's JSON.
+pub fn head_in_file(text: &str) -> Result<String, ChainError> {
+    if let Ok(value) = serde_json::from_str::<serde_json::Value>(text)
+        && value.get("payloadType").is_some()
+    {
+        return Ok(value.to_string());
+    }
+    text.lines()
+        .rev()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .find_map(|mut value| {
+            value
+                .get_mut("signed_head")?
+                .get_mut("envelope")
+                .map(std::mem::take)
+        })
+        .map(|envelope| envelope.to_string())
+        .ok_or_else(|| {
+            ChainError::BadHead(
+                "the file holds neither a signed head nor an export with one".into(),
+            )
+        })
 }
 
 #[cfg(test)]
@@ -247,6 +523,170 @@ mod tests {
         assert_eq!(
             verify(store.read()).unwrap(),
             Err(ChainError::BrokenLink { seq: 3 })
+        );
+    }
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn at() -> DateTime<Utc> {
+        DateTime::from_timestamp(1_800_000_100, 0).unwrap()
+    }
+
+    /// Rewrites row `seq`'s detail and recomputes its hash and every later row's, as someone
+    /// who can write the database would: the chain alone still verifies.
+    fn rewrite(store: &Store, seq: i64, detail: &str) {
+        let rows = store::audit::page(store.read(), seq - 1, 1000).unwrap();
+        let mut prev = rows[0].prev_hash.clone();
+        for mut row in rows {
+            if row.seq == seq {
+                row.detail = detail.to_owned();
+            }
+            row.prev_hash = prev;
+            row.hash = row_hash(&row);
+            store
+                .read()
+                .execute(
+                    "UPDATE audit SET detail = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+                    rusqlite::params![row.seq, row.detail, row.prev_hash, row.hash],
+                )
+                .unwrap();
+            prev = row.hash;
+        }
+        assert!(verify(store.read()).unwrap().is_ok());
+    }
+
+    #[test]
+    fn a_signed_head_verifies_until_the_chain_is_rewritten() {
+        let mut store = chain(4);
+        let key = key(1);
+        let head = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        assert_eq!(head.seq, 4);
+        let status = verify_heads(store.read(), &key.verifying_key(), &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!(status.heads.len(), 1);
+        assert_eq!(status.heads[0].hash, head.hash);
+
+        // More rows after the head are fine, and the next head covers them.
+        store.write(|tx| append(tx, at(), &event("5"))).unwrap();
+        let next = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        assert_eq!(next.seq, 5);
+
+        rewrite(&store, 2, r#"{"verdict":"passed"}"#);
+        let found = store::audit::hash_at(store.read(), 5).unwrap().unwrap();
+        assert_eq!(
+            verify_heads(store.read(), &key.verifying_key(), &[]).unwrap(),
+            Err(ChainError::Rewritten {
+                seq: 5,
+                found,
+                signed: next.hash.clone(),
+                signed_at: "2027-01-15T08:01:40.000000Z".into(),
+            })
+        );
+        // The earlier head, kept elsewhere, catches it too; and no new head is signed.
+        assert!(matches!(
+            verify_heads(
+                store.read(),
+                &key.verifying_key(),
+                std::slice::from_ref(&head.envelope)
+            )
+            .unwrap(),
+            Err(ChainError::Rewritten { seq: 5, .. })
+        ));
+        assert!(matches!(
+            store.write(|tx| sign_head(tx, &key, at())),
+            Err(HeadError::Chain(ChainError::Rewritten { seq: 5, .. }))
+        ));
+    }
+
+    #[test]
+    fn a_chain_cut_short_of_its_signed_head_is_truncated() {
+        let mut store = chain(3);
+        let key = key(2);
+        let head = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        store
+            .read()
+            .execute("DELETE FROM audit WHERE seq = 3", [])
+            .unwrap();
+        assert!(
+            verify(store.read()).unwrap().is_ok(),
+            "the chain alone verifies"
+        );
+        let truncated = ChainError::Truncated {
+            rows: 2,
+            seq: 3,
+            signed_at: "2027-01-15T08:01:40.000000Z".into(),
+        };
+        assert_eq!(
+            verify_heads(store.read(), &key.verifying_key(), &[]).unwrap(),
+            Err(truncated.clone())
+        );
+        assert_eq!(
+            truncated.to_string(),
+            "the chain has 2 row(s) but the head signed at 2027-01-15T08:01:40.000000Z covers 3: rows were removed"
+        );
+        // The stored heads removed as well: a head kept elsewhere still catches it.
+        store.read().execute("DELETE FROM audit_heads", []).unwrap();
+        assert!(
+            verify_heads(store.read(), &key.verifying_key(), &[])
+                .unwrap()
+                .is_ok()
+        );
+        assert!(matches!(
+            verify_heads(store.read(), &key.verifying_key(), &[head.envelope]).unwrap(),
+            Err(ChainError::Truncated {
+                rows: 2,
+                seq: 3,
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn a_head_signed_by_another_key_or_edited_is_refused() {
+        let mut store = chain(2);
+        let head = store.write(|tx| sign_head(tx, &key(3), at())).unwrap();
+        let other = key(4).verifying_key();
+        assert_eq!(
+            open_head(&head.envelope, &other),
+            Err(ChainError::BadHead(format!(
+                "not signed by the appliance key {}",
+                KeyId::of(&other)
+            )))
+        );
+        let mut envelope: serde_json::Value = serde_json::from_str(&head.envelope).unwrap();
+        let statement = serde_json::json!({"seq": 1, "hash": "00", "signed_at": "x", "key_id": KeyId::of(&key(3).verifying_key()).to_string()});
+        envelope["payload"] = STANDARD.encode(statement.to_string()).into();
+        assert!(matches!(
+            open_head(&envelope.to_string(), &key(3).verifying_key()),
+            Err(ChainError::BadHead(reason)) if reason.starts_with("not signed by")
+        ));
+    }
+
+    #[test]
+    fn a_head_is_found_in_its_own_file_or_in_an_export() {
+        let mut store = chain(2);
+        let key = key(5);
+        let first = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        store.write(|tx| append(tx, at(), &event("3"))).unwrap();
+        let second = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        let parsed = |text: &str| {
+            let envelope = head_in_file(text).unwrap();
+            open_head(&envelope, &key.verifying_key()).unwrap().seq
+        };
+        assert_eq!(parsed(&first.envelope), 2);
+        let mut out = Vec::new();
+        export(store.read(), &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 5, "three rows, two heads");
+        assert_eq!(parsed(&text), second.seq, "the export's latest head");
+        assert_eq!(
+            head_in_file("{\"seq\": 1}\n"),
+            Err(ChainError::BadHead(
+                "the file holds neither a signed head nor an export with one".into()
+            ))
         );
     }
 

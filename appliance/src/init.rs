@@ -30,6 +30,8 @@ pub struct InitOptions {
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
     /// Names for the self-signed certificate (besides localhost and loopback addresses).
     pub hostnames: Vec<String>,
+    /// This site's name: archives must then name it in their manifest's `site`.
+    pub site: Option<String>,
     /// The time recorded.
     pub now: DateTime<Utc>,
 }
@@ -136,6 +138,17 @@ fn build(options: &InitOptions) -> Result<Initialised, InitError> {
             "the admin name must be 1 to 64 characters without control characters".into(),
         ));
     }
+    if let Some(site) = &options.site
+        && (site.is_empty()
+            || site.len() > 255
+            || site.chars().any(char::is_control)
+            || site.trim() != site)
+    {
+        return Err(InitError::Invalid(
+            "the site name must be 1 to 255 bytes without control characters or surrounding spaces"
+                .into(),
+        ));
+    }
     for (name, root) in &options.tuf_roots {
         airlock_trust_root::RepositoryName::new(name).map_err(|e| InitError::BadRoot {
             name: name.clone(),
@@ -179,6 +192,9 @@ fn build(options: &InitOptions) -> Result<Initialised, InitError> {
     let now = options.now;
     store.write(|tx| {
         store::settings::set(tx, POLICY, &Policy::strict().to_toml())?;
+        if let Some(site) = &options.site {
+            store::settings::set(tx, crate::pipeline::SITE, site)?;
+        }
         for (name, root) in &options.tuf_roots {
             store::trust::pin(tx, name, root)?;
             audit::append(
@@ -210,7 +226,7 @@ fn build(options: &InitOptions) -> Result<Initialised, InitError> {
                 actor: "init",
                 action: "appliance.initialised",
                 subject: generated.key_id.as_str(),
-                detail: serde_json::json!({"policy": "strict"}),
+                detail: serde_json::json!({"policy": "strict", "site": options.site}),
             },
         )?;
         Ok::<_, StoreError>(())

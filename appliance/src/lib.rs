@@ -11,6 +11,7 @@ pub mod http;
 pub mod inbox;
 pub mod init;
 pub mod integrity;
+pub mod lock;
 pub mod paths;
 pub mod pipeline;
 pub mod policy;

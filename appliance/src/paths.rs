@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! DIR/airlock.db            SQLite (WAL)
+//! DIR/lock                  the writer lock (flock), naming its holder
 //! DIR/appliance.key|.pub    the appliance's ed25519 signing key (signs VSAs, witness state)
 //! DIR/tls/cert.pem|key.pem  the HTTPS certificate (self-signed at init unless given)
 //! DIR/inbox/                archives dropped here are imported, then moved to archive/
@@ -40,6 +41,11 @@ impl DataDir {
     /// The appliance key's base path (`.key` and `.pub` beside it).
     pub fn key_base(&self) -> PathBuf {
         self.root.join("appliance")
+    }
+
+    /// The writer lock (see [`crate::lock`]).
+    pub fn lock(&self) -> PathBuf {
+        self.root.join("lock")
     }
 
     /// The private signing key.

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use airlock_trust_root::{
-    Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, MAX_BUNDLE_SIZE, Matcher,
-    RepositoryName, SignedCheckpoint, SignerFacts, SignerPolicy, TrustState, TrustedRoot,
-    VerifiedRepository, Verifier, verify_checkpoint, verify_consistency,
+    Artifact as Subject, Bundle, CertificateIdentity, InclusionEvidence, LocalRepository,
+    MAX_BUNDLE_SIZE, Matcher, RepositoryName, SignedCheckpoint, SignerFacts, SignerPolicy,
+    TrustState, TrustedRoot, VerifiedRepository, Verifier, verify_checkpoint, verify_consistency,
 };
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -520,10 +520,15 @@ fn check_bundle(
     let mut first_error = None;
     for verifier in verifiers {
         for policy in &rule.signers {
-            let subject = Subject::Sha256(*artifact.digest.as_bytes());
+            let subject = Subject::Digests(artifact.verifier_digests());
             match verifier.verify(&bundle, subject, policy) {
                 Ok(report) => {
                     for entry in &report.log_entries {
+                        // A v0.1 promise (a verified signed entry timestamp, no inclusion
+                        // proof) names no tree to witness; the report says so.
+                        if entry.proven_by == InclusionEvidence::SignedEntryTimestamp {
+                            continue;
+                        }
                         let Some(checkpoint) = &entry.checkpoint else {
                             return Ok(Err(format!(
                                 "unwitnessed: log entry {} has no checkpoint",

@@ -3,7 +3,7 @@
 //! as preflight, sign, and write. Nothing is written at the output path unless all of that
 //! succeeds.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -11,8 +11,9 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use airlock_trust_root::{
-    Artifact as Subject, Bundle, CertificateIdentity, LocalRepository, MAX_BUNDLE_SIZE, Matcher,
-    PublicKey, RepositoryFolder, RepositoryName, SignerPolicy, TrustedRoot, Verifier,
+    Artifact as Subject, ArtifactDigests, Bundle, CertificateIdentity, HashAlgorithm,
+    LocalRepository, MAX_BUNDLE_SIZE, Matcher, PublicKey, RepositoryFolder, RepositoryName,
+    SignerPolicy, TrustedRoot, Verifier,
 };
 use chrono::{DateTime, Utc};
 use ed25519_dalek::SigningKey;
@@ -22,8 +23,9 @@ use xxhash_rust::xxh3::Xxh3Default;
 
 use crate::archive::{
     ArchiveError, Artifact, ArtifactKind, BlobEntry, BlobSource, ConsistencyProof, Evidence,
-    FORMAT_VERSION, FileEntry, LogSnapshot, MAX_SIGNATURES, Manifest, PlannedBlob, Publisher,
-    RelativePath, Sha256Digest, TrustRepository, WriteOptions, sign_manifest, write_archive,
+    FORMAT_VERSION, FileEntry, LogSnapshot, MAX_SIGNATURES, Manifest, OtherDigests, PlannedBlob,
+    Publisher, RelativePath, Sha256Digest, TrustRepository, WriteOptions, sign_manifest,
+    write_archive,
 };
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
@@ -234,11 +236,14 @@ pub fn create(
                     .unwrap_or_else(|| "application/octet-stream".into()),
                 files: vec![FileEntry { path, digest }],
                 evidence,
+                other_digests: OtherDigests::default(),
             }
         } else {
             let files = layouts.next().unwrap_or_default();
             oci_artifact(a, name, &files, &hashed, &mut blobs, evidence)?
         };
+        let mut artifact = artifact;
+        artifact.other_digests = other_digests(&artifact, &blobs)?;
         artifacts.push(artifact);
     }
 
@@ -441,6 +446,32 @@ impl Blobs {
             .collect()
     }
 
+    /// A blob's digests by `algorithms` (and SHA-256, which must still be its digest).
+    fn digests(
+        &self,
+        digest: &Sha256Digest,
+        algorithms: &BTreeSet<HashAlgorithm>,
+    ) -> Result<ArtifactDigests, CreateError> {
+        let digests = match self.sources.get(digest) {
+            Some((_, BlobSource::Bytes(bytes))) => ArtifactDigests::of_bytes(bytes, algorithms),
+            Some((_, BlobSource::File(path) | BlobSource::HashedFile { path, .. })) => {
+                let io = |source| CreateError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                let digests = File::open(path)
+                    .and_then(|f| ArtifactDigests::from_reader(f, algorithms))
+                    .map_err(io)?;
+                if digests.sha256 != *digest.as_bytes() {
+                    return Err(ArchiveError::SourceChanged { path: path.clone() }.into());
+                }
+                digests
+            }
+            None => ArtifactDigests::of_bytes(&[], algorithms),
+        };
+        Ok(digests)
+    }
+
     fn read(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, String> {
         match self.sources.get(digest) {
             Some((_, BlobSource::Bytes(bytes))) => Ok(bytes.clone()),
@@ -460,6 +491,39 @@ impl Blobs {
             None => Err("not in the archive".into()),
         }
     }
+}
+
+/// The digests by other algorithms that the artifact's bundles name it by (an in-toto
+/// subject with only `sha512`, a hashedrekord entry that logged `sha384`), taken from its
+/// bytes so the site can check that evidence (the reader checks them against the bytes).
+fn other_digests(artifact: &Artifact, blobs: &Blobs) -> Result<OtherDigests, CreateError> {
+    let mut needed = BTreeSet::new();
+    for digest in artifact
+        .evidence
+        .bundles
+        .iter()
+        .chain(&artifact.evidence.attestations)
+    {
+        // A bundle that cannot be read or parsed is the preflight's to report; it names
+        // nothing here.
+        if let Ok(bytes) = blobs.read(digest, MAX_BUNDLE_SIZE as u64)
+            && let Ok(bundle) = Bundle::from_json(&bytes)
+        {
+            needed.extend(bundle.artifact_hashes());
+        }
+    }
+    needed.remove(&HashAlgorithm::Sha256);
+    let mut other = OtherDigests::default();
+    if needed.is_empty() {
+        return Ok(other);
+    }
+    let digests = blobs.digests(&artifact.digest, &needed)?;
+    for algorithm in needed {
+        if let Some(digest) = digests.get(algorithm) {
+            other.set(algorithm, digest);
+        }
+    }
+    Ok(other)
 }
 
 /// An input file as read once: its digest and size, and the XXH3-64 its copy is checked
@@ -665,6 +729,7 @@ fn oci_artifact(
         media_type,
         files: entries,
         evidence,
+        other_digests: OtherDigests::default(),
     })
 }
 
@@ -745,7 +810,7 @@ fn entry_checkpoint_sizes(
     let any = SignerRule::any_identity();
     let mut sizes: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     for artifact in artifacts {
-        let subject = *artifact.digest.as_bytes();
+        let subject = artifact.verifier_digests();
         for digest in artifact
             .evidence
             .bundles
@@ -760,7 +825,8 @@ fn entry_checkpoint_sizes(
             };
             for verifier in verifiers {
                 for policy in &any.signers {
-                    if let Ok(report) = verifier.verify(&bundle, Subject::Sha256(subject), policy) {
+                    if let Ok(report) = verifier.verify(&bundle, Subject::Digests(subject), policy)
+                    {
                         for entry in report.log_entries {
                             if let Some(c) = entry.checkpoint {
                                 sizes.entry(c.origin).or_default().push(c.size);

@@ -3,8 +3,8 @@
 //! ```toml
 //! [publisher]
 //! name = "release-team"
-//! sequence = 42                 # optional; default: created_at in Unix seconds
-//! site = "plant-3"              # optional
+//! sequence = 42                 # optional, below 2^63; default: created_at in Unix seconds
+//! site = "plant-3"              # optional; required by a site initialised with --site
 //! notes = "October release"     # optional
 //!
 //! [[trust]]

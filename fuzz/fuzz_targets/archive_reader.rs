@@ -194,6 +194,7 @@ fn manifest_for(blobs: &[Listed]) -> Manifest {
                 digest,
             }],
             evidence: Evidence::default(),
+            other_digests: Default::default(),
         });
     }
     Manifest {

@@ -2,6 +2,8 @@
 
 use serde_json::{Value, json};
 
+use crate::shape::DigestAlgorithm;
+
 /// A SLSA provenance description: who built what from which source.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Provenance {
@@ -143,7 +145,8 @@ impl Predicate {
     }
 }
 
-/// An in-toto Statement v1 about one subject.
+/// An in-toto Statement v1 about one subject, named by its SHA-256.
+#[cfg(test)]
 pub(crate) fn statement(
     subject: &str,
     sha256: &[u8; 32],
@@ -151,9 +154,25 @@ pub(crate) fn statement(
     at: &str,
     serial: &str,
 ) -> Value {
+    let digests = [(DigestAlgorithm::Sha256, sha256.to_vec())];
+    statement_with_digests(subject, &digests, predicate, at, serial)
+}
+
+/// An in-toto Statement v1 about one subject whose digest set holds `digests`.
+pub(crate) fn statement_with_digests(
+    subject: &str,
+    digests: &[(DigestAlgorithm, Vec<u8>)],
+    predicate: &Predicate,
+    at: &str,
+    serial: &str,
+) -> Value {
+    let digest_set: serde_json::Map<String, Value> = digests
+        .iter()
+        .map(|(alg, d)| (alg.rekor_name().to_string(), Value::String(hex::encode(d))))
+        .collect();
     json!({
         "_type": STATEMENT_V1,
-        "subject": [{"name": subject, "digest": {"sha256": hex::encode(sha256)}}],
+        "subject": [{"name": subject, "digest": digest_set}],
         "predicateType": predicate.predicate_type(),
         "predicate": predicate.body(at, subject, serial),
     })
@@ -195,5 +214,18 @@ mod tests {
         assert_eq!(s["predicateType"], "https://spdx.dev/Document");
         assert_eq!(s["subject"][0]["digest"]["sha256"], hex::encode([0u8; 32]));
         assert_eq!(s["predicate"]["packages"][0]["versionInfo"], "1");
+    }
+
+    #[test]
+    fn statement_with_only_sha512() {
+        let d = DigestAlgorithm::Sha512.digest(b"x");
+        let s = statement_with_digests(
+            "x.tar",
+            &[(DigestAlgorithm::Sha512, d.clone())],
+            &Predicate::Spdx(vec![]),
+            "2026-01-01T00:00:00Z",
+            "1",
+        );
+        assert_eq!(s["subject"][0]["digest"], json!({"sha512": hex::encode(d)}));
     }
 }

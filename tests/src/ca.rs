@@ -8,9 +8,11 @@ use const_oid::db::rfc5912::{
     ID_CE_AUTHORITY_KEY_IDENTIFIER, ID_CE_BASIC_CONSTRAINTS, ID_CE_EXT_KEY_USAGE, ID_CE_KEY_USAGE,
     ID_CE_SUBJECT_ALT_NAME, ID_CE_SUBJECT_KEY_IDENTIFIER,
 };
-use der::Encode;
-use der::asn1::{Ia5String, OctetString, Utf8StringRef};
+use der::asn1::{Any, Ia5String, OctetString, Utf8StringRef};
+use der::{Decode, Encode};
+use x509_cert::TbsCertificate;
 use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::name::OtherName as AnotherName;
 use x509_cert::ext::pkix::{
     AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages, SubjectAltName,
 };
@@ -19,7 +21,11 @@ use x509_cert::name::Name;
 use crate::ct::{CtLog, SCT_LIST_OID, sct_list};
 use crate::error::{Result, der_err};
 use crate::keys::EcKey;
-use crate::x509::{CertParts, cert_der, ext, key_identifier, raw_ext, sign_tbs};
+use crate::shape::{LeafQuirks, SanForm, UNKNOWN_EXTENSION_OID};
+use crate::x509::{
+    CertParts, ECDSA_WITH_SHA384, cert_der, ext, key_identifier, raw_ext, sign_tbs,
+    spki_key_identifier,
+};
 
 /// Fulcio's OIDC issuer extension (v1): the issuer URL as raw bytes.
 pub const OIDC_ISSUER_V1_OID: ObjectIdentifier =
@@ -76,7 +82,8 @@ pub(crate) struct Ca {
 #[derive(Debug)]
 pub(crate) struct LeafRequest<'a> {
     pub(crate) serial: u64,
-    pub(crate) key: &'a EcKey,
+    /// The leaf's public key.
+    pub(crate) spki: spki::SubjectPublicKeyInfoOwned,
     pub(crate) identity: &'a Identity,
     pub(crate) issuer: &'a str,
     pub(crate) not_before: i64,
@@ -84,6 +91,8 @@ pub(crate) struct LeafRequest<'a> {
     pub(crate) sct: SctMode,
     pub(crate) ct_log: &'a CtLog,
     pub(crate) rogue_ct_log: &'a CtLog,
+    /// Oddities to build in.
+    pub(crate) quirks: LeafQuirks,
 }
 
 fn name(s: &str) -> Result<Name> {
@@ -151,12 +160,22 @@ impl Ca {
 
     /// Issues a Fulcio-style leaf and returns its DER.
     pub(crate) fn issue_leaf(&self, req: &LeafRequest<'_>) -> Result<Vec<u8>> {
-        let san = match req.identity {
-            Identity::Uri(u) => GeneralName::UniformResourceIdentifier(
+        let san = match (req.quirks.san, req.identity) {
+            (SanForm::Standard, Identity::Uri(u)) => GeneralName::UniformResourceIdentifier(
                 Ia5String::new(u).map_err(der_err("SAN URI"))?,
             ),
-            Identity::Email(e) => {
+            (SanForm::Standard, Identity::Email(e)) => {
                 GeneralName::Rfc822Name(Ia5String::new(e).map_err(der_err("SAN email"))?)
+            }
+            (SanForm::OtherName(type_id), identity) => {
+                let value = Utf8StringRef::new(identity.as_str())
+                    .map_err(der_err("SAN otherName"))?
+                    .to_der()
+                    .map_err(der_err("SAN otherName"))?;
+                GeneralName::OtherName(AnotherName {
+                    type_id,
+                    value: Any::from_der(&value).map_err(der_err("SAN otherName"))?,
+                })
             }
         };
         let issuer_v2 = Utf8StringRef::new(req.issuer)
@@ -169,7 +188,7 @@ impl Ca {
             subject: Name::default(),
             not_before: req.not_before,
             not_after: req.not_after,
-            spki: req.key.spki()?,
+            spki: req.spki.clone(),
             extensions: vec![
                 ext(
                     ID_CE_KEY_USAGE,
@@ -184,7 +203,7 @@ impl Ca {
                 ext(
                     ID_CE_SUBJECT_KEY_IDENTIFIER,
                     false,
-                    &key_identifier(req.key)?,
+                    &spki_key_identifier(&req.spki)?,
                 )?,
                 ext(
                     ID_CE_AUTHORITY_KEY_IDENTIFIER,
@@ -196,13 +215,27 @@ impl Ca {
                 raw_ext(OIDC_ISSUER_V2_OID, false, issuer_v2)?,
             ],
         };
+        if req.quirks.unknown_critical_extension {
+            parts
+                .extensions
+                .push(raw_ext(UNKNOWN_EXTENSION_OID, true, vec![0x05, 0x00])?);
+        }
+        // The TBS the CA signs (and the precertificate TBS the SCT covers, which Fulcio derives
+        // from it), with the inner signature algorithm changed if asked.
+        let tbs = |parts: &CertParts| -> Result<TbsCertificate> {
+            let mut tbs = parts.tbs()?;
+            if req.quirks.inner_signature_algorithm_mismatch {
+                tbs.signature.oid = ECDSA_WITH_SHA384;
+            }
+            Ok(tbs)
+        };
         let log = match req.sct {
             SctMode::Missing => None,
             SctMode::UnknownLog => Some(req.rogue_ct_log),
             SctMode::Valid | SctMode::BadSignature => Some(req.ct_log),
         };
         if let Some(log) = log {
-            let precert_tbs = parts.tbs()?.to_der().map_err(der_err("precert TBS"))?;
+            let precert_tbs = tbs(&parts)?.to_der().map_err(der_err("precert TBS"))?;
             let issuer_spki = self.intermediate_key.spki_der()?;
             // The SCT is stamped at issuance, i.e. at notBefore.
             let ts_ms = u64::try_from(req.not_before).unwrap_or(0) * 1000;
@@ -217,7 +250,7 @@ impl Ca {
                 .map_err(der_err("SCT list"))?;
             parts.extensions.push(raw_ext(SCT_LIST_OID, false, value)?);
         }
-        cert_der(&sign_tbs(parts.tbs()?, &self.intermediate_key)?)
+        cert_der(&sign_tbs(tbs(&parts)?, &self.intermediate_key)?)
     }
 
     /// The chain as the trusted root lists it: intermediate first, root last.

@@ -7,13 +7,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::attest::{IN_TOTO_PAYLOAD_TYPE, Predicate, pae, statement};
+use crate::attest::{IN_TOTO_PAYLOAD_TYPE, Predicate, pae, statement_with_digests};
 use crate::ca::{Ca, Identity, LeafRequest, SctMode};
 use crate::canonical::canonical_json;
 use crate::ct::CtLog;
-use crate::error::{Result, json_err};
-use crate::keys::{EcKey, Seed};
+use crate::error::{KitError, Result, json_err};
+use crate::keys::{EcKey, LeafKey, Seed};
 use crate::log::TransparencyLog;
+use crate::shape::{CertificateMaterial, DigestAlgorithm, EntryKind, ProofShape, Shape};
 use crate::tsa::Tsa;
 use crate::x509::cert_pem;
 
@@ -90,6 +91,12 @@ pub struct Knobs {
     /// The log entry carries no signed entry timestamp or integrated time, so the RFC 3161
     /// timestamp is the bundle's only evidence of time (as with Rekor v2).
     pub omit_promise: bool,
+    /// Attestations only: the log entry's payload hash is not the payload's (the log still
+    /// signs and includes the entry as minted).
+    pub wrong_entry_payload_hash: bool,
+    /// The log entry records a valid signature by the same key over another message instead of
+    /// the bundle's signature (the log still signs and includes the entry as minted).
+    pub wrong_entry_signature: bool,
 }
 
 /// How to sign.
@@ -104,6 +111,8 @@ pub struct SignOptions {
     pub at: Option<DateTime<Utc>>,
     /// Negative-fixture switches.
     pub knobs: Knobs,
+    /// How the bundle is laid out (version, material, proof, entry kind, key, digest).
+    pub shape: Shape,
 }
 
 impl SignOptions {
@@ -114,6 +123,7 @@ impl SignOptions {
             issuer: issuer.to_string(),
             at: None,
             knobs: Knobs::default(),
+            shape: Shape::default(),
         }
     }
 
@@ -124,6 +134,7 @@ impl SignOptions {
             issuer: issuer.to_string(),
             at: None,
             knobs: Knobs::default(),
+            shape: Shape::default(),
         }
     }
 
@@ -132,12 +143,18 @@ impl SignOptions {
         self.knobs = knobs;
         self
     }
+
+    /// The same options with `shape`.
+    pub fn with_shape(mut self, shape: Shape) -> Self {
+        self.shape = shape;
+        self
+    }
 }
 
 /// A bundle the kit minted, with what a verifier should expect of it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MintedBundle {
-    /// The Sigstore bundle v0.3 JSON.
+    /// The Sigstore bundle JSON (v0.3 unless [`Shape::version`] says otherwise).
     pub json: Vec<u8>,
     /// The identity a verifier should require (the requested one, whatever the knobs did).
     pub identity: Identity,
@@ -147,7 +164,8 @@ pub struct MintedBundle {
     pub certificate_der: Option<Vec<u8>>,
     /// The entry's index in the instance's log.
     pub log_index: u64,
-    /// SHA-256 of the artifact (message signatures) or of the subject (attestations).
+    /// SHA-256 of the artifact (message signatures) or of the subject (attestations), whatever
+    /// digest the bundle itself names.
     pub subject_digest: [u8; 32],
     /// For attestations, the in-toto statement (the DSSE payload).
     pub statement: Option<Vec<u8>>,
@@ -181,7 +199,7 @@ fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 fn secs(t: i64) -> Result<DateTime<Utc>> {
-    DateTime::from_timestamp(t, 0).ok_or(crate::error::KitError::Invalid {
+    DateTime::from_timestamp(t, 0).ok_or(KitError::Invalid {
         what: "time",
         detail: t.to_string(),
     })
@@ -297,7 +315,7 @@ impl Instance {
         self.signatures += 1;
         let signing = Signing {
             at: self.signing_time(opts, n),
-            key: key.clone(),
+            key: LeafKey::P256(key.clone()),
             cert_der: None,
             serial: n,
         };
@@ -315,18 +333,29 @@ impl Instance {
         artifact: &[u8],
         opts: &SignOptions,
     ) -> Result<MintedBundle> {
-        let digest: [u8; 32] = Sha256::digest(artifact).into();
+        if opts.shape.entry != EntryKind::Dsse001 {
+            return Err(KitError::Invalid {
+                what: "shape",
+                detail: format!(
+                    "message signatures are logged as hashedrekord 0.0.1, not {:?}",
+                    opts.shape.entry
+                ),
+            });
+        }
+        let algorithm = opts.shape.message_digest;
+        let digest = algorithm.digest(artifact);
         let mut signature = signing.key.sign_prehash(&digest)?;
         if opts.knobs.bad_signature {
             corrupt(&mut signature);
         }
+        let entry_signature = self.entry_signature(&signing, &signature, opts)?;
         let body = json!({
             "apiVersion": "0.0.1",
             "kind": "hashedrekord",
             "spec": {
-                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(digest)}},
+                "data": {"hash": {"algorithm": algorithm.rekor_name(), "value": hex::encode(&digest)}},
                 "signature": {
-                    "content": B64.encode(&signature),
+                    "content": B64.encode(&entry_signature),
                     "publicKey": {"content": B64.encode(signing.verifier_pem()?)},
                 },
             },
@@ -334,7 +363,7 @@ impl Instance {
         let content = (
             "messageSignature",
             json!({
-                "messageDigest": {"algorithm": "SHA2_256", "digest": B64.encode(digest)},
+                "messageDigest": {"algorithm": algorithm.bundle_name(), "digest": B64.encode(&digest)},
                 "signature": B64.encode(&signature),
             }),
         );
@@ -345,13 +374,28 @@ impl Instance {
             ("hashedrekord", "0.0.1"),
             &signature,
             content,
-            digest,
+            Sha256::digest(artifact).into(),
             None,
         )
     }
 
+    /// The signature the log entry records: the bundle's, or with
+    /// [`Knobs::wrong_entry_signature`] one by the same key over another message.
+    fn entry_signature(
+        &self,
+        signing: &Signing,
+        signature: &[u8],
+        opts: &SignOptions,
+    ) -> Result<Vec<u8>> {
+        if opts.knobs.wrong_entry_signature {
+            signing.key.sign(b"airlock-testkit: not the signed message")
+        } else {
+            Ok(signature.to_vec())
+        }
+    }
+
     /// Signs an in-toto statement about `subject_name` (whose SHA-256 is `subject_digest`) in a
-    /// DSSE envelope and logs a dsse entry.
+    /// DSSE envelope and logs it (a dsse 0.0.1 entry unless [`Shape::entry`] says otherwise).
     pub fn attest(
         &mut self,
         subject_name: &str,
@@ -359,17 +403,48 @@ impl Instance {
         predicate: &Predicate,
         opts: &SignOptions,
     ) -> Result<MintedBundle> {
+        let digests = [(DigestAlgorithm::Sha256, subject_digest.to_vec())];
+        self.attest_digests(subject_name, &digests, subject_digest, predicate, opts)
+    }
+
+    /// Like [`Instance::attest`], about the artifact `artifact`, whose in-toto subject names
+    /// it by one digest per entry of `algorithms` (e.g. only `[Sha512]`). The result's
+    /// [`MintedBundle::subject_digest`] is still the artifact's SHA-256.
+    pub fn attest_bytes(
+        &mut self,
+        subject_name: &str,
+        artifact: &[u8],
+        algorithms: &[DigestAlgorithm],
+        predicate: &Predicate,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
+        let digests: Vec<_> = algorithms
+            .iter()
+            .map(|alg| (*alg, alg.digest(artifact)))
+            .collect();
+        let sha256 = Sha256::digest(artifact).into();
+        self.attest_digests(subject_name, &digests, sha256, predicate, opts)
+    }
+
+    fn attest_digests(
+        &mut self,
+        subject_name: &str,
+        digests: &[(DigestAlgorithm, Vec<u8>)],
+        subject_digest: [u8; 32],
+        predicate: &Predicate,
+        opts: &SignOptions,
+    ) -> Result<MintedBundle> {
         let signing = self.start_signing(opts)?;
         let serial = hex::encode(&self.seed.derive("statement", self.signatures as u32)[..16]);
-        let stmt = statement(
+        let stmt = statement_with_digests(
             subject_name,
-            &subject_digest,
+            digests,
             predicate,
             &rfc3339(signing.at),
             &serial,
         );
         let payload = serde_json::to_vec(&stmt).map_err(json_err("statement"))?;
-        let mut signature = signing.key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload));
+        let mut signature = signing.key.sign(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
         if opts.knobs.bad_signature {
             corrupt(&mut signature);
         }
@@ -378,28 +453,18 @@ impl Instance {
             "payloadType": IN_TOTO_PAYLOAD_TYPE,
             "signatures": [{"sig": B64.encode(&signature)}],
         });
-        let envelope_hash = Sha256::digest(canonical_json(&json!({
-            "payload": B64.encode(&payload),
-            "payloadType": IN_TOTO_PAYLOAD_TYPE,
-            "signatures": [{"keyid": "", "sig": B64.encode(&signature)}],
-        })));
-        let body = json!({
-            "apiVersion": "0.0.1",
-            "kind": "dsse",
-            "spec": {
-                "envelopeHash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
-                "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))},
-                "signatures": [{
-                    "signature": B64.encode(&signature),
-                    "verifier": B64.encode(signing.verifier_pem()?),
-                }],
-            },
-        });
+        let entry_signature = self.entry_signature(&signing, &signature, opts)?;
+        let body = dsse_entry_body(opts, &signing, &payload, &entry_signature)?;
+        let kind_version = match opts.shape.entry {
+            EntryKind::Dsse001 => ("dsse", "0.0.1"),
+            EntryKind::Intoto002 => ("intoto", "0.0.2"),
+            EntryKind::Dsse002 => ("dsse", "0.0.2"),
+        };
         self.finish(
             signing,
             opts,
             body,
-            ("dsse", "0.0.1"),
+            kind_version,
             &signature,
             ("dsseEnvelope", envelope),
             subject_digest,
@@ -417,12 +482,12 @@ impl Instance {
             CertValidity::Expired => (t - 2 * LEAF_VALIDITY_SECS, t - LEAF_VALIDITY_SECS),
             CertValidity::NotYetValid => (t + LEAF_VALIDITY_SECS, t + 2 * LEAF_VALIDITY_SECS),
         };
-        let key = self.seed.p256(&format!("leaf-{n}"));
+        let key = self.seed.leaf_key(opts.shape.key, &format!("leaf-{n}"));
         let identity = opts.knobs.wrong_identity.as_ref().unwrap_or(&opts.identity);
         let issuer = opts.knobs.wrong_issuer.as_deref().unwrap_or(&opts.issuer);
         let cert_der = self.ca.issue_leaf(&LeafRequest {
             serial: 0x1000 + n,
-            key: &key,
+            spki: key.spki()?,
             identity,
             issuer,
             not_before: nb,
@@ -430,6 +495,7 @@ impl Instance {
             sct: opts.knobs.sct,
             ct_log: &self.ct_log,
             rogue_ct_log: &self.rogue_ct_log,
+            quirks: opts.shape.leaf,
         })?;
         Ok(Signing {
             at,
@@ -472,7 +538,7 @@ impl Instance {
         if knobs.tamper_body {
             tamper(&mut bundle_body);
         }
-        let (signer_key, signer_value) = signing.material()?;
+        let (signer_key, signer_value) = signing.material(opts.shape.material, &self.ca)?;
         let mut material = json!({
             "tlogEntries": [{
                 "logIndex": index.to_string(),
@@ -495,6 +561,22 @@ impl Instance {
         {
             entry.remove("integratedTime");
             entry.remove("inclusionPromise");
+        }
+        if let Some(entry) = material["tlogEntries"][0].as_object_mut() {
+            match opts.shape.proof {
+                ProofShape::Full => {}
+                ProofShape::PromiseOnly => {
+                    entry.remove("inclusionProof");
+                }
+                ProofShape::ProofWithoutCheckpoint => {
+                    if let Some(proof) = entry
+                        .get_mut("inclusionProof")
+                        .and_then(Value::as_object_mut)
+                    {
+                        proof.remove("checkpoint");
+                    }
+                }
+            }
         }
         let ts_serial = 0x2000 + signing.serial;
         let t = signing.at.timestamp();
@@ -523,7 +605,7 @@ impl Instance {
             );
         }
         let mut bundle = serde_json::Map::new();
-        bundle.insert("mediaType".into(), BUNDLE_V03_MEDIA_TYPE.into());
+        bundle.insert("mediaType".into(), opts.shape.version.media_type().into());
         bundle.insert("verificationMaterial".into(), material);
         bundle.insert(content_key.into(), content);
         let json = serde_json::to_vec_pretty(&Value::Object(bundle)).map_err(json_err("bundle"))?;
@@ -608,7 +690,7 @@ impl Instance {
 /// Material for one signature in progress.
 struct Signing {
     at: DateTime<Utc>,
-    key: EcKey,
+    key: LeafKey,
     /// The leaf certificate, or `None` for a managed key.
     cert_der: Option<Vec<u8>>,
     serial: u64,
@@ -623,13 +705,120 @@ impl Signing {
         }
     }
 
-    /// The bundle's `verificationMaterial` entry naming the signer.
-    fn material(&self) -> Result<(&'static str, Value)> {
-        Ok(match &self.cert_der {
-            Some(der) => ("certificate", json!({"rawBytes": B64.encode(der)})),
-            None => ("publicKey", json!({"hint": B64.encode(self.key.key_id()?)})),
-        })
+    /// The bundle's `verificationMaterial` entry naming the signer, the certificate carried
+    /// in `form`.
+    fn material(&self, form: CertificateMaterial, ca: &Ca) -> Result<(&'static str, Value)> {
+        let Some(leaf) = &self.cert_der else {
+            return Ok(("publicKey", json!({"hint": B64.encode(key_id(&self.key)?)})));
+        };
+        let (intermediate, root) = (&ca.intermediate_der, &ca.root_der);
+        let chain: Vec<&Vec<u8>> = match form {
+            CertificateMaterial::Certificate => {
+                return Ok(("certificate", json!({"rawBytes": B64.encode(leaf)})));
+            }
+            CertificateMaterial::ChainLeaf => vec![leaf],
+            CertificateMaterial::ChainToIntermediate => vec![leaf, intermediate],
+            CertificateMaterial::ChainToRoot => vec![leaf, intermediate, root],
+            CertificateMaterial::ChainOutOfOrder => vec![leaf, root, intermediate],
+        };
+        let certificates: Vec<Value> = chain
+            .iter()
+            .map(|der| json!({"rawBytes": B64.encode(der)}))
+            .collect();
+        Ok((
+            "x509CertificateChain",
+            json!({"certificates": certificates}),
+        ))
     }
+}
+
+/// SHA-256 of a key's PKIX DER: Sigstore's key id.
+fn key_id(key: &LeafKey) -> Result<[u8; 32]> {
+    Ok(Sha256::digest(key.spki_der()?).into())
+}
+
+/// The log entry body for a DSSE envelope over `payload` with `signature`, of the kind
+/// [`Shape::entry`] names.
+fn dsse_entry_body(
+    opts: &SignOptions,
+    signing: &Signing,
+    payload: &[u8],
+    signature: &[u8],
+) -> Result<Value> {
+    let payload_hash: [u8; 32] = if opts.knobs.wrong_entry_payload_hash {
+        Sha256::digest(b"airlock-testkit: not the payload").into()
+    } else {
+        Sha256::digest(payload).into()
+    };
+    Ok(match opts.shape.entry {
+        EntryKind::Dsse001 => {
+            let envelope_hash = Sha256::digest(canonical_json(&json!({
+                "payload": B64.encode(payload),
+                "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"keyid": "", "sig": B64.encode(signature)}],
+            })));
+            json!({
+                "apiVersion": "0.0.1",
+                "kind": "dsse",
+                "spec": {
+                    "envelopeHash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
+                    "payloadHash": {"algorithm": "sha256", "value": hex::encode(payload_hash)},
+                    "signatures": [{
+                        "signature": B64.encode(signature),
+                        "verifier": B64.encode(signing.verifier_pem()?),
+                    }],
+                },
+            })
+        }
+        // Rekor v1 keeps the envelope without its payload; `hash` is SHA-256 of the whole
+        // envelope's canonical JSON (payload included, signature base64).
+        EntryKind::Intoto002 => {
+            let envelope_hash = Sha256::digest(canonical_json(&json!({
+                "payload": B64.encode(payload),
+                "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                "signatures": [{"keyid": "", "sig": B64.encode(signature)}],
+            })));
+            json!({
+                "apiVersion": "0.0.2",
+                "kind": "intoto",
+                "spec": {
+                    "content": {
+                        "envelope": {
+                            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+                            "signatures": [{
+                                "publicKey": B64.encode(signing.verifier_pem()?),
+                                "sig": B64.encode(B64.encode(signature)),
+                            }],
+                        },
+                        "hash": {"algorithm": "sha256", "value": hex::encode(envelope_hash)},
+                        "payloadHash": {"algorithm": "sha256", "value": hex::encode(payload_hash)},
+                    },
+                },
+            })
+        }
+        EntryKind::Dsse002 => {
+            let verifier = match &signing.cert_der {
+                Some(der) => json!({
+                    "x509Certificate": {"rawBytes": B64.encode(der)},
+                    "keyDetails": signing.key.algorithm().key_details(),
+                }),
+                None => json!({
+                    "publicKey": {"rawBytes": B64.encode(signing.key.spki_der()?)},
+                    "keyDetails": signing.key.algorithm().key_details(),
+                }),
+            };
+            json!({
+                "apiVersion": "0.0.2",
+                "kind": "dsse",
+                "spec": {
+                    "dsseV002": {
+                        "payloadHash": {"algorithm": "SHA2_256", "digest": B64.encode(payload_hash)},
+                        "signatures": [{"content": B64.encode(signature), "verifier": verifier}],
+                    },
+                },
+            })
+        }
+    })
 }
 
 /// Breaks an ECDSA DER signature while keeping it parseable: flips a bit of the last byte of `s`.
@@ -652,6 +841,7 @@ fn tamper(body: &mut [u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shape::{BUNDLE_V01_MEDIA_TYPE, BundleVersion, KeyAlgorithm, LeafQuirks, SanForm};
 
     fn inst() -> Instance {
         Instance::new(1, DateTime::from_timestamp(1_768_478_400, 0).unwrap()).unwrap()
@@ -691,6 +881,288 @@ mod tests {
         let diff: Vec<_> = body.iter().zip(&orig).filter(|(a, b)| a != b).collect();
         assert_eq!(diff.len(), 1);
         assert!(serde_json::from_slice::<Value>(&body).is_ok());
+    }
+
+    fn opts(shape: Shape, knobs: Knobs) -> SignOptions {
+        SignOptions::workload("https://x.test/w", "https://issuer.test")
+            .with_shape(shape)
+            .with_knobs(knobs)
+    }
+
+    fn bundle_json(b: &MintedBundle) -> Value {
+        serde_json::from_slice(&b.json).unwrap()
+    }
+
+    /// The first tlog entry's canonicalized body, decoded.
+    fn entry_body(bundle: &Value) -> Value {
+        let b64 = bundle["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"]
+            .as_str()
+            .unwrap();
+        serde_json::from_slice(&B64.decode(b64).unwrap()).unwrap()
+    }
+
+    fn attest_with(i: &mut Instance, shape: Shape, knobs: Knobs) -> MintedBundle {
+        i.attest_bytes(
+            "a",
+            b"artifact",
+            &[DigestAlgorithm::Sha256],
+            &Predicate::Spdx(vec![]),
+            &opts(shape, knobs),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn chain_material_lists_the_certificates_in_the_order_asked() {
+        let mut i = inst();
+        let (intermediate, root) = (i.ca.intermediate_der.clone(), i.ca.root_der.clone());
+        for (material, expected) in [
+            (CertificateMaterial::ChainLeaf, vec![None]),
+            (
+                CertificateMaterial::ChainToIntermediate,
+                vec![None, Some(&intermediate)],
+            ),
+            (
+                CertificateMaterial::ChainToRoot,
+                vec![None, Some(&intermediate), Some(&root)],
+            ),
+            (
+                CertificateMaterial::ChainOutOfOrder,
+                vec![None, Some(&root), Some(&intermediate)],
+            ),
+        ] {
+            let shape = Shape {
+                version: BundleVersion::V0_1,
+                material,
+                ..Shape::default()
+            };
+            let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+            let leaf = b.certificate_der.clone().unwrap();
+            let json = bundle_json(&b);
+            let vm = &json["verificationMaterial"];
+            assert_eq!(json["mediaType"], BUNDLE_V01_MEDIA_TYPE);
+            assert_eq!(vm.get("certificate"), None);
+            let got: Vec<Vec<u8>> = vm["x509CertificateChain"]["certificates"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| B64.decode(c["rawBytes"].as_str().unwrap()).unwrap())
+                .collect();
+            let expected: Vec<Vec<u8>> = expected
+                .into_iter()
+                .map(|c| c.cloned().unwrap_or_else(|| leaf.clone()))
+                .collect();
+            assert_eq!(got, expected, "{material:?}");
+        }
+    }
+
+    #[test]
+    fn proof_shapes_drop_the_proof_or_its_checkpoint() {
+        let mut i = inst();
+        let entry = |i: &mut Instance, proof| {
+            let shape = Shape {
+                proof,
+                ..Shape::default()
+            };
+            let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+            bundle_json(&b)["verificationMaterial"]["tlogEntries"][0].clone()
+        };
+        let full = entry(&mut i, ProofShape::Full);
+        assert!(full["inclusionProof"]["checkpoint"]["envelope"].is_string());
+        let promise = entry(&mut i, ProofShape::PromiseOnly);
+        assert_eq!(promise.get("inclusionProof"), None);
+        assert!(promise["inclusionPromise"]["signedEntryTimestamp"].is_string());
+        let no_checkpoint = entry(&mut i, ProofShape::ProofWithoutCheckpoint);
+        assert_eq!(no_checkpoint["inclusionProof"].get("checkpoint"), None);
+        assert!(no_checkpoint["inclusionProof"]["rootHash"].is_string());
+        assert!(no_checkpoint["inclusionPromise"]["signedEntryTimestamp"].is_string());
+    }
+
+    #[test]
+    fn intoto_v002_entry_has_no_payload_and_double_encoded_signature() {
+        let mut i = inst();
+        let shape = Shape {
+            entry: EntryKind::Intoto002,
+            ..Shape::default()
+        };
+        let b = attest_with(&mut i, shape, Knobs::default());
+        let json = bundle_json(&b);
+        let entry = &json["verificationMaterial"]["tlogEntries"][0];
+        assert_eq!(
+            entry["kindVersion"],
+            json!({"kind": "intoto", "version": "0.0.2"})
+        );
+        let body = entry_body(&json);
+        let content = &body["spec"]["content"];
+        assert_eq!(
+            content["envelope"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .collect::<Vec<_>>(),
+            ["payloadType", "signatures"]
+        );
+        let sig = &content["envelope"]["signatures"][0];
+        let inner = B64.decode(sig["sig"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            String::from_utf8(inner).unwrap(),
+            json["dsseEnvelope"]["signatures"][0]["sig"]
+                .as_str()
+                .unwrap()
+        );
+        let pem = B64.decode(sig["publicKey"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            String::from_utf8(pem).unwrap(),
+            cert_pem(b.certificate_der.as_ref().unwrap())
+        );
+        let payload = b.statement.unwrap();
+        assert_eq!(
+            content["payloadHash"],
+            json!({"algorithm": "sha256", "value": hex::encode(Sha256::digest(&payload))})
+        );
+    }
+
+    #[test]
+    fn dsse_v002_entry_names_the_certificate_and_key_details() {
+        let mut i = inst();
+        let shape = Shape {
+            entry: EntryKind::Dsse002,
+            ..Shape::default()
+        };
+        let b = attest_with(&mut i, shape, Knobs::default());
+        let json = bundle_json(&b);
+        let spec = &entry_body(&json)["spec"]["dsseV002"];
+        let payload = b.statement.unwrap();
+        assert_eq!(
+            spec["payloadHash"],
+            json!({"algorithm": "SHA2_256", "digest": B64.encode(Sha256::digest(&payload))})
+        );
+        assert_eq!(
+            spec["signatures"][0],
+            json!({
+                "content": json["dsseEnvelope"]["signatures"][0]["sig"],
+                "verifier": {
+                    "x509Certificate": {"rawBytes": B64.encode(b.certificate_der.unwrap())},
+                    "keyDetails": "PKIX_ECDSA_P256_SHA_256",
+                },
+            })
+        );
+    }
+
+    #[test]
+    fn wrong_entry_knobs_change_the_entry_not_the_envelope() {
+        let mut i = inst();
+        // (knobs, whether the logged payload hash is the payload's, whether the logged
+        // signature is the envelope's)
+        for (knobs, hash_ok, sig_ok) in [
+            (Knobs::default(), true, true),
+            (
+                Knobs {
+                    wrong_entry_payload_hash: true,
+                    ..Knobs::default()
+                },
+                false,
+                true,
+            ),
+            (
+                Knobs {
+                    wrong_entry_signature: true,
+                    ..Knobs::default()
+                },
+                true,
+                false,
+            ),
+        ] {
+            let b = attest_with(&mut i, Shape::default(), knobs.clone());
+            let json = bundle_json(&b);
+            let spec = &entry_body(&json)["spec"];
+            let payload_hash = hex::encode(Sha256::digest(b.statement.unwrap()));
+            assert_eq!(
+                spec["payloadHash"]["value"] == payload_hash.as_str(),
+                hash_ok,
+                "{knobs:?}"
+            );
+            assert_eq!(
+                spec["signatures"][0]["signature"] == json["dsseEnvelope"]["signatures"][0]["sig"],
+                sig_ok,
+                "{knobs:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn message_digest_algorithm_names_the_bundle_and_entry_digest() {
+        let mut i = inst();
+        let shape = Shape {
+            key: KeyAlgorithm::P384,
+            message_digest: DigestAlgorithm::Sha384,
+            ..Shape::default()
+        };
+        let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+        let json = bundle_json(&b);
+        let digest = sha2::Sha384::digest(b"x");
+        assert_eq!(
+            json["messageSignature"]["messageDigest"],
+            json!({"algorithm": "SHA2_384", "digest": B64.encode(digest)})
+        );
+        assert_eq!(
+            entry_body(&json)["spec"]["data"]["hash"],
+            json!({"algorithm": "sha384", "value": hex::encode(digest)})
+        );
+        assert_eq!(b.subject_digest, <[u8; 32]>::from(Sha256::digest(b"x")));
+    }
+
+    #[test]
+    fn message_signatures_are_only_hashedrekord() {
+        let mut i = inst();
+        let shape = Shape {
+            entry: EntryKind::Intoto002,
+            ..Shape::default()
+        };
+        let err = i.sign_blob(b"x", &opts(shape, Knobs::default()));
+        assert!(
+            matches!(err, Err(KitError::Invalid { what: "shape", .. })),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn leaf_quirks_are_in_the_certificate() {
+        use der::Decode;
+        use x509_cert::ext::pkix::SubjectAltName;
+        use x509_cert::ext::pkix::name::GeneralName;
+        let mut i = inst();
+        let quirks = LeafQuirks {
+            san: SanForm::OtherName(crate::shape::FULCIO_OTHERNAME_OID),
+            unknown_critical_extension: true,
+            inner_signature_algorithm_mismatch: true,
+        };
+        let shape = Shape {
+            leaf: quirks,
+            ..Shape::default()
+        };
+        let b = i.sign_blob(b"x", &opts(shape, Knobs::default())).unwrap();
+        let cert = x509_cert::Certificate::from_der(&b.certificate_der.unwrap()).unwrap();
+        let tbs = &cert.tbs_certificate;
+        assert_eq!(tbs.signature.oid, crate::x509::ECDSA_WITH_SHA384);
+        assert_eq!(cert.signature_algorithm.oid, crate::x509::ECDSA_WITH_SHA256);
+        let exts = tbs.extensions.as_ref().unwrap();
+        let unknown = exts
+            .iter()
+            .find(|e| e.extn_id == crate::shape::UNKNOWN_EXTENSION_OID)
+            .unwrap();
+        assert!(unknown.critical);
+        let san = exts
+            .iter()
+            .find(|e| e.extn_id == const_oid::db::rfc5912::ID_CE_SUBJECT_ALT_NAME)
+            .unwrap();
+        let SubjectAltName(names) = SubjectAltName::from_der(san.extn_value.as_bytes()).unwrap();
+        let [GeneralName::OtherName(other)] = names.as_slice() else {
+            panic!("expected one otherName SAN, got {names:?}");
+        };
+        assert_eq!(other.type_id, crate::shape::FULCIO_OTHERNAME_OID);
+        let value = der::asn1::Utf8StringRef::try_from(&other.value).unwrap();
+        assert_eq!(value.as_str(), "https://x.test/w");
     }
 
     #[test]

@@ -37,6 +37,7 @@ mod keys;
 mod log;
 mod oci;
 mod server;
+mod shape;
 mod tls;
 mod tsa;
 mod tuf;
@@ -55,6 +56,11 @@ pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use oci::{OCI_MANIFEST_MEDIA_TYPE, OciLayout, OciManifest};
 pub use server::{LogServer, StaticServer};
+pub use shape::{
+    BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BundleVersion, CertificateMaterial,
+    DigestAlgorithm, EntryKind, FOREIGN_OTHERNAME_OID, FULCIO_OTHERNAME_OID, KeyAlgorithm,
+    LeafQuirks, ProofShape, SanForm, Shape, UNKNOWN_EXTENSION_OID,
+};
 pub use tls::TlsMaterial;
 pub use tuf::{TufRepo, TufRepoBuilder};
 pub use world::{

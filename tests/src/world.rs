@@ -17,8 +17,8 @@ use ed25519_dalek::SigningKey;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    Instance, KitError, LogServer, Package, Predicate, Provenance, Result, SignOptions,
-    TlsMaterial, TufRepo, TufRepoBuilder,
+    DigestAlgorithm, Instance, KitError, LogServer, Package, Predicate, Provenance, Result, Shape,
+    SignOptions, TlsMaterial, TufRepo, TufRepoBuilder,
 };
 
 /// The identity the world's trusted pipeline signs as.
@@ -67,6 +67,11 @@ pub struct ArtifactPlan {
     pub extra_sboms: Vec<PathBuf>,
     /// More attestation bundles, packed as they are (hostile or broken ones included).
     pub extra_attestations: Vec<PathBuf>,
+    /// How the provenance attestation is minted: its bundle shape (e.g. an `intoto 0.0.2`
+    /// entry) and the digests its subject names the artifact by (empty: SHA-256).
+    pub provenance_form: (Shape, Vec<DigestAlgorithm>),
+    /// Sigstore bundles carried as given (real-world ones), besides any minted signature.
+    pub given_bundles: Vec<Vec<u8>>,
 }
 
 impl ArtifactPlan {
@@ -84,6 +89,8 @@ impl ArtifactPlan {
             oci_layout: None,
             extra_sboms: Vec::new(),
             extra_attestations: Vec::new(),
+            provenance_form: Default::default(),
+            given_bundles: Vec::new(),
         }
     }
 
@@ -118,6 +125,17 @@ impl ArtifactPlan {
             oci_layout: None,
             extra_sboms: Vec::new(),
             extra_attestations: Vec::new(),
+            provenance_form: Default::default(),
+            given_bundles: Vec::new(),
+        }
+    }
+
+    /// A file carrying only the given Sigstore bundles (real-world ones), nothing minted.
+    pub fn with_bundles(name: &str, content: &[u8], bundles: Vec<Vec<u8>>) -> Self {
+        Self {
+            signing: Signing::Unsigned,
+            given_bundles: bundles,
+            ..Self::signed(name, content)
         }
     }
 }
@@ -360,28 +378,46 @@ impl World {
             Signing::As(who) => Some(who.clone()),
             Signing::Unsigned => None,
         };
+        let mut bundles = Vec::new();
         if let Some(identity) = &identity {
             let bundle = self
                 .sigstore
                 .sign_blob(&plan.content, &SignOptions::workload(identity, ISSUER))?;
-            let path = format!("a{n}.sigstore.json");
-            std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
-            table.push_str(&format!("bundles = [\"{path}\"]\n"));
+            bundles.push(bundle.json);
+        }
+        bundles.extend(plan.given_bundles.iter().cloned());
+        if !bundles.is_empty() {
+            let mut paths = Vec::new();
+            for (i, json) in bundles.iter().enumerate() {
+                let path = format!("a{n}.{i}.sigstore.json");
+                std::fs::write(self.dir.join(&path), json).map_err(io(&self.dir))?;
+                paths.push(toml_string(&path));
+            }
+            table.push_str(&format!("bundles = [{}]\n", paths.join(", ")));
         }
         let mut attestations = Vec::new();
         if let Some(builder) = &plan.provenance {
-            let digest: [u8; 32] = Sha256::digest(&plan.content).into();
-            let bundle = self.sigstore.attest(
-                &plan.name,
-                digest,
-                &Predicate::SlsaV1(Provenance {
-                    builder_id: builder.clone(),
-                    build_type: "https://ci.example.internal/build/v1".into(),
-                    source_uri: SOURCE_URI.into(),
-                    source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
-                }),
-                &SignOptions::workload(TRUSTED_IDENTITY, ISSUER),
-            )?;
+            let predicate = Predicate::SlsaV1(Provenance {
+                builder_id: builder.clone(),
+                build_type: "https://ci.example.internal/build/v1".into(),
+                source_uri: SOURCE_URI.into(),
+                source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
+            });
+            let (shape, subject_digests) = &plan.provenance_form;
+            let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER).with_shape(*shape);
+            let bundle = if subject_digests.is_empty() {
+                let digest: [u8; 32] = Sha256::digest(&plan.content).into();
+                self.sigstore
+                    .attest(&plan.name, digest, &predicate, &opts)?
+            } else {
+                self.sigstore.attest_bytes(
+                    &plan.name,
+                    &plan.content,
+                    subject_digests,
+                    &predicate,
+                    &opts,
+                )?
+            };
             let path = format!("a{n}.provenance.json");
             std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
             attestations.push(path);

@@ -18,6 +18,10 @@ use crate::keys::EcKey;
 pub(crate) const ECDSA_WITH_SHA256: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 
+/// ecdsa-with-SHA384.
+pub(crate) const ECDSA_WITH_SHA384: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
+
 /// An ASN.1 time for a Unix timestamp: UTCTime before 2050, GeneralizedTime after (RFC 5280).
 pub(crate) fn asn1_time(unix: i64) -> Result<Time> {
     let secs = u64::try_from(unix).map_err(|_| KitError::Invalid {
@@ -69,7 +73,11 @@ pub(crate) fn raw_ext(oid: ObjectIdentifier, critical: bool, value: Vec<u8>) -> 
 
 /// Key identifier: first 20 bytes of SHA-256 of the subjectPublicKey bits (RFC 7093 method 1).
 pub(crate) fn key_identifier(key: &EcKey) -> Result<OctetString> {
-    let spki = key.spki()?;
+    spki_key_identifier(&key.spki()?)
+}
+
+/// [`key_identifier`] of any public key.
+pub(crate) fn spki_key_identifier(spki: &spki::SubjectPublicKeyInfoOwned) -> Result<OctetString> {
     let digest = Sha256::digest(spki.subject_public_key.raw_bytes());
     OctetString::new(&digest[..20]).map_err(der_err("key identifier"))
 }

@@ -37,8 +37,14 @@ pub enum BundleError {
     NoVerificationMaterial,
     #[error("bundle certificate chain is empty")]
     EmptyCertificateChain,
-    #[error("bundle certificate chain contains a root (self-issued) certificate at position {0}")]
-    ChainContainsRoot(usize),
+    #[error(
+        "bundle certificate chain is out of order at position {0}: it did not issue the certificate before it"
+    )]
+    ChainOutOfOrder(usize),
+    #[error(
+        "a v0.3 bundle must carry a single leaf certificate (verificationMaterial.certificate), not an x509CertificateChain"
+    )]
+    ChainInV03,
     #[error("bundle has neither a message signature nor a DSSE envelope")]
     NoContent,
     #[error("DSSE envelope must carry exactly one signature, found {0}")]
@@ -97,7 +103,13 @@ impl BundleVersion {
 #[derive(Debug, Clone)]
 pub(crate) enum Material {
     /// A Fulcio-style leaf certificate (from `certificate` or the first of a chain).
-    Certificate(Box<Certificate>),
+    Certificate {
+        leaf: Box<Certificate>,
+        /// The CA certificates a v0.1/v0.2 chain carried after the leaf. Never trusted: the
+        /// chain is always built to a CA of the trusted root; they are kept only to be
+        /// reported as ignored.
+        ignored: Vec<Certificate>,
+    },
     /// A hint naming a key the verifier must supply.
     PublicKey { hint: String },
 }
@@ -130,7 +142,7 @@ pub(crate) struct InclusionProof {
     pub(crate) root_hash: Vec<u8>,
     pub(crate) tree_size: u64,
     pub(crate) hashes: Vec<Vec<u8>>,
-    pub(crate) checkpoint: Option<String>,
+    pub(crate) checkpoint: String,
 }
 
 /// One transparency log entry as the bundle carries it.
@@ -170,7 +182,7 @@ impl Bundle {
         let vm = raw
             .verification_material
             .ok_or(BundleError::NoVerificationMaterial)?;
-        let material = material(&vm)?;
+        let material = material(&vm, version)?;
         let tlog_entries = vm
             .tlog_entries
             .iter()
@@ -185,11 +197,7 @@ impl Bundle {
                     index,
                 });
             }
-            let has_checkpoint = entry
-                .inclusion_proof
-                .as_ref()
-                .is_some_and(|p| p.checkpoint.is_some());
-            if version >= BundleVersion::V0_2 && !has_checkpoint {
+            if version >= BundleVersion::V0_2 && entry.inclusion_proof.is_none() {
                 return Err(BundleError::VersionRequires {
                     version,
                     what: "an inclusion proof with a checkpoint",
@@ -239,28 +247,42 @@ fn certificate(raw: &RawBytes, what: &str) -> Result<Certificate, BundleError> {
     })
 }
 
-fn material(vm: &RawVerificationMaterial) -> Result<Material, BundleError> {
+fn material(vm: &RawVerificationMaterial, version: BundleVersion) -> Result<Material, BundleError> {
     if let Some(cert) = &vm.certificate {
-        return Ok(Material::Certificate(Box::new(certificate(
-            cert,
-            "verificationMaterial.certificate",
-        )?)));
+        return Ok(Material::Certificate {
+            leaf: Box::new(certificate(cert, "verificationMaterial.certificate")?),
+            ignored: Vec::new(),
+        });
     }
     if let Some(chain) = &vm.x509_certificate_chain {
-        let certs = chain
+        // protobuf-specs: from v0.3 a keyless bundle carries the leaf alone.
+        if version >= BundleVersion::V0_3 {
+            return Err(BundleError::ChainInV03);
+        }
+        let mut certs = chain
             .certificates
             .iter()
             .enumerate()
             .map(|(i, c)| certificate(c, &format!("x509CertificateChain.certificates[{i}]")))
-            .collect::<Result<Vec<_>, _>>()?;
-        if let Some(pos) = certs.iter().position(Certificate::is_self_issued) {
-            return Err(BundleError::ChainContainsRoot(pos));
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter();
+        let leaf = certs.next().ok_or(BundleError::EmptyCertificateChain)?;
+        // The chain is ordered leaf first, each certificate issued by the next (protobuf-specs
+        // X509CertificateChain). The CA certificates after the leaf, a self-signed root
+        // included, are superfluous: verifiers SHOULD ignore them, and this one never uses
+        // them. Only their order is checked, so a chain that is not one is refused.
+        let ignored: Vec<Certificate> = certs.collect();
+        let mut previous = &leaf;
+        for (position, ca) in ignored.iter().enumerate() {
+            if !ca.names_issuer_of(previous) {
+                return Err(BundleError::ChainOutOfOrder(position + 1));
+            }
+            previous = ca;
         }
-        let leaf = certs
-            .into_iter()
-            .next()
-            .ok_or(BundleError::EmptyCertificateChain)?;
-        return Ok(Material::Certificate(Box::new(leaf)));
+        return Ok(Material::Certificate {
+            leaf: Box::new(leaf),
+            ignored,
+        });
     }
     if let Some(pk) = &vm.public_key {
         return Ok(Material::PublicKey {
@@ -308,7 +330,14 @@ fn tlog_entry(index: usize, raw: &RawTlogEntry) -> Result<TlogEntry, BundleError
                     .iter()
                     .map(|h| b64(h, "inclusionProof.hashes"))
                     .collect::<Result<_, _>>()?,
-                checkpoint: p.checkpoint.as_ref().map(|c| c.envelope.clone()),
+                // protobuf-specs: the checkpoint is REQUIRED in an inclusion proof, in every
+                // bundle version. A proof without one could only be checked against an
+                // unsigned root hash, which proves nothing.
+                checkpoint: p
+                    .checkpoint
+                    .as_ref()
+                    .map(|c| c.envelope.clone())
+                    .ok_or_else(|| problem("inclusion proof has no checkpoint".into()))?,
             })
         })
         .transpose()?;

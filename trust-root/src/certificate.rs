@@ -17,6 +17,9 @@ pub(crate) const OID_FULCIO_ISSUER_V1: ObjectIdentifier =
 /// Fulcio's OIDC issuer extension, v2: a DER UTF8String.
 pub(crate) const OID_FULCIO_ISSUER_V2: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.8");
+/// Fulcio's otherName SAN type (a UTF8String identity, e.g. a username).
+const OID_FULCIO_OTHER_NAME: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.4.1.57264.1.7");
 /// RFC 6962 embedded SCT list.
 pub(crate) const OID_SCT_LIST: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.11129.2.4.2");
@@ -126,6 +129,16 @@ impl Certificate {
         self.cert.tbs_certificate.issuer == self.cert.tbs_certificate.subject
     }
 
+    /// Whether this certificate's subject is the name `issued` gives as its issuer.
+    pub(crate) fn names_issuer_of(&self, issued: &Certificate) -> bool {
+        issued.cert.tbs_certificate.issuer == self.cert.tbs_certificate.subject
+    }
+
+    /// The subject's distinguished name (RFC 4514 form), for reports.
+    pub(crate) fn subject_name(&self) -> String {
+        self.cert.tbs_certificate.subject.to_string()
+    }
+
     /// Checks that `issuer` issued this certificate: names chain and the signature verifies.
     pub(crate) fn verify_issued_by(&self, issuer: &Certificate) -> Result<(), IssuedByError> {
         if self.cert.tbs_certificate.issuer != issuer.cert.tbs_certificate.subject {
@@ -201,7 +214,9 @@ impl Certificate {
             match name {
                 GeneralName::UniformResourceIdentifier(uri) => names.push(ia5(&uri)),
                 GeneralName::Rfc822Name(email) => names.push(ia5(&email)),
-                GeneralName::OtherName(other) => {
+                // An otherName is an identity only under Fulcio's own type: any other type
+                // is some other authority's name for something else.
+                GeneralName::OtherName(other) if other.type_id == OID_FULCIO_OTHER_NAME => {
                     if let Ok(s) = other.value.decode_as::<Utf8StringRef<'_>>() {
                         names.push(s.as_str().to_owned());
                     }
@@ -210,6 +225,33 @@ impl Certificate {
             }
         }
         Ok(names)
+    }
+
+    /// The first extension marked critical that this verifier does not understand (RFC 5280
+    /// §4.2: such a certificate must be rejected).
+    pub(crate) fn unknown_critical_extension(&self) -> Option<String> {
+        const UNDERSTOOD: [ObjectIdentifier; 6] = [
+            rfc5280::ID_CE_BASIC_CONSTRAINTS,
+            rfc5280::ID_CE_KEY_USAGE,
+            rfc5280::ID_CE_EXT_KEY_USAGE,
+            rfc5280::ID_CE_SUBJECT_ALT_NAME,
+            rfc5280::ID_CE_SUBJECT_KEY_IDENTIFIER,
+            rfc5280::ID_CE_AUTHORITY_KEY_IDENTIFIER,
+        ];
+        self.cert
+            .tbs_certificate
+            .extensions
+            .as_ref()?
+            .iter()
+            .find(|e| e.critical && !UNDERSTOOD.contains(&e.extn_id))
+            .map(|e| e.extn_id.to_string())
+    }
+
+    /// Whether the signature algorithm inside the signed part equals the outer one (RFC 5280
+    /// §4.1.1.2 requires it; a difference means the signed part claims another algorithm
+    /// than the one that was checked).
+    pub(crate) fn signature_algorithms_agree(&self) -> bool {
+        self.cert.tbs_certificate.signature == self.cert.signature_algorithm
     }
 
     /// The OIDC issuer from Fulcio's v2 extension, else its v1 extension.

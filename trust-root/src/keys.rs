@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use spki::SubjectPublicKeyInfoRef;
 
 /// The hash a signature was made over.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HashAlgorithm {
     Sha256,
     Sha384,
@@ -42,6 +42,40 @@ impl HashAlgorithm {
     /// Hashes `data` with this algorithm.
     pub fn digest(self, data: &[u8]) -> Vec<u8> {
         digest::digest(self.aws(), data).as_ref().to_vec()
+    }
+
+    /// A running hash, for data that arrives in pieces.
+    pub(crate) fn context(self) -> digest::Context {
+        digest::Context::new(self.aws())
+    }
+
+    /// The lowercase name in-toto digest sets and Rekor v1 bodies use (`sha256`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sha256 => "sha256",
+            Self::Sha384 => "sha384",
+            Self::Sha512 => "sha512",
+        }
+    }
+
+    /// The algorithm an in-toto digest set or a Rekor v1 body names, if it is one of these.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "sha256" => Some(Self::Sha256),
+            "sha384" => Some(Self::Sha384),
+            "sha512" => Some(Self::Sha512),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for HashAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
+            Self::Sha512 => "SHA-512",
+        })
     }
 }
 

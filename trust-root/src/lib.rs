@@ -37,6 +37,7 @@ pub use tuf::{
     VerifiedTarget,
 };
 pub use verify::{
-    Artifact, CheckpointFacts, DsseFacts, LogEntryFacts, ObservedTime, Report, SignerFacts, Step,
-    TimeSource, Verifier, VerifyError,
+    Artifact, ArtifactDigests, CheckpointFacts, DigestFacts, DsseFacts, IgnoredCertificate,
+    InclusionEvidence, LogEntryFacts, ObservedTime, Report, SignerFacts, Step, TimeSource,
+    Verifier, VerifierOptions, VerifyError,
 };

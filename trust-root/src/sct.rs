@@ -21,6 +21,8 @@ pub enum SctError {
     LogKeyNotValid { log_id: String, at: DateTime<Utc> },
     #[error("SCT version {0} is not supported")]
     Version(u8),
+    #[error("{found} embedded SCTs verified; at least {required} are required")]
+    TooFew { found: usize, required: usize },
 }
 
 /// One parsed SCT.
@@ -127,17 +129,19 @@ fn signed_data(sct: &Sct<'_>, issuer_key_hash: &[u8; 32], tbs: &[u8]) -> Result<
     Ok(out)
 }
 
-/// Verifies the leaf's embedded SCTs against CT logs in `root`; at least one must verify.
+/// Verifies the leaf's embedded SCTs against CT logs in `root`; at least `min` must verify.
 /// SCTs from logs the root does not know are skipped; a known log's bad SCT is an error.
 pub(crate) fn verify_embedded_scts(
     leaf: &Certificate,
     issuer: &Certificate,
     root: &TrustedRoot,
+    min: usize,
 ) -> Result<Vec<VerifiedSct>, SctError> {
-    let list = leaf
-        .sct_list()
-        .map_err(|_| SctError::Malformed)?
-        .ok_or(SctError::Missing)?;
+    let list = match leaf.sct_list().map_err(|_| SctError::Malformed)? {
+        Some(list) => list,
+        None if min == 0 => return Ok(Vec::new()),
+        None => return Err(SctError::Missing),
+    };
     let scts = parse_list(&list)?;
     let tbs = leaf
         .precertificate_tbs_der()
@@ -171,8 +175,15 @@ pub(crate) fn verify_embedded_scts(
             timestamp: at,
         });
     }
-    if verified.is_empty() {
-        return Err(SctError::NoTrustedLog);
+    if verified.len() < min {
+        return Err(if verified.is_empty() {
+            SctError::NoTrustedLog
+        } else {
+            SctError::TooFew {
+                found: verified.len(),
+                required: min,
+            }
+        });
     }
     Ok(verified)
 }

@@ -100,6 +100,9 @@ pub struct LogEntryView {
     pub proof_index: Option<u64>,
     /// The checkpoint the inclusion proof was verified against.
     pub checkpoint: Option<CheckpointView>,
+    /// Whether only the log's signed promise (a v0.1 bundle's SET) shows the entry is in the
+    /// log: no inclusion proof, no checkpoint to witness.
+    pub promise_only: bool,
 }
 
 /// A verified time the signature existed at.
@@ -129,7 +132,7 @@ pub struct WitnessedView {
     pub origin: Text,
     /// Checkpoint size.
     pub size: u64,
-    /// `head`, `proof`, `history` or `unwitnessed`.
+    /// `head`, `proof`, `history`, `promise` or `unwitnessed`.
     pub by: String,
 }
 
@@ -140,6 +143,9 @@ impl WitnessedView {
             "head" => "the carried head the witness accepted",
             "proof" => "a consistency proof to the witnessed head",
             "history" => "a checkpoint the witness stored before",
+            "promise" => {
+                "nothing to witness: the log only promised to include the entry (v0.1 bundle, signed entry timestamp verified)"
+            }
             _ => "not witnessed",
         }
     }
@@ -158,6 +164,11 @@ pub struct BundleView {
     pub error: Option<Text>,
     /// The bundle's media type version.
     pub bundle_version: Option<Text>,
+    /// How the artifact was bound to what was signed, in words (`its SHA-512, named by the
+    /// in-toto statement's subject`).
+    pub artifact_binding: Option<Text>,
+    /// CA certificates the bundle carried and verification ignored, in words.
+    pub ignored_certificates: Vec<Text>,
     /// Who signed.
     pub signer: Option<SignerView>,
     /// Its log entries.

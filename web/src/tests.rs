@@ -69,6 +69,8 @@ fn bundle() -> BundleView {
         trusted_signer: Some(hostile()),
         error: Some(hostile()),
         bundle_version: Some(hostile()),
+        artifact_binding: Some(hostile()),
+        ignored_certificates: vec![hostile()],
         signer: Some(SignerView::Certificate {
             identity: hostile(),
             issuer: hostile(),
@@ -91,6 +93,7 @@ fn bundle() -> BundleView {
                 root_hash: "01".repeat(32),
                 note: hostile(),
             }),
+            promise_only: false,
         }],
         times: vec![TimeView {
             time: "2026-11-22 10:01:00 UTC".into(),
@@ -179,6 +182,29 @@ fn the_report_renders_every_hostile_field_inert() {
     assert!(html.contains("value=\"&#60;script&#62;alert(1)&#60;/script&#62;&#34;&#39;&#62;"));
     // Pagination links carry the search percent-encoded.
     assert!(!html.contains("q=<"));
+}
+
+#[test]
+fn the_report_says_in_words_how_a_real_world_bundle_was_accepted() {
+    let mut page = report();
+    let mut promise = bundle();
+    promise.ok = true;
+    promise.artifact_binding = Some(Text::new(
+        "its SHA-512 ab12, named by the signed in-toto statement's subject",
+    ));
+    promise.ignored_certificates = vec![Text::new("CN=sigstore,O=sigstore.dev (self-signed root)")];
+    promise.log_entries[0].checkpoint = None;
+    promise.log_entries[0].proof_index = None;
+    promise.log_entries[0].promise_only = true;
+    promise.witnessed[0].by = "promise".into();
+    page.signatures = vec![promise];
+    let html = page.render().unwrap();
+    assert!(html.contains("Artifact matched by</dt><dd class=\"u\">its SHA-512 ab12"));
+    assert!(html.contains("CN=sigstore,O=sigstore.dev (self-signed root)"));
+    assert!(html.contains("not used: the chain was built to a CA of the trusted root"));
+    assert!(html.contains("accepted on the log's signed promise to include the entry"));
+    assert!(html.contains("nothing to witness: the log only promised to include the entry"));
+    assert!(!html.contains("(no checkpoint carried)"));
 }
 
 #[test]

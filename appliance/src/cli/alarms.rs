@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use airlock_appliance::{admin, store};
 use clap::{Args, Subcommand};
 
-use super::{DataArg, fail};
+use super::{DataArg, WriteArg, fail};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum AlarmsCommand {
@@ -24,14 +24,14 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct ClearArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The alarm's id.
     id: i64,
 }
 
 pub(crate) fn run(cmd: AlarmsCommand) -> ExitCode {
     let result = match cmd {
-        AlarmsCommand::List(a) => a.data.open().and_then(|app| {
+        AlarmsCommand::List(a) => a.data.open_read().and_then(|app| {
             for alarm in store::alarms::open(app.store().read()).map_err(|e| fail(&e))? {
                 println!(
                     "{} [{}] {} raised {}: {}",
@@ -46,7 +46,7 @@ pub(crate) fn run(cmd: AlarmsCommand) -> ExitCode {
         }),
         AlarmsCommand::Clear(a) => a
             .data
-            .open()
+            .open("alarms clear")
             .and_then(|app| admin::clear_alarm(&app, "cli", a.id).map_err(|e| fail(&e))),
     };
     match result {

@@ -7,14 +7,14 @@ use airlock_appliance::pipeline::{self, ImportRequest, Original, Verdict};
 use airlock_appliance::store::{ImportSource, ImportState};
 use clap::Args;
 
-use super::{DataArg, EXIT_REJECTED, fail, print_json};
+use super::{EXIT_REJECTED, WriteArg, fail, print_json};
 
 /// Import archives (or the first part of split ones). The original is copied into the data
 /// folder and left where it is. Exits 1 if any archive was rejected or any artifact failed.
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// Archives to import, in order.
     #[arg(required = true, value_name = "FILE")]
     files: Vec<PathBuf>,
@@ -24,7 +24,7 @@ pub(crate) struct ImportArgs {
 }
 
 pub(crate) fn run(args: ImportArgs) -> ExitCode {
-    let app = match args.data.open() {
+    let app = match args.data.open("import") {
         Ok(app) => app,
         Err(code) => return code,
     };

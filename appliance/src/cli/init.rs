@@ -34,6 +34,10 @@ pub(crate) struct InitArgs {
     /// Extra host names for the self-signed certificate (localhost and loopback are always in).
     #[arg(long = "hostname", value_name = "NAME")]
     hostnames: Vec<String>,
+    /// This site's name. Archives must then be made for it (`site` in bundle.toml): one naming
+    /// another site, or none, is rejected at the publisher step.
+    #[arg(long, value_name = "NAME")]
+    site: Option<String>,
     #[command(flatten)]
     quotas: super::settings::QuotaFlags,
 }
@@ -74,6 +78,7 @@ fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
         admin_password,
         tls,
         hostnames: args.hostnames,
+        site: args.site,
         now: chrono::Utc::now(),
     })
     .map_err(|e| fail(&e))?;

@@ -17,7 +17,10 @@ mod witness;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use airlock_appliance::admin::AdminError;
 use airlock_appliance::appliance::Appliance;
+use airlock_appliance::lock::{LockError, Wait};
+use airlock_appliance::pipeline::ImportError;
 use clap::{Args, Parser, Subcommand};
 
 /// Exit code when the input was checked and rejected.
@@ -28,8 +31,14 @@ pub(crate) const EXIT_USAGE: u8 = 2;
 /// The offline Airlock appliance: imports signed archives from media, verifies everything
 /// with no network (publisher, TUF trust, log witness, Sigstore bundles, SLSA, SBOMs), keeps
 /// the evidence, signs a verification summary per artifact and serves it over HTTPS.
+///
+/// One process writes to a data folder at a time: commands that change state (and `serve`,
+/// while it imports or saves a change) hold a lock on DIR/lock and name themselves in it;
+/// another writer fails at once naming the holder, or waits with `--wait SECONDS`. Read-only
+/// commands (`status`, `audit verify`, `audit export`, `witness-state`, the lists) take no
+/// lock and change nothing, so they run beside a server that is importing.
 #[derive(Debug, Parser)]
-#[command(name = "airlock-appliance", version, about, long_about = None)]
+#[command(name = "airlock-appliance", version, about)]
 pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,7 +50,7 @@ enum Command {
     Serve(serve::ServeArgs),
     Import(import::ImportArgs),
     Status(status::StatusArgs),
-    /// Verify or export the hash-chained audit log.
+    /// Verify or export the hash-chained audit log, or sign its head.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
     /// Export the signed witness state for `airlock-bundler create --witness-state`.
@@ -92,9 +101,34 @@ pub(crate) struct DataArg {
 }
 
 impl DataArg {
-    /// Opens the appliance, finishing or cleaning up any import a crash interrupted.
-    pub(crate) fn open(&self) -> Result<Appliance, ExitCode> {
-        let app = Appliance::open(&self.data).map_err(|e| fail(&e))?;
+    /// Opens the appliance to read: no lock is taken and nothing is recovered (an import
+    /// another process is running looks unfinished; only a writer may judge it crashed).
+    pub(crate) fn open_read(&self) -> Result<Appliance, ExitCode> {
+        Appliance::open(&self.data).map_err(|e| fail(&e))
+    }
+}
+
+/// The data folder argument of commands that change state, with how long to wait for the
+/// writer lock.
+#[derive(Debug, Args)]
+pub(crate) struct WriteArg {
+    #[command(flatten)]
+    pub(crate) data: DataArg,
+    /// Wait up to SECONDS for the data folder's writer lock while another process (`serve`
+    /// importing or saving a change, another CLI command) holds it. Default 0: fail at once,
+    /// naming the holder (pid, command, since).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub(crate) wait: u64,
+}
+
+impl WriteArg {
+    /// Opens the appliance as `command`, a writer: under the writer lock, finishes or cleans
+    /// up any import a crashed writer left, then lets the lock go (each change takes it
+    /// again for as long as it runs).
+    pub(crate) fn open(&self, command: &str) -> Result<Appliance, ExitCode> {
+        let app = Appliance::open(&self.data.data)
+            .map_err(|e| fail(&e))?
+            .with_writer(command, Wait::seconds(self.wait));
         airlock_appliance::pipeline::recover(&app).map_err(|e| fail(&e))?;
         Ok(app)
     }
@@ -112,9 +146,25 @@ pub(crate) fn error_line(err: &dyn std::error::Error) -> String {
     line
 }
 
-/// Prints the error and returns the usage/I-O exit code.
-pub(crate) fn fail(err: &dyn std::error::Error) -> ExitCode {
-    eprintln!("error: {}", error_line(err));
+/// Prints the error and returns the usage/I-O exit code. A busy data folder says how to wait.
+pub(crate) fn fail(err: &(dyn std::error::Error + 'static)) -> ExitCode {
+    let busy = matches!(err.downcast_ref(), Some(LockError::Busy { .. }))
+        || matches!(
+            err.downcast_ref(),
+            Some(ImportError::Locked(LockError::Busy { .. }))
+        )
+        || matches!(
+            err.downcast_ref(),
+            Some(AdminError::Locked(LockError::Busy { .. }))
+        );
+    if busy {
+        eprintln!(
+            "error: {} (pass --wait SECONDS to wait for it)",
+            error_line(err)
+        );
+    } else {
+        eprintln!("error: {}", error_line(err));
+    }
     ExitCode::from(EXIT_USAGE)
 }
 

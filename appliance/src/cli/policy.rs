@@ -7,7 +7,7 @@ use airlock_appliance::admin;
 use airlock_appliance::policy::PolicyDocument;
 use clap::{Args, Subcommand};
 
-use super::{DataArg, fail, usage};
+use super::{DataArg, WriteArg, fail, usage};
 
 /// Largest policy file read.
 const MAX_POLICY_SIZE: u64 = 4 << 20;
@@ -23,7 +23,7 @@ pub(crate) enum PolicyCommand {
 #[derive(Debug, Args)]
 pub(crate) struct ImportArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The policy document (TOML).
     file: PathBuf,
 }
@@ -39,7 +39,7 @@ pub(crate) struct ExportArgs {
 
 pub(crate) fn run(cmd: PolicyCommand) -> ExitCode {
     let result = match cmd {
-        PolicyCommand::Import(a) => a.data.open().and_then(|app| {
+        PolicyCommand::Import(a) => a.data.open("policy import").and_then(|app| {
             let size = std::fs::metadata(&a.file)
                 .map_err(|e| usage(&format!("{}: {e}", a.file.display())))?
                 .len();
@@ -57,7 +57,7 @@ pub(crate) fn run(cmd: PolicyCommand) -> ExitCode {
             println!("policy replaced ({} signer(s))", doc.signers.len());
             Ok(())
         }),
-        PolicyCommand::Export(a) => a.data.open().and_then(|app| {
+        PolicyCommand::Export(a) => a.data.open_read().and_then(|app| {
             let text = admin::export_policy(&app).map_err(|e| fail(&e))?.to_toml();
             match &a.output {
                 Some(path) => std::fs::write(path, text)

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use airlock_appliance::admin::{self, QuotaChange};
 use clap::{Args, Subcommand, ValueEnum};
 
-use super::{DataArg, fail, print_json};
+use super::{DataArg, WriteArg, fail, print_json};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SettingsCommand {
@@ -60,7 +60,7 @@ impl QuotaFlags {
 #[derive(Debug, Args)]
 pub(crate) struct QuotasArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     #[command(flatten)]
     quotas: QuotaFlags,
 }
@@ -83,7 +83,7 @@ pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
 pub(crate) fn run(cmd: SettingsCommand) -> ExitCode {
     match cmd {
         SettingsCommand::Show(args) => {
-            let app = match args.data.open() {
+            let app = match args.data.open_read() {
                 Ok(app) => app,
                 Err(code) => return code,
             };
@@ -96,7 +96,7 @@ pub(crate) fn run(cmd: SettingsCommand) -> ExitCode {
             }
         }
         SettingsCommand::Quotas(args) => {
-            let app = match args.data.open() {
+            let app = match args.data.open("settings quotas") {
                 Ok(app) => app,
                 Err(code) => return code,
             };

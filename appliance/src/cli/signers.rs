@@ -9,7 +9,7 @@ use airlock_appliance::store;
 use chrono::{DateTime, Utc};
 use clap::{Args, Subcommand};
 
-use super::{DataArg, fail, usage};
+use super::{DataArg, WriteArg, fail, usage};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum SignersCommand {
@@ -26,7 +26,7 @@ pub(crate) enum SignersCommand {
 #[derive(Debug, Args)]
 pub(crate) struct AddArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// A unique name for the signer.
     name: String,
     /// The OIDC issuer (keyless).
@@ -55,14 +55,14 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct NameArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The signer's name.
     name: String,
 }
 
 pub(crate) fn run(cmd: SignersCommand) -> ExitCode {
     let result = match cmd {
-        SignersCommand::Add(a) => a.data.open().and_then(|app| {
+        SignersCommand::Add(a) => a.data.open("signers add").and_then(|app| {
             let public_key = a
                 .key
                 .as_ref()
@@ -83,7 +83,7 @@ pub(crate) fn run(cmd: SignersCommand) -> ExitCode {
             println!("trusted signer {}", a.name);
             Ok(())
         }),
-        SignersCommand::List(a) => a.data.open().and_then(|app| {
+        SignersCommand::List(a) => a.data.open_read().and_then(|app| {
             for s in store::signers::list(app.store().read()).map_err(|e| fail(&e))? {
                 let what = match (&s.issuer, &s.subject) {
                     (Some(i), Some(subj)) if s.subject_is_regex => format!("{i} ~ {subj}"),
@@ -102,10 +102,10 @@ pub(crate) fn run(cmd: SignersCommand) -> ExitCode {
             }
             Ok(())
         }),
-        SignersCommand::Enable(a) => a.data.open().and_then(|app| {
+        SignersCommand::Enable(a) => a.data.open("signers enable").and_then(|app| {
             admin::set_signer_enabled(&app, "cli", &a.name, true).map_err(|e| fail(&e))
         }),
-        SignersCommand::Disable(a) => a.data.open().and_then(|app| {
+        SignersCommand::Disable(a) => a.data.open("signers disable").and_then(|app| {
             admin::set_signer_enabled(&app, "cli", &a.name, false).map_err(|e| fail(&e))
         }),
     };

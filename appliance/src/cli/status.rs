@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::{DataArg, fail, print_json};
 
 /// Show the appliance's state: imports and verdicts, trust repositories, witnessed logs,
-/// open alarms and the audit chain's length.
+/// open alarms, the audit chain's length and its latest signed head. Read-only: takes no
+/// lock and never recovers, so it is safe while another process imports.
 #[derive(Debug, Args)]
 pub(crate) struct StatusArgs {
     #[command(flatten)]
@@ -30,6 +31,13 @@ struct Status {
     logs: Vec<store::CheckpointRow>,
     alarms: Vec<store::Alarm>,
     audit_rows: i64,
+    audit_signed_head: Option<SignedHead>,
+}
+
+#[derive(Serialize)]
+struct SignedHead {
+    seq: i64,
+    signed_at: String,
 }
 
 #[derive(Serialize)]
@@ -40,7 +48,7 @@ struct Trust {
 }
 
 pub(crate) fn run(args: StatusArgs) -> ExitCode {
-    let app = match args.data.open() {
+    let app = match args.data.open_read() {
         Ok(app) => app,
         Err(code) => return code,
     };
@@ -65,6 +73,10 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
             logs: store::witness::heads(conn)?,
             alarms: store::alarms::open(conn)?,
             audit_rows: store::audit::count(conn)?,
+            audit_signed_head: store::audit::latest_head(conn)?.map(|h| SignedHead {
+                seq: h.seq,
+                signed_at: h.signed_at,
+            }),
         })
     })();
     let status = match status {
@@ -101,6 +113,12 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
             a.detail.escape_debug()
         );
     }
-    println!("audit: {} row(s)", status.audit_rows);
+    match &status.audit_signed_head {
+        Some(h) => println!(
+            "audit: {} row(s); head signed at row {} ({}); `audit verify` checks it",
+            status.audit_rows, h.seq, h.signed_at
+        ),
+        None => println!("audit: {} row(s); no signed head yet", status.audit_rows),
+    }
     ExitCode::SUCCESS
 }

@@ -7,7 +7,7 @@ use airlock_appliance::admin;
 use airlock_appliance::store::{self, Role};
 use clap::{Args, Subcommand};
 
-use super::{DataArg, fail, read_secret};
+use super::{DataArg, WriteArg, fail, read_secret};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum UsersCommand {
@@ -28,7 +28,7 @@ pub(crate) enum UsersCommand {
 #[derive(Debug, Args)]
 pub(crate) struct AddArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The user name.
     name: String,
     /// admin, operator or auditor.
@@ -48,7 +48,7 @@ pub(crate) struct ListArgs {
 #[derive(Debug, Args)]
 pub(crate) struct NameArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The user name.
     name: String,
 }
@@ -56,7 +56,7 @@ pub(crate) struct NameArgs {
 #[derive(Debug, Args)]
 pub(crate) struct PasswordArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The user name.
     name: String,
     /// The file holding the new password.
@@ -67,7 +67,7 @@ pub(crate) struct PasswordArgs {
 #[derive(Debug, Args)]
 pub(crate) struct RoleArgs {
     #[command(flatten)]
-    data: DataArg,
+    data: WriteArg,
     /// The user name.
     name: String,
     /// admin, operator or auditor.
@@ -81,7 +81,7 @@ fn parse_role(s: &str) -> Result<Role, String> {
 
 pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
     let result = match cmd {
-        UsersCommand::Add(a) => a.data.open().and_then(|app| {
+        UsersCommand::Add(a) => a.data.open("users add").and_then(|app| {
             let password = a.password_file.as_deref().map(read_secret).transpose()?;
             let generated = admin::add_user(&app, "cli", &a.name, a.role, password.as_deref())
                 .map_err(|e| fail(&e))?;
@@ -95,7 +95,7 @@ pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
             }
             Ok(())
         }),
-        UsersCommand::List(a) => a.data.open().and_then(|app| {
+        UsersCommand::List(a) => a.data.open_read().and_then(|app| {
             let users = store::users::list(app.store().read()).map_err(|e| fail(&e))?;
             for u in users {
                 println!(
@@ -110,19 +110,19 @@ pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
             }
             Ok(())
         }),
-        UsersCommand::Enable(a) => a.data.open().and_then(|app| {
+        UsersCommand::Enable(a) => a.data.open("users enable").and_then(|app| {
             admin::set_user_enabled(&app, "cli", &a.name, true).map_err(|e| fail(&e))
         }),
-        UsersCommand::Disable(a) => a.data.open().and_then(|app| {
+        UsersCommand::Disable(a) => a.data.open("users disable").and_then(|app| {
             admin::set_user_enabled(&app, "cli", &a.name, false).map_err(|e| fail(&e))
         }),
-        UsersCommand::SetPassword(a) => a.data.open().and_then(|app| {
+        UsersCommand::SetPassword(a) => a.data.open("users set-password").and_then(|app| {
             let password = read_secret(&a.password_file)?;
             admin::set_password(&app, "cli", &a.name, &password).map_err(|e| fail(&e))
         }),
         UsersCommand::SetRole(a) => a
             .data
-            .open()
+            .open("users set-role")
             .and_then(|app| admin::set_role(&app, "cli", &a.name, a.role).map_err(|e| fail(&e))),
     };
     match result {

@@ -20,7 +20,7 @@ pub(crate) struct WitnessArgs {
 }
 
 pub(crate) fn run(args: WitnessArgs) -> ExitCode {
-    let app = match args.data.open() {
+    let app = match args.data.open_read() {
         Ok(app) => app,
         Err(code) => return code,
     };

@@ -19,6 +19,7 @@ use super::{
 use crate::appliance::Appliance;
 use crate::audit;
 use crate::auth;
+use crate::lock::Wait;
 use crate::pipeline::{self, ImportRequest, Original};
 use crate::store::{self, ImportFilter, ImportSource, Role};
 
@@ -352,10 +353,22 @@ async fn audit_verify(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
-    let verified = blocking(&state, |app| Ok(audit::verify(app.store().read())?)).await?;
+    let verified = blocking(&state, |app| {
+        Ok(audit::verify_heads(
+            app.store().read(),
+            &app.verifying_key(),
+            &[],
+        )?)
+    })
+    .await?;
     // A broken chain is a finding to show, not a failed request.
     Ok(HttpResponse::Ok().json(match verified {
-        Ok(status) => json!({"ok": true, "rows": status.rows, "head": status.head}),
+        Ok(status) => json!({
+            "ok": true,
+            "rows": status.chain.rows,
+            "head": status.chain.head,
+            "signed_head": status.heads.first(),
+        }),
         Err(broken) => json!({"ok": false, "error": broken.to_string()}),
     }))
 }
@@ -392,7 +405,8 @@ async fn upload(
         // Owned here so that the partial file outlives the import even if the request is
         // dropped meanwhile; removed afterwards if the pipeline did not move it.
         let partial = partial;
-        pipeline::import_file(
+        // Queued behind any import running (in this or another process), as before.
+        pipeline::import_file_waiting(
             app,
             ImportRequest {
                 source: ImportSource::Upload,
@@ -401,6 +415,7 @@ async fn upload(
                 actor,
                 original: Original::Move,
             },
+            Wait::Forever,
         )
         .map_err(ApiError::internal)
     })
@@ -555,9 +570,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("x.partial");
         std::fs::write(&path, b"half").unwrap();
-        drop(Partial(path.clone()));
+        drop(Partial(path.clone(), None));
         assert!(!path.exists());
         // Already moved away: nothing to do.
-        drop(Partial(path));
+        drop(Partial(path, None));
     }
 }

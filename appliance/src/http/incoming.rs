@@ -1,5 +1,9 @@
 //! What the API's upload and the upload page share: the partial file an upload is streamed
 //! into under `incoming/`, removed unless the pipeline moved it away, and the limits on it.
+//!
+//! The receiver holds a `flock` on its partial file until the import is over, so that a
+//! writer recovering the data folder (in this or another process) removes only abandoned
+//! uploads.
 
 use std::path::{Path, PathBuf};
 
@@ -8,23 +12,44 @@ use rand_core::{OsRng, RngCore as _};
 /// The file name recorded when an upload gives none.
 pub(super) const DEFAULT_FILE_NAME: &str = "upload.airlock.tar.zst";
 
-/// The longest file name kept, in bytes.
-pub(super) const MAX_FILE_NAME: usize = 1024;
+/// The longest file name kept, in bytes (the pipeline's own rule).
+pub(super) const MAX_FILE_NAME: usize = crate::pipeline::MAX_FILE_NAME;
 
 /// Bytes buffered between the request body and the partial file: small enough that each write
 /// copies from a cache-resident buffer (see the archive reader's `WRITE_CHUNK`).
 pub(super) const UPLOAD_BUFFER: usize = 128 << 10;
 
-/// An upload being received: removed when dropped unless the pipeline moved it away.
+/// An upload being received: removed when dropped unless the pipeline moved it away. The
+/// file it holds (when it created one) keeps the partial file's lock.
 #[derive(Debug)]
-pub(super) struct Partial(pub(super) PathBuf);
+pub(super) struct Partial(pub(super) PathBuf, pub(super) Option<std::fs::File>);
 
 impl Partial {
     /// A new, randomly named partial file in `incoming` (not created yet).
     pub(super) fn in_folder(incoming: &Path) -> Self {
         let mut bytes = [0u8; 16];
         OsRng.fill_bytes(&mut bytes);
-        Self(incoming.join(format!("{}.partial", hex::encode(bytes))))
+        Self(
+            incoming.join(format!("{}.partial", hex::encode(bytes))),
+            None,
+        )
+    }
+
+    /// Creates the file and locks it; `None` when a recovery removed it between the two (it
+    /// locks before removing, so once the lock is ours the file either has its name or not).
+    fn create_locked(mut self) -> std::io::Result<Option<(Self, std::fs::File)>> {
+        use rustix::fs::{FlockOperation, flock};
+        use std::os::unix::fs::MetadataExt as _;
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.0)?;
+        flock(&file, FlockOperation::LockExclusive)?;
+        if file.metadata()?.nlink() == 0 {
+            return Ok(None);
+        }
+        self.1 = Some(file.try_clone()?);
+        Ok(Some((self, file)))
     }
 }
 
@@ -75,12 +100,12 @@ where
     use tokio::io::AsyncWriteExt as _;
 
     tokio::fs::create_dir_all(incoming).await?;
-    let partial = Partial::in_folder(incoming);
-    let file = tokio::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&partial.0)
-        .await?;
+    let (partial, file) = loop {
+        if let Some(created) = Partial::in_folder(incoming).create_locked()? {
+            break created;
+        }
+    };
+    let file = tokio::fs::File::from_std(file);
     let mut out = tokio::io::BufWriter::with_capacity(UPLOAD_BUFFER, file);
     let mut received: u64 = 0;
     while let Some(chunk) =

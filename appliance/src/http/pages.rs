@@ -210,6 +210,8 @@ impl From<AdminError> for PageError {
             AdminError::NotFound(what) => Self::NotFound(format!("{what} not found")),
             AdminError::Invalid(m) => Self::BadRequest(m),
             AdminError::Policy(e) => Self::BadRequest(e.to_string()),
+            e @ AdminError::LastAdmin(_) => Self::BadRequest(e.to_string()),
+            AdminError::Locked(e) => Self::Conflict(e.to_string()),
         }
     }
 }

@@ -12,7 +12,7 @@ use airlock_bundler::archive::{
     Artifact, ArtifactKind, Manifest, Sha256Digest, blob_path, read_staged_blob,
 };
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
-use airlock_trust_root::{Artifact as Subject, Bundle, Report, Verifier};
+use airlock_trust_root::{Artifact as Subject, Bundle, InclusionEvidence, Report, Verifier};
 use serde::Serialize;
 
 use super::{Rejection, oci};
@@ -175,7 +175,8 @@ pub struct WitnessedEntry {
     /// The entry's checkpoint size.
     pub size: u64,
     /// `head` (the carried head), `proof` (a carried consistency proof to it), `history` (a
-    /// checkpoint the site stored before), or `unwitnessed`.
+    /// checkpoint the site stored before), `promise` (a v0.1 signed entry timestamp only: no
+    /// checkpoint to witness), or `unwitnessed`.
     pub by: &'static str,
 }
 
@@ -368,7 +369,8 @@ fn check_bundle(
     if allowed.is_empty() {
         return Ok(failed("no trusted signer is configured for it".into()));
     }
-    let subject = Subject::Sha256(*artifact.digest.as_bytes());
+    // The manifest declares the other digests its evidence names it by; the reader checks them.
+    let subject = Subject::Digests(artifact.verifier_digests());
     let mut first_error = None;
     for verifier in ctx.verifiers {
         for signer in allowed {
@@ -399,10 +401,16 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
     let mut out = Vec::new();
     for entry in &report.log_entries {
         let Some(c) = &entry.checkpoint else {
+            // A v0.1 promise: the log signed that it will include the entry (verified), but
+            // names no tree a witness could check. Accepted, as the spec allows, and shown.
+            let by = match entry.proven_by {
+                InclusionEvidence::SignedEntryTimestamp => "promise",
+                InclusionEvidence::InclusionProof => "unwitnessed",
+            };
             out.push(WitnessedEntry {
                 origin: entry.log_base_url.clone(),
                 size: 0,
-                by: "unwitnessed",
+                by,
             });
             continue;
         };

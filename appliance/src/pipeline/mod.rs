@@ -12,7 +12,9 @@
 //! archive is still being read.
 //!
 //! **Invariant:** nothing is released without a committed verdict, and a crash at any point
-//! leaves the database and folders consistent after [`recover`] (run at every start).
+//! leaves the database and folders consistent after [`recover`] (run by writers under the
+//! data folder's lock, and before every import). An import holds that lock from its first
+//! row to its last, so no other process recovers it while it runs.
 
 mod evidence;
 mod feed;
@@ -32,16 +34,17 @@ use sha2::{Digest, Sha256};
 
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
+use crate::lock::{LockError, Wait, WriterLock};
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
 use crate::vsa;
 
 pub use evidence::{ArtifactReport, MAX_EVIDENCE_BUNDLE, Verdict};
-pub use release::recover;
 pub(crate) use release::{Follow, open_regular, sha256_of_files};
+pub use release::{recover, recover_locked};
 pub use settings::{
     CLOCK_SKEW, DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_REJECTED_MAX_TOTAL, KEEP_REJECTED_WHOLE,
     MAX_ARCHIVE_BYTES, MAX_TRANSIT_AGE, POLICY, PUBLISHER_THRESHOLD, REJECTED_HEAD_BYTES,
-    REJECTED_MAX_TOTAL, Settings, max_archive_bytes,
+    REJECTED_MAX_TOTAL, SITE, Settings, max_archive_bytes,
 };
 
 /// What to import.
@@ -117,6 +120,19 @@ pub enum ImportError {
     /// The stored policy does not parse.
     #[error("stored policy: {0}")]
     Policy(String),
+    /// Another process is writing to the data folder.
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    /// The archive's file name is not one to record (control characters, too long); nothing
+    /// was recorded.
+    #[error(
+        "file name {} has control characters or is longer than {MAX_FILE_NAME} bytes",
+        name.escape_debug()
+    )]
+    FileName {
+        /// The name as given.
+        name: String,
+    },
     /// An archive file (or split part) from the inbox or an upload is a symlink or not a
     /// regular file: refused, never followed.
     #[error("{path}: not a regular file (symlinks and special files are refused)")]
@@ -134,6 +150,9 @@ pub enum ImportError {
         limit: u64,
     },
 }
+
+/// The longest archive file name recorded, in bytes (as uploads).
+pub const MAX_FILE_NAME: usize = 1024;
 
 impl ImportError {
     pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Self + '_ {
@@ -181,9 +200,37 @@ impl From<Rejection> for Stopped {
     }
 }
 
-/// Imports one archive: the whole pipeline. One import runs at a time.
+/// Imports one archive: the whole pipeline, holding the data folder's writer lock (waiting
+/// for it as long as the appliance was opened to). One import runs at a time.
 pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome, ImportError> {
-    let _one_at_a_time = app.import_lock();
+    let lock = app.writer_lock()?;
+    import_locked(app, req, &lock)
+}
+
+/// As [`import_file`], waiting for the writer lock as `wait` says.
+pub fn import_file_waiting(
+    app: &Appliance,
+    req: ImportRequest,
+    wait: Wait,
+) -> Result<ImportOutcome, ImportError> {
+    let lock = app.writer_lock_waiting(wait)?;
+    import_locked(app, req, &lock)
+}
+
+/// The import, under the writer lock: first whatever a crashed writer left is recovered
+/// (nobody else is importing while the lock is held), then the archive is imported.
+fn import_locked(
+    app: &Appliance,
+    req: ImportRequest,
+    lock: &WriterLock,
+) -> Result<ImportOutcome, ImportError> {
+    // The name is shown and logged: text without control characters, as uploads require.
+    if req.file_name.len() > MAX_FILE_NAME || req.file_name.chars().any(char::is_control) {
+        return Err(ImportError::FileName {
+            name: req.file_name,
+        });
+    }
+    release::recover_locked(app, lock)?;
     let now = app.now();
     // A file that is not there is the caller's mistake: no import is recorded for it.
     let parts = ArchiveParts::locate(&req.path)
@@ -230,12 +277,18 @@ pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome,
         )?;
         Ok::<_, StoreError>(id)
     })?;
+    pause_at("started");
 
     let result = run(app, import_id, &req, &parts, now);
     if let Err(error) = &result {
         // The appliance itself failed (disk, database): the import ends interrupted, with
         // its partial files removed, as `recover` would leave it after a crash.
         abandon(app, import_id, error, now);
+    }
+    // Every import ends with a signed head of the audit chain. Not signing (the chain was
+    // changed behind the appliance's back) does not undo the import; `audit verify` reports it.
+    if let Err(e) = app.store().write(|tx| audit::sign_head_with(tx, app)) {
+        eprintln!("airlock-appliance: import {import_id}: {e}");
     }
     result
 }
@@ -294,6 +347,7 @@ fn run(
         &mut steps,
         now,
     );
+    pause_at("checked");
     match decided {
         Ok(outcome) => commit_and_release(app, import_id, req, outcome, steps, now),
         Err(Stopped::Rejected(rejection)) => {
@@ -660,6 +714,7 @@ fn commit_and_release(
     committed?;
     let commit_took = commit_started.elapsed();
     let prepare_took = prepared?;
+    pause_at("committed");
 
     let commit = NewStep {
         step: "commit",
@@ -766,6 +821,26 @@ fn kind_str(kind: airlock_bundler::archive::ArtifactKind) -> &'static str {
     match kind {
         airlock_bundler::archive::ArtifactKind::File => "file",
         airlock_bundler::archive::ArtifactKind::OciImage => "oci-image",
+    }
+}
+
+/// The environment variable naming a folder where an import pauses at each checkpoint
+/// (`started`, `checked`, `committed`): it writes `POINT.reached` there and goes on once
+/// `POINT.go` exists. For tests of what other processes see during an import; unset, it
+/// costs one lookup per checkpoint.
+pub const PAUSE_DIR_ENV: &str = "AIRLOCK_TEST_PAUSE_DIR";
+
+fn pause_at(point: &str) {
+    let Some(dir) = std::env::var_os(PAUSE_DIR_ENV) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    if std::fs::write(dir.join(format!("{point}.reached")), b"").is_err() {
+        return;
+    }
+    let go = dir.join(format!("{point}.go"));
+    while !go.exists() {
+        std::thread::sleep(Duration::from_millis(10));
     }
 }
 

@@ -149,6 +149,7 @@ mod tests {
                 media_type: "application/vnd.oci.image.manifest.v1+json".into(),
                 files: self.files.clone(),
                 evidence: Evidence::default(),
+                other_digests: Default::default(),
             };
             check_layout(&artifact, &|d: &Sha256Digest, _| {
                 self.blobs

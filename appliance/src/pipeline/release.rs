@@ -14,6 +14,7 @@ use super::evidence::Verdict;
 use super::{ImportError, Original};
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
+use crate::lock::WriterLock;
 use crate::paths::DataDir;
 use crate::store::{self, ImportState, StoreError};
 
@@ -390,11 +391,21 @@ pub(super) fn remove_dir(dir: &Path) -> Result<(), ImportError> {
     }
 }
 
+/// Brings the data folder back to a consistent state after a crash, under the writer lock
+/// (waiting as long as the appliance was opened to). See [`recover_locked`].
+pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
+    let lock = app.writer_lock()?;
+    recover_locked(app, &lock)
+}
+
 /// Brings the data folder back to a consistent state after a crash: imports that were
 /// running are marked interrupted and their partial files removed; imports whose verdicts
-/// were committed finish their release. Unfinished uploads are removed. Returns the ids of
-/// the imports it touched.
-pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
+/// were committed finish their release. Abandoned uploads are removed (one still being
+/// received holds a lock on its file and stays). Returns the ids of the imports it touched.
+///
+/// Only ever under the writer lock: every import holds it from start to finish, so while
+/// it is held, an import left `running` or `releasing` is one whose writer is gone.
+pub fn recover_locked(app: &Appliance, _lock: &WriterLock) -> Result<Vec<i64>, ImportError> {
     let data = app.data();
     let now = Utc::now();
     let mut touched = Vec::new();
@@ -436,12 +447,20 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
         let artifacts = store::artifacts::of_import(app.store().read(), import.id)?;
         let staging = data.staging_of(import.id);
         // The staged manifest, verified when the archive was read; without the staging folder
-        // every file is already in place (it is removed last).
+        // every file is already in place (it is removed last). A staging folder whose manifest
+        // cannot be read (removed by hand, a failing disk) ends the import interrupted rather
+        // than stopping every later start of the appliance.
+        let mut unreadable = None;
         let manifest = if staging.exists() {
-            let staged = StagedArchive::reopen(&staging).map_err(|e| {
-                ImportError::Policy(format!("staged manifest of import {}: {e}", import.id))
-            })?;
-            Some(staged.manifest().clone())
+            match StagedArchive::reopen(&staging) {
+                Ok(staged) => Some(staged.manifest().clone()),
+                Err(e) => {
+                    unreadable = Some(format!(
+                        "interrupted during release and the staged manifest is unreadable: {e}"
+                    ));
+                    None
+                }
+            }
         } else {
             None
         };
@@ -470,8 +489,9 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
             // Without staging every file is in place, unless some were to be released and
             // `released/<import>` is missing.
             None => {
-                data.released_of(import.id).exists()
-                    || artifacts.iter().all(|a| a.verdict == "failed")
+                unreadable.is_none()
+                    && (data.released_of(import.id).exists()
+                        || artifacts.iter().all(|a| a.verdict == "failed"))
             }
         };
         app.store().write(|tx| {
@@ -480,7 +500,11 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
             } else {
                 (
                     ImportState::Interrupted,
-                    Some("interrupted during release and the staged files are gone"),
+                    Some(
+                        unreadable
+                            .as_deref()
+                            .unwrap_or("interrupted during release and the staged files are gone"),
+                    ),
                     "import.interrupted",
                 )
             };
@@ -501,8 +525,21 @@ pub fn recover(app: &Appliance) -> Result<Vec<i64>, ImportError> {
     }
     if let Ok(entries) = fs::read_dir(data.incoming()) {
         for entry in entries.flatten() {
-            let _ = fs::remove_file(entry.path());
+            remove_abandoned(&entry.path());
         }
     }
     Ok(touched)
+}
+
+/// Removes an upload's partial file unless its receiver (in this or another process) still
+/// holds the lock it takes on the file; see `http::incoming`.
+fn remove_abandoned(path: &Path) {
+    use rustix::fs::{FlockOperation, flock};
+    let Ok(file) = fs::File::open(path) else {
+        return;
+    };
+    if flock(&file, FlockOperation::NonBlockingLockExclusive).is_ok() {
+        // Removed while locked: a receiver that locks it next sees it has no name any more.
+        let _ = fs::remove_file(path);
+    }
 }

@@ -31,6 +31,8 @@ pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 16 << 30;
 pub const DEFAULT_REJECTED_MAX_TOTAL: u64 = 4 << 30;
 /// What is kept of a rejected archive that is not kept whole: its first MiB.
 pub const REJECTED_HEAD_BYTES: u64 = 1 << 20;
+/// Setting: this site's name (set at `init`); archives must name it in `site`.
+pub const SITE: &str = "site";
 
 /// Defaults: one signature, five minutes of clock skew, thirty days in transit.
 const DEFAULT_THRESHOLD: usize = 1;
@@ -52,6 +54,8 @@ pub struct Settings {
     pub keep_rejected_whole: bool,
     /// The most bytes rejected archives kept whole may take together.
     pub rejected_max_total: u64,
+    /// This site's name, when it has one.
+    pub site: Option<String>,
 }
 
 /// A byte count setting, or `default` if it was never set.
@@ -116,6 +120,7 @@ impl Settings {
             skew: Duration::seconds(skew.max(0)),
             max_transit: Duration::seconds(transit.max(0)),
             policy: (policy, sha),
+            site: store::settings::get(conn, SITE)?,
         })
     }
 }

@@ -40,8 +40,9 @@ pub(super) fn publisher_keys(
         .map_err(|e| Rejection::new("archive", e.to_string()))
 }
 
-/// The publisher named in the manifest owns the keys that signed it, its sequence number is
-/// new, and `created_at` is neither in the future nor too old.
+/// The publisher named in the manifest owns the keys that signed it, the archive is meant for
+/// this site (when the site has a name), its sequence number is new, and `created_at` is
+/// neither in the future nor too old.
 pub(super) fn check_publisher(
     app: &Appliance,
     manifest: &Manifest,
@@ -68,6 +69,21 @@ pub(super) fn check_publisher(
                 "signed by key(s) {} which do not belong to publisher {name:?}",
                 signers.join(", ")
             ),
+        ));
+    }
+    if let Some(site) = &settings.site
+        && manifest.site.as_ref() != Some(site)
+    {
+        return Err(Rejection::new(
+            "publisher",
+            match &manifest.site {
+                Some(other) => {
+                    format!("the archive is meant for site {other:?}, not this site ({site:?})")
+                }
+                None => format!(
+                    "the archive names no site; this site ({site:?}) accepts only archives made for it"
+                ),
+            },
         ));
     }
     let record = store::publishers::get(store.read(), name)

@@ -100,3 +100,56 @@ pub fn newest(conn: &Connection, offset: i64, limit: i64) -> Result<Vec<AuditRow
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM audit", [], |r| r.get(0))?)
 }
+
+/// A signed head of the chain as stored.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignedHeadRow {
+    /// The row signed (the chain's length then).
+    pub seq: i64,
+    /// That row's hash.
+    pub hash: String,
+    /// When it was signed (RFC 3339).
+    pub signed_at: String,
+    /// The DSSE envelope (JSON) signed by the appliance key.
+    pub envelope: String,
+}
+
+/// Stores a signed head.
+pub fn insert_head(tx: &Tx<'_>, head: &SignedHeadRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO audit_heads (seq, hash, signed_at, envelope) VALUES (?1, ?2, ?3, ?4)",
+        params![head.seq, head.hash, head.signed_at, head.envelope],
+    )?;
+    Ok(())
+}
+
+fn head_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignedHeadRow> {
+    Ok(SignedHeadRow {
+        seq: r.get(0)?,
+        hash: r.get(1)?,
+        signed_at: r.get(2)?,
+        envelope: r.get(3)?,
+    })
+}
+
+/// The signed head covering the most rows (the latest signed).
+pub fn latest_head(conn: &Connection) -> Result<Option<SignedHeadRow>> {
+    optional(conn.query_row(
+        "SELECT seq, hash, signed_at, envelope FROM audit_heads ORDER BY seq DESC, id DESC LIMIT 1",
+        [],
+        head_row,
+    ))
+}
+
+/// Every signed head, oldest first.
+pub fn heads(conn: &Connection) -> Result<Vec<SignedHeadRow>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq, hash, signed_at, envelope FROM audit_heads ORDER BY id")?;
+    let rows = stmt.query_map([], head_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// One row's hash, if the row exists.
+pub fn hash_at(conn: &Connection, seq: i64) -> Result<Option<String>> {
+    optional(conn.query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0)))
+}

@@ -18,7 +18,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use alarms::{Alarm, AlarmKind};
 pub use artifacts::{ArtifactRow, NewArtifact};
-pub use audit::{AuditRow, GENESIS_HASH};
+pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
     ManifestSummary, NewStep, StepRow,
@@ -34,7 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_init.sql"),
     include_str!("migrations/0002_role_expiries.sql"),
     include_str!("migrations/0003_manifest_summary.sql"),
-    // 0004 is the file lock's (issue 16 part A, on another branch): merged before this one.
+    include_str!("migrations/0004_audit_heads.sql"),
     include_str!("migrations/0005_archive_digest.sql"),
 ];
 
@@ -120,6 +120,11 @@ impl Store {
             let tx = self
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Exclusive)?;
+            // Another process opening the same database may have applied it meanwhile.
+            let now: i64 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+            if now > i as i64 {
+                continue;
+            }
             tx.execute_batch(sql)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;

@@ -119,3 +119,12 @@ pub fn set_last_sequence(tx: &Tx<'_>, name: &str, sequence: u64) -> Result<()> {
     )?;
     Ok(())
 }
+
+/// Forgets a publisher's last accepted sequence, so its next archive may use any; false if
+/// there is no such publisher.
+pub fn reset_sequence(tx: &Tx<'_>, name: &str) -> Result<bool> {
+    Ok(tx.execute(
+        "UPDATE publishers SET last_sequence = NULL WHERE name = ?1",
+        [name],
+    )? > 0)
+}

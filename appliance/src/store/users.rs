@@ -147,6 +147,15 @@ pub fn set_enabled(tx: &Tx<'_>, name: &str, enabled: bool) -> Result<bool> {
     )? > 0)
 }
 
+/// How many enabled admins there are.
+pub fn enabled_admins(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT COUNT(*) FROM users WHERE role = 'admin' AND enabled",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
 /// Records a failed sign-in and when the next attempt may be made (`None`: at once).
 pub fn record_failure(tx: &Tx<'_>, id: i64, locked_until: Option<&str>) -> Result<()> {
     tx.execute(

@@ -383,10 +383,9 @@ fn downloaded(dir: &Path) -> PathBuf {
 #[test]
 fn operators_admins_and_auditors_in_a_real_browser() {
     for tool in [CHROMEDRIVER, CHROMIUM] {
-        if !Path::new(tool).exists() {
-            eprintln!(
-                "browser test skipped: {tool} is not installed (run tests/setup-browser.sh; CI does)"
-            );
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
             return;
         }
     }

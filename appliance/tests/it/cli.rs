@@ -201,10 +201,16 @@ fn an_operator_sets_up_a_site_imports_and_checks_the_audit_chain() {
     );
     assert!(out.status.success());
     let lines = std::fs::read_to_string(&export).unwrap();
-    let rows: Vec<serde_json::Value> = lines
+    let (heads, rows): (Vec<serde_json::Value>, Vec<serde_json::Value>) = lines
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .partition(|v| v.get("signed_head").is_some());
+    // Each import signed the head it left: after the rows, one line per signed head.
+    assert_eq!(heads.len(), 2, "{heads:?}");
+    assert_eq!(
+        heads[1]["signed_head"]["envelope"]["payloadType"],
+        "application/vnd.airlock.audit-head.v1+json"
+    );
     assert!(rows.iter().any(|r| r["action"] == "publisher.key_added"));
     assert!(rows.iter().any(|r| r["action"] == "import.rejected"));
     assert_eq!(

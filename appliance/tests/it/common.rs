@@ -56,6 +56,7 @@ impl Folder {
             admin_password: Some(ADMIN.1.into()),
             tls: None,
             hostnames: Vec::new(),
+            site: None,
             now: chrono::Utc::now(),
         })
         .expect("init");

@@ -329,3 +329,28 @@ fn a_crash_after_the_files_moved_and_before_done_is_finished_or_reported_by_reco
         "{actions:?}"
     );
 }
+
+#[test]
+fn a_release_whose_staged_manifest_is_gone_ends_interrupted_instead_of_stopping_every_start() {
+    // What a recovery run by a second process during the release used to leave: the import
+    // `releasing`, its staging folder half removed. Every later start then failed on it.
+    let mut site = Site::new(305);
+    let archive = site.archive("half", 1, &[ArtifactPlan::signed("tool.tar.gz", b"tool\n")]);
+    assert_eq!(site.import(&archive).state, ImportState::Done);
+    crashed_in(&site, 1, ImportState::Releasing);
+    let staging = site.data().join("quarantine/1/.staging");
+    std::fs::create_dir_all(staging.join("blobs")).unwrap();
+    site.reopen();
+    assert_eq!(pipeline::recover(&site.app).unwrap(), [1]);
+    let row = site.import_row(1);
+    assert_eq!(row.state, ImportState::Interrupted);
+    let reason = row.reason.unwrap();
+    assert!(
+        reason.starts_with("interrupted during release and the staged manifest is unreadable: "),
+        "{reason}"
+    );
+    assert!(pipeline::recover(&site.app).unwrap().is_empty());
+    // The appliance opens and imports again.
+    let next = site.archive("next", 2, &[ArtifactPlan::signed("next.tar.gz", b"next\n")]);
+    assert_eq!(site.import(&next).state, ImportState::Done);
+}

@@ -2,14 +2,21 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod audit_heads;
 mod browser;
 mod cli;
 mod common;
 mod crash;
+mod deps;
+mod edges;
 mod http;
 mod kept;
+mod lock;
 mod netns;
+#[path = "../../../tests/common/outside.rs"]
+mod outside;
 mod pages;
 mod pipeline;
+mod realworld;
 mod signin;
 mod site;

@@ -49,6 +49,7 @@ impl Site {
             admin_password: Some("correct horse battery staple".into()),
             tls: None,
             hostnames: Vec::new(),
+            site: None,
             now: Utc::now(),
         })
         .unwrap();

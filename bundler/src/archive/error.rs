@@ -160,6 +160,19 @@ pub enum ArchiveError {
         /// The digest of the bytes read.
         actual: Sha256Digest,
     },
+    /// An artifact's blob whose bytes do not hash to a digest the manifest declares for it
+    /// by another algorithm (`other_digests`).
+    #[error("blob {blob}: its {algorithm} is {actual}, the manifest declares {expected}")]
+    OtherDigestMismatch {
+        /// The blob (the artifact's `digest`).
+        blob: Sha256Digest,
+        /// `sha384` or `sha512`.
+        algorithm: &'static str,
+        /// The declared digest (hex).
+        expected: String,
+        /// The digest of the bytes read (hex).
+        actual: String,
+    },
     /// A source file changed between hashing and archiving.
     #[error("{path}: changed while the archive was written")]
     SourceChanged {

@@ -7,6 +7,8 @@ use std::fmt;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
+use airlock_trust_root::{ArtifactDigests, HashAlgorithm};
+
 use super::digest::Sha256Digest;
 
 /// The DSSE payload type of a version-1 manifest.
@@ -18,6 +20,9 @@ pub(crate) const PAYLOAD_TYPE_SUFFIX: &str = "+json";
 /// The manifest format version this code writes and the only one it reads.
 pub const FORMAT_VERSION: u32 = 1;
 
+/// The largest publisher sequence number: what a site's database (SQLite, signed 64-bit
+/// integers) can hold.
+pub const MAX_SEQUENCE: u64 = i64::MAX as u64;
 /// Longest artifact, publisher, site or repository name, in bytes.
 const MAX_NAME_LEN: usize = 255;
 /// Longest relative path (OCI layout paths, TUF file names), in bytes.
@@ -434,6 +439,72 @@ pub struct Artifact {
     /// Sigstore bundles, attestation bundles and SBOMs about it.
     #[serde(default)]
     pub evidence: Evidence,
+    /// Its digests by other SHA-2 algorithms, when its evidence names it by them.
+    #[serde(default, skip_serializing_if = "OtherDigests::is_empty")]
+    pub other_digests: OtherDigests,
+}
+
+impl Artifact {
+    /// The artifact's digests as the verifier takes them: its SHA-256 and the others declared
+    /// (which the reader checks against the artifact's bytes).
+    pub fn verifier_digests(&self) -> ArtifactDigests {
+        let mut digests = ArtifactDigests {
+            sha256: *self.digest.as_bytes(),
+            sha384: None,
+            sha512: None,
+        };
+        if let Some(hex) = &self.other_digests.sha384 {
+            digests.sha384 = decode_hex(hex);
+        }
+        if let Some(hex) = &self.other_digests.sha512 {
+            digests.sha512 = decode_hex(hex);
+        }
+        digests
+    }
+}
+
+fn decode_hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    hex::decode_to_slice(text, &mut out).ok().map(|()| out)
+}
+
+/// An artifact's digests by SHA-2 algorithms other than SHA-256 (lowercase hex). `create`
+/// records one when the artifact's evidence names the artifact by it (an in-toto subject with
+/// only `sha512`, as npm provenance has; a hashedrekord entry that logged `sha384`), so the
+/// site can check that evidence without the artifact's bytes at hand; the reader checks each
+/// against the bytes of the blob named by the artifact's `digest`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherDigests {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha384: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha512: Option<String>,
+}
+
+impl OtherDigests {
+    pub fn is_empty(&self) -> bool {
+        self.sha384.is_none() && self.sha512.is_none()
+    }
+
+    /// Each declared digest with its algorithm.
+    pub fn declared(&self) -> impl Iterator<Item = (HashAlgorithm, &str)> {
+        [
+            (HashAlgorithm::Sha384, &self.sha384),
+            (HashAlgorithm::Sha512, &self.sha512),
+        ]
+        .into_iter()
+        .filter_map(|(algorithm, hex)| Some((algorithm, hex.as_deref()?)))
+    }
+
+    /// Records `digest` under `algorithm` (SHA-256 is the artifact's own `digest`).
+    pub fn set(&mut self, algorithm: HashAlgorithm, digest: &[u8]) {
+        match algorithm {
+            HashAlgorithm::Sha256 => {}
+            HashAlgorithm::Sha384 => self.sha384 = Some(hex::encode(digest)),
+            HashAlgorithm::Sha512 => self.sha512 = Some(hex::encode(digest)),
+        }
+    }
 }
 
 /// Evidence about an artifact, each a blob.
@@ -553,6 +624,12 @@ impl Manifest {
             return Err(invalid("archive_id", "must be 32 lowercase hex digits"));
         }
         check_name("publisher.name", &self.publisher.name)?;
+        if self.publisher.sequence > MAX_SEQUENCE {
+            return Err(invalid(
+                "publisher.sequence",
+                "must be below 2^63 (sites store it as a signed 64-bit integer)",
+            ));
+        }
         if let Some(site) = &self.site {
             check_name("site", site)?;
         }
@@ -718,6 +795,18 @@ impl Manifest {
                 }
                 ArtifactKind::OciImage => check_oci_layout(&field, artifact, &paths)?,
             }
+            for (algorithm, hex) in artifact.other_digests.declared() {
+                if hex.len() != 2 * algorithm.output_len()
+                    || !hex
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+                {
+                    return Err(invalid(
+                        &format!("{field}.other_digests.{}", algorithm.name()),
+                        "must be the digest in lowercase hex",
+                    ));
+                }
+            }
             if size != artifact.size {
                 return Err(invalid(
                     &format!("{field}.size"),
@@ -877,6 +966,7 @@ mod tests {
                     layout_blob(digest("layer")),
                 ],
                 evidence: Evidence::default(),
+                other_digests: Default::default(),
             }],
             blobs: texts
                 .iter()
@@ -901,6 +991,51 @@ mod tests {
         let manifest = sample();
         manifest.check().unwrap();
         assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+    }
+
+    #[test]
+    fn other_digests_must_be_lowercase_hex_of_their_length() {
+        let mut manifest = sample();
+        manifest.artifacts[0].other_digests.sha512 = Some("ab".repeat(64));
+        manifest.check().unwrap();
+        assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+        for bad in ["ab".repeat(63), "AB".repeat(64), "zz".repeat(64)] {
+            manifest.artifacts[0].other_digests.sha512 = Some(bad);
+            assert_eq!(
+                invalid_in(&manifest),
+                (
+                    "artifacts[0].other_digests.sha512".to_owned(),
+                    "must be the digest in lowercase hex".to_owned()
+                )
+            );
+        }
+        // Only SHA-384 and SHA-512 have a place.
+        let json = String::from_utf8(sample().to_json()).unwrap().replace(
+            "\"evidence\":",
+            "\"other_digests\":{\"md5\":\"00\"},\"evidence\":",
+        );
+        assert!(matches!(
+            Manifest::from_json(json.as_bytes()),
+            Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn a_sequence_must_fit_a_signed_64_bit_integer() {
+        let mut manifest = sample();
+        manifest.publisher.sequence = MAX_SEQUENCE;
+        manifest.check().unwrap();
+        for sequence in [MAX_SEQUENCE + 1, u64::MAX] {
+            manifest.publisher.sequence = sequence;
+            assert_eq!(
+                invalid_in(&manifest),
+                (
+                    "publisher.sequence".to_owned(),
+                    "must be below 2^63 (sites store it as a signed 64-bit integer)".to_owned()
+                ),
+                "{sequence}"
+            );
+        }
     }
 
     #[test]

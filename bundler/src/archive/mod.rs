@@ -17,8 +17,8 @@ pub use envelope::{MAX_SIGNATURES, PublisherKeys, sign_manifest};
 pub use error::ArchiveError;
 pub use manifest::{
     Artifact, ArtifactKind, BlobEntry, ConsistencyProof, Evidence, FORMAT_VERSION, FileEntry,
-    LogSnapshot, MANIFEST_PAYLOAD_TYPE, Manifest, ManifestError, Publisher, RelativePath,
-    TrustRepository,
+    LogSnapshot, MANIFEST_PAYLOAD_TYPE, MAX_SEQUENCE, Manifest, ManifestError, OtherDigests,
+    Publisher, RelativePath, TrustRepository,
 };
 pub use parts::{ArchiveParts, MAX_PARTS, PartReader, part_path};
 pub use reader::{

@@ -6,12 +6,13 @@
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs::{self, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 use std::sync::{Arc, mpsc};
 
+use airlock_trust_root::{ArtifactDigests, HashAlgorithm};
 use sha2::{Digest, Sha256};
 
 use super::digest::Sha256Digest;
@@ -209,6 +210,7 @@ pub fn read_archive_from(
     stream.limit = expected_stream_size(&manifest, envelope_len);
     let mut expected: HashMap<Sha256Digest, u64> =
         manifest.blobs.iter().map(|b| (b.digest, b.size)).collect();
+    let others = OtherDigestChecks::new(&manifest);
     let blob_dir = staging.join(entry::BLOB_PREFIX);
     fs::create_dir_all(&blob_dir).map_err(ArchiveError::io(&blob_dir))?;
     let mut buffer = vec![0u8; WRITE_CHUNK];
@@ -219,13 +221,21 @@ pub fn read_archive_from(
         &mut expected,
         &mut buffer,
         &mut lanes,
-        observer,
+        &mut Checked {
+            observer,
+            others: &others,
+        },
         &consumed,
     );
     // A blob still being hashed when the read failed comes first in archive order: its
     // verdict is reported if it is a mismatch, as a one-thread reader would have.
     if let Some(lanes) = &mut lanes {
-        lanes.settle_all(observer).and(read)?;
+        lanes
+            .settle_all(&mut Checked {
+                observer,
+                others: &others,
+            })
+            .and(read)?;
     } else {
         read?;
     }
@@ -254,7 +264,7 @@ fn read_blobs<R: Read>(
     expected: &mut HashMap<Sha256Digest, u64>,
     buffer: &mut [u8],
     lanes: &mut Option<HashLanes>,
-    observer: &mut dyn ReadObserver,
+    observer: &mut Checked<'_>,
     consumed: &Cell<u64>,
 ) -> Result<(), ArchiveError> {
     let mut seen = HashSet::with_capacity(expected.len());
@@ -311,9 +321,9 @@ fn read_blobs<R: Read>(
                 .ok()
                 .filter(|n| *n <= buffer.len())
                 .map(|n| &buffer[..n]);
-            observer.blob(&digest, &path, whole);
+            observer.blob(&digest, &path, whole)?;
         }
-        observer.progress(consumed.get());
+        observer.observer.progress(consumed.get());
     }
     Ok(())
 }
@@ -398,6 +408,76 @@ fn stage_blob<R: Read>(
     Ok(())
 }
 
+/// The digests by other algorithms the manifest declares for artifact blobs, by blob.
+struct OtherDigestChecks(HashMap<Sha256Digest, Vec<(HashAlgorithm, String)>>);
+
+impl OtherDigestChecks {
+    fn new(manifest: &Manifest) -> Self {
+        let mut checks: HashMap<Sha256Digest, Vec<(HashAlgorithm, String)>> = HashMap::new();
+        for artifact in &manifest.artifacts {
+            for (algorithm, hex) in artifact.other_digests.declared() {
+                checks
+                    .entry(artifact.digest)
+                    .or_default()
+                    .push((algorithm, hex.to_owned()));
+            }
+        }
+        Self(checks)
+    }
+
+    /// Checks a staged blob whose SHA-256 is verified against the other digests declared for
+    /// it. Only artifacts whose evidence needs them have any (an npm tarball's SHA-512), so
+    /// re-reading the file, still in the page cache, costs little.
+    fn check(
+        &self,
+        digest: &Sha256Digest,
+        path: &Path,
+        whole: Option<&[u8]>,
+    ) -> Result<(), ArchiveError> {
+        let Some(declared) = self.0.get(digest) else {
+            return Ok(());
+        };
+        let algorithms = declared.iter().map(|(a, _)| *a).collect();
+        let actual = match whole {
+            Some(bytes) => ArtifactDigests::of_bytes(bytes, &algorithms),
+            None => File::open(path)
+                .and_then(|file| ArtifactDigests::from_reader(file, &algorithms))
+                .map_err(ArchiveError::io(path))?,
+        };
+        for (algorithm, expected) in declared {
+            let actual = actual.get(*algorithm).map(hex::encode).unwrap_or_default();
+            if actual != *expected {
+                return Err(ArchiveError::OtherDigestMismatch {
+                    blob: *digest,
+                    algorithm: algorithm.name(),
+                    expected: expected.clone(),
+                    actual,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The observer, told of a blob only once every digest declared for it is checked.
+struct Checked<'a> {
+    observer: &'a mut dyn ReadObserver,
+    others: &'a OtherDigestChecks,
+}
+
+impl Checked<'_> {
+    fn blob(
+        &mut self,
+        digest: &Sha256Digest,
+        path: &Path,
+        whole: Option<&[u8]>,
+    ) -> Result<(), ArchiveError> {
+        self.others.check(digest, path, whole)?;
+        self.observer.blob(digest, path, whole);
+        Ok(())
+    }
+}
+
 /// Blobs larger than this are hashed on a lane (a thread of their own) while this thread
 /// decompresses and writes them and the blobs after them.
 const PARALLEL_HASH_FROM: u64 = 1 << 20;
@@ -433,7 +513,7 @@ impl HashLanes {
 
     /// The next lane in turn, once the blobs hashing on it are checked. The blob sent to it
     /// goes to the back of [`Self::hashing`].
-    fn free_lane(&mut self, observer: &mut dyn ReadObserver) -> Result<usize, ArchiveError> {
+    fn free_lane(&mut self, observer: &mut Checked<'_>) -> Result<usize, ArchiveError> {
         let lane = self.next;
         self.next = (self.next + 1) % self.lanes.len();
         while self.hashing.iter().any(|h| h.lane == lane) {
@@ -443,14 +523,14 @@ impl HashLanes {
     }
 
     /// Checks every blob still hashing, in archive order.
-    fn settle_all(&mut self, observer: &mut dyn ReadObserver) -> Result<(), ArchiveError> {
+    fn settle_all(&mut self, observer: &mut Checked<'_>) -> Result<(), ArchiveError> {
         while !self.hashing.is_empty() {
             self.settle_first(observer)?;
         }
         Ok(())
     }
 
-    fn settle_first(&mut self, observer: &mut dyn ReadObserver) -> Result<(), ArchiveError> {
+    fn settle_first(&mut self, observer: &mut Checked<'_>) -> Result<(), ArchiveError> {
         let Some(first) = self.hashing.pop_front() else {
             return Ok(());
         };
@@ -461,8 +541,7 @@ impl HashLanes {
                 actual,
             });
         }
-        observer.blob(&first.digest, &first.path, None);
-        Ok(())
+        observer.blob(&first.digest, &first.path, None)
     }
 }
 

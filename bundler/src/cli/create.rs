@@ -53,7 +53,8 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "PEM")]
     ca_file: Option<PathBuf>,
 
-    /// Publisher sequence number (overrides the spec; default: creation time in Unix seconds).
+    /// Publisher sequence number, below 2^63 (overrides the spec; default: creation time in
+    /// Unix seconds).
     #[arg(long, value_name = "N")]
     sequence: Option<u64>,
 

@@ -7,11 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use airlock_trust_root::{
-    Artifact, Bundle, CertificateIdentity, MAX_BUNDLE_SIZE, Matcher, PublicKey, SignerPolicy,
-    TrustedRoot, Verifier,
+    Artifact, ArtifactDigests, Bundle, CertificateIdentity, MAX_BUNDLE_SIZE, Matcher, PublicKey,
+    SignerPolicy, TrustedRoot, Verifier,
 };
 use clap::Args;
-use sha2::{Digest, Sha256};
 
 use super::{EXIT_REJECTED, EXIT_USAGE};
 
@@ -124,9 +123,10 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, UsageError> {
     Ok(bytes)
 }
 
-/// The artifact as the verifier takes it: bytes when small enough, else its streamed digest.
+/// The artifact as given on the command line: a digest, or a file read once the bundle says
+/// which digests it needs.
 enum ArtifactInput {
-    Bytes(Vec<u8>),
+    File(File),
     Digest([u8; 32]),
 }
 
@@ -141,20 +141,30 @@ fn artifact_input(arg: &str) -> Result<ArtifactInput, UsageError> {
         })?;
         return Ok(ArtifactInput::Digest(digest));
     }
-    let read_err = |source| UsageError::Read {
-        path: path.to_owned(),
-        source,
-    };
-    let mut file = File::open(path).map_err(read_err)?;
-    let size = file.metadata().map_err(read_err)?.len();
+    File::open(path)
+        .map(ArtifactInput::File)
+        .map_err(|source| UsageError::Read {
+            path: path.to_owned(),
+            source,
+        })
+}
+
+/// The artifact's bytes when small enough, else the digests `bundle` needs, taken in one pass
+/// (or only the SHA-256 the command line gave).
+enum ArtifactRead {
+    Bytes(Vec<u8>),
+    Digests(ArtifactDigests),
+    Sha256([u8; 32]),
+}
+
+fn read_artifact(mut file: File, bundle: &Bundle) -> io::Result<ArtifactRead> {
+    let size = file.metadata()?.len();
     if size <= READ_WHOLE_LIMIT {
         let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-        file.read_to_end(&mut bytes).map_err(read_err)?;
-        return Ok(ArtifactInput::Bytes(bytes));
+        file.read_to_end(&mut bytes)?;
+        return Ok(ArtifactRead::Bytes(bytes));
     }
-    let mut hasher = Sha256::new();
-    io::copy(&mut file, &mut hasher).map_err(read_err)?;
-    Ok(ArtifactInput::Digest(hasher.finalize().into()))
+    ArtifactDigests::from_reader(file, &bundle.artifact_hashes()).map(ArtifactRead::Digests)
 }
 
 fn policy(args: &VerifyBundleArgs) -> Result<SignerPolicy, UsageError> {
@@ -230,9 +240,23 @@ pub(crate) fn run(args: VerifyBundleArgs) -> ExitCode {
         Ok(b) => b,
         Err(e) => return fail(EXIT_REJECTED, &format!("bundle: {e}")),
     };
-    let artifact = match &artifact {
-        ArtifactInput::Bytes(b) => Artifact::Bytes(b),
-        ArtifactInput::Digest(d) => Artifact::Sha256(*d),
+    let read = match artifact {
+        ArtifactInput::Digest(digest) => ArtifactRead::Sha256(digest),
+        ArtifactInput::File(file) => match read_artifact(file, &bundle) {
+            Ok(read) => read,
+            Err(source) => {
+                let e = UsageError::Read {
+                    path: PathBuf::from(&args.artifact),
+                    source,
+                };
+                return fail(e.exit_code(), &e);
+            }
+        },
+    };
+    let artifact = match &read {
+        ArtifactRead::Bytes(bytes) => Artifact::Bytes(bytes),
+        ArtifactRead::Digests(digests) => Artifact::Digests(*digests),
+        ArtifactRead::Sha256(digest) => Artifact::Sha256(*digest),
     };
     match Verifier::new(root).verify(&bundle, artifact, &policy) {
         Ok(report) => {

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use airlock_bundler::archive::{
     ArchiveError, ArchiveParts, Artifact, ArtifactKind, BlobEntry, BlobSource, Evidence,
     FORMAT_VERSION, FileEntry, MANIFEST_ENTRY, MAX_ENVELOPE_SIZE, MAX_SIGNATURES, Manifest,
-    ManifestError, PlannedBlob, Progress, Publisher, PublisherKeys, ReadObserver, RelativePath,
-    Sha256Digest, WHOLE_BLOB_SIZE, WriteOptions, blob_path, read_archive, read_archive_from,
-    read_manifest, sign_manifest, write_archive,
+    ManifestError, OtherDigests, PlannedBlob, Progress, Publisher, PublisherKeys, ReadObserver,
+    RelativePath, Sha256Digest, WHOLE_BLOB_SIZE, WriteOptions, blob_path, read_archive,
+    read_archive_from, read_manifest, sign_manifest, write_archive,
 };
 use airlock_bundler::create::{CreateError, CreateOptions, NoProgress, create};
 use airlock_bundler::keys::KeyId;
@@ -51,6 +51,7 @@ fn manifest_for(blobs: &[Vec<u8>]) -> Manifest {
                 digest,
             }],
             evidence: Evidence::default(),
+            other_digests: Default::default(),
         });
     }
     Manifest {
@@ -158,6 +159,84 @@ fn files_round_trip_with_dedup_and_exact_bytes() {
     // The listing needs only the first entry.
     let opened = read_manifest(&parts, &keys_of(&key(1))).unwrap();
     assert_eq!(opened.manifest, manifest);
+}
+
+/// Writes `blobs` as file artifacts whose `other_digests` `declare` sets, and reads them back.
+fn read_with_other_digests(
+    blobs: &[Vec<u8>],
+    declare: impl Fn(usize, &[u8], &mut OtherDigests),
+) -> Result<(), ArchiveError> {
+    let dir = tempfile::tempdir().unwrap();
+    let mut manifest = manifest_for(blobs);
+    for (i, artifact) in manifest.artifacts.iter_mut().enumerate() {
+        declare(i, &blobs[i], &mut artifact.other_digests);
+    }
+    manifest.check().unwrap();
+    let envelope = sign_manifest(&manifest.to_json(), &[&key(1)]);
+    let out = dir.path().join("out.airlock.tar.zst");
+    write_archive(
+        &out,
+        &envelope,
+        &planned(&manifest, blobs),
+        &WriteOptions::default(),
+        &mut |_| {},
+    )
+    .unwrap();
+    let parts = ArchiveParts::locate(&out).unwrap();
+    read_archive(
+        &parts,
+        &keys_of(&key(1)),
+        &dir.path().join("staging"),
+        &mut (),
+    )
+    .map(|_| ())
+}
+
+#[test]
+fn declared_sha384_and_sha512_digests_are_checked_against_the_bytes() {
+    use airlock_trust_root::HashAlgorithm;
+    // One small blob (read whole) and one large (hashed on a lane), each declared truly.
+    let blobs = vec![
+        b"npm tarball".to_vec(),
+        pseudo_random(2 * 1024 * 1024 + 5, 9),
+    ];
+    read_with_other_digests(&blobs, |_, bytes, other| {
+        other.set(HashAlgorithm::Sha512, &HashAlgorithm::Sha512.digest(bytes));
+        other.set(HashAlgorithm::Sha384, &HashAlgorithm::Sha384.digest(bytes));
+    })
+    .unwrap();
+    // A false declaration on either is refused, naming the blob and the algorithm.
+    for wrong in 0..2 {
+        let err = read_with_other_digests(&blobs, |i, bytes, other| {
+            let digest = if i == wrong {
+                b"something else".as_slice()
+            } else {
+                bytes
+            };
+            other.set(HashAlgorithm::Sha512, &HashAlgorithm::Sha512.digest(digest));
+        })
+        .unwrap_err();
+        match err {
+            ArchiveError::OtherDigestMismatch {
+                blob,
+                algorithm,
+                expected,
+                actual,
+            } => {
+                assert_eq!(blob, Sha256Digest::of(&blobs[wrong]));
+                assert_eq!(algorithm, "sha512");
+                assert_eq!(
+                    expected,
+                    hex::encode(HashAlgorithm::Sha512.digest(b"something else"))
+                );
+                assert_eq!(
+                    actual,
+                    hex::encode(HashAlgorithm::Sha512.digest(&blobs[wrong]))
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
 
 /// Records what a reader tells it, checking each blob is on disk when it is told.

@@ -8,6 +8,13 @@ mod create;
 mod fetch;
 #[cfg(test)]
 mod keygen;
+#[cfg(test)]
+#[path = "../../../tests/common/outside.rs"]
+mod outside;
+#[cfg(test)]
+mod realworld;
+#[cfg(test)]
+mod realworld_rules;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]

@@ -98,6 +98,7 @@ fn main() -> anyhow::Result<()> {
         admin_password: Some("bench".into()),
         tls: None,
         hostnames: Vec::new(),
+        site: None,
         now,
     })?;
     let app = Appliance::open(&data)?;

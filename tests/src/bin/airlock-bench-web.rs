@@ -63,6 +63,7 @@ fn main() -> anyhow::Result<()> {
         admin_password: Some(PASSWORD.into()),
         tls: None,
         hostnames: Vec::new(),
+        site: None,
         now,
     })?;
     let app = Appliance::open(&data)?;

@@ -135,6 +135,7 @@ fn main() -> anyhow::Result<()> {
         admin_password: None,
         tls: None,
         hostnames: Vec::new(),
+        site: None,
         now,
     })?;
     let app = Arc::new(Appliance::open(&data)?);

@@ -7,6 +7,8 @@
 mod common;
 mod demo;
 mod fixtures;
+#[path = "../../common/outside.rs"]
+mod outside;
 mod servers;
 mod sigstore_python;
 mod tuf;

@@ -13,20 +13,10 @@ use crate::common::{ISSUER, instance, opts};
 
 fn sigstore_bin() -> Option<PathBuf> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
-    let bin = root.join("target/sigstore-venv/bin/sigstore");
-    if bin.exists() {
-        return Some(bin);
-    }
-    assert!(
-        std::env::var_os("CI").is_none(),
-        "CI is set but {} is missing: run tests/setup-sigstore-python.sh",
-        bin.display()
-    );
-    eprintln!(
-        "SKIP sigstore-python cross-check: {} not found (run tests/setup-sigstore-python.sh)",
-        bin.display()
-    );
-    None
+    crate::outside::installed_tool(
+        &root.join("target/sigstore-venv/bin/sigstore"),
+        "run tests/setup-sigstore-python.sh; CI does",
+    )
 }
 
 /// Runs `sigstore verify identity --offline` and returns (success, stderr).

@@ -8,15 +8,30 @@ use crate::policy::CertificateIdentity;
 use crate::sct::{VerifiedSct, verify_embedded_scts};
 use crate::trusted_root::{Authority, TrustedRoot};
 
+/// A CA certificate the bundle carried and verification did not use.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct IgnoredCertificate {
+    /// The certificate's subject name (RFC 4514).
+    pub subject: String,
+    /// Whether it is a self-signed root.
+    pub self_signed: bool,
+}
+
 /// Proof that the leaf chains to `authority` and was valid at every observed time.
 #[derive(Debug)]
 pub(super) struct ChainVerified<'r> {
     authority: &'r Authority,
+    /// The bundle's own CA certificates, ignored: the chain was built from the trusted root.
+    ignored: Vec<IgnoredCertificate>,
 }
 
 impl<'r> ChainVerified<'r> {
     pub(super) fn authority(&self) -> &'r Authority {
         self.authority
+    }
+
+    pub(super) fn into_ignored(self) -> Vec<IgnoredCertificate> {
+        self.ignored
     }
 
     fn issuer(&self) -> &'r Certificate {
@@ -25,13 +40,22 @@ impl<'r> ChainVerified<'r> {
     }
 }
 
+/// Chains the leaf to a CA of the trusted root. `carried` are the CA certificates the bundle
+/// brought along: they are never trusted nor used, only reported as ignored.
 pub(super) fn verify_chain<'r>(
     leaf: &Certificate,
+    carried: &[Certificate],
     times: &ObservedTimes<'_>,
     root: &'r TrustedRoot,
 ) -> Result<ChainVerified<'r>, VerifyError> {
     let malformed =
         |e: crate::certificate::CertificateError| VerifyError::LeafMalformed(e.to_string());
+    if !leaf.signature_algorithms_agree() {
+        return Err(VerifyError::SignatureAlgorithmMismatch);
+    }
+    if let Some(oid) = leaf.unknown_critical_extension() {
+        return Err(VerifyError::UnknownCriticalExtension(oid));
+    }
     if leaf.is_ca().map_err(malformed)? {
         return Err(VerifyError::LeafIsCa);
     }
@@ -72,7 +96,14 @@ pub(super) fn verify_chain<'r>(
             });
         }
     }
-    Ok(ChainVerified { authority })
+    let ignored = carried
+        .iter()
+        .map(|c| IgnoredCertificate {
+            subject: c.subject_name(),
+            self_signed: c.is_self_issued(),
+        })
+        .collect();
+    Ok(ChainVerified { authority, ignored })
 }
 
 /// Proof that a trusted CT log saw the certificate.
@@ -89,11 +120,13 @@ pub(super) fn verify_scts(
     leaf: &Certificate,
     chain: &ChainVerified<'_>,
     root: &TrustedRoot,
+    min: usize,
 ) -> Result<SctsVerified, VerifyError> {
     Ok(SctsVerified(verify_embedded_scts(
         leaf,
         chain.issuer(),
         root,
+        min,
     )?))
 }
 

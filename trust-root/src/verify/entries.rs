@@ -7,7 +7,9 @@ use super::VerifyError;
 use super::times::ObservedTimes;
 use crate::bundle::Bundle;
 use crate::rekor::{Claims, check_entry};
-use crate::tlog::{SignedCheckpoint, leaf_hash, verify_checkpoint, verify_inclusion};
+use crate::tlog::{
+    CheckpointError, SignedCheckpoint, leaf_hash, verify_checkpoint, verify_inclusion,
+};
 
 /// What one verified log entry showed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -20,10 +22,24 @@ pub struct LogEntryFacts {
     pub version: String,
     /// Verified through the signed entry timestamp; absent for Rekor v2.
     pub integrated_time: Option<DateTime<Utc>>,
-    /// The checkpoint the inclusion proof was verified against, if the bundle carried one.
+    /// What proves the entry is in the log.
+    pub proven_by: InclusionEvidence,
+    /// The checkpoint the inclusion proof was verified against (absent for a promise).
     pub checkpoint: Option<CheckpointFacts>,
     /// The index the inclusion proof was made for (a shard index for sharded Rekor v1 logs).
     pub proof_index: Option<u64>,
+}
+
+/// What showed that a log entry is in its log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum InclusionEvidence {
+    /// An RFC 6962 inclusion proof to a checkpoint the log signed.
+    InclusionProof,
+    /// Only the log's signed promise to include it (a v0.1 bundle's signed entry timestamp,
+    /// which protobuf-specs lets verifiers accept). Nothing about the log's tree can be
+    /// witnessed from it.
+    SignedEntryTimestamp,
 }
 
 /// A verified checkpoint, as the report shows it.
@@ -67,9 +83,7 @@ pub(super) fn verify_entries(
     for (index, (entry, log)) in bundle.tlog_entries.iter().zip(times.logs()).enumerate() {
         check_entry(entry, claims).map_err(|source| VerifyError::LogEntry { index, source })?;
 
-        let mut checkpoint = None;
-        let mut proof_index = None;
-        match &entry.inclusion_proof {
+        let (proven_by, checkpoint, proof_index) = match &entry.inclusion_proof {
             Some(proof) => {
                 verify_inclusion(
                     leaf_hash(&entry.body),
@@ -79,28 +93,30 @@ pub(super) fn verify_entries(
                     &proof.root_hash,
                 )
                 .map_err(|source| VerifyError::Inclusion { index, source })?;
-                proof_index = Some(proof.log_index);
-                if let Some(note) = &proof.checkpoint {
-                    let signed = verify_checkpoint(note, log)
-                        .map_err(|source| VerifyError::Checkpoint { index, source })?;
-                    let mismatch = |source| VerifyError::Checkpoint { index, source };
-                    if signed.size != proof.tree_size {
-                        return Err(mismatch(crate::tlog::CheckpointError::Size {
-                            checkpoint: signed.size,
-                            proof: proof.tree_size,
-                        }));
-                    }
-                    if signed.root_hash[..] != proof.root_hash[..] {
-                        return Err(mismatch(crate::tlog::CheckpointError::RootHash));
-                    }
-                    checkpoint = Some(CheckpointFacts::from(signed));
+                let mismatch = |source| VerifyError::Checkpoint { index, source };
+                let signed = verify_checkpoint(&proof.checkpoint, log).map_err(mismatch)?;
+                if signed.size != proof.tree_size {
+                    return Err(mismatch(CheckpointError::Size {
+                        checkpoint: signed.size,
+                        proof: proof.tree_size,
+                    }));
                 }
+                if signed.root_hash[..] != proof.root_hash[..] {
+                    return Err(mismatch(CheckpointError::RootHash));
+                }
+                (
+                    InclusionEvidence::InclusionProof,
+                    Some(CheckpointFacts::from(signed)),
+                    Some(proof.log_index),
+                )
             }
             // Parsing already requires proofs from v0.2 on; a v0.1 entry may rest on its
             // signed entry timestamp, but only one the observed-times step verified.
-            None if times.integrated_time(index).is_some() => {}
+            None if times.integrated_time(index).is_some() => {
+                (InclusionEvidence::SignedEntryTimestamp, None, None)
+            }
             None => return Err(VerifyError::MissingInclusionProof { index }),
-        }
+        };
 
         // The log key must have been trusted when the log used it: at the integrated time
         // for Rekor v1, at the timestamp authorities' times for Rekor v2.
@@ -123,6 +139,7 @@ pub(super) fn verify_entries(
             kind: entry.kind.clone(),
             version: entry.version.clone(),
             integrated_time: integrated,
+            proven_by,
             checkpoint,
             proof_index,
         });

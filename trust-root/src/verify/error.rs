@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use crate::bundle::BundleError;
-use crate::keys::KeyError;
+use crate::keys::{HashAlgorithm, KeyError, KeyKind};
 use crate::rekor::EntryMismatch;
 use crate::sct::SctError;
 use crate::timestamp::TimestampError;
@@ -63,6 +63,10 @@ pub enum VerifyError {
     CertificateNotKey,
     #[error("bundle has no transparency log entry")]
     NoLogEntry,
+    #[error("bundle has {found} transparency log entries; at least {required} are required")]
+    TooFewLogEntries { found: usize, required: usize },
+    #[error("the signature was seen at {found} verified times; at least {required} are required")]
+    TooFewObservedTimes { found: usize, required: usize },
     #[error("tlog entry {index}: log {log_id} is not in the trusted root")]
     UnknownLog { index: usize, log_id: String },
     #[error("tlog entry {index}: signed entry timestamp does not verify")]
@@ -103,6 +107,14 @@ pub enum VerifyError {
     MissingUsage(&'static str),
     #[error("signing certificate: {0}")]
     LeafMalformed(String),
+    #[error(
+        "signing certificate has critical extension {0}, which this verifier does not understand"
+    )]
+    UnknownCriticalExtension(String),
+    #[error(
+        "signing certificate's signature algorithm inside the signed part differs from its outer signature algorithm"
+    )]
+    SignatureAlgorithmMismatch,
     #[error(transparent)]
     Sct(#[from] SctError),
     #[error("certificate identity {found:?} does not match {expected}")]
@@ -119,14 +131,24 @@ pub enum VerifyError {
     MessageDigestMismatch,
     #[error("signature does not verify against the artifact")]
     BadSignature,
+    #[error(
+        "the bundle binds the artifact by its {0} digest, which was not given: give the artifact itself"
+    )]
+    DigestUnavailable(HashAlgorithm),
+    #[error("a {0} message signature covers the artifact's bytes: give the artifact itself")]
+    ArtifactBytesRequired(KeyKind),
     #[error("signature cannot be checked: {0}")]
     SignatureKey(KeyError),
     #[error("DSSE payload type {0:?} is not an in-toto statement")]
     PayloadType(String),
     #[error("DSSE payload is not an in-toto statement: {0}")]
     Statement(String),
-    #[error("no in-toto subject has the artifact's SHA-256 {0}")]
-    SubjectMismatch(String),
+    #[error("no in-toto subject has the artifact's SHA-256 {sha256}{}", unchecked_note(.unchecked))]
+    SubjectMismatch {
+        sha256: String,
+        /// Digest algorithms the subjects use that could not be taken (comma-separated).
+        unchecked: String,
+    },
     #[error("tlog entry {index}: {source}")]
     LogEntry {
         index: usize,
@@ -167,7 +189,10 @@ impl VerifyError {
             | PromiseWithoutTime { .. }
             | Timestamp { .. }
             | NoObservedTime => Step::ObservedTimes,
+            TooFewLogEntries { .. } | TooFewObservedTimes { .. } => Step::ObservedTimes,
             UntrustedIssuer
+            | UnknownCriticalExtension(_)
+            | SignatureAlgorithmMismatch
             | AuthorityNotValid { .. }
             | CertificateNotValid { .. }
             | ChainNotValid { .. }
@@ -176,11 +201,23 @@ impl VerifyError {
             | LeafMalformed(_) => Step::CertificateChain,
             Sct(_) => Step::Sct,
             IdentityMismatch { .. } | IssuerMismatch { .. } => Step::Identity,
-            MessageDigestMismatch | BadSignature | SignatureKey(_) => Step::Signature,
-            PayloadType(_) | Statement(_) | SubjectMismatch(_) => Step::Subject,
+            MessageDigestMismatch
+            | BadSignature
+            | SignatureKey(_)
+            | DigestUnavailable(_)
+            | ArtifactBytesRequired(_) => Step::Signature,
+            PayloadType(_) | Statement(_) | SubjectMismatch { .. } => Step::Subject,
             LogEntry { .. } => Step::LogEntry,
             MissingInclusionProof { .. } | Inclusion { .. } | Checkpoint { .. } => Step::Inclusion,
             LogKeyNotValid { .. } => Step::KeyValidity,
         }
+    }
+}
+
+fn unchecked_note(unchecked: &str) -> String {
+    if unchecked.is_empty() {
+        String::new()
+    } else {
+        format!("; its subjects carry {unchecked} digests, which need the artifact itself")
     }
 }

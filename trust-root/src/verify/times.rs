@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::VerifyError;
+use super::{VerifierOptions, VerifyError};
 use crate::bundle::Bundle;
 use crate::timestamp::verify_timestamp;
 use crate::tlog::set_payload;
@@ -61,9 +61,18 @@ impl<'r> ObservedTimes<'r> {
 pub(super) fn observed_times<'r>(
     bundle: &Bundle,
     root: &'r TrustedRoot,
+    options: &VerifierOptions,
 ) -> Result<ObservedTimes<'r>, VerifyError> {
-    if bundle.tlog_entries.is_empty() {
-        return Err(VerifyError::NoLogEntry);
+    let entries = bundle.tlog_entries.len();
+    if entries < options.min_log_entries {
+        return Err(if entries == 0 {
+            VerifyError::NoLogEntry
+        } else {
+            VerifyError::TooFewLogEntries {
+                found: entries,
+                required: options.min_log_entries,
+            }
+        });
     }
     let mut logs = Vec::with_capacity(bundle.tlog_entries.len());
     let mut times = Vec::new();
@@ -106,8 +115,15 @@ pub(super) fn observed_times<'r>(
             },
         });
     }
-    if times.is_empty() {
-        return Err(VerifyError::NoObservedTime);
+    if times.len() < options.min_observed_times {
+        return Err(if times.is_empty() {
+            VerifyError::NoObservedTime
+        } else {
+            VerifyError::TooFewObservedTimes {
+                found: times.len(),
+                required: options.min_observed_times,
+            }
+        });
     }
     Ok(ObservedTimes { logs, times })
 }

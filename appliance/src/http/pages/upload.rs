@@ -66,7 +66,7 @@ pub(super) async fn upload(
                 // Owned here so the partial file outlives the import even if the request
                 // goes away; removed afterwards unless the pipeline moved it.
                 let partial = partial;
-                pipeline::import_file(
+                pipeline::import_file_waiting(
                     &app,
                     ImportRequest {
                         source: ImportSource::Upload,
@@ -75,6 +75,7 @@ pub(super) async fn upload(
                         actor,
                         original: Original::Move,
                     },
+                    crate::lock::Wait::Forever,
                 )
                 .map_err(PageError::internal)
             })

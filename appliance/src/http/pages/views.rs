@@ -258,6 +258,37 @@ fn bundle(b: &Value) -> BundleView {
         trusted_signer: opt_s(b, "signer").map(Text::new),
         error: opt_s(b, "error").map(Text::new),
         bundle_version: report.map(|r| Text::new(s(r, "bundle_version"))),
+        artifact_binding: report
+            .and_then(|r| r.get("artifact_digest"))
+            .filter(|d| !d.is_null())
+            .map(|d| {
+                let algorithm = match s(d, "algorithm").as_str() {
+                    "sha384" => "SHA-384",
+                    "sha512" => "SHA-512",
+                    _ => "SHA-256",
+                };
+                let through = if report
+                    .and_then(|r| r.get("dsse"))
+                    .is_some_and(|x| !x.is_null())
+                {
+                    "named by the signed in-toto statement's subject"
+                } else {
+                    "covered by the signature"
+                };
+                Text::new(format!("its {algorithm} {}, {through}", s(d, "hex")))
+            }),
+        ignored_certificates: report
+            .map_or(&[][..], |r| list(r, "ignored_chain_certificates"))
+            .iter()
+            .map(|c| {
+                let what = if c.get("self_signed").and_then(Value::as_bool) == Some(true) {
+                    "self-signed root"
+                } else {
+                    "CA certificate"
+                };
+                Text::new(format!("{} ({what})", s(c, "subject")))
+            })
+            .collect(),
         signer: report.and_then(|r| r.get("signer")).map(signer),
         log_entries: entries
             .iter()
@@ -271,6 +302,7 @@ fn bundle(b: &Value) -> BundleView {
                     .filter(|t| !t.is_null())
                     .map(|_| json_time(e, "integrated_time")),
                 proof_index: e.get("proof_index").and_then(Value::as_u64),
+                promise_only: s(e, "proven_by") == "signed-entry-timestamp",
                 checkpoint: e
                     .get("checkpoint")
                     .filter(|c| !c.is_null())
@@ -664,6 +696,42 @@ mod tests {
             2,
             "a page past the end shows the last one"
         );
+    }
+
+    #[test]
+    fn a_real_world_bundle_shows_its_binding_ignored_root_and_promise() {
+        let v = json!({"signatures": [{
+            "digest": "ab", "ok": true, "signer": "npm", "error": null,
+            "report": {
+                "bundle_version": "0.1",
+                "artifact_digest": {"algorithm": "sha512", "hex": "56"},
+                "ignored_chain_certificates": [
+                    {"subject": "CN=sigstore-intermediate,O=sigstore.dev", "self_signed": false},
+                    {"subject": "CN=sigstore,O=sigstore.dev", "self_signed": true}],
+                "log_entries": [{"log_base_url": "https://rekor", "log_id": "ef", "log_index": 7,
+                    "kind": "intoto", "version": "0.0.2", "integrated_time": "2023-01-01T00:00:00Z",
+                    "proven_by": "signed-entry-timestamp", "checkpoint": null, "proof_index": null}],
+                "observed_times": [],
+                "dsse": {"payload_type": "application/vnd.in-toto+json", "predicate_type": "p", "subjects": []}
+            },
+            "witnessed": [{"origin": "https://rekor", "size": 0, "by": "promise"}]
+        }]});
+        let r = report(&v);
+        let b = &r.signatures[0];
+        assert_eq!(
+            b.artifact_binding.as_ref().unwrap().as_str(),
+            "its SHA-512 56, named by the signed in-toto statement's subject"
+        );
+        let ignored: Vec<&str> = b.ignored_certificates.iter().map(Text::as_str).collect();
+        assert_eq!(
+            ignored,
+            [
+                "CN=sigstore-intermediate,O=sigstore.dev (CA certificate)",
+                "CN=sigstore,O=sigstore.dev (self-signed root)"
+            ]
+        );
+        assert!(b.log_entries[0].promise_only);
+        assert!(b.witnessed[0].by_text().starts_with("nothing to witness"));
     }
 
     #[test]

@@ -12,16 +12,8 @@ const TRUSTED_ROOT_SHA256: &str =
     "6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66";
 
 fn testdata() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/testdata/sigstore-tuf");
-    if dir.join("metadata").is_dir() {
-        Some(dir)
-    } else {
-        eprintln!(
-            "skipped: {} is absent (the shared test data is not checked out)",
-            dir.display()
-        );
-        None
-    }
+    crate::outside::shared_testdata("sigstore-tuf/metadata")?;
+    crate::outside::shared_testdata("sigstore-tuf")
 }
 
 fn at(s: &str) -> DateTime<Utc> {
