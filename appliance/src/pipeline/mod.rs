@@ -301,7 +301,40 @@ fn run(
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     // Keep the original first: whatever happens next, the archive is evidence.
-    let kept = release::keep_original(app, import_id, parts, req.original)?;
+    let mut kept = release::keep_original(app, import_id, parts, req.original)?;
+
+    let mut steps = Vec::new();
+    let quarantine = app.data().quarantine_of(import_id);
+    std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
+
+    let settings = Settings::load(app)?;
+    // One evidence worker per core, each with its spool (an unnamed file) for what it renders.
+    let spools = (0..std::thread::available_parallelism().map_or(1, usize::from))
+        .map(|index| spool::Spool::create(&app.data().incoming(), index))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(spool_error(app))?;
+    // The kept archive is hashed beside the checks, which read the same pages.
+    let (decided, hashed) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| release::sha256_of_files(&kept.parts));
+        let decided = run_checks(
+            app,
+            import_id,
+            &kept.parts,
+            &settings,
+            spools,
+            &mut steps,
+            now,
+        );
+        (decided, hashing.join())
+    });
+    let (sha256, size) = hashed.unwrap_or_else(|_| {
+        Err(ImportError::Io {
+            path: kept.parts.first().cloned().unwrap_or_default(),
+            source: std::io::Error::other("the hashing thread stopped"),
+        })
+    })?;
+    kept.sha256 = sha256;
+    kept.size = size;
     app.store().write(|tx| {
         let record = store::KeptArchive {
             id: import_id,
@@ -327,26 +360,6 @@ fn run(
         )?;
         Ok::<_, StoreError>(())
     })?;
-
-    let mut steps = Vec::new();
-    let quarantine = app.data().quarantine_of(import_id);
-    std::fs::create_dir_all(&quarantine).map_err(ImportError::io(&quarantine))?;
-
-    let settings = Settings::load(app)?;
-    // One evidence worker per core, each with its spool (an unnamed file) for what it renders.
-    let spools = (0..std::thread::available_parallelism().map_or(1, usize::from))
-        .map(|index| spool::Spool::create(&app.data().incoming(), index))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(spool_error(app))?;
-    let decided = run_checks(
-        app,
-        import_id,
-        &kept.parts,
-        &settings,
-        spools,
-        &mut steps,
-        now,
-    );
     pause_at("checked");
     match decided {
         Ok(outcome) => commit_and_release(app, import_id, req, outcome, steps, now),

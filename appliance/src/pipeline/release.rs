@@ -25,9 +25,9 @@ pub(super) struct Kept {
     pub(super) relative: PathBuf,
     /// Its files, in order.
     pub(super) parts: Vec<PathBuf>,
-    /// The hex SHA-256 of the archive (all parts in order).
+    /// The hex SHA-256 of the archive (all parts in order), once hashed (beside the checks).
     pub(super) sha256: String,
-    /// Its size in bytes.
+    /// Its size in bytes, once hashed.
     pub(super) size: u64,
 }
 
@@ -36,7 +36,7 @@ pub(super) struct Kept {
 /// filesystem shares extents, else a plain copy) under a temporary name and renamed, so a
 /// crash never leaves a partial original and nobody who can write the source can change the
 /// kept evidence. Files from the inbox must be regular files (never followed through a
-/// symlink) and are removed once copied. Then the kept files are hashed.
+/// symlink) and are removed once copied. The caller hashes the kept files.
 pub(super) fn keep_original(
     app: &Appliance,
     import_id: i64,
@@ -68,7 +68,6 @@ pub(super) fn keep_original(
         }
         kept.push(dest);
     }
-    let (sha256, size) = sha256_of_files(&kept)?;
     let relative = kept
         .first()
         .and_then(|p| p.strip_prefix(data.root()).ok())
@@ -77,8 +76,8 @@ pub(super) fn keep_original(
     Ok(Kept {
         relative,
         parts: kept,
-        sha256,
-        size,
+        sha256: String::new(),
+        size: 0,
     })
 }
 
