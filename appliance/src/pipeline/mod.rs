@@ -302,6 +302,11 @@ fn run(
 ) -> Result<ImportOutcome, ImportError> {
     // Keep the original first: whatever happens next, the archive is evidence.
     let mut kept = release::keep_original(app, import_id, parts, req.original)?;
+    // Where it is, at once (an import that ends interrupted keeps it too); its digest once
+    // it is hashed.
+    app.store().write(|tx| {
+        store::imports::set_archive_path(tx, import_id, &kept.relative.display().to_string())
+    })?;
 
     let mut steps = Vec::new();
     let quarantine = app.data().quarantine_of(import_id);
