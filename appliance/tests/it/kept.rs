@@ -376,3 +376,91 @@ fn an_archive_over_the_size_limit_is_refused_from_the_inbox_before_it_is_kept() 
     assert!(std::fs::metadata(&archive).unwrap().len() < 1 << 20);
     assert_eq!(site.import(&archive).state, ImportState::Done);
 }
+
+#[test]
+fn init_flags_and_settings_quotas_set_the_quotas() {
+    let dir = tempfile::tempdir().unwrap();
+    let world = airlock_tests::World::new(
+        607,
+        &dir.path().join("world"),
+        chrono::Utc::now() - chrono::Duration::hours(1),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let password = dir.path().join("admin.pw");
+    std::fs::write(&password, "a long admin password\n").unwrap();
+    let bin = env!("CARGO_BIN_EXE_airlock-appliance");
+    let out = std::process::Command::new(bin)
+        .args(["init", "--data"])
+        .arg(&data)
+        .arg("--tuf-root")
+        .arg(format!(
+            "{}={}",
+            airlock_tests::TUF_NAME,
+            world.tuf_root_path().display()
+        ))
+        .arg("--admin-password-file")
+        .arg(&password)
+        .args(["--max-archive-size", "2GiB", "--keep-rejected", "whole"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let show = |data: &Path| -> serde_json::Value {
+        let out = std::process::Command::new(bin)
+            .args(["settings", "show", "--data"])
+            .arg(data)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    assert_eq!(
+        show(&data),
+        serde_json::json!({
+            "max_archive_bytes": 2u64 << 30,
+            "keep_rejected_whole": true,
+            "rejected_max_total_bytes": pipeline::DEFAULT_REJECTED_MAX_TOTAL,
+            "rejected_kept_whole_bytes": 0,
+        })
+    );
+    let out = std::process::Command::new(bin)
+        .args(["settings", "quotas", "--keep-rejected", "head"])
+        .args(["--rejected-max-total", "512MiB", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let shown = show(&data);
+    assert_eq!(
+        (
+            &shown["keep_rejected_whole"],
+            &shown["rejected_max_total_bytes"]
+        ),
+        (&serde_json::json!(false), &serde_json::json!(512u64 << 20))
+    );
+    // A size clap cannot read is a usage error.
+    let out = std::process::Command::new(bin)
+        .args(["settings", "quotas", "--max-archive-size", "2GB", "--data"])
+        .arg(&data)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("\"2GB\": expected bytes, or a number with KiB, MiB, GiB or TiB"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
