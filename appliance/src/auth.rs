@@ -23,8 +23,15 @@ use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::store::{StoreError, Tx, UserRow, users};
 
-/// Consecutive failed sign-ins a name may have before each further attempt must wait.
+/// Consecutive failed sign-ins a name may have from one address before each further attempt
+/// for it from there must wait.
 pub const FREE_FAILURES: i64 = 5;
+
+/// Consecutive failed sign-ins a name may have from all addresses together before each
+/// further attempt for it, from anywhere, must wait: a guesser with one machine holds back
+/// only its own attempts (after [`FREE_FAILURES`]); only one with many addresses slows
+/// everyone's, and then no more than the waits allow.
+pub const NAME_FREE_FAILURES: i64 = 25;
 
 /// Failed sign-ins one address may have (within [`ADDRESS_MEMORY`]) before each further attempt
 /// from it must wait.
@@ -210,16 +217,17 @@ pub fn sign_in(
 
 /// Signs `name` in with `password` at `now`, from `remote` (recorded in the audit chain).
 ///
-/// An address with more than [`ADDRESS_FREE_FAILURES`] recent failures, or a name with more
-/// than [`FREE_FAILURES`] consecutive ones, must wait ([`delay_after`]) before its next
-/// attempt: one made sooner is refused without a password check ([`AuthError::RateLimited`],
+/// An address with more than [`ADDRESS_FREE_FAILURES`] recent failures, a name with more than
+/// [`FREE_FAILURES`] consecutive ones from this address, or a name with more than
+/// [`NAME_FREE_FAILURES`] from anywhere, must wait ([`delay_after`]) before its next attempt:
+/// one made sooner is refused without a password check ([`AuthError::RateLimited`],
 /// [`AuthError::Throttled`]) and counts for nothing. An unknown name, a wrong password and a
 /// disabled account are all [`AuthError::BadCredentials`], each costs one argon2
 /// verification (unknown names against a dummy hash), and each counts a failure for the name
-/// (unknown names in memory, accounts in the database), so unknown and known names answer
-/// alike, throttled or not. The right password once the wait is over signs in and clears the
-/// name's failures. The attempt's audit event (`login` or `login.failed`) is written in the
-/// same transaction as its effects.
+/// (unknown names in memory, accounts in the database) and for the name from this address
+/// (in memory), so unknown and known names answer alike, throttled or not. The right password
+/// once the wait is over signs in and clears the name's failures. The attempt's audit event
+/// (`login` or `login.failed`) is written in the same transaction as its effects.
 pub fn sign_in_from(
     app: &Appliance,
     remote: Option<IpAddr>,
@@ -246,15 +254,20 @@ pub fn sign_in_from(
         })?;
         return Err(AuthError::RateLimited { retry_after });
     }
-    let known = users::by_name(app.store().read(), name)?;
-    let wait = match &known {
-        Some(u) => account_wait(u, now)?,
-        None => throttle.name_wait(name, now),
+    // The longer of the name's wait (from anywhere) and its wait from this address.
+    let wait = |user: &Option<UserRow>| -> Result<Option<Duration>, StoreError> {
+        let name_wait = match user {
+            Some(u) => account_wait(u, now)?,
+            None => throttle.name_wait(name, now),
+        };
+        Ok(name_wait.max(throttle.pair_wait(name, remote, now)))
     };
+    let known = users::by_name(app.store().read(), name)?;
+    let waiting = wait(&known)?;
     // A throttled name gets no password check at all (the wait would not slow guessing
     // otherwise); the decision is made again below, inside the transaction.
     let verified = match &known {
-        _ if wait.is_some() => None,
+        _ if waiting.is_some() => None,
         Some(u) => verify_password(&u.password_hash, password).then_some(&u.password_hash),
         None => {
             verify_password(DUMMY_HASH, password);
@@ -263,11 +276,7 @@ pub fn sign_in_from(
     };
     let outcome = app.store().write(|tx| {
         let user = users::by_name(tx, name)?;
-        let wait = match &user {
-            Some(u) => account_wait(u, now)?,
-            None => throttle.name_wait(name, now),
-        };
-        if let Some(retry_after) = wait {
+        if let Some(retry_after) = wait(&user)? {
             record(
                 tx,
                 now,
@@ -282,10 +291,13 @@ pub fn sign_in_from(
             .as_ref()
             .is_some_and(|u| verified == Some(&u.password_hash));
         let (reason, failures, next) = match user {
-            Some(u) if u.enabled && password_ok => return open_session(tx, u, remote, now).map(Ok),
+            Some(u) if u.enabled && password_ok => {
+                throttle.name_cleared(name);
+                return open_session(tx, u, remote, now).map(Ok);
+            }
             Some(u) => {
                 let failures = u.failed_logins.saturating_add(1);
-                let next = next_attempt(failures, FREE_FAILURES, now);
+                let next = next_attempt(failures, NAME_FREE_FAILURES, now);
                 users::record_failure(tx, u.id, next.map(stamp).as_deref())?;
                 let reason = if u.enabled {
                     "wrong password"
@@ -299,6 +311,7 @@ pub fn sign_in_from(
                 ("unknown user", failures, next)
             }
         };
+        let (from_here, next_from_here) = throttle.pair_failed(name, remote, now);
         record(
             tx,
             now,
@@ -309,6 +322,8 @@ pub fn sign_in_from(
                 "remote": remote_text,
                 "failures": failures,
                 "next_attempt": next.map(stamp),
+                "failures_from_here": from_here,
+                "next_attempt_from_here": next_from_here.map(stamp),
             }),
         )?;
         Ok(Err(AuthError::BadCredentials))
@@ -350,15 +365,48 @@ struct Failures {
 }
 
 /// The in-memory half of sign-in throttling: failures of names no account has (accounts keep
-/// theirs in the database) and failures per address (IPv6 per /64). Bounded: past
-/// [`THROTTLE_TRACKED`] entries the least recently failed are forgotten.
+/// theirs in the database), of each name from each address, and of each address (IPv6 per
+/// /64). Bounded: past [`THROTTLE_TRACKED`] entries in a map the least recently failed are
+/// forgotten.
 #[derive(Debug, Default)]
 pub struct Throttle {
     names: Mutex<HashMap<String, Failures>>,
+    pairs: Mutex<HashMap<(String, Option<IpAddr>), Failures>>,
     addresses: Mutex<HashMap<IpAddr, Failures>>,
 }
 
 impl Throttle {
+    fn pair_wait(
+        &self,
+        name: &str,
+        remote: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        let pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        wait_until(
+            pairs.get(&(name.to_owned(), remote.map(bucket)))?.next?,
+            now,
+        )
+    }
+
+    fn pair_failed(
+        &self,
+        name: &str,
+        remote: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> (i64, Option<DateTime<Utc>>) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (name.to_owned(), remote.map(bucket));
+        let f = failed(&mut pairs, key, FREE_FAILURES, None, now);
+        (f.count, f.next)
+    }
+
+    /// Forgets a name's failures from every address (it signed in).
+    fn name_cleared(&self, name: &str) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        pairs.retain(|(n, _), _| n != name);
+    }
+
     fn name_wait(&self, name: &str, now: DateTime<Utc>) -> Option<Duration> {
         let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
         wait_until(names.get(name)?.next?, now)
@@ -366,7 +414,7 @@ impl Throttle {
 
     fn name_failed(&self, name: &str, now: DateTime<Utc>) -> (i64, Option<DateTime<Utc>>) {
         let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
-        let f = failed(&mut names, name.to_owned(), FREE_FAILURES, None, now);
+        let f = failed(&mut names, name.to_owned(), NAME_FREE_FAILURES, None, now);
         (f.count, f.next)
     }
 

@@ -187,13 +187,14 @@ fn unknown_and_known_names_answer_alike_when_wrong_and_when_throttled() {
         assert_eq!(known.header("retry-after"), nobody.header("retry-after"));
     }
 
-    // Throttled: both names fail eight times (spaced so that none waits), the last just now;
-    // each must now wait 8 s, and says so in the same words.
+    // Throttled: both names fail eight times from this address (spaced so that none waits),
+    // the last just now; each must now wait 8 s here, and says so in the same words.
     let now = chrono::Utc::now();
     for name in [AUDITOR.0, unknown] {
         for i in (0..5).rev() {
             let at = now - chrono::TimeDelta::minutes(10 * i);
-            let err = airlock_appliance::auth::sign_in_from(server.app(), None, name, "guess", at)
+            let from = Some("127.0.0.1".parse().unwrap());
+            let err = airlock_appliance::auth::sign_in_from(server.app(), from, name, "guess", at)
                 .unwrap_err();
             assert!(matches!(err, AuthError::BadCredentials), "{err:?}");
         }

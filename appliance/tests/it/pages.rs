@@ -687,12 +687,14 @@ fn the_sign_in_form_sets_a_strict_cookie_and_shows_each_refusal() {
     for _ in 0..5 {
         assert_eq!(web.sign_in_reply(AUDITOR.0, "wrong").status, 401);
     }
-    // Three more failures, spaced so that none waited, the last half an hour from now: the
-    // name must wait until then, and even the right password is refused without a check.
+    // Three more failures from this address, spaced so that none waited, the last half an
+    // hour from now: the name must wait here until then, and even the right password is
+    // refused without a check.
     let now = chrono::Utc::now();
     for minutes in [10, 20, 30] {
         let at = now + chrono::TimeDelta::minutes(minutes);
-        let err = airlock_appliance::auth::sign_in_from(server.app(), None, AUDITOR.0, "wrong", at)
+        let from = Some("127.0.0.1".parse().unwrap());
+        let err = airlock_appliance::auth::sign_in_from(server.app(), from, AUDITOR.0, "wrong", at)
             .unwrap_err();
         assert!(
             matches!(err, airlock_appliance::auth::AuthError::BadCredentials),

@@ -138,3 +138,49 @@ fn an_address_spraying_names_waits_longer_and_longer() {
         bad(spray(400 + i, addr, now));
     }
 }
+
+#[test]
+fn one_guessing_address_holds_back_only_itself_and_many_hold_back_everyone() {
+    let folder = Folder::new();
+    let attacker: IpAddr = "192.0.2.66".parse().unwrap();
+    let admin_desk: IpAddr = "198.51.100.7".parse().unwrap();
+    let now = Utc::now();
+    let from = |addr: IpAddr, name: &str, password: &str, at: DateTime<Utc>| {
+        auth::sign_in_from(&folder.app, Some(addr), name, password, at).map(drop)
+    };
+    // The attacker guesses the admin's password (and an unknown name) from one machine until
+    // each must wait there.
+    let mut at = now;
+    for _ in 0..auth::FREE_FAILURES {
+        for name in [ADMIN.0, "no-such-admin"] {
+            bad(from(attacker, name, "guess", at));
+        }
+        at += TimeDelta::seconds(1);
+    }
+    at -= TimeDelta::seconds(1);
+    let known = from(attacker, ADMIN.0, ADMIN.1, at);
+    let unknown = from(attacker, "no-such-admin", "guess", at);
+    assert_eq!(format!("{known:?}"), format!("{unknown:?}"));
+    assert_eq!(throttled(known), Duration::from_secs(1));
+    // The admin, at another desk, signs in at once.
+    auth::sign_in_from(&folder.app, Some(admin_desk), ADMIN.0, ADMIN.1, at).unwrap();
+
+    // Guesses from many addresses: past NAME_FREE_FAILURES in all, the name waits everywhere,
+    // known or not, the admin's desk included.
+    let mut at = at + TimeDelta::seconds(1);
+    for i in 0..auth::NAME_FREE_FAILURES {
+        let addr: IpAddr = format!("203.0.113.{}", i + 1).parse().unwrap();
+        for name in [AUDITOR.0, "no-such-auditor"] {
+            bad(from(addr, name, "guess", at));
+        }
+        at += TimeDelta::seconds(1);
+    }
+    at -= TimeDelta::seconds(1);
+    let known = from(admin_desk, AUDITOR.0, AUDITOR.1, at);
+    let unknown = from(admin_desk, "no-such-auditor", "guess", at);
+    assert_eq!(format!("{known:?}"), format!("{unknown:?}"));
+    assert_eq!(throttled(known), Duration::from_secs(1));
+    // Once that wait is over the right password passes.
+    at += TimeDelta::seconds(1);
+    auth::sign_in_from(&folder.app, Some(admin_desk), AUDITOR.0, AUDITOR.1, at).unwrap();
+}
