@@ -4,6 +4,7 @@
 #   bench/import.sh small [N]              N small artifacts, each with its own bundle (10000)
 #   REUSE_SITE=1 bench/import.sh small     the last small run's site and archive again
 #   bench/import.sh large [MIB] [FILES]    MIB of signed random data in FILES artifacts (2048 64)
+#   FS=xfs bench/import.sh large           the same on a fresh XFS filesystem (reflinks; root)
 #
 # Needs: cargo build --release -p airlock-appliance -p airlock-tests, zstd, openssl,
 # GNU time. Uses $BENCH_DIR (default /tmp/airlock-bench-import).
@@ -31,18 +32,23 @@ ARCHIVE=${OUT[1]}
 # it replaces the last run's) is several times slower: the allocator skips recently freed
 # inodes. A site's data folder sees no such mass deletes, so the small run imports into a
 # fresh ext4 filesystem (a loop device; needs root), with the site copied onto it.
-if [ "$MODE" = small ] && [ "$(id -u)" = 0 ]; then
+# FS=xfs (or FS=ext4) does the same for any mode: on XFS (reflink=1) the appliance's own
+# copies of the archive and of released files are reflinks, which share extents.
+if { [ "$MODE" = small ] || [ -n "${FS:-}" ]; } && [ "$(id -u)" = 0 ]; then
   MNT=$DIR/mnt
   mkdir -p "$MNT"
-  truncate -s 4G "$DIR/fs.img"
-  mkfs.ext4 -q -F "$DIR/fs.img"
+  truncate -s "$([ "$MODE" = small ] && echo 4G || echo 16G)" "$DIR/fs.img"
+  case "${FS:-ext4}" in
+    xfs) mkfs.xfs -q -f -m reflink=1 "$DIR/fs.img" ;;
+    *) mkfs.ext4 -q -F "$DIR/fs.img" ;;
+  esac
   if mount -o loop "$DIR/fs.img" "$MNT"; then
     trap 'umount "$MNT"; rm -f "$DIR/fs.img"' EXIT
     cp -a "$DATA" "$MNT/data"
     cp "$ARCHIVE" "$MNT/"
     DATA=$MNT/data
     ARCHIVE=$MNT/$(basename "$ARCHIVE")
-    echo "(importing on a fresh ext4 filesystem at $MNT)"
+    echo "(importing on a fresh ${FS:-ext4} filesystem at $MNT)"
   else
     rm -f "$DIR/fs.img"
   fi

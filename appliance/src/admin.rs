@@ -266,6 +266,79 @@ pub fn set_publisher_threshold(
     )
 }
 
+/// A change to the storage quotas; `None` leaves a value as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QuotaChange {
+    /// The largest archive imported (upload, inbox or CLI), all parts together, in bytes.
+    pub max_archive_bytes: Option<u64>,
+    /// Keep rejected archives whole (`true`) or only their first MiB with their size and
+    /// SHA-256 (`false`, the default).
+    pub keep_rejected_whole: Option<bool>,
+    /// The most bytes rejected archives kept whole may take together.
+    pub rejected_max_total_bytes: Option<u64>,
+}
+
+/// The storage quotas in force.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Quotas {
+    /// The largest archive imported, in bytes.
+    pub max_archive_bytes: u64,
+    /// Whether rejected archives are kept whole.
+    pub keep_rejected_whole: bool,
+    /// The room for rejected archives kept whole, in bytes.
+    pub rejected_max_total_bytes: u64,
+    /// How much of it they take now.
+    pub rejected_kept_whole_bytes: u64,
+}
+
+/// The storage quotas in force.
+pub fn quotas(app: &Appliance) -> Result<Quotas, AdminError> {
+    let max_archive_bytes =
+        crate::pipeline::max_archive_bytes(app).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let settings =
+        crate::pipeline::Settings::load(app).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    Ok(Quotas {
+        max_archive_bytes,
+        keep_rejected_whole: settings.keep_rejected_whole,
+        rejected_max_total_bytes: settings.rejected_max_total,
+        rejected_kept_whole_bytes: store::imports::rejected_kept_whole_bytes(app.store().read())?,
+    })
+}
+
+/// Changes the storage quotas, each one a setting with its audit row.
+pub fn set_quotas(app: &Appliance, actor: &str, change: &QuotaChange) -> Result<(), AdminError> {
+    if change.max_archive_bytes == Some(0) {
+        return Err(AdminError::Invalid(
+            "the largest archive must be at least 1 byte".into(),
+        ));
+    }
+    if let Some(bytes) = change.max_archive_bytes {
+        set_setting(
+            app,
+            actor,
+            crate::pipeline::MAX_ARCHIVE_BYTES,
+            &bytes.to_string(),
+        )?;
+    }
+    if let Some(whole) = change.keep_rejected_whole {
+        set_setting(
+            app,
+            actor,
+            crate::pipeline::KEEP_REJECTED_WHOLE,
+            &whole.to_string(),
+        )?;
+    }
+    if let Some(bytes) = change.rejected_max_total_bytes {
+        set_setting(
+            app,
+            actor,
+            crate::pipeline::REJECTED_MAX_TOTAL,
+            &bytes.to_string(),
+        )?;
+    }
+    Ok(())
+}
+
 /// Sets a named setting.
 pub fn set_setting(app: &Appliance, actor: &str, key: &str, value: &str) -> Result<(), AdminError> {
     audited(app, actor, |tx, _| {

@@ -38,6 +38,8 @@ pub struct Appliance {
     key_id: KeyId,
     /// Who takes the data folder's writer lock, and how long it waits by default.
     writer: (String, Wait),
+    /// Sign-in failures of unknown names and per address.
+    sign_in_throttle: crate::auth::Throttle,
 }
 
 impl Appliance {
@@ -61,6 +63,7 @@ impl Appliance {
             key,
             key_id,
             writer: ("airlock-appliance".to_owned(), Wait::No),
+            sign_in_throttle: crate::auth::Throttle::default(),
         })
     }
 
@@ -92,6 +95,11 @@ impl Appliance {
     /// The writer lock, waiting as `wait` says.
     pub fn writer_lock_waiting(&self, wait: Wait) -> Result<WriterLock, LockError> {
         WriterLock::acquire(&self.data.lock(), &self.writer.0, wait, || self.now())
+    }
+
+    /// The in-memory half of sign-in throttling (unknown names, addresses).
+    pub(crate) fn sign_in_throttle(&self) -> &crate::auth::Throttle {
+        &self.sign_in_throttle
     }
 
     /// The appliance key's id (hex SHA-256 of the raw ed25519 key).

@@ -1,6 +1,7 @@
-//! Local accounts and sessions: argon2id password hashes, sign-in with lockout and a
-//! per-address rate limit, sessions kept as SHA-256 hashes of random bearer tokens with an
-//! idle timeout. Every sign-in attempt is an audit event.
+//! Local accounts and sessions: argon2id password hashes, sign-in throttled per name and per
+//! address with growing delays (never a lock the right password cannot pass), a per-address
+//! rate limit, sessions kept as SHA-256 hashes of random bearer tokens with an idle timeout.
+//! Every sign-in attempt is an audit event.
 //!
 //! Blocking (argon2 and SQLite): callers on an async runtime run these off its workers.
 
@@ -13,7 +14,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
@@ -22,12 +23,38 @@ use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::store::{StoreError, Tx, UserRow, users};
 
-/// Consecutive failed sign-ins after which an account is locked.
-pub const MAX_FAILURES: i64 = 5;
+/// Consecutive failed sign-ins a name may have from one address before each further attempt
+/// for it from there must wait.
+pub const FREE_FAILURES: i64 = 5;
 
-/// How long a lock lasts. Failures keep counting until a good sign-in, so once an account has
-/// been locked, each further failure locks it again.
-pub const LOCKOUT: TimeDelta = TimeDelta::minutes(15);
+/// Consecutive failed sign-ins a name may have from all addresses together before each
+/// further attempt for it, from anywhere, must wait: a guesser with one machine holds back
+/// only its own attempts (after [`FREE_FAILURES`]); only one with many addresses slows
+/// everyone's, and then no more than the waits allow.
+pub const NAME_FREE_FAILURES: i64 = 25;
+
+/// Failed sign-ins one address may have (within [`ADDRESS_MEMORY`]) before each further attempt
+/// from it must wait.
+pub const ADDRESS_FREE_FAILURES: i64 = 20;
+
+/// The longest wait between attempts, for a name or an address.
+pub const MAX_DELAY: TimeDelta = TimeDelta::minutes(5);
+
+/// An address's failures are forgotten once it has had none for this long.
+pub const ADDRESS_MEMORY: TimeDelta = TimeDelta::hours(1);
+
+/// How long the next attempt must wait after the `failures`th consecutive failure when the
+/// first `free` are free: nothing up to `free`, then 1 s, 2 s, 4 s, … doubling with each
+/// further failure, at most [`MAX_DELAY`]. An attempt made while waiting is refused without a
+/// password check and does not count, so an attacker cannot lengthen the wait beyond what
+/// the right password, tried once it ends, passes.
+pub fn delay_after(failures: i64, free: i64) -> TimeDelta {
+    if failures < free {
+        return TimeDelta::zero();
+    }
+    let doublings = u32::try_from(failures - free).unwrap_or(u32::MAX).min(20);
+    TimeDelta::seconds(1_i64 << doublings).min(MAX_DELAY)
+}
 
 /// A session unused for this long is ended.
 pub const IDLE_TIMEOUT: TimeDelta = TimeDelta::minutes(30);
@@ -57,13 +84,17 @@ pub enum AuthError {
     /// each, so it does not reveal which names exist).
     #[error("wrong user name or password")]
     BadCredentials,
-    /// Too many consecutive failures: the account is locked.
-    #[error("account locked after too many failed sign-ins; try again after {until}")]
-    Locked {
-        /// When the lock ends.
-        until: DateTime<Utc>,
+    /// Too many consecutive failures for this name: the next attempt must wait. Unknown names
+    /// are throttled exactly like known ones, so this does not reveal which names exist.
+    #[error(
+        "too many failed sign-ins for this name; try again in {} s",
+        retry_seconds(*retry_after)
+    )]
+    Throttled {
+        /// How long until the next attempt for the name is allowed.
+        retry_after: Duration,
     },
-    /// Too many attempts from one address.
+    /// Too many attempts, or failures, from one address.
     #[error(
         "too many sign-in attempts from this address; try again in {} s",
         retry_seconds(*retry_after)
@@ -186,10 +217,16 @@ pub fn sign_in(
 
 /// Signs `name` in with `password` at `now`, from `remote` (recorded in the audit chain).
 ///
-/// A locked account is refused without checking the password ([`AuthError::Locked`]). An
-/// unknown name, a wrong password and a disabled account are all [`AuthError::BadCredentials`],
-/// and each costs one argon2 verification. A wrong password for an enabled account counts as a
-/// failure; the [`MAX_FAILURES`]th in a row locks it for [`LOCKOUT`]. The attempt's audit event
+/// An address with more than [`ADDRESS_FREE_FAILURES`] recent failures, a name with more than
+/// [`FREE_FAILURES`] consecutive ones from this address, or a name with more than
+/// [`NAME_FREE_FAILURES`] from anywhere, must wait ([`delay_after`]) before its next attempt:
+/// one made sooner is refused without a password check ([`AuthError::RateLimited`],
+/// [`AuthError::Throttled`]) and counts for nothing. An unknown name, a wrong password and a
+/// disabled account are all [`AuthError::BadCredentials`], each costs one argon2
+/// verification (unknown names against a dummy hash), and each counts a failure for the name
+/// (unknown names in memory, accounts in the database) and for the name from this address
+/// (in memory), so unknown and known names answer alike, throttled or not. The right password
+/// once the wait is over signs in and clears the name's failures. The attempt's audit event
 /// (`login` or `login.failed`) is written in the same transaction as its effects.
 pub fn sign_in_from(
     app: &Appliance,
@@ -198,58 +235,237 @@ pub fn sign_in_from(
     password: &str,
     now: DateTime<Utc>,
 ) -> Result<NewSession, AuthError> {
+    // To the precision times are stored in, so a name's wait is the same whether it is kept in
+    // the database (a known name) or in memory (an unknown one).
+    let now = now.trunc_subsecs(6);
+    let throttle = app.sign_in_throttle();
+    let remote_text = remote.map(|r| r.to_string());
+    if let Some(addr) = remote
+        && let Some(retry_after) = throttle.address_wait(addr, now)
+    {
+        app.store().write(|tx| {
+            record(
+                tx,
+                now,
+                "login.failed",
+                name,
+                json!({"reason": "address throttled", "remote": remote_text}),
+            )
+        })?;
+        return Err(AuthError::RateLimited { retry_after });
+    }
+    // The longer of the name's wait (from anywhere) and its wait from this address.
+    let wait = |user: &Option<UserRow>| -> Result<Option<Duration>, StoreError> {
+        let name_wait = match user {
+            Some(u) => account_wait(u, now)?,
+            None => throttle.name_wait(name, now),
+        };
+        Ok(name_wait.max(throttle.pair_wait(name, remote, now)))
+    };
     let known = users::by_name(app.store().read(), name)?;
-    // A locked account gets no password check at all (the lock would not slow guessing
+    let waiting = wait(&known)?;
+    // A throttled name gets no password check at all (the wait would not slow guessing
     // otherwise); the decision is made again below, inside the transaction.
     let verified = match &known {
-        Some(u) if locked_until(u, now)?.is_some() => None,
+        _ if waiting.is_some() => None,
         Some(u) => verify_password(&u.password_hash, password).then_some(&u.password_hash),
         None => {
             verify_password(DUMMY_HASH, password);
             None
         }
     };
-    app.store().write(|tx| {
+    let outcome = app.store().write(|tx| {
         let user = users::by_name(tx, name)?;
+        if let Some(retry_after) = wait(&user)? {
+            record(
+                tx,
+                now,
+                "login.failed",
+                name,
+                json!({"reason": "throttled", "remote": remote_text}),
+            )?;
+            return Ok(Err(AuthError::Throttled { retry_after }));
+        }
         // The password matched the hash that is still stored (not one changed meanwhile).
         let password_ok = user
             .as_ref()
             .is_some_and(|u| verified == Some(&u.password_hash));
-        let (reason, outcome) = match user {
-            None => ("unknown user", Err(AuthError::BadCredentials)),
-            Some(u) => match locked_until(&u, now)? {
-                Some(until) => ("locked", Err(AuthError::Locked { until })),
-                None if !u.enabled => ("disabled", Err(AuthError::BadCredentials)),
-                None if !password_ok => {
-                    let failures = u.failed_logins.saturating_add(1);
-                    let lock = (failures >= MAX_FAILURES).then(|| stamp(now + LOCKOUT));
-                    users::record_failure(tx, u.id, lock.as_deref())?;
-                    record(
-                        tx,
-                        now,
-                        "login.failed",
-                        name,
-                        json!({
-                            "reason": "wrong password",
-                            "remote": remote.map(|r| r.to_string()),
-                            "failures": failures,
-                            "locked_until": lock,
-                        }),
-                    )?;
-                    return Ok(Err(AuthError::BadCredentials));
-                }
-                None => return open_session(tx, u, remote, now).map(Ok),
-            },
+        let (reason, failures, next) = match user {
+            Some(u) if u.enabled && password_ok => {
+                throttle.name_cleared(name);
+                return open_session(tx, u, remote, now).map(Ok);
+            }
+            Some(u) => {
+                let failures = u.failed_logins.saturating_add(1);
+                let next = next_attempt(failures, NAME_FREE_FAILURES, now);
+                users::record_failure(tx, u.id, next.map(stamp).as_deref())?;
+                let reason = if u.enabled {
+                    "wrong password"
+                } else {
+                    "disabled"
+                };
+                (reason, failures, next)
+            }
+            None => {
+                let (failures, next) = throttle.name_failed(name, now);
+                ("unknown user", failures, next)
+            }
         };
+        let (from_here, next_from_here) = throttle.pair_failed(name, remote, now);
         record(
             tx,
             now,
             "login.failed",
             name,
-            json!({"reason": reason, "remote": remote.map(|r| r.to_string())}),
+            json!({
+                "reason": reason,
+                "remote": remote_text,
+                "failures": failures,
+                "next_attempt": next.map(stamp),
+                "failures_from_here": from_here,
+                "next_attempt_from_here": next_from_here.map(stamp),
+            }),
         )?;
-        Ok(outcome)
-    })?
+        Ok(Err(AuthError::BadCredentials))
+    })?;
+    if let (Err(AuthError::BadCredentials), Some(addr)) = (&outcome, remote) {
+        throttle.address_failed(addr, now);
+    }
+    outcome
+}
+
+/// When the next attempt may be made after the `failures`th consecutive failure at `now`.
+fn next_attempt(failures: i64, free: i64, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    let delay = delay_after(failures, free);
+    (delay > TimeDelta::zero()).then(|| now + delay)
+}
+
+/// How long `until` is after `now`, if it is.
+fn wait_until(until: DateTime<Utc>, now: DateTime<Utc>) -> Option<Duration> {
+    (until > now).then(|| (until - now).to_std().unwrap_or_default())
+}
+
+/// How long `user` must wait at `now` before the next attempt, if at all.
+fn account_wait(user: &UserRow, now: DateTime<Utc>) -> Result<Option<Duration>, StoreError> {
+    match &user.locked_until {
+        None => Ok(None),
+        Some(s) => Ok(wait_until(parse_time("users.locked_until", s)?, now)),
+    }
+}
+
+/// Names (and addresses) tracked in memory before the oldest are forgotten.
+const THROTTLE_TRACKED: usize = 16_384;
+
+/// Failures of one unknown name or one address.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: i64,
+    last: DateTime<Utc>,
+    next: Option<DateTime<Utc>>,
+}
+
+/// The in-memory half of sign-in throttling: failures of names no account has (accounts keep
+/// theirs in the database), of each name from each address, and of each address (IPv6 per
+/// /64). Bounded: past [`THROTTLE_TRACKED`] entries in a map the least recently failed are
+/// forgotten.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    names: Mutex<HashMap<String, Failures>>,
+    pairs: Mutex<HashMap<(String, Option<IpAddr>), Failures>>,
+    addresses: Mutex<HashMap<IpAddr, Failures>>,
+}
+
+impl Throttle {
+    fn pair_wait(
+        &self,
+        name: &str,
+        remote: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> Option<Duration> {
+        let pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        wait_until(
+            pairs.get(&(name.to_owned(), remote.map(bucket)))?.next?,
+            now,
+        )
+    }
+
+    fn pair_failed(
+        &self,
+        name: &str,
+        remote: Option<IpAddr>,
+        now: DateTime<Utc>,
+    ) -> (i64, Option<DateTime<Utc>>) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (name.to_owned(), remote.map(bucket));
+        let f = failed(&mut pairs, key, FREE_FAILURES, None, now);
+        (f.count, f.next)
+    }
+
+    /// Forgets a name's failures from every address (it signed in).
+    fn name_cleared(&self, name: &str) {
+        let mut pairs = self.pairs.lock().unwrap_or_else(|p| p.into_inner());
+        pairs.retain(|(n, _), _| n != name);
+    }
+
+    fn name_wait(&self, name: &str, now: DateTime<Utc>) -> Option<Duration> {
+        let names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        wait_until(names.get(name)?.next?, now)
+    }
+
+    fn name_failed(&self, name: &str, now: DateTime<Utc>) -> (i64, Option<DateTime<Utc>>) {
+        let mut names = self.names.lock().unwrap_or_else(|p| p.into_inner());
+        let f = failed(&mut names, name.to_owned(), NAME_FREE_FAILURES, None, now);
+        (f.count, f.next)
+    }
+
+    fn address_wait(&self, addr: IpAddr, now: DateTime<Utc>) -> Option<Duration> {
+        let addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+        let f = addresses.get(&bucket(addr))?;
+        if now - f.last >= ADDRESS_MEMORY {
+            return None;
+        }
+        wait_until(f.next?, now)
+    }
+
+    fn address_failed(&self, addr: IpAddr, now: DateTime<Utc>) {
+        let mut addresses = self.addresses.lock().unwrap_or_else(|p| p.into_inner());
+        failed(
+            &mut addresses,
+            bucket(addr),
+            ADDRESS_FREE_FAILURES,
+            Some(ADDRESS_MEMORY),
+            now,
+        );
+    }
+}
+
+/// Counts a failure for `key` at `now` (starting again once `memory` has passed since the last
+/// one), forgetting the least recently failed entries when the map is full.
+fn failed<K: std::hash::Hash + Eq + Clone>(
+    map: &mut HashMap<K, Failures>,
+    key: K,
+    free: i64,
+    memory: Option<TimeDelta>,
+    now: DateTime<Utc>,
+) -> Failures {
+    if map.len() >= THROTTLE_TRACKED && !map.contains_key(&key) {
+        let mut lasts: Vec<DateTime<Utc>> = map.values().map(|f| f.last).collect();
+        lasts.sort_unstable();
+        let cut = lasts[lasts.len() / 2];
+        map.retain(|_, f| f.last > cut);
+    }
+    let entry = map.entry(key).or_insert(Failures {
+        count: 0,
+        last: now,
+        next: None,
+    });
+    if memory.is_some_and(|m| now - entry.last >= m) {
+        entry.count = 0;
+    }
+    entry.count = entry.count.saturating_add(1);
+    entry.last = now;
+    entry.next = next_attempt(entry.count, free, now);
+    *entry
 }
 
 /// Clears the failures, stores a new session and records the sign-in.
@@ -346,17 +562,6 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// When `user`'s lock ends, if it is locked at `now`.
-fn locked_until(user: &UserRow, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, StoreError> {
-    match &user.locked_until {
-        None => Ok(None),
-        Some(s) => {
-            let until = parse_time("users.locked_until", s)?;
-            Ok((until > now).then_some(until))
-        }
-    }
-}
-
 fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
@@ -397,7 +602,7 @@ const RATE_WINDOW: Duration = Duration::from_secs(60);
 const RATE_TRACKED: usize = 4096;
 
 /// Sign-in attempts per remote address in a sliding window, in memory (a restart forgets
-/// them; the per-account lockout is the durable limit). IPv6 addresses count per /64, the
+/// them; the per-account throttle is the durable limit). IPv6 addresses count per /64, the
 /// block one client usually holds.
 #[derive(Debug)]
 pub struct RateLimiter {
@@ -490,6 +695,20 @@ mod tests {
         assert_eq!(dummy.version, real.version);
         assert_eq!(dummy.params, real.params);
         assert!(dummy.hash.is_some());
+    }
+
+    #[test]
+    fn the_wait_doubles_after_the_free_failures_up_to_five_minutes() {
+        let waits: Vec<i64> = (0..=16)
+            .map(|n| delay_after(n, FREE_FAILURES).num_seconds())
+            .collect();
+        assert_eq!(
+            waits,
+            [
+                0, 0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 300, 300, 300
+            ]
+        );
+        assert_eq!(delay_after(i64::MAX, FREE_FAILURES), MAX_DELAY);
     }
 
     #[test]

@@ -1,8 +1,10 @@
-//! The inbox: archives dropped into `inbox/` are imported once they stop growing, then moved
-//! to `archive/` (the pipeline keeps every original). Names starting with `.` are ignored, so
-//! a copy can be made under a hidden name and renamed into place. Names with control
-//! characters are refused, as uploads are, and left where they are. While another writer
-//! holds the data folder's lock, a ready archive waits for a later scan.
+//! The inbox: archives dropped into `inbox/` are imported once they stop growing, copied to
+//! `archive/` (the pipeline keeps every original as its own file) and removed from the inbox.
+//! Names starting with `.` are ignored, so a copy can be made under a hidden name and renamed
+//! into place. Names with control characters are refused, as uploads are, and so are
+//! symlinks and special files (a split part included: never followed) and archives over the
+//! size limit; a refused file is reported once and left where it is until it changes. While
+//! another writer holds the data folder's lock, a ready archive waits for a later scan.
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -22,7 +24,8 @@ type Seen = HashMap<PathBuf, (u64, Option<SystemTime>)>;
 #[derive(Debug, Default)]
 pub struct Inbox {
     seen: Seen,
-    /// Files refused for their names, as they were when refused (reported once).
+    /// Files refused (their names, their kind, their size), as they were when refused
+    /// (reported once).
     refused: HashSet<(PathBuf, (u64, Option<SystemTime>))>,
 }
 
@@ -31,6 +34,7 @@ impl Inbox {
     pub fn scan(&mut self, app: &Appliance) -> Vec<(PathBuf, Result<ImportOutcome, ImportError>)> {
         let mut now_seen = Seen::new();
         let mut still_refused = HashSet::new();
+        let mut refused_now = Vec::new();
         let mut ready = Vec::new();
         let Ok(entries) = std::fs::read_dir(app.data().inbox()) else {
             return Vec::new();
@@ -40,14 +44,19 @@ impl Inbox {
             if !is_archive_start(&path) {
                 continue;
             }
-            let Ok(meta) = entry.metadata() else { continue };
-            if !meta.is_file() {
+            // The entry itself, not what a symlink points to.
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
                 continue;
-            }
+            };
             let mark = (meta.len(), meta.modified().ok());
             let key = (path.clone(), mark);
             if self.refused.contains(&key) {
                 still_refused.insert(key);
+                continue;
+            }
+            if !meta.is_file() {
+                still_refused.insert(key);
+                refused_now.push((path.clone(), Err(ImportError::NotRegular { path })));
                 continue;
             }
             if self.seen.get(&path) == Some(&mark) {
@@ -59,7 +68,7 @@ impl Inbox {
         // Forget refused files that were removed or changed.
         self.refused = still_refused;
         ready.sort();
-        let mut results = Vec::new();
+        let mut results = refused_now;
         for path in ready {
             let mark = self.seen.remove(&path);
             let file_name = path
@@ -73,7 +82,7 @@ impl Inbox {
                     path: path.clone(),
                     file_name,
                     actor: "inbox".into(),
-                    original: Original::Move,
+                    original: Original::Take,
                 },
                 Wait::No,
             );
@@ -82,7 +91,14 @@ impl Inbox {
                 (Err(ImportError::Locked(_)), Some(mark)) => {
                     self.seen.insert(path.clone(), mark);
                 }
-                (Err(ImportError::FileName { .. }), Some(mark)) => {
+                (
+                    Err(
+                        ImportError::FileName { .. }
+                        | ImportError::NotRegular { .. }
+                        | ImportError::TooLarge { .. },
+                    ),
+                    Some(mark),
+                ) => {
                     self.refused.insert((path.clone(), mark));
                 }
                 _ => {}

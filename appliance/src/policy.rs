@@ -912,8 +912,29 @@ pub struct SbomComponent {
 pub struct SbomSummary {
     /// `CycloneDX <specVersion>` or the SPDX version (`SPDX-2.3`).
     pub format: String,
-    /// Every component (CycloneDX nested components included, depth first).
+    /// The first [`MAX_SBOM_KEPT`] components (CycloneDX nested components included, depth
+    /// first): what the report keeps and the pages search.
     pub components: Vec<SbomComponent>,
+    /// How many components the SBOM lists (what the policy judges).
+    pub component_count: usize,
+}
+
+/// The most components of one SBOM a report keeps (all are counted, up to
+/// [`MAX_SBOM_COMPONENTS`]): what is kept in memory while an artifact is judged stays small
+/// however many components its SBOMs list.
+pub const MAX_SBOM_KEPT: usize = 10_000;
+
+impl SbomSummary {
+    /// A summary of `components`, keeping the first [`MAX_SBOM_KEPT`].
+    pub fn of(format: String, mut components: Vec<SbomComponent>) -> Self {
+        let component_count = components.len();
+        components.truncate(MAX_SBOM_KEPT);
+        Self {
+            format,
+            components,
+            component_count,
+        }
+    }
 }
 
 const NEITHER: &str = "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON";
@@ -922,10 +943,10 @@ fn too_many() -> String {
     format!("SBOM lists more than {MAX_SBOM_COMPONENTS} components")
 }
 
-/// Reads a CycloneDX or SPDX JSON SBOM (the caller bounds its size). Errors are one line.
+/// Reads a CycloneDX or SPDX JSON SBOM in one streaming pass with its caps enforced while
+/// parsing ([`crate::sbom::read_sbom`]). Errors are one line.
 pub fn inspect_sbom(bytes: &[u8]) -> Result<SbomSummary, String> {
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| format!("not JSON: {e}"))?;
-    inspect_sbom_value(&value)
+    crate::sbom::read_sbom(bytes)
 }
 
 /// Reads an SBOM already parsed as JSON: a CycloneDX or SPDX document, which is also what an
@@ -1005,10 +1026,7 @@ fn cyclonedx(doc: &Map<String, Value>) -> Result<SbomSummary, String> {
             stack.push(children.iter());
         }
     }
-    Ok(SbomSummary {
-        format: format!("CycloneDX {version}"),
-        components,
-    })
+    Ok(SbomSummary::of(format!("CycloneDX {version}"), components))
 }
 
 fn spdx(version: &str, doc: &Map<String, Value>) -> Result<SbomSummary, String> {
@@ -1046,10 +1064,7 @@ fn spdx(version: &str, doc: &Map<String, Value>) -> Result<SbomSummary, String> 
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(SbomSummary {
-        format: version.to_owned(),
-        components,
-    })
+    Ok(SbomSummary::of(version.to_owned(), components))
 }
 
 /// Checks an artifact's SBOMs (as read, unreadable ones included) against the requirement.
@@ -1060,7 +1075,7 @@ pub fn evaluate_sbom(req: &SbomRequirement, sboms: &[Result<SbomSummary, String>
     let Some(most) = sboms
         .iter()
         .filter_map(|s| s.as_ref().ok())
-        .map(|s| s.components.len())
+        .map(|s| s.component_count)
         .max()
     else {
         return if req.required {
@@ -2070,9 +2085,10 @@ MCowBQYDK2VwAyEAkx+QTpC3rpRxEz0t8cYTFSRAcRD6MEaX7HdguQNiORg=
     fn components_are_capped() {
         let many = |n: usize| -> Vec<Value> { (0..n).map(|_| json!({ "name": "c" })).collect() };
         let at_cap = json!({ "bomFormat": "CycloneDX", "specVersion": "1.5", "components": many(MAX_SBOM_COMPONENTS) });
+        let kept = inspect_sbom_value(&at_cap).unwrap();
         assert_eq!(
-            inspect_sbom_value(&at_cap).unwrap().components.len(),
-            MAX_SBOM_COMPONENTS
+            (kept.component_count, kept.components.len()),
+            (MAX_SBOM_COMPONENTS, MAX_SBOM_KEPT)
         );
         let over = "SBOM lists more than 100000 components";
         let flat = json!({ "bomFormat": "CycloneDX", "specVersion": "1.5", "components": many(MAX_SBOM_COMPONENTS + 1) });
@@ -2107,14 +2123,11 @@ MCowBQYDK2VwAyEAkx+QTpC3rpRxEz0t8cYTFSRAcRD6MEaX7HdguQNiORg=
 
     #[test]
     fn sbom_requirements() {
-        let three = Ok(SbomSummary {
-            format: "CycloneDX 1.5".to_owned(),
-            components: vec![component("a"), component("b"), component("c")],
-        });
-        let one = Ok(SbomSummary {
-            format: "SPDX-2.3".to_owned(),
-            components: vec![component("a")],
-        });
+        let three = Ok(SbomSummary::of(
+            "CycloneDX 1.5".to_owned(),
+            vec![component("a"), component("b"), component("c")],
+        ));
+        let one = Ok(SbomSummary::of("SPDX-2.3".to_owned(), vec![component("a")]));
         let broken: Result<SbomSummary, String> = Err("not JSON: eof".to_owned());
         let required = SbomRequirement {
             required: true,

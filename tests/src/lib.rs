@@ -35,6 +35,7 @@ mod error;
 mod instance;
 mod keys;
 mod log;
+mod oci;
 mod server;
 mod shape;
 mod tls;
@@ -53,6 +54,7 @@ pub use instance::{
 };
 pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
+pub use oci::{OCI_MANIFEST_MEDIA_TYPE, OciLayout, OciManifest};
 pub use server::{LogServer, StaticServer};
 pub use shape::{
     BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BundleVersion, CertificateMaterial,

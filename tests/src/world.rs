@@ -63,6 +63,10 @@ pub struct ArtifactPlan {
     /// An OCI image layout to pack instead of a file (`content` is then its image manifest,
     /// which is what the signatures cover).
     pub oci_layout: Option<PathBuf>,
+    /// More SBOM files, packed as they are (hostile or broken ones included).
+    pub extra_sboms: Vec<PathBuf>,
+    /// More attestation bundles, packed as they are (hostile or broken ones included).
+    pub extra_attestations: Vec<PathBuf>,
     /// How the provenance attestation is minted: its bundle shape (e.g. an `intoto 0.0.2`
     /// entry) and the digests its subject names the artifact by (empty: SHA-256).
     pub provenance_form: (Shape, Vec<DigestAlgorithm>),
@@ -83,6 +87,8 @@ impl ArtifactPlan {
                 version: "1.3.1".into(),
             }]),
             oci_layout: None,
+            extra_sboms: Vec::new(),
+            extra_attestations: Vec::new(),
             provenance_form: Default::default(),
             given_bundles: Vec::new(),
         }
@@ -117,6 +123,8 @@ impl ArtifactPlan {
             provenance: None,
             sbom: None,
             oci_layout: None,
+            extra_sboms: Vec::new(),
+            extra_attestations: Vec::new(),
             provenance_form: Default::default(),
             given_bundles: Vec::new(),
         }
@@ -387,6 +395,7 @@ impl World {
             }
             table.push_str(&format!("bundles = [{}]\n", paths.join(", ")));
         }
+        let mut attestations = Vec::new();
         if let Some(builder) = &plan.provenance {
             let predicate = Predicate::SlsaV1(Provenance {
                 builder_id: builder.clone(),
@@ -411,8 +420,20 @@ impl World {
             };
             let path = format!("a{n}.provenance.json");
             std::fs::write(self.dir.join(&path), &bundle.json).map_err(io(&self.dir))?;
-            table.push_str(&format!("attestations = [\"{path}\"]\n"));
+            attestations.push(path);
         }
+        for extra in &plan.extra_attestations {
+            let extra = std::path::absolute(extra).map_err(io(extra))?;
+            let extra = extra
+                .to_str()
+                .ok_or_else(|| invalid("attestation", "not UTF-8"))?;
+            attestations.push(extra.to_owned());
+        }
+        if !attestations.is_empty() {
+            let list: Vec<String> = attestations.iter().map(|p| toml_string(p)).collect();
+            table.push_str(&format!("attestations = [{}]\n", list.join(", ")));
+        }
+        let mut sboms = Vec::new();
         if let Some(packages) = &plan.sbom {
             let components: Vec<serde_json::Value> = packages
                 .iter()
@@ -425,7 +446,16 @@ impl World {
             });
             let path = format!("a{n}.cdx.json");
             std::fs::write(self.dir.join(&path), sbom.to_string()).map_err(io(&self.dir))?;
-            table.push_str(&format!("sboms = [\"{path}\"]\n"));
+            sboms.push(path);
+        }
+        for extra in &plan.extra_sboms {
+            let extra = std::path::absolute(extra).map_err(io(extra))?;
+            let extra = extra.to_str().ok_or_else(|| invalid("sbom", "not UTF-8"))?;
+            sboms.push(extra.to_owned());
+        }
+        if !sboms.is_empty() {
+            let list: Vec<String> = sboms.iter().map(|p| toml_string(p)).collect();
+            table.push_str(&format!("sboms = [{}]\n", list.join(", ")));
         }
         Ok(table)
     }

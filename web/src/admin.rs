@@ -147,12 +147,12 @@ pub struct UserLine {
     pub enabled: bool,
     /// Consecutive failed sign-ins.
     pub failed_logins: i64,
-    /// Locked until (stored form).
+    /// When the next sign-in attempt may be made (stored form).
     pub locked_until: Option<String>,
 }
 
 impl UserLine {
-    /// The lock for people.
+    /// The sign-in wait for people.
     pub fn lock(&self) -> String {
         layout::time_or_dash(self.locked_until.as_deref())
     }

@@ -122,6 +122,10 @@ pub struct ImportFacts {
     pub reason: Option<Text>,
     /// The archive's size.
     pub archive_size: u64,
+    /// The archive's SHA-256 (hex), as received.
+    pub archive_sha256: Option<String>,
+    /// When only part of it is kept (a rejected archive): how many bytes, and their SHA-256.
+    pub kept: Option<(u64, String)>,
     /// The manifest's archive id.
     pub archive_id: Option<Text>,
     /// The manifest's publisher.

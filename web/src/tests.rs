@@ -246,6 +246,8 @@ fn the_imports_list_and_detail_render_inert() {
             state: "rejected".into(),
             reason: Some(hostile()),
             archive_size: 4096,
+            archive_sha256: Some("cd".repeat(32)),
+            kept: Some((1_048_576, "ef".repeat(32))),
             archive_id: Some(hostile()),
             publisher: Some(hostile()),
             sequence: Some(3),
@@ -289,6 +291,14 @@ fn the_imports_list_and_detail_render_inert() {
     .unwrap();
     assert_inert(&detail);
     assert!(detail.contains("1.5 ms"));
+    assert!(detail.contains(&format!(
+        "<dt>SHA-256</dt><dd><code class=\"hash\">{}</code>",
+        "cd".repeat(32)
+    )));
+    assert!(detail.contains(&format!(
+        "its first 1048576 bytes, SHA-256 <code class=\"hash\">{}</code>",
+        "ef".repeat(32)
+    )));
     assert!(
         !detail.contains("href=\"/upload\""),
         "auditors see no upload link"

@@ -4,7 +4,7 @@ use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use airlock_appliance::audit;
+use airlock_appliance::{audit, integrity};
 use clap::{Args, Subcommand};
 
 use super::{DataArg, EXIT_REJECTED, WriteArg, fail, usage};
@@ -12,7 +12,9 @@ use super::{DataArg, EXIT_REJECTED, WriteArg, fail, usage};
 #[derive(Debug, Subcommand)]
 pub(crate) enum AuditCommand {
     /// Check every row's hash and link, then the chain against the latest signed head and
-    /// any --head given; exits 1 naming the first problem. Read-only: takes no lock.
+    /// any --head given; exits 1 naming the first problem. With --deep, also re-hash every
+    /// kept archive and evidence blob; exits 1 naming each that changed. Read-only: takes no
+    /// lock.
     Verify(VerifyArgs),
     /// Write the chain as JSON lines (each row with its hashes), then the signed heads.
     /// Read-only: takes no lock.
@@ -31,6 +33,10 @@ pub(crate) struct VerifyArgs {
     /// hash. Repeatable.
     #[arg(long = "head", value_name = "FILE")]
     heads: Vec<PathBuf>,
+    /// Also re-hash the kept archives (against the SHA-256 recorded at import) and the
+    /// evidence blobs (against their names).
+    #[arg(long)]
+    deep: bool,
 }
 
 #[derive(Debug, Args)]
@@ -97,7 +103,8 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         Ok(app) => app,
         Err(code) => return code,
     };
-    match audit::verify_heads(app.store().read(), &app.verifying_key(), &given) {
+    let verified = audit::verify_heads(app.store().read(), &app.verifying_key(), &given);
+    let chain = match verified {
         Ok(Ok(status)) => {
             println!(
                 "audit chain verified: {} row(s), head {}",
@@ -116,6 +123,25 @@ fn verify(args: &VerifyArgs) -> ExitCode {
         }
         Ok(Err(broken)) => {
             eprintln!("audit chain broken: {broken}");
+            ExitCode::from(EXIT_REJECTED)
+        }
+        Err(e) => return fail(&e),
+    };
+    if !args.deep {
+        return chain;
+    }
+    match integrity::verify_files(&app) {
+        Ok(checked) if checked.problems.is_empty() && chain == ExitCode::SUCCESS => {
+            println!(
+                "kept files verified: {} archive(s), {} evidence blob(s)",
+                checked.archives, checked.blobs
+            );
+            ExitCode::SUCCESS
+        }
+        Ok(checked) => {
+            for problem in &checked.problems {
+                eprintln!("kept file changed: {problem}");
+            }
             ExitCode::from(EXIT_REJECTED)
         }
         Err(e) => fail(&e),

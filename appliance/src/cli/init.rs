@@ -38,6 +38,8 @@ pub(crate) struct InitArgs {
     /// another site, or none, is rejected at the publisher step.
     #[arg(long, value_name = "NAME")]
     site: Option<String>,
+    #[command(flatten)]
+    quotas: super::settings::QuotaFlags,
 }
 
 pub(crate) fn run(args: InitArgs) -> ExitCode {
@@ -80,6 +82,12 @@ fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
         now: chrono::Utc::now(),
     })
     .map_err(|e| fail(&e))?;
+    let quotas = args.quotas.change();
+    if quotas != airlock_appliance::admin::QuotaChange::default() {
+        let app = airlock_appliance::appliance::Appliance::open(done.data.root())
+            .map_err(|e| fail(&e))?;
+        airlock_appliance::admin::set_quotas(&app, "init", &quotas).map_err(|e| fail(&e))?;
+    }
     println!("initialised {}", done.data.root().display());
     println!("appliance key id: {}", done.key_id);
     match done.generated_password {

@@ -8,6 +8,7 @@ mod init;
 mod policy;
 mod publishers;
 mod serve;
+mod settings;
 mod signers;
 mod status;
 mod users;
@@ -69,6 +70,9 @@ enum Command {
     /// List or clear alarms (log forks, TUF rollback attempts).
     #[command(subcommand)]
     Alarms(alarms::AlarmsCommand),
+    /// Show or change the storage quotas.
+    #[command(subcommand)]
+    Settings(settings::SettingsCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -84,6 +88,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Signers(cmd) => signers::run(cmd),
         Command::Policy(cmd) => policy::run(cmd),
         Command::Alarms(cmd) => alarms::run(cmd),
+        Command::Settings(cmd) => settings::run(cmd),
     }
 }
 

@@ -104,7 +104,7 @@ pub(crate) fn run(cmd: UsersCommand) -> ExitCode {
                     u.role.as_str(),
                     if u.enabled { "enabled" } else { "disabled" },
                     u.locked_until
-                        .map(|t| format!(", locked until {t}"))
+                        .map(|t| format!(", next sign-in attempt after {t}"))
                         .unwrap_or_default()
                 );
             }

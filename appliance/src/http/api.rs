@@ -23,7 +23,8 @@ use crate::lock::Wait;
 use crate::pipeline::{self, ImportRequest, Original};
 use crate::store::{self, ImportFilter, ImportSource, Role};
 
-/// The largest archive `POST /api/v1/imports` accepts: 64 GiB.
+/// The server's own bound on an upload (64 GiB); within it the `import.max_archive_bytes`
+/// setting (default 16 GiB) is the limit in force.
 pub const MAX_UPLOAD: u64 = 64 * 1024 * 1024 * 1024;
 
 /// The largest JSON request body.
@@ -382,7 +383,7 @@ async fn upload(
     mut body: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let actor = auth.require(Role::Operator)?.user.name.clone();
-    let limit = state.max_upload;
+    let limit = upload_limit(&state).await?;
     if let Some(length) = content_length(&req)?
         && length > limit
     {
@@ -425,6 +426,16 @@ async fn upload(
             format!("/api/v1/imports/{}", outcome.import_id),
         ))
         .json(outcome))
+}
+
+/// The largest upload accepted now: the `import.max_archive_bytes` setting, within the
+/// server's own bound.
+pub(crate) async fn upload_limit(state: &AppState) -> Result<u64, ApiError> {
+    let setting = blocking(state, |app| {
+        pipeline::max_archive_bytes(app).map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(state.max_upload.min(setting))
 }
 
 /// The declared body length, if any.

@@ -4,9 +4,8 @@
 use std::time::Duration;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, HeaderValue};
+use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
-use chrono::{DateTime, Utc};
 
 use crate::auth::{AuthError, retry_seconds};
 use crate::store::StoreError;
@@ -35,11 +34,14 @@ pub enum ApiError {
         /// The limit in bytes.
         limit: u64,
     },
-    /// The account is locked after too many failed sign-ins (423).
-    #[error("account locked after too many failed sign-ins; try again after {until}")]
-    Locked {
-        /// When the lock ends.
-        until: DateTime<Utc>,
+    /// Too many failed sign-ins for one name, known or not (429).
+    #[error(
+        "too many failed sign-ins for this name; try again in {} s",
+        retry_seconds(*retry_after)
+    )]
+    Throttled {
+        /// How long until the next attempt is allowed.
+        retry_after: Duration,
     },
     /// Too many sign-in attempts from this address (429).
     #[error(
@@ -71,8 +73,7 @@ impl ResponseError for ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::Locked { .. } => StatusCode::LOCKED,
-            Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled { .. } | Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -87,12 +88,8 @@ impl ResponseError for ApiError {
             Self::Unauthorized(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
-            Self::RateLimited { retry_after } => {
+            Self::RateLimited { retry_after } | Self::Throttled { retry_after } => {
                 response.insert_header((header::RETRY_AFTER, retry_seconds(*retry_after)));
-            }
-            Self::Locked { until } => {
-                let left = (*until - Utc::now()).num_seconds().max(1);
-                response.insert_header((header::RETRY_AFTER, HeaderValue::from(left)));
             }
             _ => {}
         }
@@ -106,7 +103,7 @@ impl From<AuthError> for ApiError {
             AuthError::BadCredentials | AuthError::NotSignedIn | AuthError::Expired => {
                 Self::Unauthorized(e.to_string())
             }
-            AuthError::Locked { until } => Self::Locked { until },
+            AuthError::Throttled { retry_after } => Self::Throttled { retry_after },
             AuthError::RateLimited { retry_after } => Self::RateLimited { retry_after },
             AuthError::Hash { .. } => Self::internal(e),
             AuthError::Store(e) => e.into(),
@@ -168,11 +165,11 @@ mod tests {
             (StoreError::Exists("user a".into()).into(), 409),
             (ApiError::TooLarge { limit: 5 }, 413),
             (
-                AuthError::Locked {
-                    until: Utc::now() + chrono::TimeDelta::minutes(3),
+                AuthError::Throttled {
+                    retry_after: Duration::from_secs(8),
                 }
                 .into(),
-                423,
+                429,
             ),
             (
                 AuthError::RateLimited {

@@ -183,7 +183,7 @@ impl From<ApiError> for PageError {
             ApiError::Conflict(m) => Self::Conflict(m),
             ApiError::TooLarge { limit } => Self::TooLarge { limit },
             ApiError::Internal(m) => Self::Internal(m),
-            other @ (ApiError::Locked { .. } | ApiError::RateLimited { .. }) => {
+            other @ (ApiError::Throttled { .. } | ApiError::RateLimited { .. }) => {
                 Self::Forbidden(other.to_string())
             }
         }
@@ -617,8 +617,20 @@ async fn sign_in(
         Err(e @ AuthError::BadCredentials) => {
             sign_in_page(StatusCode::UNAUTHORIZED, &name, Some(e.to_string()), None)
         }
-        Err(e @ AuthError::Locked { .. }) => {
-            sign_in_page(StatusCode::LOCKED, &name, Some(e.to_string()), None)
+        Err(
+            e @ (AuthError::Throttled { retry_after } | AuthError::RateLimited { retry_after }),
+        ) => {
+            let mut response = sign_in_page(
+                StatusCode::TOO_MANY_REQUESTS,
+                &name,
+                Some(e.to_string()),
+                None,
+            )?;
+            response.headers_mut().insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(auth::retry_seconds(retry_after)),
+            );
+            Ok(response)
         }
         Err(e) => Err(e.into()),
     }

@@ -8,20 +8,27 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
-use airlock_bundler::archive::{Artifact, Manifest, Sha256Digest, read_staged_blob};
-use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
-use airlock_trust_root::{
-    Artifact as Subject, Bundle, InclusionEvidence, MAX_BUNDLE_SIZE, Report, Verifier,
+use airlock_bundler::archive::{
+    Artifact, ArtifactKind, Manifest, Sha256Digest, blob_path, read_staged_blob,
 };
+use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
+use airlock_trust_root::{Artifact as Subject, Bundle, InclusionEvidence, Report, Verifier};
 use serde::Serialize;
 
-use super::Rejection;
+use super::{Rejection, oci};
 use crate::policy::{
     self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, ProvenanceFacts, Rule,
     SPDX_PREDICATE_TYPE, SbomSummary,
 };
 use crate::policy_store::NamedSigner;
 use crate::store::AlarmKind;
+
+/// The largest Sigstore bundle (signature or attestation) an import reads: its size is checked
+/// before it is read, and a larger one fails its check. Real bundles are kilobytes; an
+/// attestation's statement is parsed whole (`serde_json::Value` for its predicate), so this
+/// bounds what one costs in memory (trust-root's own bound, 16 MiB, is for any caller).
+/// SBOMs larger than an attestation can carry travel as SBOM files, which are streamed.
+pub const MAX_EVIDENCE_BUNDLE: u64 = 4 << 20;
 
 /// What the site did with an artifact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -74,6 +81,29 @@ impl Context<'_> {
         }
         read_staged_blob(self.staging, digest, limit).map(Arc::from)
     }
+
+    /// An SBOM file, size-checked before it is opened, then read in one streaming pass
+    /// ([`crate::sbom::read_sbom`]): memory does not grow with the file.
+    fn read_sbom(&self, held: &Held, digest: &Sha256Digest) -> Result<SbomSummary, String> {
+        if let Some((_, bytes)) = held.iter().find(|(d, _)| d == digest) {
+            if bytes.len() as u64 > MAX_SBOM_SIZE {
+                return Err(format!("{} bytes (at most {MAX_SBOM_SIZE})", bytes.len()));
+            }
+            return policy::inspect_sbom(bytes);
+        }
+        read_sbom_file(&self.staging.join(blob_path(digest)))
+    }
+}
+
+/// An SBOM file: its size checked against [`MAX_SBOM_SIZE`] before anything is read, then
+/// read in one streaming pass.
+fn read_sbom_file(path: &Path) -> Result<SbomSummary, String> {
+    let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    if size > MAX_SBOM_SIZE {
+        return Err(format!("{size} bytes (at most {MAX_SBOM_SIZE})"));
+    }
+    crate::sbom::read_sbom(file)
 }
 
 /// One artifact judged.
@@ -178,6 +208,16 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
         .collect();
     let mut problems = Vec::new();
 
+    // An image's layout must point at exactly what was signed.
+    if artifact.kind == ArtifactKind::OciImage {
+        let read = |digest: &Sha256Digest, limit: u64| {
+            ctx.read(held, digest, limit).map(|bytes| bytes.to_vec())
+        };
+        if let Err(e) = oci::check_layout(artifact, &read) {
+            problems.push(format!("oci layout: {e}"));
+        }
+    }
+
     let mut signatures = Vec::new();
     for digest in &artifact.evidence.bundles {
         signatures.push(check_bundle(ctx, held, artifact, digest, &allowed)?);
@@ -236,22 +276,20 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     let mut sboms = Vec::new();
     let mut parsed = Vec::new();
     for digest in &artifact.evidence.sboms {
-        let result = ctx
-            .read(held, digest, MAX_SBOM_SIZE)
-            .and_then(|bytes| policy::inspect_sbom(&bytes));
+        let result = ctx.read_sbom(held, digest);
         if let Err(e) = &result {
             problems.push(format!("sbom {}: {e}", short(&digest.hex())));
         }
-        sboms.push(sbom_check(digest.hex(), "file", &result));
-        parsed.push(result);
+        parsed.push(counted(&result));
+        sboms.push(sbom_check(digest.hex(), "file", result));
     }
     for (check, (predicate_type, predicate)) in
         attestations.iter().filter(|a| a.ok).zip(statements.iter())
     {
         if *predicate_type == CYCLONEDX_PREDICATE_TYPE || *predicate_type == SPDX_PREDICATE_TYPE {
             let result = policy::inspect_sbom_value(predicate);
-            sboms.push(sbom_check(check.digest.clone(), "attestation", &result));
-            parsed.push(result);
+            parsed.push(counted(&result));
+            sboms.push(sbom_check(check.digest.clone(), "attestation", result));
         }
     }
     problems.extend(policy::evaluate_sbom(&rule.sbom, &parsed));
@@ -277,13 +315,29 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     })
 }
 
-fn sbom_check(digest: String, source: &'static str, r: &Result<SbomSummary, String>) -> SbomCheck {
+fn sbom_check(digest: String, source: &'static str, r: Result<SbomSummary, String>) -> SbomCheck {
+    let (summary, error) = match r {
+        Ok(summary) => (Some(summary), None),
+        Err(error) => (None, Some(error)),
+    };
     SbomCheck {
         digest,
         source,
-        summary: r.as_ref().ok().cloned(),
-        error: r.as_ref().err().cloned(),
+        summary,
+        error,
     }
+}
+
+/// What the policy judges of an SBOM: its format and count, without its components (the
+/// report keeps those once).
+fn counted(r: &Result<SbomSummary, String>) -> Result<SbomSummary, String> {
+    r.as_ref()
+        .map(|s| SbomSummary {
+            format: s.format.clone(),
+            components: Vec::new(),
+            component_count: s.component_count,
+        })
+        .map_err(Clone::clone)
 }
 
 /// Verifies one bundle for the artifact with every trusted root and allowed signer; the
@@ -304,9 +358,9 @@ fn check_bundle(
         witnessed: Vec::new(),
         error: Some(error),
     };
-    let bytes = match ctx.read(held, digest, MAX_BUNDLE_SIZE as u64) {
+    let bytes = match ctx.read(held, digest, MAX_EVIDENCE_BUNDLE) {
         Ok(b) => b,
-        Err(e) => return Ok(failed(e)),
+        Err(e) => return Ok(failed(format!("bundle: {e}"))),
     };
     let bundle = match Bundle::from_json(&bytes) {
         Ok(b) => b,
@@ -395,4 +449,26 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
 
 fn short(hex: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_sbom_file_over_the_size_cap_is_refused_before_it_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sbom.json");
+        // Sparse: its size is what is checked; nothing is read.
+        let file = std::fs::File::create(&path).unwrap();
+        file.set_len(MAX_SBOM_SIZE + 1).unwrap();
+        assert_eq!(
+            read_sbom_file(&path).unwrap_err(),
+            "67108865 bytes (at most 67108864)"
+        );
+        file.set_len(0).unwrap();
+        std::fs::write(&path, br#"{"spdxVersion":"SPDX-2.3"}"#).unwrap();
+        assert_eq!(read_sbom_file(&path).unwrap().format, "SPDX-2.3");
+    }
 }

@@ -30,8 +30,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use airlock_bundler::archive::{
-    ArchiveError, ArchiveParts, Manifest, PublisherKeys, ReadObserver, Sha256Digest, StagedArchive,
-    read_archive,
+    ArchiveError, ArchiveParts, ArtifactKind, Manifest, PublisherKeys, ReadObserver, Sha256Digest,
+    StagedArchive, read_archive,
 };
 use airlock_bundler::check::Head;
 use airlock_bundler::keys::KeyId;
@@ -509,14 +509,31 @@ impl<'i, 'a> Feed<'i, 'a> {
     }
 }
 
-/// An artifact's evidence blobs, each once.
+/// An artifact's evidence blobs, each once. For an OCI image these include the layout files
+/// its binding to the signed digest is checked on (`oci.rs`): `index.json` and the signed
+/// manifest, or every file if what was signed is an index (its manifests are read too).
 fn distinct_evidence(manifest: &Manifest, position: usize) -> Vec<Sha256Digest> {
-    let e = &manifest.artifacts[position].evidence;
+    let artifact = &manifest.artifacts[position];
+    let e = &artifact.evidence;
+    let mut layout = Vec::new();
+    if artifact.kind == ArtifactKind::OciImage {
+        let signed_index = artifact.media_type.contains("image.index")
+            || artifact.media_type.contains("manifest.list");
+        layout.extend(
+            artifact
+                .files
+                .iter()
+                .filter(|f| signed_index || f.path.as_str() == "index.json")
+                .map(|f| f.digest),
+        );
+        layout.push(artifact.digest);
+    }
     let mut seen = HashSet::new();
     e.bundles
         .iter()
         .chain(&e.attestations)
         .chain(&e.sboms)
+        .chain(&layout)
         .filter(|d| seen.insert(**d))
         .copied()
         .collect()

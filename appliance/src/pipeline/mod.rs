@@ -18,6 +18,7 @@
 
 mod evidence;
 mod feed;
+mod oci;
 mod release;
 mod settings;
 mod spool;
@@ -37,9 +38,14 @@ use crate::lock::{LockError, Wait, WriterLock};
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
 use crate::vsa;
 
-pub use evidence::{ArtifactReport, Verdict};
+pub use evidence::{ArtifactReport, MAX_EVIDENCE_BUNDLE, Verdict};
+pub(crate) use release::{Follow, open_regular, sha256_of_files};
 pub use release::{recover, recover_locked};
-pub use settings::{CLOCK_SKEW, MAX_TRANSIT_AGE, POLICY, PUBLISHER_THRESHOLD, SITE, Settings};
+pub use settings::{
+    CLOCK_SKEW, DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_REJECTED_MAX_TOTAL, KEEP_REJECTED_WHOLE,
+    MAX_ARCHIVE_BYTES, MAX_TRANSIT_AGE, POLICY, PUBLISHER_THRESHOLD, REJECTED_HEAD_BYTES,
+    REJECTED_MAX_TOTAL, SITE, Settings, max_archive_bytes,
+};
 
 /// What to import.
 #[derive(Debug, Clone)]
@@ -56,12 +62,16 @@ pub struct ImportRequest {
     pub original: Original,
 }
 
-/// What happens to the original archive file.
+/// What happens to the original archive file. Whatever it is, what `archive/` keeps is the
+/// appliance's own file, never a link to one others can write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Original {
-    /// Move it into `archive/` (it belongs to the appliance already).
+    /// Move it into `archive/` (an upload: the appliance wrote it into `incoming/`).
     Move,
-    /// Copy it into `archive/` (hard link where possible); the caller's file stays.
+    /// Copy it into `archive/`, then remove it (the inbox: someone else's file, which must be
+    /// a regular file, never followed through a symlink).
+    Take,
+    /// Copy it into `archive/` (a reflink where possible); the caller's file stays.
     Copy,
 }
 
@@ -122,6 +132,22 @@ pub enum ImportError {
     FileName {
         /// The name as given.
         name: String,
+    },
+    /// An archive file (or split part) from the inbox or an upload is a symlink or not a
+    /// regular file: refused, never followed.
+    #[error("{path}: not a regular file (symlinks and special files are refused)")]
+    NotRegular {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The archive is larger than the largest import allowed (the `import.max_archive_bytes`
+    /// setting).
+    #[error("the archive is {size} bytes, more than the {limit} bytes an import may be")]
+    TooLarge {
+        /// Its size, all parts together.
+        size: u64,
+        /// The limit.
+        limit: u64,
     },
 }
 
@@ -214,10 +240,24 @@ fn import_locked(
         })?
         .paths()
         .to_vec();
-    let size = parts
-        .iter()
-        .map(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .sum();
+    let mut size = 0u64;
+    for part in &parts {
+        // Nothing but the operator's own choice (a CLI import) is followed through a symlink.
+        let meta = if req.original == Original::Copy {
+            std::fs::metadata(part)
+        } else {
+            std::fs::symlink_metadata(part)
+        }
+        .map_err(ImportError::io(part))?;
+        if !meta.is_file() {
+            return Err(ImportError::NotRegular { path: part.clone() });
+        }
+        size = size.saturating_add(meta.len());
+    }
+    let limit = settings::max_archive_bytes(app)?;
+    if size > limit {
+        return Err(ImportError::TooLarge { size, limit });
+    }
 
     let import_id = app.store().write(|tx| {
         let id = store::imports::start(tx, req.source, &req.file_name, size, &req.actor, now)?;
@@ -261,7 +301,9 @@ fn run(
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     // Keep the original first: whatever happens next, the archive is evidence.
-    let kept = release::keep_original(app, import_id, parts, req.original)?;
+    let mut kept = release::keep_original(app, import_id, parts, req.original)?;
+    // Where it is, at once (an import that ends interrupted keeps it too); its digest once
+    // it is hashed.
     app.store().write(|tx| {
         store::imports::set_archive_path(tx, import_id, &kept.relative.display().to_string())
     })?;
@@ -276,22 +318,61 @@ fn run(
         .map(|index| spool::Spool::create(&app.data().incoming(), index))
         .collect::<Result<Vec<_>, _>>()
         .map_err(spool_error(app))?;
-    let decided = run_checks(
-        app,
-        import_id,
-        &kept.parts,
-        &settings,
-        spools,
-        &mut steps,
-        now,
-    );
+    // The kept archive is hashed beside the checks, which read the same pages.
+    let (decided, hashed) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| release::sha256_of_files(&kept.parts));
+        let decided = run_checks(
+            app,
+            import_id,
+            &kept.parts,
+            &settings,
+            spools,
+            &mut steps,
+            now,
+        );
+        (decided, hashing.join())
+    });
+    let (sha256, size) = hashed.unwrap_or_else(|_| {
+        Err(ImportError::Io {
+            path: kept.parts.first().cloned().unwrap_or_default(),
+            source: std::io::Error::other("the hashing thread stopped"),
+        })
+    })?;
+    kept.sha256 = sha256;
+    kept.size = size;
+    app.store().write(|tx| {
+        let record = store::KeptArchive {
+            id: import_id,
+            path: kept.relative.display().to_string(),
+            archive_sha256: kept.sha256.clone(),
+            kept_bytes: kept.size,
+            kept_sha256: kept.sha256.clone(),
+        };
+        store::imports::set_kept_archive(tx, &record)?;
+        audit::append(
+            tx,
+            now,
+            &Event {
+                actor: "system",
+                action: "import.archive_kept",
+                subject: &import_id.to_string(),
+                detail: serde_json::json!({
+                    "path": record.path,
+                    "size": kept.size,
+                    "sha256": kept.sha256,
+                }),
+            },
+        )?;
+        Ok::<_, StoreError>(())
+    })?;
     pause_at("checked");
     match decided {
         Ok(outcome) => commit_and_release(app, import_id, req, outcome, steps, now),
         Err(Stopped::Rejected(rejection)) => {
             // The reader removes its staging folder on error; anything written after it is ours.
             release::remove_dir(&quarantine)?;
-            reject(app, import_id, req, rejection, steps, now)
+            let kept = keep_rejected(app, import_id, kept, &settings)?;
+            reject(app, import_id, req, rejection, &kept, steps, now)
         }
         // The caller ends the import interrupted and removes its files.
         Err(Stopped::Failed(error)) => Err(error),
@@ -387,16 +468,53 @@ fn run_checks(
     )
 }
 
+/// What is kept of a rejected archive: the whole archive if the admin chose to keep rejected
+/// archives whole and they fit in their room, else its first MiB (the size and SHA-256 of the
+/// whole stay recorded).
+fn keep_rejected(
+    app: &Appliance,
+    import_id: i64,
+    kept: release::Kept,
+    settings: &Settings,
+) -> Result<store::KeptArchive, ImportError> {
+    let whole = store::KeptArchive {
+        id: import_id,
+        path: kept.relative.display().to_string(),
+        archive_sha256: kept.sha256.clone(),
+        kept_bytes: kept.size,
+        kept_sha256: kept.sha256.clone(),
+    };
+    if kept.size <= settings::REJECTED_HEAD_BYTES {
+        return Ok(whole);
+    }
+    if settings.keep_rejected_whole {
+        let taken = store::imports::rejected_kept_whole_bytes(app.store().read())?;
+        if taken.saturating_add(kept.size) <= settings.rejected_max_total {
+            return Ok(whole);
+        }
+    }
+    let (path, kept_sha256, kept_bytes) =
+        release::keep_head(app, import_id, &kept, settings::REJECTED_HEAD_BYTES)?;
+    Ok(store::KeptArchive {
+        path: path.display().to_string(),
+        kept_bytes,
+        kept_sha256,
+        ..whole
+    })
+}
+
 fn reject(
     app: &Appliance,
     import_id: i64,
     req: &ImportRequest,
     rejection: Rejection,
+    kept: &store::KeptArchive,
     steps: Vec<NewStep>,
     now: DateTime<Utc>,
 ) -> Result<ImportOutcome, ImportError> {
     let reason = format!("{}: {}", rejection.step, rejection.reason);
     app.store().write(|tx| {
+        store::imports::set_kept_archive(tx, kept)?;
         for step in &steps {
             store::imports::add_step(tx, import_id, step)?;
         }
@@ -421,7 +539,16 @@ fn reject(
                 actor: &req.actor,
                 action: "import.rejected",
                 subject: &import_id.to_string(),
-                detail: serde_json::json!({"step": rejection.step, "reason": rejection.reason}),
+                detail: serde_json::json!({
+                    "step": rejection.step,
+                    "reason": rejection.reason,
+                    "archive_sha256": kept.archive_sha256,
+                    "kept": {
+                        "path": kept.path,
+                        "bytes": kept.kept_bytes,
+                        "sha256": kept.kept_sha256,
+                    },
+                }),
             },
         )?;
         Ok::<_, StoreError>(())

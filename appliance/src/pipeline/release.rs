@@ -1,5 +1,6 @@
-//! Files: keeping the original archive, releasing passed artifacts atomically, quarantining
-//! failed ones, and recovering from a crash at any point.
+//! Files: keeping the original archive (the appliance's own copy, hashed), releasing passed
+//! artifacts atomically as copies of the evidence, quarantining failed ones, and recovering
+//! from a crash at any point.
 
 use std::fs;
 use std::io;
@@ -7,6 +8,7 @@ use std::path::{Path, PathBuf};
 
 use airlock_bundler::archive::{ArtifactKind, Manifest, StagedArchive, blob_path};
 use chrono::Utc;
+use sha2::{Digest as _, Sha256};
 
 use super::evidence::Verdict;
 use super::{ImportError, Original};
@@ -23,10 +25,18 @@ pub(super) struct Kept {
     pub(super) relative: PathBuf,
     /// Its files, in order.
     pub(super) parts: Vec<PathBuf>,
+    /// The hex SHA-256 of the archive (all parts in order), once hashed (beside the checks).
+    pub(super) sha256: String,
+    /// Its size in bytes, once hashed.
+    pub(super) size: u64,
 }
 
-/// Moves or copies the archive's files into `archive/` under the import's id. Copies are
-/// written under a temporary name and renamed, so a crash never leaves a partial original.
+/// Keeps the archive's files under `archive/` with the import's id, as the appliance's own
+/// files: the appliance's own upload is renamed; anything else is copied (a reflink where the
+/// filesystem shares extents, else a plain copy) under a temporary name and renamed, so a
+/// crash never leaves a partial original and nobody who can write the source can change the
+/// kept evidence. Files from the inbox must be regular files (never followed through a
+/// symlink) and are removed once copied. The caller hashes the kept files.
 pub(super) fn keep_original(
     app: &Appliance,
     import_id: i64,
@@ -45,11 +55,14 @@ pub(super) fn keep_original(
         let moved = original == Original::Move && fs::rename(part, &dest).is_ok();
         if !moved {
             let tmp = dest.with_extension("partial");
-            if fs::hard_link(part, &tmp).is_err() {
-                fs::copy(part, &tmp).map_err(ImportError::io(part))?;
-            }
+            let follow = if original == Original::Copy {
+                Follow::Yes
+            } else {
+                Follow::No
+            };
+            copy_file(part, &tmp, follow)?;
             fs::rename(&tmp, &dest).map_err(ImportError::io(&dest))?;
-            if original == Original::Move {
+            if original != Original::Copy {
                 fs::remove_file(part).map_err(ImportError::io(part))?;
             }
         }
@@ -63,7 +76,130 @@ pub(super) fn keep_original(
     Ok(Kept {
         relative,
         parts: kept,
+        sha256: String::new(),
+        size: 0,
     })
+}
+
+/// Replaces a kept archive by its first `head` bytes (`archive/<import>.airlock.tar.zst.head`):
+/// enough to investigate a rejected archive without keeping all of it. Returns where it is,
+/// relative to the data folder, and the SHA-256 and size of what is kept.
+pub(super) fn keep_head(
+    app: &Appliance,
+    import_id: i64,
+    kept: &Kept,
+    head: u64,
+) -> Result<(PathBuf, String, u64), ImportError> {
+    use std::io::{Read as _, Write as _};
+    let dest = head_path(&app.data().archive_of(import_id));
+    let tmp = dest.with_extension("partial");
+    let mut out = fs::File::options()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&tmp)
+        .map_err(ImportError::io(&tmp))?;
+    let mut left = head;
+    for part in &kept.parts {
+        if left == 0 {
+            break;
+        }
+        let file = fs::File::open(part).map_err(ImportError::io(part))?;
+        let copied = io::copy(&mut file.take(left), &mut out).map_err(ImportError::io(&tmp))?;
+        left -= copied;
+    }
+    out.flush().map_err(ImportError::io(&tmp))?;
+    out.sync_all().map_err(ImportError::io(&tmp))?;
+    drop(out);
+    fs::rename(&tmp, &dest).map_err(ImportError::io(&dest))?;
+    for part in &kept.parts {
+        fs::remove_file(part).map_err(ImportError::io(part))?;
+    }
+    let (sha256, size) = sha256_of_files(std::slice::from_ref(&dest))?;
+    let relative = dest
+        .strip_prefix(app.data().root())
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    Ok((relative, sha256, size))
+}
+
+/// Where the first MiB of a rejected archive is kept.
+fn head_path(base: &Path) -> PathBuf {
+    let mut name = base.as_os_str().to_owned();
+    name.push(".head");
+    PathBuf::from(name)
+}
+
+/// Whether a copy may follow a symlink at its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Follow {
+    /// The operator named the file (a CLI import).
+    Yes,
+    /// Anyone could have put it there (the inbox), or it is the appliance's own.
+    No,
+}
+
+/// Copies the regular file `from` to a new file `to` (mode 0600; an existing `to` is an
+/// error): a reflink (`FICLONE`) where the filesystem has them, else `std::io::copy`
+/// (`copy_file_range` on Linux). With [`Follow::No`] a symlink at `from` is refused, not
+/// followed; anything but a regular file is refused either way.
+pub(crate) fn copy_file(from: &Path, to: &Path, follow: Follow) -> Result<(), ImportError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut source = open_regular(from, follow)?;
+    let mut dest = fs::File::options()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(to)
+        .map_err(ImportError::io(to))?;
+    if rustix::fs::ioctl_ficlone(&dest, &source).is_err() {
+        io::copy(&mut source, &mut dest).map_err(ImportError::io(to))?;
+    }
+    Ok(())
+}
+
+/// Opens `path` for reading if it is a regular file; with [`Follow::No`], never through a
+/// symlink (`O_NOFOLLOW`).
+pub(crate) fn open_regular(path: &Path, follow: Follow) -> Result<fs::File, ImportError> {
+    use rustix::fs::{Mode, OFlags};
+    let mut flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK;
+    if follow == Follow::No {
+        flags |= OFlags::NOFOLLOW;
+    }
+    let not_regular = || ImportError::NotRegular {
+        path: path.to_owned(),
+    };
+    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => fd,
+        Err(rustix::io::Errno::LOOP) => return Err(not_regular()),
+        Err(e) => return Err(ImportError::io(path)(e.into())),
+    };
+    let file = fs::File::from(fd);
+    let meta = file.metadata().map_err(ImportError::io(path))?;
+    if !meta.is_file() {
+        return Err(not_regular());
+    }
+    Ok(file)
+}
+
+/// The hex SHA-256 and total size of `files`, read in order.
+pub(crate) fn sha256_of_files(files: &[PathBuf]) -> Result<(String, u64), ImportError> {
+    use std::io::Read as _;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let mut size = 0u64;
+    for path in files {
+        let mut file = fs::File::open(path).map_err(ImportError::io(path))?;
+        loop {
+            let n = file.read(&mut buf).map_err(ImportError::io(path))?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            size += n as u64;
+        }
+    }
+    Ok((hex::encode(hasher.finalize()), size))
 }
 
 /// Where one artifact's files go.
@@ -152,7 +288,7 @@ pub(super) fn execute(
 }
 
 /// The slow half of [`execute`], which may run before the verdicts are committed (nothing it
-/// writes is released): every artifact's files linked into the partial folder or quarantine.
+/// writes is released): every artifact's files copied into the partial folder or quarantine.
 pub(super) fn prepare(
     data: &DataDir,
     import_id: i64,
@@ -177,7 +313,7 @@ pub(super) fn prepare(
             // The manifest check saw to exactly one file.
             ArtifactKind::File => {
                 for file in &artifact.files {
-                    link_or_copy(
+                    copy_into_place(
                         &staging.join(blob_path(&file.digest)),
                         &root.join(&place.dir),
                     )?;
@@ -190,7 +326,7 @@ pub(super) fn prepare(
                     if let Some(parent) = to.parent() {
                         fs::create_dir_all(parent).map_err(ImportError::io(parent))?;
                     }
-                    link_or_copy(&staging.join(blob_path(&file.digest)), &to)?;
+                    copy_into_place(&staging.join(blob_path(&file.digest)), &to)?;
                 }
             }
         }
@@ -214,8 +350,8 @@ pub(super) fn publish(
         fs::rename(&partial, &released).map_err(ImportError::io(&released))?;
     }
     // The staged blobs (the signed manifest, every bundle, SBOM and trust file, and the
-    // artifacts' bytes, which released files share by hard link) stay as the import's
-    // evidence. One rename, however many blobs.
+    // artifacts' bytes, of which released files are copies) stay as the import's evidence.
+    // One rename, however many blobs.
     let evidence = data.evidence_of(import_id);
     if staging.exists() {
         remove_dir(&evidence)?;
@@ -224,25 +360,22 @@ pub(super) fn publish(
     Ok(())
 }
 
-/// Links `to` to `from` (copies where links fail). A link an earlier, interrupted run made is
-/// kept; anything else already at `to` is an error.
-fn link_or_copy(from: &Path, to: &Path) -> Result<(), ImportError> {
-    use std::os::unix::fs::MetadataExt as _;
-    match fs::hard_link(from, to) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            let same =
-                |a: &fs::Metadata, b: &fs::Metadata| a.dev() == b.dev() && a.ino() == b.ino();
-            match (fs::metadata(from), fs::symlink_metadata(to)) {
-                (Ok(a), Ok(b)) if same(&a, &b) => Ok(()),
-                _ => Err(ImportError::Io {
-                    path: to.to_owned(),
-                    source: e,
-                }),
-            }
-        }
-        Err(_) => fs::copy(from, to).map(drop).map_err(ImportError::io(to)),
+/// Puts a copy of `from` (a staged blob) at `to`: the appliance's own file, never a link to
+/// the evidence, so writing to a released file cannot change the evidence. Written under a
+/// temporary name and renamed over whatever an interrupted run left.
+fn copy_into_place(from: &Path, to: &Path) -> Result<(), ImportError> {
+    let name = to
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let tmp = to.with_file_name(format!(".{name}.partial"));
+    match fs::remove_file(&tmp) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        Err(e) => return Err(ImportError::io(&tmp)(e)),
     }
+    copy_file(from, &tmp, Follow::No)?;
+    fs::rename(&tmp, to).map_err(ImportError::io(to))
 }
 
 /// Removes a folder if it exists.

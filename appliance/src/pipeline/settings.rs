@@ -15,6 +15,22 @@ pub const CLOCK_SKEW: &str = "clock.skew_seconds";
 pub const MAX_TRANSIT_AGE: &str = "transit.max_age_seconds";
 /// Setting: the policy (TOML, without signers).
 pub const POLICY: &str = "policy";
+/// Setting: the largest archive imported, all parts together (bytes); uploads and inbox
+/// files over it are refused before they are kept.
+pub const MAX_ARCHIVE_BYTES: &str = "import.max_archive_bytes";
+/// Setting: `true` keeps rejected archives whole (within [`REJECTED_MAX_TOTAL`]); otherwise
+/// only their first MiB is kept, with their size and SHA-256.
+pub const KEEP_REJECTED_WHOLE: &str = "rejected.keep_whole";
+/// Setting: the most bytes rejected archives kept whole may take together; past it a
+/// rejected archive keeps only its first MiB whatever [`KEEP_REJECTED_WHOLE`] says.
+pub const REJECTED_MAX_TOTAL: &str = "rejected.max_total_bytes";
+
+/// Default largest archive: 16 GiB.
+pub const DEFAULT_MAX_ARCHIVE_BYTES: u64 = 16 << 30;
+/// Default room for rejected archives kept whole: 4 GiB.
+pub const DEFAULT_REJECTED_MAX_TOTAL: u64 = 4 << 30;
+/// What is kept of a rejected archive that is not kept whole: its first MiB.
+pub const REJECTED_HEAD_BYTES: u64 = 1 << 20;
 /// Setting: this site's name (set at `init`); archives must name it in `site`.
 pub const SITE: &str = "site";
 
@@ -34,8 +50,34 @@ pub struct Settings {
     pub max_transit: Duration,
     /// The policy and the SHA-256 of the document in force (policy + signers).
     pub policy: (Policy, String),
+    /// Rejected archives kept whole (else their first MiB).
+    pub keep_rejected_whole: bool,
+    /// The most bytes rejected archives kept whole may take together.
+    pub rejected_max_total: u64,
     /// This site's name, when it has one.
     pub site: Option<String>,
+}
+
+/// A byte count setting, or `default` if it was never set.
+fn bytes_setting(conn: &rusqlite::Connection, key: &str, default: u64) -> Result<u64, ImportError> {
+    match store::settings::get(conn, key)? {
+        Some(v) => v.parse().map_err(|_| {
+            ImportError::Store(store::StoreError::Corrupt {
+                what: format!("setting {key}"),
+                reason: format!("{v:?} is not a byte count"),
+            })
+        }),
+        None => Ok(default),
+    }
+}
+
+/// The largest archive accepted ([`MAX_ARCHIVE_BYTES`]).
+pub fn max_archive_bytes(app: &Appliance) -> Result<u64, ImportError> {
+    bytes_setting(
+        app.store().read(),
+        MAX_ARCHIVE_BYTES,
+        DEFAULT_MAX_ARCHIVE_BYTES,
+    )
 }
 
 impl Settings {
@@ -67,7 +109,13 @@ impl Settings {
         let document =
             crate::policy_store::document(conn).map_err(|e| ImportError::Policy(e.to_string()))?;
         let sha = super::sha256_hex(document.to_toml().as_bytes());
+        let keep_rejected_whole =
+            store::settings::get(conn, KEEP_REJECTED_WHOLE)?.as_deref() == Some("true");
+        let rejected_max_total =
+            bytes_setting(conn, REJECTED_MAX_TOTAL, DEFAULT_REJECTED_MAX_TOTAL)?;
         Ok(Self {
+            keep_rejected_whole,
+            rejected_max_total,
             threshold: usize::try_from(threshold.max(1)).unwrap_or(DEFAULT_THRESHOLD),
             skew: Duration::seconds(skew.max(0)),
             max_transit: Duration::seconds(transit.max(0)),

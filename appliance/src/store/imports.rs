@@ -117,12 +117,18 @@ pub struct ImportRow {
     pub finished_at: Option<String>,
     /// Who started it.
     pub started_by: String,
+    /// The hex SHA-256 of the archive as received (0005; none before it was kept).
+    pub archive_sha256: Option<String>,
+    /// How many bytes of it are kept.
+    pub kept_bytes: Option<u64>,
+    /// The hex SHA-256 of the kept bytes.
+    pub kept_sha256: Option<String>,
 }
 
 const COLUMNS: &str =
     "id, source, file_name, archive_path, archive_size, state, reason, archive_id,
      publisher, sequence, key_ids, created_at, site, notes, passed, warned, failed, started_at,
-     finished_at, started_by";
+     finished_at, started_by, archive_sha256, kept_bytes, kept_sha256";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ImportRow, String)> {
     let state: String = r.get(5)?;
@@ -148,6 +154,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<(ImportRow, String)> {
             started_at: r.get(17)?,
             finished_at: r.get(18)?,
             started_by: r.get(19)?,
+            archive_sha256: r.get(20)?,
+            kept_bytes: r.get::<_, Option<i64>>(21)?.map(|n| n as u64),
+            kept_sha256: r.get(22)?,
         },
         state,
     ))
@@ -188,6 +197,66 @@ pub fn set_archive_path(tx: &Tx<'_>, id: i64, path: &str) -> Result<()> {
         params![id, path],
     )?;
     Ok(())
+}
+
+/// What is kept of an import's archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptArchive {
+    /// The import.
+    pub id: i64,
+    /// Where it is kept, relative to the data folder (the first part of a split archive).
+    pub path: String,
+    /// The hex SHA-256 of the archive as received (all parts in order).
+    pub archive_sha256: String,
+    /// How many bytes are kept (the whole archive, or its first MiB).
+    pub kept_bytes: u64,
+    /// The hex SHA-256 of the kept bytes.
+    pub kept_sha256: String,
+}
+
+/// Records what is kept of the archive and where.
+pub fn set_kept_archive(tx: &Tx<'_>, kept: &KeptArchive) -> Result<()> {
+    tx.execute(
+        "UPDATE imports SET archive_path = ?2, archive_sha256 = ?3, kept_bytes = ?4,
+         kept_sha256 = ?5 WHERE id = ?1",
+        params![
+            kept.id,
+            kept.path,
+            kept.archive_sha256,
+            kept.kept_bytes as i64,
+            kept.kept_sha256
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every kept archive whose digest was recorded, oldest first.
+pub fn kept_archives(conn: &Connection) -> Result<Vec<KeptArchive>> {
+    let mut stmt = conn.prepare(
+        "SELECT id, archive_path, archive_sha256, kept_bytes, kept_sha256 FROM imports
+         WHERE archive_path IS NOT NULL AND kept_sha256 IS NOT NULL ORDER BY id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(KeptArchive {
+            id: r.get(0)?,
+            path: r.get(1)?,
+            archive_sha256: r.get(2)?,
+            kept_bytes: r.get::<_, i64>(3)? as u64,
+            kept_sha256: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The bytes kept of rejected archives kept whole.
+pub fn rejected_kept_whole_bytes(conn: &Connection) -> Result<u64> {
+    let total: i64 = conn.query_row(
+        "SELECT coalesce(sum(kept_bytes), 0) FROM imports
+         WHERE state = 'rejected' AND kept_sha256 = archive_sha256",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(u64::try_from(total).unwrap_or(0))
 }
 
 /// What the verified manifest says.

@@ -20,8 +20,8 @@ pub use alarms::{Alarm, AlarmKind};
 pub use artifacts::{ArtifactRow, NewArtifact};
 pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
-    ImportFilter, ImportRow, ImportSource, ImportState, LogHeadSummary, ManifestSummary, NewStep,
-    StepRow,
+    ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
+    ManifestSummary, NewStep, StepRow,
 };
 pub use publishers::{PublisherKeyRow, PublisherRow};
 pub use signers::{NewSigner, SignerKind, SignerRow};
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_role_expiries.sql"),
     include_str!("migrations/0003_manifest_summary.sql"),
     include_str!("migrations/0004_audit_heads.sql"),
+    include_str!("migrations/0005_archive_digest.sql"),
 ];
 
 /// Why the store failed.

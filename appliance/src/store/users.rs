@@ -55,7 +55,8 @@ pub struct UserRow {
     pub enabled: bool,
     /// Consecutive failed sign-ins.
     pub failed_logins: i64,
-    /// Locked until (after too many failures).
+    /// When the next sign-in attempt may be made (after too many failures; column name from
+    /// 0001, when it was a lock).
     pub locked_until: Option<String>,
 }
 
@@ -155,11 +156,10 @@ pub fn enabled_admins(conn: &Connection) -> Result<i64> {
     )?)
 }
 
-/// Records a failed sign-in and the lock, if one applies.
+/// Records a failed sign-in and when the next attempt may be made (`None`: at once).
 pub fn record_failure(tx: &Tx<'_>, id: i64, locked_until: Option<&str>) -> Result<()> {
     tx.execute(
-        "UPDATE users SET failed_logins = failed_logins + 1, locked_until = coalesce(?2, locked_until)
-         WHERE id = ?1",
+        "UPDATE users SET failed_logins = failed_logins + 1, locked_until = ?2 WHERE id = ?1",
         params![id, locked_until],
     )?;
     Ok(())

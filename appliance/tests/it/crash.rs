@@ -229,9 +229,9 @@ fn a_quarantine_cut_short_after_the_verdicts_were_committed_is_finished_by_recov
     let mut loose = ArtifactPlan::signed("loose.tar.gz", b"unsigned\n");
     loose.signing = Signing::Unsigned;
     let archive = site.archive("all-failed", 1, &[loose]);
+    // A folder (not a file, which the copy would replace) takes the failed file's name.
     let obstacle = site.data().join("quarantine/1/0000-loose.tar.gz");
-    std::fs::create_dir_all(obstacle.parent().unwrap()).unwrap();
-    std::fs::write(&obstacle, b"in the way").unwrap();
+    std::fs::create_dir_all(obstacle.join("in-the-way")).unwrap();
     let err = site.try_import(&archive).unwrap_err();
     assert!(
         matches!(&err, ImportError::Io { path, .. } if *path == obstacle),
@@ -240,7 +240,7 @@ fn a_quarantine_cut_short_after_the_verdicts_were_committed_is_finished_by_recov
     assert_eq!(site.import_row(1).state, ImportState::Releasing);
     assert_eq!(site.artifacts(1)[0].verdict, "failed");
 
-    std::fs::remove_file(&obstacle).unwrap();
+    std::fs::remove_dir_all(&obstacle).unwrap();
     site.reopen();
     assert_eq!(pipeline::recover(&site.app).unwrap(), [1]);
     let row = site.import_row(1);

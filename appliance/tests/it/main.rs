@@ -10,6 +10,7 @@ mod crash;
 mod deps;
 mod edges;
 mod http;
+mod kept;
 mod lock;
 mod netns;
 #[path = "../../../tests/common/outside.rs"]
@@ -17,4 +18,5 @@ mod outside;
 mod pages;
 mod pipeline;
 mod realworld;
+mod signin;
 mod site;

@@ -687,10 +687,29 @@ fn the_sign_in_form_sets_a_strict_cookie_and_shows_each_refusal() {
     for _ in 0..5 {
         assert_eq!(web.sign_in_reply(AUDITOR.0, "wrong").status, 401);
     }
-    // The fifth failure locked the account; now even the right password is refused.
+    // Three more failures from this address, spaced so that none waited, the last half an
+    // hour from now: the name must wait here until then, and even the right password is
+    // refused without a check.
+    let now = chrono::Utc::now();
+    for minutes in [10, 20, 30] {
+        let at = now + chrono::TimeDelta::minutes(minutes);
+        let from = Some("127.0.0.1".parse().unwrap());
+        let err = airlock_appliance::auth::sign_in_from(server.app(), from, AUDITOR.0, "wrong", at)
+            .unwrap_err();
+        assert!(
+            matches!(err, airlock_appliance::auth::AuthError::BadCredentials),
+            "{err:?}"
+        );
+    }
     let reply = web.sign_in_reply(AUDITOR.0, AUDITOR.1);
-    assert_eq!(reply.status, 423, "{}", reply.text());
-    assert!(reply.text().contains("account locked"));
+    assert_eq!(reply.status, 429, "{}", reply.text());
+    assert!(
+        reply
+            .text()
+            .contains("too many failed sign-ins for this name")
+    );
+    let retry: i64 = reply.header("retry-after").unwrap().parse().unwrap();
+    assert!((30 * 60..=30 * 60 + 8).contains(&retry), "{retry}");
     // The address has used 8 of its 10 attempts a minute; the eleventh is rate limited.
     for _ in 0..2 {
         assert_ne!(web.sign_in_reply(ADMIN.0, "wrong").status, 429);

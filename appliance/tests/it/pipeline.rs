@@ -46,7 +46,7 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
     assert!(data.join(format!("archive/{id}.airlock.tar.zst")).is_file());
     assert!(!data.join(format!("quarantine/{id}/.staging")).exists());
     assert!(!data.join(format!("released/.{id}.partial")).exists());
-    // Every staged blob stays as evidence; released files share their bytes by hard link.
+    // Every staged blob stays as evidence; released files are copies of it, not links.
     assert!(
         data.join(format!("quarantine/{id}/evidence/manifest.dsse.json"))
             .is_file()
@@ -58,9 +58,13 @@ fn a_good_archive_is_released_with_signed_summaries_and_an_audit_trail() {
         ));
         let blob = data.join(format!("quarantine/{id}/evidence/blobs/sha256/{digest}"));
         let released = data.join(&outcome.artifacts[0].location);
+        assert_ne!(
+            std::fs::metadata(&blob).unwrap().ino(),
+            std::fs::metadata(&released).unwrap().ino()
+        );
         assert_eq!(
-            std::fs::metadata(blob).unwrap().ino(),
-            std::fs::metadata(released).unwrap().ino()
+            std::fs::read(blob).unwrap(),
+            std::fs::read(released).unwrap()
         );
     }
 
@@ -1160,4 +1164,178 @@ fn a_staging_folder_the_appliance_cannot_write_interrupts_the_import_instead_of_
     // Not the archive's fault: it imports as it is, its sequence never spent.
     let outcome = site.import(&archive);
     assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+}
+
+/// Writes a CycloneDX SBOM of `n` components, each with `pad` bytes in a field nobody reads.
+fn padded_sbom(path: &std::path::Path, n: usize, pad: usize) {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":["#)
+        .unwrap();
+    let filler = "x".repeat(pad);
+    for i in 0..n {
+        let comma = if i > 0 { "," } else { "" };
+        write!(out, r#"{comma}{{"name":"c{i}","description":"{filler}"}}"#).unwrap();
+    }
+    out.write_all(b"]}").unwrap();
+    out.flush().unwrap();
+}
+
+#[test]
+fn an_sbom_over_a_cap_fails_its_artifact_with_the_reason_and_the_rest_pass() {
+    let mut site = Site::new(213);
+    site.policy(&format!("{BASE_POLICY}\n[sbom]\nrequired = true\n"));
+    let dir = site.world.dir().to_owned();
+    let too_many = dir.join("too-many.cdx.json");
+    padded_sbom(
+        &too_many,
+        airlock_appliance::policy::MAX_SBOM_COMPONENTS + 1,
+        0,
+    );
+    let long_string = dir.join("long-string.cdx.json");
+    padded_sbom(
+        &long_string,
+        1,
+        airlock_appliance::sbom::MAX_SBOM_STRING + 1,
+    );
+    let short = |path: &std::path::Path| {
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+            std::fs::read(path).unwrap(),
+        ))[..12]
+            .to_owned()
+    };
+    let archive = site.archive(
+        "sbom-caps",
+        1,
+        &[
+            ArtifactPlan {
+                extra_sboms: vec![too_many.clone()],
+                ..complete("many.tar.gz")
+            },
+            ArtifactPlan {
+                extra_sboms: vec![long_string.clone()],
+                ..complete("long.tar.gz")
+            },
+            complete("fine.tar.gz"),
+        ],
+    );
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "sbom {}: SBOM lists more than 100000 components",
+                    short(&too_many)
+                )]
+            ),
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "sbom {}: SBOM holds a JSON string longer than 65536 bytes",
+                    short(&long_string)
+                )]
+            ),
+            (Verdict::Passed, vec![]),
+        ]
+    );
+    // The readable SBOM beside the refused one is still reported.
+    let report = site.report(outcome.artifacts[0].id);
+    assert_eq!(
+        report["sboms"][0]["summary"]["components"][0]["name"],
+        "zlib"
+    );
+    assert_eq!(
+        report["sboms"][1]["error"],
+        "SBOM lists more than 100000 components"
+    );
+}
+
+#[test]
+fn an_image_whose_index_names_a_manifest_nobody_signed_fails_and_a_bound_one_passes() {
+    use airlock_tests::OciLayout;
+    let mut site = Site::new(215);
+    let world_dir = site.world.dir().to_owned();
+    let (good_layout, _) = OciLayout::new(&world_dir.join("good"), &[b"good layer"]).unwrap();
+    let good = ArtifactPlan::image("good-image", &good_layout.dir).unwrap();
+    // The publisher signs one manifest and packs, beside it in the same layout, another
+    // manifest and an index.json naming that one (as a blob, for now) ...
+    let (layout, signed) =
+        OciLayout::new(&world_dir.join("swapped"), &[b"reviewed layer"]).unwrap();
+    let swapped = ArtifactPlan::image("swapped-image", &layout.dir).unwrap();
+    let unsigned = layout.add_image(&[b"a layer nobody reviewed"]).unwrap();
+    let (other_index, _) = layout.blob(&OciLayout::index_for(&unsigned)).unwrap();
+    let archive = site.archive("images", 1, &[good, swapped]);
+    // ... then re-signs the archive's manifest with that index as the layout's index.json: the
+    // artifact's digest is still the signed manifest, so every bundle verifies.
+    let other_index = other_index.strip_prefix("sha256:").unwrap().to_owned();
+    let archive = site
+        .world
+        .repack(&archive, "images-swapped", |m| {
+            let index = m.artifacts[1]
+                .files
+                .iter_mut()
+                .find(|f| f.path.as_str() == "index.json")
+                .unwrap();
+            let old = index.digest;
+            index.digest = airlock_bundler::archive::Sha256Digest::from_hex(&other_index).unwrap();
+            m.blobs.retain(|b| b.digest != old);
+        })
+        .unwrap();
+
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (Verdict::Passed, vec![]),
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "oci layout: index.json names {}, not the signed manifest {}",
+                    unsigned.digest, signed.digest
+                )]
+            ),
+        ]
+    );
+    // The bound image is released as its layout; the other stays in quarantine.
+    let released = site.data().join(&outcome.artifacts[0].location);
+    assert!(released.join("index.json").is_file());
+    assert!(outcome.artifacts[1].location.starts_with("quarantine/"));
+}
+
+#[test]
+fn an_attestation_bundle_over_the_size_cap_fails_its_artifact_unread() {
+    let mut site = Site::new(216);
+    let big = site.world.dir().join("big.intoto.sigstore.json");
+    let size = pipeline::MAX_EVIDENCE_BUNDLE as usize + 1;
+    std::fs::write(&big, vec![b' '; size]).unwrap();
+    let short =
+        hex::encode(<sha2::Sha256 as sha2::Digest>::digest(vec![b' '; size]))[..12].to_owned();
+    let archive = site.archive(
+        "big-attestation",
+        1,
+        &[
+            ArtifactPlan {
+                extra_attestations: vec![big],
+                ..complete("tool.tar.gz")
+            },
+            complete("fine.tar.gz"),
+        ],
+    );
+    let outcome = site.import(&archive);
+    assert_eq!(
+        verdicts(&outcome),
+        [
+            (
+                Verdict::Failed,
+                vec![format!(
+                    "attestation {short}: bundle: {size} bytes (at most 4194304)"
+                )]
+            ),
+            (Verdict::Passed, vec![]),
+        ]
+    );
 }

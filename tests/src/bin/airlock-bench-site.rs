@@ -3,6 +3,9 @@
 //!
 //! `airlock-bench-site DIR small N`   N small artifacts, each with its own Sigstore bundle
 //! `airlock-bench-site DIR large MIB FILES`  FILES signed artifacts of random data, MIB in all
+//! `airlock-bench-site DIR sboms COUNT MIB [ARTIFACTS]`  ARTIFACTS (1) artifacts each carrying
+//!   COUNT CycloneDX SBOMs of MIB each (100,000 components padded with an unread field: the
+//!   most the appliance reads), and one plain signed file
 //!
 //! Prints the data folder and the archive path; `bench/import.sh` times the import.
 
@@ -18,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut sbom_policy = "";
     let (dir, plans) = match args.iter().map(String::as_str).collect::<Vec<_>>()[..] {
         [dir, "small", n] => {
             let n: usize = n.parse().context("N")?;
@@ -42,7 +46,42 @@ fn main() -> anyhow::Result<()> {
                 .collect::<Vec<_>>();
             (PathBuf::from(dir), plans)
         }
-        _ => bail!("usage: airlock-bench-site DIR small N | DIR large MIB FILES"),
+        [dir, "sboms", count, mib, ref more @ ..] if more.len() <= 1 => {
+            let count: usize = count.parse().context("COUNT")?;
+            let mib: usize = mib.parse().context("MIB")?;
+            let artifacts: usize = more
+                .first()
+                .map_or(Ok(1), |a| a.parse())
+                .context("ARTIFACTS")?;
+            // Beside DIR, which is made anew below.
+            let sboms = PathBuf::from(format!("{dir}.sboms"));
+            if sboms.exists() {
+                std::fs::remove_dir_all(&sboms)?;
+            }
+            std::fs::create_dir_all(&sboms)?;
+            sbom_policy = "[sbom]\nrequired = true\n";
+            let mut plans = Vec::new();
+            for a in 0..artifacts {
+                let paths = (0..count)
+                    .map(|i| {
+                        let path = sboms.join(format!("padded-{a}-{i}.cdx.json"));
+                        padded_sbom(&path, a * count + i, mib << 20).map(|()| path)
+                    })
+                    .collect::<std::io::Result<Vec<_>>>()?;
+                plans.push(ArtifactPlan {
+                    extra_sboms: paths,
+                    ..ArtifactPlan::complete(
+                        &format!("sbom-heavy-{a}.tar.gz"),
+                        format!("artifact {a} with heavy SBOMs\n").as_bytes(),
+                    )
+                });
+            }
+            plans.push(ArtifactPlan::signed("notes.txt", b"release notes\n"));
+            (PathBuf::from(dir), plans)
+        }
+        _ => bail!(
+            "usage: airlock-bench-site DIR small N | DIR large MIB FILES | DIR sboms COUNT MIB [ARTIFACTS]"
+        ),
     };
     if dir.exists() {
         std::fs::remove_dir_all(&dir)?;
@@ -66,12 +105,37 @@ fn main() -> anyhow::Result<()> {
     let key = airlock_bundler::keys::load_public_key(&world.publisher().pub_path)?;
     admin::add_publisher_key(&app, "bench", "release-team", &key)?;
     let policy = format!(
-        "enforcement = \"enforce\"\n[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nsubject = \"{TRUSTED_IDENTITY}\"\n"
+        "enforcement = \"enforce\"\n{sbom_policy}[[signer]]\nname = \"release\"\nissuer = \"{ISSUER}\"\nsubject = \"{TRUSTED_IDENTITY}\"\n"
     );
     admin::import_policy(&app, "bench", &PolicyDocument::from_toml(&policy)?)?;
     println!("{}", data.display());
     println!("{}", archive.display());
     Ok(())
+}
+
+/// A CycloneDX SBOM of 100,000 components (the most the appliance reads) whose unread
+/// `description` fields pad it to `size` bytes; `seed` makes each file's bytes distinct.
+fn padded_sbom(path: &std::path::Path, seed: usize, size: usize) -> std::io::Result<()> {
+    use std::io::Write as _;
+    const COMPONENTS: usize = 100_000;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
+    let head = format!(
+        r#"{{"bomFormat":"CycloneDX","specVersion":"1.5","serialNumber":"urn:bench:{seed}","components":["#
+    );
+    out.write_all(head.as_bytes())?;
+    let per = (size.saturating_sub(head.len()) / COMPONENTS)
+        .saturating_sub(60)
+        .min(60_000);
+    let filler = "x".repeat(per);
+    for i in 0..COMPONENTS {
+        let comma = if i > 0 { "," } else { "" };
+        write!(
+            out,
+            r#"{comma}{{"name":"component-{i}","version":"1.0.{i}","description":"{filler}"}}"#
+        )?;
+    }
+    out.write_all(b"]}")?;
+    out.flush()
 }
 
 /// Incompressible bytes, fast: SHA-256 in counter mode.

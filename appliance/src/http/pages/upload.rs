@@ -15,8 +15,8 @@ use airlock_web::{Chrome, Section, Template, Text, UploadPage, Viewer};
 use futures_core::Stream;
 
 use super::{PageError, Signed, Visitor, blocking, check_csrf, html, html_with, see_other};
-use crate::http::AppState;
 use crate::http::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, Partial, ReceiveError};
+use crate::http::{AppState, api};
 use crate::pipeline::{self, ImportRequest, Original};
 use crate::store::{ImportSource, Role};
 
@@ -40,7 +40,7 @@ pub(super) async fn form(
     signed: Signed,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
-    let limit = state.max_upload;
+    let limit = api::upload_limit(&state).await?;
     let body = blocking(&state, move |app| {
         page(signed.open(app, Role::Operator)?.viewer(), limit, None)
     })
@@ -84,7 +84,11 @@ pub(super) async fn upload(
         }
         Err(e @ (PageError::BadRequest(_) | PageError::TooLarge { .. })) => Ok(html_with(
             e_status(&e),
-            page(visitor.viewer(), state.max_upload, Some(e.to_string()))?,
+            page(
+                visitor.viewer(),
+                api::upload_limit(&state).await?,
+                Some(e.to_string()),
+            )?,
         )),
         Err(e) => Err(e),
     }
@@ -101,7 +105,7 @@ async fn receive(
     state: &AppState,
     payload: web::Payload,
 ) -> Result<(Partial, String), PageError> {
-    let limit = state.max_upload;
+    let limit = api::upload_limit(state).await?;
     if let Some(length) = req
         .headers()
         .get(header::CONTENT_LENGTH)

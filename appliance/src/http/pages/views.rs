@@ -90,6 +90,13 @@ pub(super) fn import_facts(r: &ImportRow) -> ImportFacts {
         state: r.state.as_str().to_owned(),
         reason: r.reason.clone().map(Text::new),
         archive_size: r.archive_size,
+        archive_sha256: r.archive_sha256.clone(),
+        kept: match (&r.kept_sha256, r.kept_bytes) {
+            (Some(kept), Some(bytes)) if Some(kept) != r.archive_sha256.as_ref() => {
+                Some((bytes, kept.clone()))
+            }
+            _ => None,
+        },
         archive_id: r.archive_id.clone().map(Text::new),
         publisher: r.publisher.clone().map(Text::new),
         sequence: r.sequence,
@@ -205,7 +212,12 @@ pub(super) fn report(v: &Value) -> Report {
                 digest: s(sbom, "digest"),
                 source: s(sbom, "source"),
                 format: summary.map(|x| Text::new(s(x, "format"))),
-                components: rows.len(),
+                // The count the SBOM gave (a report keeps at most 10,000 of them).
+                components: summary
+                    .and_then(|x| x.get("component_count"))
+                    .and_then(Value::as_u64)
+                    .and_then(|n| usize::try_from(n).ok())
+                    .unwrap_or(rows.len()),
                 error: opt_s(sbom, "error").map(Text::new),
             }
         })
