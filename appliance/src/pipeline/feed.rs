@@ -64,6 +64,8 @@ pub(super) struct Inputs<'a> {
     pub(super) policy: &'a Policy,
     /// Turns a judgement into what is stored (run on the worker).
     pub(super) finish: &'a (dyn Fn(&Manifest, Judged) -> Decided<Vec<u8>> + Sync),
+    /// Where large staged blobs are sent to be written back early.
+    pub(super) writeback: &'a super::writeback::Writeback,
 }
 
 /// Everything the pass decided, ready to commit.
@@ -566,9 +568,13 @@ impl ReadObserver for Feed<'_, '_> {
         self.settle();
     }
 
-    fn blob(&mut self, digest: &Sha256Digest, _path: &Path, bytes: Option<&[u8]>) {
+    fn blob(&mut self, digest: &Sha256Digest, path: &Path, bytes: Option<&[u8]>) {
         if self.rejection.is_some() || self.stop.load(Ordering::Relaxed) {
             return;
+        }
+        if bytes.is_none() {
+            // A large blob (small ones come with their bytes): to disk while reading goes on.
+            self.inputs.writeback.ask(path);
         }
         if self.trust_missing.remove(digest) && self.trust_missing.is_empty() {
             self.settle();

@@ -23,6 +23,7 @@ mod release;
 mod settings;
 mod spool;
 mod steps;
+mod writeback;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -419,6 +420,11 @@ fn run_checks(
     steps: &mut Vec<NewStep>,
     now: DateTime<Utc>,
 ) -> Result<feed::Outcome, Stopped> {
+    // The kept archive and the staged blobs are written back while the archive is read.
+    let writeback = writeback::Writeback::start();
+    for part in parts {
+        writeback.ask(part);
+    }
     let keys = steps::publisher_keys(app, settings).inspect_err(|r| {
         // Without keys the archive cannot be opened: its step fails.
         steps.push(feed::step("archive", Err(r), Duration::ZERO));
@@ -462,6 +468,7 @@ fn run_checks(
             signers: &signers,
             policy: &policy,
             finish: &finish,
+            writeback: &writeback,
         },
         spools,
         steps,
