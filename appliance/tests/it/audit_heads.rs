@@ -3,32 +3,14 @@
 //! `audit verify` catches both against the head the appliance signed at the import, and an
 //! auditor's earlier export catches them even when the stored heads were deleted too.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use airlock_appliance::store;
 use airlock_tests::ArtifactPlan;
 use sha2::{Digest as _, Sha256};
 
+use crate::common::appliance;
 use crate::site::Site;
-
-const APPLIANCE: &str = env!("CARGO_BIN_EXE_airlock-appliance");
-
-fn appliance(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(APPLIANCE)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ airlock-appliance {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).trim().to_owned()

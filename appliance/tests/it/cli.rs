@@ -1,7 +1,6 @@
 //! The admin CLI as an operator uses it: `init`, `publishers`, `signers`, `policy`, `import`,
 //! `status`, `witness-state`, `audit verify` and `audit export`, with their exit codes.
 
-use std::path::Path;
 use std::process::{Command, Output};
 
 use airlock_tests::{
@@ -9,21 +8,7 @@ use airlock_tests::{
 };
 use chrono::{Duration, Utc};
 
-fn appliance(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_airlock-appliance"))
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ airlock-appliance {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
+use crate::common::appliance;
 
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()

@@ -5,7 +5,8 @@
 #![allow(dead_code)] // Each test module uses its own subset.
 
 use std::net::{SocketAddr, TcpListener};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -165,6 +166,24 @@ impl Drop for Server {
 }
 
 /// Test server options: one worker, signals left alone, [`http::MAX_UPLOAD`].
+/// `airlock-appliance ARGS --data DIR`, run to completion; what it printed is echoed into the
+/// test's output.
+pub(crate) fn appliance(data: &Path, args: &[&str]) -> Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_airlock-appliance"))
+        .args(args)
+        .arg("--data")
+        .arg(data)
+        .output()
+        .unwrap();
+    eprintln!(
+        "$ airlock-appliance {}\n{}{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 pub(crate) fn options() -> ServeOptions {
     ServeOptions {
         workers: Some(1),

@@ -3,7 +3,7 @@
 //! pages), and an archive made for another site.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use airlock_appliance::admin::{self, AdminError};
 use airlock_appliance::inbox::Inbox;
@@ -11,27 +11,12 @@ use airlock_appliance::pipeline::{self, ImportError};
 use airlock_appliance::store::{self, ImportState, Role};
 use airlock_tests::{ArtifactPlan, TUF_NAME};
 
+use crate::common::appliance;
 use crate::common::{ADMIN, AUDITOR, Server};
 use crate::pages::{BodyText as _, Web};
 use crate::site::Site;
 
 const APPLIANCE: &str = env!("CARGO_BIN_EXE_airlock-appliance");
-
-fn appliance(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(APPLIANCE)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ airlock-appliance {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn last_sequence(site: &Site) -> Option<u64> {
     store::publishers::get(site.app.store().read(), "release-team")

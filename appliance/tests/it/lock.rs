@@ -16,6 +16,7 @@ use airlock_appliance::pipeline::{self, ImportError, PAUSE_DIR_ENV};
 use airlock_appliance::store::{self, ImportState};
 use airlock_tests::ArtifactPlan;
 
+use crate::common::appliance;
 use crate::common::{Auth, OPERATOR, Server};
 use crate::site::Site;
 
@@ -26,23 +27,6 @@ const PATIENCE: Duration = Duration::from_secs(120);
 
 /// The import's checkpoints, in order.
 const POINTS: [&str; 3] = ["started", "checked", "committed"];
-
-/// `airlock-appliance ARGS --data DIR`, run to completion.
-fn appliance(data: &Path, args: &[&str]) -> Output {
-    let out = Command::new(APPLIANCE)
-        .args(args)
-        .arg("--data")
-        .arg(data)
-        .output()
-        .unwrap();
-    eprintln!(
-        "$ airlock-appliance {}\n{}{}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
 
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
