@@ -15,6 +15,7 @@ use actix_web::dev::ServerHandle;
 use airlock_appliance::appliance::Appliance;
 use airlock_appliance::http::{self, ServeOptions, Signals};
 use airlock_appliance::init::{InitOptions, init};
+use airlock_appliance::lock::Wait;
 use airlock_appliance::store::Role;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject as _;
@@ -23,6 +24,11 @@ use tempfile::TempDir;
 use ureq::tls::{Certificate, RootCerts, TlsConfig, TlsProvider};
 
 /// The admin `init` creates.
+/// How long a test's in-process writes wait for the writer lock. Not zero: a child process that
+/// another test thread is starting holds copies of this process's descriptors, the lock's among
+/// them, until it execs, so a lock just released can look held for a moment.
+pub(crate) const TEST_WAIT: Wait = Wait::Up(std::time::Duration::from_secs(10));
+
 pub(crate) const ADMIN: (&str, &str) = ("admin", "admin-password-0");
 /// An operator.
 pub(crate) const OPERATOR: (&str, &str) = ("olga", "operator-password-0");

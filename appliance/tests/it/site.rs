@@ -14,6 +14,8 @@ use airlock_appliance::{audit, witness_state};
 use airlock_tests::{ArtifactPlan, ISSUER, TRUSTED_IDENTITY, TUF_NAME, World};
 use chrono::{Duration, Utc};
 
+use crate::common::TEST_WAIT;
+
 /// The policy most tests run under: the release identity trusted, nothing else required.
 pub(crate) const BASE_POLICY: &str = r#"
 enforcement = "enforce"
@@ -53,7 +55,9 @@ impl Site {
             now: Utc::now(),
         })
         .unwrap();
-        let app = Appliance::open(&data).unwrap();
+        let app = Appliance::open(&data)
+            .unwrap()
+            .with_writer("test", TEST_WAIT);
         let key = airlock_bundler::keys::load_public_key(&world.publisher().pub_path).unwrap();
         admin::add_publisher_key(&app, "test", "release-team", &key).unwrap();
         let site = Self { dir, world, app };
@@ -103,7 +107,9 @@ impl Site {
 
     /// Opens the data folder again, as a restarted appliance does (the old handle is closed).
     pub(crate) fn reopen(&mut self) {
-        self.app = Appliance::open(&self.data()).unwrap();
+        self.app = Appliance::open(&self.data())
+            .unwrap()
+            .with_writer("test", TEST_WAIT);
     }
 
     /// Sets an appliance setting as an admin does.
