@@ -376,7 +376,8 @@ pub fn add_signer(app: &Appliance, actor: &str, spec: &SignerSpec) -> Result<(),
         Ok(record(
             "signer.added",
             &spec.name,
-            serde_json::to_value(spec).unwrap_or_default(),
+            serde_json::to_value(spec)
+                .expect("invariant: a signer spec serializes (derived, string keys)"),
         ))
     })
 }

@@ -164,5 +164,6 @@ pub fn sign_dsse(key: &SigningKey, payload_type: &str, payload: &[u8]) -> Vec<u8
         }],
     };
     // Strings always serialize.
-    serde_json::to_vec(&envelope).unwrap_or_default()
+    serde_json::to_vec(&envelope)
+        .expect("invariant: a DSSE envelope serializes (derived, string keys)")
 }

@@ -66,7 +66,8 @@ fn row_hash(row: &AuditRow) -> String {
         prev_hash: &row.prev_hash,
     };
     // Serializing strings and integers cannot fail.
-    let bytes = serde_json::to_vec(&hashed).unwrap_or_default();
+    let bytes = serde_json::to_vec(&hashed)
+        .expect("invariant: an audit row serializes (derived, string keys)");
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -283,7 +284,8 @@ pub fn sign_head(
         key_id: KeyId::of(&key.verifying_key()).to_string(),
     };
     // Serializing integers and strings cannot fail.
-    let payload = serde_json::to_vec(&statement).unwrap_or_default();
+    let payload = serde_json::to_vec(&statement)
+        .expect("invariant: the signed head serializes (derived, string keys)");
     let envelope = crate::appliance::sign_dsse(key, HEAD_PAYLOAD_TYPE, &payload);
     let row = SignedHeadRow {
         seq: statement.seq,

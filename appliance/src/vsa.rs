@@ -126,5 +126,6 @@ pub fn statement(s: &Summary<'_>) -> Vec<u8> {
         },
     };
     // Plain strings and vectors always serialize.
-    serde_json::to_vec(&statement).unwrap_or_default()
+    serde_json::to_vec(&statement)
+        .expect("invariant: the VSA statement serializes (derived, string keys)")
 }

@@ -43,6 +43,7 @@ pub fn signed(app: &Appliance) -> Result<Vec<u8>, StoreError> {
             .collect(),
     };
     // Strings and integers always serialize.
-    let payload = serde_json::to_vec(&state).unwrap_or_default();
+    let payload = serde_json::to_vec(&state)
+        .expect("invariant: the witness state serializes (derived, string keys)");
     Ok(app.sign_dsse(WITNESS_STATE_PAYLOAD_TYPE, &payload))
 }

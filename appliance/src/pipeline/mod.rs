@@ -450,8 +450,10 @@ fn run_checks(
             position: j.position,
             verdict: j.verdict,
             vsa: app.sign_dsse(vsa::IN_TOTO_PAYLOAD_TYPE, &statement),
-            reasons_json: serde_json::to_string(&j.reasons).unwrap_or_default(),
-            report: serde_json::to_vec(&j.report).unwrap_or_default(),
+            reasons_json: serde_json::to_string(&j.reasons)
+                .expect("invariant: a list of strings serializes"),
+            report: serde_json::to_vec(&j.report)
+                .expect("invariant: the report serializes (derived, string keys)"),
             digest,
             rule: j.report.rule,
             reasons: j.reasons,

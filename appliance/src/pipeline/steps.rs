@@ -200,7 +200,8 @@ pub(super) fn check_trust(
             name: repo.name.clone(),
             trusted_root: verified.trusted_root().bytes().to_vec(),
             trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
-            state_json: serde_json::to_string(verified.state()).unwrap_or_default(),
+            state_json: serde_json::to_string(verified.state())
+                .expect("invariant: a TUF state serializes (derived, string keys)"),
             root_version,
             role_expiries: serde_json::Value::Object(
                 verified

@@ -95,7 +95,8 @@ pub fn sign_manifest(payload: &[u8], keys: &[&SigningKey]) -> Vec<u8> {
             .collect(),
     };
     // Strings and vectors of strings always serialize.
-    serde_json::to_vec(&envelope).unwrap_or_default()
+    serde_json::to_vec(&envelope)
+        .expect("invariant: a DSSE envelope serializes (derived, string keys)")
 }
 
 /// Checks the envelope: the manifest payload type, and at least `threshold` distinct trusted

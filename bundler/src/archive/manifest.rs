@@ -597,7 +597,8 @@ impl Manifest {
     pub fn to_json(&self) -> Vec<u8> {
         // Serializing these plain types cannot fail: every map key is a string. Compact, not
         // pretty: indentation was a quarter of a large manifest.
-        serde_json::to_vec(self).unwrap_or_default()
+        serde_json::to_vec(self)
+            .expect("invariant: a manifest serializes (derived and hand-written, string keys)")
     }
 
     /// The sum of all blob sizes.
