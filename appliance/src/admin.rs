@@ -261,7 +261,7 @@ pub fn set_publisher_threshold(
     set_setting(
         app,
         actor,
-        crate::pipeline::PUBLISHER_THRESHOLD,
+        crate::settings::PUBLISHER_THRESHOLD,
         &threshold.to_string(),
     )
 }
@@ -294,9 +294,9 @@ pub struct Quotas {
 /// The storage quotas in force.
 pub fn quotas(app: &Appliance) -> Result<Quotas, AdminError> {
     let max_archive_bytes =
-        crate::pipeline::max_archive_bytes(app).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        crate::settings::max_archive_bytes(app).map_err(|e| AdminError::Invalid(e.to_string()))?;
     let settings =
-        crate::pipeline::Settings::load(app).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        crate::settings::Settings::load(app).map_err(|e| AdminError::Invalid(e.to_string()))?;
     Ok(Quotas {
         max_archive_bytes,
         keep_rejected_whole: settings.keep_rejected_whole,
@@ -316,7 +316,7 @@ pub fn set_quotas(app: &Appliance, actor: &str, change: &QuotaChange) -> Result<
         set_setting(
             app,
             actor,
-            crate::pipeline::MAX_ARCHIVE_BYTES,
+            crate::settings::MAX_ARCHIVE_BYTES,
             &bytes.to_string(),
         )?;
     }
@@ -324,7 +324,7 @@ pub fn set_quotas(app: &Appliance, actor: &str, change: &QuotaChange) -> Result<
         set_setting(
             app,
             actor,
-            crate::pipeline::KEEP_REJECTED_WHOLE,
+            crate::settings::KEEP_REJECTED_WHOLE,
             &whole.to_string(),
         )?;
     }
@@ -332,7 +332,7 @@ pub fn set_quotas(app: &Appliance, actor: &str, change: &QuotaChange) -> Result<
         set_setting(
             app,
             actor,
-            crate::pipeline::REJECTED_MAX_TOTAL,
+            crate::settings::REJECTED_MAX_TOTAL,
             &bytes.to_string(),
         )?;
     }
@@ -359,7 +359,7 @@ pub fn import_policy(app: &Appliance, actor: &str, doc: &PolicyDocument) -> Resu
         Ok(record(
             "policy.changed",
             "policy",
-            serde_json::json!({"sha256": crate::pipeline::sha256_hex(text.as_bytes()), "signers": doc.signers.len()}),
+            serde_json::json!({"sha256": crate::audit::sha256_hex(text.as_bytes()), "signers": doc.signers.len()}),
         ))
     })
 }

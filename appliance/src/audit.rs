@@ -23,6 +23,11 @@ use airlock_bundler::keys::KeyId;
 
 use crate::store::{self, AuditRow, GENESIS_HASH, SignedHeadRow, StoreError, Tx};
 
+/// Hex SHA-256 (of what an audit row records a digest of).
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// The DSSE payload type of a signed audit head.
 pub const HEAD_PAYLOAD_TYPE: &str = "application/vnd.airlock.audit-head.v1+json";
 

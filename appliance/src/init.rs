@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use crate::audit::{self, Event};
 use crate::auth::{self, AuthError};
 use crate::paths::DataDir;
-use crate::pipeline::POLICY;
 use crate::policy::Policy;
+use crate::settings::POLICY;
 use crate::store::{self, Role, Store, StoreError};
 use crate::tls::{self, TlsError};
 
@@ -193,7 +193,7 @@ fn build(options: &InitOptions) -> Result<Initialised, InitError> {
     store.write(|tx| {
         store::settings::set(tx, POLICY, &Policy::strict().to_toml())?;
         if let Some(site) = &options.site {
-            store::settings::set(tx, crate::pipeline::SITE, site)?;
+            store::settings::set(tx, crate::settings::SITE, site)?;
         }
         for (name, root) in &options.tuf_roots {
             store::trust::pin(tx, name, root)?;
@@ -204,7 +204,7 @@ fn build(options: &InitOptions) -> Result<Initialised, InitError> {
                     actor: "init",
                     action: "trust.pinned",
                     subject: name,
-                    detail: serde_json::json!({"root_sha256": crate::pipeline::sha256_hex(root)}),
+                    detail: serde_json::json!({"root_sha256": crate::audit::sha256_hex(root)}),
                 },
             )?;
         }

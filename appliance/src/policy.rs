@@ -943,12 +943,6 @@ fn too_many() -> String {
     format!("SBOM lists more than {MAX_SBOM_COMPONENTS} components")
 }
 
-/// Reads a CycloneDX or SPDX JSON SBOM in one streaming pass with its caps enforced while
-/// parsing ([`crate::sbom::read_sbom`]). Errors are one line.
-pub fn inspect_sbom(bytes: &[u8]) -> Result<SbomSummary, String> {
-    crate::sbom::read_sbom(bytes)
-}
-
 /// Reads an SBOM already parsed as JSON: a CycloneDX or SPDX document, which is also what an
 /// in-toto statement of type [`CYCLONEDX_PREDICATE_TYPE`] or [`SPDX_PREDICATE_TYPE`] carries as
 /// its predicate. A whole such statement is accepted too.
@@ -1099,6 +1093,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::sbom::read_sbom as inspect_sbom;
 
     const ED25519_PEM: &str = "-----BEGIN PUBLIC KEY-----
 MCowBQYDK2VwAyEAkx+QTpC3rpRxEz0t8cYTFSRAcRD6MEaX7HdguQNiORg=
@@ -2044,7 +2039,7 @@ MCowBQYDK2VwAyEAkx+QTpC3rpRxEz0t8cYTFSRAcRD6MEaX7HdguQNiORg=
 
     #[test]
     fn unreadable_sboms_say_why_in_one_line() {
-        let not_json = inspect_sbom(b"{ nope").unwrap_err();
+        let not_json = inspect_sbom(&b"{ nope"[..]).unwrap_err();
         assert!(not_json.starts_with("not JSON: "), "{not_json}");
         assert!(!not_json.contains('\n'));
         for neither in [

@@ -5,9 +5,11 @@ use airlock_trust_root::SignerPolicy;
 use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
-use crate::pipeline::settings_key_policy;
 use crate::policy::{Policy, PolicyDocument, PolicyError, SignerSpec};
 use crate::store::{self, NewSigner, SignerKind, SignerRow, StoreError, Tx};
+
+/// The setting that holds the policy TOML (without signers).
+pub const POLICY_SETTING: &str = "policy";
 
 /// Why the stored policy could not be read or replaced.
 #[derive(Debug, thiserror::Error)]
@@ -61,7 +63,7 @@ pub fn spec_of(row: &SignerRow) -> Result<SignerSpec, StoreError> {
 
 /// The policy document in force.
 pub fn document(conn: &Connection) -> Result<PolicyDocument, PolicyStoreError> {
-    let policy = match store::settings::get(conn, settings_key_policy())? {
+    let policy = match store::settings::get(conn, POLICY_SETTING)? {
         Some(text) => Policy::from_toml(&text)?,
         None => Policy::strict(),
     };
@@ -130,7 +132,7 @@ pub fn replace(
     now: DateTime<Utc>,
 ) -> Result<(), PolicyStoreError> {
     doc.validate()?;
-    store::settings::set(tx, settings_key_policy(), &doc.policy.to_toml())?;
+    store::settings::set(tx, POLICY_SETTING, &doc.policy.to_toml())?;
     store::signers::delete_all(tx)?;
     for spec in &doc.signers {
         add_signer(tx, spec, now)?;

@@ -432,7 +432,7 @@ async fn upload(
 /// server's own bound.
 pub(crate) async fn upload_limit(state: &AppState) -> Result<u64, ApiError> {
     let setting = blocking(state, |app| {
-        pipeline::max_archive_bytes(app).map_err(ApiError::internal)
+        crate::settings::max_archive_bytes(app).map_err(ApiError::internal)
     })
     .await?;
     Ok(state.max_upload.min(setting))

@@ -89,7 +89,7 @@ impl Context<'_> {
             if bytes.len() as u64 > MAX_SBOM_SIZE {
                 return Err(format!("{} bytes (at most {MAX_SBOM_SIZE})", bytes.len()));
             }
-            return policy::inspect_sbom(bytes);
+            return crate::sbom::read_sbom(&bytes[..]);
         }
         read_sbom_file(&self.staging.join(blob_path(digest)))
     }

@@ -20,7 +20,6 @@ mod evidence;
 mod feed;
 mod oci;
 mod release;
-mod settings;
 mod spool;
 mod steps;
 mod writeback;
@@ -31,7 +30,6 @@ use std::time::{Duration, Instant};
 use airlock_bundler::archive::ArchiveParts;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
@@ -39,14 +37,14 @@ use crate::lock::{LockError, Wait, WriterLock};
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
 use crate::vsa;
 
-pub use evidence::{ArtifactReport, MAX_EVIDENCE_BUNDLE, Verdict};
-pub(crate) use release::{Follow, open_regular, sha256_of_files};
-pub use release::{recover, recover_locked};
-pub use settings::{
+pub use crate::settings::{
     CLOCK_SKEW, DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_REJECTED_MAX_TOTAL, KEEP_REJECTED_WHOLE,
     MAX_ARCHIVE_BYTES, MAX_TRANSIT_AGE, POLICY, PUBLISHER_THRESHOLD, REJECTED_HEAD_BYTES,
     REJECTED_MAX_TOTAL, SITE, Settings, max_archive_bytes,
 };
+pub use evidence::{ArtifactReport, MAX_EVIDENCE_BUNDLE, Verdict};
+pub(crate) use release::{Follow, open_regular, sha256_of_files};
+pub use release::{recover, recover_locked};
 
 /// What to import.
 #[derive(Debug, Clone)]
@@ -152,6 +150,15 @@ pub enum ImportError {
     },
 }
 
+impl From<crate::settings::SettingsError> for ImportError {
+    fn from(e: crate::settings::SettingsError) -> Self {
+        match e {
+            crate::settings::SettingsError::Store(e) => Self::Store(e),
+            crate::settings::SettingsError::Policy(e) => Self::Policy(e),
+        }
+    }
+}
+
 /// The longest archive file name recorded, in bytes (as uploads).
 pub const MAX_FILE_NAME: usize = 1024;
 
@@ -255,7 +262,7 @@ fn import_locked(
         }
         size = size.saturating_add(meta.len());
     }
-    let limit = settings::max_archive_bytes(app)?;
+    let limit = crate::settings::max_archive_bytes(app)?;
     if size > limit {
         return Err(ImportError::TooLarge { size, limit });
     }
@@ -493,7 +500,7 @@ fn keep_rejected(
         kept_bytes: kept.size,
         kept_sha256: kept.sha256.clone(),
     };
-    if kept.size <= settings::REJECTED_HEAD_BYTES {
+    if kept.size <= crate::settings::REJECTED_HEAD_BYTES {
         return Ok(whole);
     }
     if settings.keep_rejected_whole {
@@ -503,7 +510,7 @@ fn keep_rejected(
         }
     }
     let (path, kept_sha256, kept_bytes) =
-        release::keep_head(app, import_id, &kept, settings::REJECTED_HEAD_BYTES)?;
+        release::keep_head(app, import_id, &kept, crate::settings::REJECTED_HEAD_BYTES)?;
     Ok(store::KeptArchive {
         path: path.display().to_string(),
         kept_bytes,
@@ -871,11 +878,6 @@ fn pause_at(point: &str) {
     }
 }
 
-/// Hex SHA-256.
-pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
-}
-
 /// One artifact's verdict and what is stored for it, rendered on the evidence workers. The
 /// report JSON and the signed VSA are `B`: bytes where they are made, then a span of the
 /// worker's spool until the commit.
@@ -916,9 +918,4 @@ impl Decided<Vec<u8>> {
             digest: self.digest,
         })
     }
-}
-
-/// The settings key of the policy TOML.
-pub(crate) fn settings_key_policy() -> &'static str {
-    settings::POLICY
 }

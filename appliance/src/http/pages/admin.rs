@@ -19,9 +19,9 @@ use crate::admin;
 use crate::appliance::Appliance;
 use crate::auth;
 use crate::http::AppState;
-use crate::pipeline::PUBLISHER_THRESHOLD;
 use crate::policy::{PolicyDocument, SignerSpec};
 use crate::policy_store;
+use crate::settings::PUBLISHER_THRESHOLD;
 use crate::store::{self, Role, SignerKind};
 
 /// Registers the admin routes.

@@ -2,10 +2,18 @@
 
 use chrono::Duration;
 
-use super::ImportError;
 use crate::appliance::Appliance;
 use crate::policy::Policy;
 use crate::store;
+
+/// Why the settings could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("policy: {0}")]
+    Policy(String),
+}
 
 /// Setting: how many publisher keys must sign an archive.
 pub const PUBLISHER_THRESHOLD: &str = "publisher.threshold";
@@ -13,8 +21,8 @@ pub const PUBLISHER_THRESHOLD: &str = "publisher.threshold";
 pub const CLOCK_SKEW: &str = "clock.skew_seconds";
 /// Setting: the oldest `created_at` accepted (seconds before now).
 pub const MAX_TRANSIT_AGE: &str = "transit.max_age_seconds";
-/// Setting: the policy (TOML, without signers).
-pub const POLICY: &str = "policy";
+/// Setting: the policy (TOML, without signers), kept by the policy store.
+pub use crate::policy_store::POLICY_SETTING as POLICY;
 /// Setting: the largest archive imported, all parts together (bytes); uploads and inbox
 /// files over it are refused before they are kept.
 pub const MAX_ARCHIVE_BYTES: &str = "import.max_archive_bytes";
@@ -59,10 +67,14 @@ pub struct Settings {
 }
 
 /// A byte count setting, or `default` if it was never set.
-fn bytes_setting(conn: &rusqlite::Connection, key: &str, default: u64) -> Result<u64, ImportError> {
+fn bytes_setting(
+    conn: &rusqlite::Connection,
+    key: &str,
+    default: u64,
+) -> Result<u64, SettingsError> {
     match store::settings::get(conn, key)? {
         Some(v) => v.parse().map_err(|_| {
-            ImportError::Store(store::StoreError::Corrupt {
+            SettingsError::Store(store::StoreError::Corrupt {
                 what: format!("setting {key}"),
                 reason: format!("{v:?} is not a byte count"),
             })
@@ -72,7 +84,7 @@ fn bytes_setting(conn: &rusqlite::Connection, key: &str, default: u64) -> Result
 }
 
 /// The largest archive accepted ([`MAX_ARCHIVE_BYTES`]).
-pub fn max_archive_bytes(app: &Appliance) -> Result<u64, ImportError> {
+pub fn max_archive_bytes(app: &Appliance) -> Result<u64, SettingsError> {
     bytes_setting(
         app.store().read(),
         MAX_ARCHIVE_BYTES,
@@ -82,13 +94,13 @@ pub fn max_archive_bytes(app: &Appliance) -> Result<u64, ImportError> {
 
 impl Settings {
     /// Reads the settings (defaults for those never set).
-    pub fn load(app: &Appliance) -> Result<Self, ImportError> {
+    pub fn load(app: &Appliance) -> Result<Self, SettingsError> {
         let store = app.store();
         let conn = store.read();
-        let number = |key: &str, default: i64| -> Result<i64, ImportError> {
+        let number = |key: &str, default: i64| -> Result<i64, SettingsError> {
             match store::settings::get(conn, key)? {
                 Some(v) => v.parse().map_err(|_| {
-                    ImportError::Store(store::StoreError::Corrupt {
+                    SettingsError::Store(store::StoreError::Corrupt {
                         what: format!("setting {key}"),
                         reason: format!("{v:?} is not a number"),
                     })
@@ -102,13 +114,13 @@ impl Settings {
         let policy_toml = store::settings::get(conn, POLICY)?;
         let policy = match &policy_toml {
             Some(text) => {
-                Policy::from_toml(text).map_err(|e| ImportError::Policy(e.to_string()))?
+                Policy::from_toml(text).map_err(|e| SettingsError::Policy(e.to_string()))?
             }
             None => Policy::strict(),
         };
-        let document =
-            crate::policy_store::document(conn).map_err(|e| ImportError::Policy(e.to_string()))?;
-        let sha = super::sha256_hex(document.to_toml().as_bytes());
+        let document = crate::policy_store::document(conn)
+            .map_err(|e| SettingsError::Policy(e.to_string()))?;
+        let sha = crate::audit::sha256_hex(document.to_toml().as_bytes());
         let keep_rejected_whole =
             store::settings::get(conn, KEEP_REJECTED_WHOLE)?.as_deref() == Some("true");
         let rejected_max_total =
