@@ -39,7 +39,7 @@ pub struct Appliance {
     /// Who takes the data folder's writer lock, and how long it waits by default.
     writer: (String, Wait),
     /// Sign-in failures of unknown names and per address.
-    sign_in_throttle: crate::auth::Throttle,
+    sign_in_throttle: crate::throttle::Throttle,
 }
 
 impl Appliance {
@@ -63,7 +63,7 @@ impl Appliance {
             key,
             key_id,
             writer: ("airlock-appliance".to_owned(), Wait::No),
-            sign_in_throttle: crate::auth::Throttle::default(),
+            sign_in_throttle: crate::throttle::Throttle::default(),
         })
     }
 
@@ -98,7 +98,7 @@ impl Appliance {
     }
 
     /// The in-memory half of sign-in throttling (unknown names, addresses).
-    pub(crate) fn sign_in_throttle(&self) -> &crate::auth::Throttle {
+    pub(crate) fn sign_in_throttle(&self) -> &crate::throttle::Throttle {
         &self.sign_in_throttle
     }
 

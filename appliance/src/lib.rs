@@ -19,6 +19,7 @@ pub mod policy_store;
 pub mod sbom;
 pub mod settings;
 pub mod store;
+pub mod throttle;
 pub mod tls;
 pub mod vsa;
 pub mod witness_state;

@@ -18,8 +18,7 @@ use crate::shape::{CertificateMaterial, DigestAlgorithm, EntryKind, ProofShape, 
 use crate::tsa::Tsa;
 use crate::x509::cert_pem;
 
-/// Media type of the bundles the kit mints.
-pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
+pub use crate::shape::BUNDLE_V03_MEDIA_TYPE;
 /// Media type of a Sigstore trusted root.
 pub const TRUSTED_ROOT_MEDIA_TYPE: &str =
     "application/vnd.dev.sigstore.trustedroot+json;version=0.1";

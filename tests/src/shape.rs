@@ -24,6 +24,8 @@ pub enum BundleVersion {
 pub const BUNDLE_V01_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle+json;version=0.1";
 /// Media type of v0.2 bundles.
 pub const BUNDLE_V02_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle+json;version=0.2";
+/// Media type of v0.3 bundles (what the kit mints unless a shape asks for another).
+pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
 
 impl BundleVersion {
     /// The bundle's `mediaType` for this version.
@@ -31,7 +33,7 @@ impl BundleVersion {
         match self {
             BundleVersion::V0_1 => BUNDLE_V01_MEDIA_TYPE,
             BundleVersion::V0_2 => BUNDLE_V02_MEDIA_TYPE,
-            BundleVersion::V0_3 => crate::instance::BUNDLE_V03_MEDIA_TYPE,
+            BundleVersion::V0_3 => BUNDLE_V03_MEDIA_TYPE,
         }
     }
 }

@@ -3,6 +3,7 @@
 //! **Invariant:** this crate does no network I/O, never reads the clock (every check takes the
 //! time it is judged at as a parameter) and knows nothing of databases or HTTP.
 
+mod artifact;
 mod bundle;
 mod certificate;
 mod dsse;

@@ -4,10 +4,10 @@
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::artifact::ArtifactView;
 use crate::bundle::{Content, TlogEntry, hash_algorithm};
 use crate::encoding;
 use crate::keys::{HashAlgorithm, pem_decode};
-use crate::verify::ArtifactView;
 
 /// What a bundle claims, which the log entry must record.
 #[derive(Debug)]

@@ -14,8 +14,10 @@ use super::error::ArchiveError;
 use super::manifest::{
     FORMAT_VERSION, MANIFEST_PAYLOAD_TYPE, ManifestError, PAYLOAD_TYPE_PREFIX, PAYLOAD_TYPE_SUFFIX,
 };
-use super::reader::MAX_ENVELOPE_SIZE;
 use crate::keys::KeyId;
+
+/// Largest manifest envelope a reader accepts.
+pub const MAX_ENVELOPE_SIZE: u64 = 32 << 20;
 
 /// Most signatures an envelope may carry (readers refuse more; the writer never writes more).
 pub const MAX_SIGNATURES: usize = 64;

@@ -13,7 +13,7 @@ mod writer;
 
 pub use digest::{BadDigest, Sha256Digest};
 pub use entry::{BLOB_PREFIX, MANIFEST_ENTRY, blob_path};
-pub use envelope::{MAX_SIGNATURES, PublisherKeys, sign_manifest};
+pub use envelope::{MAX_ENVELOPE_SIZE, MAX_SIGNATURES, PublisherKeys, sign_manifest};
 pub use error::ArchiveError;
 pub use manifest::{
     Artifact, ArtifactKind, BlobEntry, ConsistencyProof, Evidence, FORMAT_VERSION, FileEntry,
@@ -22,7 +22,7 @@ pub use manifest::{
 };
 pub use parts::{ArchiveParts, MAX_PARTS, PartReader, part_path};
 pub use reader::{
-    MAX_ENVELOPE_SIZE, MAX_WINDOW_LOG, OpenedManifest, Progress, ReadObserver, StagedArchive,
-    WHOLE_BLOB_SIZE, read_archive, read_archive_from, read_manifest, read_staged_blob,
+    MAX_WINDOW_LOG, OpenedManifest, Progress, ReadObserver, StagedArchive, WHOLE_BLOB_SIZE,
+    read_archive, read_archive_from, read_manifest, read_staged_blob,
 };
 pub use writer::{BlobSource, MAX_LEVEL, PlannedBlob, WriteOptions, write_archive};

@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use super::digest::Sha256Digest;
 use super::entry::{self, BLOCK, EntryName, MANIFEST_ENTRY, parse_header};
-use super::envelope::{self, PublisherKeys};
+use super::envelope::{self, MAX_ENVELOPE_SIZE, PublisherKeys};
 use super::error::ArchiveError;
 use super::manifest::Manifest;
 use super::parts::ArchiveParts;
@@ -25,8 +25,6 @@ use crate::keys::KeyId;
 
 /// log2 of the largest zstd window a reader accepts (8 MiB; what levels 1..=19 produce).
 pub const MAX_WINDOW_LOG: u32 = 23;
-/// Largest manifest envelope a reader accepts.
-pub const MAX_ENVELOPE_SIZE: u64 = 32 << 20;
 /// Read buffer for the compressed input.
 const CHUNK: usize = 1 << 20;
 /// Write size for staged blobs. Copies into the page cache are several times faster from a

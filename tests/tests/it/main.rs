@@ -7,6 +7,7 @@
 mod common;
 mod demo;
 mod fixtures;
+mod modules;
 #[path = "../../common/outside.rs"]
 mod outside;
 mod servers;

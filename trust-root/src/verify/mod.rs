@@ -6,7 +6,6 @@
 //! [`Report`] is assembled from all of them, so a report exists only for a bundle that passed
 //! every step. Nothing here reads the clock: the times that matter come from the evidence.
 
-mod artifact;
 mod chain;
 mod entries;
 mod error;
@@ -16,8 +15,8 @@ mod times;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-pub(crate) use artifact::ArtifactView;
-pub use artifact::{Artifact, ArtifactDigests};
+use crate::artifact::ArtifactView;
+pub use crate::artifact::{Artifact, ArtifactDigests};
 pub use chain::IgnoredCertificate;
 pub use entries::{CheckpointFacts, InclusionEvidence, LogEntryFacts};
 pub use error::{Step, VerifyError};

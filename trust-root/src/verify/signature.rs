@@ -2,7 +2,7 @@
 //! subject against the artifact. Together they bind the artifact to what was signed.
 
 use super::VerifyError;
-use super::artifact::ArtifactView;
+use crate::artifact::ArtifactView;
 use crate::bundle::Content;
 use crate::dsse::{IN_TOTO_PAYLOAD_TYPE, Statement, Subject, is_in_toto_statement_type};
 use crate::keys::{HashAlgorithm, KeyKind, PublicKey, VerifyWithError};
