@@ -26,7 +26,7 @@ pub use times::{ObservedTime, TimeSource};
 use crate::bundle::{Bundle, BundleVersion, Content, Material};
 use crate::certificate::Certificate;
 use crate::keys::PublicKey;
-use crate::policy::SignerPolicy;
+use crate::policy::{CertificateIdentity, SignerPolicy};
 use crate::rekor::Claims;
 use crate::trusted_root::TrustedRoot;
 
@@ -103,6 +103,19 @@ pub struct Verifier {
     options: VerifierOptions,
 }
 
+/// Who the bundle says signed, matched with what the policy asks for.
+enum Claimed<'b> {
+    Certificate {
+        leaf: &'b Certificate,
+        carried: &'b [Certificate],
+        identity: &'b CertificateIdentity,
+    },
+    Key {
+        key: &'b PublicKey,
+        hint: &'b str,
+    },
+}
+
 /// Proof of the signer: a certificate that passed the chain, SCT and identity steps, or the
 /// key the policy named.
 enum SignerVerified<'b, 'r> {
@@ -143,11 +156,17 @@ impl Verifier {
         let artifact = ArtifactView::new(artifact);
 
         // Material: the certificate or key the rest of the checks are about.
-        let (leaf, key) = match (&bundle.material, policy) {
+        let claimed = match (&bundle.material, policy) {
             (Material::Certificate { leaf, ignored }, SignerPolicy::Keyless(identity)) => {
-                (Some((leaf.as_ref(), ignored, identity)), leaf.public_key())
+                Claimed::Certificate {
+                    leaf,
+                    carried: ignored,
+                    identity,
+                }
             }
-            (Material::PublicKey { .. }, SignerPolicy::PublicKey(key)) => (None, key),
+            (Material::PublicKey { hint }, SignerPolicy::PublicKey(key)) => {
+                Claimed::Key { key, hint }
+            }
             (Material::PublicKey { .. }, SignerPolicy::Keyless(_)) => {
                 return Err(VerifyError::KeyRequired);
             }
@@ -158,20 +177,24 @@ impl Verifier {
 
         let times = times::observed_times(bundle, root, &self.options)?;
 
-        let signer = match (leaf, &bundle.material) {
-            (Some((leaf, carried, identity)), _) => {
+        let (signer, key) = match claimed {
+            Claimed::Certificate {
+                leaf,
+                carried,
+                identity,
+            } => {
                 let chain = chain::verify_chain(leaf, carried, &times, root)?;
                 let scts = chain::verify_scts(leaf, &chain, root, self.options.min_scts)?;
                 let identity = chain::verify_identity(leaf, identity)?;
-                SignerVerified::Certificate {
+                let signer = SignerVerified::Certificate {
                     leaf,
                     chain,
                     scts,
                     identity,
-                }
+                };
+                (signer, leaf.public_key())
             }
-            (None, Material::PublicKey { hint }) => SignerVerified::Key { key, hint },
-            (None, Material::Certificate { .. }) => return Err(VerifyError::CertificateNotKey),
+            Claimed::Key { key, hint } => (SignerVerified::Key { key, hint }, key),
         };
 
         // SHA-256 of the DSSE PAE, computed once for the signature and log steps; for a
