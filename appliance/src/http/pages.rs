@@ -583,19 +583,7 @@ async fn sign_in(
     }
     let from = remote(&req);
     if let Err(e) = state.limiter.check(from, monotonic_now()) {
-        let mut response = sign_in_page(
-            StatusCode::TOO_MANY_REQUESTS,
-            &name,
-            Some(e.to_string()),
-            None,
-        )?;
-        if let AuthError::RateLimited { retry_after } = e {
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(auth::retry_seconds(retry_after)),
-            );
-        }
-        return Ok(response);
+        return sign_in_wait(&name, &e);
     }
     let who = name.clone();
     let outcome = blocking(&state, move |app| {
@@ -617,23 +605,28 @@ async fn sign_in(
         Err(e @ AuthError::BadCredentials) => {
             sign_in_page(StatusCode::UNAUTHORIZED, &name, Some(e.to_string()), None)
         }
-        Err(
-            e @ (AuthError::Throttled { retry_after } | AuthError::RateLimited { retry_after }),
-        ) => {
-            let mut response = sign_in_page(
-                StatusCode::TOO_MANY_REQUESTS,
-                &name,
-                Some(e.to_string()),
-                None,
-            )?;
-            response.headers_mut().insert(
-                header::RETRY_AFTER,
-                HeaderValue::from(auth::retry_seconds(retry_after)),
-            );
-            Ok(response)
+        Err(e @ (AuthError::Throttled { .. } | AuthError::RateLimited { .. })) => {
+            sign_in_wait(&name, &e)
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The sign-in page answering 429 with why, and `Retry-After` when the wait is known.
+fn sign_in_wait(name: &str, e: &AuthError) -> Result<HttpResponse, PageError> {
+    let mut response = sign_in_page(
+        StatusCode::TOO_MANY_REQUESTS,
+        name,
+        Some(e.to_string()),
+        None,
+    )?;
+    if let AuthError::Throttled { retry_after } | AuthError::RateLimited { retry_after } = e {
+        response.headers_mut().insert(
+            header::RETRY_AFTER,
+            HeaderValue::from(auth::retry_seconds(*retry_after)),
+        );
+    }
+    Ok(response)
 }
 
 /// `POST /signout`: ends the session and clears the cookie.

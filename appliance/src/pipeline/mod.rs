@@ -349,13 +349,7 @@ fn run(
     kept.sha256 = sha256;
     kept.size = size;
     app.store().write(|tx| {
-        let record = store::KeptArchive {
-            id: import_id,
-            path: kept.relative.display().to_string(),
-            archive_sha256: kept.sha256.clone(),
-            kept_bytes: kept.size,
-            kept_sha256: kept.sha256.clone(),
-        };
+        let record = kept.whole_record(import_id);
         store::imports::set_kept_archive(tx, &record)?;
         audit::append(
             tx,
@@ -493,13 +487,7 @@ fn keep_rejected(
     kept: release::Kept,
     settings: &Settings,
 ) -> Result<store::KeptArchive, ImportError> {
-    let whole = store::KeptArchive {
-        id: import_id,
-        path: kept.relative.display().to_string(),
-        archive_sha256: kept.sha256.clone(),
-        kept_bytes: kept.size,
-        kept_sha256: kept.sha256.clone(),
-    };
+    let whole = kept.whole_record(import_id);
     if kept.size <= crate::settings::REJECTED_HEAD_BYTES {
         return Ok(whole);
     }

@@ -31,6 +31,19 @@ pub(super) struct Kept {
     pub(super) size: u64,
 }
 
+impl Kept {
+    /// What the import row records of it when it is kept whole.
+    pub(super) fn whole_record(&self, import_id: i64) -> store::KeptArchive {
+        store::KeptArchive {
+            id: import_id,
+            path: self.relative.display().to_string(),
+            archive_sha256: self.sha256.clone(),
+            kept_bytes: self.size,
+            kept_sha256: self.sha256.clone(),
+        }
+    }
+}
+
 /// Keeps the archive's files under `archive/` with the import's id, as the appliance's own
 /// files: the appliance's own upload is renamed; anything else is copied (a reflink where the
 /// filesystem shares extents, else a plain copy) under a temporary name and renamed, so a

@@ -5,16 +5,16 @@
 //! the verifier to: accepted shapes exit 0, the others exit 1 with one stderr line naming the
 //! step (or `bundle:` for what the parser refuses).
 
-use std::process::{Command, Output};
-
 use airlock_tests::{
     BundleVersion, CertificateMaterial, DigestAlgorithm, EntryKind, FOREIGN_OTHERNAME_OID,
-    FULCIO_OTHERNAME_OID, Identity, Instance, KeyAlgorithm, Knobs, LeafQuirks, MintedBundle,
-    Predicate, ProofShape, Provenance, SanForm, Shape, SignOptions, TimestampMode,
+    FULCIO_OTHERNAME_OID, Instance, KeyAlgorithm, Knobs, LeafQuirks, MintedBundle, Predicate,
+    ProofShape, Provenance, SanForm, Shape, SignOptions, TimestampMode,
 };
 use chrono::DateTime;
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha512};
+
+use crate::testkit_bundles::{Run, Signer};
 
 const IDENTITY: &str = "https://ci.airlock.test/org/repo/.ci/release.yml@refs/heads/main";
 const ISSUER: &str = "https://token.ci.airlock.test";
@@ -87,51 +87,10 @@ fn entry_body(bundle: &MintedBundle) -> Value {
     serde_json::from_slice(&raw).unwrap()
 }
 
-/// What `verify-bundle` did.
-#[derive(Debug)]
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-/// Writes the instance's trusted root, `bundle` and `artifact` into a temporary directory and
-/// runs `airlock-bundler verify-bundle` on them, requiring the identity and issuer the bundle
-/// was minted for. `artifact` is `None` to pass `sha256:<hex>` of the bundle's subject instead
-/// of a file.
+/// Runs `airlock-bundler verify-bundle` on `bundle` (and `artifact`, or `sha256:` of the
+/// bundle's subject when `None`), requiring the identity and issuer it was minted for.
 fn verify(inst: &Instance, bundle: &MintedBundle, artifact: Option<&[u8]>, extra: &[&str]) -> Run {
-    let dir = tempfile::tempdir().unwrap();
-    let write = |name: &str, bytes: &[u8]| {
-        let path = dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        path
-    };
-    let root = write("trusted_root.json", &inst.trusted_root_json().unwrap());
-    let bundle_path = write("artifact.sigstore.json", &bundle.json);
-    let (Identity::Uri(id) | Identity::Email(id)) = &bundle.identity;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_airlock-bundler"));
-    cmd.arg("verify-bundle")
-        .arg("--bundle")
-        .arg(&bundle_path)
-        .arg("--trusted-root")
-        .arg(&root)
-        .args(["--certificate-identity", id])
-        .args(["--certificate-oidc-issuer", &bundle.issuer])
-        .args(extra);
-    match artifact {
-        Some(bytes) => cmd.arg(write("artifact", bytes)),
-        None => cmd.arg(format!("sha256:{}", hex::encode(bundle.subject_digest))),
-    };
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().unwrap();
-    Run {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
-    }
+    crate::testkit_bundles::verify(inst, bundle, artifact, &Signer::Minted, extra)
 }
 
 /// Exit 0 with nothing on stderr.

@@ -60,7 +60,7 @@ fn packages() -> Vec<Package> {
 }
 
 /// Who `verify-bundle` is told signed the bundle.
-enum Signer {
+pub(crate) enum Signer {
     /// The identity and issuer the bundle was minted for (`--certificate-identity/-oidc-issuer`).
     Minted,
     /// A managed key, by PEM (`--key`).
@@ -68,16 +68,16 @@ enum Signer {
 }
 
 /// What `verify-bundle` did.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 /// Writes the instance's trusted root, `bundle` and `artifact` into a temporary directory and
 /// runs `airlock-bundler verify-bundle` on them. `artifact` is `None` to pass the digest the
 /// bundle was minted over (`sha256:<hex>`) instead of a file.
-fn verify(
+pub(crate) fn verify(
     inst: &Instance,
     bundle: &MintedBundle,
     artifact: Option<&[u8]>,
