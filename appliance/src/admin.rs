@@ -42,14 +42,18 @@ pub enum AdminError {
 /// The audit row a change is recorded by.
 struct Record<'a> {
     action: &'a str,
-    subject: &'a str,
+    subject: std::borrow::Cow<'a, str>,
     detail: serde_json::Value,
 }
 
-fn record<'a>(action: &'a str, subject: &'a str, detail: serde_json::Value) -> Record<'a> {
+fn record<'a>(
+    action: &'a str,
+    subject: impl Into<std::borrow::Cow<'a, str>>,
+    detail: serde_json::Value,
+) -> Record<'a> {
     Record {
         action,
-        subject,
+        subject: subject.into(),
         detail,
     }
 }
@@ -71,7 +75,7 @@ fn audited<'r>(
             &Event {
                 actor,
                 action: r.action,
-                subject: r.subject,
+                subject: &r.subject,
                 detail: r.detail,
             },
         )?;
@@ -429,5 +433,138 @@ pub fn clear_alarm(app: &Appliance, actor: &str, id: i64) -> Result<(), AdminErr
             format!("open alarm {id}")
         })?;
         Ok(record("alarm.cleared", &subject, serde_json::json!({})))
+    })
+}
+
+/// What a new pull token may do.
+#[derive(Debug, Clone, Default)]
+pub struct PullTokenSpec {
+    /// What it is for (shown in lists and the audit trail).
+    pub name: String,
+    /// A repository prefix it is limited to (`acme/` or `acme/tool`).
+    pub scope: Option<String>,
+    /// When it stops working.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Issues a read-only pull token for the site registry; returns its id and the token, which
+/// is shown this once (only its SHA-256 is kept).
+pub fn issue_pull_token(
+    app: &Appliance,
+    actor: &str,
+    spec: &PullTokenSpec,
+) -> Result<(i64, String), AdminError> {
+    if spec.name.is_empty() || spec.name.len() > 64 || spec.name.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(
+            "a pull token's name must be 1 to 64 characters without control characters".into(),
+        ));
+    }
+    if let Some(scope) = &spec.scope
+        && !crate::registry::valid_repository(scope.trim_end_matches('/'))
+    {
+        return Err(AdminError::Invalid(format!(
+            "scope {scope:?} is not a repository name or prefix (lower-case, like acme/ or acme/tool)"
+        )));
+    }
+    if let Some(expires) = spec.expires_at
+        && expires <= app.now()
+    {
+        return Err(AdminError::Invalid(
+            "a pull token's expiry must be in the future".into(),
+        ));
+    }
+    let token = crate::registry::generate_token();
+    let hash = crate::registry::token_hash(&token);
+    let mut id = 0;
+    audited(app, actor, |tx, now| {
+        id = store::registry::add_token(
+            tx,
+            &store::registry::NewPullToken {
+                name: &spec.name,
+                token_sha256: &hash,
+                scope: spec.scope.as_deref(),
+                created_by: actor,
+                expires_at: spec.expires_at,
+            },
+            now,
+        )?;
+        Ok(record(
+            "pull_token.issued",
+            &spec.name,
+            serde_json::json!({
+                "id": id,
+                "scope": spec.scope,
+                "expires_at": spec.expires_at.map(|t| t.to_rfc3339()),
+            }),
+        ))
+    })?;
+    Ok((id, token))
+}
+
+/// Revokes a pull token: requests carrying it are refused from now on.
+pub fn revoke_pull_token(app: &Appliance, actor: &str, id: i64) -> Result<(), AdminError> {
+    audited(app, actor, |tx, now| {
+        found(store::registry::revoke_token(tx, id, actor, now)?, || {
+            format!("live pull token {id}")
+        })?;
+        Ok(record(
+            "pull_token.revoked",
+            id.to_string(),
+            serde_json::json!({}),
+        ))
+    })
+}
+
+/// Every pull token (never the tokens themselves).
+pub fn pull_tokens(app: &Appliance) -> Result<Vec<store::registry::PullTokenRow>, AdminError> {
+    Ok(store::registry::tokens(app.store().read())?)
+}
+
+/// Turns anonymous pull from the site registry on or off.
+pub fn set_anonymous_pull(app: &Appliance, actor: &str, on: bool) -> Result<(), AdminError> {
+    set_setting(
+        app,
+        actor,
+        crate::settings::ANONYMOUS_PULL,
+        if on { "true" } else { "false" },
+    )
+}
+
+/// Withdraws a released artifact: the registry and downloads stop serving it. Its evidence,
+/// verdict and signed summary stay as they were; the withdrawal is audited with its reason.
+pub fn withdraw_artifact(
+    app: &Appliance,
+    actor: &str,
+    artifact_id: i64,
+    reason: &str,
+) -> Result<(), AdminError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > 1000 {
+        return Err(AdminError::Invalid(
+            "a withdrawal needs a reason of 1 to 1000 characters".into(),
+        ));
+    }
+    audited(app, actor, |tx, now| {
+        let artifact = store::artifacts::get(tx, artifact_id)?
+            .ok_or_else(|| AdminError::NotFound(format!("artifact {artifact_id}")))?;
+        if artifact.verdict == "failed" {
+            return Err(AdminError::Invalid(format!(
+                "artifact {artifact_id} failed its checks and was never released"
+            )));
+        }
+        if !store::registry::withdraw(tx, artifact_id, actor, reason, now)? {
+            return Err(AdminError::Invalid(format!(
+                "artifact {artifact_id} is already withdrawn"
+            )));
+        }
+        Ok(record(
+            "artifact.withdrawn",
+            format!("{}/{}", artifact.import_id, artifact.position),
+            serde_json::json!({
+                "artifact": artifact.name,
+                "digest": artifact.digest,
+                "reason": reason,
+            }),
+        ))
     })
 }

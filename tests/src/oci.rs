@@ -79,6 +79,21 @@ impl OciLayout {
         write(&self.dir.join("index.json"), &Self::index_for(manifest))
     }
 
+    /// Rewrites `index.json` to name `manifest` alone, tagged `tag` (the
+    /// `org.opencontainers.image.ref.name` annotation, as `skopeo copy … oci:DIR:TAG` writes).
+    pub fn point_index_at_tagged(&self, manifest: &OciManifest, tag: &str) -> Result<()> {
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "manifests": [{
+                "mediaType": OCI_MANIFEST_MEDIA_TYPE,
+                "digest": manifest.digest,
+                "size": manifest.size,
+                "annotations": {"org.opencontainers.image.ref.name": tag},
+            }],
+        });
+        write(&self.dir.join("index.json"), index.to_string().as_bytes())
+    }
+
     /// The bytes of an `index.json` naming `manifest` alone.
     pub fn index_for(manifest: &OciManifest) -> Vec<u8> {
         serde_json::json!({

@@ -146,6 +146,19 @@ pub struct TrustedRoot {
 }
 
 impl TrustedRoot {
+    /// A root that trusts no CA, log, CT log or TSA. Only a bundle signed by a key the policy
+    /// names, carrying no log entry or timestamp, verifies against it, and only with options
+    /// that require none ([`crate::VerifierOptions::signature_only`]): a site's own
+    /// signatures, such as an Airlock appliance's verdicts.
+    pub fn empty() -> Self {
+        Self {
+            tlogs: Vec::new(),
+            ctlogs: Vec::new(),
+            certificate_authorities: Vec::new(),
+            timestamp_authorities: Vec::new(),
+        }
+    }
+
     /// Parses and checks a `trusted_root.json` document.
     pub fn from_json(json: &[u8]) -> Result<Self, TrustedRootError> {
         let raw: RawTrustedRoot =

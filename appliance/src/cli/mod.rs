@@ -7,6 +7,7 @@ mod import;
 mod init;
 mod policy;
 mod publishers;
+mod registry;
 mod serve;
 mod settings;
 mod signers;
@@ -73,6 +74,9 @@ enum Command {
     /// Show or change the storage quotas.
     #[command(subcommand)]
     Settings(settings::SettingsCommand),
+    /// The site registry: pull tokens, anonymous pull, withdrawing a released artifact.
+    #[command(subcommand)]
+    Registry(registry::RegistryCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -89,6 +93,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Policy(cmd) => policy::run(cmd),
         Command::Alarms(cmd) => alarms::run(cmd),
         Command::Settings(cmd) => settings::run(cmd),
+        Command::Registry(cmd) => registry::run(cmd),
     }
 }
 

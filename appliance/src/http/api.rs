@@ -64,7 +64,8 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/witness-state", web::get().to(witness_state))
             .route("/alarms", web::get().to(alarms))
             .route("/audit", web::get().to(audit_log))
-            .route("/audit/verify", web::get().to(audit_verify)),
+            .route("/audit/verify", web::get().to(audit_verify))
+            .configure(super::download::configure),
     );
 }
 
@@ -74,7 +75,7 @@ pub(super) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError
 }
 
 /// Runs `f` with the appliance on the blocking pool.
-async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+pub(super) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
 where
     T: Send + 'static,
     F: FnOnce(&Appliance) -> Result<T, ApiError> + Send + 'static,

@@ -6,9 +6,11 @@
 //! share both (as zero-to-production does), so tests exercise the real stack over real TLS.
 
 mod api;
+mod download;
 mod error;
 mod incoming;
 mod pages;
+mod registry;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
@@ -60,6 +62,8 @@ pub struct AppState {
     pub limiter: RateLimiter,
     /// The largest upload accepted, in bytes.
     pub max_upload: u64,
+    /// The site registry's index of released images.
+    pub registry: Arc<crate::registry::Cache>,
 }
 
 impl AppState {
@@ -69,6 +73,7 @@ impl AppState {
             app,
             limiter: RateLimiter::default(),
             max_upload: MAX_UPLOAD,
+            registry: Arc::default(),
         }
     }
 }
@@ -146,6 +151,7 @@ pub fn app(
                 .error_handler(|e, _| ApiError::BadRequest(format!("query: {e}")).into()),
         )
         .wrap(headers)
+        .configure(registry::configure)
         .configure(api::configure)
         .configure(pages::configure)
         .default_service(web::to(api::not_found))
@@ -165,6 +171,7 @@ pub fn run(
         app,
         limiter: RateLimiter::default(),
         max_upload: options.max_upload,
+        registry: Arc::default(),
     });
     let mut server = HttpServer::new(move || self::app(state.clone()));
     if let Some(n) = options.workers {

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod audit;
 pub mod imports;
 pub mod publishers;
+pub mod registry;
 pub mod settings;
 pub mod signers;
 pub mod trust;
@@ -36,6 +37,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_manifest_summary.sql"),
     include_str!("migrations/0004_audit_heads.sql"),
     include_str!("migrations/0005_archive_digest.sql"),
+    include_str!("migrations/0006_registry.sql"),
 ];
 
 /// Why the store failed.

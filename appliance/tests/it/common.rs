@@ -297,6 +297,18 @@ impl Client {
         reply(with_auth(self.agent.delete(self.url(path)), auth).call())
     }
 
+    /// `method` on `path` with these headers and no body (for HEAD, Range, other schemes).
+    pub(crate) fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = ureq::http::Request::builder()
+            .method(method)
+            .uri(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = request.body(()).expect("a well-formed request");
+        reply(self.agent.run(request))
+    }
+
     /// POST `body` to `path` with extra `headers`.
     pub(crate) fn post(
         &self,

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use airlock_trust_root::{
     Artifact, ArtifactDigests, Bundle, CertificateIdentity, MAX_BUNDLE_SIZE, Matcher, PublicKey,
-    SignerPolicy, TrustedRoot, Verifier,
+    SignerPolicy, TrustedRoot, Verifier, VerifierOptions,
 };
 use clap::Args;
 
@@ -59,8 +59,14 @@ pub(crate) struct VerifyBundleArgs {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["certificate_identity", "certificate_identity_regexp", "certificate_oidc_issuer", "certificate_oidc_issuer_regexp"])]
     key: Option<PathBuf>,
 
+    /// With --key: accept a bundle that carries no transparency-log entry or timestamp (a
+    /// site's own signature, such as an Airlock appliance's verdict); entries it does carry
+    /// are still verified. --trusted-root is then optional.
+    #[arg(long, requires = "key")]
+    no_tlog: bool,
+
     /// The Sigstore trusted root (trusted_root.json). Airlock never fetches trust, so this is
-    /// required.
+    /// required (except with --no-tlog).
     #[arg(long, value_name = "FILE")]
     trusted_root: Option<PathBuf>,
 
@@ -214,11 +220,11 @@ fn policy(args: &VerifyBundleArgs) -> Result<SignerPolicy, UsageError> {
 
 pub(crate) fn run(args: VerifyBundleArgs) -> ExitCode {
     let prepared = (|| -> Result<_, UsageError> {
-        let root_path = args
-            .trusted_root
-            .as_ref()
-            .ok_or(UsageError::NoTrustedRoot)?;
-        let root_json = read_bounded(root_path, 16 * 1024 * 1024)?;
+        let root_json = match &args.trusted_root {
+            Some(path) => Some(read_bounded(path, 16 * 1024 * 1024)?),
+            None if args.no_tlog => None,
+            None => return Err(UsageError::NoTrustedRoot),
+        };
         let bundle_json = read_bounded(&args.bundle, MAX_BUNDLE_SIZE as u64)?;
         let artifact = artifact_input(&args.artifact)?;
         Ok((root_json, bundle_json, artifact))
@@ -232,9 +238,15 @@ pub(crate) fn run(args: VerifyBundleArgs) -> ExitCode {
         Err(e) => return fail(e.exit_code(), &e),
     };
     // From here on every failure is the evidence's fault: reject with exit 1.
-    let root = match TrustedRoot::from_json(&root_json) {
-        Ok(r) => r,
-        Err(e) => return fail(EXIT_REJECTED, &format!("trusted root: {e}")),
+    let root = match root_json.as_deref().map(TrustedRoot::from_json) {
+        None => TrustedRoot::empty(),
+        Some(Ok(r)) => r,
+        Some(Err(e)) => return fail(EXIT_REJECTED, &format!("trusted root: {e}")),
+    };
+    let options = if args.no_tlog {
+        VerifierOptions::signature_only()
+    } else {
+        VerifierOptions::default()
     };
     let bundle = match Bundle::from_json(&bundle_json) {
         Ok(b) => b,
@@ -258,7 +270,7 @@ pub(crate) fn run(args: VerifyBundleArgs) -> ExitCode {
         ArtifactRead::Digests(digests) => Artifact::Digests(*digests),
         ArtifactRead::Sha256(digest) => Artifact::Sha256(*digest),
     };
-    match Verifier::new(root).verify(&bundle, artifact, &policy) {
+    match Verifier::with_options(root, options).verify(&bundle, artifact, &policy) {
         Ok(report) => {
             if args.json {
                 match serde_json::to_string_pretty(&report) {
