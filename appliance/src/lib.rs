@@ -16,6 +16,7 @@ pub mod paths;
 pub mod pipeline;
 pub mod policy;
 pub mod policy_store;
+pub mod report;
 pub mod sbom;
 pub mod settings;
 pub mod store;

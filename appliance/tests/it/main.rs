@@ -18,5 +18,6 @@ mod outside;
 mod pages;
 mod pipeline;
 mod realworld;
+mod report;
 mod signin;
 mod site;
