@@ -547,7 +547,7 @@ pub fn withdraw_artifact(
     audited(app, actor, |tx, now| {
         let artifact = store::artifacts::get(tx, artifact_id)?
             .ok_or_else(|| AdminError::NotFound(format!("artifact {artifact_id}")))?;
-        if artifact.verdict == "failed" {
+        if artifact.verdict == crate::report::Verdict::Failed {
             return Err(AdminError::Invalid(format!(
                 "artifact {artifact_id} failed its checks and was never released"
             )));

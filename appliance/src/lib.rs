@@ -17,6 +17,7 @@ pub mod pipeline;
 pub mod policy;
 pub mod policy_store;
 pub mod registry;
+pub mod report;
 pub mod sbom;
 pub mod settings;
 pub mod store;

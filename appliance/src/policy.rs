@@ -682,7 +682,7 @@ pub struct Attestation<'a> {
 }
 
 /// What a provenance attestation says, and the level the site grants its builder.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProvenanceFacts {
     /// [`SLSA_PROVENANCE_V1`] or [`SLSA_PROVENANCE_V0_2`].
     pub predicate_type: String,
@@ -895,7 +895,7 @@ fn digest_of(digest: Option<&Value>) -> Option<String> {
 // SBOMs
 
 /// One component an SBOM lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SbomComponent {
     /// Name (empty if the SBOM gives none).
     pub name: String,
@@ -908,7 +908,8 @@ pub struct SbomComponent {
 }
 
 /// What an SBOM says, as far as policy and the pages need it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StoredSbomSummary")]
 pub struct SbomSummary {
     /// `CycloneDX <specVersion>` or the SPDX version (`SPDX-2.3`).
     pub format: String,
@@ -917,6 +918,26 @@ pub struct SbomSummary {
     pub components: Vec<SbomComponent>,
     /// How many components the SBOM lists (what the policy judges).
     pub component_count: usize,
+}
+
+/// An [`SbomSummary`] as a stored report holds it: reports stored before components were
+/// counted lack `component_count`, and kept every component.
+#[derive(Deserialize)]
+struct StoredSbomSummary {
+    format: String,
+    components: Vec<SbomComponent>,
+    #[serde(default)]
+    component_count: Option<usize>,
+}
+
+impl From<StoredSbomSummary> for SbomSummary {
+    fn from(s: StoredSbomSummary) -> Self {
+        Self {
+            component_count: s.component_count.unwrap_or(s.components.len()),
+            format: s.format,
+            components: s.components,
+        }
+    }
 }
 
 /// The most components of one SBOM a report keeps (all are counted, up to

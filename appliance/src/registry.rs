@@ -31,6 +31,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
 use crate::appliance::Appliance;
+use crate::report::{ArtifactReport, SbomSource};
 use crate::store::{self, StoreError, registry::ReleasedImage};
 
 /// The largest manifest or index read from a layout.
@@ -453,35 +454,6 @@ pub struct Referrer {
     pub source: BlobSource,
 }
 
-/// What the stored report says of an artifact's evidence (digests only).
-#[derive(Debug, Default, Deserialize)]
-struct EvidenceOf {
-    #[serde(default)]
-    signatures: Vec<Digested>,
-    #[serde(default)]
-    attestations: Vec<Digested>,
-    #[serde(default)]
-    sboms: Vec<SbomOf>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Digested {
-    digest: String,
-}
-
-#[derive(Debug, Deserialize)]
-struct SbomOf {
-    digest: String,
-    source: String,
-    #[serde(default)]
-    summary: Option<SbomFormat>,
-}
-
-#[derive(Debug, Deserialize)]
-struct SbomFormat {
-    format: String,
-}
-
 #[derive(Debug, Deserialize)]
 struct MediaTypeOnly {
     #[serde(rename = "mediaType")]
@@ -500,27 +472,30 @@ pub enum EvidenceKind {
     Sbom,
 }
 
-/// The evidence an artifact's stored report lists: each carried blob's digest and kind, and
-/// for SBOM files their format line.
-pub fn evidence_of(report_json: &str) -> Vec<(Digest, EvidenceKind, Option<String>)> {
-    let evidence: EvidenceOf = serde_json::from_str(report_json).unwrap_or_default();
+/// The evidence an artifact's report lists: each carried blob's digest and kind, and for
+/// SBOM files their format line (`CycloneDX 1.5`, `SPDX-2.3`).
+pub fn evidence_of(report: &ArtifactReport) -> Vec<(Digest, EvidenceKind, Option<String>)> {
     let mut out = Vec::new();
-    for d in &evidence.signatures {
-        out.extend(Digest::from_hex(&d.digest).map(|d| (d, EvidenceKind::Signature, None)));
+    for check in &report.signatures {
+        out.extend(Digest::from_hex(&check.digest).map(|d| (d, EvidenceKind::Signature, None)));
     }
-    for d in &evidence.attestations {
-        out.extend(Digest::from_hex(&d.digest).map(|d| (d, EvidenceKind::Attestation, None)));
+    for check in &report.attestations {
+        out.extend(Digest::from_hex(&check.digest).map(|d| (d, EvidenceKind::Attestation, None)));
     }
-    for s in evidence.sboms.iter().filter(|s| s.source == "file") {
-        out.extend(Digest::from_hex(&s.digest).map(|d| {
-            (
-                d,
-                EvidenceKind::Sbom,
-                s.summary.as_ref().map(|f| f.format.clone()),
-            )
-        }));
+    for sbom in report.sboms.iter().filter(|s| s.source == SbomSource::File) {
+        let format = sbom.summary.as_ref().map(|s| s.format.clone());
+        out.extend(Digest::from_hex(&sbom.digest).map(|d| (d, EvidenceKind::Sbom, format)));
     }
     out
+}
+
+/// An artifact's stored report, typed.
+pub fn stored_report(app: &Appliance, artifact_id: i64) -> Result<ArtifactReport, RegistryError> {
+    let json = store::artifacts::report(app.store().read(), artifact_id)?.unwrap_or_default();
+    serde_json::from_str(&json).map_err(|e| RegistryError::Io {
+        path: format!("(artifact {artifact_id}'s stored report)").into(),
+        source: std::io::Error::other(e),
+    })
 }
 
 /// A Sigstore bundle v0.3 over a DSSE envelope, verified by a public key (no log entry).
@@ -577,14 +552,8 @@ fn bundle_artifact_type(path: &Path) -> String {
 /// The referrers the site derives for `image`: its verdict first, then the evidence the
 /// archive carried for it (signatures, attestations, SBOM files), in the report's order.
 pub fn referrers(app: &Appliance, image: &Image) -> Result<Vec<Referrer>, RegistryError> {
-    let (vsa, report) = {
-        let store = app.store();
-        let conn = store.read();
-        (
-            store::artifacts::vsa(conn, image.row.artifact_id)?.unwrap_or_default(),
-            store::artifacts::report(conn, image.row.artifact_id)?.unwrap_or_default(),
-        )
-    };
+    let vsa = store::artifacts::vsa(app.store().read(), image.row.artifact_id)?.unwrap_or_default();
+    let report = stored_report(app, image.row.artifact_id)?;
     let evidence_dir = app.data().evidence_of(image.row.import_id);
     let created = image.row.finished_at.clone();
     let subject = Descriptor {

@@ -21,6 +21,7 @@ use crate::audit;
 use crate::auth;
 use crate::lock::Wait;
 use crate::pipeline::{self, ImportRequest, Original};
+use crate::report::ArtifactReport;
 use crate::store::{self, ImportFilter, ImportSource, Role};
 
 /// The server's own bound on an upload (64 GiB); within it the `import.max_archive_bytes`
@@ -259,7 +260,7 @@ async fn get_artifact(
         Ok((artifact, report))
     })
     .await?;
-    let report: serde_json::Value = serde_json::from_str(&report)
+    let report: ArtifactReport = serde_json::from_str(&report)
         .map_err(|e| ApiError::internal(format!("artifact {id}: stored report: {e}")))?;
     Ok(HttpResponse::Ok().json(json!({
         "artifact": artifact,

@@ -19,7 +19,10 @@ use super::Authenticated;
 use super::api::blocking;
 use super::error::ApiError;
 use crate::appliance::Appliance;
+use airlock_bundler::archive::ArtifactKind;
+
 use crate::registry::{self, Digest, EvidenceKind};
+use crate::report::Verdict;
 use crate::store::{self, ArtifactRow, ImportState, Role};
 
 /// The schema version of `released.json`.
@@ -49,7 +52,7 @@ fn released(app: &Appliance, artifact: &ArtifactRow) -> Result<bool, ApiError> {
     let done = store::imports::get(conn, artifact.import_id)?
         .is_some_and(|i| i.state == ImportState::Done);
     Ok(done
-        && artifact.verdict != "failed"
+        && artifact.verdict != Verdict::Failed
         && artifact
             .location
             .as_deref()
@@ -107,7 +110,7 @@ async fn file(
     let id = id.into_inner();
     let (row, file) = blocking(&state, move |app| {
         let row = artifact(app, id)?;
-        if row.kind != "file" {
+        if row.kind != ArtifactKind::File {
             return Err(ApiError::NotFound(format!(
                 "artifact {id} is an image: pull it from the registry (/v2/)"
             )));
@@ -166,7 +169,7 @@ async fn evidence(
         })?;
     let (row, kind, file) = blocking(&state, move |app| {
         let row = artifact(app, id)?;
-        let report = store::artifacts::report(app.store().read(), id)?.unwrap_or_default();
+        let report = registry::stored_report(app, id).map_err(ApiError::internal)?;
         let (_, kind, _) = registry::evidence_of(&report)
             .into_iter()
             .find(|(d, _, _)| *d == digest)
@@ -264,7 +267,7 @@ async fn sha256sums(
     let id = id.into_inner();
     let rows = blocking(&state, move |app| released_of(app, id)).await?;
     let mut body = String::new();
-    for row in rows.iter().filter(|r| r.kind == "file") {
+    for row in rows.iter().filter(|r| r.kind == ArtifactKind::File) {
         sums_line(&mut body, &row.digest, &row.name);
     }
     Ok(HttpResponse::Ok()
@@ -291,7 +294,7 @@ async fn released_index(
         let rows = released_of(app, id)?;
         let mut artifacts = Vec::new();
         for row in rows {
-            let report = store::artifacts::report(app.store().read(), row.id)?.unwrap_or_default();
+            let report = registry::stored_report(app, row.id).map_err(ApiError::internal)?;
             let evidence: Vec<_> = registry::evidence_of(&report)
                 .into_iter()
                 .map(|(digest, kind, _)| {
@@ -302,7 +305,7 @@ async fn released_index(
                     })
                 })
                 .collect();
-            let image = (row.kind == "oci-image")
+            let image = (row.kind == ArtifactKind::OciImage)
                 .then(|| {
                     registry::repository_name(import.publisher.as_deref().unwrap_or_default(), &row.name)
                 })
@@ -316,7 +319,7 @@ async fn released_index(
                 "size": row.size,
                 "media_type": row.media_type,
                 "verdict": row.verdict,
-                "download": (row.kind == "file").then(|| format!("/api/v1/artifacts/{}/file", row.id)),
+                "download": (row.kind == ArtifactKind::File).then(|| format!("/api/v1/artifacts/{}/file", row.id)),
                 "image": image,
                 "vsa": format!("/api/v1/artifacts/{}/vsa", row.id),
                 "vsa_bundle": format!("/api/v1/artifacts/{}/vsa.sigstore.json", row.id),

@@ -13,14 +13,17 @@ use airlock_bundler::archive::{
 };
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
 use airlock_trust_root::{Artifact as Subject, Bundle, InclusionEvidence, Report, Verifier};
-use serde::Serialize;
 
 use super::{Rejection, oci};
 use crate::policy::{
-    self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, ProvenanceFacts, Rule,
-    SPDX_PREDICATE_TYPE, SbomSummary,
+    self, Attestation, CYCLONEDX_PREDICATE_TYPE, Enforcement, Policy, Rule, SPDX_PREDICATE_TYPE,
+    SbomSummary,
 };
 use crate::policy_store::NamedSigner;
+use crate::report::{
+    ArtifactReport, BundleCheck, ImportStep, SbomCheck, SbomSource, Schema, Verdict, Verification,
+    WitnessedBy, WitnessedEntry,
+};
 use crate::store::AlarmKind;
 
 /// The largest Sigstore bundle (signature or attestation) an import reads: its size is checked
@@ -29,29 +32,6 @@ use crate::store::AlarmKind;
 /// bounds what one costs in memory (trust-root's own bound, 16 MiB, is for any caller).
 /// SBOMs larger than an attestation can carry travel as SBOM files, which are streamed.
 pub const MAX_EVIDENCE_BUNDLE: u64 = 4 << 20;
-
-/// What the site did with an artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Verdict {
-    /// Every check passed (or the rule only monitors): released.
-    Passed,
-    /// Checks failed under a warn rule: released, with the reasons.
-    Warned,
-    /// Checks failed under an enforce rule: kept in quarantine.
-    Failed,
-}
-
-impl Verdict {
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Passed => "passed",
-            Self::Warned => "warned",
-            Self::Failed => "failed",
-        }
-    }
-}
 
 /// Everything the evidence step looks at.
 #[derive(Debug)]
@@ -115,84 +95,6 @@ pub(super) struct Judged {
     pub(super) report: ArtifactReport,
 }
 
-/// Every check made for one artifact and what it saw (stored as JSON, shown on its page).
-#[derive(Debug, Serialize)]
-pub struct ArtifactReport {
-    /// The rule that decided (`default` or `override:<name>`).
-    pub rule: String,
-    /// Its enforcement mode.
-    pub enforcement: Enforcement,
-    /// Bundles signing the artifact.
-    pub signatures: Vec<BundleCheck>,
-    /// Attestation bundles (provenance, SBOM attestations).
-    pub attestations: Vec<BundleCheck>,
-    /// The provenance the SLSA requirements were judged on.
-    pub provenance: Option<ProvenanceFacts>,
-    /// SBOMs, as files or attestations.
-    pub sboms: Vec<SbomCheck>,
-    /// Why the checks failed; empty when they all passed.
-    pub problems: Vec<String>,
-}
-
-impl ArtifactReport {
-    /// The digests of the bundles and attestations evaluated.
-    pub(super) fn inputs(&self) -> Vec<&str> {
-        self.signatures
-            .iter()
-            .chain(&self.attestations)
-            .map(|b| b.digest.as_str())
-            .collect()
-    }
-
-    /// The SLSA build level verified.
-    pub(super) fn build_level(&self) -> u8 {
-        self.provenance.as_ref().map_or(0, |p| p.build_level)
-    }
-}
-
-/// One Sigstore bundle's verification.
-#[derive(Debug, Serialize)]
-pub struct BundleCheck {
-    /// The bundle blob's digest (hex).
-    pub digest: String,
-    /// Whether it verified for a trusted signer.
-    pub ok: bool,
-    /// The trusted signer that matched.
-    pub signer: Option<String>,
-    /// What verification proved.
-    pub report: Option<Report>,
-    /// How each log entry is witnessed.
-    pub witnessed: Vec<WitnessedEntry>,
-    /// Why it failed.
-    pub error: Option<String>,
-}
-
-/// A log entry's checkpoint and how the site's witness vouches for it.
-#[derive(Debug, Serialize)]
-pub struct WitnessedEntry {
-    /// The log.
-    pub origin: String,
-    /// The entry's checkpoint size.
-    pub size: u64,
-    /// `head` (the carried head), `proof` (a carried consistency proof to it), `history` (a
-    /// checkpoint the site stored before), `promise` (a v0.1 signed entry timestamp only: no
-    /// checkpoint to witness), or `unwitnessed`.
-    pub by: &'static str,
-}
-
-/// One SBOM.
-#[derive(Debug, Serialize)]
-pub struct SbomCheck {
-    /// The blob's digest (the SBOM file, or the attestation bundle).
-    pub digest: String,
-    /// `file` or `attestation`.
-    pub source: &'static str,
-    /// What it lists.
-    pub summary: Option<SbomSummary>,
-    /// Why it did not parse.
-    pub error: Option<String>,
-}
-
 /// Judges the artifact at `position` of the manifest.
 pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<Judged, Rejection> {
     let artifact = &ctx.manifest.artifacts[position];
@@ -220,11 +122,15 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
 
     let mut signatures = Vec::new();
     for digest in &artifact.evidence.bundles {
-        signatures.push(check_bundle(ctx, held, artifact, digest, &allowed)?);
+        signatures.push(check_bundle(ctx, held, artifact, digest, &allowed)?.0);
     }
-    let mut attestations = Vec::new();
+    // The attestations' verified statements are read by the policy below; the report keeps
+    // only its record of what verification showed.
+    let (mut attestations, mut attestation_reports) = (Vec::new(), Vec::new());
     for digest in &artifact.evidence.attestations {
-        attestations.push(check_bundle(ctx, held, artifact, digest, &allowed)?);
+        let (check, report) = check_bundle(ctx, held, artifact, digest, &allowed)?;
+        attestations.push(check);
+        attestation_reports.push(report);
     }
 
     if artifact.evidence.bundles.is_empty() {
@@ -238,7 +144,7 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     }
     for check in signatures.iter().chain(&attestations) {
         for entry in &check.witnessed {
-            if entry.by == "unwitnessed" {
+            if entry.by == WitnessedBy::Unwitnessed {
                 problems.push(format!(
                     "unwitnessed: bundle {} has a log entry at size {} of {} that no witnessed checkpoint covers",
                     short(&check.digest),
@@ -255,9 +161,9 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     }
 
     // SLSA provenance from the verified attestations.
-    let statements: Vec<(&str, &serde_json::Value)> = attestations
+    let statements: Vec<(&str, &serde_json::Value)> = attestation_reports
         .iter()
-        .filter_map(|a| a.report.as_ref()?.dsse.as_ref())
+        .filter_map(|r| r.as_ref()?.dsse.as_ref())
         .map(|d| (d.predicate_type.as_str(), &d.predicate))
         .collect();
     let slsa = policy::evaluate_slsa(
@@ -281,7 +187,7 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
             problems.push(format!("sbom {}: {e}", short(&digest.hex())));
         }
         parsed.push(counted(&result));
-        sboms.push(sbom_check(digest.hex(), "file", result));
+        sboms.push(sbom_check(digest.hex(), SbomSource::File, result));
     }
     for (check, (predicate_type, predicate)) in
         attestations.iter().filter(|a| a.ok).zip(statements.iter())
@@ -289,7 +195,11 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
         if *predicate_type == CYCLONEDX_PREDICATE_TYPE || *predicate_type == SPDX_PREDICATE_TYPE {
             let result = policy::inspect_sbom_value(predicate);
             parsed.push(counted(&result));
-            sboms.push(sbom_check(check.digest.clone(), "attestation", result));
+            sboms.push(sbom_check(
+                check.digest.clone(),
+                SbomSource::Attestation,
+                result,
+            ));
         }
     }
     problems.extend(policy::evaluate_sbom(&rule.sbom, &parsed));
@@ -304,6 +214,7 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
         verdict,
         reasons: problems.clone(),
         report: ArtifactReport {
+            schema: Schema::CURRENT,
             rule: rule.name,
             enforcement: rule.enforcement,
             signatures,
@@ -315,7 +226,7 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
     })
 }
 
-fn sbom_check(digest: String, source: &'static str, r: Result<SbomSummary, String>) -> SbomCheck {
+fn sbom_check(digest: String, source: SbomSource, r: Result<SbomSummary, String>) -> SbomCheck {
     let (summary, error) = match r {
         Ok(summary) => (Some(summary), None),
         Err(error) => (None, Some(error)),
@@ -341,22 +252,26 @@ fn counted(r: &Result<SbomSummary, String>) -> Result<SbomSummary, String> {
 }
 
 /// Verifies one bundle for the artifact with every trusted root and allowed signer; the
-/// first that verifies wins. The error is a log fork, fatal for the import.
+/// first that verifies wins, with trust-root's report of it. The error is a log fork, fatal
+/// for the import.
 fn check_bundle(
     ctx: &Context<'_>,
     held: &Held,
     artifact: &Artifact,
     digest: &Sha256Digest,
     allowed: &[&NamedSigner],
-) -> Result<BundleCheck, Rejection> {
+) -> Result<(BundleCheck, Option<Report>), Rejection> {
     let digest_hex = digest.hex();
-    let failed = |error: String| BundleCheck {
-        digest: digest_hex.clone(),
-        ok: false,
-        signer: None,
-        report: None,
-        witnessed: Vec::new(),
-        error: Some(error),
+    let failed = |error: String| {
+        let check = BundleCheck {
+            digest: digest_hex.clone(),
+            ok: false,
+            signer: None,
+            report: None,
+            witnessed: Vec::new(),
+            error: Some(error),
+        };
+        (check, None)
     };
     let bytes = match ctx.read(held, digest, MAX_EVIDENCE_BUNDLE) {
         Ok(b) => b,
@@ -376,15 +291,15 @@ fn check_bundle(
         for signer in allowed {
             match verifier.verify(&bundle, subject, &signer.policy) {
                 Ok(report) => {
-                    let witnessed = witness_entries(ctx, &report)?;
-                    return Ok(BundleCheck {
+                    let check = BundleCheck {
                         digest: digest_hex.clone(),
                         ok: true,
                         signer: Some(signer.name.clone()),
-                        report: Some(report),
-                        witnessed,
+                        report: Some(Verification::from(&report)),
+                        witnessed: witness_entries(ctx, &report)?,
                         error: None,
-                    });
+                    };
+                    return Ok((check, Some(report)));
                 }
                 Err(e) => {
                     first_error.get_or_insert_with(|| format!("{}: {e}", e.step()));
@@ -404,8 +319,8 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
             // A v0.1 promise: the log signed that it will include the entry (verified), but
             // names no tree a witness could check. Accepted, as the spec allows, and shown.
             let by = match entry.proven_by {
-                InclusionEvidence::SignedEntryTimestamp => "promise",
-                InclusionEvidence::InclusionProof => "unwitnessed",
+                InclusionEvidence::SignedEntryTimestamp => WitnessedBy::Promise,
+                InclusionEvidence::InclusionProof => WitnessedBy::Unwitnessed,
             };
             out.push(WitnessedEntry {
                 origin: entry.log_base_url.clone(),
@@ -416,7 +331,7 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
         };
         let fork = || {
             Rejection::new(
-                "witness",
+                ImportStep::Witness,
                 format!(
                     "log {}: an entry's checkpoint at size {} contradicts the witnessed log: fork",
                     c.origin, c.size
@@ -429,13 +344,13 @@ fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEn
             .get(&c.origin)
             .map(|h| h.witnesses(c.size, &c.root_hash));
         let by = match linked {
-            Some(Linked::Head) => "head",
-            Some(Linked::Proof) => "proof",
+            Some(Linked::Head) => WitnessedBy::Head,
+            Some(Linked::Proof) => WitnessedBy::Proof,
             Some(Linked::Fork) => return Err(fork()),
             Some(Linked::NoProof) | None => match ctx.history.get(&(c.origin.clone(), c.size)) {
-                Some(root) if *root == c.root_hash => "history",
+                Some(root) if *root == c.root_hash => WitnessedBy::History,
                 Some(_) => return Err(fork()),
-                None => "unwitnessed",
+                None => WitnessedBy::Unwitnessed,
             },
         };
         out.push(WitnessedEntry {

@@ -45,6 +45,7 @@ use super::{Decided, ImportError, Rejection, Settings, Spooled, Stopped, spool_e
 use crate::appliance::Appliance;
 use crate::policy::Policy;
 use crate::policy_store::NamedSigner;
+use crate::report::{ImportStep, Verdict};
 use crate::store::NewStep;
 
 /// Evidence bytes held in memory for artifacts not yet judged, at most. Past it, workers
@@ -136,8 +137,9 @@ pub(super) fn read_and_judge(
         let verdicts: Vec<_> = handles
             .into_iter()
             .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Rejection::new("evidence", "a worker stopped").into()))
+                h.join().unwrap_or_else(|_| {
+                    Err(Rejection::new(ImportStep::Evidence, "a worker stopped").into())
+                })
             })
             .collect();
         (read, archive_took, verdicts)
@@ -146,7 +148,7 @@ pub(super) fn read_and_judge(
     let staged = match read {
         Ok(staged) => {
             steps.push(step(
-                "archive",
+                ImportStep::Archive,
                 Ok(format!(
                     "signature verified ({} key(s)); {} blobs, {} bytes staged",
                     staged.signers().len(),
@@ -169,8 +171,8 @@ pub(super) fn read_and_judge(
             }));
         }
         Err(e) => {
-            let rejection = Rejection::new("archive", e.to_string());
-            steps.push(step("archive", Err(&rejection), archive_took));
+            let rejection = Rejection::new(ImportStep::Archive, e.to_string());
+            steps.push(step(ImportStep::Archive, Err(&rejection), archive_took));
             return Err(rejection.into());
         }
     };
@@ -212,31 +214,31 @@ pub(super) fn read_and_judge(
         _ => Duration::ZERO,
     };
     if let Some(rejection) = first_error {
-        steps.push(step("evidence", Err(&rejection), took));
+        steps.push(step(ImportStep::Evidence, Err(&rejection), took));
         return Err(rejection.into());
     }
     judged.sort_by_key(|d| d.position);
     if judged.len() != staged.manifest().artifacts.len() {
         let rejection = Rejection::new(
-            "evidence",
+            ImportStep::Evidence,
             format!(
                 "{} of {} artifacts were judged",
                 judged.len(),
                 staged.manifest().artifacts.len()
             ),
         );
-        steps.push(step("evidence", Err(&rejection), took));
+        steps.push(step(ImportStep::Evidence, Err(&rejection), took));
         return Err(rejection.into());
     }
-    let count = |v: super::Verdict| judged.iter().filter(|j| j.verdict == v).count();
+    let count = |v: Verdict| judged.iter().filter(|j| j.verdict == v).count();
     let detail = format!(
         "{} artifact(s): {} passed, {} warned, {} failed",
         judged.len(),
-        count(super::Verdict::Passed),
-        count(super::Verdict::Warned),
-        count(super::Verdict::Failed)
+        count(Verdict::Passed),
+        count(Verdict::Warned),
+        count(Verdict::Failed)
     );
-    steps.push(step("evidence", Ok(detail), took));
+    steps.push(step(ImportStep::Evidence, Ok(detail), took));
     Ok(Outcome {
         staged,
         trust_states,
@@ -248,7 +250,7 @@ pub(super) fn read_and_judge(
 
 /// A step's record from its outcome.
 pub(super) fn step(
-    name: &'static str,
+    name: ImportStep,
     result: Result<String, &Rejection>,
     took: Duration,
 ) -> NewStep {
@@ -303,7 +305,7 @@ fn work(
         }))
         .unwrap_or_else(|_| {
             Err(Rejection::new(
-                "evidence",
+                ImportStep::Evidence,
                 format!("judging artifact {} failed unexpectedly", job.position),
             ))
         });
@@ -402,7 +404,7 @@ impl<'i, 'a> Feed<'i, 'a> {
     /// Runs a step unless an earlier one rejected the archive.
     fn run<T>(
         &mut self,
-        name: &'static str,
+        name: ImportStep,
         f: impl FnOnce() -> Result<(T, String), Rejection>,
     ) -> Option<T> {
         if self.rejection.is_some() {
@@ -433,12 +435,12 @@ impl<'i, 'a> Feed<'i, 'a> {
             return;
         };
         let inputs = self.inputs;
-        let Some(trust) = self.run("trust", || {
+        let Some(trust) = self.run(ImportStep::Trust, || {
             steps::check_trust(inputs.app, &manifest, inputs.staging)
         }) else {
             return;
         };
-        let Some(witness) = self.run("witness", || {
+        let Some(witness) = self.run(ImportStep::Witness, || {
             steps::check_witness(inputs.app, &manifest, &trust.verifiers)
         }) else {
             return;
@@ -545,7 +547,7 @@ impl ReadObserver for Feed<'_, '_> {
     fn opened(&mut self, manifest: &Arc<Manifest>, signers: &[KeyId]) {
         self.manifest = Some(manifest.clone());
         let inputs = self.inputs;
-        self.run("publisher", || {
+        self.run(ImportStep::Publisher, || {
             steps::check_publisher(inputs.app, manifest, signers, inputs.settings, inputs.now)
                 .map(|detail| ((), detail))
         });

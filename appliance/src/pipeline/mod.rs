@@ -34,15 +34,17 @@ use serde::Serialize;
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::lock::{LockError, Wait, WriterLock};
+use crate::report::ImportStep;
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
 use crate::vsa;
 
+pub use crate::report::Verdict;
 pub use crate::settings::{
     CLOCK_SKEW, DEFAULT_MAX_ARCHIVE_BYTES, DEFAULT_REJECTED_MAX_TOTAL, KEEP_REJECTED_WHOLE,
     MAX_ARCHIVE_BYTES, MAX_TRANSIT_AGE, POLICY, PUBLISHER_THRESHOLD, REJECTED_HEAD_BYTES,
     REJECTED_MAX_TOTAL, SITE, Settings, max_archive_bytes,
 };
-pub use evidence::{ArtifactReport, MAX_EVIDENCE_BUNDLE, Verdict};
+pub use evidence::MAX_EVIDENCE_BUNDLE;
 pub(crate) use release::{Follow, open_regular, sha256_of_files};
 pub use release::{recover, recover_locked};
 
@@ -174,13 +176,13 @@ impl ImportError {
 /// Why the archive as a whole was refused, and the alarm it raises.
 #[derive(Debug)]
 pub(crate) struct Rejection {
-    pub(crate) step: &'static str,
+    pub(crate) step: ImportStep,
     pub(crate) reason: String,
     pub(crate) alarm: Option<(AlarmKind, String)>,
 }
 
 impl Rejection {
-    pub(crate) fn new(step: &'static str, reason: impl Into<String>) -> Self {
+    pub(crate) fn new(step: ImportStep, reason: impl Into<String>) -> Self {
         Self {
             step,
             reason: reason.into(),
@@ -428,10 +430,10 @@ fn run_checks(
     }
     let keys = steps::publisher_keys(app, settings).inspect_err(|r| {
         // Without keys the archive cannot be opened: its step fails.
-        steps.push(feed::step("archive", Err(r), Duration::ZERO));
+        steps.push(feed::step(ImportStep::Archive, Err(r), Duration::ZERO));
     })?;
     let (policy, policy_sha256) = settings.policy.clone();
-    let signers = steps::signers(app, now).map_err(|e| Rejection::new("evidence", e))?;
+    let signers = steps::signers(app, now).map_err(|e| Rejection::new(ImportStep::Evidence, e))?;
     let key_id = app.key_id().as_str();
     let finish = |manifest: &airlock_bundler::archive::Manifest, j: evidence::Judged| {
         let artifact = &manifest.artifacts[j.position];
@@ -689,11 +691,11 @@ fn commit_and_release(
                     &NewArtifact {
                         position: judged.position,
                         name: &artifact.name,
-                        kind: kind_str(artifact.kind),
+                        kind: artifact.kind,
                         digest,
                         size: artifact.size,
                         media_type: &artifact.media_type,
-                        verdict: judged.verdict.as_str(),
+                        verdict: judged.verdict,
                         reasons: &judged.reasons_json,
                         rule: &judged.rule,
                         report,
@@ -739,7 +741,7 @@ fn commit_and_release(
     pause_at("committed");
 
     let commit = NewStep {
-        step: "commit",
+        step: ImportStep::Commit,
         ok: true,
         detail: format!("{} verdict(s) and signed summaries recorded", ids.len()),
         duration: commit_took,
@@ -749,7 +751,7 @@ fn commit_and_release(
     let release_started = Instant::now();
     release::publish(app.data(), import_id, checked.staged.dir(), &layout)?;
     let release = NewStep {
-        step: "release",
+        step: ImportStep::Release,
         ok: true,
         detail: release_detail,
         // Linking (alongside the commit) and publishing.
@@ -836,13 +838,6 @@ fn summarize(manifest: &airlock_bundler::archive::Manifest) -> store::ManifestSu
                     .unwrap_or_default(),
             })
             .collect(),
-    }
-}
-
-fn kind_str(kind: airlock_bundler::archive::ArtifactKind) -> &'static str {
-    match kind {
-        airlock_bundler::archive::ArtifactKind::File => "file",
-        airlock_bundler::archive::ArtifactKind::OciImage => "oci-image",
     }
 }
 

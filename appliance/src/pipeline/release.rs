@@ -10,12 +10,12 @@ use airlock_bundler::archive::{ArtifactKind, Manifest, StagedArchive, blob_path}
 use chrono::Utc;
 use sha2::{Digest as _, Sha256};
 
-use super::evidence::Verdict;
 use super::{ImportError, Original};
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::lock::WriterLock;
 use crate::paths::DataDir;
+use crate::report::Verdict;
 use crate::store::{self, ImportState, StoreError};
 
 /// The original archive, kept under `archive/`.
@@ -488,7 +488,7 @@ pub fn recover_locked(app: &Appliance, _lock: &WriterLock) -> Result<Vec<i64>, I
                             .map_or("", |m| m.name.as_str());
                         Place {
                             position,
-                            released: a.verdict != "failed",
+                            released: a.verdict != Verdict::Failed,
                             dir: folder_name(position, name),
                             relative: PathBuf::new(),
                         }
@@ -503,7 +503,7 @@ pub fn recover_locked(app: &Appliance, _lock: &WriterLock) -> Result<Vec<i64>, I
             None => {
                 unreadable.is_none()
                     && (data.released_of(import.id).exists()
-                        || artifacts.iter().all(|a| a.verdict == "failed"))
+                        || artifacts.iter().all(|a| a.verdict == Verdict::Failed))
             }
         };
         app.store().write(|tx| {

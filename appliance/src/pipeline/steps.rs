@@ -13,6 +13,7 @@ use ed25519_dalek::VerifyingKey;
 use super::{Rejection, Settings};
 use crate::appliance::Appliance;
 use crate::policy_store::NamedSigner;
+use crate::report::ImportStep;
 use crate::store::{self, AlarmKind};
 
 /// The trusted publisher keys, as the archive reader wants them.
@@ -21,7 +22,7 @@ pub(super) fn publisher_keys(
     settings: &Settings,
 ) -> Result<airlock_bundler::archive::PublisherKeys, Rejection> {
     let rows = store::publishers::keys(app.store().read())
-        .map_err(|e| Rejection::new("archive", e.to_string()))?;
+        .map_err(|e| Rejection::new(ImportStep::Archive, e.to_string()))?;
     let keys: Vec<VerifyingKey> = rows
         .iter()
         .filter(|k| k.enabled)
@@ -32,12 +33,12 @@ pub(super) fn publisher_keys(
         .collect();
     if keys.is_empty() {
         return Err(Rejection::new(
-            "archive",
+            ImportStep::Archive,
             "no trusted publisher keys are configured",
         ));
     }
     airlock_bundler::archive::PublisherKeys::new(keys, settings.threshold)
-        .map_err(|e| Rejection::new("archive", e.to_string()))
+        .map_err(|e| Rejection::new(ImportStep::Archive, e.to_string()))
 }
 
 /// The publisher named in the manifest owns the keys that signed it, the archive is meant for
@@ -53,7 +54,7 @@ pub(super) fn check_publisher(
     let name = &manifest.publisher.name;
     let store = app.store();
     let owners: HashMap<String, String> = store::publishers::keys(store.read())
-        .map_err(|e| Rejection::new("publisher", e.to_string()))?
+        .map_err(|e| Rejection::new(ImportStep::Publisher, e.to_string()))?
         .into_iter()
         .map(|k| (k.key_id, k.publisher))
         .collect();
@@ -64,7 +65,7 @@ pub(super) fn check_publisher(
     if own < settings.threshold {
         let signers: Vec<&str> = key_ids.iter().map(KeyId::as_str).collect();
         return Err(Rejection::new(
-            "publisher",
+            ImportStep::Publisher,
             format!(
                 "signed by key(s) {} which do not belong to publisher {name:?}",
                 signers.join(", ")
@@ -75,7 +76,7 @@ pub(super) fn check_publisher(
         && manifest.site.as_ref() != Some(site)
     {
         return Err(Rejection::new(
-            "publisher",
+            ImportStep::Publisher,
             match &manifest.site {
                 Some(other) => {
                     format!("the archive is meant for site {other:?}, not this site ({site:?})")
@@ -87,13 +88,13 @@ pub(super) fn check_publisher(
         ));
     }
     let record = store::publishers::get(store.read(), name)
-        .map_err(|e| Rejection::new("publisher", e.to_string()))?;
+        .map_err(|e| Rejection::new(ImportStep::Publisher, e.to_string()))?;
     let sequence = manifest.publisher.sequence;
     if let Some(last) = record.and_then(|r| r.last_sequence)
         && sequence <= last
     {
         return Err(Rejection::new(
-            "publisher",
+            ImportStep::Publisher,
             format!(
                 "sequence {sequence} of {name:?} is not above the last accepted ({last}): a replayed or out-of-order archive"
             ),
@@ -102,7 +103,7 @@ pub(super) fn check_publisher(
     let created = manifest.created_at;
     if created > now + settings.skew {
         return Err(Rejection::new(
-            "publisher",
+            ImportStep::Publisher,
             format!(
                 "created_at {} is in the future (appliance clock {}, skew allowed {} s)",
                 rfc3339(created),
@@ -113,7 +114,7 @@ pub(super) fn check_publisher(
     }
     if created < now - settings.max_transit {
         return Err(Rejection::new(
-            "publisher",
+            ImportStep::Publisher,
             format!(
                 "created_at {} is older than the maximum transit age ({})",
                 rfc3339(created),
@@ -155,7 +156,7 @@ pub(super) fn check_trust(
     staging: &Path,
 ) -> Result<(Trust, String), Rejection> {
     let rows = store::trust::list(app.store().read())
-        .map_err(|e| Rejection::new("trust", e.to_string()))?;
+        .map_err(|e| Rejection::new(ImportStep::Trust, e.to_string()))?;
     let rows: BTreeMap<String, store::TrustRow> =
         rows.into_iter().map(|r| (r.name.clone(), r)).collect();
     let dir = staging.join(".trust");
@@ -166,7 +167,7 @@ pub(super) fn check_trust(
     for repo in &manifest.trust {
         let Some(row) = rows.get(&repo.name) else {
             return Err(Rejection::new(
-                "trust",
+                ImportStep::Trust,
                 format!(
                     "repository {:?} has no pinned root on this appliance",
                     repo.name
@@ -175,7 +176,10 @@ pub(super) fn check_trust(
         };
         let previous: Option<TrustState> = match &row.state {
             Some(json) => Some(serde_json::from_str(json).map_err(|e| {
-                Rejection::new("trust", format!("stored state of {}: {e}", repo.name))
+                Rejection::new(
+                    ImportStep::Trust,
+                    format!("stored state of {}: {e}", repo.name),
+                )
             })?),
             None => None,
         };
@@ -189,7 +193,7 @@ pub(super) fn check_trust(
         )
         .map_err(|e| trust_rejection(&repo.name, e))?;
         let root = check::parse_trusted_root(&repo.name, &verified)
-            .map_err(|e| Rejection::new("trust", e.to_string()))?;
+            .map_err(|e| Rejection::new(ImportStep::Trust, e.to_string()))?;
         let root_version = verified.roles().first().map_or(0, |r| r.version);
         lines.push(format!(
             "{}: root v{root_version}, trusted_root {}",
@@ -224,8 +228,12 @@ pub(super) fn check_trust(
             continue;
         }
         if let Some(bytes) = &row.trusted_root {
-            let root = TrustedRoot::from_json(bytes)
-                .map_err(|e| Rejection::new("trust", format!("stored trusted root {name}: {e}")))?;
+            let root = TrustedRoot::from_json(bytes).map_err(|e| {
+                Rejection::new(
+                    ImportStep::Trust,
+                    format!("stored trusted root {name}: {e}"),
+                )
+            })?;
             lines.push(format!("{name}: as last accepted"));
             verifiers.push(Verifier::new(root));
         }
@@ -237,7 +245,7 @@ pub(super) fn check_trust(
         .any(|a| !a.evidence.bundles.is_empty() || !a.evidence.attestations.is_empty());
     if has_bundles && verifiers.is_empty() {
         return Err(Rejection::new(
-            "trust",
+            ImportStep::Trust,
             "the archive carries Sigstore bundles but no trust repository, and none was accepted before",
         ));
     }
@@ -254,7 +262,7 @@ fn trust_rejection(name: &str, e: CheckError) -> Rejection {
             ..
         }
     );
-    let rejection = Rejection::new("trust", e.to_string());
+    let rejection = Rejection::new(ImportStep::Trust, e.to_string());
     if rollback {
         rejection.with_alarm(AlarmKind::Rollback, name)
     } else {
@@ -292,9 +300,10 @@ pub(super) fn check_witness(
     let heads = check::log_heads(manifest, verifiers).map_err(|e| match &e {
         CheckError::LogFork { origin, .. } => {
             let origin = origin.clone();
-            Rejection::new("witness", e.to_string()).with_alarm(AlarmKind::LogFork, origin)
+            Rejection::new(ImportStep::Witness, e.to_string())
+                .with_alarm(AlarmKind::LogFork, origin)
         }
-        _ => Rejection::new("witness", e.to_string()),
+        _ => Rejection::new(ImportStep::Witness, e.to_string()),
     })?;
     let store = app.store();
     let mut history = HashMap::new();
@@ -302,15 +311,18 @@ pub(super) fn check_witness(
     let mut lines = Vec::new();
     for (origin, head) in &heads {
         let fork = |detail: String| {
-            Rejection::new("witness", format!("log {origin}: {detail}: fork"))
+            Rejection::new(ImportStep::Witness, format!("log {origin}: {detail}: fork"))
                 .with_alarm(AlarmKind::LogFork, origin.clone())
         };
         let stored = store::witness::history(store.read(), origin, i64::MAX)
-            .map_err(|e| Rejection::new("witness", e.to_string()))?;
+            .map_err(|e| Rejection::new(ImportStep::Witness, e.to_string()))?;
         for row in &stored {
             let mut root = [0u8; 32];
             hex::decode_to_slice(&row.root_hash, &mut root).map_err(|_| {
-                Rejection::new("witness", format!("stored root of {origin} is not hex"))
+                Rejection::new(
+                    ImportStep::Witness,
+                    format!("stored root of {origin} is not hex"),
+                )
             })?;
             history.insert((origin.clone(), row.size), root);
         }
@@ -329,7 +341,7 @@ pub(super) fn check_witness(
             Some(top) if top.size < head.size => {
                 let Some(proof) = head.proofs.get(&top.size) else {
                     return Err(Rejection::new(
-                        "witness",
+                        ImportStep::Witness,
                         format!(
                             "log {origin}: no consistency proof from the witnessed size {} to {}",
                             top.size, head.size
@@ -360,7 +372,7 @@ pub(super) fn check_witness(
                 }
                 None => {
                     return Err(Rejection::new(
-                        "witness",
+                        ImportStep::Witness,
                         format!(
                             "log {origin}: checkpoint of size {} is older than the witnessed size {} and cannot be reconciled",
                             head.size, top.size

@@ -1,8 +1,10 @@
 //! Artifacts of an import, each with its verdict, report and signed VSA.
 
+use airlock_bundler::archive::ArtifactKind;
 use rusqlite::{Connection, params};
 
-use super::{Result, Tx, optional};
+use super::{Result, StoreError, Tx, optional};
+use crate::report::{self, Verdict};
 
 /// An artifact to record.
 #[derive(Debug, Clone)]
@@ -11,16 +13,16 @@ pub struct NewArtifact<'a> {
     pub position: usize,
     /// Name.
     pub name: &'a str,
-    /// `file` or `oci-image`.
-    pub kind: &'a str,
+    /// What it is.
+    pub kind: ArtifactKind,
     /// Hex digest.
     pub digest: &'a str,
     /// Size.
     pub size: u64,
     /// Media type.
     pub media_type: &'a str,
-    /// `passed`, `warned` or `failed`.
-    pub verdict: &'a str,
+    /// What the site did with it.
+    pub verdict: Verdict,
     /// JSON array of reasons.
     pub reasons: &'a str,
     /// The policy rule that decided.
@@ -45,7 +47,7 @@ pub struct ArtifactRow {
     /// Name.
     pub name: String,
     /// Kind.
-    pub kind: String,
+    pub kind: ArtifactKind,
     /// Hex digest.
     pub digest: String,
     /// Size.
@@ -53,7 +55,7 @@ pub struct ArtifactRow {
     /// Media type.
     pub media_type: String,
     /// Verdict.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// JSON array of reasons.
     pub reasons: String,
     /// Rule that decided.
@@ -64,8 +66,24 @@ pub struct ArtifactRow {
 
 const COLUMNS: &str = "id, import_id, position, name, kind, digest, size, media_type, verdict, reasons, rule, location";
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
-    Ok(ArtifactRow {
+/// A row as SQLite gives it: kind and verdict still text.
+struct RawRow {
+    id: i64,
+    import_id: i64,
+    position: i64,
+    name: String,
+    kind: String,
+    digest: String,
+    size: u64,
+    media_type: String,
+    verdict: String,
+    reasons: String,
+    rule: String,
+    location: Option<String>,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    Ok(RawRow {
         id: r.get(0)?,
         import_id: r.get(1)?,
         position: r.get(2)?,
@@ -81,6 +99,28 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ArtifactRow> {
     })
 }
 
+/// The row with its kind and verdict read: a name this appliance does not write is an error.
+fn finish_row(raw: RawRow) -> Result<ArtifactRow> {
+    let corrupt = |column: &str, e: report::UnknownName| StoreError::Corrupt {
+        what: format!("artifacts.{column} of artifact {}", raw.id),
+        reason: e.to_string(),
+    };
+    Ok(ArtifactRow {
+        kind: report::parse_kind(&raw.kind).map_err(|e| corrupt("kind", e))?,
+        verdict: raw.verdict.parse().map_err(|e| corrupt("verdict", e))?,
+        id: raw.id,
+        import_id: raw.import_id,
+        position: raw.position,
+        name: raw.name,
+        digest: raw.digest,
+        size: raw.size,
+        media_type: raw.media_type,
+        reasons: raw.reasons,
+        rule: raw.rule,
+        location: raw.location,
+    })
+}
+
 /// Records an artifact.
 pub fn insert(tx: &Tx<'_>, import_id: i64, a: &NewArtifact<'_>) -> Result<i64> {
     let mut stmt = tx.prepare_cached(
@@ -92,11 +132,11 @@ pub fn insert(tx: &Tx<'_>, import_id: i64, a: &NewArtifact<'_>) -> Result<i64> {
         import_id,
         a.position as i64,
         a.name,
-        a.kind,
+        report::kind_str(a.kind),
         a.digest,
         a.size as i64,
         a.media_type,
-        a.verdict,
+        a.verdict.as_str(),
         a.reasons,
         a.rule,
         a.report,
@@ -112,7 +152,7 @@ pub fn of_import(conn: &Connection, import_id: i64) -> Result<Vec<ArtifactRow>> 
         "SELECT {COLUMNS} FROM artifacts WHERE import_id = ?1 ORDER BY position"
     ))?;
     let rows = stmt.query_map([import_id], row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows.map(|r| finish_row(r?)).collect()
 }
 
 /// One artifact.
@@ -121,7 +161,9 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ArtifactRow>> {
         &format!("SELECT {COLUMNS} FROM artifacts WHERE id = ?1"),
         [id],
         row,
-    ))
+    ))?
+    .map(finish_row)
+    .transpose()
 }
 
 /// An artifact's report JSON.

@@ -4,6 +4,7 @@ use rusqlite::{Connection, params, params_from_iter, types::Value};
 use serde::{Deserialize, Serialize};
 
 use super::{Result, StoreError, Tx, optional, stamp};
+use crate::report::{ImportStep, UnknownName};
 
 /// Where an archive came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -464,8 +465,8 @@ pub fn list(
 /// A step to record.
 #[derive(Debug, Clone)]
 pub struct NewStep {
-    /// `archive`, `publisher`, `trust`, `witness`, `evidence`, `release`.
-    pub step: &'static str,
+    /// Which step.
+    pub step: ImportStep,
     /// Whether it succeeded.
     pub ok: bool,
     /// What it found, one line.
@@ -477,8 +478,8 @@ pub struct NewStep {
 /// A recorded step.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct StepRow {
-    /// Its name.
-    pub step: String,
+    /// Which step.
+    pub step: ImportStep,
     /// Whether it succeeded.
     pub ok: bool,
     /// What it found.
@@ -494,7 +495,7 @@ pub fn add_step(tx: &Tx<'_>, id: i64, step: &NewStep) -> Result<()> {
          VALUES (?1, (SELECT count(*) FROM import_steps WHERE import_id = ?1), ?2, ?3, ?4, ?5)",
         params![
             id,
-            step.step,
+            step.step.as_str(),
             step.ok,
             step.detail,
             i64::try_from(step.duration.as_micros()).unwrap_or(i64::MAX)
@@ -509,14 +510,22 @@ pub fn steps(conn: &Connection, id: i64) -> Result<Vec<StepRow>> {
         "SELECT step, ok, detail, duration_us FROM import_steps WHERE import_id = ?1 ORDER BY position",
     )?;
     let rows = stmt.query_map([id], |r| {
-        Ok(StepRow {
-            step: r.get(0)?,
-            ok: r.get(1)?,
-            detail: r.get(2)?,
-            duration_us: r.get(3)?,
-        })
+        Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
     })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    rows.map(|r| {
+        let (step, ok, detail, duration_us) = r?;
+        let step = step.parse().map_err(|e: UnknownName| StoreError::Corrupt {
+            what: format!("import_steps.step of import {id}"),
+            reason: e.to_string(),
+        })?;
+        Ok(StepRow {
+            step,
+            ok,
+            detail,
+            duration_us,
+        })
+    })
+    .collect()
 }
 
 /// The highest import id (for counting in benchmarks and status).

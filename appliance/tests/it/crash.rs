@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use airlock_appliance::pipeline::{self, ImportError};
+use airlock_appliance::pipeline::{self, ImportError, Verdict};
 use airlock_appliance::store::{self, ImportState};
 use airlock_bundler::archive::Sha256Digest;
 use airlock_tests::{ArtifactPlan, Signing};
@@ -159,7 +159,7 @@ fn an_import_killed_while_reading_is_interrupted_and_imports_again() {
         (ImportState::Done, 1, 0)
     );
     let artifacts = site.artifacts(3);
-    assert_eq!(artifacts[0].verdict, "passed");
+    assert_eq!(artifacts[0].verdict, Verdict::Passed);
     let released = site.files("released/3");
     assert_eq!(released.len(), 1, "{released:?}");
     let bytes = std::fs::read(site.data().join("released/3").join(&released[0])).unwrap();
@@ -238,7 +238,7 @@ fn a_quarantine_cut_short_after_the_verdicts_were_committed_is_finished_by_recov
         "{err:?}"
     );
     assert_eq!(site.import_row(1).state, ImportState::Releasing);
-    assert_eq!(site.artifacts(1)[0].verdict, "failed");
+    assert_eq!(site.artifacts(1)[0].verdict, Verdict::Failed);
 
     std::fs::remove_dir_all(&obstacle).unwrap();
     site.reopen();

@@ -19,5 +19,6 @@ mod pages;
 mod pipeline;
 mod realworld;
 mod registry;
+mod report;
 mod signin;
 mod site;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use airlock_appliance::admin;
 use airlock_appliance::policy::{PolicyDocument, SignerSpec};
+use airlock_appliance::report::Verdict;
 use airlock_appliance::store;
 use airlock_tests::{ArtifactPlan, ISSUER, Package, Signing, TUF_NAME, World};
 use chrono::Utc;
@@ -944,7 +945,7 @@ fn the_report_shows_every_check_and_its_vsa_downloads_with_the_cookie() {
     assert!(dashboard.contains(" after</td>"), "{dashboard}");
 
     let artifact = &site.artifacts(import)[0];
-    assert_eq!(artifact.verdict, "passed");
+    assert_eq!(artifact.verdict, Verdict::Passed);
     let report = site
         .web
         .get(&format!("/artifacts/{}", artifact.id), cookie.as_deref())
@@ -990,7 +991,7 @@ fn an_admin_disables_a_signer_with_the_form_and_the_next_import_fails() {
     let operator = site.web.sign_in(OPERATOR);
     let first = site.archive("before", &[ArtifactPlan::signed("app.bin", b"v1\n")]);
     let import = WebSite::import_id(&site.web.upload(&operator, &first));
-    assert_eq!(site.artifacts(import)[0].verdict, "passed");
+    assert_eq!(site.artifacts(import)[0].verdict, Verdict::Passed);
 
     let admin_session = site.web.sign_in(ADMIN);
     let page = site
@@ -1025,7 +1026,7 @@ fn an_admin_disables_a_signer_with_the_form_and_the_next_import_fails() {
     let second = site.archive("after", &[ArtifactPlan::signed("app.bin", b"v2\n")]);
     let import = WebSite::import_id(&site.web.upload(&operator, &second));
     let artifact = &site.artifacts(import)[0];
-    assert_eq!(artifact.verdict, "failed");
+    assert_eq!(artifact.verdict, Verdict::Failed);
     let detail = site
         .web
         .get(&format!("/imports/{import}"), Some(&operator.cookie()))

@@ -4,6 +4,7 @@
 
 use airlock_appliance::inbox::Inbox;
 use airlock_appliance::pipeline::{self, ImportOutcome, Verdict};
+use airlock_appliance::report::ImportStep;
 use airlock_appliance::store::{self, ImportState};
 use airlock_appliance::{admin, audit, vsa};
 use airlock_bundler::keys::KeyId;
@@ -672,20 +673,20 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
     assert_eq!(released[0], "0002-good.tar.gz");
     let row = site.import_row(id);
     assert_eq!((row.passed, row.warned, row.failed), (1, 0, 2));
-    let stored: Vec<(String, Vec<String>)> = site
+    let stored: Vec<(Verdict, Vec<String>)> = site
         .artifacts(id)
         .into_iter()
         .map(|a| (a.verdict, serde_json::from_str(&a.reasons).unwrap()))
         .collect();
-    assert_eq!(stored[0].0, "failed");
+    assert_eq!(stored[0].0, Verdict::Failed);
     assert_eq!(
         stored[1],
         (
-            "failed".to_owned(),
+            Verdict::Failed,
             vec!["no Sigstore bundle signs it".to_owned()]
         )
     );
-    assert_eq!(stored[2], ("passed".to_owned(), vec![]));
+    assert_eq!(stored[2], (Verdict::Passed, vec![]));
     site.audit_actions();
 }
 
@@ -724,7 +725,7 @@ fn an_entry_checkpoint_the_carried_proof_contradicts_is_a_fork_found_while_judgi
         [("log-fork".to_owned(), origin.clone())]
     );
     let id = outcome.import_id;
-    let steps: Vec<(String, bool)> = {
+    let steps: Vec<(ImportStep, bool)> = {
         let store = site.app.store();
         store::imports::steps(store.read(), id)
             .unwrap()
@@ -735,11 +736,11 @@ fn an_entry_checkpoint_the_carried_proof_contradicts_is_a_fork_found_while_judgi
     assert_eq!(
         steps,
         [
-            ("archive".to_owned(), true),
-            ("publisher".into(), true),
-            ("trust".into(), true),
-            ("witness".into(), true),
-            ("evidence".into(), false),
+            (ImportStep::Archive, true),
+            (ImportStep::Publisher, true),
+            (ImportStep::Trust, true),
+            (ImportStep::Witness, true),
+            (ImportStep::Evidence, false),
         ]
     );
     // The witness state did not move.
@@ -777,7 +778,7 @@ fn an_archive_in_any_blob_order_is_judged_the_same() {
             ),
         ]
     );
-    let steps: Vec<String> = {
+    let steps: Vec<ImportStep> = {
         let store = site.app.store();
         store::imports::steps(store.read(), outcome.import_id)
             .unwrap()
@@ -785,18 +786,7 @@ fn an_archive_in_any_blob_order_is_judged_the_same() {
             .map(|s| s.step)
             .collect()
     };
-    assert_eq!(
-        steps,
-        [
-            "archive",
-            "publisher",
-            "trust",
-            "witness",
-            "evidence",
-            "commit",
-            "release"
-        ]
-    );
+    assert_eq!(steps, ImportStep::ALL);
 }
 
 const SLSA_POLICY: &str = r#"
@@ -931,7 +921,7 @@ fn warn_and_monitor_release_failing_artifacts_with_their_reasons() {
         format!("released/{id}/0000-tool.tar.gz")
     );
     let stored = &site.artifacts(id)[0];
-    assert_eq!(stored.verdict, "passed");
+    assert_eq!(stored.verdict, Verdict::Passed);
     assert_eq!(stored.reasons, r#"["no SBOM"]"#);
     // The signed summary does not pretend the checks passed.
     let vsa = store::artifacts::vsa(site.app.store().read(), stored.id)

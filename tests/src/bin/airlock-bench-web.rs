@@ -16,6 +16,7 @@ use airlock_appliance::appliance::Appliance;
 use airlock_appliance::init::{InitOptions, init};
 use airlock_appliance::pipeline::{self, ImportRequest, Original};
 use airlock_appliance::policy::PolicyDocument;
+use airlock_appliance::report::Verdict;
 use airlock_appliance::store::{self, ImportSource, ImportState, NewArtifact, StoreError};
 use airlock_tests::{ArtifactPlan, ISSUER, TRUSTED_IDENTITY, TUF_NAME, World};
 use anyhow::{Context as _, bail};
@@ -143,7 +144,7 @@ fn main() -> anyhow::Result<()> {
                         tx,
                         id,
                         &store::NewStep {
-                            step: step_name(&step.step),
+                            step: step.step,
                             ok: step.ok,
                             detail: step.detail.clone(),
                             duration: std::time::Duration::from_micros(
@@ -156,10 +157,10 @@ fn main() -> anyhow::Result<()> {
                 for position in 0..per {
                     let verdict = if (n + position) % 17 == 0 {
                         failed += 1;
-                        "failed"
+                        Verdict::Failed
                     } else {
                         passed += 1;
-                        "passed"
+                        Verdict::Passed
                     };
                     store::artifacts::insert(
                         tx,
@@ -167,7 +168,7 @@ fn main() -> anyhow::Result<()> {
                         &NewArtifact {
                             position,
                             name: &format!("component-{position:02}.tar"),
-                            kind: &row.kind,
+                            kind: row.kind,
                             digest: &row.digest,
                             size: row.size,
                             media_type: &row.media_type,
@@ -201,16 +202,4 @@ fn main() -> anyhow::Result<()> {
     println!("{PASSWORD}");
     println!("{}", artifacts / 2);
     Ok(())
-}
-
-/// The step names the pipeline records (`NewStep` wants them static).
-fn step_name(name: &str) -> &'static str {
-    match name {
-        "archive" => "archive",
-        "publisher" => "publisher",
-        "trust" => "trust",
-        "witness" => "witness",
-        "evidence" => "evidence",
-        _ => "release",
-    }
 }

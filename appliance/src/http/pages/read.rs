@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{PageError, Signed, blocking, html, html_with, views};
 use crate::audit;
 use crate::http::AppState;
+use crate::report::ArtifactReport;
 use crate::store::{self, ImportFilter, Role};
 
 /// Imports per page of the list.
@@ -267,9 +268,9 @@ pub(super) async fn artifact(
             (row, store::artifacts::report(conn, id)?.unwrap_or_default())
         };
         // Parsed and rendered after the store is released.
-        let value: serde_json::Value = serde_json::from_str(&json)
+        let report: ArtifactReport = serde_json::from_str(&json)
             .map_err(|e| PageError::internal(format!("artifact {id}: stored report: {e}")))?;
-        let report = views::report(&value);
+        let report = views::report(report);
         let page = ReportPage {
             chrome: Chrome::new(Text::new(row.name.clone()), viewer, Section::Imports),
             artifact: views::artifact_facts(&row),

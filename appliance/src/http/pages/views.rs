@@ -1,8 +1,9 @@
 //! Rows and stored JSON turned into the web crate's view models. Everything that came from an
 //! archive, a certificate or a user becomes [`Text`]; nothing here is marked safe.
 //!
-//! Stored reports are read as JSON values rather than typed: a report written by an older
-//! appliance, or with a field missing, still shows what it has.
+//! Stored reports are read typed, as [`ArtifactReport`] (which reads every report an earlier
+//! appliance stored, see [`crate::report`]); the stored TUF state and pinned roots are read
+//! as JSON values, field by field.
 
 use airlock_trust_root::{Authority, LogInstance, TimeRange, TrustedRoot};
 use airlock_web::{
@@ -14,6 +15,7 @@ use airlock_web::{
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+use crate::report::{self, ArtifactReport, BundleCheck, ProvenBy, SignerRecord, TimeSourceRecord};
 use crate::store::{
     self, Alarm, ArtifactRow, AuditRow, CheckpointRow, ImportRow, StepRow, TrustRow,
 };
@@ -37,13 +39,6 @@ fn opt_s(v: &Value, key: &str) -> Option<String> {
 /// A JSON unsigned field, or 0.
 fn u(v: &Value, key: &str) -> u64 {
     v.get(key).and_then(Value::as_u64).unwrap_or_default()
-}
-
-/// A JSON array field's elements (none if absent).
-fn list<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key)
-        .and_then(Value::as_array)
-        .map_or(&[], Vec::as_slice)
 }
 
 /// An RFC 3339 time for people (`2026-11-22 10:11:12 UTC`).
@@ -138,7 +133,7 @@ pub(super) fn manifest_summary(m: &store::ManifestSummary) -> ManifestSummary {
 
 pub(super) fn step_line(r: &StepRow) -> StepLine {
     StepLine {
-        step: r.step.clone(),
+        step: r.step.as_str().to_owned(),
         ok: r.ok,
         detail: Text::new(r.detail.clone()),
         duration_us: r.duration_us,
@@ -159,10 +154,10 @@ pub(super) fn artifact_line(r: &ArtifactRow) -> ArtifactLine {
         id: r.id,
         position: r.position,
         name: Text::new(r.name.clone()),
-        kind: r.kind.clone(),
+        kind: report::kind_str(r.kind).to_owned(),
         digest: r.digest.clone(),
         size: r.size,
-        verdict: r.verdict.clone(),
+        verdict: r.verdict.as_str().to_owned(),
         reasons: reasons(&r.reasons),
     }
 }
@@ -172,11 +167,11 @@ pub(super) fn artifact_facts(r: &ArtifactRow) -> ArtifactFacts {
         id: r.id,
         import_id: r.import_id,
         name: Text::new(r.name.clone()),
-        kind: r.kind.clone(),
+        kind: report::kind_str(r.kind).to_owned(),
         digest: r.digest.clone(),
         size: r.size,
         media_type: Text::new(r.media_type.clone()),
-        verdict: r.verdict.clone(),
+        verdict: r.verdict.as_str().to_owned(),
         location: r.location.clone().map(Text::new),
     }
 }
@@ -194,198 +189,178 @@ pub(super) struct Report {
     pub(super) components: Vec<ComponentRow>,
 }
 
-/// Reads a stored report (JSON of `pipeline::ArtifactReport`).
-pub(super) fn report(v: &Value) -> Report {
+/// A stored report, read (`serde_json::from_str::<ArtifactReport>`), as its page shows it.
+pub(super) fn report(r: ArtifactReport) -> Report {
     let mut components = Vec::new();
-    let sboms = list(v, "sboms")
-        .iter()
+    let sboms = r
+        .sboms
+        .into_iter()
         .map(|sbom| {
-            let summary = sbom.get("summary").filter(|x| !x.is_null());
-            let rows = summary.map_or(&[][..], |x| list(x, "components"));
-            components.extend(rows.iter().map(|c| ComponentRow {
-                name: Text::new(s(c, "name")),
-                version: Text::new(s(c, "version")),
-                purl: Text::new(s(c, "purl")),
-                license: Text::new(s(c, "license")),
-            }));
+            let (format, count) = match sbom.summary {
+                Some(summary) => {
+                    // The count the SBOM gave (a report keeps at most 10,000 of them).
+                    let count = summary.component_count;
+                    components.extend(summary.components.into_iter().map(|c| ComponentRow {
+                        name: Text::new(c.name),
+                        version: Text::new(c.version.unwrap_or_default()),
+                        purl: Text::new(c.purl.unwrap_or_default()),
+                        license: Text::new(c.license.unwrap_or_default()),
+                    }));
+                    (Some(Text::new(summary.format)), count)
+                }
+                None => (None, 0),
+            };
             SbomView {
-                digest: s(sbom, "digest"),
-                source: s(sbom, "source"),
-                format: summary.map(|x| Text::new(s(x, "format"))),
-                // The count the SBOM gave (a report keeps at most 10,000 of them).
-                components: summary
-                    .and_then(|x| x.get("component_count"))
-                    .and_then(Value::as_u64)
-                    .and_then(|n| usize::try_from(n).ok())
-                    .unwrap_or(rows.len()),
-                error: opt_s(sbom, "error").map(Text::new),
+                digest: sbom.digest,
+                source: sbom.source.as_str().to_owned(),
+                format,
+                components: count,
+                error: sbom.error.map(Text::new),
             }
         })
         .collect();
     Report {
-        rule: Text::new(s(v, "rule")),
-        enforcement: s(v, "enforcement"),
-        problems: list(v, "problems")
-            .iter()
-            .filter_map(Value::as_str)
-            .map(Text::new)
-            .collect(),
-        signatures: list(v, "signatures").iter().map(bundle).collect(),
-        attestations: list(v, "attestations").iter().map(bundle).collect(),
-        provenance: v
-            .get("provenance")
-            .filter(|p| !p.is_null())
-            .map(|p| ProvenanceView {
-                predicate_type: Text::new(s(p, "predicate_type")),
-                builder_id: Text::new(s(p, "builder_id")),
-                build_type: Text::new(s(p, "build_type")),
-                source_uri: opt_s(p, "source_uri").map(Text::new),
-                source_digest: opt_s(p, "source_digest").map(Text::new),
-                build_level: u8::try_from(u(p, "build_level")).unwrap_or(u8::MAX),
-            }),
+        rule: Text::new(r.rule),
+        enforcement: r.enforcement.as_str().to_owned(),
+        problems: r.problems.into_iter().map(Text::new).collect(),
+        signatures: r.signatures.iter().map(bundle).collect(),
+        attestations: r.attestations.iter().map(bundle).collect(),
+        provenance: r.provenance.map(|p| ProvenanceView {
+            predicate_type: Text::new(p.predicate_type),
+            builder_id: Text::new(p.builder_id),
+            build_type: Text::new(p.build_type),
+            source_uri: p.source_uri.map(Text::new),
+            source_digest: p.source_digest.map(Text::new),
+            build_level: p.build_level,
+        }),
         sboms,
         components,
     }
 }
 
-/// One bundle check (`pipeline::BundleCheck`).
-fn bundle(b: &Value) -> BundleView {
-    let report = b.get("report").filter(|r| !r.is_null());
-    let entries = report.map_or(&[][..], |r| list(r, "log_entries"));
+/// One bundle check.
+fn bundle(b: &BundleCheck) -> BundleView {
+    let report = b.report.as_ref();
     BundleView {
-        digest: s(b, "digest"),
-        ok: b.get("ok").and_then(Value::as_bool).unwrap_or(false),
-        trusted_signer: opt_s(b, "signer").map(Text::new),
-        error: opt_s(b, "error").map(Text::new),
-        bundle_version: report.map(|r| Text::new(s(r, "bundle_version"))),
-        artifact_binding: report
-            .and_then(|r| r.get("artifact_digest"))
-            .filter(|d| !d.is_null())
-            .map(|d| {
-                let algorithm = match s(d, "algorithm").as_str() {
-                    "sha384" => "SHA-384",
-                    "sha512" => "SHA-512",
-                    _ => "SHA-256",
-                };
-                let through = if report
-                    .and_then(|r| r.get("dsse"))
-                    .is_some_and(|x| !x.is_null())
-                {
-                    "named by the signed in-toto statement's subject"
-                } else {
-                    "covered by the signature"
-                };
-                Text::new(format!("its {algorithm} {}, {through}", s(d, "hex")))
-            }),
+        digest: b.digest.clone(),
+        ok: b.ok,
+        trusted_signer: b.signer.clone().map(Text::new),
+        error: b.error.clone().map(Text::new),
+        bundle_version: report.map(|r| Text::new(r.bundle_version.clone())),
+        artifact_binding: report.and_then(|r| {
+            let d = r.artifact_digest.as_ref()?;
+            let algorithm = match d.algorithm.as_str() {
+                "sha384" => "SHA-384",
+                "sha512" => "SHA-512",
+                _ => "SHA-256",
+            };
+            let through = if r.dsse.is_some() {
+                "named by the signed in-toto statement's subject"
+            } else {
+                "covered by the signature"
+            };
+            Some(Text::new(format!("its {algorithm} {}, {through}", d.hex)))
+        }),
         ignored_certificates: report
-            .map_or(&[][..], |r| list(r, "ignored_chain_certificates"))
+            .map_or(&[][..], |r| r.ignored_chain_certificates.as_slice())
             .iter()
             .map(|c| {
-                let what = if c.get("self_signed").and_then(Value::as_bool) == Some(true) {
+                let what = if c.self_signed {
                     "self-signed root"
                 } else {
                     "CA certificate"
                 };
-                Text::new(format!("{} ({what})", s(c, "subject")))
+                Text::new(format!("{} ({what})", c.subject))
             })
             .collect(),
-        signer: report.and_then(|r| r.get("signer")).map(signer),
-        log_entries: entries
+        signer: report.map(|r| signer(&r.signer)),
+        log_entries: report
+            .map_or(&[][..], |r| r.log_entries.as_slice())
             .iter()
             .map(|e| LogEntryView {
-                log_base_url: Text::new(s(e, "log_base_url")),
-                log_id: s(e, "log_id"),
-                log_index: u(e, "log_index"),
-                kind: Text::new(format!("{} {}", s(e, "kind"), s(e, "version"))),
-                integrated_time: e
-                    .get("integrated_time")
-                    .filter(|t| !t.is_null())
-                    .map(|_| json_time(e, "integrated_time")),
-                proof_index: e.get("proof_index").and_then(Value::as_u64),
-                promise_only: s(e, "proven_by") == "signed-entry-timestamp",
-                checkpoint: e
-                    .get("checkpoint")
-                    .filter(|c| !c.is_null())
-                    .map(|c| CheckpointView {
-                        origin: Text::new(s(c, "origin")),
-                        size: u(c, "size"),
-                        root_hash: s(c, "root_hash"),
-                        note: Text::new(s(c, "note")),
-                    }),
-            })
-            .collect(),
-        times: report
-            .map_or(&[][..], |r| list(r, "observed_times"))
-            .iter()
-            .map(|t| TimeView {
-                time: json_time(t, "time"),
-                source: Text::new(match s(t, "source").as_str() {
-                    "log-entry" => format!(
-                        "signed entry timestamp of log entry {}",
-                        u(t, "index").saturating_add(1)
-                    ),
-                    "timestamp-authority" => {
-                        format!("RFC 3161 timestamp from {}", s(t, "authority"))
-                    }
-                    other => other.to_owned(),
+                log_base_url: Text::new(e.log_base_url.clone()),
+                log_id: hex::encode(&e.log_id),
+                log_index: e.log_index,
+                kind: Text::new(format!("{} {}", e.kind, e.version)),
+                integrated_time: e.integrated_time.map(when),
+                proof_index: e.proof_index,
+                promise_only: e.proven_by == ProvenBy::SignedEntryTimestamp,
+                checkpoint: e.checkpoint.as_ref().map(|c| CheckpointView {
+                    origin: Text::new(c.origin.clone()),
+                    size: c.size,
+                    root_hash: hex::encode(c.root_hash),
+                    note: Text::new(c.note.clone()),
                 }),
             })
             .collect(),
-        dsse: report
-            .and_then(|r| r.get("dsse"))
-            .filter(|d| !d.is_null())
-            .map(|d| DsseView {
-                payload_type: Text::new(s(d, "payload_type")),
-                predicate_type: Text::new(s(d, "predicate_type")),
-                subjects: list(d, "subjects")
-                    .iter()
-                    .map(|subject| {
-                        let digests = subject
-                            .get("digest")
-                            .and_then(Value::as_object)
-                            .map(|m| {
-                                m.iter()
-                                    .map(|(alg, hex)| {
-                                        format!("{alg}:{}", hex.as_str().unwrap_or_default())
-                                    })
-                                    .collect::<Vec<_>>()
-                                    .join(" ")
-                            })
-                            .unwrap_or_default();
-                        Text::new(format!("{} {digests}", s(subject, "name")))
-                    })
-                    .collect(),
-            }),
-        witnessed: list(b, "witnessed")
+        times: report
+            .map_or(&[][..], |r| r.observed_times.as_slice())
+            .iter()
+            .map(|t| TimeView {
+                time: when(t.time),
+                source: Text::new(match &t.source {
+                    TimeSourceRecord::LogEntry { index } => format!(
+                        "signed entry timestamp of log entry {}",
+                        index.saturating_add(1)
+                    ),
+                    TimeSourceRecord::TimestampAuthority { authority } => {
+                        format!("RFC 3161 timestamp from {authority}")
+                    }
+                }),
+            })
+            .collect(),
+        dsse: report.and_then(|r| r.dsse.as_ref()).map(|d| DsseView {
+            payload_type: Text::new(d.payload_type.clone()),
+            predicate_type: Text::new(d.predicate_type.clone()),
+            subjects: d
+                .subjects
+                .iter()
+                .map(|subject| {
+                    let digests = subject
+                        .digest
+                        .iter()
+                        .map(|(alg, hex)| format!("{alg}:{hex}"))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    Text::new(format!("{} {digests}", subject.name))
+                })
+                .collect(),
+        }),
+        witnessed: b
+            .witnessed
             .iter()
             .map(|w| WitnessedView {
-                origin: Text::new(s(w, "origin")),
-                size: u(w, "size"),
-                by: s(w, "by"),
+                origin: Text::new(w.origin.clone()),
+                size: w.size,
+                by: w.by.as_str().to_owned(),
             })
             .collect(),
     }
 }
 
-/// Who signed (`SignerFacts`).
-fn signer(v: &Value) -> SignerView {
-    match s(v, "kind").as_str() {
-        "public-key" => SignerView::PublicKey {
-            key_id: s(v, "key_id"),
-            hint: Text::new(s(v, "hint")),
+/// Who signed.
+fn signer(s: &SignerRecord) -> SignerView {
+    match s {
+        SignerRecord::PublicKey { key_id, hint } => SignerView::PublicKey {
+            key_id: key_id.clone(),
+            hint: Text::new(hint.clone()),
         },
-        _ => SignerView::Certificate {
-            identity: Text::new(s(v, "identity")),
-            issuer: Text::new(s(v, "issuer")),
-            serial: Text::new(s(v, "serial")),
-            not_before: json_time(v, "not_before"),
-            not_after: json_time(v, "not_after"),
-            certificate_authority: Text::new(s(v, "certificate_authority")),
-            sct_log_ids: list(v, "sct_log_ids")
-                .iter()
-                .filter_map(Value::as_str)
-                .map(str::to_owned)
-                .collect(),
+        SignerRecord::Certificate {
+            identity,
+            issuer,
+            serial,
+            not_before,
+            not_after,
+            certificate_authority,
+            sct_log_ids,
+        } => SignerView::Certificate {
+            identity: Text::new(identity.clone()),
+            issuer: Text::new(issuer.clone()),
+            serial: Text::new(serial.clone()),
+            not_before: when(*not_before),
+            not_after: when(*not_after),
+            certificate_authority: Text::new(certificate_authority.clone()),
+            sct_log_ids: sct_log_ids.clone(),
         },
     }
 }
@@ -636,54 +611,191 @@ pub(super) fn audit_line(r: &AuditRow) -> AuditLine {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
-    use serde_json::json;
+    use crate::policy::{Enforcement, ProvenanceFacts, SbomComponent, SbomSummary};
+    use crate::report::{
+        CheckpointRecord, DigestRecord, DsseRecord, IgnoredCertificateRecord, LogEntryRecord,
+        ObservedTimeRecord, SbomCheck, SbomSource, Schema, SubjectRecord, Verification,
+        WitnessedBy, WitnessedEntry,
+    };
+
+    fn at(t: &str) -> DateTime<Utc> {
+        parse_time(t).unwrap()
+    }
+
+    /// A report as the pipeline builds it, through its types, stored and read back as the
+    /// page reads it: a field renamed on one side fails here.
+    fn stored(report: &ArtifactReport) -> ArtifactReport {
+        serde_json::from_str(&serde_json::to_string(report).unwrap()).unwrap()
+    }
+
+    fn component(
+        name: &str,
+        version: &str,
+        purl: Option<&str>,
+        license: Option<&str>,
+    ) -> SbomComponent {
+        SbomComponent {
+            name: name.into(),
+            version: Some(version.into()),
+            purl: purl.map(str::to_owned),
+            license: license.map(str::to_owned),
+        }
+    }
+
+    fn empty(rule: &str) -> ArtifactReport {
+        ArtifactReport {
+            schema: Schema::CURRENT,
+            rule: rule.into(),
+            enforcement: Enforcement::Enforce,
+            signatures: Vec::new(),
+            attestations: Vec::new(),
+            provenance: None,
+            sboms: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
 
     #[test]
     fn a_report_keeps_every_fact_it_shows() {
-        let v = json!({
-            "rule": "default",
-            "enforcement": "enforce",
-            "signatures": [{
-                "digest": "ab", "ok": true, "signer": "release-ci", "error": null,
-                "report": {
-                    "bundle_version": "0.3",
-                    "signer": {"kind": "certificate", "identity": "https://x/<id>", "issuer": "https://i",
-                        "serial": "0a", "not_before": "2026-11-22T10:00:00Z", "not_after": "2026-11-22T10:10:00Z",
-                        "certificate_authority": "fulcio", "sct_log_ids": ["cd"]},
-                    "log_entries": [{"log_base_url": "https://rekor", "log_id": "ef", "log_index": 7,
-                        "kind": "hashedrekord", "version": "0.0.1", "integrated_time": "2026-11-22T10:01:00Z",
-                        "checkpoint": {"origin": "rekor", "size": 8, "root_hash": "01", "note": "rekor\n8\n"},
-                        "proof_index": 7}],
-                    "observed_times": [{"time": "2026-11-22T10:01:00Z", "source": "log-entry", "index": 0},
-                        {"time": "2026-11-22T10:01:01Z", "source": "timestamp-authority", "authority": "tsa"}],
-                    "dsse": null
+        let entry = LogEntryRecord {
+            log_base_url: "https://rekor".into(),
+            log_id: vec![0xef],
+            log_index: 7,
+            kind: "hashedrekord".into(),
+            version: "0.0.1".into(),
+            integrated_time: Some(at("2026-11-22T10:01:00Z")),
+            proven_by: ProvenBy::InclusionProof,
+            checkpoint: Some(CheckpointRecord {
+                origin: "rekor".into(),
+                size: 8,
+                root_hash: [1; 32],
+                note: "rekor\n8\n".into(),
+            }),
+            proof_index: Some(7),
+        };
+        let verification = Verification {
+            bundle_version: "0.3".into(),
+            artifact_sha256: [0xab; 32],
+            artifact_digest: Some(DigestRecord {
+                algorithm: "sha256".into(),
+                hex: "ab".repeat(32),
+            }),
+            signer: SignerRecord::Certificate {
+                identity: "https://x/<id>".into(),
+                issuer: "https://i".into(),
+                serial: "0a".into(),
+                not_before: at("2026-11-22T10:00:00Z"),
+                not_after: at("2026-11-22T10:10:00Z"),
+                certificate_authority: "fulcio".into(),
+                sct_log_ids: vec!["cd".into()],
+            },
+            ignored_chain_certificates: Vec::new(),
+            log_entries: vec![entry],
+            observed_times: vec![
+                ObservedTimeRecord {
+                    time: at("2026-11-22T10:01:00Z"),
+                    source: TimeSourceRecord::LogEntry { index: 0 },
                 },
-                "witnessed": [{"origin": "rekor", "size": 8, "by": "proof"}]
+                ObservedTimeRecord {
+                    time: at("2026-11-22T10:01:01Z"),
+                    source: TimeSourceRecord::TimestampAuthority {
+                        authority: "tsa".into(),
+                    },
+                },
+            ],
+            dsse: None,
+        };
+        let minted = ArtifactReport {
+            signatures: vec![BundleCheck {
+                digest: "ab".into(),
+                ok: true,
+                signer: Some("release-ci".into()),
+                report: Some(verification),
+                witnessed: vec![WitnessedEntry {
+                    origin: "rekor".into(),
+                    size: 8,
+                    by: WitnessedBy::Proof,
+                }],
+                error: None,
             }],
-            "attestations": [],
-            "provenance": {"predicate_type": "p", "builder_id": "b", "build_type": "t",
-                "source_uri": null, "source_digest": "gitCommit:00", "build_level": 3},
-            "sboms": [{"digest": "12", "source": "file", "error": null,
-                "summary": {"format": "CycloneDX 1.5", "components": [
-                    {"name": "zlib", "version": "1.3.1", "purl": null, "license": "Zlib"},
-                    {"name": "openssl", "version": "3", "purl": "pkg:deb/openssl", "license": null}]}}],
-            "problems": []
-        });
-        let r = report(&v);
+            provenance: Some(ProvenanceFacts {
+                predicate_type: "p".into(),
+                builder_id: "b".into(),
+                build_type: "t".into(),
+                source_uri: None,
+                source_digest: Some("gitCommit:00".into()),
+                build_level: 3,
+            }),
+            sboms: vec![SbomCheck {
+                digest: "12".into(),
+                source: SbomSource::File,
+                summary: Some(SbomSummary::of(
+                    "CycloneDX 1.5".into(),
+                    vec![
+                        component("zlib", "1.3.1", None, Some("Zlib")),
+                        component("openssl", "3", Some("pkg:deb/openssl"), None),
+                    ],
+                )),
+                error: None,
+            }],
+            problems: vec!["SBOM has 2 components, at least 3 required".into()],
+            ..empty("default")
+        };
+        let r = report(stored(&minted));
+        assert_eq!(r.rule.as_str(), "default");
+        assert_eq!(r.enforcement, "enforce");
+        assert_eq!(
+            r.problems[0].as_str(),
+            "SBOM has 2 components, at least 3 required"
+        );
         let b = &r.signatures[0];
         assert!(b.ok);
+        assert_eq!(b.trusted_signer.as_ref().unwrap().as_str(), "release-ci");
+        assert_eq!(b.bundle_version.as_ref().unwrap().as_str(), "0.3");
+        assert_eq!(
+            b.artifact_binding.as_ref().unwrap().as_str(),
+            format!("its SHA-256 {}, covered by the signature", "ab".repeat(32))
+        );
+        assert_eq!(b.log_entries[0].log_id, "ef");
         assert_eq!(b.log_entries[0].log_index, 7);
         assert_eq!(b.log_entries[0].kind.as_str(), "hashedrekord 0.0.1");
         assert_eq!(
             b.log_entries[0].integrated_time.as_deref(),
             Some("2026-11-22 10:01:00 UTC")
         );
+        assert!(!b.log_entries[0].promise_only);
+        let checkpoint = b.log_entries[0].checkpoint.as_ref().unwrap();
+        assert_eq!((checkpoint.origin.as_str(), checkpoint.size), ("rekor", 8));
+        assert_eq!(checkpoint.root_hash, "01".repeat(32));
+        assert_eq!(
+            b.times[0].source.as_str(),
+            "signed entry timestamp of log entry 1"
+        );
+        assert_eq!(b.times[1].time, "2026-11-22 10:01:01 UTC");
         assert_eq!(b.times[1].source.as_str(), "RFC 3161 timestamp from tsa");
         assert!(
-            matches!(&b.signer, Some(SignerView::Certificate { identity, .. }) if identity.as_str() == "https://x/<id>")
+            matches!(&b.signer, Some(SignerView::Certificate { identity, not_after, sct_log_ids, .. })
+                if identity.as_str() == "https://x/<id>"
+                    && not_after == "2026-11-22 10:10:00 UTC"
+                    && sct_log_ids == &["cd"])
+        );
+        assert_eq!(
+            (
+                b.witnessed[0].origin.as_str(),
+                b.witnessed[0].size,
+                b.witnessed[0].by.as_str()
+            ),
+            ("rekor", 8, "proof")
         );
         assert_eq!(r.provenance.as_ref().unwrap().build_level, 3);
+        assert_eq!(r.sboms[0].source, "file");
+        assert_eq!(
+            r.sboms[0].format.as_ref().unwrap().as_str(),
+            "CycloneDX 1.5"
+        );
         assert_eq!(r.sboms[0].components, 2);
 
         let table = component_table(r.components.clone(), " SSL ", 1, 5);
@@ -700,23 +812,66 @@ mod tests {
 
     #[test]
     fn a_real_world_bundle_shows_its_binding_ignored_root_and_promise() {
-        let v = json!({"signatures": [{
-            "digest": "ab", "ok": true, "signer": "npm", "error": null,
-            "report": {
-                "bundle_version": "0.1",
-                "artifact_digest": {"algorithm": "sha512", "hex": "56"},
-                "ignored_chain_certificates": [
-                    {"subject": "CN=sigstore-intermediate,O=sigstore.dev", "self_signed": false},
-                    {"subject": "CN=sigstore,O=sigstore.dev", "self_signed": true}],
-                "log_entries": [{"log_base_url": "https://rekor", "log_id": "ef", "log_index": 7,
-                    "kind": "intoto", "version": "0.0.2", "integrated_time": "2023-01-01T00:00:00Z",
-                    "proven_by": "signed-entry-timestamp", "checkpoint": null, "proof_index": null}],
-                "observed_times": [],
-                "dsse": {"payload_type": "application/vnd.in-toto+json", "predicate_type": "p", "subjects": []}
-            },
-            "witnessed": [{"origin": "https://rekor", "size": 0, "by": "promise"}]
-        }]});
-        let r = report(&v);
+        let minted = ArtifactReport {
+            signatures: vec![BundleCheck {
+                digest: "ab".into(),
+                ok: true,
+                signer: Some("npm".into()),
+                report: Some(Verification {
+                    bundle_version: "0.1".into(),
+                    artifact_sha256: [0x56; 32],
+                    artifact_digest: Some(DigestRecord {
+                        algorithm: "sha512".into(),
+                        hex: "56".into(),
+                    }),
+                    signer: SignerRecord::PublicKey {
+                        key_id: "9f".into(),
+                        hint: "<hint>".into(),
+                    },
+                    ignored_chain_certificates: vec![
+                        IgnoredCertificateRecord {
+                            subject: "CN=sigstore-intermediate,O=sigstore.dev".into(),
+                            self_signed: false,
+                        },
+                        IgnoredCertificateRecord {
+                            subject: "CN=sigstore,O=sigstore.dev".into(),
+                            self_signed: true,
+                        },
+                    ],
+                    log_entries: vec![LogEntryRecord {
+                        log_base_url: "https://rekor".into(),
+                        log_id: vec![0xef],
+                        log_index: 7,
+                        kind: "intoto".into(),
+                        version: "0.0.2".into(),
+                        integrated_time: Some(at("2023-01-01T00:00:00Z")),
+                        proven_by: ProvenBy::SignedEntryTimestamp,
+                        checkpoint: None,
+                        proof_index: None,
+                    }],
+                    observed_times: Vec::new(),
+                    dsse: Some(DsseRecord {
+                        payload_type: "application/vnd.in-toto+json".into(),
+                        predicate_type: "p".into(),
+                        subjects: vec![SubjectRecord {
+                            name: "pkg.tgz".into(),
+                            digest: BTreeMap::from([
+                                ("sha256".to_owned(), "12".to_owned()),
+                                ("sha512".to_owned(), "56".to_owned()),
+                            ]),
+                        }],
+                    }),
+                }),
+                witnessed: vec![WitnessedEntry {
+                    origin: "https://rekor".into(),
+                    size: 0,
+                    by: WitnessedBy::Promise,
+                }],
+                error: None,
+            }],
+            ..empty("default")
+        };
+        let r = report(stored(&minted));
         let b = &r.signatures[0];
         assert_eq!(
             b.artifact_binding.as_ref().unwrap().as_str(),
@@ -730,13 +885,50 @@ mod tests {
                 "CN=sigstore,O=sigstore.dev (self-signed root)"
             ]
         );
+        assert!(
+            matches!(&b.signer, Some(SignerView::PublicKey { key_id, hint }) if key_id == "9f" && hint.as_str() == "<hint>")
+        );
         assert!(b.log_entries[0].promise_only);
+        assert!(b.log_entries[0].checkpoint.is_none());
         assert!(b.witnessed[0].by_text().starts_with("nothing to witness"));
+        let dsse = b.dsse.as_ref().unwrap();
+        assert_eq!(dsse.subjects[0].as_str(), "pkg.tgz sha256:12 sha512:56");
     }
 
     #[test]
-    fn an_empty_or_odd_report_still_renders() {
-        let r = report(&json!({}));
-        assert!(r.signatures.is_empty() && r.provenance.is_none());
+    fn a_failed_bundle_and_an_unreadable_sbom_show_why() {
+        let minted = ArtifactReport {
+            signatures: vec![BundleCheck {
+                digest: "ab".into(),
+                ok: false,
+                signer: None,
+                report: None,
+                witnessed: Vec::new(),
+                error: Some("identity: no trusted signer matched".into()),
+            }],
+            sboms: vec![SbomCheck {
+                digest: "12".into(),
+                source: SbomSource::Attestation,
+                summary: None,
+                error: Some("not JSON".into()),
+            }],
+            ..empty("override:legacy.tar.gz")
+        };
+        let r = report(stored(&minted));
+        let b = &r.signatures[0];
+        assert!(!b.ok && b.signer.is_none() && b.log_entries.is_empty());
+        assert_eq!(
+            b.error.as_ref().unwrap().as_str(),
+            "identity: no trusted signer matched"
+        );
+        assert_eq!(r.sboms[0].source, "attestation");
+        assert_eq!(
+            (
+                r.sboms[0].components,
+                r.sboms[0].error.as_ref().unwrap().as_str()
+            ),
+            (0, "not JSON")
+        );
+        assert!(r.provenance.is_none() && r.components.is_empty());
     }
 }
