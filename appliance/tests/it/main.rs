@@ -19,6 +19,7 @@ mod pages;
 mod pipeline;
 mod realworld;
 mod registry;
+mod registry_clients;
 mod report;
 mod signin;
 mod site;

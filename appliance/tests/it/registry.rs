@@ -71,17 +71,17 @@ fn code(reply: &Reply) -> String {
 
 /// A site with one import: a tagged image (`acme/tool:1.0` as `release-team/tool`), a second
 /// image of the same repository tagged by its name, an unsigned image, and a file.
-struct Released {
-    site: WebSite,
-    image: String,
-    second: String,
-    layer: Vec<u8>,
-    layer_digest: String,
-    file_id: i64,
-    image_id: i64,
+pub(crate) struct Released {
+    pub(crate) site: WebSite,
+    pub(crate) image: String,
+    pub(crate) second: String,
+    pub(crate) layer: Vec<u8>,
+    pub(crate) layer_digest: String,
+    pub(crate) file_id: i64,
+    pub(crate) image_id: i64,
 }
 
-fn released(seed: u64) -> Released {
+pub(crate) fn released(seed: u64) -> Released {
     let mut site = WebSite::new(seed);
     let dir = site.world.dir().to_owned();
     let layer = b"a layer of the released image, long enough for ranges".to_vec();
