@@ -18,6 +18,7 @@ use chrono::{DateTime, SubsecRound as _, TimeDelta, Utc};
 use rand_core::{OsRng, RngCore as _};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq as _;
 
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
@@ -390,7 +391,14 @@ pub fn sign_out(app: &Appliance, session: &Session, now: DateTime<Utc>) -> Resul
 
 /// Whether `given` equals the session's CSRF token (compared in constant time).
 pub fn csrf_matches(session: &Session, given: &str) -> bool {
-    constant_time_eq(session.csrf_token.as_bytes(), given.as_bytes())
+    secrets_match(&session.csrf_token, given)
+}
+
+/// Whether two secret strings (CSRF and form tokens) are equal, compared in constant time
+/// (`subtle`): how long they are may show, where they differ does not. The one comparison of
+/// secrets the HTTP side uses.
+pub(crate) fn secrets_match(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 /// The hex SHA-256 of a token: the key sessions are stored under.
@@ -402,10 +410,6 @@ fn random_token() -> String {
     let mut bytes = [0u8; TOKEN_BYTES];
     OsRng.fill_bytes(&mut bytes);
     URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn parse_time(what: &str, s: &str) -> Result<DateTime<Utc>, StoreError> {
@@ -563,11 +567,11 @@ mod tests {
     }
 
     #[test]
-    fn constant_time_eq_compares_whole_strings() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
-        assert!(!constant_time_eq(b"", b"a"));
+    fn secrets_match_compares_whole_strings() {
+        assert!(secrets_match("abc", "abc"));
+        assert!(!secrets_match("abc", "abd"));
+        assert!(!secrets_match("abc", "abcd"));
+        assert!(!secrets_match("", "a"));
     }
 
     #[test]

@@ -125,7 +125,7 @@ async fn sign_in(
     })
     .await?;
     Ok(HttpResponse::Ok()
-        .insert_header((header::SET_COOKIE, set_session_cookie(&session.token)))
+        .cookie(set_session_cookie(&session.token))
         .json(SignedIn {
             token: &session.token,
             csrf_token: &session.csrf_token,
@@ -152,7 +152,7 @@ async fn sign_out(
     })
     .await?;
     Ok(HttpResponse::NoContent()
-        .insert_header((header::SET_COOKIE, clear_session_cookie()))
+        .cookie(clear_session_cookie())
         .finish())
 }
 

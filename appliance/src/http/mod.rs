@@ -19,6 +19,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use actix_web::body::MessageBody;
+use actix_web::cookie::time::Duration as CookieAge;
+use actix_web::cookie::{Cookie, CookieBuilder, SameSite};
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, header};
 use actix_web::middleware::DefaultHeaders;
@@ -285,25 +287,32 @@ fn credential(req: &HttpRequest) -> Result<(String, Credential), ApiError> {
         .ok_or_else(|| ApiError::Unauthorized(auth::AuthError::NotSignedIn.to_string()))
 }
 
-/// The `airlock_session` cookie's value, from any `Cookie` header.
+/// The `airlock_session` cookie's value (the first one the `Cookie` headers carry; pairs that
+/// do not parse are skipped).
 fn session_cookie(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim_matches('"').to_owned())
+    req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned())
 }
 
-/// The `Set-Cookie` value that sets the session cookie.
-fn set_session_cookie(token: &str) -> String {
-    format!("{SESSION_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/")
+/// A cookie as the appliance sets every one: host-only (no `Domain`), `HttpOnly`, `Secure`,
+/// `SameSite=Strict`, scoped to `path`.
+fn strict_cookie(name: &'static str, value: &str, path: &'static str) -> CookieBuilder<'static> {
+    Cookie::build(name, value.to_owned())
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Strict)
+        .path(path)
 }
 
-/// The `Set-Cookie` value that removes it.
-fn clear_session_cookie() -> String {
-    format!("{SESSION_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0")
+/// The cookie that sets the session.
+fn set_session_cookie(token: &str) -> Cookie<'static> {
+    strict_cookie(SESSION_COOKIE, token, "/").finish()
+}
+
+/// The cookie that removes it.
+fn clear_session_cookie() -> Cookie<'static> {
+    strict_cookie(SESSION_COOKIE, "", "/")
+        .max_age(CookieAge::ZERO)
+        .finish()
 }
 
 /// Whether `method` may change state (everything but GET, HEAD, OPTIONS and TRACE).
@@ -341,6 +350,11 @@ mod tests {
             .insert_header((header::COOKIE, "airlock_sessionx=no"))
             .to_http_request();
         assert_eq!(session_cookie(&req), None);
+        // A pair that does not parse (another application's, on the same host) hides nothing.
+        let req = TestRequest::default()
+            .insert_header((header::COOKIE, "junk; =x; airlock_session=\"tok\""))
+            .to_http_request();
+        assert_eq!(session_cookie(&req).as_deref(), Some("tok"));
     }
 
     #[test]
@@ -372,10 +386,13 @@ mod tests {
 
     #[test]
     fn the_cookie_is_host_only_strict_and_secure() {
-        let set = set_session_cookie("t");
-        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
-            assert!(set.contains(attr), "{set}");
-        }
-        assert!(clear_session_cookie().contains("Max-Age=0"));
+        assert_eq!(
+            set_session_cookie("t").to_string(),
+            "airlock_session=t; HttpOnly; SameSite=Strict; Secure; Path=/"
+        );
+        assert_eq!(
+            clear_session_cookie().to_string(),
+            "airlock_session=; HttpOnly; SameSite=Strict; Secure; Path=/; Max-Age=0"
+        );
     }
 }

@@ -27,6 +27,8 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use actix_web::cookie::Cookie;
+use actix_web::cookie::time::Duration as CookieAge;
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
@@ -35,7 +37,10 @@ use rand_core::{OsRng, RngCore as _};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{ApiError, AppState, clear_session_cookie, monotonic_now, remote, set_session_cookie};
+use super::{
+    ApiError, AppState, clear_session_cookie, monotonic_now, remote, set_session_cookie,
+    strict_cookie,
+};
 use crate::admin::AdminError;
 use crate::appliance::Appliance;
 use crate::auth::{self, AuthError, Session};
@@ -483,27 +488,23 @@ fn random_token() -> String {
     hex::encode(bytes)
 }
 
-/// The `Set-Cookie` value that sets the sign-in form's token.
-fn set_signin_cookie(token: &str) -> String {
-    format!(
-        "{SIGNIN_COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/signin; Max-Age=3600"
-    )
+/// The cookie that sets the sign-in form's token (for an hour, sent to `/signin` only).
+fn set_signin_cookie(token: &str) -> Cookie<'static> {
+    strict_cookie(SIGNIN_COOKIE, token, "/signin")
+        .max_age(CookieAge::hours(1))
+        .finish()
 }
 
-/// The `Set-Cookie` value that removes it.
-fn clear_signin_cookie() -> String {
-    format!("{SIGNIN_COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/signin; Max-Age=0")
+/// The cookie that removes it.
+fn clear_signin_cookie() -> Cookie<'static> {
+    strict_cookie(SIGNIN_COOKIE, "", "/signin")
+        .max_age(CookieAge::ZERO)
+        .finish()
 }
 
 /// The sign-in form's cookie, if any.
 fn signin_cookie(req: &HttpRequest) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SIGNIN_COOKIE)
-        .map(|(_, value)| value.trim_matches('"').to_owned())
+    req.cookie(SIGNIN_COOKIE).map(|c| c.value().to_owned())
 }
 
 /// The sign-in page with a fresh form token (and the cookie that double-submits it).
@@ -524,7 +525,7 @@ fn sign_in_page(
     .render()?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .append_header((header::SET_COOKIE, set_signin_cookie(&token)))
+        .cookie(set_signin_cookie(&token))
         .body(body))
 }
 
@@ -573,7 +574,7 @@ async fn sign_in(
         password,
     } = form.into_inner();
     let expected = signin_cookie(&req).unwrap_or_default();
-    if expected.is_empty() || !constant_time_eq(expected.as_bytes(), csrf.as_bytes()) {
+    if expected.is_empty() || !auth::secrets_match(&expected, &csrf) {
         return sign_in_page(
             StatusCode::FORBIDDEN,
             &name,
@@ -599,8 +600,8 @@ async fn sign_in(
     match outcome {
         Ok(session) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/"))
-            .append_header((header::SET_COOKIE, set_session_cookie(&session.token)))
-            .append_header((header::SET_COOKIE, clear_signin_cookie()))
+            .cookie(set_session_cookie(&session.token))
+            .cookie(clear_signin_cookie())
             .finish()),
         Err(e @ AuthError::BadCredentials) => {
             sign_in_page(StatusCode::UNAUTHORIZED, &name, Some(e.to_string()), None)
@@ -641,12 +642,8 @@ async fn sign_out(
     .await?;
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/signin?notice=signed-out"))
-        .append_header((header::SET_COOKIE, clear_session_cookie()))
+        .cookie(clear_session_cookie())
         .finish())
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -657,11 +654,14 @@ mod tests {
 
     #[test]
     fn the_sign_in_cookie_is_strict_secure_and_scoped() {
-        let set = set_signin_cookie("t");
-        for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/signin"] {
-            assert!(set.contains(attr), "{set}");
-        }
-        assert!(clear_signin_cookie().contains("Max-Age=0"));
+        assert_eq!(
+            set_signin_cookie("t").to_string(),
+            "airlock_signin=t; HttpOnly; SameSite=Strict; Secure; Path=/signin; Max-Age=3600"
+        );
+        assert_eq!(
+            clear_signin_cookie().to_string(),
+            "airlock_signin=; HttpOnly; SameSite=Strict; Secure; Path=/signin; Max-Age=0"
+        );
         let req = TestRequest::default()
             .insert_header((header::COOKIE, "airlock_session=s; airlock_signin=abc"))
             .to_http_request();

@@ -1,6 +1,7 @@
 //! The site links no network client, progress bar or terminal prompt: the appliance's normal
 //! dependency tree (as its release binary is built, `cargo build -p airlock-appliance`) holds
-//! none of the connected side's crates.
+//! none of the connected side's crates (its HTTPS client and the system trust store loader
+//! included).
 
 use std::process::Command;
 
@@ -33,7 +34,14 @@ fn the_appliance_links_no_network_client_progress_bar_or_prompt() {
         .filter_map(|l| l.split_whitespace().next())
         .collect();
     assert!(crates.contains(&"airlock-bundler"), "{tree}");
-    for connected in ["ureq", "indicatif", "rpassword", "hyper", "reqwest"] {
+    for connected in [
+        "ureq",
+        "indicatif",
+        "rpassword",
+        "hyper",
+        "reqwest",
+        "rustls-native-certs",
+    ] {
         assert!(
             !crates.contains(&connected),
             "the appliance links {connected}:\n{tree}"

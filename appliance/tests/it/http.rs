@@ -134,7 +134,7 @@ fn sign_in_gives_a_token_a_strict_cookie_and_the_role_and_bad_credentials_are_on
     assert_eq!(
         ok.header("set-cookie"),
         Some(
-            format!("airlock_session={token}; HttpOnly; Secure; SameSite=Strict; Path=/").as_str()
+            format!("airlock_session={token}; HttpOnly; SameSite=Strict; Secure; Path=/").as_str()
         )
     );
     let me = client.get("/api/v1/session", Auth::Bearer(token));

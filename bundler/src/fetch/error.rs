@@ -150,6 +150,16 @@ pub enum FetchError {
         /// What differs.
         reason: String,
     },
+    /// What a TUF repository served does not verify from the initial root (a signature
+    /// threshold not met, a version or listed hash that does not match, as tough checks them
+    /// while mirroring).
+    #[error("{url}: TUF: {reason}")]
+    Tuf {
+        /// The repository's metadata URL.
+        url: String,
+        /// tough's finding.
+        reason: String,
+    },
     /// A consistency proof did not verify.
     #[error("{url}: consistency proof {from_size} → {to_size} does not verify")]
     Proof {

@@ -1,8 +1,6 @@
 //! `HttpClient`: HTTPS-only GETs over rustls with the aws-lc-rs provider, explicit root
 //! certificates, timeouts and a size limit on every response.
 
-use std::io::Read;
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,21 +15,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 const CALL_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 /// Redirects followed (each must stay on https://).
 const MAX_REDIRECTS: u32 = 5;
-/// The largest system CA bundle read.
-const MAX_BUNDLE_SIZE: u64 = 16 * 1024 * 1024;
-
-/// Where the system's PEM CA bundle is looked for when `SSL_CERT_FILE` is not set; the first
-/// that exists is used. ureq's built-in root sets (`webpki-roots`, the platform verifier) need
-/// crate features Airlock does not enable, so the system bundle is read here instead.
-const SYSTEM_BUNDLES: &[&str] = &[
-    "/etc/ssl/certs/ca-certificates.crt", // Debian, Ubuntu, Arch
-    "/etc/pki/tls/certs/ca-bundle.crt",   // Fedora, RHEL
-    "/etc/ssl/ca-bundle.pem",             // openSUSE
-    "/etc/ssl/cert.pem",                  // Alpine, macOS, BSDs
-];
-
-/// An HTTPS client: rustls with aws-lc-rs, TLS 1.2/1.3, roots from the system CA bundle plus
-/// optional extra CA certificates, a 30 s connect and 5 min per-call timeout, at most 5
+/// An HTTPS client: rustls with aws-lc-rs, TLS 1.2/1.3, roots from the system's trust store
+/// plus optional extra CA certificates, a 30 s connect and 5 min per-call timeout, at most 5
 /// redirects (all https://), and a size limit on every response.
 #[derive(Debug, Clone)]
 pub struct HttpClient {
@@ -39,9 +24,11 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// A client trusting the system CA bundle (the file named by `SSL_CERT_FILE`, else the
-    /// first of the usual Linux/BSD/macOS bundle paths that exists) and, if given, the
-    /// certificates in `extra_ca_pem` (e.g. a TLS-inspecting proxy's CA, or a test CA).
+    /// A client trusting the system's trust store (through `rustls-native-certs`: the file
+    /// and folders `SSL_CERT_FILE` and `SSL_CERT_DIR` name if either is set, else the
+    /// platform's store — on Linux and the BSDs the CA bundle and folder `openssl-probe`
+    /// finds) and, if given, the certificates in `extra_ca_pem` (e.g. a TLS-inspecting
+    /// proxy's CA, or a test CA).
     ///
     /// Errors if `extra_ca_pem` holds no certificate or one rustls cannot use as a root, or
     /// if there are no roots at all (no system bundle and no extra CA).
@@ -52,7 +39,7 @@ impl HttpClient {
         }
         if roots.is_empty() {
             return Err(FetchError::RootCertificates {
-                reason: "no system CA bundle found (set SSL_CERT_FILE) and no extra CA given"
+                reason: "no system root certificates found (set SSL_CERT_FILE or SSL_CERT_DIR) and no extra CA given"
                     .to_owned(),
             });
         }
@@ -187,33 +174,15 @@ fn rustls_error(e: &std::io::Error) -> Option<&rustls::Error> {
     e.get_ref()?.downcast_ref::<rustls::Error>()
 }
 
-/// Certificates from the system CA bundle; empty if none is found or readable. Entries rustls
-/// cannot parse are left for ureq to skip, as the platform's own tools do.
+/// Certificates from the system's trust store; empty if there is none. What
+/// `rustls-native-certs` cannot read (a missing folder, a PEM block that does not parse) is
+/// skipped, as the platform's own tools do; ureq skips certificates rustls cannot use.
 fn system_roots() -> Vec<Certificate<'static>> {
-    let candidates: Vec<PathBuf> = match std::env::var_os("SSL_CERT_FILE") {
-        Some(file) => vec![PathBuf::from(file)],
-        None => SYSTEM_BUNDLES.iter().map(PathBuf::from).collect(),
-    };
-    candidates
+    rustls_native_certs::load_native_certs()
+        .certs
         .iter()
-        .find_map(|p| read_bounded(p))
-        .map(|pem| {
-            ureq::tls::parse_pem(&pem)
-                .map_while(Result::ok)
-                .filter_map(|item| match item {
-                    PemItem::Certificate(c) => Some(c),
-                    _ => None,
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn read_bounded(path: &Path) -> Option<Vec<u8>> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut bytes = Vec::new();
-    file.take(MAX_BUNDLE_SIZE).read_to_end(&mut bytes).ok()?;
-    Some(bytes)
+        .map(|der| Certificate::from_der(der.as_ref()).to_owned())
+        .collect()
 }
 
 /// Every certificate in `pem`, each checked to be usable as a rustls root.

@@ -9,11 +9,12 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
+use tlog_tiles::Tile;
 use url::Url;
 
 use super::error::FetchError;
 use super::http::{HttpClient, join, require_https};
-use super::tiles::{Hash, TILE_WIDTH, TileSource, TreeReader, tile_path};
+use super::tiles::{Hash, TILE_WIDTH, TileSource, TreeTiles, tile_path};
 
 /// The largest JSON answer read from a Rekor v1 log.
 const MAX_JSON_SIZE: u64 = 1024 * 1024;
@@ -288,12 +289,20 @@ struct HttpTiles<'a> {
 }
 
 impl TileSource for HttpTiles<'_> {
-    fn tile(&mut self, level: u32, index: u64, width: u64) -> Result<Vec<Hash>, FetchError> {
-        let url = join(self.base, &tile_path(level, index, width))?;
+    fn tile(&self, tile: &Tile) -> Result<Vec<u8>, FetchError> {
+        let width = u64::from(tile.width());
+        let url = join(self.base, &tile_path(tile))?;
         let bytes = match self.client.get_bytes(&url, width * 32)? {
             Some(bytes) => bytes,
             None if width < TILE_WIDTH => {
-                let full = join(self.base, &tile_path(level, index, TILE_WIDTH))?;
+                let full = Tile::new(
+                    tile.height(),
+                    tile.level(),
+                    tile.level_index(),
+                    1 << tile.height(),
+                    false,
+                );
+                let full = join(self.base, &tile_path(&full))?;
                 let mut bytes = self.client.get_existing(&full, TILE_WIDTH * 32)?;
                 if bytes.len() as u64 == TILE_WIDTH * 32 {
                     bytes.truncate(width as usize * 32);
@@ -312,10 +321,7 @@ impl TileSource for HttpTiles<'_> {
                 reason: format!("{} bytes, not {width} hashes", bytes.len()),
             });
         }
-        Ok(bytes
-            .chunks_exact(32)
-            .filter_map(|h| Hash::try_from(h).ok())
-            .collect())
+        Ok(bytes)
     }
 
     fn name(&self) -> String {
@@ -323,6 +329,8 @@ impl TileSource for HttpTiles<'_> {
     }
 }
 
+/// The tree hash the tiles give must be the checkpoint's root; each proof is verified against
+/// it (and the old tree hash the same tiles give) before it is returned.
 fn tiles_proofs(
     client: &HttpClient,
     base: &Url,
@@ -330,7 +338,13 @@ fn tiles_proofs(
     sizes: &[u64],
     checkpoint: &CheckpointBody,
 ) -> Result<Vec<ConsistencyProof>, FetchError> {
-    let mut tree = TreeReader::new(HttpTiles { client, base }, checkpoint.size);
+    let tree = TreeTiles::new(
+        HttpTiles { client, base },
+        checkpoint.size,
+        checkpoint.root_hash,
+        checkpoint_url.to_string(),
+    )?;
+    // Reading the tree hash authenticates the tiles under it against the checkpoint's root.
     if tree.tree_hash(checkpoint.size)? != checkpoint.root_hash {
         return Err(FetchError::LogMismatch {
             url: checkpoint_url.to_string(),
@@ -340,26 +354,10 @@ fn tiles_proofs(
     sizes
         .iter()
         .map(|&from_size| {
-            let hashes = tree.consistency_proof(from_size)?;
-            let old_root = tree.tree_hash(from_size)?;
-            let proof: Vec<Vec<u8>> = hashes.iter().map(|h| h.to_vec()).collect();
-            airlock_trust_root::verify_consistency(
-                from_size,
-                &old_root,
-                checkpoint.size,
-                &checkpoint.root_hash,
-                &proof,
-            )
-            .map_err(|source| FetchError::Proof {
-                url: base.to_string(),
-                from_size,
-                to_size: checkpoint.size,
-                source,
-            })?;
             Ok(ConsistencyProof {
                 from_size,
                 to_size: checkpoint.size,
-                hashes,
+                hashes: tree.consistency_proof(from_size)?,
             })
         })
         .collect()

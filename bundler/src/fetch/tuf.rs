@@ -1,30 +1,36 @@
 //! Mirroring a TUF repository (Sigstore style) over HTTPS into the local folders
-//! `airlock_trust_root::LocalRepository` reads. The download is not trusted: the caller
-//! verifies the folders with `LocalRepository::verify` from its pinned root.
+//! `airlock_trust_root::LocalRepository` reads, with `tough`: its `RepositoryLoader` walks and
+//! verifies the repository from the initial root over [`HttpTransport`], and the metadata it
+//! read and the targets it checked are written out. Expiry is not judged here (tough runs with
+//! `ExpirationEnforcement::Unsafe`): the caller verifies the folders with
+//! `LocalRepository::verify` at its reference time.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use airlock_trust_root::{LocalRepository, RepositoryName, TRUSTED_ROOT_TARGET};
-use serde::Deserialize;
-use sha2::{Digest, Sha256};
+use tough::schema::Delegations;
+use tough::{ExpirationEnforcement, IntoVec, Limits, Repository, RepositoryLoader};
 use url::Url;
 
 use super::error::FetchError;
 use super::http::{HttpClient, join, require_https};
+use super::tuf_transport::{
+    HttpTransport, MAX_ROOT_SIZE, MAX_SNAPSHOT_SIZE, MAX_TARGET_SIZE, MAX_TARGETS_SIZE,
+    MAX_TIMESTAMP_SIZE,
+};
 
-/// Size limits per metadata file: those `LocalRepository::verify` applies (tough's defaults),
-/// so nothing is fetched that verification would refuse to read.
-const MAX_ROOT_SIZE: u64 = 1024 * 1024;
-const MAX_TIMESTAMP_SIZE: u64 = 1024 * 1024;
-const MAX_SNAPSHOT_SIZE: u64 = 1024 * 1024;
-const MAX_TARGETS_SIZE: u64 = 10 * 1024 * 1024;
-/// The largest target fetched (Sigstore's are a few KiB).
-const MAX_TARGET_SIZE: u64 = 16 * 1024 * 1024;
 /// Root versions followed after the initial one (as `LocalRepository::verify` allows).
 const MAX_ROOT_UPDATES: u64 = 1024;
-/// Delegated targets roles fetched in all.
-const MAX_DELEGATED_ROLES: usize = 1024;
+
+/// tough's limits: those `LocalRepository::verify` applies.
+const LIMITS: Limits = Limits {
+    max_root_size: MAX_ROOT_SIZE,
+    max_targets_size: MAX_TARGETS_SIZE,
+    max_timestamp_size: MAX_TIMESTAMP_SIZE,
+    max_snapshot_size: MAX_SNAPSHOT_SIZE,
+    max_root_updates: MAX_ROOT_UPDATES,
+};
 
 /// Where a repository is served: its metadata and targets base URLs (both `https://`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,238 +96,183 @@ impl MirroredRepo {
 }
 
 /// Downloads the repository at `remote` into `<dest>/metadata` and `<dest>/targets` (created
-/// if absent; they must be empty), following TUF's client walk from `initial_root`:
+/// if absent; they must be empty), following TUF's client walk from `initial_root` with tough:
 ///
-/// 1. `N.root.json` for N = initial version + 1, + 2, … until a 404 (at most 1024 more); the
-///    initial root is saved as well, under its own version;
-/// 2. `timestamp.json`; the snapshot version it names;
-/// 3. `V.snapshot.json` (or `snapshot.json` when the newest root has
-///    `consistent_snapshot: false`); the targets version it lists;
-/// 4. `V.targets.json`, then every delegated targets role reachable from it (pre-order,
-///    versions from the snapshot; a role the snapshot does not list is skipped, as tough does).
-///    Snapshot entries that no delegation names (Sigstore's snapshot keeps retired ones) are
-///    not fetched;
-/// 5. the targets `LocalRepository::verify` reads: `trusted_root.json` (required) and every
+/// 1. `N.root.json` for N = initial version + 1, + 2, … until a 404 (at most 1024 more), each
+///    signed by the root before it and by itself; the initial root is saved as well, under its
+///    own version;
+/// 2. `timestamp.json`, then the snapshot version it names, the targets version the snapshot
+///    lists, and every delegated targets role reachable from it (as tough loads them: a role
+///    the snapshot does not list ends its delegation's search). Snapshot entries that no
+///    delegation names (Sigstore's snapshot keeps retired ones) are not fetched. Signatures,
+///    thresholds, versions and listed hashes and lengths are checked as each file arrives;
+/// 3. the targets `LocalRepository::verify` reads: `trusted_root.json` (required) and every
 ///    `signing_config*.json`, from any targets role, as `<sha256>.<name>`, each checked
-///    against its listed SHA-256.
+///    against its listed length and SHA-256.
 ///
 /// Role and target names must be plain file names (`A-Z a-z 0-9 . _ ~ -`), so file names
-/// equal the ones tough asks for and nothing is written outside `dest`. Every file is
-/// bounded in size. Nothing here is trusted: the caller must run `LocalRepository::verify`.
+/// equal the ones tough asks for and nothing is written outside `dest`. Every file is bounded
+/// in size. Expiry is not judged: the caller must run `LocalRepository::verify`.
 pub fn mirror_tuf(
     client: &HttpClient,
     remote: &TufRemote,
     initial_root: &[u8],
     dest: &Path,
 ) -> Result<MirroredRepo, FetchError> {
-    let initial: Signed<RootFields> =
-        serde_json::from_slice(initial_root).map_err(|e| FetchError::InitialRoot {
+    let (metadata_dir, targets_dir) = create_destination(dest)?;
+    let transport = HttpTransport::new(client, &remote.metadata)?;
+    let mirrored = std::thread::scope(|scope| {
+        let worker = scope.spawn(|| {
+            // tough is async; it runs on this thread's own runtime, so callers need none and
+            // may be inside one (`block_on` inside a runtime panics).
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .map_err(|e| tuf_error(remote, format!("cannot start tough's runtime: {e}")))?;
+            runtime.block_on(mirror(&transport, remote, initial_root))
+        });
+        worker
+            .join()
+            .unwrap_or_else(|_| Err(tuf_error(remote, "the TUF worker panicked".to_owned())))
+    })?;
+
+    let initial_version = serde_json::from_slice::<InitialRoot>(initial_root)
+        .map(|r| r.signed.version)
+        .map_err(|e| FetchError::InitialRoot {
             reason: e.to_string(),
         })?;
-    if initial.signed.version == 0 {
-        return Err(FetchError::InitialRoot {
-            reason: "version 0".to_owned(),
-        });
-    }
-    let mirror = Mirror::create(client, remote, dest)?;
-
-    // 1. Roots.
-    mirror.write_metadata(
-        &format!("{}.root.json", initial.signed.version),
+    write(
+        &metadata_dir.join(format!("{initial_version}.root.json")),
         initial_root,
     )?;
-    let initial_version = initial.signed.version;
-    let mut root = initial.signed;
-    let mut updates = 0u64;
-    while let Some(next) = root.version.checked_add(1) {
-        let file = format!("{next}.root.json");
-        let url = mirror.metadata_url(&file)?;
-        let Some(bytes) = client.get_bytes(&url, MAX_ROOT_SIZE)? else {
-            break;
-        };
-        if updates == MAX_ROOT_UPDATES {
-            return Err(FetchError::TooManyRoots {
-                initial: initial_version,
-                limit: MAX_ROOT_UPDATES,
-            });
-        }
-        let parsed: Signed<RootFields> = parse(&url, &bytes)?;
-        if parsed.signed.version != next {
-            return Err(malformed(
-                &url,
-                format!("holds root version {}", parsed.signed.version),
-            ));
-        }
-        mirror.write_metadata(&file, &bytes)?;
-        root = parsed.signed;
-        updates += 1;
+    for (name, bytes) in &mirrored.metadata {
+        write(&metadata_dir.join(name), bytes)?;
     }
-    let versioned = |version: u64, name: &str| {
-        if root.consistent_snapshot {
-            format!("{version}.{name}")
-        } else {
-            name.to_owned()
-        }
-    };
-
-    // 2. Timestamp.
-    let (url, bytes) = mirror.fetch_metadata("timestamp.json", MAX_TIMESTAMP_SIZE)?;
-    let timestamp: Signed<MetaFields> = parse(&url, &bytes)?;
-    let snapshot_version = timestamp.signed.version_of(&url, "snapshot.json")?;
-
-    // 3. Snapshot.
-    let (url, bytes) = mirror.fetch_metadata(
-        &versioned(snapshot_version, "snapshot.json"),
-        MAX_SNAPSHOT_SIZE,
-    )?;
-    let snapshot: Signed<MetaFields> = parse(&url, &bytes)?;
-    let snapshot_url = url;
-    let targets_version = snapshot.signed.version_of(&snapshot_url, "targets.json")?;
-
-    // 4. Targets and delegated targets roles.
-    let (url, bytes) = mirror.fetch_metadata(
-        &versioned(targets_version, "targets.json"),
-        MAX_TARGETS_SIZE,
-    )?;
-    let top: Signed<TargetsFields> = parse(&url, &bytes)?;
-    let mut listed: BTreeMap<String, (Url, TargetFields)> = BTreeMap::new();
-    let mut pending: VecDeque<String> = VecDeque::new();
-    let mut seen: BTreeSet<String> = BTreeSet::new();
-    let mut visit = |url: &Url, fields: Signed<TargetsFields>, pending: &mut VecDeque<String>| {
-        for (name, target) in fields.signed.targets {
-            listed.entry(name).or_insert_with(|| (url.clone(), target));
-        }
-        // Pre-order: this role's delegations come before its siblings'.
-        for (i, role) in fields.signed.delegations.roles.into_iter().enumerate() {
-            pending.insert(i, role.name);
-        }
-    };
-    visit(&url, top, &mut pending);
-    while let Some(name) = pending.pop_front() {
-        if !seen.insert(name.clone()) {
-            continue;
-        }
-        if seen.len() > MAX_DELEGATED_ROLES {
-            return Err(malformed(
-                &snapshot_url,
-                format!("more than {MAX_DELEGATED_ROLES} delegated roles"),
-            ));
-        }
-        check_name("delegated role", &name)?;
-        let Some(meta) = snapshot.signed.meta.get(&format!("{name}.json")) else {
-            continue;
-        };
-        let (url, bytes) = mirror.fetch_metadata(
-            &versioned(meta.version, &format!("{name}.json")),
-            MAX_TARGETS_SIZE,
-        )?;
-        visit(&url, parse(&url, &bytes)?, &mut pending);
+    for (name, bytes) in &mirrored.targets {
+        write(&targets_dir.join(name), bytes)?;
     }
+    Ok(MirroredRepo {
+        metadata_dir,
+        targets_dir,
+        root_version: mirrored.root_version,
+    })
+}
 
-    // 5. The targets verification reads.
-    if !listed.contains_key(TRUSTED_ROOT_TARGET) {
+/// What tough verified: its metadata files and the targets read, by file name.
+struct Mirrored {
+    root_version: u64,
+    metadata: BTreeMap<String, Vec<u8>>,
+    targets: Vec<(String, Vec<u8>)>,
+}
+
+/// Loads the repository with tough over `transport`, then reads the targets verification
+/// needs. A failure of the transport itself (TLS, status, size) is reported as it happened,
+/// even where tough went on without the file (a next root that would not download is not the
+/// end of the roots).
+async fn mirror(
+    transport: &HttpTransport,
+    remote: &TufRemote,
+    initial_root: &[u8],
+) -> Result<Mirrored, FetchError> {
+    let loaded = RepositoryLoader::new(
+        &initial_root,
+        remote.metadata.clone(),
+        remote.targets.clone(),
+    )
+    .transport(transport.clone())
+    .limits(LIMITS)
+    // Expiry is judged by the caller at its reference time (`LocalRepository::verify`),
+    // never by the clock here; signatures and thresholds stay enforced by tough.
+    .expiration_enforcement(ExpirationEnforcement::Unsafe)
+    .load()
+    .await;
+    if let Some(failure) = transport.take_failure() {
+        return Err(failure);
+    }
+    let repo = loaded.map_err(|e| load_error(&e, remote, initial_root, transport))?;
+    check_role_names(repo.targets().signed.delegations.as_ref())?;
+    let metadata = transport.take_metadata();
+
+    transport.start_targets();
+    let mut wanted: Vec<_> = repo
+        .all_targets()
+        .filter(|(name, _)| {
+            let name = name.raw();
+            name == TRUSTED_ROOT_TARGET
+                || (name.starts_with("signing_config") && name.ends_with(".json"))
+        })
+        .collect();
+    wanted.sort_by(|a, b| a.0.raw().cmp(b.0.raw()));
+    wanted.dedup_by(|a, b| a.0 == b.0);
+    if !wanted
+        .iter()
+        .any(|(name, _)| name.raw() == TRUSTED_ROOT_TARGET)
+    {
         return Err(FetchError::TargetNotListed {
             name: TRUSTED_ROOT_TARGET.to_owned(),
         });
     }
-    for (name, (listed_in, target)) in &listed {
-        let wanted = name == TRUSTED_ROOT_TARGET
-            || (name.starts_with("signing_config") && name.ends_with(".json"));
-        if !wanted {
-            continue;
-        }
-        check_name("target", name)?;
-        let sha256 = target
-            .hashes
-            .sha256
-            .as_deref()
-            .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
-            .ok_or_else(|| malformed(listed_in, format!("target {name} has no SHA-256")))?
-            .to_ascii_lowercase();
-        let file = if root.consistent_snapshot {
-            format!("{sha256}.{name}")
+    let mut targets = Vec::with_capacity(wanted.len());
+    for (name, target) in wanted {
+        check_name("target", name.raw())?;
+        let sha256 = hex::encode(&target.hashes.sha256);
+        let file = if repo.root().signed.consistent_snapshot {
+            format!("{sha256}.{}", name.raw())
         } else {
-            name.clone()
+            name.raw().to_owned()
         };
-        mirror.fetch_target(&file, &sha256, target.length)?;
-    }
-
-    Ok(MirroredRepo {
-        metadata_dir: mirror.metadata_dir,
-        targets_dir: mirror.targets_dir,
-        root_version: root.version,
-    })
-}
-
-/// The destination folders and the remote, for one mirror run.
-struct Mirror<'a> {
-    client: &'a HttpClient,
-    remote: &'a TufRemote,
-    metadata_dir: PathBuf,
-    targets_dir: PathBuf,
-}
-
-impl<'a> Mirror<'a> {
-    fn create(
-        client: &'a HttpClient,
-        remote: &'a TufRemote,
-        dest: &Path,
-    ) -> Result<Self, FetchError> {
-        let metadata_dir = dest.join("metadata");
-        let targets_dir = dest.join("targets");
-        for dir in [&metadata_dir, &targets_dir] {
-            std::fs::create_dir_all(dir).map_err(io_err(dir))?;
-            let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
-            if entries.next().is_some() {
-                return Err(FetchError::DestinationNotEmpty { path: dir.clone() });
-            }
-        }
-        Ok(Self {
-            client,
-            remote,
-            metadata_dir,
-            targets_dir,
-        })
-    }
-
-    fn metadata_url(&self, file: &str) -> Result<Url, FetchError> {
-        join(&self.remote.metadata, file)
-    }
-
-    /// Fetches a metadata file that must exist and writes it; returns its URL and bytes.
-    fn fetch_metadata(&self, file: &str, limit: u64) -> Result<(Url, Vec<u8>), FetchError> {
-        let url = self.metadata_url(file)?;
-        let bytes = self.client.get_existing(&url, limit)?;
-        self.write_metadata(file, &bytes)?;
-        Ok((url, bytes))
-    }
-
-    fn write_metadata(&self, file: &str, bytes: &[u8]) -> Result<(), FetchError> {
-        let path = self.metadata_dir.join(file);
-        std::fs::write(&path, bytes).map_err(io_err(&path))
-    }
-
-    /// Fetches a target (at most its listed length), checks its SHA-256 and writes it.
-    fn fetch_target(&self, file: &str, sha256: &str, length: u64) -> Result<(), FetchError> {
-        let url = join(&self.remote.targets, file)?;
-        if length > MAX_TARGET_SIZE {
+        if target.length > MAX_TARGET_SIZE {
             return Err(FetchError::TooLarge {
-                url: url.to_string(),
+                url: join(&remote.targets, &file)?.to_string(),
                 limit: MAX_TARGET_SIZE,
             });
         }
-        let bytes = self.client.get_existing(&url, length)?;
-        let actual = hex::encode(Sha256::digest(&bytes));
-        if actual != sha256 {
-            return Err(FetchError::TargetDigest {
-                url: url.to_string(),
-                expected: sha256.to_owned(),
-                actual,
-            });
+        let bytes = read_target(&repo, name).await;
+        if let Some(failure) = transport.take_failure() {
+            return Err(failure);
         }
-        let path = self.targets_dir.join(file);
-        std::fs::write(&path, &bytes).map_err(io_err(&path))
+        let bytes = bytes
+            .map_err(|e| target_error(&e, remote, &file))?
+            .ok_or_else(|| FetchError::TargetNotListed {
+                name: name.raw().to_owned(),
+            })?;
+        targets.push((file, bytes));
     }
+    Ok(Mirrored {
+        root_version: repo.root().signed.version.get(),
+        metadata,
+        targets,
+    })
+}
+
+/// A target read through tough, its listed length and SHA-256 checked; `None` if tough's
+/// search through the delegations does not find it (a role listing a path it is not
+/// delegated).
+async fn read_target(
+    repo: &Repository,
+    name: &tough::TargetName,
+) -> Result<Option<Vec<u8>>, tough::error::Error> {
+    match repo.read_target(name).await? {
+        Some(stream) => stream.into_vec().await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// `<dest>/metadata` and `<dest>/targets`, created if absent, and empty.
+fn create_destination(dest: &Path) -> Result<(PathBuf, PathBuf), FetchError> {
+    let metadata_dir = dest.join("metadata");
+    let targets_dir = dest.join("targets");
+    for dir in [&metadata_dir, &targets_dir] {
+        std::fs::create_dir_all(dir).map_err(io_err(dir))?;
+        let mut entries = std::fs::read_dir(dir).map_err(io_err(dir))?;
+        if entries.next().is_some() {
+            return Err(FetchError::DestinationNotEmpty { path: dir.clone() });
+        }
+    }
+    Ok((metadata_dir, targets_dir))
+}
+
+fn write(path: &Path, bytes: &[u8]) -> Result<(), FetchError> {
+    std::fs::write(path, bytes).map_err(io_err(path))
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
@@ -331,15 +282,125 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> FetchError + '_ {
     }
 }
 
-fn malformed(url: &Url, reason: String) -> FetchError {
-    FetchError::Malformed {
-        url: url.to_string(),
+fn tuf_error(remote: &TufRemote, reason: String) -> FetchError {
+    FetchError::Tuf {
+        url: remote.metadata.to_string(),
         reason,
     }
 }
 
-fn parse<T: for<'de> Deserialize<'de>>(url: &Url, bytes: &[u8]) -> Result<T, FetchError> {
-    serde_json::from_slice(bytes).map_err(|e| malformed(url, e.to_string()))
+/// tough's error with the errors behind it, on one line.
+fn chain(err: &tough::error::Error) -> String {
+    let mut line = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line
+}
+
+/// The tough error a transport error wraps (hash and size checks travel that way).
+fn wrapped(err: &tough::error::Error) -> Option<&tough::error::Error> {
+    match err {
+        tough::error::Error::Transport { source, .. } => {
+            std::error::Error::source(source).and_then(|s| s.downcast_ref::<tough::error::Error>())
+        }
+        _ => None,
+    }
+}
+
+/// What a failed load means, in this module's terms where it has them.
+fn load_error(
+    err: &tough::error::Error,
+    remote: &TufRemote,
+    initial_root: &[u8],
+    transport: &HttpTransport,
+) -> FetchError {
+    use tough::error::Error as E;
+    if let (E::Transport { url, .. }, Some(E::MaxSizeExceeded { max_size, .. })) =
+        (err, wrapped(err))
+    {
+        return FetchError::TooLarge {
+            url: url.to_string(),
+            limit: *max_size,
+        };
+    }
+    match err {
+        E::ParseTrustedMetadata { .. } | E::VerifyTrustedMetadata { .. } => {
+            FetchError::InitialRoot { reason: chain(err) }
+        }
+        E::MaxUpdatesExceeded {
+            max_root_updates, ..
+        } => FetchError::TooManyRoots {
+            initial: serde_json::from_slice::<InitialRoot>(initial_root)
+                .map(|r| r.signed.version)
+                .unwrap_or_default(),
+            limit: *max_root_updates,
+        },
+        E::ParseMetadata { source, .. } => FetchError::Malformed {
+            url: transport
+                .last_url()
+                .map_or_else(|| remote.metadata.to_string(), |u| u.to_string()),
+            reason: source.to_string(),
+        },
+        E::Transport { url, source, .. }
+            if source.kind() == tough::TransportErrorKind::FileNotFound =>
+        {
+            FetchError::NotFound {
+                url: url.to_string(),
+            }
+        }
+        other => tuf_error(remote, chain(other)),
+    }
+}
+
+/// What a failed target read means: a digest or length that is not the listed one, or
+/// tough's own finding.
+fn target_error(err: &tough::error::Error, remote: &TufRemote, file: &str) -> FetchError {
+    use tough::error::Error as E;
+    let url = match err {
+        E::Transport { url, .. } => url.to_string(),
+        _ => join(&remote.targets, file).map_or_else(|_| file.to_owned(), |u| u.to_string()),
+    };
+    match wrapped(err).unwrap_or(err) {
+        E::HashMismatch {
+            context,
+            calculated,
+            expected,
+            ..
+        } => FetchError::TargetDigest {
+            url: context.clone(),
+            expected: expected.clone(),
+            actual: calculated.clone(),
+        },
+        E::MaxSizeExceeded { max_size, .. } => FetchError::TooLarge {
+            url,
+            limit: *max_size,
+        },
+        E::Transport { source, .. } if source.kind() == tough::TransportErrorKind::FileNotFound => {
+            FetchError::NotFound { url }
+        }
+        other => tuf_error(remote, format!("{url}: {}", chain(other))),
+    }
+}
+
+/// Every delegated role's name (loaded or not) must be a plain file name.
+fn check_role_names(delegations: Option<&Delegations>) -> Result<(), FetchError> {
+    let Some(delegations) = delegations else {
+        return Ok(());
+    };
+    for role in &delegations.roles {
+        check_name("delegated role", &role.name)?;
+        if let Some(targets) = &role.targets {
+            check_role_names(targets.signed.delegations.as_ref())?;
+        }
+    }
+    Ok(())
 }
 
 /// A role or target name usable verbatim as a file name and URL segment: what tough leaves
@@ -361,65 +422,15 @@ fn check_name(what: &'static str, name: &str) -> Result<(), FetchError> {
     }
 }
 
-/// `{"signed": …, "signatures": …}`; only `signed` is read, unknown fields are ignored.
-#[derive(Deserialize)]
-struct Signed<T> {
-    signed: T,
+/// The initial root's version (tough has checked the rest by the time it is read).
+#[derive(serde::Deserialize)]
+struct InitialRoot {
+    signed: InitialRootVersion,
 }
 
-#[derive(Deserialize)]
-struct RootFields {
+#[derive(serde::Deserialize)]
+struct InitialRootVersion {
     version: u64,
-    consistent_snapshot: bool,
-}
-
-/// The `meta` of timestamp or snapshot metadata.
-#[derive(Deserialize)]
-struct MetaFields {
-    meta: BTreeMap<String, MetaVersion>,
-}
-
-impl MetaFields {
-    fn version_of(&self, url: &Url, file: &str) -> Result<u64, FetchError> {
-        self.meta
-            .get(file)
-            .map(|m| m.version)
-            .ok_or_else(|| malformed(url, format!("meta lists no {file}")))
-    }
-}
-
-#[derive(Deserialize)]
-struct MetaVersion {
-    version: u64,
-}
-
-#[derive(Deserialize)]
-struct TargetsFields {
-    targets: BTreeMap<String, TargetFields>,
-    #[serde(default)]
-    delegations: DelegationFields,
-}
-
-#[derive(Deserialize)]
-struct TargetFields {
-    length: u64,
-    hashes: HashFields,
-}
-
-#[derive(Deserialize)]
-struct HashFields {
-    sha256: Option<String>,
-}
-
-#[derive(Deserialize, Default)]
-struct DelegationFields {
-    #[serde(default)]
-    roles: Vec<DelegatedRole>,
-}
-
-#[derive(Deserialize)]
-struct DelegatedRole {
-    name: String,
 }
 
 #[cfg(test)]

@@ -389,6 +389,49 @@ fn the_destination_must_be_empty() {
     );
 }
 
+/// A timestamp whose signed body was changed after signing: tough refuses it while
+/// mirroring (the signature threshold is not met), naming the repository.
+#[test]
+fn a_timestamp_that_does_not_verify_is_refused_while_mirroring() {
+    let source = tempfile::tempdir().unwrap();
+    let (_, repo) = minted_repo(source.path());
+    let path = repo.metadata_dir.join("timestamp.json");
+    let mut timestamp: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    timestamp["signed"]["expires"] = "2099-01-01T00:00:00Z".into();
+    std::fs::write(&path, serde_json::to_vec(&timestamp).unwrap()).unwrap();
+    let tls = tls(67);
+    let server = StaticServer::start_https(source.path(), &tls).unwrap();
+    let remote = TufRemote::under(&url(server.url())).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let err = mirror_tuf(&client(&tls), &remote, &repo.initial_root, dest.path()).unwrap_err();
+    assert!(
+        matches!(&err, FetchError::Tuf { url, reason }
+            if url == remote.metadata_url().as_str() && reason.contains("timestamp")),
+        "{err}"
+    );
+    assert!(files(&dest.path().join("metadata")).is_empty());
+}
+
+/// A next root that cannot be downloaded (here: over the 1 MiB limit) is that failure, not
+/// the end of the roots (tough on its own would stop at it and go on).
+#[test]
+fn a_next_root_that_fails_to_download_is_that_failure() {
+    let source = tempfile::tempdir().unwrap();
+    let (_, repo) = minted_repo(source.path());
+    let big = repo.metadata_dir.join("4.root.json");
+    std::fs::write(&big, vec![b' '; 1024 * 1024 + 1]).unwrap();
+    let tls = tls(68);
+    let server = StaticServer::start_https(source.path(), &tls).unwrap();
+    let remote = TufRemote::under(&url(server.url())).unwrap();
+    let dest = tempfile::tempdir().unwrap();
+    let err = mirror_tuf(&client(&tls), &remote, &repo.initial_root, dest.path()).unwrap_err();
+    assert!(
+        matches!(&err, FetchError::TooLarge { url, limit: 1_048_576 } if url.ends_with("/metadata/4.root.json")),
+        "{err}"
+    );
+}
+
 /// The real Sigstore repository (from root v12, with the `registry.npmjs.org` delegation and
 /// retired roles still listed in the snapshot), served as is; skipped when the shared test
 /// data is absent.
