@@ -1102,7 +1102,7 @@ MCowBQYDK2VwAyEAkx+QTpC3rpRxEz0t8cYTFSRAcRD6MEaX7HdguQNiORg=
 
     /// The ```toml block of this file's module documentation.
     fn doc_example() -> String {
-        let mut lines = include_str!("policy.rs")
+        let mut lines = include_str!("mod.rs")
             .lines()
             .take_while(|l| l.starts_with("//!"))
             .map(|l| {
