@@ -9,6 +9,7 @@ mod api;
 mod error;
 mod incoming;
 mod pages;
+mod query;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};

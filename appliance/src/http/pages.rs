@@ -35,6 +35,7 @@ use rand_core::{OsRng, RngCore as _};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::query::QueryError;
 use super::{ApiError, AppState, clear_session_cookie, monotonic_now, remote, set_session_cookie};
 use crate::admin::AdminError;
 use crate::appliance::Appliance;
@@ -213,6 +214,12 @@ impl From<AdminError> for PageError {
             e @ AdminError::LastAdmin(_) => Self::BadRequest(e.to_string()),
             AdminError::Locked(e) => Self::Conflict(e.to_string()),
         }
+    }
+}
+
+impl From<QueryError> for PageError {
+    fn from(e: QueryError) -> Self {
+        Self::BadRequest(e.to_string())
     }
 }
 
