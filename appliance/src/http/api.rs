@@ -1,28 +1,26 @@
 //! The JSON API (`/api/v1/…`) and `/healthz`. Handlers are thin: parse, call the store or
 //! the pipeline off the async workers, answer JSON.
 
-use std::sync::Arc;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 #[cfg(test)]
 use super::incoming::Partial;
 use super::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, ReceiveError};
+use super::query::{ImportsQuery, PageQuery};
 use super::{
-    ApiError, AppState, Authenticated, clear_session_cookie, monotonic_now, remote,
+    ApiError, AppState, Authenticated, blocking, clear_session_cookie, monotonic_now, remote,
     set_session_cookie,
 };
-use crate::appliance::Appliance;
 use crate::audit;
 use crate::auth;
 use crate::lock::Wait;
 use crate::pipeline::{self, ImportRequest, Original};
 use crate::report::ArtifactReport;
-use crate::store::{self, ImportFilter, ImportSource, Role};
+use crate::store::{self, ImportSource, Role};
 
 /// The server's own bound on an upload (64 GiB); within it the `import.max_archive_bytes`
 /// setting (default 16 GiB) is the limit in force.
@@ -33,9 +31,6 @@ pub(super) const MAX_JSON: usize = 16 * 1024;
 
 /// Rows per page of imports and of the audit log.
 const PER_PAGE: i64 = 50;
-
-/// The highest page number accepted (keeps offsets far from overflow).
-const MAX_PAGE: i64 = 1_000_000;
 
 /// The header an upload names its file in (untrusted text: stored, never a path).
 const FILE_NAME_HEADER: &str = "X-Airlock-File-Name";
@@ -73,16 +68,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 /// Any path no route matches.
 pub(super) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
     Err(ApiError::NotFound(format!("no such page: {}", req.path())))
-}
-
-/// Runs `f` with the appliance on the blocking pool.
-pub(super) async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Appliance) -> Result<T, ApiError> + Send + 'static,
-{
-    let app = Arc::clone(&state.app);
-    web::block(move || f(&app)).await?
 }
 
 async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -156,28 +141,6 @@ async fn sign_out(
         .finish())
 }
 
-/// `?verdict=&publisher=&since=&until=&page=`; empty values mean "any" (as forms send them).
-#[derive(Deserialize)]
-struct ImportsQuery {
-    verdict: Option<String>,
-    publisher: Option<String>,
-    since: Option<String>,
-    until: Option<String>,
-    page: Option<String>,
-}
-
-/// The verdicts and states `verdict=` may name.
-const VERDICTS: [&str; 8] = [
-    "passed",
-    "warned",
-    "failed",
-    "running",
-    "releasing",
-    "done",
-    "rejected",
-    "interrupted",
-];
-
 async fn list_imports(
     auth: Authenticated,
     state: web::Data<AppState>,
@@ -185,22 +148,8 @@ async fn list_imports(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
     let q = query.into_inner();
-    let verdict = given(q.verdict);
-    if let Some(v) = &verdict
-        && !VERDICTS.contains(&v.as_str())
-    {
-        return Err(ApiError::BadRequest(format!(
-            "verdict must be one of {}",
-            VERDICTS.join(", ")
-        )));
-    }
-    let filter = ImportFilter {
-        verdict,
-        publisher: given(q.publisher),
-        since: given(q.since).map(|s| bound("since", &s)).transpose()?,
-        until: given(q.until).map(|s| bound("until", &s)).transpose()?,
-    };
-    let page = page(q.page)?;
+    let filter = q.filter()?;
+    let page = q.page()?;
     let (imports, total) = blocking(&state, move |app| {
         Ok(store::imports::list(
             app.store().read(),
@@ -321,18 +270,13 @@ async fn alarms(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpR
     Ok(HttpResponse::Ok().json(json!({ "alarms": alarms })))
 }
 
-#[derive(Deserialize)]
-struct PageQuery {
-    page: Option<String>,
-}
-
 async fn audit_log(
     auth: Authenticated,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
-    let page = page(query.into_inner().page)?;
+    let page = query.page()?;
     let (rows, total) = blocking(&state, move |app| {
         let store = app.store();
         let conn = store.read();
@@ -474,42 +418,6 @@ fn upload_file_name(req: &HttpRequest) -> Result<String, ApiError> {
 }
 
 /// A query value, or `None` when absent or empty.
-fn given(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
-}
-
-/// `page=`: 1 when absent, else 1 ..= [`MAX_PAGE`].
-fn page(value: Option<String>) -> Result<i64, ApiError> {
-    match given(value) {
-        None => Ok(1),
-        Some(v) => v
-            .trim()
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=MAX_PAGE).contains(p))
-            .ok_or_else(|| ApiError::BadRequest(format!("page must be 1 to {MAX_PAGE}"))),
-    }
-}
-
-/// `since=`/`until=`: a date (`2026-03-01`, the start of that day UTC) or an RFC 3339 time,
-/// in the form the store compares (stored times are UTC with microseconds).
-fn bound(what: &str, value: &str) -> Result<String, ApiError> {
-    let value = value.trim();
-    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(date.format("%Y-%m-%d").to_string());
-    }
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| {
-            t.with_timezone(&Utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        })
-        .map_err(|_| {
-            ApiError::BadRequest(format!(
-                "{what} must be a date (YYYY-MM-DD) or an RFC 3339 time"
-            ))
-        })
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -517,29 +425,19 @@ mod tests {
     use actix_web::test::TestRequest;
 
     #[test]
-    fn pages_are_one_based_and_bounded() {
-        assert_eq!(page(None).unwrap(), 1);
-        assert_eq!(page(Some(String::new())).unwrap(), 1);
-        assert_eq!(page(Some("3".into())).unwrap(), 3);
-        for bad in ["0", "-1", "x", "1000001"] {
-            assert!(
-                matches!(page(Some(bad.into())), Err(ApiError::BadRequest(_))),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn time_bounds_become_comparable_stamps() {
-        assert_eq!(bound("since", "2026-03-01").unwrap(), "2026-03-01");
-        assert_eq!(
-            bound("since", "2026-03-01T02:00:00+02:00").unwrap(),
-            "2026-03-01T00:00:00.000000Z"
+    fn list_query_errors_are_bad_requests_saying_why() {
+        let q = web::Query::<ImportsQuery>::from_query("verdict=nope&page=0").unwrap();
+        // The handler checks the filter before the page.
+        let error = ApiError::from(q.filter().unwrap_err());
+        assert!(
+            matches!(&error, ApiError::BadRequest(m) if m.starts_with("verdict must be one of passed")),
+            "{error:?}"
         );
-        assert!(matches!(
-            bound("until", "yesterday"),
-            Err(ApiError::BadRequest(_))
-        ));
+        let error = ApiError::from(q.page().unwrap_err());
+        assert!(
+            matches!(&error, ApiError::BadRequest(m) if m == "page must be 1 to 1000000"),
+            "{error:?}"
+        );
     }
 
     #[test]

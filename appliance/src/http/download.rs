@@ -14,10 +14,9 @@ use actix_web::http::header::{self, ContentDisposition, DispositionParam, Dispos
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use super::AppState;
 use super::Authenticated;
-use super::api::blocking;
 use super::error::ApiError;
+use super::{AppState, blocking};
 use crate::appliance::Appliance;
 use airlock_bundler::archive::ArtifactKind;
 

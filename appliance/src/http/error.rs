@@ -7,6 +7,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
 
+use super::query::QueryError;
 use crate::auth::{AuthError, retry_seconds};
 use crate::store::StoreError;
 
@@ -120,6 +121,12 @@ impl From<StoreError> for ApiError {
                 Self::internal(e)
             }
         }
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(e: QueryError) -> Self {
+        Self::BadRequest(e.to_string())
     }
 }
 

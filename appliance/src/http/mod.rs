@@ -10,6 +10,7 @@ mod download;
 mod error;
 mod incoming;
 mod pages;
+mod query;
 mod registry;
 
 use std::future::Future;
@@ -183,6 +184,16 @@ pub fn run(
         server = server.disable_signals();
     }
     Ok(server.listen_rustls_0_23(listener, tls)?.run())
+}
+
+/// Runs `f` with the appliance on the blocking pool.
+async fn blocking<T, F>(state: &AppState, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Appliance) -> Result<T, ApiError> + Send + 'static,
+{
+    let app = Arc::clone(&state.app);
+    web::block(move || f(&app)).await?
 }
 
 /// How a request proved its session.

@@ -37,6 +37,7 @@ use rand_core::{OsRng, RngCore as _};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::query::QueryError;
 use super::{
     ApiError, AppState, clear_session_cookie, monotonic_now, remote, set_session_cookie,
     strict_cookie,
@@ -218,6 +219,12 @@ impl From<AdminError> for PageError {
             e @ AdminError::LastAdmin(_) => Self::BadRequest(e.to_string()),
             AdminError::Locked(e) => Self::Conflict(e.to_string()),
         }
+    }
+}
+
+impl From<QueryError> for PageError {
+    fn from(e: QueryError) -> Self {
+        Self::BadRequest(e.to_string())
     }
 }
 

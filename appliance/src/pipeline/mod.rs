@@ -16,6 +16,7 @@
 //! data folder's lock, and before every import). An import holds that lock from its first
 //! row to its last, so no other process recovers it while it runs.
 
+mod commit;
 mod evidence;
 mod feed;
 mod oci;
@@ -25,7 +26,7 @@ mod steps;
 mod writeback;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use airlock_bundler::archive::ArchiveParts;
 use chrono::{DateTime, Utc};
@@ -35,7 +36,7 @@ use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::lock::{LockError, Wait, WriterLock};
 use crate::report::ImportStep;
-use crate::store::{self, AlarmKind, ImportSource, ImportState, NewArtifact, NewStep, StoreError};
+use crate::store::{self, AlarmKind, ImportSource, ImportState, NewStep, StoreError};
 use crate::vsa;
 
 pub use crate::report::Verdict;
@@ -371,7 +372,7 @@ fn run(
     })?;
     pause_at("checked");
     match decided {
-        Ok(outcome) => commit_and_release(app, import_id, req, outcome, steps, now),
+        Ok(outcome) => commit::commit_and_release(app, import_id, req, outcome, steps, now),
         Err(Stopped::Rejected(rejection)) => {
             // The reader removes its staging folder on error; anything written after it is ours.
             release::remove_dir(&quarantine)?;
@@ -565,280 +566,6 @@ fn reject(
         reason: Some(reason),
         artifacts: Vec::new(),
     })
-}
-
-fn commit_and_release(
-    app: &Appliance,
-    import_id: i64,
-    req: &ImportRequest,
-    checked: feed::Outcome,
-    steps: Vec<NewStep>,
-    now: DateTime<Utc>,
-) -> Result<ImportOutcome, ImportError> {
-    let manifest = checked.staged.manifest();
-    let key_ids = checked
-        .staged
-        .signers()
-        .iter()
-        .map(|k| k.as_str().to_owned())
-        .collect::<Vec<_>>()
-        .join(",");
-    let verdicts: Vec<(usize, Verdict)> = checked
-        .judged
-        .iter()
-        .map(|j| (j.position, j.verdict))
-        .collect();
-    let layout = release::plan(app.data(), import_id, manifest, &verdicts);
-    let release_detail = format!(
-        "{} artifact(s) to released/{import_id}/, {} kept in quarantine/{import_id}/",
-        checked
-            .judged
-            .iter()
-            .filter(|j| j.verdict != Verdict::Failed)
-            .count(),
-        checked
-            .judged
-            .iter()
-            .filter(|j| j.verdict == Verdict::Failed)
-            .count()
-    );
-
-    let mut ids = Vec::with_capacity(checked.judged.len());
-    let commit_started = Instant::now();
-    // The files are linked into place while the verdicts commit; nothing is released (the
-    // partial folder renamed) before the commit succeeds.
-    let (committed, prepared) = std::thread::scope(|scope| {
-        let prepare = scope.spawn(|| {
-            let started = Instant::now();
-            release::prepare(
-                app.data(),
-                import_id,
-                checked.staged.dir(),
-                manifest,
-                &layout,
-            )
-            .map(|()| started.elapsed())
-        });
-        let committed = app.store().write(|tx| {
-            for step in &steps {
-                store::imports::add_step(tx, import_id, step)?;
-            }
-            store::imports::set_manifest(
-                tx,
-                import_id,
-                &store::imports::ManifestFacts {
-                    archive_id: &manifest.archive_id,
-                    publisher: &manifest.publisher.name,
-                    sequence: manifest.publisher.sequence,
-                    key_ids: &key_ids,
-                    created_at: manifest.created_at,
-                    site: manifest.site.as_deref(),
-                    notes: manifest.notes.as_deref(),
-                    summary: &summarize(manifest),
-                },
-            )?;
-            store::publishers::set_last_sequence(
-                tx,
-                &manifest.publisher.name,
-                manifest.publisher.sequence,
-            )?;
-            for state in &checked.trust_states {
-                store::trust::save_state(
-                    tx,
-                    &state.name,
-                    &state.state_json,
-                    &state.trusted_root,
-                    &state.role_expiries,
-                    now,
-                )?;
-                audit::append(
-                    tx,
-                    now,
-                    &Event {
-                        actor: "system",
-                        action: "trust.updated",
-                        subject: &state.name,
-                        detail: serde_json::json!({"import": import_id, "trusted_root_sha256": state.trusted_root_sha256, "root_version": state.root_version}),
-                    },
-                )?;
-            }
-            for c in &checked.checkpoints {
-                store::witness::insert(tx, &c.origin, c.size, &c.root_hash, &c.note, Some(import_id), now)?;
-            }
-            let (mut passed, mut warned, mut failed) = (0, 0, 0);
-            // Each row's report and summary, read back from the workers' spools.
-            let (mut report_buf, mut vsa_buf) = (Vec::new(), Vec::new());
-            for (judged, place) in checked.judged.iter().zip(&layout.places) {
-                let artifact = &manifest.artifacts[judged.position];
-                let report = checked
-                    .spools
-                    .read_text(judged.report, &mut report_buf)
-                    .map_err(spool_error(app))?;
-                checked
-                    .spools
-                    .read(judged.vsa, &mut vsa_buf)
-                    .map_err(spool_error(app))?;
-                match judged.verdict {
-                    Verdict::Passed => passed += 1,
-                    Verdict::Warned => warned += 1,
-                    Verdict::Failed => failed += 1,
-                }
-                let digest = &judged.digest;
-                let location = place.relative.display().to_string();
-                let id = store::artifacts::insert(
-                    tx,
-                    import_id,
-                    &NewArtifact {
-                        position: judged.position,
-                        name: &artifact.name,
-                        kind: artifact.kind,
-                        digest,
-                        size: artifact.size,
-                        media_type: &artifact.media_type,
-                        verdict: judged.verdict,
-                        reasons: &judged.reasons_json,
-                        rule: &judged.rule,
-                        report,
-                        vsa: &vsa_buf,
-                        location: &location,
-                    },
-                )?;
-                ids.push((id, location));
-                audit::append(
-                    tx,
-                    now,
-                    &Event {
-                        actor: "system",
-                        action: "verdict",
-                        subject: &format!("{import_id}/{}", judged.position),
-                        detail: serde_json::json!({
-                            "artifact": artifact.name,
-                            "digest": digest,
-                            "verdict": judged.verdict.as_str(),
-                            "reasons": judged.reasons,
-                            "rule": judged.rule,
-                        }),
-                    },
-                )?;
-            }
-            store::imports::set_counts(tx, import_id, passed, warned, failed)?;
-            // Releasing even when every artifact failed: the failed files still move from staging
-            // into quarantine, and `recover` finishes that only for imports in this state.
-            store::imports::set_state(tx, import_id, ImportState::Releasing, None, now)?;
-            Ok::<_, ImportError>(())
-        });
-        let prepared = prepare.join().unwrap_or_else(|_| {
-            Err(ImportError::Io {
-                path: app.data().releasing_of(import_id),
-                source: std::io::Error::other("the release thread stopped"),
-            })
-        });
-        (committed, prepared)
-    });
-    committed?;
-    let commit_took = commit_started.elapsed();
-    let prepare_took = prepared?;
-    pause_at("committed");
-
-    let commit = NewStep {
-        step: ImportStep::Commit,
-        ok: true,
-        detail: format!("{} verdict(s) and signed summaries recorded", ids.len()),
-        duration: commit_took,
-    };
-
-    // Verdicts are committed: now, and only now, files are released.
-    let release_started = Instant::now();
-    release::publish(app.data(), import_id, checked.staged.dir(), &layout)?;
-    let release = NewStep {
-        step: ImportStep::Release,
-        ok: true,
-        detail: release_detail,
-        // Linking (alongside the commit) and publishing.
-        duration: prepare_took + release_started.elapsed(),
-    };
-    app.store().write(|tx| {
-        store::imports::add_step(tx, import_id, &commit)?;
-        store::imports::add_step(tx, import_id, &release)?;
-        store::imports::set_state(tx, import_id, ImportState::Done, None, now)?;
-        audit::append(
-            tx,
-            now,
-            &Event {
-                actor: "system",
-                action: "release",
-                subject: &import_id.to_string(),
-                detail: serde_json::json!({
-                    "released": layout
-                        .places
-                        .iter()
-                        .filter(|p| p.released)
-                        .map(|p| p.relative.display().to_string())
-                        .collect::<Vec<_>>(),
-                    "quarantined": layout.places.iter().filter(|p| !p.released).count(),
-                }),
-            },
-        )?;
-        audit::append(
-            tx,
-            now,
-            &Event {
-                actor: &req.actor,
-                action: "import.done",
-                subject: &import_id.to_string(),
-                detail: serde_json::json!({
-                    "released": layout.places.iter().filter(|p| p.released).count(),
-                    "quarantined": layout.places.iter().filter(|p| !p.released).count(),
-                }),
-            },
-        )?;
-        Ok::<_, StoreError>(())
-    })?;
-
-    let artifacts = checked
-        .judged
-        .into_iter()
-        .zip(ids)
-        .map(|(j, (id, location))| ArtifactVerdict {
-            id,
-            name: manifest.artifacts[j.position].name.clone(),
-            verdict: j.verdict,
-            reasons: j.reasons,
-            location,
-        })
-        .collect();
-    Ok(ImportOutcome {
-        import_id,
-        state: ImportState::Done,
-        reason: None,
-        artifacts,
-    })
-}
-
-/// What the import page shows of a manifest.
-fn summarize(manifest: &airlock_bundler::archive::Manifest) -> store::ManifestSummary {
-    store::ManifestSummary {
-        version: manifest.version,
-        artifacts: manifest.artifacts.len() as u64,
-        blobs: manifest.blobs.len() as u64,
-        blob_bytes: manifest.total_blob_size(),
-        trust: manifest.trust.iter().map(|t| t.name.clone()).collect(),
-        logs: manifest
-            .logs
-            .iter()
-            .map(|l| store::LogHeadSummary {
-                origin: l.origin.clone(),
-                // A checkpoint's second line is its tree size; the witness step verified every
-                // carried checkpoint before anything is committed.
-                size: l
-                    .checkpoint
-                    .lines()
-                    .nth(1)
-                    .and_then(|n| n.parse().ok())
-                    .unwrap_or_default(),
-            })
-            .collect(),
-    }
 }
 
 /// The environment variable naming a folder where an import pauses at each checkpoint

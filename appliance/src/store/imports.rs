@@ -399,7 +399,7 @@ pub fn in_state(conn: &Connection, state: ImportState) -> Result<Vec<ImportRow>>
 }
 
 /// Filters for the imports list.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportFilter {
     /// Only imports with at least one artifact of this verdict (`passed`, `warned`, `failed`),
     /// or in this state (`rejected`, `interrupted`, `running`).

@@ -2,6 +2,10 @@
 //! users, and clearing alarms. Every change goes through [`crate::admin`], which writes it
 //! with its audit row in one transaction. A change that worked is answered `303 See Other`
 //! back to its page; one that was refused shows the page again with why.
+//!
+//! Every change is a row of [`ACTIONS`]: its URL, the role it needs, its form, the change
+//! itself, where it goes back to and what a refusal shows. One handler ([`post`]) serves them
+//! all, so adding a change is adding a row (and its form and change function).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError as _, web};
@@ -13,6 +17,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use ed25519_dalek::VerifyingKey;
 use ed25519_dalek::pkcs8::DecodePublicKey as _;
 use serde::Deserialize;
+use serde::de::DeserializeOwned;
 
 use super::{CsrfForm, PageError, Posted, Signed, Visitor, blocking, html, html_with, see_other};
 use crate::admin;
@@ -24,43 +29,247 @@ use crate::policy_store;
 use crate::settings::PUBLISHER_THRESHOLD;
 use crate::store::{self, Role, SignerKind};
 
-/// Registers the admin routes.
+/// Registers the admin routes: each tab's page (`GET`), and every row of [`ACTIONS`] (`POST`),
+/// on the tab's resource when it is posted to the tab's own URL.
 pub(super) fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin", web::get().to(index))
-        .service(
-            web::resource("/admin/signers")
-                .route(web::get().to(signers))
-                .route(web::post().to(add_signer)),
-        )
-        .route("/admin/signers/enabled", web::post().to(signer_enabled))
-        .route("/admin/signers/expiry", web::post().to(signer_expiry))
-        .service(
-            web::resource("/admin/policy")
-                .route(web::get().to(policy))
-                .route(web::post().to(replace_policy)),
-        )
-        .service(
-            web::resource("/admin/publishers")
-                .route(web::get().to(publishers))
-                .route(web::post().to(add_publisher_key)),
-        )
-        .route(
-            "/admin/publishers/enabled",
-            web::post().to(publisher_key_enabled),
-        )
-        .route(
-            "/admin/publishers/threshold",
-            web::post().to(publisher_threshold),
-        )
-        .service(
-            web::resource("/admin/users")
-                .route(web::get().to(users))
-                .route(web::post().to(add_user)),
-        )
-        .route("/admin/users/enabled", web::post().to(user_enabled))
-        .route("/admin/users/role", web::post().to(user_role))
-        .route("/admin/users/password", web::post().to(user_password))
-        .route("/admin/alarms/clear", web::post().to(clear_alarm));
+    cfg.route("/admin", web::get().to(index));
+    for tab in Tab::ALL {
+        let mut resource = web::resource(tab.path()).route(
+            web::get()
+                .to(move |signed: Signed, state: web::Data<AppState>| show(tab, signed, state)),
+        );
+        for action in ACTIONS.iter().filter(|a| a.path() == tab.path()) {
+            resource = resource.route(action.route());
+        }
+        cfg.service(resource);
+    }
+    for action in ACTIONS
+        .iter()
+        .filter(|a| Tab::ALL.iter().all(|tab| tab.path() != a.path()))
+    {
+        cfg.route(action.path(), action.route());
+    }
+}
+
+/// Every admin change, one row each: the URL its form is posted to, the least role that may
+/// make it, its form, the change, where it goes back to once made, and what a refusal shows.
+static ACTIONS: &[&dyn Row] = &[
+    &Action::<SignerAdd> {
+        path: "/admin/signers",
+        role: Role::Admin,
+        change: add_signer,
+        back: "/admin/signers",
+        refusal: Refusal::Form(signer_form_again),
+    },
+    &Action::<SignerEnabled> {
+        path: "/admin/signers/enabled",
+        role: Role::Admin,
+        change: signer_enabled,
+        back: "/admin/signers",
+        refusal: Refusal::Tab(Tab::Signers),
+    },
+    &Action::<SignerExpiry> {
+        path: "/admin/signers/expiry",
+        role: Role::Admin,
+        change: signer_expiry,
+        back: "/admin/signers",
+        refusal: Refusal::Tab(Tab::Signers),
+    },
+    &Action::<PolicyReplace> {
+        path: "/admin/policy",
+        role: Role::Admin,
+        change: replace_policy,
+        back: "/admin/policy",
+        refusal: Refusal::Form(policy_form_again),
+    },
+    &Action::<PublisherKeyAdd> {
+        path: "/admin/publishers",
+        role: Role::Admin,
+        change: add_publisher_key,
+        back: "/admin/publishers",
+        refusal: Refusal::Tab(Tab::Publishers),
+    },
+    &Action::<PublisherKeyEnabled> {
+        path: "/admin/publishers/enabled",
+        role: Role::Admin,
+        change: publisher_key_enabled,
+        back: "/admin/publishers",
+        refusal: Refusal::Tab(Tab::Publishers),
+    },
+    &Action::<Threshold> {
+        path: "/admin/publishers/threshold",
+        role: Role::Admin,
+        change: publisher_threshold,
+        back: "/admin/publishers",
+        refusal: Refusal::Tab(Tab::Publishers),
+    },
+    &Action::<UserAdd> {
+        path: "/admin/users",
+        role: Role::Admin,
+        change: add_user,
+        back: "/admin/users",
+        refusal: Refusal::Tab(Tab::Users),
+    },
+    &Action::<UserEnabled> {
+        path: "/admin/users/enabled",
+        role: Role::Admin,
+        change: user_enabled,
+        back: "/admin/users",
+        refusal: Refusal::Tab(Tab::Users),
+    },
+    &Action::<UserRole> {
+        path: "/admin/users/role",
+        role: Role::Admin,
+        change: user_role,
+        back: "/admin/users",
+        refusal: Refusal::Tab(Tab::Users),
+    },
+    &Action::<UserPassword> {
+        path: "/admin/users/password",
+        role: Role::Admin,
+        change: user_password,
+        back: "/admin/users",
+        refusal: Refusal::Tab(Tab::Users),
+    },
+    &Action::<AlarmClear> {
+        path: "/admin/alarms/clear",
+        role: Role::Admin,
+        change: clear_alarm,
+        back: "/",
+        refusal: Refusal::ErrorPage,
+    },
+];
+
+/// The admin pages, one per tab.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tab {
+    /// Trusted signers, and the form adding one.
+    Signers,
+    /// The policy document.
+    Policy,
+    /// Publishers, their keys and the signature threshold.
+    Publishers,
+    /// Users.
+    Users,
+}
+
+impl Tab {
+    const ALL: [Tab; 4] = [Tab::Signers, Tab::Policy, Tab::Publishers, Tab::Users];
+
+    /// The page's URL.
+    fn path(self) -> &'static str {
+        match self {
+            Tab::Signers => "/admin/signers",
+            Tab::Policy => "/admin/policy",
+            Tab::Publishers => "/admin/publishers",
+            Tab::Users => "/admin/users",
+        }
+    }
+
+    /// The page as it is first shown, with `error` if a change was refused.
+    fn render(
+        self,
+        app: &Appliance,
+        viewer: Viewer,
+        error: Option<String>,
+    ) -> Result<String, PageError> {
+        match self {
+            Tab::Signers => signers_page(app, viewer, SignerForm::default(), error),
+            Tab::Policy => policy_page(app, viewer, None, error),
+            Tab::Publishers => publishers_page(app, viewer, error),
+            Tab::Users => users_page(app, viewer, None, error),
+        }
+    }
+}
+
+/// One admin change, a row of [`ACTIONS`]; `F` is its form.
+struct Action<F> {
+    /// Where its form is posted.
+    path: &'static str,
+    /// The least role that may make it (checked after the session and the CSRF token).
+    role: Role,
+    /// The change, made by the signed-in user (the actor of its audit row), off the workers.
+    change: fn(&Appliance, &Visitor, &F) -> Result<Done, PageError>,
+    /// Where a change that worked goes back to ([`Done::Back`]).
+    back: &'static str,
+    /// What a refused change answers.
+    refusal: Refusal<F>,
+}
+
+/// What a change that worked answers.
+#[derive(Debug)]
+enum Done {
+    /// `303 See Other` to the action's `back`.
+    Back,
+    /// The users page, `200 OK`, showing a generated password once (so not a redirect).
+    Users(Option<Generated>),
+}
+
+/// What a refused change (a bad request, something not found, a conflict) answers; other
+/// failures are the error page whatever this says.
+enum Refusal<F> {
+    /// The tab's page again with why, and the refusal's status.
+    Tab(Tab),
+    /// A page made from the refused form (filled in again) and why, with the refusal's status.
+    Form(fn(&Appliance, Viewer, &F, String) -> Result<String, PageError>),
+    /// The error page: the change is not made from a page that shows why.
+    ErrorPage,
+}
+
+/// A row of [`ACTIONS`], whatever its form: its URL and its `POST` route.
+trait Row: Sync {
+    /// Where its form is posted.
+    fn path(&self) -> &'static str;
+    /// The route that takes its form.
+    fn route(&'static self) -> actix_web::Route;
+}
+
+impl<F: CsrfForm + DeserializeOwned + Send + 'static> Row for Action<F> {
+    fn path(&self) -> &'static str {
+        self.path
+    }
+
+    fn route(&'static self) -> actix_web::Route {
+        web::post()
+            .to(move |state: web::Data<AppState>, posted: Posted<F>| post(self, state, posted))
+    }
+}
+
+/// The one handler of every admin change: the session, CSRF token and role checked
+/// ([`admit`]), then the change made and answered as its row says.
+async fn post<F: CsrfForm + Send + 'static>(
+    action: &'static Action<F>,
+    state: web::Data<AppState>,
+    posted: Posted<F>,
+) -> Result<HttpResponse, PageError> {
+    let (visitor, form) = admit(&state, posted, action.role).await?;
+    let answer = blocking(&state, move |app| {
+        let failed = match (action.change)(app, &visitor, &form) {
+            Ok(Done::Back) => return Ok(None),
+            Ok(Done::Users(generated)) => {
+                let page = users_page(app, visitor.viewer(), generated, None)?;
+                return Ok(Some((StatusCode::OK, page)));
+            }
+            Err(e) => e,
+        };
+        let again = match &action.refusal {
+            Refusal::ErrorPage => return Err(failed),
+            Refusal::Tab(tab) => {
+                let (status, error) = refused(failed)?;
+                (status, tab.render(app, visitor.viewer(), Some(error))?)
+            }
+            Refusal::Form(page) => {
+                let (status, error) = refused(failed)?;
+                (status, page(app, visitor.viewer(), &form, error)?)
+            }
+        };
+        Ok(Some(again))
+    })
+    .await?;
+    Ok(match answer {
+        None => see_other(action.back),
+        Some((status, body)) => html_with(status, body),
+    })
 }
 
 /// Declares a form struct whose fields are all optional strings, with the CSRF token.
@@ -191,13 +400,14 @@ async fn admit_page(state: &AppState, signed: Signed) -> Result<Viewer, PageErro
     .await
 }
 
-/// An admin's form: the session authenticated, its CSRF token and the role checked.
+/// An admin's form: the session authenticated, its CSRF token and then `role` checked.
 async fn admit<T: CsrfForm + Send + 'static>(
     state: &AppState,
     posted: Posted<T>,
+    role: Role,
 ) -> Result<(Visitor, T), PageError> {
     blocking(state, move |app| {
-        let visitor = posted.open(app, Role::Admin)?;
+        let visitor = posted.open(app, role)?;
         Ok((visitor, posted.form))
     })
     .await
@@ -206,6 +416,17 @@ async fn admit<T: CsrfForm + Send + 'static>(
 async fn index(signed: Signed, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
     admit_page(&state, signed).await?;
     Ok(see_other("/admin/signers"))
+}
+
+/// `GET` of a tab's page.
+async fn show(
+    tab: Tab,
+    signed: Signed,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, PageError> {
+    let viewer = admit_page(&state, signed).await?;
+    let body = blocking(&state, move |app| tab.render(app, viewer, None)).await?;
+    Ok(html(body))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -249,15 +470,6 @@ fn signers_page(
     .render()?)
 }
 
-async fn signers(signed: Signed, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let viewer = admit_page(&state, signed).await?;
-    let body = blocking(&state, move |app| {
-        signers_page(app, viewer, SignerForm::default(), None)
-    })
-    .await?;
-    Ok(html(body))
-}
-
 fn signer_spec(f: &SignerAdd) -> Result<SignerSpec, PageError> {
     let keyless = f.kind != "key";
     let subject = given(&f.subject);
@@ -281,101 +493,44 @@ fn signer_spec(f: &SignerAdd) -> Result<SignerSpec, PageError> {
     })
 }
 
-async fn add_signer(
-    state: web::Data<AppState>,
-    posted: Posted<SignerAdd>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    let outcome = blocking(&state, move |app| {
-        let done = signer_spec(&f).and_then(|spec| Ok(admin::add_signer(app, &actor, &spec)?));
-        match done.map_err(refused) {
-            Ok(()) => Ok(None),
-            Err(Err(internal)) => Err(internal),
-            Err(Ok((status, error))) => {
-                let form = SignerForm {
-                    name: Text::new(f.name.clone()),
-                    kind: if f.kind == "key" { "key" } else { "keyless" }.into(),
-                    issuer: Text::new(f.issuer.clone()),
-                    subject: Text::new(f.subject.clone()),
-                    subject_is_regex: f.subject_is_regex == "true",
-                    public_key: Text::new(unix_lines(&f.public_key)),
-                    expires_at: Text::new(f.expires_at.clone()),
-                };
-                Ok(Some((
-                    status,
-                    signers_page(app, viewer, form, Some(error))?,
-                )))
-            }
-        }
-    })
-    .await?;
-    Ok(match outcome {
-        None => see_other("/admin/signers"),
-        Some((status, body)) => html_with(status, body),
-    })
+/// Adds a trusted signer.
+fn add_signer(app: &Appliance, by: &Visitor, f: &SignerAdd) -> Result<Done, PageError> {
+    let spec = signer_spec(f)?;
+    admin::add_signer(app, &by.actor(), &spec)?;
+    Ok(Done::Back)
 }
 
-/// Runs an admin change; on a refusal, renders `page` again with the error.
-async fn change<F, P>(
-    state: &AppState,
+/// The signers page again, with the refused form filled in as it was sent.
+fn signer_form_again(
+    app: &Appliance,
     viewer: Viewer,
-    back: &'static str,
-    apply: F,
-    page: P,
-) -> Result<HttpResponse, PageError>
-where
-    F: FnOnce(&Appliance) -> Result<(), PageError> + Send + 'static,
-    P: FnOnce(&Appliance, Viewer, String) -> Result<String, PageError> + Send + 'static,
-{
-    let outcome = blocking(state, move |app| match apply(app).map_err(refused) {
-        Ok(()) => Ok(None),
-        Err(Err(internal)) => Err(internal),
-        Err(Ok((status, error))) => Ok(Some((status, page(app, viewer, error)?))),
-    })
-    .await?;
-    Ok(match outcome {
-        None => see_other(back),
-        Some((status, body)) => html_with(status, body),
-    })
+    f: &SignerAdd,
+    error: String,
+) -> Result<String, PageError> {
+    let form = SignerForm {
+        name: Text::new(f.name.clone()),
+        kind: if f.kind == "key" { "key" } else { "keyless" }.into(),
+        issuer: Text::new(f.issuer.clone()),
+        subject: Text::new(f.subject.clone()),
+        subject_is_regex: f.subject_is_regex == "true",
+        public_key: Text::new(unix_lines(&f.public_key)),
+        expires_at: Text::new(f.expires_at.clone()),
+    };
+    signers_page(app, viewer, form, Some(error))
 }
 
-async fn signer_enabled(
-    state: web::Data<AppState>,
-    posted: Posted<SignerEnabled>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/signers",
-        move |app| {
-            let enabled = flag(&f.enabled, "enabled")?;
-            Ok(admin::set_signer_enabled(app, &actor, &f.name, enabled)?)
-        },
-        |app, viewer, error| signers_page(app, viewer, SignerForm::default(), Some(error)),
-    )
-    .await
+/// Enables or disables a signer.
+fn signer_enabled(app: &Appliance, by: &Visitor, f: &SignerEnabled) -> Result<Done, PageError> {
+    let enabled = flag(&f.enabled, "enabled")?;
+    admin::set_signer_enabled(app, &by.actor(), &f.name, enabled)?;
+    Ok(Done::Back)
 }
 
-async fn signer_expiry(
-    state: web::Data<AppState>,
-    posted: Posted<SignerExpiry>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/signers",
-        move |app| {
-            let at = expiry(&f.expires_at)?;
-            Ok(admin::set_signer_expiry(app, &actor, &f.name, at)?)
-        },
-        |app, viewer, error| signers_page(app, viewer, SignerForm::default(), Some(error)),
-    )
-    .await
+/// Sets or clears a signer's expiry.
+fn signer_expiry(app: &Appliance, by: &Visitor, f: &SignerExpiry) -> Result<Done, PageError> {
+    let at = expiry(&f.expires_at)?;
+    admin::set_signer_expiry(app, &by.actor(), &f.name, at)?;
+    Ok(Done::Back)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -400,32 +555,22 @@ fn policy_page(
     .render()?)
 }
 
-async fn policy(signed: Signed, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let viewer = admit_page(&state, signed).await?;
-    let body = blocking(&state, move |app| policy_page(app, viewer, None, None)).await?;
-    Ok(html(body))
+/// Replaces the policy document (and with it the trusted signers).
+fn replace_policy(app: &Appliance, by: &Visitor, f: &PolicyReplace) -> Result<Done, PageError> {
+    let doc = PolicyDocument::from_toml(&unix_lines(&f.toml))
+        .map_err(|e| PageError::BadRequest(e.to_string()))?;
+    admin::import_policy(app, &by.actor(), &doc)?;
+    Ok(Done::Back)
 }
 
-async fn replace_policy(
-    state: web::Data<AppState>,
-    posted: Posted<PolicyReplace>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    let text = unix_lines(&f.toml);
-    let kept = text.clone();
-    change(
-        &state,
-        viewer,
-        "/admin/policy",
-        move |app| {
-            let doc = PolicyDocument::from_toml(&text)
-                .map_err(|e| PageError::BadRequest(e.to_string()))?;
-            Ok(admin::import_policy(app, &actor, &doc)?)
-        },
-        move |app, viewer, error| policy_page(app, viewer, Some(kept), Some(error)),
-    )
-    .await
+/// The policy page again, holding the refused document as it was sent.
+fn policy_form_again(
+    app: &Appliance,
+    viewer: Viewer,
+    f: &PolicyReplace,
+    error: String,
+) -> Result<String, PageError> {
+    policy_page(app, viewer, Some(unix_lines(&f.toml)), Some(error))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -469,12 +614,6 @@ fn publishers_page(
     .render()?)
 }
 
-async fn publishers(signed: Signed, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let viewer = admit_page(&state, signed).await?;
-    let body = blocking(&state, move |app| publishers_page(app, viewer, None)).await?;
-    Ok(html(body))
-}
-
 /// An ed25519 `PUBLIC KEY` PEM (a publisher's `NAME.pub`).
 fn publisher_key(pem: &str) -> Result<VerifyingKey, PageError> {
     let key = VerifyingKey::from_public_key_pem(pem.trim())
@@ -487,66 +626,37 @@ fn publisher_key(pem: &str) -> Result<VerifyingKey, PageError> {
     Ok(key)
 }
 
-async fn add_publisher_key(
-    state: web::Data<AppState>,
-    posted: Posted<PublisherKeyAdd>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/publishers",
-        move |app| {
-            let key = publisher_key(&unix_lines(&f.public_key))?;
-            admin::add_publisher_key(app, &actor, f.publisher.trim(), &key)?;
-            Ok(())
-        },
-        |app, viewer, error| publishers_page(app, viewer, Some(error)),
-    )
-    .await
+/// Trusts a publisher key.
+fn add_publisher_key(
+    app: &Appliance,
+    by: &Visitor,
+    f: &PublisherKeyAdd,
+) -> Result<Done, PageError> {
+    let key = publisher_key(&unix_lines(&f.public_key))?;
+    admin::add_publisher_key(app, &by.actor(), f.publisher.trim(), &key)?;
+    Ok(Done::Back)
 }
 
-async fn publisher_key_enabled(
-    state: web::Data<AppState>,
-    posted: Posted<PublisherKeyEnabled>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/publishers",
-        move |app| {
-            let enabled = flag(&f.enabled, "enabled")?;
-            Ok(admin::set_publisher_key_enabled(
-                app, &actor, &f.key_id, enabled,
-            )?)
-        },
-        |app, viewer, error| publishers_page(app, viewer, Some(error)),
-    )
-    .await
+/// Enables or disables a publisher key.
+fn publisher_key_enabled(
+    app: &Appliance,
+    by: &Visitor,
+    f: &PublisherKeyEnabled,
+) -> Result<Done, PageError> {
+    let enabled = flag(&f.enabled, "enabled")?;
+    admin::set_publisher_key_enabled(app, &by.actor(), &f.key_id, enabled)?;
+    Ok(Done::Back)
 }
 
-async fn publisher_threshold(
-    state: web::Data<AppState>,
-    posted: Posted<Threshold>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/publishers",
-        move |app| {
-            let n: usize = f.threshold.trim().parse().map_err(|_| {
-                PageError::BadRequest("the threshold must be a whole number".into())
-            })?;
-            Ok(admin::set_publisher_threshold(app, &actor, n)?)
-        },
-        |app, viewer, error| publishers_page(app, viewer, Some(error)),
-    )
-    .await
+/// Sets the publisher signature threshold.
+fn publisher_threshold(app: &Appliance, by: &Visitor, f: &Threshold) -> Result<Done, PageError> {
+    let n: usize = f
+        .threshold
+        .trim()
+        .parse()
+        .map_err(|_| PageError::BadRequest("the threshold must be a whole number".into()))?;
+    admin::set_publisher_threshold(app, &by.actor(), n)?;
+    Ok(Done::Back)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -578,12 +688,6 @@ fn users_page(
     .render()?)
 }
 
-async fn users(signed: Signed, state: web::Data<AppState>) -> Result<HttpResponse, PageError> {
-    let viewer = admit_page(&state, signed).await?;
-    let body = blocking(&state, move |app| users_page(app, viewer, None, None)).await?;
-    Ok(html(body))
-}
-
 fn role(value: &str) -> Result<Role, PageError> {
     Role::parse(value)
         .ok_or_else(|| PageError::BadRequest("the role must be auditor, operator or admin".into()))
@@ -591,121 +695,50 @@ fn role(value: &str) -> Result<Role, PageError> {
 
 /// Adds a user. A generated password is shown once, on the page this POST answers (so it is
 /// not a redirect).
-async fn add_user(
-    state: web::Data<AppState>,
-    posted: Posted<UserAdd>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    let (status, body) = blocking(&state, move |app| {
-        let name = f.name.trim().to_owned();
-        let done = role(&f.role).and_then(|role| {
-            Ok(admin::add_user(
-                app,
-                &actor,
-                &name,
-                role,
-                given(&f.password).as_deref(),
-            )?)
-        });
-        match done.map_err(refused) {
-            Ok(password) => {
-                let generated = password.map(|password| Generated {
-                    name: Text::new(name),
-                    password,
-                });
-                Ok((StatusCode::OK, users_page(app, viewer, generated, None)?))
-            }
-            Err(Err(internal)) => Err(internal),
-            Err(Ok((status, error))) => Ok((status, users_page(app, viewer, None, Some(error))?)),
-        }
-    })
-    .await?;
-    Ok(html_with(status, body))
+fn add_user(app: &Appliance, by: &Visitor, f: &UserAdd) -> Result<Done, PageError> {
+    let name = f.name.trim().to_owned();
+    let role = role(&f.role)?;
+    let password = admin::add_user(app, &by.actor(), &name, role, given(&f.password).as_deref())?;
+    Ok(Done::Users(password.map(|password| Generated {
+        name: Text::new(name),
+        password,
+    })))
 }
 
-async fn user_enabled(
-    state: web::Data<AppState>,
-    posted: Posted<UserEnabled>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/users",
-        move |app| {
-            let enabled = flag(&f.enabled, "enabled")?;
-            Ok(admin::set_user_enabled(app, &actor, &f.name, enabled)?)
-        },
-        |app, viewer, error| users_page(app, viewer, None, Some(error)),
-    )
-    .await
+/// Enables or disables a user.
+fn user_enabled(app: &Appliance, by: &Visitor, f: &UserEnabled) -> Result<Done, PageError> {
+    let enabled = flag(&f.enabled, "enabled")?;
+    admin::set_user_enabled(app, &by.actor(), &f.name, enabled)?;
+    Ok(Done::Back)
 }
 
-async fn user_role(
-    state: web::Data<AppState>,
-    posted: Posted<UserRole>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    change(
-        &state,
-        viewer,
-        "/admin/users",
-        move |app| Ok(admin::set_role(app, &actor, &f.name, role(&f.role)?)?),
-        |app, viewer, error| users_page(app, viewer, None, Some(error)),
-    )
-    .await
+/// Changes a user's role.
+fn user_role(app: &Appliance, by: &Visitor, f: &UserRole) -> Result<Done, PageError> {
+    admin::set_role(app, &by.actor(), &f.name, role(&f.role)?)?;
+    Ok(Done::Back)
 }
 
 /// Gives a user a new generated password (ending their sessions), shown once.
-async fn user_password(
-    state: web::Data<AppState>,
-    posted: Posted<UserPassword>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let (viewer, actor) = (visitor.viewer(), visitor.actor());
-    let name = f.name;
-    let (status, body) = blocking(&state, move |app| {
-        let password = auth::generate_password();
-        match admin::set_password(app, &actor, &name, &password)
-            .map_err(PageError::from)
-            .map_err(refused)
-        {
-            Ok(()) => {
-                let generated = Generated {
-                    name: Text::new(name),
-                    password,
-                };
-                Ok((
-                    StatusCode::OK,
-                    users_page(app, viewer, Some(generated), None)?,
-                ))
-            }
-            Err(Err(internal)) => Err(internal),
-            Err(Ok((status, error))) => Ok((status, users_page(app, viewer, None, Some(error))?)),
-        }
-    })
-    .await?;
-    Ok(html_with(status, body))
+fn user_password(app: &Appliance, by: &Visitor, f: &UserPassword) -> Result<Done, PageError> {
+    let password = auth::generate_password();
+    admin::set_password(app, &by.actor(), &f.name, &password)?;
+    Ok(Done::Users(Some(Generated {
+        name: Text::new(f.name.clone()),
+        password,
+    })))
 }
 
 // ---------------------------------------------------------------------------------------
 // Alarms
 
-async fn clear_alarm(
-    state: web::Data<AppState>,
-    posted: Posted<AlarmClear>,
-) -> Result<HttpResponse, PageError> {
-    let (visitor, f) = admit(&state, posted).await?;
-    let actor = visitor.actor();
+/// Clears an alarm (from the dashboard, so it goes back there).
+fn clear_alarm(app: &Appliance, by: &Visitor, f: &AlarmClear) -> Result<Done, PageError> {
     let id: i64 =
         f.id.trim()
             .parse()
             .map_err(|_| PageError::BadRequest("no such alarm".into()))?;
-    blocking(&state, move |app| Ok(admin::clear_alarm(app, &actor, id)?)).await?;
-    Ok(see_other("/"))
+    admin::clear_alarm(app, &by.actor(), id)?;
+    Ok(Done::Back)
 }
 
 #[cfg(test)]
@@ -741,6 +774,14 @@ mod tests {
             spec.public_key.as_deref(),
             Some("-----BEGIN PUBLIC KEY-----\nx")
         );
+    }
+
+    #[test]
+    fn every_action_has_its_own_admin_url() {
+        let paths: Vec<&str> = ACTIONS.iter().map(|a| a.path()).collect();
+        let distinct: std::collections::BTreeSet<&str> = paths.iter().copied().collect();
+        assert_eq!(distinct.len(), paths.len(), "{paths:?}");
+        assert!(paths.iter().all(|p| p.starts_with("/admin/")), "{paths:?}");
     }
 
     #[test]

@@ -8,12 +8,12 @@ use airlock_web::{
     AuditPage, ChainStatus, Chrome, DashboardPage, ImportPage, ImportsFilter, ImportsPage, Pager,
     ReportPage, Section, Template, Text, TrustPage, VerdictCounts, WitnessPage, WitnessedLog,
 };
-use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use super::{PageError, Signed, blocking, html, html_with, views};
 use crate::audit;
 use crate::http::AppState;
+use crate::http::query::{self, ImportsQuery, PageQuery};
 use crate::report::ArtifactReport;
 use crate::store::{self, ImportFilter, Role};
 
@@ -29,21 +29,6 @@ const RECENT: i64 = 10;
 /// Checkpoints shown per log on the witness page.
 const HISTORY: i64 = 20;
 
-/// The highest page number accepted (keeps offsets far from overflow).
-const MAX_PAGE: i64 = 1_000_000;
-
-/// The verdicts and states `verdict=` may name.
-const VERDICTS: [&str; 8] = [
-    "passed",
-    "warned",
-    "failed",
-    "running",
-    "releasing",
-    "done",
-    "rejected",
-    "interrupted",
-];
-
 /// A numeric id from the path (anything else is a 404 page, not a JSON error).
 fn id(path: &str, what: &str) -> Result<i64, PageError> {
     path.parse::<i64>()
@@ -52,31 +37,9 @@ fn id(path: &str, what: &str) -> Result<i64, PageError> {
         .ok_or_else(|| PageError::NotFound(format!("no such {what}: {}", Text::new(path))))
 }
 
-/// `page=`: 1 when absent or empty, else 1 ..= [`MAX_PAGE`].
+/// `page=`: 1 when absent or empty, else 1 ..= [`MAX_PAGE`](crate::http::query::MAX_PAGE).
 fn page(value: Option<&str>) -> Result<i64, PageError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
-        None => Ok(1),
-        Some(v) => v
-            .parse::<i64>()
-            .ok()
-            .filter(|p| (1..=MAX_PAGE).contains(p))
-            .ok_or_else(|| PageError::BadRequest(format!("page must be 1 to {MAX_PAGE}"))),
-    }
-}
-
-/// `since=`/`until=`: a date (the start of that day, UTC) or an RFC 3339 time, in the form
-/// the store compares.
-fn bound(what: &str, value: &str) -> Result<String, String> {
-    let value = value.trim();
-    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-        return Ok(date.format("%Y-%m-%d").to_string());
-    }
-    DateTime::parse_from_rfc3339(value)
-        .map(|t| {
-            t.with_timezone(&Utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-        })
-        .map_err(|_| format!("{what} must be a date (YYYY-MM-DD) or an RFC 3339 time"))
+    Ok(query::page(value.unwrap_or_default())?)
 }
 
 /// `GET /`.
@@ -120,17 +83,6 @@ pub(super) async fn dashboard(
     Ok(html(body))
 }
 
-/// `?verdict=&publisher=&since=&until=&page=`; empty values mean "any" (as forms send them).
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct ImportsQuery {
-    verdict: String,
-    publisher: String,
-    since: String,
-    until: String,
-    page: String,
-}
-
 /// `GET /imports`.
 pub(super) async fn imports(
     signed: Signed,
@@ -138,33 +90,15 @@ pub(super) async fn imports(
     query: web::Query<ImportsQuery>,
 ) -> Result<HttpResponse, PageError> {
     let q = query.into_inner();
-    let page = page(Some(&q.page))?;
+    let page = q.page()?;
+    let [verdict, publisher, since, until] = q.shown();
     let shown = ImportsFilter {
-        verdict: q.verdict.trim().to_owned(),
-        publisher: Text::new(q.publisher.trim()),
-        since: q.since.trim().to_owned(),
-        until: q.until.trim().to_owned(),
+        verdict: verdict.to_owned(),
+        publisher: Text::new(publisher),
+        since: since.to_owned(),
+        until: until.to_owned(),
     };
-    let filter = (|| {
-        let verdict = Some(shown.verdict.clone()).filter(|v| !v.is_empty());
-        if let Some(v) = &verdict
-            && !VERDICTS.contains(&v.as_str())
-        {
-            return Err(format!("verdict must be one of {}", VERDICTS.join(", ")));
-        }
-        Ok(ImportFilter {
-            verdict,
-            publisher: Some(shown.publisher.as_str().to_owned()).filter(|p| !p.is_empty()),
-            since: Some(shown.since.as_str())
-                .filter(|s| !s.is_empty())
-                .map(|s| bound("since", s))
-                .transpose()?,
-            until: Some(shown.until.as_str())
-                .filter(|s| !s.is_empty())
-                .map(|s| bound("until", s))
-                .transpose()?,
-        })
-    })();
+    let filter = q.filter().map_err(|e| e.to_string());
     let (status, body) = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let keep = [
@@ -343,20 +277,13 @@ pub(super) async fn witness(
     Ok(html(body))
 }
 
-/// `?page=`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(super) struct PageQuery {
-    page: String,
-}
-
 /// `GET /audit`: a page of rows and the whole chain verified.
 pub(super) async fn audit(
     signed: Signed,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let page = page(Some(&query.page))?;
+    let page = query.page()?;
     let body = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let (rows, total, verified) = {
@@ -411,8 +338,9 @@ mod tests {
         assert_eq!(page(None).unwrap(), 1);
         assert_eq!(page(Some(" ")).unwrap(), 1);
         assert_eq!(page(Some("4")).unwrap(), 4);
-        assert!(matches!(page(Some("0")), Err(PageError::BadRequest(_))));
-        assert_eq!(bound("since", "2026-03-01").unwrap(), "2026-03-01");
-        assert!(bound("until", "soon").is_err());
+        assert!(matches!(
+            page(Some("0")),
+            Err(PageError::BadRequest(m)) if m == "page must be 1 to 1000000"
+        ));
     }
 }

@@ -1,0 +1,236 @@
+//! The list queries the API and the pages share: `?page=`, and the imports list's filters
+//! `?verdict=&publisher=&since=&until=&page=`. Values are trimmed and an empty one means "any"
+//! (as forms send them). Each side maps a [`QueryError`] to its own error: the API to a JSON
+//! 400, the pages to a 400 page (the imports page shows a filter's error on itself).
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Deserialize;
+
+use crate::store::ImportFilter;
+
+/// The highest page number accepted (keeps offsets far from overflow).
+pub(crate) const MAX_PAGE: i64 = 1_000_000;
+
+/// The verdicts and states `verdict=` may name.
+pub(crate) const VERDICTS: [&str; 8] = [
+    "passed",
+    "warned",
+    "failed",
+    "running",
+    "releasing",
+    "done",
+    "rejected",
+    "interrupted",
+];
+
+/// Why a list query was refused; `Display` is the one line either side shows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum QueryError {
+    /// `page=` is not a whole number from 1 to [`MAX_PAGE`].
+    #[error("page must be 1 to {MAX_PAGE}")]
+    Page,
+    /// `verdict=` names none of [`VERDICTS`].
+    #[error("verdict must be one of {}", VERDICTS.join(", "))]
+    Verdict,
+    /// `since=` or `until=` is neither a date nor an RFC 3339 time.
+    #[error("{field} must be a date (YYYY-MM-DD) or an RFC 3339 time")]
+    Time {
+        /// `since` or `until`.
+        field: &'static str,
+    },
+}
+
+/// `?page=`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct PageQuery {
+    page: String,
+}
+
+impl PageQuery {
+    /// The page asked for (see [`page`]).
+    pub(crate) fn page(&self) -> Result<i64, QueryError> {
+        page(&self.page)
+    }
+}
+
+/// `?verdict=&publisher=&since=&until=&page=` of the imports list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ImportsQuery {
+    verdict: String,
+    publisher: String,
+    since: String,
+    until: String,
+    page: String,
+}
+
+impl ImportsQuery {
+    /// The page asked for (see [`page`]).
+    pub(crate) fn page(&self) -> Result<i64, QueryError> {
+        page(&self.page)
+    }
+
+    /// The filter: a known verdict or state, a publisher, and time bounds (see [`bound`]);
+    /// each `None` when empty. The verdict is checked first, then `since`, then `until`.
+    pub(crate) fn filter(&self) -> Result<ImportFilter, QueryError> {
+        let verdict = given(&self.verdict);
+        if let Some(v) = &verdict
+            && !VERDICTS.contains(&v.as_str())
+        {
+            return Err(QueryError::Verdict);
+        }
+        Ok(ImportFilter {
+            verdict,
+            publisher: given(&self.publisher),
+            since: given(&self.since).map(|s| bound("since", &s)).transpose()?,
+            until: given(&self.until).map(|s| bound("until", &s)).transpose()?,
+        })
+    }
+
+    /// The filter's values as sent, trimmed (a page shows them again and keeps them in its
+    /// links): verdict, publisher, since, until.
+    pub(crate) fn shown(&self) -> [&str; 4] {
+        [&self.verdict, &self.publisher, &self.since, &self.until].map(|v| v.trim())
+    }
+}
+
+/// A value trimmed, or `None` when that leaves nothing.
+fn given(value: &str) -> Option<String> {
+    let value = value.trim();
+    (!value.is_empty()).then(|| value.to_owned())
+}
+
+/// `page=`: 1 when absent or blank, else a whole number from 1 to [`MAX_PAGE`].
+pub(crate) fn page(value: &str) -> Result<i64, QueryError> {
+    match given(value) {
+        None => Ok(1),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|p| (1..=MAX_PAGE).contains(p))
+            .ok_or(QueryError::Page),
+    }
+}
+
+/// `since=`/`until=` (named by `field`): a date (`2026-03-01`, the start of that day UTC) or an
+/// RFC 3339 time, in the form the store compares (stored times are UTC with microseconds).
+fn bound(field: &'static str, value: &str) -> Result<String, QueryError> {
+    let value = value.trim();
+    if let Ok(date) = NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+        return Ok(date.format("%Y-%m-%d").to_string());
+    }
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| {
+            t.with_timezone(&Utc)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        })
+        .map_err(|_| QueryError::Time { field })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn imports(pairs: &[(&str, &str)]) -> ImportsQuery {
+        let text = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("&");
+        actix_web::web::Query::<ImportsQuery>::from_query(&text)
+            .unwrap()
+            .into_inner()
+    }
+
+    #[test]
+    fn pages_run_from_1_to_the_limit_and_default_to_1() {
+        for (value, expected) in [
+            ("", 1),
+            ("  ", 1),
+            ("1", 1),
+            (" 3 ", 3),
+            ("1000000", MAX_PAGE),
+        ] {
+            assert_eq!(page(value), Ok(expected), "{value:?}");
+        }
+        for bad in [
+            "0",
+            "-1",
+            "1000001",
+            "x",
+            "1.5",
+            "1e3",
+            "9223372036854775808",
+        ] {
+            assert_eq!(page(bad), Err(QueryError::Page), "{bad:?}");
+        }
+        assert_eq!(QueryError::Page.to_string(), "page must be 1 to 1000000");
+        assert_eq!(imports(&[]).page(), Ok(1));
+        assert_eq!(imports(&[("page", "7")]).page(), Ok(7));
+        let query = actix_web::web::Query::<PageQuery>::from_query("page=0").unwrap();
+        assert_eq!(query.page(), Err(QueryError::Page));
+    }
+
+    #[test]
+    fn empty_filters_mean_any_and_values_are_trimmed() {
+        assert_eq!(imports(&[]).filter().unwrap(), ImportFilter::default());
+        let blank = imports(&[("verdict", ""), ("publisher", "+"), ("since", "")]);
+        assert_eq!(blank.filter().unwrap(), ImportFilter::default());
+        let query = imports(&[
+            ("verdict", "+failed+"),
+            ("publisher", "+acme+corp+"),
+            ("since", "2026-03-01"),
+            ("until", "2026-03-01T02%3A00%3A00%2B02%3A00"),
+        ]);
+        assert_eq!(
+            query.filter().unwrap(),
+            ImportFilter {
+                verdict: Some("failed".into()),
+                publisher: Some("acme corp".into()),
+                since: Some("2026-03-01".into()),
+                until: Some("2026-03-01T00:00:00.000000Z".into()),
+            }
+        );
+        assert_eq!(
+            query.shown(),
+            [
+                "failed",
+                "acme corp",
+                "2026-03-01",
+                "2026-03-01T02:00:00+02:00"
+            ]
+        );
+    }
+
+    #[test]
+    fn every_filter_error_names_what_is_wrong_in_order() {
+        for verdict in VERDICTS {
+            assert!(
+                imports(&[("verdict", verdict)]).filter().is_ok(),
+                "{verdict}"
+            );
+        }
+        let unknown = imports(&[("verdict", "PASSED"), ("since", "soon")]).filter();
+        assert_eq!(unknown, Err(QueryError::Verdict));
+        assert_eq!(
+            QueryError::Verdict.to_string(),
+            "verdict must be one of passed, warned, failed, running, releasing, done, rejected, \
+             interrupted"
+        );
+        let since = imports(&[("since", "soon"), ("until", "later")]).filter();
+        assert_eq!(since, Err(QueryError::Time { field: "since" }));
+        let until = imports(&[("since", "2026-03-01"), ("until", "2026-13-01")]).filter();
+        assert_eq!(until, Err(QueryError::Time { field: "until" }));
+        assert_eq!(
+            QueryError::Time { field: "until" }.to_string(),
+            "until must be a date (YYYY-MM-DD) or an RFC 3339 time"
+        );
+        // A time needs its offset.
+        assert_eq!(
+            imports(&[("until", "2026-03-01T00%3A00%3A00")]).filter(),
+            Err(QueryError::Time { field: "until" })
+        );
+    }
+}
