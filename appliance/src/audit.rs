@@ -486,11 +486,12 @@ mod tests {
 
     #[test]
     fn an_edited_row_is_tampered() {
-        let store = chain(4);
-        store
-            .read()
-            .execute("UPDATE audit SET actor = 'mallory' WHERE seq = 2", [])
-            .unwrap();
+        let mut store = chain(4);
+        tamper(
+            &mut store,
+            "UPDATE audit SET actor = 'mallory' WHERE seq = 2",
+            [],
+        );
         assert_eq!(
             verify(store.read()).unwrap(),
             Err(ChainError::Tampered { seq: 2 })
@@ -499,11 +500,8 @@ mod tests {
 
     #[test]
     fn a_removed_row_is_a_gap() {
-        let store = chain(4);
-        store
-            .read()
-            .execute("DELETE FROM audit WHERE seq = 3", [])
-            .unwrap();
+        let mut store = chain(4);
+        tamper(&mut store, "DELETE FROM audit WHERE seq = 3", []);
         assert_eq!(
             verify(store.read()).unwrap(),
             Err(ChainError::Gap {
@@ -515,22 +513,30 @@ mod tests {
 
     #[test]
     fn a_rehashed_edit_breaks_the_next_link() {
-        let store = chain(3);
+        let mut store = chain(3);
         // Edit row 2 and recompute its own hash: row 3 no longer names it.
         let mut row = store::audit::page(store.read(), 1, 1).unwrap().remove(0);
         row.detail = "{}".into();
         row.hash = row_hash(&row);
-        store
-            .read()
-            .execute(
-                "UPDATE audit SET detail = ?1, hash = ?2 WHERE seq = 2",
-                [&row.detail, &row.hash],
-            )
-            .unwrap();
+        tamper(
+            &mut store,
+            "UPDATE audit SET detail = ?1, hash = ?2 WHERE seq = 2",
+            [&row.detail, &row.hash],
+        );
         assert_eq!(
             verify(store.read()).unwrap(),
             Err(ChainError::BrokenLink { seq: 3 })
         );
+    }
+
+    /// Changes the database as someone who can write its file would.
+    fn tamper(store: &mut Store, sql: &str, params: impl rusqlite::Params) {
+        store
+            .write(|tx| {
+                tx.execute(sql, params)?;
+                Ok::<_, crate::store::StoreError>(())
+            })
+            .unwrap();
     }
 
     fn key(seed: u8) -> SigningKey {
@@ -543,7 +549,7 @@ mod tests {
 
     /// Rewrites row `seq`'s detail and recomputes its hash and every later row's, as someone
     /// who can write the database would: the chain alone still verifies.
-    fn rewrite(store: &Store, seq: i64, detail: &str) {
+    fn rewrite(store: &mut Store, seq: i64, detail: &str) {
         let rows = store::audit::page(store.read(), seq - 1, 1000).unwrap();
         let mut prev = rows[0].prev_hash.clone();
         for mut row in rows {
@@ -552,13 +558,11 @@ mod tests {
             }
             row.prev_hash = prev;
             row.hash = row_hash(&row);
-            store
-                .read()
-                .execute(
-                    "UPDATE audit SET detail = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
-                    rusqlite::params![row.seq, row.detail, row.prev_hash, row.hash],
-                )
-                .unwrap();
+            tamper(
+                store,
+                "UPDATE audit SET detail = ?2, prev_hash = ?3, hash = ?4 WHERE seq = ?1",
+                rusqlite::params![row.seq, row.detail, row.prev_hash, row.hash],
+            );
             prev = row.hash;
         }
         assert!(verify(store.read()).unwrap().is_ok());
@@ -581,7 +585,7 @@ mod tests {
         let next = store.write(|tx| sign_head(tx, &key, at())).unwrap();
         assert_eq!(next.seq, 5);
 
-        rewrite(&store, 2, r#"{"verdict":"passed"}"#);
+        rewrite(&mut store, 2, r#"{"verdict":"passed"}"#);
         let found = store::audit::hash_at(store.read(), 5).unwrap().unwrap();
         assert_eq!(
             verify_heads(store.read(), &key.verifying_key(), &[]).unwrap(),
@@ -613,10 +617,7 @@ mod tests {
         let mut store = chain(3);
         let key = key(2);
         let head = store.write(|tx| sign_head(tx, &key, at())).unwrap();
-        store
-            .read()
-            .execute("DELETE FROM audit WHERE seq = 3", [])
-            .unwrap();
+        tamper(&mut store, "DELETE FROM audit WHERE seq = 3", []);
         assert!(
             verify(store.read()).unwrap().is_ok(),
             "the chain alone verifies"
@@ -635,7 +636,7 @@ mod tests {
             "the chain has 2 row(s) but the head signed at 2027-01-15T08:01:40.000000Z covers 3: rows were removed"
         );
         // The stored heads removed as well: a head kept elsewhere still catches it.
-        store.read().execute("DELETE FROM audit_heads", []).unwrap();
+        tamper(&mut store, "DELETE FROM audit_heads", []);
         assert!(
             verify_heads(store.read(), &key.verifying_key(), &[])
                 .unwrap()

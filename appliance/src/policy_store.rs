@@ -24,7 +24,7 @@ pub enum PolicyStoreError {
 
 /// A trusted signer ready for the verifier.
 #[derive(Debug, Clone)]
-pub struct NamedSigner {
+pub(crate) struct NamedSigner {
     /// Its name (reports say which signer matched).
     pub name: String,
     /// What the verifier checks.
@@ -32,7 +32,7 @@ pub struct NamedSigner {
 }
 
 /// A stored signer as a policy document entry.
-pub fn spec_of(row: &SignerRow) -> Result<SignerSpec, StoreError> {
+pub(crate) fn spec_of(row: &SignerRow) -> Result<SignerSpec, StoreError> {
     let expires_at = row
         .expires_at
         .as_deref()
@@ -62,7 +62,7 @@ pub fn spec_of(row: &SignerRow) -> Result<SignerSpec, StoreError> {
 }
 
 /// The policy document in force.
-pub fn document(conn: &Connection) -> Result<PolicyDocument, PolicyStoreError> {
+pub(crate) fn document(conn: &Connection) -> Result<PolicyDocument, PolicyStoreError> {
     let policy = match store::settings::get(conn, POLICY_SETTING)? {
         Some(text) => Policy::from_toml(&text)?,
         None => Policy::strict(),
@@ -75,7 +75,7 @@ pub fn document(conn: &Connection) -> Result<PolicyDocument, PolicyStoreError> {
 }
 
 /// The signers trusted at `at` (enabled, not expired), compiled for the verifier.
-pub fn signer_policies(
+pub(crate) fn signer_policies(
     conn: &Connection,
     at: DateTime<Utc>,
 ) -> Result<Vec<NamedSigner>, PolicyStoreError> {
@@ -94,7 +94,7 @@ pub fn signer_policies(
 }
 
 /// Adds one signer (validated first).
-pub fn add_signer(
+pub(crate) fn add_signer(
     tx: &Tx<'_>,
     spec: &SignerSpec,
     now: DateTime<Utc>,
@@ -126,7 +126,7 @@ pub fn add_signer(
 }
 
 /// Replaces the policy and every signer with `doc` (validated first).
-pub fn replace(
+pub(crate) fn replace(
     tx: &Tx<'_>,
     doc: &PolicyDocument,
     now: DateTime<Utc>,

@@ -41,7 +41,7 @@ pub const DEFAULT_REJECTED_MAX_TOTAL: u64 = 4 << 30;
 pub const REJECTED_HEAD_BYTES: u64 = 1 << 20;
 /// Setting: `true` lets machines pull released images from the site registry without a
 /// pull token; off unless set.
-pub const ANONYMOUS_PULL: &str = "registry.anonymous_pull";
+pub(crate) const ANONYMOUS_PULL: &str = "registry.anonymous_pull";
 /// Setting: this site's name (set at `init`); archives must name it in `site`.
 pub const SITE: &str = "site";
 

@@ -66,7 +66,7 @@ pub enum TlsError {
 
 /// A freshly made certificate and its private key.
 #[derive(Clone)]
-pub struct SelfSigned {
+pub(crate) struct SelfSigned {
     /// The certificate, PEM.
     pub cert_pem: String,
     /// The PKCS#8 private key, PEM.
@@ -85,12 +85,12 @@ impl std::fmt::Debug for SelfSigned {
 /// A self-signed ECDSA P-256 server certificate for `names` plus `localhost`, `127.0.0.1` and
 /// `::1`, valid from today for five years. Reads the clock (it runs at `init`, an edge); see
 /// [`generate_self_signed_at`].
-pub fn generate_self_signed(names: &[String]) -> Result<SelfSigned, TlsError> {
+pub(crate) fn generate_self_signed(names: &[String]) -> Result<SelfSigned, TlsError> {
     generate_self_signed_at(names, Utc::now())
 }
 
 /// [`generate_self_signed`] valid from the start of `now`'s day (UTC) for five years.
-pub fn generate_self_signed_at(
+pub(crate) fn generate_self_signed_at(
     names: &[String],
     now: DateTime<Utc>,
 ) -> Result<SelfSigned, TlsError> {
@@ -167,7 +167,7 @@ fn day(t: DateTime<Utc>) -> u8 {
 
 /// The server configuration: TLS 1.3 only, aws-lc-rs, no client authentication, ALPN
 /// `http/1.1`, with the certificate chain in `cert_pem` and the private key in `key_pem`.
-pub fn server_config(cert_pem: &Path, key_pem: &Path) -> Result<ServerConfig, TlsError> {
+pub(crate) fn server_config(cert_pem: &Path, key_pem: &Path) -> Result<ServerConfig, TlsError> {
     let pem_err = |path: &Path, reason: String| TlsError::Pem {
         path: path.to_owned(),
         reason,

@@ -1,7 +1,6 @@
 //! The JSON API (`/api/v1/…`) and `/healthz`. Handlers are thin: parse, call the store or
 //! the pipeline off the async workers, answer JSON.
 
-
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};

@@ -76,7 +76,23 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// A connection to the appliance database.
 #[derive(Debug)]
 pub struct Store {
+    conn: Reader,
+}
+
+/// The store's connection as reads see it: it derefs to a `rusqlite::Connection` for the
+/// query functions, and is `PRAGMA query_only` outside [`Store::write`], so SQLite itself
+/// refuses any change made through it ("attempt to write a readonly database"). Writes happen
+/// only inside a write transaction, by construction rather than by convention.
+#[derive(Debug)]
+pub struct Reader {
     conn: Connection,
+}
+
+impl std::ops::Deref for Reader {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        &self.conn
+    }
 }
 
 impl Store {
@@ -101,8 +117,11 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut store = Self { conn };
+        let mut store = Self {
+            conn: Reader { conn },
+        };
         store.migrate()?;
+        store.conn.pragma_update(None, "query_only", true)?;
         Ok(store)
     }
 
@@ -120,6 +139,7 @@ impl Store {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self
+                .conn
                 .conn
                 .transaction_with_behavior(TransactionBehavior::Exclusive)?;
             // Another process opening the same database may have applied it meanwhile.
@@ -141,23 +161,38 @@ impl Store {
             .pragma_query_value(None, "user_version", |r| r.get(0))?)
     }
 
-    /// Runs `f` in one immediate transaction, committed only if it returns `Ok`.
+    /// Runs `f` in one immediate transaction, committed only if it returns `Ok`. The
+    /// connection leaves `query_only` for the transaction alone, and is back in it whatever
+    /// `f` does (a panic included) before this returns or unwinds.
     pub fn write<T, E: From<StoreError>>(
         &mut self,
         f: impl FnOnce(&Tx<'_>) -> Result<T, E>,
     ) -> Result<T, E> {
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+        self.conn
+            .pragma_update(None, "query_only", false)
             .map_err(StoreError::from)?;
-        let tx = Tx(tx);
-        let out = f(&tx)?;
-        tx.0.commit().map_err(StoreError::from)?;
-        Ok(out)
+        let conn = &mut self.conn.conn;
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(StoreError::from)?;
+            let tx = Tx(tx);
+            let out = f(&tx)?;
+            tx.0.commit().map_err(StoreError::from)?;
+            Ok(out)
+        }));
+        let restored = self.conn.pragma_update(None, "query_only", true);
+        match outcome {
+            Err(panic) => std::panic::resume_unwind(panic),
+            Ok(result) => {
+                restored.map_err(StoreError::from)?;
+                result
+            }
+        }
     }
 
-    /// Read-only access (queries that take `&Connection`).
-    pub fn read(&self) -> &Connection {
+    /// The connection for reads (queries that take `&Connection`); see [`Reader`].
+    pub fn read(&self) -> &Reader {
         &self.conn
     }
 }
@@ -187,6 +222,38 @@ fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_cannot_write_and_a_panicking_write_leaves_reads_read_only() {
+        let mut store = Store::in_memory().unwrap();
+        let insert = "INSERT INTO settings (key, value) VALUES ('k', 'v')";
+        let refused = store.read().execute(insert, []).unwrap_err();
+        assert!(
+            refused
+                .to_string()
+                .contains("attempt to write a readonly database"),
+            "{refused}"
+        );
+        store
+            .write(|tx| {
+                tx.execute(insert, [])?;
+                Ok::<_, StoreError>(())
+            })
+            .unwrap();
+        assert_eq!(
+            settings::get(store.read(), "k").unwrap().as_deref(),
+            Some("v")
+        );
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            store.write(|_| -> Result<(), StoreError> { panic!("in the middle of a write") })
+        }));
+        assert!(panicked.is_err());
+        assert!(store.read().execute("DELETE FROM settings", []).is_err());
+        assert_eq!(
+            settings::get(store.read(), "k").unwrap().as_deref(),
+            Some("v")
+        );
+    }
 
     #[test]
     fn commits_are_durable_when_they_return() {

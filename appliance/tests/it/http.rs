@@ -454,8 +454,10 @@ fn an_idle_session_expires_and_is_ended() {
     server
         .app()
         .store()
-        .read()
-        .execute("UPDATE sessions SET last_seen = ?1", [idle.as_str()])
+        .write(|tx| {
+            tx.execute("UPDATE sessions SET last_seen = ?1", [idle.as_str()])?;
+            Ok::<_, airlock_appliance::store::StoreError>(())
+        })
         .unwrap();
     let expired = client.get("/api/v1/alarms", Auth::Bearer(&token));
     assert_eq!(expired.status, 401);
