@@ -44,7 +44,6 @@
 //! way it needs an offset. Every table refuses keys it does not know.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use airlock_trust_root::{CertificateIdentity, Matcher, PublicKey, SignerPolicy};
 use chrono::{DateTime, Utc};
@@ -53,9 +52,6 @@ use serde::{Deserialize, Serialize};
 use super::sbom::SbomRequirement;
 use super::slsa::SlsaRequirements;
 use super::{Enforcement, Override, Policy, PolicyError, anchored, invalid, quoted};
-
-/// The key under which the `toml` crate hands a date-time literal to serde.
-const TOML_DATETIME_KEY: &str = "$__toml_private_datetime";
 
 /// One line: where in the text, and what the parser said (the `toml` crate's own rendering
 /// spans several lines with a source excerpt).
@@ -228,44 +224,32 @@ impl SignerSpec {
     }
 }
 
-/// Reads `expires_at` from an RFC 3339 string or a TOML date-time literal.
+/// Reads `expires_at` from an RFC 3339 string or a TOML date-time literal (which must carry
+/// its offset: a local date-time names no instant).
 fn deserialize_expiry<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<DateTime<Utc>>, D::Error> {
-    deserializer.deserialize_any(ExpiryVisitor).map(Some)
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Expiry {
+        Text(String),
+        Toml(toml::value::Datetime),
+    }
+    let text = match Expiry::deserialize(deserializer).map_err(|_| {
+        serde::de::Error::custom(
+            "expected an RFC 3339 date and time with an offset, e.g. 2027-01-01T00:00:00Z",
+        )
+    })? {
+        Expiry::Text(text) => text,
+        Expiry::Toml(datetime) => datetime.to_string(),
+    };
+    parse_expiry(&text).map(Some).map_err(serde::de::Error::custom)
 }
-
-#[derive(Debug)]
-struct ExpiryVisitor;
 
 fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| format!("{text:?} is not an RFC 3339 date and time with an offset: {e}"))
-}
-
-impl<'de> serde::de::Visitor<'de> for ExpiryVisitor {
-    type Value = DateTime<Utc>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("an RFC 3339 date and time with an offset, e.g. 2027-01-01T00:00:00Z")
-    }
-
-    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
-        parse_expiry(text).map_err(E::custom)
-    }
-
-    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let key: Option<String> = map.next_key()?;
-        if key.as_deref() != Some(TOML_DATETIME_KEY) {
-            return Err(serde::de::Error::invalid_type(
-                serde::de::Unexpected::Map,
-                &self,
-            ));
-        }
-        let text: String = map.next_value()?;
-        parse_expiry(&text).map_err(serde::de::Error::custom)
-    }
 }
 
 /// What `policy import` reads and `policy export` writes: the policy and the trusted signers.
