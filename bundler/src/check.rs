@@ -31,7 +31,7 @@ pub enum CheckError {
         source: airlock_trust_root::TufError,
     },
     /// No pinned root was given for a repository the archive carries.
-    #[error("trust repository {0}: no pinned root given for it")]
+    #[error("trust repository {0:?}: no pinned root for it (the site pins it at init)")]
     NoPinnedRoot(String),
     /// The verified trusted_root.json does not parse.
     #[error("trust repository {name}: trusted_root.json: {reason}")]
@@ -42,8 +42,18 @@ pub enum CheckError {
         reason: String,
     },
     /// Bundles were carried without any trust repository to check them against.
-    #[error("the archive carries Sigstore bundles but no trust repository")]
+    #[error(
+        "the archive carries Sigstore bundles but no trust repository, and none was accepted before"
+    )]
     NoTrust,
+    /// A trusted root the checker accepted before does not parse.
+    #[error("trust repository {name}: the trusted_root.json accepted before: {reason}")]
+    StoredRoot {
+        /// The repository.
+        name: String,
+        /// Why.
+        reason: String,
+    },
     /// A log's checkpoint is not signed by that log's key in the trusted root.
     #[error("log {origin}: checkpoint: {reason}")]
     Checkpoint {
@@ -191,20 +201,28 @@ pub fn check(
     repositories_dir: &Path,
 ) -> Result<CheckReport, CheckError> {
     let manifest = input.manifest;
-    let mut trust = Vec::new();
-    let mut verifiers = Vec::new();
-    for repo in &manifest.trust {
-        let (outcome, root) = verify_repository(input, repo, read_blob, repositories_dir)?;
-        trust.push(outcome);
-        verifiers.push(Verifier::new(root));
-    }
-    let has_bundles = manifest
-        .artifacts
+    let known: BTreeMap<String, KnownRepository> = input
+        .pinned_roots
         .iter()
-        .any(|a| !a.evidence.bundles.is_empty() || !a.evidence.attestations.is_empty());
-    if has_bundles && verifiers.is_empty() {
-        return Err(CheckError::NoTrust);
-    }
+        .map(|(name, root)| (name.clone(), KnownRepository::pinned(root.clone())))
+        .collect();
+    let checked = check_trust(
+        manifest,
+        &known,
+        input.trust_at,
+        read_blob,
+        repositories_dir,
+    )?;
+    let trust = checked
+        .carried
+        .iter()
+        .map(|(name, verified)| TrustOutcome {
+            name: name.clone(),
+            root_version: verified.roles().first().map_or(0, |r| r.version),
+            trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
+        })
+        .collect();
+    let verifiers = checked.verifiers;
 
     let heads = log_heads(manifest, &verifiers)?;
     let mut witnessed = BTreeSet::new();
@@ -250,34 +268,98 @@ pub fn check(
     })
 }
 
-fn verify_repository(
-    input: &CheckInput<'_>,
-    repo: &TrustRepository,
+/// What a checker knew of a TUF repository before this archive: the connected side knows
+/// only the pinned root it was given; the site also knows the state it last accepted (never to
+/// be rolled back from) and that state's trusted root (used when an archive does not carry the
+/// repository).
+#[derive(Debug, Clone)]
+pub struct KnownRepository {
+    /// The pinned initial root.
+    pub pinned_root: Vec<u8>,
+    /// The state last accepted.
+    pub previous: Option<TrustState>,
+    /// The trusted_root.json last accepted (JSON).
+    pub last_trusted_root: Option<Vec<u8>>,
+}
+
+impl KnownRepository {
+    /// A repository known only by its pinned root.
+    pub fn pinned(pinned_root: Vec<u8>) -> Self {
+        Self {
+            pinned_root,
+            previous: None,
+            last_trusted_root: None,
+        }
+    }
+}
+
+/// The trust an archive is checked with.
+#[derive(Debug)]
+pub struct CheckedTrust {
+    /// One verifier per trusted root in force: the carried repositories' first, then those
+    /// known from before that the archive does not carry.
+    pub verifiers: Vec<Verifier>,
+    /// The carried repositories as verified, by name, in the manifest's order.
+    pub carried: Vec<(String, VerifiedRepository)>,
+    /// Repositories used as last accepted (not carried).
+    pub reused: Vec<String>,
+}
+
+/// The one trust step, on both sides of the air gap: every repository the archive carries
+/// verified from its pinned root as of `at`, never behind what was accepted before; the
+/// repositories it does not carry used as last accepted; and an archive carrying Sigstore
+/// bundles with no trusted root at all refused. The caller plugs in what it knows (`known`):
+/// the bundler's preflight its pinned roots, the appliance its stored state.
+pub fn check_trust(
+    manifest: &Manifest,
+    known: &BTreeMap<String, KnownRepository>,
+    at: DateTime<Utc>,
     read_blob: &ReadBlob<'_>,
     repositories_dir: &Path,
-) -> Result<(TrustOutcome, TrustedRoot), CheckError> {
-    let pinned = input
-        .pinned_roots
-        .get(&repo.name)
-        .ok_or_else(|| CheckError::NoPinnedRoot(repo.name.clone()))?;
-    let verified = verify_carried_repository(
-        repo,
-        pinned,
-        input.trust_at,
-        None,
-        read_blob,
-        repositories_dir,
-    )?;
-    let root = parse_trusted_root(&repo.name, &verified)?;
-    let root_version = verified.roles().first().map_or(0, |r| r.version);
-    Ok((
-        TrustOutcome {
-            name: repo.name.clone(),
-            root_version,
-            trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
-        },
-        root,
-    ))
+) -> Result<CheckedTrust, CheckError> {
+    let mut verifiers = Vec::new();
+    let mut carried = Vec::new();
+    for repo in &manifest.trust {
+        let known_repo = known
+            .get(&repo.name)
+            .ok_or_else(|| CheckError::NoPinnedRoot(repo.name.clone()))?;
+        let verified = verify_carried_repository(
+            repo,
+            &known_repo.pinned_root,
+            at,
+            known_repo.previous.as_ref(),
+            read_blob,
+            repositories_dir,
+        )?;
+        verifiers.push(Verifier::new(parse_trusted_root(&repo.name, &verified)?));
+        carried.push((repo.name.clone(), verified));
+    }
+    let mut reused = Vec::new();
+    for (name, known_repo) in known {
+        if manifest.trust.iter().any(|r| &r.name == name) {
+            continue;
+        }
+        if let Some(bytes) = &known_repo.last_trusted_root {
+            let root = TrustedRoot::from_json(bytes).map_err(|e| CheckError::StoredRoot {
+                name: name.clone(),
+                reason: e.to_string(),
+            })?;
+            verifiers.push(Verifier::new(root));
+            reused.push(name.clone());
+        }
+    }
+    let has_bundles = manifest
+        .artifacts
+        .iter()
+        .any(|a| !a.evidence.bundles.is_empty() || !a.evidence.attestations.is_empty());
+    if has_bundles && verifiers.is_empty() {
+        return Err(CheckError::NoTrust);
+    }
+    Ok(CheckedTrust {
+        verifiers,
+        carried,
+        reused,
+    })
 }
 
 /// Writes a carried TUF repository's files under `repositories_dir/<name>/` and verifies them

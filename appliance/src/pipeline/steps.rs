@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use airlock_bundler::archive::{Manifest, Sha256Digest, read_staged_blob};
-use airlock_bundler::check::{self, CheckError, Head};
+use airlock_bundler::check::{self, CheckError, Head, KnownRepository};
 use airlock_bundler::keys::KeyId;
-use airlock_trust_root::{TrustState, TrustedRoot, TufError, Verifier, verify_consistency};
+use airlock_trust_root::{TrustState, TufError, Verifier, verify_consistency};
 use chrono::{DateTime, Utc};
 use ed25519_dalek::VerifyingKey;
 
@@ -157,51 +157,47 @@ pub(super) fn check_trust(
 ) -> Result<(Trust, String), Rejection> {
     let rows = store::trust::list(app.store().read())
         .map_err(|e| Rejection::new(ImportStep::Trust, e.to_string()))?;
-    let rows: BTreeMap<String, store::TrustRow> =
-        rows.into_iter().map(|r| (r.name.clone(), r)).collect();
-    let dir = staging.join(".trust");
-    let read_blob = |digest: &Sha256Digest, limit: u64| read_staged_blob(staging, digest, limit);
-    let mut verifiers = Vec::new();
-    let mut states = Vec::new();
-    let mut lines = Vec::new();
-    for repo in &manifest.trust {
-        let Some(row) = rows.get(&repo.name) else {
-            return Err(Rejection::new(
-                ImportStep::Trust,
-                format!(
-                    "repository {:?} has no pinned root on this appliance",
-                    repo.name
-                ),
-            ));
-        };
+    let mut known = BTreeMap::new();
+    for row in rows {
         let previous: Option<TrustState> = match &row.state {
             Some(json) => Some(serde_json::from_str(json).map_err(|e| {
                 Rejection::new(
                     ImportStep::Trust,
-                    format!("stored state of {}: {e}", repo.name),
+                    format!("stored state of {}: {e}", row.name),
                 )
             })?),
             None => None,
         };
-        let verified = check::verify_carried_repository(
-            repo,
-            &row.pinned_root,
-            manifest.created_at,
-            previous.as_ref(),
-            &read_blob,
-            &dir,
-        )
-        .map_err(|e| trust_rejection(&repo.name, e))?;
-        let root = check::parse_trusted_root(&repo.name, &verified)
-            .map_err(|e| Rejection::new(ImportStep::Trust, e.to_string()))?;
+        known.insert(
+            row.name.clone(),
+            KnownRepository {
+                pinned_root: row.pinned_root,
+                previous,
+                last_trusted_root: row.trusted_root,
+            },
+        );
+    }
+    let dir = staging.join(".trust");
+    let read_blob = |digest: &Sha256Digest, limit: u64| read_staged_blob(staging, digest, limit);
+    let checked = check::check_trust(manifest, &known, manifest.created_at, &read_blob, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    let checked = checked.map_err(|e| match &e {
+        CheckError::Trust { name, .. } => {
+            let name = name.clone();
+            trust_rejection(&name, e)
+        }
+        _ => Rejection::new(ImportStep::Trust, e.to_string()),
+    })?;
+    let mut lines = Vec::new();
+    let mut states = Vec::new();
+    for (name, verified) in &checked.carried {
         let root_version = verified.roles().first().map_or(0, |r| r.version);
         lines.push(format!(
-            "{}: root v{root_version}, trusted_root {}",
-            repo.name,
+            "{name}: root v{root_version}, trusted_root {}",
             short(verified.trusted_root().sha256())
         ));
         states.push(NewTrustState {
-            name: repo.name.clone(),
+            name: name.clone(),
             trusted_root: verified.trusted_root().bytes().to_vec(),
             trusted_root_sha256: verified.trusted_root().sha256().to_owned(),
             state_json: serde_json::to_string(verified.state())
@@ -221,34 +217,14 @@ pub(super) fn check_trust(
             )
             .to_string(),
         });
-        verifiers.push(Verifier::new(root));
     }
-    for (name, row) in &rows {
-        if manifest.trust.iter().any(|r| &r.name == name) {
-            continue;
-        }
-        if let Some(bytes) = &row.trusted_root {
-            let root = TrustedRoot::from_json(bytes).map_err(|e| {
-                Rejection::new(
-                    ImportStep::Trust,
-                    format!("stored trusted root {name}: {e}"),
-                )
-            })?;
-            lines.push(format!("{name}: as last accepted"));
-            verifiers.push(Verifier::new(root));
-        }
-    }
-    let _ = std::fs::remove_dir_all(&dir);
-    let has_bundles = manifest
-        .artifacts
-        .iter()
-        .any(|a| !a.evidence.bundles.is_empty() || !a.evidence.attestations.is_empty());
-    if has_bundles && verifiers.is_empty() {
-        return Err(Rejection::new(
-            ImportStep::Trust,
-            "the archive carries Sigstore bundles but no trust repository, and none was accepted before",
-        ));
-    }
+    lines.extend(
+        checked
+            .reused
+            .iter()
+            .map(|name| format!("{name}: as last accepted")),
+    );
+    let verifiers = checked.verifiers;
     Ok((Trust { verifiers, states }, lines.join("; ")))
 }
 

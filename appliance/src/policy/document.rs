@@ -243,7 +243,9 @@ fn deserialize_expiry<'de, D: serde::Deserializer<'de>>(
         Expiry::Text(text) => text,
         Expiry::Toml(datetime) => datetime.to_string(),
     };
-    parse_expiry(&text).map(Some).map_err(serde::de::Error::custom)
+    parse_expiry(&text)
+        .map(Some)
+        .map_err(serde::de::Error::custom)
 }
 
 fn parse_expiry(text: &str) -> Result<DateTime<Utc>, String> {

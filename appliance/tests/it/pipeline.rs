@@ -1329,3 +1329,52 @@ fn an_attestation_bundle_over_the_size_cap_fails_its_artifact_unread() {
         ]
     );
 }
+
+#[test]
+fn an_archive_without_trust_is_checked_with_the_trust_accepted_before_and_refused_where_there_is_none()
+ {
+    let mut site = Site::new(231);
+    let first = site.archive("with-trust", 1, &[complete("a.tar.gz")]);
+    assert_eq!(site.import(&first).state, ImportState::Done);
+    let second = site.archive("second", 2, &[complete("b.tar.gz")]);
+    let without = site
+        .world
+        .repack(&second, "without-trust", |m| {
+            let carried: Vec<_> = m
+                .trust
+                .iter()
+                .flat_map(|r| r.metadata.iter().chain(&r.targets).map(|f| f.digest))
+                .collect();
+            m.trust.clear();
+            m.blobs.retain(|b| !carried.contains(&b.digest));
+        })
+        .unwrap();
+
+    // A site that has accepted no trust yet refuses it as a whole.
+    let fresh = Site::new(232);
+    let key = airlock_bundler::keys::load_public_key(&site.world.publisher().pub_path).unwrap();
+    admin::add_publisher_key(&fresh.app, "test", "release-team", &key).unwrap();
+    let refused = fresh.import(&without);
+    assert_eq!(refused.state, ImportState::Rejected, "{refused:?}");
+    assert_eq!(
+        refused.reason.as_deref(),
+        Some(
+            "trust: the archive carries Sigstore bundles but no trust repository, and none was accepted before"
+        )
+    );
+
+    // Once a site accepted the repository, an archive that does not carry it is checked
+    // against the trusted root it accepted.
+    let outcome = site.import(&without);
+    assert_eq!(outcome.state, ImportState::Done, "{outcome:?}");
+    assert_eq!(verdicts(&outcome), [(Verdict::Passed, vec![])]);
+    let steps = store::imports::steps(site.app.store().read(), outcome.import_id).unwrap();
+    let trust = steps
+        .iter()
+        .find(|s| s.step == airlock_appliance::report::ImportStep::Trust)
+        .unwrap();
+    assert_eq!(
+        trust.detail,
+        format!("{}: as last accepted", airlock_tests::TUF_NAME)
+    );
+}
