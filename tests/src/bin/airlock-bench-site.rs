@@ -7,6 +7,9 @@
 //!   COUNT CycloneDX SBOMs of MIB each (100,000 components padded with an unread field: the
 //!   most the appliance reads), and one plain signed file
 //!
+//! `airlock-bench-site DIR image MIB LAYERS`  one signed OCI image of LAYERS layers of random
+//!   data, MIB in all, tagged `1.0` (for `bench/registry.sh`)
+//!
 //! Prints the data folder and the archive path; `bench/import.sh` times the import.
 
 use std::path::PathBuf;
@@ -79,8 +82,28 @@ fn main() -> anyhow::Result<()> {
             plans.push(ArtifactPlan::signed("notes.txt", b"release notes\n"));
             (PathBuf::from(dir), plans)
         }
+        [dir, "image", mib, layers] => {
+            let mib: usize = mib.parse().context("MIB")?;
+            let layers: usize = layers.parse().context("LAYERS")?;
+            let per_layer = mib * 1024 * 1024 / layers.max(1);
+            let layout_dir = PathBuf::from(format!("{dir}.layout"));
+            if layout_dir.exists() {
+                std::fs::remove_dir_all(&layout_dir)?;
+            }
+            let bytes: Vec<Vec<u8>> = (0..layers)
+                .map(|i| pseudo_random(1000 + i, per_layer))
+                .collect();
+            let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+            let (layout, manifest) = airlock_tests::OciLayout::new(&layout_dir, &refs)?;
+            drop(bytes);
+            layout.point_index_at_tagged(&manifest, "1.0")?;
+            (
+                PathBuf::from(dir),
+                vec![ArtifactPlan::image("bench-image", &layout.dir)?],
+            )
+        }
         _ => bail!(
-            "usage: airlock-bench-site DIR small N | DIR large MIB FILES | DIR sboms COUNT MIB [ARTIFACTS]"
+            "usage: airlock-bench-site DIR small N | DIR large MIB FILES | DIR sboms COUNT MIB [ARTIFACTS] | DIR image MIB LAYERS"
         ),
     };
     if dir.exists() {
