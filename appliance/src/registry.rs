@@ -686,6 +686,22 @@ fn referrer(
     }
 }
 
+/// Whether an artifact is served (by the registry or the downloads) now: released by a
+/// finished import, and not withdrawn.
+pub fn is_served(app: &Appliance, artifact: &store::ArtifactRow) -> Result<bool, StoreError> {
+    let store = app.store();
+    let conn = store.read();
+    let done = store::imports::get(conn, artifact.import_id)?
+        .is_some_and(|i| i.state == store::ImportState::Done);
+    Ok(done
+        && artifact.verdict != crate::report::Verdict::Failed
+        && artifact
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("released/"))
+        && store::registry::withdrawal(conn, artifact.id)?.is_none())
+}
+
 /// A new pull token: 32 random bytes, base64url without padding, prefixed `alp_`.
 pub fn generate_token() -> String {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;

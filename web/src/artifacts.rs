@@ -39,6 +39,35 @@ impl ArtifactFacts {
     pub fn vsa_href(&self) -> String {
         format!("/api/v1/artifacts/{}/vsa", self.id)
     }
+
+    /// Where the signed VSA is downloaded as a Sigstore bundle.
+    pub fn vsa_bundle_href(&self) -> String {
+        format!("/api/v1/artifacts/{}/vsa.sigstore.json", self.id)
+    }
+}
+
+/// What a signed-in user can fetch of an artifact.
+#[derive(Debug, Clone, Default)]
+pub struct Downloads {
+    /// The released file's download link (`None` for an image, or what is not released).
+    pub file: Option<String>,
+    /// A released image: the repository it is pulled from (`/v2/<repository>`) and its tags.
+    pub image: Option<(Text, Vec<Text>)>,
+    /// Why it is no longer served: who withdrew it, when, and why.
+    pub withdrawn: Option<Text>,
+    /// Each piece of evidence the archive carried: what it is, its digest, its link.
+    pub evidence: Vec<EvidenceLink>,
+}
+
+/// One downloadable piece of evidence.
+#[derive(Debug, Clone)]
+pub struct EvidenceLink {
+    /// `signature`, `attestation` or `sbom`.
+    pub kind: &'static str,
+    /// Its digest (hex).
+    pub digest: String,
+    /// Where it is downloaded.
+    pub href: String,
 }
 
 /// Who signed, as verified.
@@ -263,4 +292,6 @@ pub struct ReportPage {
     pub sboms: Vec<SbomView>,
     /// Their components.
     pub components: ComponentTable,
+    /// What can be downloaded or pulled.
+    pub downloads: Downloads,
 }

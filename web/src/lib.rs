@@ -30,8 +30,9 @@ pub use admin::{
     SignerForm, SignerLine, SignersPage, UserLine, UsersPage,
 };
 pub use artifacts::{
-    ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, DsseView,
-    LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView, WitnessedView,
+    ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,
+    EvidenceLink, LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView,
+    WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{AuditLine, AuditPage, ChainStatus};

@@ -167,6 +167,16 @@ fn report() -> ReportPage {
             rows: components,
             pager: Pager::new("/artifacts/9", &[("q", &hostile().to_string())], 1, 100, 3),
         },
+        downloads: Downloads {
+            file: Some("/api/v1/artifacts/9/file".into()),
+            image: Some((hostile(), vec![hostile()])),
+            withdrawn: Some(hostile()),
+            evidence: vec![EvidenceLink {
+                kind: "sbom",
+                digest: "cd".repeat(32),
+                href: format!("/api/v1/artifacts/9/evidence/sha256:{}", "cd".repeat(32)),
+            }],
+        },
     }
 }
 
@@ -176,8 +186,14 @@ fn the_report_renders_every_hostile_field_inert() {
     assert_inert(&html);
     // The identity and the long name are there, escaped, in full on the report.
     assert!(html.contains(&"A".repeat(10 * 1024)));
-    assert!(html.contains("Download the signed VSA"));
+    assert!(html.contains("The signed VSA (DSSE)"));
     assert!(html.contains("href=\"/api/v1/artifacts/9/vsa\""));
+    assert!(html.contains("href=\"/api/v1/artifacts/9/vsa.sigstore.json\""));
+    assert!(html.contains("href=\"/api/v1/artifacts/9/file\" download"));
+    assert!(html.contains(&format!(
+        "href=\"/api/v1/artifacts/9/evidence/sha256:{}\" download>sbom <code class=\"hash\">cdcdcdcdcdcd</code>",
+        "cd".repeat(32)
+    )));
     // The search echo sits inside an attribute: its quote is escaped.
     assert!(html.contains("value=\"&#60;script&#62;alert(1)&#60;/script&#62;&#34;&#39;&#62;"));
     // Pagination links carry the search percent-encoded.

@@ -21,7 +21,6 @@ use crate::appliance::Appliance;
 use airlock_bundler::archive::ArtifactKind;
 
 use crate::registry::{self, Digest, EvidenceKind};
-use crate::report::Verdict;
 use crate::store::{self, ArtifactRow, ImportState, Role};
 
 /// The schema version of `released.json`.
@@ -41,22 +40,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .route("/imports/{id}/SHA256SUMS", web::get().to(sha256sums))
     .route("/imports/{id}/released.json", web::get().to(released_index));
-}
-
-/// Whether an artifact is out of quarantine now: released by a finished import and not
-/// withdrawn.
-fn released(app: &Appliance, artifact: &ArtifactRow) -> Result<bool, ApiError> {
-    let store = app.store();
-    let conn = store.read();
-    let done = store::imports::get(conn, artifact.import_id)?
-        .is_some_and(|i| i.state == ImportState::Done);
-    Ok(done
-        && artifact.verdict != Verdict::Failed
-        && artifact
-            .location
-            .as_deref()
-            .is_some_and(|l| l.starts_with("released/"))
-        && store::registry::withdrawal(conn, artifact.id)?.is_none())
 }
 
 fn artifact(app: &Appliance, id: i64) -> Result<ArtifactRow, ApiError> {
@@ -114,7 +97,7 @@ async fn file(
                 "artifact {id} is an image: pull it from the registry (/v2/)"
             )));
         }
-        if !released(app, &row)? {
+        if !registry::is_served(app, &row)? {
             return Err(ApiError::NotFound(format!(
                 "artifact {id} is not released (failed, withdrawn or still importing)"
             )));
@@ -235,7 +218,7 @@ fn released_of(app: &Appliance, import_id: i64) -> Result<Vec<ArtifactRow>, ApiE
     let rows = store::artifacts::of_import(app.store().read(), import_id)?;
     let mut out = Vec::new();
     for row in rows {
-        if released(app, &row)? {
+        if registry::is_served(app, &row)? {
             out.push(row);
         }
     }

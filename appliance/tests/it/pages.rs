@@ -44,7 +44,7 @@ pub(crate) struct PageSession {
 }
 
 impl PageSession {
-    fn cookie(&self) -> String {
+    pub(crate) fn cookie(&self) -> String {
         format!("airlock_session={}", self.token)
     }
 }

@@ -18,7 +18,7 @@ use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
 use crate::common::{Auth, Client, Reply};
-use crate::pages::WebSite;
+use crate::pages::{BodyText as _, WebSite};
 
 fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(Sha256::digest(bytes)))
@@ -664,4 +664,62 @@ fn released_files_and_evidence_download_with_their_digests() {
     assert_eq!(client.get(&path, auth).status, 404);
     let sums = client.get(&format!("/api/v1/imports/{import_id}/SHA256SUMS"), auth);
     assert!(sums.body.is_empty());
+}
+
+#[test]
+fn the_artifact_and_import_pages_link_every_download_and_show_a_withdrawal() {
+    let r = released(405);
+    let session = r.site.web.sign_in(crate::common::AUDITOR);
+    let cookie = session.cookie();
+    let page = r
+        .site
+        .web
+        .get(&format!("/artifacts/{}", r.file_id), Some(&cookie));
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    let file = format!("href=\"/api/v1/artifacts/{}/file\" download", r.file_id);
+    assert!(html.contains(&file), "{html}");
+    assert!(html.contains(&format!(
+        "/api/v1/artifacts/{}/vsa.sigstore.json",
+        r.file_id
+    )));
+    let evidence = format!("/api/v1/artifacts/{}/evidence/sha256:", r.file_id);
+    assert_eq!(
+        html.matches(&evidence).count(),
+        3,
+        "signature, attestation and SBOM"
+    );
+
+    let image = r
+        .site
+        .web
+        .get(&format!("/artifacts/{}", r.image_id), Some(&cookie))
+        .text();
+    assert!(
+        image.contains(&format!(
+            "<code class=\"u\">release-team/tool@{}</code> (tags: <code class=\"u\">1.0</code>)",
+            r.image
+        )),
+        "{image}"
+    );
+    let import_id = r.site.artifacts(1)[0].import_id;
+    let import = r
+        .site
+        .web
+        .get(&format!("/imports/{import_id}"), Some(&cookie))
+        .text();
+    assert!(import.contains(&format!("/api/v1/imports/{import_id}/SHA256SUMS")));
+
+    admin::withdraw_artifact(r.site.server.app(), "admin", r.file_id, "superseded by 1.1").unwrap();
+    let html = r
+        .site
+        .web
+        .get(&format!("/artifacts/{}", r.file_id), Some(&cookie))
+        .text();
+    assert!(!html.contains(&file));
+    assert!(
+        html.contains("Withdrawn: <span class=\"u\">by admin at "),
+        "{html}"
+    );
+    assert!(html.contains(": superseded by 1.1</span>"));
 }

@@ -4,13 +4,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
+use airlock_bundler::archive::ArtifactKind;
 use airlock_web::{
-    AuditPage, ChainStatus, Chrome, DashboardPage, ImportPage, ImportsFilter, ImportsPage, Pager,
-    ReportPage, Section, Template, Text, TrustPage, VerdictCounts, WitnessPage, WitnessedLog,
+    AuditPage, ChainStatus, Chrome, DashboardPage, Downloads, EvidenceLink, ImportPage,
+    ImportsFilter, ImportsPage, Pager, ReportPage, Section, Template, Text, TrustPage,
+    VerdictCounts, WitnessPage, WitnessedLog,
 };
 use serde::Deserialize;
 
 use super::{PageError, Signed, blocking, html, html_with, views};
+use crate::appliance::Appliance;
 use crate::audit;
 use crate::http::AppState;
 use crate::http::query::{self, ImportsQuery, PageQuery};
@@ -173,6 +176,60 @@ pub(super) async fn import(
     Ok(html(body))
 }
 
+/// What the artifact page offers to download or pull: the file or the image while it is
+/// served, the withdrawal if there was one, and every piece of carried evidence.
+fn downloads(
+    app: &Appliance,
+    registry: &crate::registry::Cache,
+    row: &store::ArtifactRow,
+    report: &ArtifactReport,
+) -> Result<Downloads, PageError> {
+    use crate::registry::{self as reg, EvidenceKind};
+    let served = reg::is_served(app, row)?;
+    let withdrawn = store::registry::withdrawal(app.store().read(), row.id)?.map(|w| {
+        Text::new(format!(
+            "by {} at {}: {}",
+            w.withdrawn_by, w.withdrawn_at, w.reason
+        ))
+    });
+    let file = (served && row.kind == ArtifactKind::File)
+        .then(|| format!("/api/v1/artifacts/{}/file", row.id));
+    let image = if served && row.kind == ArtifactKind::OciImage {
+        let index = registry.index(app).map_err(PageError::internal)?;
+        index.repositories.iter().find_map(|(name, repo)| {
+            repo.images
+                .iter()
+                .find(|i| i.row.artifact_id == row.id)
+                .map(|i| {
+                    (
+                        Text::new(name.clone()),
+                        i.tags.iter().cloned().map(Text::new).collect(),
+                    )
+                })
+        })
+    } else {
+        None
+    };
+    let evidence = reg::evidence_of(report)
+        .into_iter()
+        .map(|(digest, kind, _)| EvidenceLink {
+            kind: match kind {
+                EvidenceKind::Signature => "signature",
+                EvidenceKind::Attestation => "attestation",
+                EvidenceKind::Sbom => "sbom",
+            },
+            digest: digest.hex(),
+            href: format!("/api/v1/artifacts/{}/evidence/{digest}", row.id),
+        })
+        .collect();
+    Ok(Downloads {
+        file,
+        image,
+        withdrawn,
+        evidence,
+    })
+}
+
 /// `?q=&page=` of the report's component table.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
@@ -192,6 +249,7 @@ pub(super) async fn artifact(
     let ReportQuery { q, page: p } = query.into_inner();
     let component_page = page(Some(&p))? as u64;
     let q: String = q.chars().take(200).collect();
+    let registry = state.registry.clone();
     let body = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let (row, json) = {
@@ -204,6 +262,7 @@ pub(super) async fn artifact(
         // Parsed and rendered after the store is released.
         let report: ArtifactReport = serde_json::from_str(&json)
             .map_err(|e| PageError::internal(format!("artifact {id}: stored report: {e}")))?;
+        let downloads = downloads(app, &registry, &row, &report)?;
         let report = views::report(report);
         let page = ReportPage {
             chrome: Chrome::new(Text::new(row.name.clone()), viewer, Section::Imports),
@@ -216,6 +275,7 @@ pub(super) async fn artifact(
             provenance: report.provenance,
             sboms: report.sboms,
             components: views::component_table(report.components, &q, component_page, id),
+            downloads,
         };
         Ok(page.render()?)
     })
