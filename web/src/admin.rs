@@ -17,6 +17,8 @@ pub enum AdminTab {
     Publishers,
     /// `/admin/users`.
     Users,
+    /// `/admin/registry`.
+    Registry,
 }
 
 /// A trusted signer.
@@ -195,4 +197,59 @@ impl UsersPage {
     pub fn roles(&self) -> &'static [(&'static str, &'static str)] {
         &ROLE_CHOICES
     }
+}
+
+/// A pull token, as listed (never the token).
+#[derive(Debug, Clone)]
+pub struct PullTokenLine {
+    /// Its id.
+    pub id: i64,
+    /// What it is for.
+    pub name: Text,
+    /// The repository prefix it is limited to (`None`: every repository).
+    pub scope: Option<Text>,
+    /// Who issued it, and when.
+    pub issued: Text,
+    /// When it stops working.
+    pub expires_at: Option<String>,
+    /// When it was revoked, and by whom.
+    pub revoked: Option<Text>,
+}
+
+/// A withdrawn artifact, as listed.
+#[derive(Debug, Clone)]
+pub struct WithdrawnLine {
+    /// The artifact's id.
+    pub artifact_id: i64,
+    /// Who, when, why.
+    pub detail: Text,
+}
+
+/// A pull token just issued, shown once.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    /// What it is for.
+    pub name: Text,
+    /// The token.
+    pub token: String,
+}
+
+/// The registry tab: pull tokens, anonymous pull, withdrawn artifacts.
+#[derive(Debug, Template)]
+#[template(path = "admin/registry.html")]
+pub struct RegistryPage {
+    /// The frame.
+    pub chrome: Chrome,
+    /// This tab.
+    pub tab: AdminTab,
+    /// Every pull token, newest first.
+    pub tokens: Vec<PullTokenLine>,
+    /// Whether machines may pull without a token.
+    pub anonymous: bool,
+    /// Withdrawn artifacts, newest first.
+    pub withdrawn: Vec<WithdrawnLine>,
+    /// A token just issued.
+    pub issued: Option<IssuedToken>,
+    /// Why the last change was refused.
+    pub error: Option<Text>,
 }

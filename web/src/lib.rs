@@ -26,8 +26,9 @@ mod tests;
 
 // The public interface is:
 pub use admin::{
-    AdminTab, Generated, PolicyPage, PublisherKeyLine, PublisherLine, PublishersPage, ROLE_CHOICES,
-    SignerForm, SignerLine, SignersPage, UserLine, UsersPage,
+    AdminTab, Generated, IssuedToken, PolicyPage, PublisherKeyLine, PublisherLine, PublishersPage,
+    PullTokenLine, ROLE_CHOICES, RegistryPage, SignerForm, SignerLine, SignersPage, UserLine,
+    UsersPage, WithdrawnLine,
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,

@@ -202,3 +202,20 @@ pub fn withdrawal(conn: &Connection, artifact_id: i64) -> Result<Option<Withdraw
         },
     ))
 }
+
+/// Every withdrawal, newest first.
+pub fn withdrawals(conn: &Connection) -> Result<Vec<WithdrawalRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT artifact_id, withdrawn_by, withdrawn_at, reason FROM withdrawals
+         ORDER BY withdrawn_at DESC, artifact_id DESC",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(WithdrawalRow {
+            artifact_id: r.get(0)?,
+            withdrawn_by: r.get(1)?,
+            withdrawn_at: r.get(2)?,
+            reason: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

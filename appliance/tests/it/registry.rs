@@ -723,3 +723,155 @@ fn the_artifact_and_import_pages_link_every_download_and_show_a_withdrawal() {
     );
     assert!(html.contains(": superseded by 1.1</span>"));
 }
+
+#[test]
+fn an_admin_issues_and_revokes_pull_tokens_and_withdraws_from_the_pages() {
+    let r = released(406);
+    let web = &r.site.web;
+    let admin_session = web.sign_in(crate::common::ADMIN);
+    let cookie = admin_session.cookie();
+    let csrf = admin_session.csrf.as_str();
+    let client = r.site.server.client();
+
+    // Issue: the token is shown once, on the page the form answers with.
+    let page = web.post_form(
+        "/admin/registry",
+        Some(&cookie),
+        &[
+            ("csrf", csrf),
+            ("name", "cluster-b"),
+            ("scope", "release-team/"),
+            ("expires", "2099-01-01"),
+        ],
+    );
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    let token = html
+        .split("(shown once): <code>")
+        .nth(1)
+        .and_then(|rest| rest.split("</code>").next())
+        .unwrap_or_else(|| panic!("no token shown in {html}"))
+        .to_owned();
+    assert!(token.starts_with("alp_"), "{token}");
+    assert_eq!(
+        get(&client, "/v2/release-team/tool/manifests/1.0", &token).status,
+        200
+    );
+    // The list shows it, never the token itself again.
+    let list = web.get("/admin/registry", Some(&cookie)).text();
+    assert!(list.contains("cluster-b") && list.contains("<code>release-team/</code>"));
+    assert!(!list.contains(&token));
+
+    // A bad expiry is refused on the tab with why.
+    let bad = web.post_form(
+        "/admin/registry",
+        Some(&cookie),
+        &[("csrf", csrf), ("name", "x"), ("expires", "next week")],
+    );
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.text()
+            .contains("expires: &#34;next week&#34; is not a date (YYYY-MM-DD, UTC)"),
+        "{}",
+        bad.text()
+    );
+
+    // Revoke, anonymous pull on and off.
+    let id = admin::pull_tokens(r.site.server.app())
+        .unwrap()
+        .into_iter()
+        .find(|t| t.name == "cluster-b")
+        .unwrap()
+        .id
+        .to_string();
+    let revoked = web.post_form(
+        "/admin/registry/revoke",
+        Some(&cookie),
+        &[("csrf", csrf), ("id", &id)],
+    );
+    assert_eq!(revoked.status, 303);
+    assert_eq!(get(&client, "/v2/", &token).status, 401);
+    let on = web.post_form(
+        "/admin/registry/anonymous",
+        Some(&cookie),
+        &[("csrf", csrf), ("enabled", "true")],
+    );
+    assert_eq!(on.status, 303);
+    assert_eq!(
+        client
+            .request("GET", "/v2/release-team/tool/manifests/1.0", &[])
+            .status,
+        200
+    );
+    web.post_form(
+        "/admin/registry/anonymous",
+        Some(&cookie),
+        &[("csrf", csrf), ("enabled", "false")],
+    );
+    assert_eq!(
+        client
+            .request("GET", "/v2/release-team/tool/manifests/1.0", &[])
+            .status,
+        401
+    );
+
+    // Withdraw from the artifact's page: back to it, showing the withdrawal.
+    let image_page = web
+        .get(&format!("/artifacts/{}", r.image_id), Some(&cookie))
+        .text();
+    assert!(image_page.contains("action=\"/admin/artifacts/withdraw\""));
+    let id = r.image_id.to_string();
+    let done = web.post_form(
+        "/admin/artifacts/withdraw",
+        Some(&cookie),
+        &[
+            ("csrf", csrf),
+            ("id", &id),
+            ("reason", "pulled by the vendor"),
+        ],
+    );
+    assert_eq!(done.status, 303);
+    assert_eq!(
+        done.header("location"),
+        Some(format!("/artifacts/{id}").as_str())
+    );
+    let registry = web.get("/admin/registry", Some(&cookie)).text();
+    assert!(
+        registry.contains(": pulled by the vendor</span>"),
+        "{registry}"
+    );
+
+    // An auditor sees no withdraw form and may not post one.
+    let auditor = web.sign_in(crate::common::AUDITOR);
+    let page = web
+        .get(
+            &format!("/artifacts/{}", r.file_id),
+            Some(&auditor.cookie()),
+        )
+        .text();
+    assert!(!page.contains("/admin/artifacts/withdraw"));
+    let refused = web.post_form(
+        "/admin/artifacts/withdraw",
+        Some(&auditor.cookie()),
+        &[
+            ("csrf", &auditor.csrf),
+            ("id", &r.file_id.to_string()),
+            ("reason", "x"),
+        ],
+    );
+    assert_eq!(refused.status, 403);
+
+    // Every change is in the audit trail.
+    let actions = r.site.server.app();
+    let store = actions.store();
+    let rows = airlock_appliance::store::audit::page(store.read(), 0, 1000).unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    for action in [
+        "pull_token.issued",
+        "pull_token.revoked",
+        "setting.changed",
+        "artifact.withdrawn",
+    ] {
+        assert!(names.contains(&action), "{action} not in {names:?}");
+    }
+}

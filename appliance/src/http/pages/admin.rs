@@ -10,8 +10,9 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError as _, web};
 use airlock_web::{
-    AdminTab, Chrome, Generated, PolicyPage, PublisherKeyLine, PublisherLine, PublishersPage,
-    Section, SignerForm, SignerLine, SignersPage, Template, Text, UserLine, UsersPage, Viewer,
+    AdminTab, Chrome, Generated, IssuedToken, PolicyPage, PublisherKeyLine, PublisherLine,
+    PublishersPage, PullTokenLine, RegistryPage, Section, SignerForm, SignerLine, SignersPage,
+    Template, Text, UserLine, UsersPage, Viewer, WithdrawnLine,
 };
 use chrono::{DateTime, NaiveDate, Utc};
 use ed25519_dalek::VerifyingKey;
@@ -131,6 +132,34 @@ static ACTIONS: &[&dyn Row] = &[
         back: "/admin/users",
         refusal: Refusal::Tab(Tab::Users),
     },
+    &Action::<PullTokenIssue> {
+        path: "/admin/registry",
+        role: Role::Admin,
+        change: issue_pull_token,
+        back: "/admin/registry",
+        refusal: Refusal::Tab(Tab::Registry),
+    },
+    &Action::<PullTokenRevoke> {
+        path: "/admin/registry/revoke",
+        role: Role::Admin,
+        change: revoke_pull_token,
+        back: "/admin/registry",
+        refusal: Refusal::Tab(Tab::Registry),
+    },
+    &Action::<AnonymousPull> {
+        path: "/admin/registry/anonymous",
+        role: Role::Admin,
+        change: anonymous_pull,
+        back: "/admin/registry",
+        refusal: Refusal::Tab(Tab::Registry),
+    },
+    &Action::<Withdraw> {
+        path: "/admin/artifacts/withdraw",
+        role: Role::Admin,
+        change: withdraw,
+        back: "/admin/registry",
+        refusal: Refusal::ErrorPage,
+    },
     &Action::<AlarmClear> {
         path: "/admin/alarms/clear",
         role: Role::Admin,
@@ -151,10 +180,18 @@ enum Tab {
     Publishers,
     /// Users.
     Users,
+    /// The site registry: pull tokens, anonymous pull, withdrawn artifacts.
+    Registry,
 }
 
 impl Tab {
-    const ALL: [Tab; 4] = [Tab::Signers, Tab::Policy, Tab::Publishers, Tab::Users];
+    const ALL: [Tab; 5] = [
+        Tab::Signers,
+        Tab::Policy,
+        Tab::Publishers,
+        Tab::Users,
+        Tab::Registry,
+    ];
 
     /// The page's URL.
     fn path(self) -> &'static str {
@@ -163,6 +200,7 @@ impl Tab {
             Tab::Policy => "/admin/policy",
             Tab::Publishers => "/admin/publishers",
             Tab::Users => "/admin/users",
+            Tab::Registry => "/admin/registry",
         }
     }
 
@@ -178,6 +216,7 @@ impl Tab {
             Tab::Policy => policy_page(app, viewer, None, error),
             Tab::Publishers => publishers_page(app, viewer, error),
             Tab::Users => users_page(app, viewer, None, error),
+            Tab::Registry => registry_page(app, viewer, None, error),
         }
     }
 }
@@ -203,6 +242,10 @@ enum Done {
     Back,
     /// The users page, `200 OK`, showing a generated password once (so not a redirect).
     Users(Option<Generated>),
+    /// The registry page, `200 OK`, showing a pull token just issued once.
+    Registry(IssuedToken),
+    /// `303 See Other` to this page (the change's own subject).
+    To(String),
 }
 
 /// What a refused change (a bad request, something not found, a conflict) answers; other
@@ -250,6 +293,11 @@ async fn post<F: CsrfForm + Send + 'static>(
                 let page = users_page(app, visitor.viewer(), generated, None)?;
                 return Ok(Some((StatusCode::OK, page)));
             }
+            Ok(Done::Registry(issued)) => {
+                let page = registry_page(app, visitor.viewer(), Some(issued), None)?;
+                return Ok(Some((StatusCode::OK, page)));
+            }
+            Ok(Done::To(location)) => return Ok(Some((StatusCode::SEE_OTHER, location))),
             Err(e) => e,
         };
         let again = match &action.refusal {
@@ -268,6 +316,7 @@ async fn post<F: CsrfForm + Send + 'static>(
     .await?;
     Ok(match answer {
         None => see_other(action.back),
+        Some((StatusCode::SEE_OTHER, location)) => see_other(&location),
         Some((status, body)) => html_with(status, body),
     })
 }
@@ -338,6 +387,22 @@ form!(
 form!(
     /// Clears an alarm.
     AlarmClear { id }
+);
+form!(
+    /// Issues a pull token.
+    PullTokenIssue { name, scope, expires }
+);
+form!(
+    /// Revokes a pull token.
+    PullTokenRevoke { id }
+);
+form!(
+    /// Turns anonymous pull on or off.
+    AnonymousPull { enabled }
+);
+form!(
+    /// Withdraws a released artifact.
+    Withdraw { id, reason }
 );
 
 /// What a refused change shows: the page again, with the error and its status. Internal
@@ -726,6 +791,115 @@ fn user_password(app: &Appliance, by: &Visitor, f: &UserPassword) -> Result<Done
         name: Text::new(f.name.clone()),
         password,
     })))
+}
+
+// ---------------------------------------------------------------------------------------
+// Registry
+
+fn registry_page(
+    app: &Appliance,
+    viewer: Viewer,
+    issued: Option<IssuedToken>,
+    error: Option<String>,
+) -> Result<String, PageError> {
+    let (tokens, withdrawn, anonymous) = {
+        let store = app.store();
+        let conn = store.read();
+        (
+            store::registry::tokens(conn)?,
+            store::registry::withdrawals(conn)?,
+            store::settings::get(conn, crate::settings::ANONYMOUS_PULL)?.as_deref() == Some("true"),
+        )
+    };
+    Ok(RegistryPage {
+        chrome: Chrome::new("Registry", viewer, Section::Admin),
+        tab: AdminTab::Registry,
+        tokens: tokens
+            .into_iter()
+            .map(|t| PullTokenLine {
+                id: t.id,
+                name: Text::new(t.name),
+                scope: t.scope.map(Text::new),
+                issued: Text::new(format!("by {} at {}", t.created_by, t.created_at)),
+                expires_at: t.expires_at,
+                revoked: t.revoked_at.map(|at| {
+                    Text::new(format!("at {at} by {}", t.revoked_by.unwrap_or_default()))
+                }),
+            })
+            .collect(),
+        anonymous,
+        withdrawn: withdrawn
+            .into_iter()
+            .map(|w| WithdrawnLine {
+                artifact_id: w.artifact_id,
+                detail: Text::new(format!(
+                    "by {} at {}: {}",
+                    w.withdrawn_by, w.withdrawn_at, w.reason
+                )),
+            })
+            .collect(),
+        issued,
+        error: error.map(Text::new),
+    }
+    .render()?)
+}
+
+/// Issues a pull token and shows it once.
+fn issue_pull_token(app: &Appliance, by: &Visitor, f: &PullTokenIssue) -> Result<Done, PageError> {
+    let expires_at = match f.expires.trim() {
+        "" => None,
+        day => Some(
+            NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map_err(|_| {
+                    PageError::BadRequest(format!(
+                        "expires: {day:?} is not a date (YYYY-MM-DD, UTC)"
+                    ))
+                })?
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc())
+                .ok_or_else(|| PageError::BadRequest("expires: not a date".into()))?,
+        ),
+    };
+    let spec = admin::PullTokenSpec {
+        name: f.name.trim().to_owned(),
+        scope: given(&f.scope).map(|s| s.trim().to_owned()),
+        expires_at,
+    };
+    let (_, token) = admin::issue_pull_token(app, &by.actor(), &spec)?;
+    Ok(Done::Registry(IssuedToken {
+        name: Text::new(spec.name),
+        token,
+    }))
+}
+
+/// Revokes a pull token.
+fn revoke_pull_token(
+    app: &Appliance,
+    by: &Visitor,
+    f: &PullTokenRevoke,
+) -> Result<Done, PageError> {
+    let id: i64 =
+        f.id.trim()
+            .parse()
+            .map_err(|_| PageError::BadRequest(format!("{:?} is not a token id", f.id)))?;
+    admin::revoke_pull_token(app, &by.actor(), id)?;
+    Ok(Done::Back)
+}
+
+/// Turns anonymous pull on or off.
+fn anonymous_pull(app: &Appliance, by: &Visitor, f: &AnonymousPull) -> Result<Done, PageError> {
+    admin::set_anonymous_pull(app, &by.actor(), flag(&f.enabled, "enabled")?)?;
+    Ok(Done::Back)
+}
+
+/// Withdraws a released artifact and goes back to its report.
+fn withdraw(app: &Appliance, by: &Visitor, f: &Withdraw) -> Result<Done, PageError> {
+    let id: i64 =
+        f.id.trim()
+            .parse()
+            .map_err(|_| PageError::BadRequest(format!("{:?} is not an artifact id", f.id)))?;
+    admin::withdraw_artifact(app, &by.actor(), id, &f.reason)?;
+    Ok(Done::To(format!("/artifacts/{id}")))
 }
 
 // ---------------------------------------------------------------------------------------
