@@ -262,7 +262,7 @@ async fn sha256sums(
 }
 
 /// `GET /api/v1/imports/{id}/released.json`: what an import released, with where to fetch
-/// each artifact and its evidence (schema [`RELEASED_INDEX_SCHEMA`], in docs/api.md).
+/// each artifact and its evidence (schema [`RELEASED_INDEX_SCHEMA`], in docs/registry.md).
 async fn released_index(
     auth: Authenticated,
     state: web::Data<AppState>,

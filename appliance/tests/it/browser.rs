@@ -468,6 +468,22 @@ fn operators_admins_and_auditors_in_a_real_browser() {
     );
     let envelope: Value = serde_json::from_slice(&std::fs::read(&vsa).unwrap()).unwrap();
     assert_eq!(envelope["payloadType"], "application/vnd.in-toto+json");
+    std::fs::remove_file(&vsa).unwrap();
+    // The released file itself, from the Downloads section, under its own name.
+    browser.click("a[href$='/file']");
+    let file = downloaded(&downloads);
+    assert_eq!(file.file_name().unwrap(), "service.tar");
+    assert_eq!(std::fs::read(&file).unwrap(), b"the service\n");
+    std::fs::remove_file(&file).unwrap();
+    // And its SBOM, as the archive carried it.
+    browser.click("ul.downloads li:last-child a");
+    let sbom = downloaded(&downloads);
+    assert!(
+        sbom.file_name().unwrap().to_string_lossy().ends_with(".sbom.json"),
+        "{}",
+        sbom.display()
+    );
+    std::fs::remove_file(&sbom).unwrap();
     // The component search works without a script.
     browser.type_into("#q", "zlib");
     browser.click("form[role=search] button");
