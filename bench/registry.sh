@@ -59,6 +59,7 @@ SIZE=$(stat -c %s "$LAYER_FILE")
 mkdir -p "$DIR/www/blob" "$DIR/nginx-tmp"
 ln -sf "$LAYER_FILE" "$DIR/www/blob/layer"
 cat > "$NGINX_CONF" <<CONF
+user root;
 worker_processes 2;
 pid $DIR/nginx.pid;
 error_log $DIR/nginx-error.log;
