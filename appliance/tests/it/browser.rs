@@ -479,7 +479,10 @@ fn operators_admins_and_auditors_in_a_real_browser() {
     browser.click("ul.downloads li:last-child a");
     let sbom = downloaded(&downloads);
     assert!(
-        sbom.file_name().unwrap().to_string_lossy().ends_with(".sbom.json"),
+        sbom.file_name()
+            .unwrap()
+            .to_string_lossy()
+            .ends_with(".sbom.json"),
         "{}",
         sbom.display()
     );

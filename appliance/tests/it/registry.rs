@@ -573,6 +573,15 @@ fn released_files_and_evidence_download_with_their_digests() {
         (ranged.status, ranged.body.as_slice()),
         (206, &b"notes\n"[..])
     );
+    let head = client.request(
+        "HEAD",
+        &path,
+        &[("Authorization", &format!("Bearer {session}"))],
+    );
+    assert_eq!(head.status, 200);
+    assert!(head.body.is_empty());
+    assert_eq!(head.header("content-length"), Some("14"));
+    assert_eq!(head.header("x-airlock-sha256"), Some(hex_digest.as_str()));
 
     // Images are pulled from the registry; failed artifacts are not downloadable.
     let image = client.get(&format!("/api/v1/artifacts/{}/file", r.image_id), auth);
