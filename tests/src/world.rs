@@ -290,6 +290,7 @@ impl World {
             extra_ca_pem: Some(self.tls.ca_pem().into_bytes()),
             now,
             sequence: None,
+            collect: Default::default(),
         };
         create::create(&spec, &[&key], &options, &NoProgress).map_err(|e| invalid("create", e))?;
         Ok(output)

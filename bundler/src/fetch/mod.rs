@@ -16,5 +16,6 @@ mod tuf;
 
 pub use error::FetchError;
 pub use http::HttpClient;
+pub(crate) use http::{classify, require_https};
 pub use log::{ConsistencyProof, LogApi, LogEndpoint, LogSnapshot, fetch_log};
 pub use tuf::{MirroredRepo, TufRemote, mirror_tuf};
