@@ -281,7 +281,7 @@ pub fn collect(
 /// One HTTPS client per registry (its own extra CA, if any).
 struct Clients<'a> {
     access: &'a RegistryAccess,
-    made: Mutex<BTreeMap<String, HttpClient>>,
+    made: Mutex<BTreeMap<String, (HttpClient, HttpClient)>>,
 }
 
 impl<'a> Clients<'a> {
@@ -292,19 +292,21 @@ impl<'a> Clients<'a> {
         }
     }
 
-    fn for_registry(&self, registry: &str) -> Result<HttpClient, Problem> {
+    /// The client for `registry`, and another for its token service.
+    fn for_registry(&self, registry: &str) -> Result<(HttpClient, HttpClient), Problem> {
         let mut made = lock(&self.made);
-        if let Some(client) = made.get(registry) {
-            return Ok(client.clone());
+        if let Some(clients) = made.get(registry) {
+            return Ok(clients.clone());
         }
         let mut pem = self.access.extra_ca_pem.clone().unwrap_or_default();
         if let Some(own) = self.access.per_registry.get(registry) {
             pem.push(b'\n');
             pem.extend_from_slice(own);
         }
-        let client = HttpClient::new((!pem.is_empty()).then_some(&pem[..]))?;
-        made.insert(registry.to_owned(), client.clone());
-        Ok(client)
+        let pem = (!pem.is_empty()).then_some(&pem[..]);
+        let clients = (HttpClient::new(pem)?, HttpClient::new(pem)?);
+        made.insert(registry.to_owned(), clients.clone());
+        Ok(clients)
     }
 }
 
@@ -324,7 +326,7 @@ impl Puller {
         store: Option<BlobStore>,
     ) -> Result<Self, Problem> {
         let reference = &request.reference;
-        let client = clients.for_registry(reference.registry())?;
+        let (client, token_client) = clients.for_registry(reference.registry())?;
         let credentials = match &options.auth_file {
             Some(file) => {
                 auth::credentials_for(file, reference.registry()).map_err(Problem::Config)?
@@ -337,6 +339,7 @@ impl Puller {
                 reference.api_host(),
                 reference.repository(),
                 &client,
+                &token_client,
                 credentials,
             )?,
             store,

@@ -58,6 +58,10 @@ pub(crate) struct Registry {
     repository: String,
     base: Url,
     agent: ureq::Agent,
+    /// Token requests go through an agent of their own: a TLS session ticket from the
+    /// registry is then never offered to a token service on the same host (rustls clients
+    /// and servers disagree over such a resumption after a HelloRetryRequest).
+    token_agent: ureq::Agent,
     credentials: Option<Credentials>,
     authorization: Mutex<Authorization>,
 }
@@ -75,6 +79,7 @@ impl Registry {
         api_host: &str,
         repository: &str,
         client: &HttpClient,
+        token_client: &HttpClient,
         credentials: Option<Credentials>,
     ) -> Result<Self, Problem> {
         let base = Url::parse(&format!("https://{api_host}/v2/"))
@@ -84,6 +89,7 @@ impl Registry {
             repository: repository.to_owned(),
             base,
             agent: client.agent().clone(),
+            token_agent: token_client.agent().clone(),
             credentials,
             authorization: Mutex::new(Authorization::None),
         })
@@ -386,7 +392,7 @@ impl Registry {
             }
             query.append_pair("scope", scope);
         }
-        let mut request = self.agent.get(url.as_str());
+        let mut request = self.token_agent.get(url.as_str());
         if let Some(c) = &self.credentials {
             request = request.header("Authorization", c.basic_header());
         }
