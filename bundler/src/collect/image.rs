@@ -15,6 +15,12 @@ pub(crate) const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
 const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
 
+/// A document as served: its bytes and the `Content-Type` it came with (if known).
+pub(crate) type Served = (Vec<u8>, Option<String>);
+
+/// Reads a manifest by digest, checked to hash to it.
+pub(crate) type FetchDocument<'a> = dyn FnMut(&Sha256Digest) -> Result<Served, Problem> + 'a;
+
 /// Indexes inside indexes, at most this deep (the signed index is level 1).
 pub(crate) const MAX_INDEX_DEPTH: usize = 4;
 
@@ -203,7 +209,7 @@ pub(crate) fn walk(
     root: Held,
     root_content_type: Option<&str>,
     platforms: &[String],
-    fetch: &mut dyn FnMut(&Sha256Digest) -> Result<(Vec<u8>, Option<String>), Problem>,
+    fetch: &mut FetchDocument<'_>,
 ) -> Result<Walked, Problem> {
     let what = format!("manifest {}", root.digest);
     let (doc, kind, media_type) = Document::parse(&root.bytes, root_content_type, &what)?;
@@ -258,7 +264,7 @@ pub(crate) fn walk(
 fn walk_from(
     root: Held,
     root_content_type: Option<&str>,
-    fetch: &mut dyn FnMut(&Sha256Digest) -> Result<(Vec<u8>, Option<String>), Problem>,
+    fetch: &mut FetchDocument<'_>,
 ) -> Result<Walked, Problem> {
     let what = format!("manifest {}", root.digest);
     let (_, _, media_type) = Document::parse(&root.bytes, root_content_type, &what)?;
@@ -281,7 +287,7 @@ fn visit(
     depth: usize,
     path: &mut Vec<Sha256Digest>,
     walked: &mut Walked,
-    fetch: &mut dyn FnMut(&Sha256Digest) -> Result<(Vec<u8>, Option<String>), Problem>,
+    fetch: &mut FetchDocument<'_>,
 ) -> Result<(), Problem> {
     let what = format!("manifest {}", held.digest);
     let (doc, kind, _) = Document::parse(&held.bytes, content_type, &what)?;

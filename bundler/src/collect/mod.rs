@@ -353,7 +353,7 @@ impl referrers::Source for Puller {
         &self.registry
     }
 
-    fn document(&self, digest: &Sha256Digest) -> Result<(Vec<u8>, Option<String>), Problem> {
+    fn document(&self, digest: &Sha256Digest) -> Result<image::Served, Problem> {
         if let Some(bytes) = self
             .store
             .as_ref()

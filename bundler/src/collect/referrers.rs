@@ -11,7 +11,7 @@ use airlock_trust_root::{Bundle, MAX_BUNDLE_SIZE};
 use serde::Serialize;
 
 use super::error::Problem;
-use super::image::{BlobRef, Document, Held};
+use super::image::{BlobRef, Document, Held, Served};
 use super::registry::Registry;
 use crate::archive::Sha256Digest;
 use crate::check::MAX_SBOM_SIZE;
@@ -94,7 +94,7 @@ pub(crate) enum Outcome {
 /// Reads documents and small blobs for discovery (from the cache when it holds them).
 pub(crate) trait Source {
     fn registry(&self) -> &Registry;
-    fn document(&self, digest: &Sha256Digest) -> Result<(Vec<u8>, Option<String>), Problem>;
+    fn document(&self, digest: &Sha256Digest) -> Result<Served, Problem>;
     fn small_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, Problem>;
 }
 

@@ -13,6 +13,7 @@ use url::Url;
 
 use super::auth::{Challenge, Credentials, TokenResponse, parse_challenge};
 use super::error::Problem;
+use super::image::Served;
 use super::store::{BlobStore, Written};
 use crate::archive::Sha256Digest;
 use crate::fetch::{FetchError, HttpClient, classify, require_https};
@@ -192,12 +193,7 @@ impl Registry {
     }
 
     /// GETs a JSON document of at most [`MAX_MANIFEST`] bytes; `None` on 404.
-    fn get_document(
-        &self,
-        url: &Url,
-        accept: &str,
-        what: &str,
-    ) -> Result<Option<(Vec<u8>, Option<String>)>, Problem> {
+    fn get_document(&self, url: &Url, accept: &str, what: &str) -> Result<Option<Served>, Problem> {
         let response = self.send(Method::Get, url, Some(accept), false)?;
         match response.status().as_u16() {
             404 => return Ok(None),
