@@ -40,6 +40,8 @@ const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 /// How the registry authenticates clients.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RegistryAuth {
+    /// Not at all: anyone may pull and push.
+    Anonymous,
     /// htpasswd: `WWW-Authenticate: Basic`.
     Basic {
         /// The one user.
@@ -58,9 +60,12 @@ pub enum RegistryAuth {
 }
 
 impl RegistryAuth {
-    fn user_password(&self) -> (&str, &str) {
+    fn user_password(&self) -> Option<(&str, &str)> {
         match self {
-            Self::Basic { user, password } | Self::Token { user, password } => (user, password),
+            Self::Anonymous => None,
+            Self::Basic { user, password } | Self::Token { user, password } => {
+                Some((user, password))
+            }
         }
     }
 }
@@ -118,8 +123,9 @@ impl Registry {
         write(&dir.join("ca.pem"), options.tls.ca_pem().as_bytes())?;
         let port = free_port()?;
         let host = format!("127.0.0.1:{port}");
-        let (user, password) = options.auth.user_password();
+        let (user, password) = options.auth.user_password().unwrap_or_default();
         let (auth, tokens) = match &options.auth {
+            RegistryAuth::Anonymous => (String::new(), None),
             RegistryAuth::Basic { .. } => {
                 let out = Command::new(options.htpasswd)
                     .args(["-Bbn", user, password])
@@ -131,7 +137,7 @@ impl Registry {
                 write(&dir.join("htpasswd"), &out.stdout)?;
                 (
                     format!(
-                        "  htpasswd:\n    realm: airlock-test\n    path: {}\n",
+                        "auth:\n  htpasswd:\n    realm: airlock-test\n    path: {}\n",
                         dir.join("htpasswd").display()
                     ),
                     None,
@@ -142,7 +148,7 @@ impl Registry {
                 write(&dir.join("token-signer.pem"), tokens.signer_pem.as_bytes())?;
                 (
                     format!(
-                        "  token:\n    realm: {}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
+                        "auth:\n  token:\n    realm: {}/token\n    service: {SERVICE}\n    issuer: {ISSUER}\n    rootcertbundle: {}\n",
                         tokens.running.url,
                         dir.join("token-signer.pem").display()
                     ),
@@ -151,7 +157,7 @@ impl Registry {
             }
         };
         let config = format!(
-            "version: 0.1\nlog:\n  level: info\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  tls:\n    certificate: {cert}\n    key: {key}\nauth:\n{auth}",
+            "version: 0.1\nlog:\n  level: info\n  formatter: text\nstorage:\n  filesystem:\n    rootdirectory: {data}\n  delete:\n    enabled: true\nhttp:\n  addr: {host}\n  tls:\n    certificate: {cert}\n    key: {key}\n{auth}",
             data = dir.join("data").display(),
             cert = dir.join("server.pem").display(),
             key = dir.join("server.key").display(),
@@ -215,13 +221,15 @@ impl Registry {
     /// Pushes an OCI layout's image with `skopeo copy --preserve-digests` to `reference`
     /// (`repository:tag`).
     pub fn push_layout(&self, skopeo: &Path, layout: &Path, reference: &str) -> Result<()> {
-        let (user, password) = self.auth.user_password();
-        let out = Command::new(skopeo)
-            .args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
+        let mut copy = Command::new(skopeo);
+        copy.args(["--insecure-policy", "copy", "--quiet", "--preserve-digests"])
             .arg("--dest-cert-dir")
-            .arg(self.dir.join("certs"))
-            .arg("--dest-creds")
-            .arg(format!("{user}:{password}"))
+            .arg(self.dir.join("certs"));
+        match self.auth.user_password() {
+            Some((user, password)) => copy.arg("--dest-creds").arg(format!("{user}:{password}")),
+            None => copy.arg("--dest-no-creds"),
+        };
+        let out = copy
             .arg(format!("oci:{}", layout.display()))
             .arg(format!("docker://{}/{reference}", self.host))
             .output()
@@ -398,7 +406,9 @@ impl Registry {
 
     /// The `Authorization` header for pushing to `repository`.
     fn authorization(&self, repository: &str) -> Result<Option<String>> {
-        let (user, password) = self.auth.user_password();
+        let Some((user, password)) = self.auth.user_password() else {
+            return Ok(None);
+        };
         match &self.tokens {
             None => Ok(Some(format!(
                 "Basic {}",

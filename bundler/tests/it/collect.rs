@@ -849,3 +849,92 @@ fn base64_encode(b: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(b)
 }
+
+#[test]
+fn an_index_is_packed_whole_or_as_the_one_platform_selected_from_an_anonymous_registry() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Anonymous) else {
+        return;
+    };
+    let amd = f.push("multi", "amd64", &[b"amd64 layer"]);
+    let arm = f.push("multi", "arm64", &[b"arm64 layer"]);
+    let index = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd.manifest.digest,
+             "size": amd.manifest.size, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm.manifest.digest,
+             "size": arm.manifest.size, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        ],
+    })
+    .to_string()
+    .into_bytes();
+    let index_digest = f
+        .registry
+        .put_manifest(
+            "multi",
+            "1.0",
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        )
+        .unwrap();
+    let opts = SignOptions::workload(IDENTITY, ISSUER);
+    for (digest, size, bytes) in [
+        (&index_digest, index.len(), &index),
+        (&arm.manifest.digest, arm.manifest.size, &arm.bytes),
+    ] {
+        let signed = f.sigstore.sign_blob(bytes, &opts).unwrap();
+        f.registry
+            .attach("multi", digest, size, BUNDLE_V03_MEDIA_TYPE, &signed.json)
+            .unwrap();
+    }
+    f.publish_log();
+    // No credentials at all.
+    std::fs::remove_file(f.path("auth.json")).unwrap();
+    std::fs::write(f.path("auth.json"), r#"{"auths":{}}"#).unwrap();
+    let source = format!("{}/multi:1.0", f.host());
+
+    let whole = f.spec("whole", &image_table(&source));
+    let out = f.create(&whole, "whole.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let artifact = &f.inspect("whole.airlock.tar.zst")["artifacts"][0];
+    assert_eq!(artifact["digest"], index_digest.as_str());
+    assert_eq!(
+        artifact["media_type"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    // oci-layout, index.json, the index, two manifests, their one config, two layers.
+    assert_eq!(artifact["files"].as_array().unwrap().len(), 8);
+    assert_eq!(f.verify("whole.airlock.tar.zst").status.code(), Some(0));
+
+    let one = f.spec(
+        "one",
+        &format!("{}platforms = [\"linux/arm64\"]\n", image_table(&source)),
+    );
+    let out = f.create(&one, "one.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(&format!(
+            "  tag 1.0 resolved to {index_digest}; packing {} (application/vnd.oci.image.manifest.v1+json, linux/arm64/v8)\n",
+            arm.manifest.digest
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let artifact = &f.inspect("one.airlock.tar.zst")["artifacts"][0];
+    assert_eq!(artifact["digest"], arm.manifest.digest.as_str());
+    assert_eq!(artifact["files"].as_array().unwrap().len(), 5);
+    assert_eq!(f.verify("one.airlock.tar.zst").status.code(), Some(0));
+
+    let none = f.spec(
+        "none",
+        &format!("{}platforms = [\"linux/s390x\"]\n", image_table(&source)),
+    );
+    let out = f.create(&none, "none.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: index {index_digest} has no manifest for platforms [linux/s390x] (it has [linux/amd64, linux/arm64/v8])\n"
+        )
+    );
+}
