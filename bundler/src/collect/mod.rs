@@ -1,7 +1,7 @@
 //! Collecting artifacts and their evidence straight from where they are published. Today:
 //! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`).
 //! npm, PyPI, GitHub release and plain `url` sources are to come as further `Source` kinds
-//! beside `image` (see `crate::spec::ArtifactSpec`), each ending in the same `Collected…`
+//! beside `image` (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…`
 //! shape: files on disk with their digests, evidence with where it came from.
 //!
 //! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
@@ -541,8 +541,8 @@ fn pull(
         }
         evidence.push((*kind, blob.digest, f.referrer));
     }
-    downloads.retain(|b| !store.holds(&b.digest, b.size));
-    downloads.dedup_by_key(|b| b.digest);
+    let mut seen = std::collections::BTreeSet::new();
+    downloads.retain(|b| seen.insert(b.digest) && !store.holds(&b.digest, b.size));
     let fetched_bytes: u64 = downloads.iter().map(|b| b.size).sum();
     progress.phase(&format!("pull {}", plan.name), fetched_bytes);
     let pulled = download(
