@@ -581,6 +581,33 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_claimed_signer_and_statement_are_read_unverified() {
+        use base64::Engine;
+        let statement = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"00"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}"#;
+        let payload = base64::engine::general_purpose::STANDARD.encode(statement);
+        let json = format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":"a2V5"}},"tlogEntries":[]}},"dsseEnvelope":{{"payload":"{payload}","payloadType":"application/vnd.in-toto+json","signatures":[{{"sig":"AAAA"}}]}}}}"#
+        );
+        let bundle = Bundle::from_json(json.as_bytes()).unwrap();
+        assert_eq!(
+            bundle.claimed_signer(),
+            ClaimedSigner::KeyHint("a2V5".into())
+        );
+        assert_eq!(bundle.claimed_signer().to_string(), "managed key a2V5");
+        assert_eq!(
+            bundle.claimed_statement().unwrap().predicate_type,
+            "https://slsa.dev/provenance/v1"
+        );
+        let other = json.replace("application/vnd.in-toto+json", "text/plain");
+        assert_eq!(
+            Bundle::from_json(other.as_bytes())
+                .unwrap()
+                .claimed_statement(),
+            None
+        );
+    }
+
+    #[test]
     fn unknown_media_type_is_rejected() {
         let json = br#"{"mediaType":"application/vnd.dev.sigstore.bundle+json;version=99.9"}"#;
         assert_eq!(
