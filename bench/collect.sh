@@ -16,6 +16,8 @@ DIR=${BENCH_DIR:-/tmp/airlock-bench}/collect-${LAYERS}x${LAYER_MIB}m
 PORT=${BENCH_PORT:-5443}
 HOST=127.0.0.1:$PORT
 BIN=${AIRLOCK_BUNDLER:-$PWD/target/release/airlock-bundler}
+# Everything (about three times the image at the peak) is made afresh and removed at the end.
+rm -rf "$DIR"
 mkdir -p "$DIR/layout/blobs/sha256" "$DIR/certs"
 
 # The image: random layers (incompressible, like the gzip layers of real images), a config,
@@ -27,23 +29,22 @@ blob() { # FILE MEDIA_TYPE -> descriptor JSON; moves FILE into the layout
   mv "$1" "$DIR/layout/blobs/sha256/$hex"
   printf '{"mediaType":"%s","digest":"sha256:%s","size":%s}' "$2" "$hex" "$size"
 }
-if [ ! -f "$DIR/layout/index.json" ]; then
-  layers=""
-  for i in $(seq 1 "$LAYERS"); do
-    head -c $((LAYER_MIB * 1024 * 1024)) /dev/urandom > "$DIR/layer"
-    layers="$layers${layers:+,}$(blob "$DIR/layer" application/vnd.oci.image.layer.v1.tar+gzip)"
-  done
-  printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' > "$DIR/config"
-  config=$(blob "$DIR/config" application/vnd.oci.image.config.v1+json)
-  printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":%s,"layers":[%s]}' \
-    "$config" "$layers" > "$DIR/manifest"
-  manifest=$(blob "$DIR/manifest" application/vnd.oci.image.manifest.v1+json)
-  printf '{"imageLayoutVersion":"1.0.0"}' > "$DIR/layout/oci-layout"
-  printf '{"schemaVersion":2,"manifests":[%s]}' "$manifest" > "$DIR/layout/index.json"
-fi
+layers=""
+for i in $(seq 1 "$LAYERS"); do
+  head -c $((LAYER_MIB * 1024 * 1024)) /dev/urandom > "$DIR/layer"
+  layers="$layers${layers:+,}$(blob "$DIR/layer" application/vnd.oci.image.layer.v1.tar+gzip)"
+done
+printf '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}' > "$DIR/config"
+config=$(blob "$DIR/config" application/vnd.oci.image.config.v1+json)
+printf '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":%s,"layers":[%s]}' \
+  "$config" "$layers" > "$DIR/manifest"
+manifest=$(blob "$DIR/manifest" application/vnd.oci.image.manifest.v1+json)
+printf '{"imageLayoutVersion":"1.0.0"}' > "$DIR/layout/oci-layout"
+printf '{"schemaVersion":2,"manifests":[%s]}' "$manifest" > "$DIR/layout/index.json"
+bytes=$(du -cb "$DIR"/layout/blobs/sha256/* | tail -1 | cut -f1)
 
 # A CA and a certificate for 127.0.0.1; the registry, anonymous, over TLS.
-if [ ! -f "$DIR/ca.pem" ]; then
+{
   openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
     -subj /CN=bench-ca -keyout "$DIR/ca.key" -out "$DIR/ca.pem" 2>/dev/null
   openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=127.0.0.1 \
@@ -52,7 +53,7 @@ if [ ! -f "$DIR/ca.pem" ]; then
   openssl x509 -req -in "$DIR/server.csr" -CA "$DIR/ca.pem" -CAkey "$DIR/ca.key" -CAcreateserial \
     -days 2 -extfile "$DIR/ext" -out "$DIR/server.pem" 2>/dev/null
   cp "$DIR/ca.pem" "$DIR/certs/ca.crt"
-fi
+}
 cat > "$DIR/registry.yml" <<EOF
 version: 0.1
 log:
@@ -68,13 +69,14 @@ http:
 EOF
 /usr/bin/docker-registry serve "$DIR/registry.yml" > "$DIR/registry.log" 2>&1 &
 registry=$!
-trap 'kill $registry 2>/dev/null || true' EXIT
+trap 'kill $registry 2>/dev/null || true; rm -rf "$DIR"' EXIT
 for _ in $(seq 100); do
   curl -sf --cacert "$DIR/ca.pem" "https://$HOST/v2/" >/dev/null 2>&1 && break
   sleep 0.1
 done
 skopeo --insecure-policy copy --quiet --preserve-digests --dest-cert-dir "$DIR/certs" \
   "oci:$DIR/layout" "docker://$HOST/bench:1"
+rm -rf "$DIR/layout"
 
 cat > "$DIR/spec.toml" <<EOF
 [publisher]
@@ -89,14 +91,13 @@ ca_file = "$DIR/ca.pem"
 name = "bench"
 image = "$HOST/bench:1"
 EOF
-[ -f "$DIR/bench.key" ] || "$BIN" keygen --out "$DIR/bench" >/dev/null 2>&1
+"$BIN" keygen --out "$DIR/bench" >/dev/null 2>&1
 
 # Before each timed run: write back dirty pages and drop the page cache (where allowed), then
 # read the registry's blobs into memory, so both sides start alike.
 warm() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; find "$DIR/registry" -type f -exec cat {} + > /dev/null; }
 secs() { /usr/bin/time -f '%e %M' -o "$DIR/time" bash -c "$1" >/dev/null 2>&1; cat "$DIR/time"; }
 median() { sort -n | sed -n 2p; }
-bytes=$(du -cb "$DIR"/layout/blobs/sha256/* | tail -1 | cut -f1)
 mbps() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.0f MB/s", b / s / 1e6 }'; }
 
 : > "$DIR/ours"; : > "$DIR/base"
