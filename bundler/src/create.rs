@@ -27,7 +27,13 @@ use crate::archive::{
     Publisher, RelativePath, Sha256Digest, TrustRepository, WriteOptions, sign_manifest,
     write_archive,
 };
+pub use crate::progress::{NoProgress, Progress};
+
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
+use crate::collect::{
+    self, CollectError, CollectOptions, CollectedImage, EvidenceKind, ImagePlan, ImageRequest,
+    RegistryAccess,
+};
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
 use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
 
@@ -56,6 +62,9 @@ pub enum CreateError {
     /// Fetching trust data or a checkpoint failed.
     #[error(transparent)]
     Fetch(#[from] FetchError),
+    /// An image could not be collected from its registry.
+    #[error(transparent)]
+    Collect(#[from] CollectError),
     /// A trust repository did not verify at creation time.
     #[error("trust {name}: {source}")]
     Trust {
@@ -99,6 +108,8 @@ pub struct CreateOptions {
     pub now: DateTime<Utc>,
     /// Overrides the spec's sequence number.
     pub sequence: Option<u64>,
+    /// How images are pulled from registries (cache, credentials, unsigned images).
+    pub collect: CollectOptions,
 }
 
 /// What `create` produced.
@@ -110,23 +121,101 @@ pub struct Created {
     pub manifest: Manifest,
     /// Preflight's report.
     pub report: CheckReport,
+    /// The images pulled from registries: what each tag resolved to, what was fetched and
+    /// where each piece of evidence came from (the manifest has no field for it).
+    pub images: Vec<ImagePlan>,
 }
 
-/// Receives progress: a phase starts with its total (bytes, or items), then advances.
-pub trait Progress: Sync {
-    /// A new phase.
-    fn phase(&self, name: &str, total: u64);
-    /// Done so far in this phase.
-    fn set(&self, done: u64);
+/// What `create --dry-run` finds: every image resolved, its blobs and referrers (with the
+/// signers their bundles name, unverified), and the local inputs; nothing is written.
+#[derive(Debug, serde::Serialize)]
+pub struct DryRun {
+    /// The images.
+    pub images: Vec<ImagePlan>,
+    /// The local files the spec names, with their sizes.
+    pub files: Vec<LocalInput>,
 }
 
-/// Progress that goes nowhere.
-#[derive(Debug)]
-pub struct NoProgress;
+/// A local input file.
+#[derive(Debug, serde::Serialize)]
+pub struct LocalInput {
+    /// The artifact it belongs to.
+    pub artifact: String,
+    /// `file`, `layout`, `bundle`, `attestation` or `sbom`.
+    pub role: &'static str,
+    /// The file.
+    pub path: PathBuf,
+    /// Its size (`None`: it cannot be read).
+    pub size: Option<u64>,
+}
 
-impl Progress for NoProgress {
-    fn phase(&self, _: &str, _: u64) {}
-    fn set(&self, _: u64) {}
+/// Lists what `create` would pack and fetch, without writing anything or deciding anything.
+pub fn dry_run(spec: &Spec, options: &CreateOptions) -> Result<DryRun, CreateError> {
+    let images = collect::survey(
+        &image_requests(spec),
+        &registry_access(spec, options)?,
+        &options.collect,
+    )?;
+    let mut files = Vec::new();
+    for a in &spec.artifacts {
+        let name = a.resolved_name();
+        let mut add = |role: &'static str, path: &Path| {
+            files.push(LocalInput {
+                artifact: name.clone(),
+                role,
+                path: path.to_owned(),
+                size: std::fs::metadata(path).ok().map(|m| m.len()),
+            });
+        };
+        for (role, path) in [("file", &a.file), ("layout", &a.oci_layout)] {
+            if let Some(path) = path {
+                add(role, path);
+            }
+        }
+        for (role, paths) in [
+            ("bundle", &a.bundles),
+            ("attestation", &a.attestations),
+            ("sbom", &a.sboms),
+        ] {
+            for path in paths {
+                add(role, path);
+            }
+        }
+    }
+    Ok(DryRun { images, files })
+}
+
+/// The spec's images, in spec order.
+fn image_requests(spec: &Spec) -> Vec<ImageRequest> {
+    spec.artifacts
+        .iter()
+        .filter_map(|a| {
+            a.image.as_ref().map(|reference| ImageRequest {
+                name: a.resolved_name(),
+                reference: reference.clone(),
+                platforms: a.platforms.clone(),
+                local_bundles: a.bundles.len(),
+            })
+        })
+        .collect()
+}
+
+/// The CA files for registries: `--ca-file` for all, `[[registry]] ca_file` for one.
+fn registry_access(spec: &Spec, options: &CreateOptions) -> Result<RegistryAccess, CreateError> {
+    let mut access = RegistryAccess {
+        extra_ca_pem: options.extra_ca_pem.clone(),
+        per_registry: BTreeMap::new(),
+    };
+    for r in &spec.registries {
+        if let Some(path) = &r.ca_file {
+            let pem = std::fs::read(path).map_err(|source| CreateError::Io {
+                path: path.clone(),
+                source,
+            })?;
+            access.per_registry.insert(r.host.clone(), pem);
+        }
+    }
+    Ok(access)
 }
 
 /// Creates the archive `spec` describes, signed by `keys`.
@@ -147,8 +236,46 @@ pub fn create(
     }
     let mut blobs = Blobs::default();
 
-    // 1. Every input file, hashed once.
+    // 0. Images from registries, pulled (each blob checked as it arrives) into the cache or
+    // a work folder beside the output, which goes when `create` ends.
+    let requests = image_requests(spec);
+    let work = match requests.is_empty() {
+        true => None,
+        false => Some(pull_folder(&options.output)?),
+    };
+    let images = match &work {
+        Some(work) => collect::collect(
+            &requests,
+            &registry_access(spec, options)?,
+            &options.collect,
+            work.path(),
+            progress,
+        )?,
+        None => Vec::new(),
+    };
+
+    // 1. Every input file, hashed once (pulled blobs were hashed as they arrived; those
+    // already held in the cache are hashed here like local files).
     let mut inputs: Vec<PathBuf> = Vec::new();
+    let mut prehashed: HashMap<PathBuf, Hashed> = HashMap::new();
+    for image in &images {
+        let files = image.files.iter().map(|(_, f)| f);
+        for file in files.chain(image.evidence.iter().map(|e| &e.file)) {
+            match file.written {
+                Some(w) => {
+                    prehashed.insert(
+                        file.path.clone(),
+                        Hashed {
+                            digest: file.digest,
+                            size: w.size,
+                            xxh3: w.xxh3,
+                        },
+                    );
+                }
+                None => inputs.push(file.path.clone()),
+            }
+        }
+    }
     let mut layouts = Vec::new();
     for artifact in &spec.artifacts {
         if let Some(file) = &artifact.file {
@@ -170,7 +297,20 @@ pub fn create(
     }
     inputs.sort();
     inputs.dedup();
-    let hashed = hash_files(&inputs, progress)?;
+    let mut hashed = hash_files(&inputs, progress)?;
+    hashed.extend(prehashed);
+    for image in &images {
+        let files = image.files.iter().map(|(_, f)| f);
+        for file in files.chain(image.evidence.iter().map(|e| &e.file)) {
+            let found = hashed[&file.path].digest;
+            if found != file.digest {
+                return Err(CreateError::Input {
+                    path: file.path.clone(),
+                    reason: format!("held as {} but hashes to {found}", file.digest),
+                });
+            }
+        }
+    }
 
     // 2. Trust data, verified now.
     let client = match (
@@ -199,6 +339,7 @@ pub fn create(
     // 3. Artifacts and their evidence.
     let mut artifacts = Vec::new();
     let mut layouts = layouts.into_iter();
+    let mut pulled = images.iter();
     for a in &spec.artifacts {
         let mut evidence = Evidence::default();
         for (list, paths) in [
@@ -212,8 +353,41 @@ pub fn create(
                 list.push(h.digest);
             }
         }
+        let image = match a.image {
+            Some(_) => pulled.next(),
+            None => None,
+        };
+        if let Some(image) = image {
+            for e in &image.evidence {
+                let h = hashed[&e.file.path];
+                blobs.add_file(&h, &e.file.path);
+                let list = match e.kind {
+                    EvidenceKind::Bundle => &mut evidence.bundles,
+                    EvidenceKind::Attestation => &mut evidence.attestations,
+                    EvidenceKind::Sbom => &mut evidence.sboms,
+                };
+                if !list.contains(&h.digest) {
+                    list.push(h.digest);
+                }
+            }
+        }
         let name = a.resolved_name();
-        let artifact = if let Some(file) = &a.file {
+        let artifact = if let Some(image) = image {
+            let files: Vec<(RelativePath, PathBuf)> = image
+                .files
+                .iter()
+                .map(|(rel, f)| (rel.clone(), f.path.clone()))
+                .collect();
+            oci_artifact(
+                a,
+                name,
+                &image.layout,
+                &files,
+                &hashed,
+                &mut blobs,
+                evidence,
+            )?
+        } else if let Some(file) = &a.file {
             let h = hashed[file];
             let (digest, size) = (h.digest, h.size);
             blobs.add_file(&h, file);
@@ -240,7 +414,8 @@ pub fn create(
             }
         } else {
             let files = layouts.next().unwrap_or_default();
-            oci_artifact(a, name, &files, &hashed, &mut blobs, evidence)?
+            let dir = a.oci_layout.clone().unwrap_or_default();
+            oci_artifact(a, name, &dir, &files, &hashed, &mut blobs, evidence)?
         };
         let mut artifact = artifact;
         artifact.other_digests = other_digests(&artifact, &blobs)?;
@@ -331,12 +506,7 @@ pub fn create(
         &read_blob,
         &scratch.path().join("preflight"),
     )?;
-    let failed: Vec<String> = report
-        .artifacts
-        .iter()
-        .filter(|a| !a.passed)
-        .map(|a| format!("{}: {}", a.name, a.problems.join(", ")))
-        .collect();
+    let failed = failures(&report, &images, options.collect.allow_unsigned);
     if !failed.is_empty() && !options.allow_failing {
         return Err(CreateError::Preflight {
             failed,
@@ -357,11 +527,80 @@ pub fn create(
         &options.write,
         &mut |done| progress.set(done),
     )?;
+    drop(work);
     Ok(Created {
         files,
         manifest,
         report,
+        images: images.into_iter().map(|i| i.plan).collect(),
     })
+}
+
+/// The message preflight's failure is for a pulled image's problem.
+const UNSIGNED: &str = "no Sigstore bundle signs it";
+
+/// One line per artifact that failed preflight. A pulled image's line names its source,
+/// and each of its evidence's problems the referrer the evidence came from. An image
+/// packed unsigned with `--allow-unsigned` fails only if something else is wrong.
+fn failures(report: &CheckReport, images: &[CollectedImage], allow_unsigned: bool) -> Vec<String> {
+    report
+        .artifacts
+        .iter()
+        .filter(|a| !a.passed)
+        .filter_map(|a| {
+            let image = images.iter().find(|i| i.plan.name == a.name);
+            let Some(image) = image else {
+                return Some(format!("{}: {}", a.name, a.problems.join(", ")));
+            };
+            let plan = &image.plan;
+            if allow_unsigned && plan.unsigned && a.problems == [UNSIGNED] {
+                return None;
+            }
+            let problems: Vec<String> = a
+                .problems
+                .iter()
+                .map(|problem| {
+                    let blob = problem
+                        .split_whitespace()
+                        .nth(1)
+                        .map(|d| d.trim_end_matches(':'));
+                    let origin = image
+                        .evidence
+                        .iter()
+                        .find(|e| blob == Some(e.file.digest.to_string().as_str()));
+                    match origin {
+                        Some(e) => format!(
+                            "{problem} (from referrer {} in {}/{})",
+                            e.referrer, plan.registry, plan.repository
+                        ),
+                        None => problem.clone(),
+                    }
+                })
+                .collect();
+            Some(format!(
+                "{} (image {}): {}",
+                a.name,
+                image.plan.source,
+                problems.join(", ")
+            ))
+        })
+        .collect()
+}
+
+/// A folder beside the output for pulled blobs (when there is no cache) and the layouts'
+/// `index.json`: on the same filesystem as the archive, not in a memory-backed /tmp.
+fn pull_folder(output: &Path) -> Result<tempfile::TempDir, CreateError> {
+    let parent = match output.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".airlock-pull-")
+        .tempdir_in(&parent)
+        .map_err(|source| CreateError::Io {
+            path: parent,
+            source,
+        })
 }
 
 /// The blobs collected so far: where each one's bytes are, in first-seen order.
@@ -662,12 +901,13 @@ fn layout_files(dir: &Path) -> Result<Vec<(RelativePath, PathBuf)>, CreateError>
 fn oci_artifact(
     spec: &ArtifactSpec,
     name: String,
+    dir: &Path,
     files: &[(RelativePath, PathBuf)],
     hashed: &HashMap<PathBuf, Hashed>,
     blobs: &mut Blobs,
     evidence: Evidence,
 ) -> Result<Artifact, CreateError> {
-    let dir = spec.oci_layout.clone().unwrap_or_default();
+    let dir = dir.to_owned();
     let input = |reason: String| CreateError::Input {
         path: dir.clone(),
         reason,
@@ -896,6 +1136,7 @@ fn signer_rules(spec: &Spec) -> Result<(BTreeMap<String, SignerRule>, SignerRule
                 .as_ref()
                 .or(a.oci_layout.as_ref())
                 .cloned()
+                .or_else(|| a.image.as_ref().map(|i| PathBuf::from(i.to_string())))
                 .unwrap_or_default();
             let subject = match (&a.identity, &a.identity_regexp) {
                 (Some(exact), _) => Matcher::exact(exact.clone()),

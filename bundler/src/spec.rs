@@ -27,12 +27,27 @@
 //! sboms = ["dist/tool.cdx.json"]
 //! identity = "https://github.com/org/tool/.github/workflows/release.yml@refs/tags/v1.2.3"
 //! issuer = "https://token.actions.githubusercontent.com"
+//!
+//! [[artifact]]
+//! name = "app"
+//! image = "registry.example/team/app@sha256:…"   # or :tag, resolved to a digest once
+//! platforms = ["linux/amd64"]   # optional: one platform of an index, or all (default)
+//! # evidence comes from the image's referrers; bundles/attestations/sboms may add files
+//!
+//! [[registry]]                  # optional, per registry an image names
+//! host = "registry.example"
+//! ca_file = "certs/registry-ca.pem"   # an extra CA for its HTTPS
 //! ```
+//!
+//! npm, PyPI, GitHub release and `url` sources are to join `file`, `oci_layout` and `image`
+//! as further source kinds of `[[artifact]]` (see `crate::collect`).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
+
+use crate::collect::ImageReference;
 
 /// Largest spec file read.
 const MAX_SPEC_SIZE: u64 = 4 << 20;
@@ -52,6 +67,19 @@ pub struct Spec {
     /// Artifacts and their evidence.
     #[serde(default, rename = "artifact")]
     pub artifacts: Vec<ArtifactSpec>,
+    /// Registries images are pulled from, where they need settings.
+    #[serde(default, rename = "registry")]
+    pub registries: Vec<RegistrySpec>,
+}
+
+/// `[[registry]]`: settings for one registry images name.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySpec {
+    /// The registry as images name it (`host[:port]`).
+    pub host: String,
+    /// An extra CA certificate file (PEM) trusted for its HTTPS, besides the system's.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// `[publisher]`.
@@ -106,7 +134,7 @@ pub enum LogApiSpec {
     Tiles,
 }
 
-/// `[[artifact]]`: exactly one of `file` and `oci_layout`.
+/// `[[artifact]]`: exactly one of `file`, `oci_layout` and `image`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
@@ -116,6 +144,11 @@ pub struct ArtifactSpec {
     pub file: Option<PathBuf>,
     /// An OCI image layout folder.
     pub oci_layout: Option<PathBuf>,
+    /// An image in a registry, pulled with its referrers as evidence.
+    pub image: Option<ImageReference>,
+    /// Platforms to take from an image index (`os/arch[/variant]`; default: all).
+    #[serde(default)]
+    pub platforms: Vec<String>,
     /// Media type (default: `application/octet-stream`, or the image manifest's).
     pub media_type: Option<String>,
     /// Sigstore bundles signing it.
@@ -200,6 +233,9 @@ impl Spec {
             t.metadata.as_mut().map(fix);
             t.targets.as_mut().map(fix);
         }
+        for r in &mut self.registries {
+            r.ca_file.as_mut().map(fix);
+        }
         for a in &mut self.artifacts {
             a.file.as_mut().map(fix);
             a.oci_layout.as_mut().map(fix);
@@ -222,10 +258,25 @@ impl Spec {
                 }
             }
         }
+        for (i, r) in self.registries.iter().enumerate() {
+            if self.registries[..i].iter().any(|o| o.host == r.host) {
+                return Err(format!("registry {:?} is listed twice", r.host));
+            }
+        }
         for (i, a) in self.artifacts.iter().enumerate() {
-            if a.file.is_some() == a.oci_layout.is_some() {
+            let sources = [a.file.is_some(), a.oci_layout.is_some(), a.image.is_some()];
+            if sources.iter().filter(|s| **s).count() != 1 {
                 return Err(format!(
-                    "artifact {}: give exactly one of file and oci_layout",
+                    "artifact {}: give exactly one of file, oci_layout and image",
+                    i + 1
+                ));
+            }
+            if !a.platforms.is_empty() && a.image.is_none() {
+                return Err(format!("artifact {}: platforms needs an image", i + 1));
+            }
+            if let Some(p) = a.platforms.iter().find(|p| !valid_platform(p)) {
+                return Err(format!(
+                    "artifact {}: platform {p:?} is not os/architecture[/variant]",
                     i + 1
                 ));
             }
@@ -246,9 +297,24 @@ impl Spec {
     }
 }
 
+/// `os/architecture` or `os/architecture/variant`, each part of `a-z 0-9 _ . -`.
+fn valid_platform(platform: &str) -> bool {
+    let parts: Vec<&str> = platform.split('/').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'_' | b'.' | b'-')
+                })
+        })
+}
+
 impl ArtifactSpec {
-    /// The artifact's name: as given, or its file or folder name.
+    /// The artifact's name: as given, else the image as written, or its file or folder name.
     pub fn resolved_name(&self) -> String {
+        if let (None, Some(image)) = (&self.name, &self.image) {
+            return image.to_string();
+        }
         self.name.clone().unwrap_or_else(|| {
             self.file
                 .as_ref()

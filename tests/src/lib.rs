@@ -36,6 +36,7 @@ mod instance;
 mod keys;
 mod log;
 mod oci;
+mod registry;
 mod server;
 mod shape;
 mod tls;
@@ -55,6 +56,7 @@ pub use instance::{
 pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use oci::{OCI_MANIFEST_MEDIA_TYPE, OciLayout, OciManifest};
+pub use registry::{Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, sha256};
 pub use server::{LogServer, StaticServer};
 pub use shape::{
     BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BundleVersion, CertificateMaterial,

@@ -18,8 +18,8 @@ use crate::tls::TlsMaterial;
 
 /// A running loopback server.
 #[derive(Debug)]
-struct Running {
-    url: String,
+pub(crate) struct Running {
+    pub(crate) url: String,
     handle: ServerHandle,
     thread: Option<JoinHandle<()>>,
 }
@@ -42,7 +42,7 @@ fn io_err(what: &str) -> impl FnOnce(std::io::Error) -> KitError + '_ {
 }
 
 /// Starts `factory`'s app on 127.0.0.1:0 (over TLS if `tls` is given).
-fn spawn<F, A>(factory: F, tls: Option<&TlsMaterial>) -> Result<Running>
+pub(crate) fn spawn<F, A>(factory: F, tls: Option<&TlsMaterial>) -> Result<Running>
 where
     F: Fn() -> App<A> + Send + Clone + 'static,
     A: actix_web::dev::ServiceFactory<

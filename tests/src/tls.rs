@@ -109,6 +109,25 @@ impl TlsMaterial {
         &self.ca_der
     }
 
+    /// The server certificate then the CA (PEM), as servers outside the kit (the test
+    /// registry) read their chain.
+    pub fn server_chain_pem(&self) -> String {
+        cert_pem(&self.server_der) + &cert_pem(&self.ca_der)
+    }
+
+    /// The server's private key (PKCS#8 PEM).
+    pub fn server_key_pem(&self) -> String {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&self.server_key_pkcs8);
+        let mut out = String::from("-----BEGIN PRIVATE KEY-----\n");
+        for chunk in b64.as_bytes().chunks(64) {
+            out.push_str(&String::from_utf8_lossy(chunk));
+            out.push('\n');
+        }
+        out.push_str("-----END PRIVATE KEY-----\n");
+        out
+    }
+
     /// A TLS 1.3-only rustls server configuration using the aws-lc-rs provider.
     pub fn server_config(&self) -> Result<rustls::ServerConfig> {
         use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};

@@ -267,12 +267,7 @@ impl World {
         witness_state: Option<&Path>,
         now: DateTime<Utc>,
     ) -> Result<PathBuf> {
-        let mut spec = format!(
-            "[publisher]\nname = \"release-team\"\nsequence = {sequence}\nsite = \"plant-3\"\n\n\
-             [[trust]]\nname = \"{TUF_NAME}\"\nroot = \"tuf/1.root.json\"\nmetadata = \"tuf/metadata\"\n\
-             targets = \"tuf/targets\"\n\n[[log]]\nurl = \"{}\"\napi = \"rekor-v1\"\n",
-            self.log.url()
-        );
+        let mut spec = self.spec_head(sequence);
         for plan in artifacts {
             spec.push_str(&self.stage(plan)?);
         }
@@ -290,9 +285,53 @@ impl World {
             extra_ca_pem: Some(self.tls.ca_pem().into_bytes()),
             now,
             sequence: None,
+            collect: Default::default(),
         };
         create::create(&spec, &[&key], &options, &NoProgress).map_err(|e| invalid("create", e))?;
         Ok(output)
+    }
+
+    /// Packs `[[artifact]]` (and `[[registry]]`) tables given as TOML, such as images to pull
+    /// from a registry, into `NAME.airlock.tar.zst` with `collect`'s settings; preflight
+    /// must pass. The inner result is `create`'s error as its message.
+    pub fn archive_tables(
+        &mut self,
+        name: &str,
+        sequence: u64,
+        tables: &str,
+        witness_state: Option<&Path>,
+        collect: airlock_bundler::collect::CollectOptions,
+    ) -> Result<std::result::Result<PathBuf, String>> {
+        let spec = format!("{}{tables}", self.spec_head(sequence));
+        self.publish_log();
+        let spec_path = self.dir.join(format!("{name}.toml"));
+        std::fs::write(&spec_path, spec).map_err(io(&spec_path))?;
+        let spec = Spec::load(&spec_path).map_err(|e| invalid("spec", e))?;
+        let key = self.publisher_key()?;
+        let output = self.dir.join(format!("{name}.airlock.tar.zst"));
+        let options = CreateOptions {
+            output: output.clone(),
+            write: Default::default(),
+            allow_failing: false,
+            witness_state: witness_state.map(Path::to_owned),
+            extra_ca_pem: Some(self.tls.ca_pem().into_bytes()),
+            now: Utc::now(),
+            sequence: None,
+            collect,
+        };
+        Ok(create::create(&spec, &[&key], &options, &NoProgress)
+            .map(|_| output)
+            .map_err(|e| e.to_string()))
+    }
+
+    /// The spec's publisher, trust and log tables.
+    fn spec_head(&self, sequence: u64) -> String {
+        format!(
+            "[publisher]\nname = \"release-team\"\nsequence = {sequence}\nsite = \"plant-3\"\n\n\
+             [[trust]]\nname = \"{TUF_NAME}\"\nroot = \"tuf/1.root.json\"\nmetadata = \"tuf/metadata\"\n\
+             targets = \"tuf/targets\"\n\n[[log]]\nurl = \"{}\"\napi = \"rekor-v1\"\n",
+            self.log.url()
+        )
     }
 
     /// Re-packs an archive this world built as `NAME.airlock.tar.zst` after `edit` changed its

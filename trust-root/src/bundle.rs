@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use crate::certificate::{Certificate, CertificateError};
-use crate::dsse::Envelope;
+use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE, Statement};
 use crate::encoding::{self, DecodeError, IntOrString};
 use crate::keys::HashAlgorithm;
 
@@ -229,6 +229,62 @@ impl Bundle {
 
     pub fn version(&self) -> BundleVersion {
         self.version
+    }
+
+    /// Who the bundle says signed it, **unverified**: for people to read before anything is
+    /// decided (`create --dry-run` lists it), never to decide on. A name or issuer that
+    /// cannot be read from the certificate is left out.
+    pub fn claimed_signer(&self) -> ClaimedSigner {
+        match &self.material {
+            Material::Certificate { leaf, .. } => ClaimedSigner::Certificate {
+                identities: leaf.subject_alternative_names().unwrap_or_default(),
+                issuer: leaf.oidc_issuer().ok().flatten(),
+            },
+            Material::PublicKey { hint } => ClaimedSigner::KeyHint(hint.clone()),
+        }
+    }
+
+    /// The in-toto statement a DSSE bundle carries, **unverified** (`None` for a message
+    /// signature, another payload type, or a payload that is not a statement): to sort
+    /// evidence (a signature or an attestation) before it is verified, never to trust.
+    pub fn claimed_statement(&self) -> Option<Statement> {
+        match &self.content {
+            Content::Dsse(envelope) if envelope.payload_type == IN_TOTO_PAYLOAD_TYPE => {
+                serde_json::from_slice(&envelope.payload).ok()
+            }
+            _ => None,
+        }
+    }
+}
+
+/// The signer a bundle names, as it names it (see [`Bundle::claimed_signer`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClaimedSigner {
+    /// A certificate: its subject alternative names and its OIDC issuer extension.
+    Certificate {
+        /// SANs (URIs, emails, Fulcio's otherName).
+        identities: Vec<String>,
+        /// The OIDC issuer, when the certificate carries one.
+        issuer: Option<String>,
+    },
+    /// A managed key, by the bundle's hint.
+    KeyHint(String),
+}
+
+impl std::fmt::Display for ClaimedSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Certificate { identities, issuer } => {
+                let names = if identities.is_empty() {
+                    "(no identity)".to_owned()
+                } else {
+                    identities.join(", ")
+                };
+                write!(f, "{names} ({})", issuer.as_deref().unwrap_or("no issuer"))
+            }
+            Self::KeyHint(hint) if hint.is_empty() => f.write_str("a managed key (no hint)"),
+            Self::KeyHint(hint) => write!(f, "managed key {hint}"),
+        }
     }
 }
 
@@ -523,6 +579,33 @@ struct RawEnvelopeSignature {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_claimed_signer_and_statement_are_read_unverified() {
+        use base64::Engine;
+        let statement = br#"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"x","digest":{"sha256":"00"}}],"predicateType":"https://slsa.dev/provenance/v1","predicate":{}}"#;
+        let payload = base64::engine::general_purpose::STANDARD.encode(statement);
+        let json = format!(
+            r#"{{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","verificationMaterial":{{"publicKey":{{"hint":"a2V5"}},"tlogEntries":[]}},"dsseEnvelope":{{"payload":"{payload}","payloadType":"application/vnd.in-toto+json","signatures":[{{"sig":"AAAA"}}]}}}}"#
+        );
+        let bundle = Bundle::from_json(json.as_bytes()).unwrap();
+        assert_eq!(
+            bundle.claimed_signer(),
+            ClaimedSigner::KeyHint("a2V5".into())
+        );
+        assert_eq!(bundle.claimed_signer().to_string(), "managed key a2V5");
+        assert_eq!(
+            bundle.claimed_statement().unwrap().predicate_type,
+            "https://slsa.dev/provenance/v1"
+        );
+        let other = json.replace("application/vnd.in-toto+json", "text/plain");
+        assert_eq!(
+            Bundle::from_json(other.as_bytes())
+                .unwrap()
+                .claimed_statement(),
+            None
+        );
+    }
 
     #[test]
     fn unknown_media_type_is_rejected() {

@@ -5,6 +5,7 @@
 mod audit_heads;
 mod browser;
 mod cli;
+mod collect;
 mod common;
 mod crash;
 mod deps;

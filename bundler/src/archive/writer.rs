@@ -20,6 +20,10 @@ use super::parts::PartSink;
 /// the copy into the page cache several times faster than with 1 MiB (see the reader's
 /// `WRITE_CHUNK`).
 const CHUNK: usize = 128 << 10;
+/// The input each zstd worker compresses at a time. zstd's default at levels 1–19 is 4 × the
+/// window (8 MiB at level 3), and each worker holds several such buffers: 2 workers took
+/// `create` to 115 MiB; at 2 MiB it stays under 100 MiB at the same speed (docs/benchmarks.md).
+const JOB_SIZE: u32 = 2 << 20;
 /// Highest zstd level accepted; above it zstd's window exceeds what readers allow.
 pub const MAX_LEVEL: i32 = 19;
 
@@ -101,6 +105,9 @@ pub fn write_archive(
             .map_err(out_err())?;
     if options.threads > 0 {
         encoder.multithread(options.threads).map_err(out_err())?;
+        encoder
+            .set_parameter(zstd::stream::raw::CParameter::JobSize(JOB_SIZE))
+            .map_err(out_err())?;
     }
     encoder.include_checksum(true).map_err(out_err())?;
 

@@ -4,6 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use airlock_bundler::archive::{MAX_LEVEL, WriteOptions};
+use airlock_bundler::collect::{
+    CollectOptions, EvidenceKind, ImagePlan, Problem, default_auth_file,
+};
 use airlock_bundler::create::{CreateError, CreateOptions, create};
 use airlock_bundler::keys::{KeyId, load_signing_key};
 use airlock_bundler::spec::Spec;
@@ -16,10 +19,13 @@ use super::{EXIT_REJECTED, EXIT_USAGE};
 
 /// Build a signed NAME.airlock.tar.zst from a spec (bundle.toml).
 ///
-/// Hashes every input once, reads or fetches (HTTPS) the TUF trust data and the logs'
-/// checkpoints with consistency proofs, verifies every Sigstore bundle offline against that
-/// trust (preflight), then signs the manifest and writes the archive. Nothing is written at
-/// the output path unless everything succeeded.
+/// Pulls the spec's images from their registries (a tag resolved to a digest once, every
+/// blob checked against its digest, referrers as evidence), hashes every input once, reads
+/// or fetches (HTTPS) the TUF trust data and the logs' checkpoints with consistency proofs,
+/// verifies every Sigstore bundle offline against that trust (preflight), then signs the
+/// manifest and writes the archive. Nothing is written at the output path unless everything
+/// succeeded. Registry credentials come from REGISTRY_AUTH_FILE, else
+/// ~/.docker/config.json.
 ///
 /// Exit status: 0 written, 1 preflight or verification failed, 2 usage or I/O error.
 #[derive(Debug, Args)]
@@ -29,12 +35,32 @@ pub(crate) struct CreateArgs {
     spec: PathBuf,
 
     /// The publisher's private key (PKCS#8 PEM); repeat to sign with several.
-    #[arg(long, value_name = "NAME.key", required = true)]
+    #[arg(long, value_name = "NAME.key", required_unless_present = "dry_run")]
     key: Vec<PathBuf>,
 
     /// The archive to write (refused if it exists).
-    #[arg(short, long, value_name = "OUT.airlock.tar.zst")]
-    output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "OUT.airlock.tar.zst",
+        required_unless_present = "dry_run"
+    )]
+    output: Option<PathBuf>,
+
+    /// List what would be fetched (images resolved, blobs with sizes, referrers found and
+    /// the signers their bundles name, unverified) and the local inputs; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+
+    /// A content-addressed cache folder for pulled blobs: what it holds is not fetched
+    /// again (it is hashed again when packed), and what is fetched is kept there.
+    #[arg(long, value_name = "DIR")]
+    cache: Option<PathBuf>,
+
+    /// Pack an image no Sigstore bundle refers to anyway (flagged in the output; the site
+    /// will reject it unless its policy allows unsigned artifacts).
+    #[arg(long)]
+    allow_unsigned: bool,
 
     /// Split the output into parts of at most SIZE (e.g. 700M, 4.7G): OUT.001, OUT.002, …
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -91,32 +117,19 @@ pub(crate) fn run(args: CreateArgs) -> ExitCode {
 fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
     let usage = |e: &dyn std::fmt::Display| (EXIT_USAGE, e.to_string());
     let spec = Spec::load(&args.spec).map_err(|e| usage(&e))?;
+    if args.dry_run {
+        return dry_run(args, &spec);
+    }
+    let Some(output) = args.output.clone() else {
+        return Err((EXIT_USAGE, "--output is required".to_owned()));
+    };
     let mut keys = Vec::new();
     for path in &args.key {
         let key = load_signing_key(path, args.passphrase.for_key(path))
             .map_err(|e| (EXIT_USAGE, super::error_line(&e)))?;
         keys.push(key);
     }
-    let extra_ca_pem = match &args.ca_file {
-        Some(p) => {
-            Some(std::fs::read(p).map_err(|e| (EXIT_USAGE, format!("{}: {e}", p.display())))?)
-        }
-        None => None,
-    };
-    let defaults = WriteOptions::default();
-    let options = CreateOptions {
-        output: args.output.clone(),
-        write: WriteOptions {
-            level: args.level,
-            threads: args.threads.unwrap_or(defaults.threads),
-            max_part_size: args.max_part_size,
-        },
-        allow_failing: args.allow_failing,
-        witness_state: args.witness_state.clone(),
-        extra_ca_pem,
-        now: chrono::Utc::now(),
-        sequence: args.sequence,
-    };
+    let options = options(args, output)?;
     let bar = Bar::new(args.quiet);
     let key_refs: Vec<_> = keys.iter().collect();
     let result = create(&spec, &key_refs, &options, &bar);
@@ -129,6 +142,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
             (EXIT_REJECTED, e.to_string())
         }
         CreateError::Check(_) | CreateError::Trust { .. } => (EXIT_REJECTED, e.to_string()),
+        CreateError::Collect(c) if rejected(&c.problem) => (EXIT_REJECTED, e.to_string()),
         _ => (EXIT_USAGE, e.to_string()),
     })?;
 
@@ -143,12 +157,16 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
             "artifacts": m.artifacts.len(),
             "blobs": m.blobs.len(),
             "bytes": m.total_blob_size(),
+            "images": created.images,
             "preflight": created.report,
         });
         println!("{summary:#}");
     } else {
         for f in &created.files {
             println!("{}", f.display());
+        }
+        for image in &created.images {
+            print_image(image, false);
         }
         let failed = created
             .report
@@ -169,4 +187,158 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         );
     }
     Ok(())
+}
+
+/// Problems that are the registry's content failing a check (exit 1), not usage or I/O.
+fn rejected(problem: &Problem) -> bool {
+    matches!(
+        problem,
+        Problem::DigestMismatch { .. }
+            | Problem::SizeMismatch { .. }
+            | Problem::TagMoved { .. }
+            | Problem::NoSignature { .. }
+            | Problem::ManifestTooLarge { .. }
+            | Problem::IndexLoop { .. }
+            | Problem::IndexTooDeep { .. }
+            | Problem::InsecureRedirect { .. }
+            | Problem::Malformed { .. }
+    )
+}
+
+/// The typed options from the flags (`output` is a placeholder for a dry run).
+fn options(args: &CreateArgs, output: PathBuf) -> Result<CreateOptions, (u8, String)> {
+    let extra_ca_pem = match &args.ca_file {
+        Some(p) => {
+            Some(std::fs::read(p).map_err(|e| (EXIT_USAGE, format!("{}: {e}", p.display())))?)
+        }
+        None => None,
+    };
+    let defaults = WriteOptions::default();
+    Ok(CreateOptions {
+        output,
+        write: WriteOptions {
+            level: args.level,
+            threads: args.threads.unwrap_or(defaults.threads),
+            max_part_size: args.max_part_size,
+        },
+        allow_failing: args.allow_failing,
+        witness_state: args.witness_state.clone(),
+        extra_ca_pem,
+        now: chrono::Utc::now(),
+        sequence: args.sequence,
+        collect: CollectOptions {
+            cache: args.cache.clone(),
+            auth_file: default_auth_file(),
+            allow_unsigned: args.allow_unsigned,
+            ..CollectOptions::default()
+        },
+    })
+}
+
+/// `--dry-run`: resolve and list, write nothing.
+fn dry_run(args: &CreateArgs, spec: &Spec) -> Result<(), (u8, String)> {
+    let options = options(args, PathBuf::from("dry-run"))?;
+    let found = airlock_bundler::create::dry_run(spec, &options).map_err(|e| match &e {
+        CreateError::Collect(c) if rejected(&c.problem) => (EXIT_REJECTED, e.to_string()),
+        _ => (EXIT_USAGE, e.to_string()),
+    })?;
+    if args.json {
+        let value = serde_json::to_value(&found).map_err(|e| (EXIT_USAGE, e.to_string()))?;
+        println!("{value:#}");
+        return Ok(());
+    }
+    for image in &found.images {
+        print_image(image, true);
+    }
+    for input in &found.files {
+        let size = input
+            .size
+            .map_or_else(|| "cannot be read".to_owned(), |s| format!("{s} bytes"));
+        println!(
+            "{} {}: {} ({size}, local)",
+            input.role,
+            input.artifact,
+            input.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// An image: what its tag resolved to, its blobs, and each referrer with where it goes and
+/// who its bundle names as signer (unverified). `planned`: before fetching (`--dry-run`).
+fn print_image(image: &ImagePlan, planned: bool) {
+    let out = |line: String| {
+        if planned {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    out(format!("image {}: {}", image.name, image.source));
+    match &image.tag {
+        Some(tag) if image.resolved != image.digest => out(format!(
+            "  tag {tag} resolved to {}; packing {} ({}, {})",
+            image.resolved,
+            image.digest,
+            image.media_type,
+            image.platforms.join(", ")
+        )),
+        Some(tag) => out(format!(
+            "  tag {tag} resolved to {} ({})",
+            image.digest, image.media_type
+        )),
+        None => out(format!("  digest {} ({})", image.digest, image.media_type)),
+    }
+    let held = image.blobs.iter().filter(|b| b.held).count();
+    let verb = if planned { "to fetch" } else { "fetched" };
+    out(format!(
+        "  {} blob(s), {} bytes {verb} ({held} already in the cache)",
+        image.blobs.len() - held,
+        image.bytes_to_fetch()
+    ));
+    if planned {
+        for b in &image.blobs {
+            let state = if b.held { "held" } else { "fetch" };
+            out(format!(
+                "    {state} {} {} {}",
+                b.digest, b.size, b.media_type
+            ));
+        }
+    }
+    out(format!(
+        "  {} referrer(s) ({}) in {}/{}",
+        image.referrers.len(),
+        image.discovery,
+        image.registry,
+        image.repository
+    ));
+    for r in &image.referrers {
+        let line = match (&r.kind, &r.ignored) {
+            (Some(kind), _) => {
+                let kind = match kind {
+                    EvidenceKind::Bundle => "bundle",
+                    EvidenceKind::Attestation => "attestation",
+                    EvidenceKind::Sbom => "sbom",
+                };
+                let mut line = format!("    {} {kind} {}", r.referrer, r.artifact_type);
+                if let Some(p) = &r.predicate_type {
+                    line.push_str(&format!(" predicate {p}"));
+                }
+                if let Some(s) = &r.signer {
+                    line.push_str(&format!(", names signer {s}"));
+                }
+                line
+            }
+            (None, why) => format!(
+                "    {} ignored {}: {}",
+                r.referrer,
+                r.artifact_type,
+                why.as_deref().unwrap_or("")
+            ),
+        };
+        out(line);
+    }
+    if image.unsigned {
+        out("  UNSIGNED: no Sigstore bundle refers to it".to_owned());
+    }
 }

@@ -100,6 +100,12 @@ impl HttpClient {
             })
     }
 
+    /// The agent, for requests that need their own headers (registries: `Accept`,
+    /// `Authorization`) or stream their body; its https-only rule and roots still apply.
+    pub(crate) fn agent(&self) -> &ureq::Agent {
+        &self.agent
+    }
+
     /// GETs `url` like [`HttpClient::get_bytes`], but a 404 is [`FetchError::NotFound`].
     pub(crate) fn get_existing(&self, url: &Url, limit: u64) -> Result<Vec<u8>, FetchError> {
         self.get_bytes(url, limit)?
@@ -142,7 +148,7 @@ pub(crate) fn join(base: &Url, path: &str) -> Result<Url, FetchError> {
 }
 
 /// Maps a ureq failure to what failed: TLS, the https-only rule, the size limit, or transport.
-fn classify(url: &Url, error: ureq::Error) -> FetchError {
+pub(crate) fn classify(url: &Url, error: ureq::Error) -> FetchError {
     let tls = |reason: String| FetchError::Tls {
         url: url.to_string(),
         reason,

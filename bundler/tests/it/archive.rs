@@ -598,6 +598,7 @@ fn create_refuses_more_keys_than_readers_accept_before_reading_inputs() {
         extra_ca_pem: None,
         now: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
         sequence: None,
+        collect: Default::default(),
     };
     // The missing input would be an Io error; the key count is refused first.
     let err = create(

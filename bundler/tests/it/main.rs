@@ -3,6 +3,8 @@
 #[cfg(test)]
 mod archive;
 #[cfg(test)]
+mod collect;
+#[cfg(test)]
 mod create;
 #[cfg(test)]
 mod fetch;

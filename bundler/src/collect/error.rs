@@ -1,0 +1,151 @@
+//! `CollectError`: what went wrong collecting an image, always naming the image as the spec
+//! wrote it, then the problem (`Problem`) in one line.
+
+use std::path::PathBuf;
+
+use crate::archive::Sha256Digest;
+use crate::fetch::FetchError;
+
+/// Why an image could not be collected: the image as the spec names it, and the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("image {image}: {problem}")]
+pub struct CollectError {
+    /// The image reference as written in the spec.
+    pub image: String,
+    /// What went wrong.
+    pub problem: Problem,
+}
+
+/// One way collecting an image fails.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Problem {
+    /// The registry has no such manifest, blob or tag (HTTP 404).
+    #[error("{what} not found in {registry}/{repository}")]
+    NotFound {
+        /// `manifest sha256:…`, `tag v1`, `blob sha256:…`.
+        what: String,
+        /// The registry.
+        registry: String,
+        /// The repository.
+        repository: String,
+    },
+    /// The registry (or its token service) refused access.
+    #[error("registry {registry} refused access: {reason}")]
+    AuthRefused {
+        /// The registry.
+        registry: String,
+        /// What was refused and how.
+        reason: String,
+    },
+    /// What the registry sent does not hash to the digest it was asked for.
+    #[error("{what}: digest mismatch (expected {expected}, received {actual})")]
+    DigestMismatch {
+        /// `manifest …`, `blob …`.
+        what: String,
+        /// The digest asked for.
+        expected: Sha256Digest,
+        /// The digest of what arrived.
+        actual: Sha256Digest,
+    },
+    /// What the registry sent is not the size its descriptor gives.
+    #[error("{what}: size mismatch (expected {expected} bytes, received {actual})")]
+    SizeMismatch {
+        /// The blob.
+        what: String,
+        /// The descriptor's size.
+        expected: u64,
+        /// What arrived (at least).
+        actual: u64,
+    },
+    /// The tag named another manifest at the end of the pull than when it was resolved.
+    #[error("tag {tag} moved while the image was pulled (resolved to {resolved}, now {now})")]
+    TagMoved {
+        /// The tag.
+        tag: String,
+        /// The digest it was resolved to (and pulled).
+        resolved: Sha256Digest,
+        /// What it names now (`none` when it is gone).
+        now: String,
+    },
+    /// No referrer carries a Sigstore bundle that could sign the image.
+    #[error(
+        "no signature found: no Sigstore bundle refers to {digest} (referrers: {discovery}); --allow-unsigned packs it anyway"
+    )]
+    NoSignature {
+        /// The image digest.
+        digest: Sha256Digest,
+        /// How referrers were looked for.
+        discovery: String,
+    },
+    /// A manifest, index or referrers list over the size limit.
+    #[error("{what} is larger than {limit} bytes")]
+    ManifestTooLarge {
+        /// Which document.
+        what: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// An index names a manifest that is already on the path from the root to it.
+    #[error("index loop: {digest} is named again inside itself")]
+    IndexLoop {
+        /// The repeated digest.
+        digest: Sha256Digest,
+    },
+    /// Indexes nested deeper than the limit.
+    #[error("index {digest} is nested deeper than {limit} levels of indexes")]
+    IndexTooDeep {
+        /// The index too deep.
+        digest: Sha256Digest,
+        /// The limit.
+        limit: usize,
+    },
+    /// A redirect to a URL that is not `https://`.
+    #[error("{url} redirected to {to}: only https:// is followed")]
+    InsecureRedirect {
+        /// The URL asked for.
+        url: String,
+        /// Where the registry sent the client.
+        to: String,
+    },
+    /// A document that is not what the distribution or image spec says it is.
+    #[error("{what}: {reason}")]
+    Malformed {
+        /// Which document.
+        what: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// `platforms` selects nothing, or a part of an index the site cannot check.
+    #[error("{0}")]
+    Platforms(String),
+    /// Credentials or CA files could not be used.
+    #[error("{0}")]
+    Config(String),
+    /// The HTTPS exchange failed (TLS, transport, an unexpected status).
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// A file in the cache or work folder could not be written or read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl Problem {
+    /// This problem, for `image`.
+    pub(crate) fn at(self, image: &str) -> CollectError {
+        CollectError {
+            image: image.to_owned(),
+            problem: self,
+        }
+    }
+
+    pub(crate) fn io(path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> Problem {
+        let path = path.into();
+        move |source| Problem::Io { path, source }
+    }
+}

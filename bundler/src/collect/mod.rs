@@ -1,0 +1,703 @@
+//! Collecting artifacts and their evidence straight from where they are published. Today:
+//! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`).
+//! npm, PyPI, GitHub release and plain `url` sources are to come as further `Source` kinds
+//! beside `image` (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…`
+//! shape: files on disk with their digests, evidence with where it came from.
+//!
+//! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
+//! moved meanwhile is an error); the manifest or index is walked down to every config and
+//! layer (`platforms` selects from an index); referrers give the evidence; blobs stream into
+//! a content-addressed store (the `--cache` folder, or a work folder), each hashed as it
+//! arrives and kept only if it is what was asked for, several at a time. Nothing collected is
+//! trusted: `create` hashes what it packs and preflight verifies every bundle, as for local
+//! inputs.
+//!
+//! The public interface is:
+
+mod auth;
+mod error;
+mod image;
+mod reference;
+mod referrers;
+mod registry;
+mod store;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+
+pub use auth::default_auth_file;
+pub use error::{CollectError, Problem};
+pub use reference::{ImageReference, Pin};
+pub use referrers::{
+    COSIGN_SIGN_PREDICATE, Discovery, EvidenceKind, SBOM_TYPES, SIGSTORE_BUNDLE_TYPES,
+};
+pub use store::Written;
+
+use self::image::{BlobRef, Held, Walked};
+use self::referrers::{Found, Outcome};
+use self::registry::Registry;
+use self::store::BlobStore;
+use crate::archive::{RelativePath, Sha256Digest};
+use crate::fetch::HttpClient;
+use crate::progress::Progress;
+
+/// Downloads at once, by default.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+
+/// Set to a folder, pauses after tags are resolved (`collect-resolved.reached`, waiting for
+/// `collect-resolved.go`), so tests can move a tag mid-pull. Unset, it costs one lookup.
+pub const PAUSE_DIR_ENV: &str = "AIRLOCK_TEST_PAUSE_DIR";
+
+/// How to collect.
+#[derive(Debug, Clone)]
+pub struct CollectOptions {
+    /// The content-addressed cache folder (`create --cache`): blobs held there are not
+    /// fetched again, and everything fetched is kept there.
+    pub cache: Option<PathBuf>,
+    /// The container auth file to take registry credentials from.
+    pub auth_file: Option<PathBuf>,
+    /// Pack an image no Sigstore bundle refers to (flagged) instead of failing.
+    pub allow_unsigned: bool,
+    /// Downloads at once (at least 1).
+    pub concurrency: usize,
+}
+
+impl Default for CollectOptions {
+    fn default() -> Self {
+        Self {
+            cache: None,
+            auth_file: None,
+            allow_unsigned: false,
+            concurrency: DEFAULT_CONCURRENCY,
+        }
+    }
+}
+
+/// Extra CA certificates: for every HTTPS connection, and per registry host.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryAccess {
+    /// PEM trusted for every connection (`create --ca-file`).
+    pub extra_ca_pem: Option<Vec<u8>>,
+    /// PEM trusted for one registry, by its name as images write it (`[[registry]]`).
+    pub per_registry: BTreeMap<String, Vec<u8>>,
+}
+
+/// One image to collect.
+#[derive(Debug, Clone)]
+pub struct ImageRequest {
+    /// The artifact's name.
+    pub name: String,
+    /// The image.
+    pub reference: ImageReference,
+    /// Platforms to take from an index (empty: all of it).
+    pub platforms: Vec<String>,
+    /// Sigstore bundles the spec lists for it from files (with any, finding none in the
+    /// registry is not an error).
+    pub local_bundles: usize,
+}
+
+/// What an image is and what would be (or was) fetched for it: `create --dry-run` prints
+/// this, `create` records it in its output.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImagePlan {
+    /// The artifact's name.
+    pub name: String,
+    /// The image as the spec names it.
+    pub source: String,
+    /// The registry and repository.
+    pub registry: String,
+    /// The repository.
+    pub repository: String,
+    /// The tag resolved (once) to `resolved`, if the spec named a tag.
+    pub tag: Option<String>,
+    /// What the tag named (an index when `digest` is one platform's manifest).
+    pub resolved: Sha256Digest,
+    /// What is packed and what signatures must cover.
+    pub digest: Sha256Digest,
+    /// Its media type.
+    pub media_type: String,
+    /// The platforms packed.
+    pub platforms: Vec<String>,
+    /// Every manifest, config and layer.
+    pub blobs: Vec<PlannedBlob>,
+    /// How referrers were listed.
+    pub discovery: Discovery,
+    /// Every referrer found.
+    pub referrers: Vec<PlannedReferrer>,
+    /// No Sigstore bundle refers to the image (packed only with `--allow-unsigned`).
+    pub unsigned: bool,
+}
+
+/// A blob of the image.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedBlob {
+    /// Its digest.
+    pub digest: Sha256Digest,
+    /// Its size.
+    pub size: u64,
+    /// Its media type.
+    pub media_type: String,
+    /// Already in the cache (not fetched).
+    pub held: bool,
+}
+
+/// A referrer and what it gives.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedReferrer {
+    /// The referrer manifest's digest.
+    pub referrer: Sha256Digest,
+    /// Its artifact type.
+    pub artifact_type: String,
+    /// Where its content goes (`None`: ignored).
+    pub kind: Option<EvidenceKind>,
+    /// The bundle or SBOM blob.
+    pub blob: Option<Sha256Digest>,
+    /// Its size.
+    pub size: Option<u64>,
+    /// The signer the bundle names, unverified (SAN and issuer, or key hint).
+    pub signer: Option<String>,
+    /// A DSSE bundle's predicate type.
+    pub predicate_type: Option<String>,
+    /// Why it is not used.
+    pub ignored: Option<String>,
+}
+
+impl ImagePlan {
+    /// Bytes to fetch (blobs not held).
+    pub fn bytes_to_fetch(&self) -> u64 {
+        self.blobs.iter().filter(|b| !b.held).map(|b| b.size).sum()
+    }
+}
+
+/// A file `create` packs, pulled or written here.
+#[derive(Debug, Clone)]
+pub struct PulledFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// The digest it must have.
+    pub digest: Sha256Digest,
+    /// Its size and XXH3, when it was hashed as it was written now (else `create` hashes it,
+    /// and it must still hash to `digest`).
+    pub written: Option<Written>,
+}
+
+/// A piece of evidence pulled, and where it came from.
+#[derive(Debug, Clone)]
+pub struct PulledEvidence {
+    /// Bundle, attestation or SBOM.
+    pub kind: EvidenceKind,
+    /// The file.
+    pub file: PulledFile,
+    /// The referrer manifest it came from.
+    pub referrer: Sha256Digest,
+}
+
+/// A collected image: its layout's files and its evidence, on disk.
+#[derive(Debug, Clone)]
+pub struct CollectedImage {
+    /// What was planned and done.
+    pub plan: ImagePlan,
+    /// The folder holding its `oci-layout` and `index.json`.
+    pub layout: PathBuf,
+    /// The layout's files: `oci-layout`, `index.json`, `blobs/sha256/<hex>` (sorted).
+    pub files: Vec<(RelativePath, PulledFile)>,
+    /// Its evidence.
+    pub evidence: Vec<PulledEvidence>,
+    /// Blobs downloaded now, and their bytes.
+    pub fetched_blobs: usize,
+    /// Bytes downloaded now.
+    pub fetched_bytes: u64,
+}
+
+/// Resolves and lists every image, its blobs and its referrers (reading bundles to name
+/// their signers) without writing anything: `create --dry-run`.
+pub fn survey(
+    requests: &[ImageRequest],
+    access: &RegistryAccess,
+    options: &CollectOptions,
+) -> Result<Vec<ImagePlan>, CollectError> {
+    let clients = Clients::new(access);
+    let cache = options.cache.as_deref().map(BlobStore::existing);
+    requests
+        .iter()
+        .map(|request| {
+            let source = request.reference.to_string();
+            let puller = Puller::new(request, &clients, options, cache.clone())
+                .map_err(|p| p.at(&source))?;
+            let planned = plan(request, &puller).map_err(|p| p.at(&source))?;
+            Ok(planned.plan)
+        })
+        .collect()
+}
+
+/// Pulls every image into the cache (or `work_dir`) and writes each one's layout folder
+/// under `work_dir`. Fails on the first image that cannot be collected.
+pub fn collect(
+    requests: &[ImageRequest],
+    access: &RegistryAccess,
+    options: &CollectOptions,
+    work_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<CollectedImage>, CollectError> {
+    let clients = Clients::new(access);
+    let root = options
+        .cache
+        .clone()
+        .unwrap_or_else(|| work_dir.join("store"));
+    let store = BlobStore::open(&root).map_err(|p| p.at("(cache)"))?;
+    let mut planned = Vec::new();
+    for request in requests {
+        let source = request.reference.to_string();
+        progress.phase(&format!("resolve {}", request.name), 0);
+        let puller = Puller::new(request, &clients, options, Some(store.clone()))
+            .map_err(|p| p.at(&source))?;
+        let p = plan(request, &puller).map_err(|p| p.at(&source))?;
+        if p.plan.unsigned && !options.allow_unsigned {
+            return Err(Problem::NoSignature {
+                digest: p.plan.digest,
+                discovery: p.plan.discovery.to_string(),
+            }
+            .at(&source));
+        }
+        planned.push((puller, p));
+    }
+    pause_at("collect-resolved");
+    let mut out = Vec::new();
+    for (i, (puller, p)) in planned.into_iter().enumerate() {
+        let source = p.plan.source.clone();
+        let layout = work_dir.join(format!("layout-{i}"));
+        let image =
+            pull(&puller, p, &store, &layout, options, progress).map_err(|e| e.at(&source))?;
+        out.push(image);
+    }
+    Ok(out)
+}
+
+/// One HTTPS client per registry (its own extra CA, if any).
+struct Clients<'a> {
+    access: &'a RegistryAccess,
+    made: Mutex<BTreeMap<String, (HttpClient, HttpClient)>>,
+}
+
+impl<'a> Clients<'a> {
+    fn new(access: &'a RegistryAccess) -> Self {
+        Self {
+            access,
+            made: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    /// The client for `registry`, and another for its token service.
+    fn for_registry(&self, registry: &str) -> Result<(HttpClient, HttpClient), Problem> {
+        let mut made = lock(&self.made);
+        if let Some(clients) = made.get(registry) {
+            return Ok(clients.clone());
+        }
+        let mut pem = self.access.extra_ca_pem.clone().unwrap_or_default();
+        if let Some(own) = self.access.per_registry.get(registry) {
+            pem.push(b'\n');
+            pem.extend_from_slice(own);
+        }
+        let pem = (!pem.is_empty()).then_some(&pem[..]);
+        let clients = (HttpClient::new(pem)?, HttpClient::new(pem)?);
+        made.insert(registry.to_owned(), clients.clone());
+        Ok(clients)
+    }
+}
+
+/// Reads an image's documents and small blobs: from the store when it holds them, else from
+/// the registry (counted).
+struct Puller {
+    registry: Registry,
+    store: Option<BlobStore>,
+    fetched_documents: AtomicUsize,
+}
+
+impl Puller {
+    fn new(
+        request: &ImageRequest,
+        clients: &Clients<'_>,
+        options: &CollectOptions,
+        store: Option<BlobStore>,
+    ) -> Result<Self, Problem> {
+        let reference = &request.reference;
+        let (client, token_client) = clients.for_registry(reference.registry())?;
+        let credentials = match &options.auth_file {
+            Some(file) => {
+                auth::credentials_for(file, reference.registry()).map_err(Problem::Config)?
+            }
+            None => None,
+        };
+        Ok(Self {
+            registry: Registry::new(
+                reference.registry(),
+                reference.api_host(),
+                reference.repository(),
+                &client,
+                &token_client,
+                credentials,
+            )?,
+            store,
+            fetched_documents: AtomicUsize::new(0),
+        })
+    }
+}
+
+impl referrers::Source for Puller {
+    fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    fn document(&self, digest: &Sha256Digest) -> Result<image::Served, Problem> {
+        if let Some(bytes) = self
+            .store
+            .as_ref()
+            .and_then(|s| s.read(digest, registry::MAX_MANIFEST))
+        {
+            return Ok((bytes, None));
+        }
+        self.fetched_documents.fetch_add(1, Ordering::Relaxed);
+        let fetched = self.registry.manifest(digest)?;
+        Ok((fetched.bytes, fetched.content_type))
+    }
+
+    fn small_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, Problem> {
+        if let Some(bytes) = self.store.as_ref().and_then(|s| s.read(digest, limit)) {
+            return Ok(bytes);
+        }
+        self.registry.small_blob(digest, limit)
+    }
+}
+
+/// An image resolved and walked, its referrers sorted.
+struct Planned {
+    plan: ImagePlan,
+    walked: Walked,
+    found: Vec<Found>,
+    /// The tag to resolve again once everything is pulled (it must not have moved).
+    recheck: Option<String>,
+}
+
+fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
+    use referrers::Source as _;
+    let reference = &request.reference;
+    let registry = &puller.registry;
+    let (resolved, tag, prefetched, recheck) = match reference.pin() {
+        Pin::Digest { digest, tag } => (*digest, tag.clone(), None, None),
+        Pin::Tag(tag) => match registry.resolve_tag(tag)? {
+            Some((digest, fetched)) => (digest, Some(tag.clone()), fetched, Some(tag.clone())),
+            None => {
+                return Err(Problem::NotFound {
+                    what: format!("tag {tag}"),
+                    registry: registry.name().to_owned(),
+                    repository: registry.repository().to_owned(),
+                });
+            }
+        },
+    };
+    let (bytes, content_type) = match prefetched {
+        Some(fetched) => (fetched.bytes, fetched.content_type),
+        None => puller.document(&resolved)?,
+    };
+    let walked = image::walk(
+        Held {
+            digest: resolved,
+            bytes,
+        },
+        content_type.as_deref(),
+        &request.platforms,
+        &mut |d| puller.document(d),
+    )?;
+    let (discovery, found) = referrers::discover(puller, &walked.digest)?;
+    let held =
+        |d: &Sha256Digest, size: u64| puller.store.as_ref().is_some_and(|s| s.holds(d, size));
+    let mut blobs: Vec<PlannedBlob> = walked
+        .documents
+        .iter()
+        .map(|d| PlannedBlob {
+            digest: d.digest,
+            size: d.bytes.len() as u64,
+            media_type: image::Document::parse(&d.bytes, None, "")
+                .map(|(_, _, t)| t)
+                .unwrap_or_default(),
+            held: held(&d.digest, d.bytes.len() as u64),
+        })
+        .collect();
+    blobs.extend(walked.blobs.iter().map(|b| PlannedBlob {
+        digest: b.digest,
+        size: b.size,
+        media_type: b.media_type.clone(),
+        held: held(&b.digest, b.size),
+    }));
+    let referrers: Vec<PlannedReferrer> = found
+        .iter()
+        .map(|f| match &f.outcome {
+            Outcome::Evidence {
+                kind,
+                blob,
+                signer,
+                predicate_type,
+                ..
+            } => PlannedReferrer {
+                referrer: f.referrer,
+                artifact_type: f.artifact_type.clone(),
+                kind: Some(*kind),
+                blob: Some(blob.digest),
+                size: Some(blob.size),
+                signer: signer.clone(),
+                predicate_type: predicate_type.clone(),
+                ignored: None,
+            },
+            Outcome::Ignored(why) => PlannedReferrer {
+                referrer: f.referrer,
+                artifact_type: f.artifact_type.clone(),
+                kind: None,
+                blob: None,
+                size: None,
+                signer: None,
+                predicate_type: None,
+                ignored: Some(why.clone()),
+            },
+        })
+        .collect();
+    let unsigned = request.local_bundles == 0
+        && !referrers
+            .iter()
+            .any(|r| r.kind == Some(EvidenceKind::Bundle));
+    let plan = ImagePlan {
+        name: request.name.clone(),
+        source: reference.to_string(),
+        registry: reference.registry().to_owned(),
+        repository: reference.repository().to_owned(),
+        tag,
+        resolved,
+        digest: walked.digest,
+        media_type: walked.media_type.clone(),
+        platforms: walked.platforms.clone(),
+        blobs,
+        discovery,
+        referrers,
+        unsigned,
+    };
+    Ok(Planned {
+        plan,
+        walked,
+        found,
+        recheck,
+    })
+}
+
+/// Stores what planning read, downloads the rest, checks the tag did not move, and writes
+/// the layout folder.
+fn pull(
+    puller: &Puller,
+    planned: Planned,
+    store: &BlobStore,
+    layout: &Path,
+    options: &CollectOptions,
+    progress: &dyn Progress,
+) -> Result<CollectedImage, Problem> {
+    let Planned {
+        plan,
+        walked,
+        found,
+        recheck,
+    } = planned;
+    let mut written: BTreeMap<Sha256Digest, Written> = BTreeMap::new();
+    let keep = |written: &mut BTreeMap<Sha256Digest, Written>,
+                digest: &Sha256Digest,
+                bytes: &[u8]|
+     -> Result<(), Problem> {
+        if !store.holds(digest, bytes.len() as u64) {
+            written.insert(*digest, store.put(digest, bytes)?);
+        }
+        Ok(())
+    };
+    for document in &walked.documents {
+        keep(&mut written, &document.digest, &document.bytes)?;
+    }
+    let mut evidence = Vec::new();
+    let mut downloads: Vec<BlobRef> = walked.blobs.clone();
+    for f in &found {
+        let Outcome::Evidence {
+            kind,
+            manifest,
+            blob,
+            bytes,
+            ..
+        } = &f.outcome
+        else {
+            continue;
+        };
+        keep(&mut written, &manifest.digest, &manifest.bytes)?;
+        match bytes {
+            Some(bytes) => keep(&mut written, &blob.digest, bytes)?,
+            None => downloads.push(blob.clone()),
+        }
+        evidence.push((*kind, blob.digest, f.referrer));
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    downloads.retain(|b| seen.insert(b.digest) && !store.holds(&b.digest, b.size));
+    let fetched_bytes: u64 = downloads.iter().map(|b| b.size).sum();
+    progress.phase(&format!("pull {}", plan.name), fetched_bytes);
+    let pulled = download(
+        &puller.registry,
+        &downloads,
+        store,
+        options.concurrency,
+        progress,
+    )?;
+    let fetched_blobs = pulled.len();
+    written.extend(pulled);
+
+    if let Some(tag) = &recheck {
+        let now = puller.registry.resolve_tag(tag)?;
+        let now_digest = now.as_ref().map(|(d, _)| *d);
+        if now_digest != Some(plan.resolved) {
+            return Err(Problem::TagMoved {
+                tag: tag.clone(),
+                resolved: plan.resolved,
+                now: now_digest.map_or_else(|| "none".to_owned(), |d| d.to_string()),
+            });
+        }
+    }
+
+    std::fs::create_dir_all(layout).map_err(Problem::io(layout))?;
+    let oci_layout = layout.join("oci-layout");
+    std::fs::write(&oci_layout, br#"{"imageLayoutVersion":"1.0.0"}"#)
+        .map_err(Problem::io(&oci_layout))?;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": plan.media_type,
+            "digest": plan.digest.to_string(),
+            "size": walked.size,
+        }],
+    });
+    let index_path = layout.join("index.json");
+    let index_bytes = index.to_string().into_bytes();
+    std::fs::write(&index_path, &index_bytes).map_err(Problem::io(&index_path))?;
+
+    let file = |digest: &Sha256Digest| PulledFile {
+        path: store.path(digest),
+        digest: *digest,
+        written: written.get(digest).copied(),
+    };
+    let relative = |p: &str| {
+        RelativePath::new(p).map_err(|reason| Problem::Malformed {
+            what: p.to_owned(),
+            reason,
+        })
+    };
+    let mut files = vec![
+        (
+            relative("oci-layout")?,
+            PulledFile {
+                path: oci_layout,
+                digest: Sha256Digest::of(br#"{"imageLayoutVersion":"1.0.0"}"#),
+                written: None,
+            },
+        ),
+        (
+            relative("index.json")?,
+            PulledFile {
+                path: index_path,
+                digest: Sha256Digest::of(&index_bytes),
+                written: None,
+            },
+        ),
+    ];
+    let mut digests: Vec<Sha256Digest> = walked.documents.iter().map(|d| d.digest).collect();
+    digests.extend(walked.blobs.iter().map(|b| b.digest));
+    digests.sort();
+    digests.dedup();
+    for digest in &digests {
+        files.push((
+            relative(&format!("blobs/sha256/{}", digest.hex()))?,
+            file(digest),
+        ));
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    let evidence = evidence
+        .into_iter()
+        .map(|(kind, digest, referrer)| PulledEvidence {
+            kind,
+            file: file(&digest),
+            referrer,
+        })
+        .collect();
+    Ok(CollectedImage {
+        plan,
+        layout: layout.to_owned(),
+        files,
+        evidence,
+        fetched_blobs,
+        fetched_bytes,
+    })
+}
+
+/// Downloads `blobs` into `store`, `concurrency` at a time; the first failure stops the rest.
+fn download(
+    registry: &Registry,
+    blobs: &[BlobRef],
+    store: &BlobStore,
+    concurrency: usize,
+    progress: &dyn Progress,
+) -> Result<BTreeMap<Sha256Digest, Written>, Problem> {
+    let next = AtomicUsize::new(0);
+    let done = AtomicU64::new(0);
+    let failed = AtomicBool::new(false);
+    let results = Mutex::new(BTreeMap::new());
+    let first_error = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency.clamp(1, blobs.len().max(1)) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(blob) = blobs.get(i) else { break };
+                    let advance = |n: u64| {
+                        let all = done.fetch_add(n, Ordering::Relaxed) + n;
+                        progress.set(all);
+                    };
+                    match registry.blob_to_store(&blob.digest, blob.size, store, &advance) {
+                        Ok(written) => {
+                            lock(&results).insert(blob.digest, written);
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            lock(&first_error).get_or_insert(e);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = lock(&first_error).take() {
+        return Err(e);
+    }
+    Ok(std::mem::take(&mut *lock(&results)))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The test handshake (see [`PAUSE_DIR_ENV`]).
+fn pause_at(point: &str) {
+    let Some(dir) = std::env::var_os(PAUSE_DIR_ENV) else {
+        return;
+    };
+    let dir = PathBuf::from(dir);
+    if std::fs::write(dir.join(format!("{point}.reached")), b"").is_err() {
+        return;
+    }
+    let go = dir.join(format!("{point}.go"));
+    while !go.exists() {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}

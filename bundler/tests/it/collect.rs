@@ -1,0 +1,940 @@
+//! `create` with `image = …` against a real registry: Debian's `docker-registry` on loopback
+//! with the kit's TLS certificate and htpasswd or token authentication, images pushed with
+//! `skopeo`, signed by the kit's private Sigstore and attached as OCI 1.1 referrers through
+//! the referrers tag schema. And what a registry must not get away with, from a scripted
+//! server where the real one will not misbehave.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use airlock_tests::{
+    BUNDLE_V03_MEDIA_TYPE, Instance, LogServer, OciLayout, OciManifest, Predicate, Provenance,
+    Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, SignOptions, TlsMaterial,
+    TufRepoBuilder, sha256,
+};
+use chrono::{DateTime, Duration, Utc};
+
+const IDENTITY: &str = "https://ci.airlock.test/org/app/.ci/release.yml@refs/heads/main";
+const ISSUER: &str = "https://token.ci.airlock.test";
+const USER: &str = "release-bot";
+const PASSWORD: &str = "correct horse";
+const CYCLONEDX: &str = "application/vnd.cyclonedx+json";
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_airlock-bundler"))
+}
+
+fn run(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    eprintln!(
+        "stdout: {}\nstderr: {}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The tools, or `None` (the test is skipped with its reason; under CI it fails).
+fn tools() -> Option<(PathBuf, PathBuf, PathBuf)> {
+    let setup = "bash tests/setup-registry.sh";
+    Some((
+        crate::outside::installed_tool(Path::new("/usr/bin/docker-registry"), setup)?,
+        crate::outside::installed_tool(Path::new("/usr/bin/htpasswd"), setup)?,
+        crate::outside::installed_tool(Path::new("/usr/bin/skopeo"), setup)?,
+    ))
+}
+
+/// A connected side with a registry: the kit's Sigstore, its TUF repository and log, a
+/// publisher key, and images in the registry.
+struct Fixture {
+    dir: tempfile::TempDir,
+    registry: Registry,
+    skopeo: PathBuf,
+    sigstore: Instance,
+    tls: TlsMaterial,
+    log: LogServer,
+    key: PathBuf,
+    public: PathBuf,
+}
+
+/// An image pushed: its manifest's digest, size and bytes.
+struct Pushed {
+    manifest: OciManifest,
+    bytes: Vec<u8>,
+}
+
+impl Fixture {
+    fn new(auth: RegistryAuth) -> Option<Self> {
+        let (docker_registry, htpasswd, skopeo) = tools()?;
+        let dir = tempfile::tempdir().unwrap();
+        let base = DateTime::from_timestamp(1_768_478_400, 0).unwrap();
+        let sigstore = Instance::new(41, base).unwrap();
+        let now = Utc::now().timestamp();
+        let tls = TlsMaterial::new(43, now - 3600, now + 3600).unwrap();
+        let registry = Registry::start(&RegistryOptions {
+            binary: &docker_registry,
+            htpasswd: &htpasswd,
+            dir: &dir.path().join("registry"),
+            tls: &tls,
+            auth,
+            now,
+        })
+        .unwrap();
+        let tuf = TufRepoBuilder::new(42, Utc::now() - Duration::days(1))
+            .trusted_root(sigstore.trusted_root_json().unwrap())
+            .write(&dir.path().join("tuf"))
+            .unwrap();
+        std::fs::write(dir.path().join("tuf/1.root.json"), &tuf.initial_root).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), tls.ca_pem()).unwrap();
+        let log = LogServer::start_https(sigstore.log(), &tls).unwrap();
+        let generated =
+            airlock_bundler::keys::generate(&dir.path().join("publisher"), None).unwrap();
+        registry
+            .write_auth_file(&dir.path().join("auth.json"), USER, PASSWORD)
+            .unwrap();
+        Some(Self {
+            dir,
+            registry,
+            skopeo,
+            sigstore,
+            tls,
+            log,
+            key: generated.key_path,
+            public: generated.pub_path,
+        })
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn host(&self) -> &str {
+        self.registry.host()
+    }
+
+    /// Pushes a one-image layout of `layers` as `repository:tag`.
+    fn push(&self, repository: &str, tag: &str, layers: &[&[u8]]) -> Pushed {
+        let layout_dir = self.path(&format!("layouts/{repository}-{tag}"));
+        let (layout, manifest) = OciLayout::new(&layout_dir, layers).unwrap();
+        self.registry
+            .push_layout(&self.skopeo, &layout.dir, &format!("{repository}:{tag}"))
+            .unwrap();
+        let hex = manifest.digest.trim_start_matches("sha256:");
+        let bytes = std::fs::read(layout.dir.join("blobs/sha256").join(hex)).unwrap();
+        Pushed { manifest, bytes }
+    }
+
+    /// Attaches a signature, SLSA provenance, a CycloneDX SBOM and something unrelated.
+    fn sign(&mut self, repository: &str, image: &Pushed) -> Vec<String> {
+        let opts = SignOptions::workload(IDENTITY, ISSUER);
+        let signed = self.sigstore.sign_blob(&image.bytes, &opts).unwrap();
+        let digest: [u8; 32] = hex::decode(image.manifest.digest.trim_start_matches("sha256:"))
+            .unwrap()
+            .try_into()
+            .unwrap();
+        let provenance = self
+            .sigstore
+            .attest(
+                repository,
+                digest,
+                &Predicate::SlsaV1(Provenance {
+                    builder_id: "https://ci.airlock.test/builder".into(),
+                    build_type: "https://ci.airlock.test/buildtypes/image/v1".into(),
+                    source_uri: "git+https://git.airlock.test/org/app".into(),
+                    source_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+                }),
+                &opts,
+            )
+            .unwrap();
+        let sbom = serde_json::json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.5",
+            "components": [{"type": "library", "name": "musl", "version": "1.2.5"}],
+        })
+        .to_string();
+        let attach = |artifact_type: &str, content: &[u8]| {
+            self.registry
+                .attach(
+                    repository,
+                    &image.manifest.digest,
+                    image.manifest.size,
+                    artifact_type,
+                    content,
+                )
+                .unwrap()
+        };
+        vec![
+            attach(BUNDLE_V03_MEDIA_TYPE, &signed.json),
+            attach(BUNDLE_V03_MEDIA_TYPE, &provenance.json),
+            attach(CYCLONEDX, sbom.as_bytes()),
+            attach("application/vnd.example.note+json", b"{\"note\":1}"),
+        ]
+    }
+
+    /// Grows the log after the signatures (the archive then needs proofs) and serves it.
+    fn publish_log(&mut self) {
+        let t = 1_768_478_400 + 3600;
+        for i in 0..20 {
+            self.sigstore
+                .log_mut()
+                .append(format!("later entry {i}").into_bytes(), t + i)
+                .unwrap();
+        }
+        self.log.set_log(self.sigstore.log());
+    }
+
+    fn spec(&self, name: &str, artifacts: &str) -> PathBuf {
+        let spec = format!(
+            r#"
+[publisher]
+name = "release-team"
+sequence = 7
+
+[[trust]]
+name = "private-sigstore"
+root = "tuf/1.root.json"
+metadata = "tuf/metadata"
+targets = "tuf/targets"
+
+[[log]]
+url = "{url}"
+api = "rekor-v1"
+
+[[registry]]
+host = "{host}"
+ca_file = "registry/ca.pem"
+{artifacts}
+"#,
+            url = self.log.url(),
+            host = self.host(),
+        );
+        let path = self.path(&format!("{name}.toml"));
+        std::fs::write(&path, spec).unwrap();
+        path
+    }
+
+    fn create_command(&self, spec: &Path, out: &str, extra: &[&str]) -> Command {
+        let mut cmd = bin();
+        cmd.arg("create")
+            .arg("--spec")
+            .arg(spec)
+            .arg("--key")
+            .arg(&self.key)
+            .arg("-o")
+            .arg(self.path(out))
+            .arg("--ca-file")
+            .arg(self.path("ca.pem"))
+            .args(extra)
+            .env("REGISTRY_AUTH_FILE", self.path("auth.json"))
+            .env_remove("AIRLOCK_TEST_PAUSE_DIR");
+        cmd
+    }
+
+    fn create(&self, spec: &Path, out: &str, extra: &[&str]) -> Output {
+        run(&mut self.create_command(spec, out, extra))
+    }
+
+    fn verify(&self, archive: &str) -> Output {
+        run(bin()
+            .arg("verify")
+            .arg(self.path(archive))
+            .arg("--pub")
+            .arg(&self.public)
+            .arg("--tuf-root")
+            .arg(format!(
+                "private-sigstore={}",
+                self.path("tuf/1.root.json").display()
+            )))
+    }
+
+    fn inspect(&self, archive: &str) -> serde_json::Value {
+        let out = run(bin()
+            .arg("inspect")
+            .arg(self.path(archive))
+            .arg("--pub")
+            .arg(&self.public)
+            .arg("--json"));
+        assert_eq!(out.status.code(), Some(0));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["manifest"].clone()
+    }
+}
+
+fn image_table(image: &str) -> String {
+    format!("\n[[artifact]]\nname = \"app\"\nimage = \"{image}\"\n")
+}
+
+#[test]
+fn an_image_by_tag_is_pulled_with_its_referrers_verifies_and_the_cache_fetches_nothing_twice() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one", &vec![7u8; 300_000]]);
+    let referrers = f.sign("app", &image);
+    f.publish_log();
+    let spec = f.spec("app", &image_table(&format!("{}/app:v1", f.host())));
+    let cache = f.path("cache");
+    let cache_arg = cache.to_str().unwrap();
+
+    let before = f.registry.blob_requests("app");
+    let out = f.create(
+        &spec,
+        "app.airlock.tar.zst",
+        &["--cache", cache_arg, "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pulled = &summary["images"][0];
+    assert_eq!(pulled["tag"], "v1");
+    assert_eq!(pulled["digest"], image.manifest.digest.as_str());
+    assert_eq!(pulled["resolved"], image.manifest.digest.as_str());
+    assert_eq!(pulled["discovery"], "tag-schema");
+    let kinds: Vec<(&str, &str)> = pulled["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["referrer"].as_str().unwrap(),
+                r["kind"].as_str().unwrap_or("ignored"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            (referrers[0].as_str(), "bundle"),
+            (referrers[1].as_str(), "attestation"),
+            (referrers[2].as_str(), "sbom"),
+            (referrers[3].as_str(), "ignored"),
+        ]
+    );
+    let first = f.registry.blob_requests("app") - before;
+    // config, two layers; the two bundles and the SBOM.
+    assert_eq!(first, 6);
+
+    let manifest = f.inspect("app.airlock.tar.zst");
+    let artifact = &manifest["artifacts"][0];
+    assert_eq!(artifact["name"], "app");
+    assert_eq!(artifact["kind"], "oci-image");
+    assert_eq!(artifact["digest"], image.manifest.digest.as_str());
+    assert_eq!(artifact["files"].as_array().unwrap().len(), 6);
+    assert_eq!(artifact["evidence"]["bundles"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        artifact["evidence"]["attestations"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(artifact["evidence"]["sboms"].as_array().unwrap().len(), 1);
+
+    let verified = f.verify("app.airlock.tar.zst");
+    assert_eq!(verified.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(text.contains("passed    app"), "{text}");
+    assert!(text.contains("https://slsa.dev/provenance/v1"), "{text}");
+    assert!(text.contains("CycloneDX 1.5 with 1 components"), "{text}");
+
+    // Everything is in the cache now: a second create fetches no blob at all.
+    let before = f.registry.blob_requests("app");
+    let out = f.create(&spec, "again.airlock.tar.zst", &["--cache", cache_arg]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(f.registry.blob_requests("app"), before);
+    assert!(
+        stderr(&out).contains(&format!(
+            "  tag v1 resolved to {} (application/vnd.oci.image.manifest.v1+json)\n  0 blob(s), 0 bytes fetched (4 already in the cache)",
+            image.manifest.digest
+        )),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing is left beside the archives but the cache.
+    let mut names: Vec<String> = std::fs::read_dir(f.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    names.sort();
+    assert!(names.is_empty(), "{names:?}");
+}
+
+#[test]
+fn dry_run_lists_blobs_referrers_and_signers_and_writes_nothing() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let referrers = f.sign("app", &image);
+    let spec = f.spec("app", &image_table(&format!("{}/app:v1", f.host())));
+    let before = f.registry.blob_requests("app");
+    let out = f.create(
+        &spec,
+        "never.airlock.tar.zst",
+        &[
+            "--dry-run",
+            "--cache",
+            f.path("cache").to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    // Only the two bundles are read, to name their signers; no layer, config or SBOM.
+    assert_eq!(f.registry.blob_requests("app") - before, 2);
+    assert!(!f.path("never.airlock.tar.zst").exists());
+    assert!(!f.path("cache").exists());
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let planned = &found["images"][0];
+    assert_eq!(planned["digest"], image.manifest.digest.as_str());
+    assert_eq!(planned["unsigned"], false);
+    let blobs = planned["blobs"].as_array().unwrap();
+    assert_eq!(blobs.len(), 3);
+    assert_eq!(blobs[0]["digest"], image.manifest.digest.as_str());
+    assert_eq!(blobs[2]["size"], 9);
+    assert!(blobs.iter().all(|b| b["held"] == false));
+    let signer = format!("{IDENTITY} ({ISSUER})");
+    assert_eq!(planned["referrers"][0]["referrer"], referrers[0].as_str());
+    assert_eq!(planned["referrers"][0]["signer"], signer.as_str());
+    assert_eq!(
+        planned["referrers"][1]["predicate_type"],
+        "https://slsa.dev/provenance/v1"
+    );
+    assert_eq!(
+        planned["referrers"][3]["ignored"],
+        "not a Sigstore bundle or SBOM"
+    );
+
+    // The same as text.
+    let out = f.create(&spec, "never.airlock.tar.zst", &["--dry-run"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "    {} bundle {BUNDLE_V03_MEDIA_TYPE}, names signer {signer}\n",
+            referrers[0]
+        )),
+        "{text}"
+    );
+}
+
+#[test]
+fn bearer_tokens_are_fetched_from_the_challenge_realm_and_refusals_name_the_registry() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Token {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("team/app", "v1", &[b"layer"]);
+    f.sign("team/app", &image);
+    f.publish_log();
+    let reference = format!("{}/team/app@{}", f.host(), image.manifest.digest);
+    let spec = f.spec("app", &image_table(&reference));
+    let out = f.create(&spec, "app.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(f.verify("app.airlock.tar.zst").status.code(), Some(0));
+
+    // Anonymous: the token grants nothing, the registry refuses.
+    let out = run(f
+        .create_command(&spec, "anonymous.airlock.tar.zst", &[])
+        .env("REGISTRY_AUTH_FILE", f.path("no-such-auth.json")));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("auth file"), "{}", stderr(&out));
+    std::fs::write(f.path("empty-auth.json"), r#"{"auths":{}}"#).unwrap();
+    let out = run(f
+        .create_command(&spec, "anonymous.airlock.tar.zst", &[])
+        .env("REGISTRY_AUTH_FILE", f.path("empty-auth.json")));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {reference}: registry {host} refused access: HTTP 401 for /v2/team/app/manifests/{} without credentials\n",
+            image.manifest.digest,
+            host = f.host()
+        )
+    );
+    // A wrong password: the token service refuses.
+    f.registry
+        .write_auth_file(&f.path("wrong.json"), USER, "wrong")
+        .unwrap();
+    let out = run(f
+        .create_command(&spec, "wrong.airlock.tar.zst", &[])
+        .env("REGISTRY_AUTH_FILE", f.path("wrong.json")));
+    let realm = stderr(&out)
+        .split("its token service ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(realm.starts_with("https://127.0.0.1:") && realm.ends_with("/token"));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {reference}: registry {} refused access: its token service {realm} answered HTTP 401 as {USER}\n",
+            f.host()
+        )
+    );
+}
+
+#[test]
+fn basic_auth_refusals_missing_tags_and_unsigned_images_are_errors_naming_the_image() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer"]);
+    let host = f.host().to_owned();
+    let source = format!("{host}/app:v1");
+    let spec = f.spec("app", &image_table(&source));
+
+    std::fs::write(f.path("empty-auth.json"), r#"{"auths":{}}"#).unwrap();
+    let out = run(f
+        .create_command(&spec, "a.airlock.tar.zst", &[])
+        .env("REGISTRY_AUTH_FILE", f.path("empty-auth.json")));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: registry {host} refused access: it asks for a user name and password, and the auth file has none for it\n"
+        )
+    );
+    f.registry
+        .write_auth_file(&f.path("wrong.json"), USER, "wrong")
+        .unwrap();
+    let out = run(f
+        .create_command(&spec, "a.airlock.tar.zst", &[])
+        .env("REGISTRY_AUTH_FILE", f.path("wrong.json")));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: registry {host} refused access: the password for {USER} was not accepted (HTTP 401)\n"
+        )
+    );
+
+    let missing = f.spec("missing", &image_table(&format!("{host}/app:v9")));
+    let out = f.create(&missing, "a.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!("airlock-bundler create: image {host}/app:v9: tag v9 not found in {host}/app\n")
+    );
+
+    // No referrer signs it: refused, unless --allow-unsigned.
+    let out = f.create(&spec, "a.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: no signature found: no Sigstore bundle refers to {} (referrers: referrers tag schema); --allow-unsigned packs it anyway\n",
+            image.manifest.digest
+        )
+    );
+    assert!(!f.path("a.airlock.tar.zst").exists());
+    f.publish_log();
+    let out = f.create(&spec, "a.airlock.tar.zst", &["--allow-unsigned"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("  UNSIGNED: no Sigstore bundle refers to it\n"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("preflight: 0 passed, 1 failed"));
+}
+
+#[test]
+fn a_tampered_signature_in_the_registry_fails_create_naming_the_image_and_referrer() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer"]);
+    let signed = f
+        .sigstore
+        .sign_blob(&image.bytes, &SignOptions::workload(IDENTITY, ISSUER))
+        .unwrap();
+    // One byte of the signature changed.
+    let mut bundle: serde_json::Value = serde_json::from_slice(&signed.json).unwrap();
+    let sig = bundle["messageSignature"]["signature"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut bytes = base64_decode(&sig);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    bundle["messageSignature"]["signature"] = base64_encode(&bytes).into();
+    let tampered = bundle.to_string().into_bytes();
+    let referrer = f
+        .registry
+        .attach(
+            "app",
+            &image.manifest.digest,
+            image.manifest.size,
+            BUNDLE_V03_MEDIA_TYPE,
+            &tampered,
+        )
+        .unwrap();
+    f.publish_log();
+    let source = format!("{}/app:v1", f.host());
+    let spec = f.spec("app", &image_table(&source));
+    let out = f.create(&spec, "app.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: preflight: 1 of 1 artifact(s) failed: app (image {source}): bundle {}: signature: signature does not verify against the artifact (from referrer {referrer} in {}/app)",
+            sha256(&tampered),
+            f.host()
+        )
+    );
+    assert!(!f.path("app.airlock.tar.zst").exists());
+}
+
+#[test]
+fn a_tag_that_moves_during_the_pull_is_an_error() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let first = f.push("app", "v1", &[b"first"]);
+    f.sign("app", &first);
+    let second = f.push("app", "v2", &[b"second"]);
+    let source = format!("{}/app:v1", f.host());
+    let spec = f.spec("app", &image_table(&source));
+    let pause = f.path("pause");
+    std::fs::create_dir(&pause).unwrap();
+    let child = f
+        .create_command(&spec, "app.airlock.tar.zst", &[])
+        .env("AIRLOCK_TEST_PAUSE_DIR", &pause)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    while !pause.join("collect-resolved.reached").exists() {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    f.registry
+        .tag("app", "v1", &second.manifest.digest)
+        .unwrap();
+    std::fs::write(pause.join("collect-resolved.go"), b"").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: tag v1 moved while the image was pulled (resolved to {}, now {})\n",
+            first.manifest.digest, second.manifest.digest
+        )
+    );
+}
+
+#[test]
+fn indexes_nested_too_deep_are_refused() {
+    let Some(f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer"]);
+    let mut child = (
+        image.manifest.digest.clone(),
+        image.manifest.size,
+        "application/vnd.oci.image.manifest.v1+json",
+    );
+    let mut levels = Vec::new();
+    for _ in 0..5 {
+        let index = serde_json::json!({
+            "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+            "manifests": [{"mediaType": child.2, "digest": child.0, "size": child.1}],
+        })
+        .to_string()
+        .into_bytes();
+        let digest = sha256(&index);
+        f.registry
+            .put_manifest(
+                "app",
+                &digest,
+                "application/vnd.oci.image.index.v1+json",
+                &index,
+            )
+            .unwrap();
+        levels.push(digest.clone());
+        child = (
+            digest,
+            index.len(),
+            "application/vnd.oci.image.index.v1+json",
+        );
+    }
+    let source = format!("{}/app@{}", f.host(), levels[4]);
+    let spec = f.spec("deep", &image_table(&source));
+    let out = f.create(&spec, "deep.airlock.tar.zst", &["--allow-unsigned"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: index {} is nested deeper than 4 levels of indexes\n",
+            levels[0]
+        )
+    );
+}
+
+/// A scripted registry serving `routes` under `/v2/app/`.
+fn scripted(f: &Fixture, routes: Vec<(String, Scripted)>) -> ScriptedServer {
+    let routes: BTreeMap<String, Scripted> = routes.into_iter().collect();
+    ScriptedServer::start_https(&f.tls, routes).unwrap()
+}
+
+fn answer(status: u16, headers: &[(&str, &str)], body: Vec<u8>) -> Scripted {
+    Scripted {
+        status,
+        headers: headers
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
+        body,
+    }
+}
+
+#[test]
+fn oversized_manifests_redirects_to_http_and_digest_mismatches_are_refused() {
+    let Some(f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let config = br#"{"architecture":"amd64","os":"linux"}"#.to_vec();
+    let layer = b"the layer".to_vec();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(&config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(&layer), "size": layer.len()}],
+    })
+    .to_string()
+    .into_bytes();
+    let digest = sha256(&manifest);
+    let huge = vec![b' '; (4 << 20) + 1];
+    let other = sha256(b"something else");
+    let manifest_type = ("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+    let server = scripted(
+        &f,
+        vec![
+            (
+                "HEAD /v2/app/manifests/big".into(),
+                answer(200, &[], Vec::new()),
+            ),
+            (
+                "GET /v2/app/manifests/big".into(),
+                answer(200, &[manifest_type], huge),
+            ),
+            (
+                "HEAD /v2/app/manifests/moved".into(),
+                answer(200, &[("Docker-Content-Digest", &digest)], Vec::new()),
+            ),
+            (
+                format!("GET /v2/app/manifests/{digest}"),
+                answer(
+                    307,
+                    &[("Location", "http://127.0.0.1:9/v2/app/manifests/x")],
+                    Vec::new(),
+                ),
+            ),
+            (
+                "HEAD /v2/app/manifests/lying".into(),
+                answer(200, &[("Docker-Content-Digest", &other)], Vec::new()),
+            ),
+            (
+                format!("GET /v2/app/manifests/{other}"),
+                answer(200, &[], manifest.clone()),
+            ),
+            (
+                "HEAD /v2/app/manifests/badblob".into(),
+                answer(200, &[], Vec::new()),
+            ),
+            (
+                "GET /v2/app/manifests/badblob".into(),
+                answer(200, &[manifest_type], manifest.clone()),
+            ),
+            (
+                format!("GET /v2/app/blobs/{}", sha256(&config)),
+                answer(200, &[], config.clone()),
+            ),
+            (
+                format!("GET /v2/app/blobs/{}", sha256(&layer)),
+                answer(200, &[], b"the layeR".to_vec()),
+            ),
+        ],
+    );
+    let host = server.host().to_owned();
+    let spec = |name: &str, image: &str| {
+        let path = f.path(&format!("{name}.toml"));
+        std::fs::write(
+            &path,
+            format!(
+                "[publisher]\nname = \"release-team\"\n{}",
+                image_table(image)
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let create = |name: &str, image: &str| {
+        let spec = spec(name, image);
+        f.create(
+            &spec,
+            &format!("{name}.airlock.tar.zst"),
+            &["--allow-unsigned"],
+        )
+    };
+
+    let out = create("big", &format!("{host}/app:big"));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {host}/app:big: manifest big is larger than 4194304 bytes\n"
+        )
+    );
+    let out = create("moved", &format!("{host}/app:moved"));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {host}/app:moved: https://{host}/v2/app/manifests/{digest} redirected to http://127.0.0.1:9/v2/app/manifests/x: only https:// is followed\n"
+        )
+    );
+    let out = create("lying", &format!("{host}/app:lying"));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {host}/app:lying: manifest {other}: digest mismatch (expected {other}, received {digest})\n"
+        )
+    );
+    let out = create("badblob", &format!("{host}/app:badblob"));
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {host}/app:badblob: blob {}: digest mismatch (expected {}, received {})\n",
+            sha256(&layer),
+            sha256(&layer),
+            sha256(b"the layeR")
+        )
+    );
+    assert!(
+        server
+            .seen()
+            .iter()
+            .any(|l| l.starts_with("GET /v2/app/blobs/"))
+    );
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.decode(s).unwrap()
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(b)
+}
+
+#[test]
+fn an_index_is_packed_whole_or_as_the_one_platform_selected_from_an_anonymous_registry() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Anonymous) else {
+        return;
+    };
+    let amd = f.push("multi", "amd64", &[b"amd64 layer"]);
+    let arm = f.push("multi", "arm64", &[b"arm64 layer"]);
+    let index = serde_json::json!({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": amd.manifest.digest,
+             "size": amd.manifest.size, "platform": {"os": "linux", "architecture": "amd64"}},
+            {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": arm.manifest.digest,
+             "size": arm.manifest.size, "platform": {"os": "linux", "architecture": "arm64", "variant": "v8"}},
+        ],
+    })
+    .to_string()
+    .into_bytes();
+    let index_digest = f
+        .registry
+        .put_manifest(
+            "multi",
+            "1.0",
+            "application/vnd.oci.image.index.v1+json",
+            &index,
+        )
+        .unwrap();
+    let opts = SignOptions::workload(IDENTITY, ISSUER);
+    for (digest, size, bytes) in [
+        (&index_digest, index.len(), &index),
+        (&arm.manifest.digest, arm.manifest.size, &arm.bytes),
+    ] {
+        let signed = f.sigstore.sign_blob(bytes, &opts).unwrap();
+        f.registry
+            .attach("multi", digest, size, BUNDLE_V03_MEDIA_TYPE, &signed.json)
+            .unwrap();
+    }
+    f.publish_log();
+    // No credentials at all.
+    std::fs::remove_file(f.path("auth.json")).unwrap();
+    std::fs::write(f.path("auth.json"), r#"{"auths":{}}"#).unwrap();
+    let source = format!("{}/multi:1.0", f.host());
+
+    let whole = f.spec("whole", &image_table(&source));
+    let out = f.create(&whole, "whole.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    let artifact = &f.inspect("whole.airlock.tar.zst")["artifacts"][0];
+    assert_eq!(artifact["digest"], index_digest.as_str());
+    assert_eq!(
+        artifact["media_type"],
+        "application/vnd.oci.image.index.v1+json"
+    );
+    // oci-layout, index.json, the index, two manifests, their one config, two layers.
+    assert_eq!(artifact["files"].as_array().unwrap().len(), 8);
+    assert_eq!(f.verify("whole.airlock.tar.zst").status.code(), Some(0));
+
+    let one = f.spec(
+        "one",
+        &format!("{}platforms = [\"linux/arm64\"]\n", image_table(&source)),
+    );
+    let out = f.create(&one, "one.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains(&format!(
+            "  tag 1.0 resolved to {index_digest}; packing {} (application/vnd.oci.image.manifest.v1+json, linux/arm64/v8)\n",
+            arm.manifest.digest
+        )),
+        "{}",
+        stderr(&out)
+    );
+    let artifact = &f.inspect("one.airlock.tar.zst")["artifacts"][0];
+    assert_eq!(artifact["digest"], arm.manifest.digest.as_str());
+    assert_eq!(artifact["files"].as_array().unwrap().len(), 5);
+    assert_eq!(f.verify("one.airlock.tar.zst").status.code(), Some(0));
+
+    let none = f.spec(
+        "none",
+        &format!("{}platforms = [\"linux/s390x\"]\n", image_table(&source)),
+    );
+    let out = f.create(&none, "none.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {source}: index {index_digest} has no manifest for platforms [linux/s390x] (it has [linux/amd64, linux/arm64/v8])\n"
+        )
+    );
+}
