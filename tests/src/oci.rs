@@ -45,10 +45,19 @@ impl OciLayout {
 
     /// Writes another image (config, layers, manifest) into the layout's blobs; `index.json`
     /// is left as it is.
+    /// The config lists each layer's digest as its diff id (the layers are uncompressed), so
+    /// an image of tar layers is one that unpacking clients (podman) accept.
     pub fn add_image(&self, layers: &[&[u8]]) -> Result<OciManifest> {
-        let config =
-            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-        let config = self.blob(config)?;
+        let diff_ids: Vec<String> = layers
+            .iter()
+            .map(|l| format!("sha256:{}", hex::encode(Sha256::digest(l))))
+            .collect();
+        let config = serde_json::json!({
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        });
+        let config = self.blob(config.to_string().as_bytes())?;
         let layers = layers
             .iter()
             .map(|l| {

@@ -2,7 +2,8 @@
 //! inspect` (containers/image, Debian) pull a released image with a pull token, through the
 //! bearer challenge or with a bearer token given directly; oras-py lists its referrers and
 //! fetches the site's verdict, which `airlock-bundler verify-bundle --key … --no-tlog`
-//! accepts for the image's digest and nothing else; curl downloads a released file by range.
+//! accepts for the image's digest and nothing else; podman pulls an image into its storage;
+//! curl downloads a released file by range.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -208,4 +209,78 @@ fn curl_downloads_a_released_file_by_range_and_is_refused_without_a_session() {
         .arg(&traversal));
     let body: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(body["errors"][0]["code"], "NAME_INVALID");
+}
+
+#[test]
+fn podman_pulls_a_released_image_into_its_storage() {
+    let Some(podman) = tool("/usr/bin/podman", "apt-get install podman; CI does") else {
+        return;
+    };
+    // An image podman can unpack: one layer, an empty tar (two zero blocks).
+    let mut site = crate::pages::WebSite::new(414);
+    let dir = site.world.dir().join("runnable");
+    let (layout, manifest) = airlock_tests::OciLayout::new(&dir, &[&[0u8; 1024]]).unwrap();
+    layout.point_index_at_tagged(&manifest, "1.0").unwrap();
+    let archive = site.archive(
+        "runnable",
+        &[airlock_tests::ArtifactPlan::image("runnable", &layout.dir).unwrap()],
+    );
+    let outcome = airlock_appliance::pipeline::import_file(
+        site.server.app(),
+        airlock_appliance::pipeline::ImportRequest {
+            source: airlock_appliance::store::ImportSource::Cli,
+            path: archive.clone(),
+            file_name: "runnable.airlock.tar.zst".into(),
+            actor: "test".into(),
+            original: airlock_appliance::pipeline::Original::Copy,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        outcome.artifacts[0].verdict,
+        airlock_appliance::pipeline::Verdict::Passed
+    );
+    let app = site.server.app();
+    let (_, token) = admin::issue_pull_token(
+        app,
+        "admin",
+        &PullTokenSpec {
+            name: "podman".into(),
+            ..PullTokenSpec::default()
+        },
+    )
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let certs = tmp.path().join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(app.data().tls_cert(), certs.join("ca.crt")).unwrap();
+    let storage = |cmd: &mut Command| {
+        cmd.arg("--root")
+            .arg(tmp.path().join("root"))
+            .arg("--runroot")
+            .arg(tmp.path().join("run"))
+            .args([
+                "--storage-driver",
+                "vfs",
+                "--cgroup-manager",
+                "cgroupfs",
+                "--events-backend",
+                "none",
+            ]);
+    };
+    let reference = format!("{}/release-team/runnable:1.0", site.server.addr);
+    let mut pull = Command::new(&podman);
+    storage(&mut pull);
+    pull.args(["pull", "--cert-dir"]).arg(&certs).args([
+        "--creds",
+        &format!("machine:{token}"),
+        &reference,
+    ]);
+    let out = run(&mut pull);
+    assert!(out.status.success());
+    let mut inspect = Command::new(&podman);
+    storage(&mut inspect);
+    inspect.args(["image", "inspect", "--format", "{{.Digest}}", &reference]);
+    let out = run(&mut inspect);
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), manifest.digest);
 }
