@@ -902,8 +902,9 @@ fn an_index_is_packed_whole_or_as_the_one_platform_selected_from_an_anonymous_re
         artifact["media_type"],
         "application/vnd.oci.image.index.v1+json"
     );
-    // oci-layout, index.json, the index, two manifests, their one config, two layers.
-    assert_eq!(artifact["files"].as_array().unwrap().len(), 8);
+    // oci-layout, index.json, the index, two manifests, their two configs (each lists its
+    // layer's diff id), two layers.
+    assert_eq!(artifact["files"].as_array().unwrap().len(), 9);
     assert_eq!(f.verify("whole.airlock.tar.zst").status.code(), Some(0));
 
     let one = f.spec(
