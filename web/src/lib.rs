@@ -9,6 +9,7 @@
 //! (`/imports/{id}` → `templates/imports/detail.html`).
 
 mod admin;
+mod artifact_list;
 mod artifacts;
 mod audit;
 mod dashboard;
@@ -32,6 +33,9 @@ pub use admin::{
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, DsseView,
     LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView, WitnessedView,
+};
+pub use artifact_list::{
+    ARTIFACT_SORTS, ARTIFACT_VERDICT_CHOICES, ArtifactListLine, ArtifactsFilter, ArtifactsPage,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{AuditLine, AuditPage, ChainStatus};

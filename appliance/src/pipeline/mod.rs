@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::lock::{LockError, Wait, WriterLock};
-use crate::report::ImportStep;
+use crate::report::{ImportStep, SignerIdentity};
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewStep, StoreError};
 use crate::vsa;
 
@@ -459,6 +459,7 @@ fn run_checks(
             report: serde_json::to_vec(&j.report)
                 .expect("invariant: the report serializes (derived, string keys)"),
             digest,
+            signers: j.report.signer_identities(),
             rule: j.report.rule,
             reasons: j.reasons,
         }
@@ -599,6 +600,8 @@ struct Decided<B> {
     /// `reasons` as the JSON stored.
     reasons_json: String,
     digest: String,
+    /// Who verifiably signed it (from the report).
+    signers: Vec<SignerIdentity>,
     report: B,
     vsa: B,
 }
@@ -626,6 +629,7 @@ impl Decided<Vec<u8>> {
             rule: self.rule,
             reasons_json: self.reasons_json,
             digest: self.digest,
+            signers: self.signers,
         })
     }
 }

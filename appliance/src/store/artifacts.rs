@@ -1,10 +1,13 @@
-//! Artifacts of an import, each with its verdict, report and signed VSA.
+//! Artifacts of an import, each with its verdict, report and signed VSA; who signed each
+//! (`artifact_signers`, 0007); and the list of every artifact across imports, filtered,
+//! sorted and paginated ([`list`]).
 
 use airlock_bundler::archive::ArtifactKind;
-use rusqlite::{Connection, params};
+use rusqlite::types::Value;
+use rusqlite::{Connection, params, params_from_iter};
 
 use super::{Result, StoreError, Tx, optional};
-use crate::report::{self, Verdict};
+use crate::report::{self, ArtifactReport, SignerIdentity, Verdict};
 
 /// An artifact to record.
 #[derive(Debug, Clone)]
@@ -33,6 +36,8 @@ pub struct NewArtifact<'a> {
     pub vsa: &'a [u8],
     /// Where its files are (relative to the data folder).
     pub location: &'a str,
+    /// Who verifiably signed it ([`ArtifactReport::signer_identities`] of its report).
+    pub signers: &'a [SignerIdentity],
 }
 
 /// An artifact as stored.
@@ -143,7 +148,47 @@ pub fn insert(tx: &Tx<'_>, import_id: i64, a: &NewArtifact<'_>) -> Result<i64> {
         a.vsa,
         a.location
     ])?;
-    Ok(tx.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    insert_signers(tx, id, a.signers)?;
+    Ok(id)
+}
+
+/// Records who signed artifact `id`, in order.
+fn insert_signers(tx: &Tx<'_>, id: i64, signers: &[SignerIdentity]) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO artifact_signers (artifact_id, position, kind, identity, issuer)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for (position, signer) in signers.iter().enumerate() {
+        stmt.execute(params![
+            id,
+            position as i64,
+            signer.kind_str(),
+            signer.identity(),
+            signer.issuer()
+        ])?;
+    }
+    Ok(())
+}
+
+/// Who signed each artifact stored before 0007, from its stored report read typed: run by
+/// the migration's transaction, right after 0007's tables exist. A report that does not read
+/// is an error naming the artifact (its identities cannot be known, and leaving them out
+/// would hide it from a filter by signer).
+pub(super) fn backfill_signers(tx: &Tx<'_>) -> Result<()> {
+    let mut stmt = tx.prepare("SELECT id, report FROM artifacts ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let json: String = row.get(1)?;
+        let report: ArtifactReport =
+            serde_json::from_str(&json).map_err(|e| StoreError::Corrupt {
+                what: format!("artifacts.report of artifact {id}"),
+                reason: e.to_string(),
+            })?;
+        insert_signers(tx, id, &report.signer_identities())?;
+    }
+    Ok(())
 }
 
 /// An import's artifacts in manifest order.
@@ -201,4 +246,307 @@ pub fn delete_of_import(tx: &Tx<'_>, import_id: i64) -> Result<()> {
         params![import_id],
     )?;
     Ok(())
+}
+
+/// The filters of the artifacts list; each `None` means any. Text is matched as given (the
+/// list-query parser trims it and checks the digest and verdict).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArtifactFilter {
+    /// Only this verdict.
+    pub verdict: Option<Verdict>,
+    /// Names containing this (ASCII letters in any case).
+    pub name: Option<String>,
+    /// Digests starting with these lowercase hex digits.
+    pub digest: Option<String>,
+    /// Signed by an identity (or key id) containing this (ASCII letters in any case).
+    pub signer: Option<String>,
+    /// Imported from this publisher.
+    pub publisher: Option<String>,
+    /// Imported on or after (a date or a stored-form time, as `ImportFilter`).
+    pub since: Option<String>,
+    /// Imported before.
+    pub until: Option<String>,
+    /// Decided by this policy rule (`default`, `override:<name>`).
+    pub rule: Option<String>,
+}
+
+/// The order of the artifacts list; ties are newest first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ArtifactSort {
+    /// The most recently imported first.
+    #[default]
+    Newest,
+    /// The earliest imported first.
+    Oldest,
+    /// By name, A to Z (byte order).
+    Name,
+    /// The largest first.
+    Size,
+    /// The worst verdict first: failed, warned, passed.
+    Verdict,
+}
+
+impl ArtifactSort {
+    /// Every order, the default first.
+    pub const ALL: [Self; 5] = [
+        Self::Newest,
+        Self::Oldest,
+        Self::Name,
+        Self::Size,
+        Self::Verdict,
+    ];
+
+    /// Their names, in the same order.
+    pub const ALL_NAMES: [&'static str; 5] = ["newest", "oldest", "name", "size", "verdict"];
+
+    /// Its name in a query (`sort=`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Newest => Self::ALL_NAMES[0],
+            Self::Oldest => Self::ALL_NAMES[1],
+            Self::Name => Self::ALL_NAMES[2],
+            Self::Size => Self::ALL_NAMES[3],
+            Self::Verdict => Self::ALL_NAMES[4],
+        }
+    }
+
+    /// The `ORDER BY` it is (each served by an index: rowid, `artifacts_name`,
+    /// `artifacts_size`; the verdict's order is sorted from `artifacts_verdict`).
+    fn order_by(self) -> &'static str {
+        match self {
+            Self::Newest => "id DESC",
+            Self::Oldest => "id",
+            Self::Name => "name, id DESC",
+            Self::Size => "size DESC, id DESC",
+            Self::Verdict => {
+                "CASE verdict WHEN 'failed' THEN 0 WHEN 'warned' THEN 1 ELSE 2 END, id DESC"
+            }
+        }
+    }
+}
+
+/// One artifact in the list: its row's facts, its import's publisher and time, and who
+/// signed it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ArtifactListRow {
+    /// Its id.
+    pub id: i64,
+    /// The import.
+    pub import_id: i64,
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: ArtifactKind,
+    /// Hex SHA-256.
+    pub digest: String,
+    /// Size.
+    pub size: u64,
+    /// Verdict.
+    pub verdict: Verdict,
+    /// Rule that decided.
+    pub rule: String,
+    /// The import's publisher (none if the import recorded none).
+    pub publisher: Option<String>,
+    /// When the import started (stored form, UTC).
+    pub imported_at: String,
+    /// Who verifiably signed it, in bundle order.
+    pub signers: Vec<SignerIdentity>,
+}
+
+/// A filter's condition in two forms: as a `WHERE` clause on `artifacts` when the column is
+/// indexed (the verdict, the digest, the rule: SQLite walks that index in id order), and as a
+/// set of ids read from one narrow index alone (every filter), which are intersected.
+struct Condition {
+    direct: Option<&'static str>,
+    ids: String,
+    args: Vec<Value>,
+}
+
+/// `%text%` for `LIKE … ESCAPE '\'`, with `%`, `_` and `\` in `text` matched literally.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn conditions(filter: &ArtifactFilter) -> Vec<Condition> {
+    let mut out = Vec::new();
+    let text = |s: &str| Value::Text(s.to_owned());
+    if let Some(v) = filter.verdict {
+        out.push(Condition {
+            direct: Some("verdict = ?"),
+            ids: "SELECT id FROM artifacts WHERE verdict = ?".into(),
+            args: vec![text(v.as_str())],
+        });
+    }
+    if let Some(rule) = &filter.rule {
+        out.push(Condition {
+            direct: Some("rule = ?"),
+            ids: "SELECT id FROM artifacts WHERE rule = ?".into(),
+            args: vec![text(rule)],
+        });
+    }
+    if let Some(prefix) = &filter.digest {
+        // Lowercase hex sorts below 'g': every digest with the prefix is in [p, p || 'g').
+        out.push(Condition {
+            direct: Some("digest >= ? AND digest < ?"),
+            ids: "SELECT id FROM artifacts WHERE digest >= ? AND digest < ?".into(),
+            args: vec![text(prefix), text(&format!("{prefix}g"))],
+        });
+    }
+    if let Some(name) = &filter.name {
+        out.push(Condition {
+            direct: None,
+            ids: "SELECT id FROM artifacts WHERE name LIKE ? ESCAPE '\\'".into(),
+            args: vec![text(&contains_pattern(name))],
+        });
+    }
+    if let Some(signer) = &filter.signer {
+        out.push(Condition {
+            direct: None,
+            ids: "SELECT artifact_id FROM artifact_signers WHERE identity LIKE ? ESCAPE '\\'".into(),
+            args: vec![text(&contains_pattern(signer))],
+        });
+    }
+    // The import's columns, whichever are given, in one subquery on `imports`.
+    let mut of_import = Vec::new();
+    let mut import_args = Vec::new();
+    for (value, clause) in [
+        (&filter.publisher, "publisher = ?"),
+        (&filter.since, "started_at >= ?"),
+        (&filter.until, "started_at < ?"),
+    ] {
+        if let Some(v) = value {
+            of_import.push(clause);
+            import_args.push(text(v));
+        }
+    }
+    if !of_import.is_empty() {
+        out.push(Condition {
+            direct: None,
+            ids: format!(
+                "SELECT id FROM artifacts WHERE import_id IN (SELECT id FROM imports WHERE {})",
+                of_import.join(" AND ")
+            ),
+            args: import_args,
+        });
+    }
+    out
+}
+
+/// A page of the artifacts list in `sort` order and the total matching `filter`.
+///
+/// Two steps, so that nothing scans the artifacts table itself (each row holds its report
+/// and VSA): the page's ids from the narrow indexes (the filters' id sets intersected, or the
+/// indexed conditions alone when only those are given), then those rows with their imports
+/// and signers.
+pub fn list(
+    conn: &Connection,
+    filter: &ArtifactFilter,
+    sort: ArtifactSort,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<ArtifactListRow>, i64)> {
+    let conditions = conditions(filter);
+    let order = sort.order_by();
+    let set_args: Vec<Value> = conditions.iter().flat_map(|c| c.args.clone()).collect();
+    let matched = conditions
+        .iter()
+        .map(|c| c.ids.as_str())
+        .collect::<Vec<_>>()
+        .join(" INTERSECT ");
+    let (total, mut page_sql) = if conditions.is_empty() {
+        let total = conn
+            .prepare_cached("SELECT count(*) FROM artifacts")?
+            .query_row([], |r| r.get(0))?;
+        (total, format!("SELECT id FROM artifacts ORDER BY {order}"))
+    } else {
+        let total = conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({matched})"))?
+            .query_row(params_from_iter(set_args.iter()), |r| r.get(0))?;
+        let direct: Option<Vec<&str>> = conditions.iter().map(|c| c.direct).collect();
+        let page_sql = match direct {
+            Some(clauses) => format!(
+                "SELECT id FROM artifacts WHERE {} ORDER BY {order}",
+                clauses.join(" AND ")
+            ),
+            None => format!("SELECT id FROM artifacts WHERE id IN ({matched}) ORDER BY {order}"),
+        };
+        (total, page_sql)
+    };
+    page_sql.push_str(" LIMIT ? OFFSET ?");
+    let mut page_args = set_args;
+    page_args.extend([Value::Integer(limit), Value::Integer(offset)]);
+    let ids: Vec<i64> = conn
+        .prepare_cached(&page_sql)?
+        .query_map(params_from_iter(page_args.iter()), |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if ids.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    let ids_json = serde_json::to_string(&ids).expect("invariant: integers serialize");
+
+    let mut rows = std::collections::HashMap::with_capacity(ids.len());
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.id, a.import_id, a.name, a.kind, a.digest, a.size, a.verdict, a.rule,
+                i.publisher, i.started_at
+         FROM artifacts a JOIN imports i ON i.id = a.import_id
+         WHERE a.id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let mut raw = stmt.query([&ids_json])?;
+    while let Some(r) = raw.next()? {
+        let id: i64 = r.get(0)?;
+        let corrupt = |column: &str, e: report::UnknownName| StoreError::Corrupt {
+            what: format!("artifacts.{column} of artifact {id}"),
+            reason: e.to_string(),
+        };
+        let kind: String = r.get(3)?;
+        let verdict: String = r.get(6)?;
+        rows.insert(
+            id,
+            ArtifactListRow {
+                id,
+                import_id: r.get(1)?,
+                name: r.get(2)?,
+                kind: report::parse_kind(&kind).map_err(|e| corrupt("kind", e))?,
+                digest: r.get(4)?,
+                size: r.get::<_, i64>(5)? as u64,
+                verdict: verdict.parse().map_err(|e| corrupt("verdict", e))?,
+                rule: r.get(7)?,
+                publisher: r.get(8)?,
+                imported_at: r.get(9)?,
+                signers: Vec::new(),
+            },
+        );
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT artifact_id, kind, identity, issuer FROM artifact_signers
+         WHERE artifact_id IN (SELECT value FROM json_each(?1)) ORDER BY artifact_id, position",
+    )?;
+    let mut raw = stmt.query([&ids_json])?;
+    while let Some(r) = raw.next()? {
+        let id: i64 = r.get(0)?;
+        let kind: String = r.get(1)?;
+        let issuer: Option<String> = r.get(3)?;
+        let with = if issuer.is_some() { "with" } else { "without" };
+        let signer = SignerIdentity::from_stored(&kind, r.get(2)?, issuer).ok_or_else(|| {
+            StoreError::Corrupt {
+                what: format!("artifact_signers of artifact {id}"),
+                reason: format!("a signer of kind {kind:?} {with} an issuer"),
+            }
+        })?;
+        if let Some(row) = rows.get_mut(&id) {
+            row.signers.push(signer);
+        }
+    }
+    // In the page's order.
+    let page = ids.iter().filter_map(|id| rows.remove(id)).collect();
+    Ok((page, total))
 }

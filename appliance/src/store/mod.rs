@@ -18,7 +18,7 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use alarms::{Alarm, AlarmKind};
-pub use artifacts::{ArtifactRow, NewArtifact};
+pub use artifacts::{ArtifactFilter, ArtifactListRow, ArtifactRow, ArtifactSort, NewArtifact};
 pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
@@ -38,7 +38,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_audit_heads.sql"),
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
+    include_str!("migrations/0007_artifact_list.sql"),
 ];
+
+/// What a migration needs beyond its SQL, run in its transaction after the SQL: rows only
+/// Rust can derive (from stored JSON read typed). `version` is the migration's number.
+fn after_migration(version: usize, tx: &Tx<'_>) -> Result<()> {
+    match version {
+        7 => artifacts::backfill_signers(tx),
+        _ => Ok(()),
+    }
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -148,8 +158,10 @@ impl Store {
                 continue;
             }
             tx.execute_batch(sql)?;
+            let tx = Tx(tx);
+            after_migration(i + 1, &tx)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+            tx.0.commit()?;
         }
         Ok(())
     }
