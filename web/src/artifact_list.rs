@@ -204,3 +204,120 @@ impl ArtifactsPage {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::layout::{Role, Section, Viewer};
+
+    /// Markup, quotes and a right-to-left override, where untrusted text goes.
+    fn hostile() -> Text {
+        Text::new("<script>alert(1)</script>\"'><img src=x onerror=alert(2)>invoice\u{202E}fdp")
+    }
+
+    fn line(id: i64, signers: Vec<Text>) -> ArtifactListLine {
+        ArtifactListLine {
+            id,
+            import_id: 3,
+            name: Text::new(format!("{}{}", "A".repeat(10 * 1024), hostile())),
+            kind: "oci-image".into(),
+            digest: "ab".repeat(32),
+            size: 2048,
+            verdict: "failed".into(),
+            rule: hostile(),
+            publisher: Some(hostile()),
+            imported_at: "2026-03-01T10:11:12.000000Z".into(),
+            signers,
+        }
+    }
+
+    fn page(filter: ArtifactsFilter, rows: Vec<ArtifactListLine>) -> String {
+        let keep = filter.pairs();
+        ArtifactsPage {
+            chrome: Chrome::new(
+                "Artifacts",
+                Viewer {
+                    name: hostile(),
+                    role: Role::Auditor,
+                    csrf: "t".into(),
+                },
+                Section::Artifacts,
+            ),
+            pager: Pager::new("/artifacts", &keep, 1, 50, rows.len() as u64),
+            filter,
+            error: Some(hostile()),
+            rows,
+        }
+        .render()
+        .unwrap()
+    }
+
+    #[test]
+    fn the_list_renders_hostile_text_inert_and_keeps_the_filters_in_its_links() {
+        let filter = ArtifactsFilter {
+            verdict: "failed".into(),
+            name: hostile(),
+            signer: Text::new("a&b c"),
+            since: Text::new("2026-03-01"),
+            sort: "size".into(),
+            ..ArtifactsFilter::default()
+        };
+        let html = page(
+            filter,
+            vec![
+                line(9, vec![hostile(), Text::new("second")]),
+                line(8, Vec::new()),
+            ],
+        );
+        assert!(
+            !html.contains("<script") && !html.contains("<img"),
+            "{html}"
+        );
+        assert!(!html.contains('\u{202E}') && html.contains("[U+202E]"));
+        assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+        assert!(!html.contains(" style="));
+        // Long names are clipped; hashes are short with the whole digest in the link.
+        assert!(html.contains("more characters)") && !html.contains(&"A".repeat(200)));
+        let digest = "ab".repeat(32);
+        assert!(html.contains(&format!(
+            "<a href=\"/artifacts?digest={digest}\" title=\"sha256:{digest}\""
+        )));
+        assert!(html.contains("<code class=\"short\">abababababab…</code>"));
+        assert!(html.contains("and 1 more") && html.contains("no verified signature"));
+        assert!(html.contains("<time>2026-03-01 10:11:12 UTC</time>"));
+        // The form says the times are UTC and uses no browser date picker.
+        assert!(html.contains("Imported on or after (UTC)"));
+        assert!(!html.contains("type=\"date\""));
+        assert!(html.contains("<option value=\"failed\" selected>"));
+        assert!(html.contains("<option value=\"size\" selected>largest first</option>"));
+        // Sorting links keep every filter (encoded), and mark the column in force.
+        assert!(html.contains(
+            "<th scope=\"col\" class=\"num\" aria-sort=\"descending\"><a href=\"/artifacts?\
+             verdict=failed&#38;name=%3Cscript%3E"
+        ));
+        assert!(
+            html.contains("signer=a%26b%20c&#38;since=2026-03-01&#38;sort=name\">Artifact</a>")
+        );
+        assert!(html.contains("aria-current=\"page\">Artifacts</a>"));
+    }
+
+    #[test]
+    fn the_default_order_and_empty_lists_say_so() {
+        let html = page(ArtifactsFilter::default(), Vec::new());
+        assert!(html.contains("<caption>Every artifact, newest first</caption>"));
+        assert!(html.contains("No artifacts yet."));
+        assert!(html.contains(
+            "<th scope=\"col\" aria-sort=\"descending\"><a href=\"/artifacts?sort=oldest\">\
+             Imported (UTC)</a>"
+        ));
+        let filtered = ArtifactsFilter {
+            rule: Text::new("default"),
+            sort: "oldest".into(),
+            ..ArtifactsFilter::default()
+        };
+        assert_eq!(filtered.sorted_href("newest"), "/artifacts?rule=default");
+        let html = page(filtered, Vec::new());
+        assert!(html.contains("No artifact matches these filters."));
+        assert!(html.contains("Artifacts matching the filters, oldest first"));
+    }
+}

@@ -30,12 +30,12 @@ pub use admin::{
     AdminTab, Generated, PolicyPage, PublisherKeyLine, PublisherLine, PublishersPage, ROLE_CHOICES,
     SignerForm, SignerLine, SignersPage, UserLine, UsersPage,
 };
+pub use artifact_list::{
+    ARTIFACT_SORTS, ARTIFACT_VERDICT_CHOICES, ArtifactListLine, ArtifactsFilter, ArtifactsPage,
+};
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, DsseView,
     LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView, WitnessedView,
-};
-pub use artifact_list::{
-    ARTIFACT_SORTS, ARTIFACT_VERDICT_CHOICES, ArtifactListLine, ArtifactsFilter, ArtifactsPage,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{AuditLine, AuditPage, ChainStatus};

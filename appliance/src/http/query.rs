@@ -173,7 +173,10 @@ impl ArtifactsQuery {
     /// publisher, `since`, `until`, the rule.
     pub(crate) fn filter(&self) -> Result<ArtifactFilter, QueryError> {
         let verdict = given(&self.verdict)
-            .map(|v| v.parse::<Verdict>().map_err(|_| QueryError::ArtifactVerdict))
+            .map(|v| {
+                v.parse::<Verdict>()
+                    .map_err(|_| QueryError::ArtifactVerdict)
+            })
             .transpose()?;
         let name = text("name", &self.name)?;
         let digest = given(&self.digest).map(|d| digest_prefix(&d)).transpose()?;
@@ -368,6 +371,104 @@ mod tests {
         assert_eq!(
             imports(&[("until", "2026-03-01T00%3A00%3A00")]).filter(),
             Err(QueryError::Time { field: "until" })
+        );
+    }
+
+    fn artifacts(text: &str) -> ArtifactsQuery {
+        actix_web::web::Query::<ArtifactsQuery>::from_query(text)
+            .unwrap()
+            .into_inner()
+    }
+
+    #[test]
+    fn the_artifacts_query_reads_every_filter_and_order() {
+        assert_eq!(artifacts("").filter().unwrap(), ArtifactFilter::default());
+        assert_eq!(artifacts("sort=").sort(), Ok(ArtifactSort::Newest));
+        let query = artifacts(
+            "verdict=failed&name=+tool+&digest=SHA256%3AAB12&signer=acme%2Frel&\
+             publisher=acme&since=2026-03-01&until=2026-03-02T00%3A00%3A00Z&\
+             rule=override%3Atools&sort=size&page=3",
+        );
+        assert_eq!(
+            query.filter().unwrap(),
+            ArtifactFilter {
+                verdict: Some(Verdict::Failed),
+                name: Some("tool".into()),
+                digest: Some("ab12".into()),
+                signer: Some("acme/rel".into()),
+                publisher: Some("acme".into()),
+                since: Some("2026-03-01".into()),
+                until: Some("2026-03-02T00:00:00.000000Z".into()),
+                rule: Some("override:tools".into()),
+            }
+        );
+        assert_eq!(query.sort(), Ok(ArtifactSort::Size));
+        assert_eq!(query.page(), Ok(3));
+        assert_eq!(query.shown().name, "tool");
+        assert_eq!(query.shown().digest, "SHA256:AB12");
+        for sort in ArtifactSort::ALL {
+            assert_eq!(
+                artifacts(&format!("sort={}", sort.as_str())).sort(),
+                Ok(sort)
+            );
+        }
+        // A whole digest, lowercased.
+        let whole = "A".repeat(64);
+        assert_eq!(
+            artifacts(&format!("digest={whole}"))
+                .filter()
+                .unwrap()
+                .digest,
+            Some("a".repeat(64))
+        );
+    }
+
+    #[test]
+    fn every_artifacts_query_error_names_what_is_wrong() {
+        // Import states are no artifact's verdict.
+        for (text, expected, message) in [
+            (
+                "verdict=rejected",
+                QueryError::ArtifactVerdict,
+                "verdict must be one of passed, warned, failed",
+            ),
+            (
+                "digest=xyz",
+                QueryError::Digest,
+                "digest must be 1 to 64 hexadecimal digits (a SHA-256 or its start)",
+            ),
+            ("digest=sha256%3A", QueryError::Digest, ""),
+            ("digest=sha512%3Aab", QueryError::Digest, ""),
+            ("since=yesterday", QueryError::Time { field: "since" }, ""),
+            ("until=2026-02-30", QueryError::Time { field: "until" }, ""),
+        ] {
+            let got = artifacts(text).filter().unwrap_err();
+            assert_eq!(got, expected, "{text}");
+            if !message.is_empty() {
+                assert_eq!(got.to_string(), message);
+            }
+        }
+        let long = "x".repeat(MAX_TEXT + 1);
+        let got = artifacts(&format!("signer={long}")).filter().unwrap_err();
+        assert_eq!(got.to_string(), "signer must be at most 256 characters");
+        assert!(
+            artifacts(&format!("name={}", "é".repeat(MAX_TEXT)))
+                .filter()
+                .is_ok()
+        );
+        assert_eq!(
+            artifacts(&format!("digest={}", "a".repeat(65))).filter(),
+            Err(QueryError::Digest)
+        );
+        let got = artifacts("sort=largest").sort().unwrap_err();
+        assert_eq!(
+            got.to_string(),
+            "sort must be one of newest, oldest, name, size, verdict"
+        );
+        // The verdict is checked before the rest.
+        assert_eq!(
+            artifacts("digest=x&verdict=ok").filter(),
+            Err(QueryError::ArtifactVerdict)
         );
     }
 }

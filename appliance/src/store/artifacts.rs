@@ -411,7 +411,8 @@ fn conditions(filter: &ArtifactFilter) -> Vec<Condition> {
     if let Some(signer) = &filter.signer {
         out.push(Condition {
             direct: None,
-            ids: "SELECT artifact_id FROM artifact_signers WHERE identity LIKE ? ESCAPE '\\'".into(),
+            ids: "SELECT artifact_id FROM artifact_signers WHERE identity LIKE ? ESCAPE '\\'"
+                .into(),
             args: vec![text(&contains_pattern(signer))],
         });
     }
@@ -549,4 +550,400 @@ pub fn list(
     // In the page's order.
     let page = ids.iter().filter_map(|id| rows.remove(id)).collect();
     Ok((page, total))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::store::imports::{self, ManifestFacts, ManifestSummary};
+    use crate::store::{ImportSource, Store};
+
+    fn cert(identity: &str) -> SignerIdentity {
+        SignerIdentity::Certificate {
+            identity: identity.into(),
+            issuer: "https://issuer.example".into(),
+        }
+    }
+
+    /// An artifact to store: name, digest, size, verdict, rule, signers.
+    type Planned<'a> = (&'a str, String, u64, Verdict, &'a str, Vec<SignerIdentity>);
+
+    /// Stores an import from `publisher` started at `at` with `artifacts`; returns their ids.
+    fn import(
+        store: &mut Store,
+        publisher: &str,
+        at: DateTime<Utc>,
+        artifacts: &[Planned<'_>],
+    ) -> Vec<i64> {
+        store
+            .write(|tx| {
+                let id = imports::start(tx, ImportSource::Cli, "a.airlock.tar.zst", 1, "op", at)?;
+                let summary = ManifestSummary {
+                    version: 1,
+                    artifacts: artifacts.len() as u64,
+                    blobs: 0,
+                    blob_bytes: 0,
+                    trust: Vec::new(),
+                    logs: Vec::new(),
+                };
+                imports::set_manifest(
+                    tx,
+                    id,
+                    &ManifestFacts {
+                        archive_id: "x",
+                        publisher,
+                        sequence: 1,
+                        key_ids: "",
+                        created_at: at,
+                        site: None,
+                        notes: None,
+                        summary: &summary,
+                    },
+                )?;
+                let mut ids = Vec::new();
+                for (position, (name, digest, size, verdict, rule, signers)) in
+                    artifacts.iter().enumerate()
+                {
+                    ids.push(insert(
+                        tx,
+                        id,
+                        &NewArtifact {
+                            position,
+                            name,
+                            kind: ArtifactKind::File,
+                            digest,
+                            size: *size,
+                            media_type: "application/octet-stream",
+                            verdict: *verdict,
+                            reasons: "[]",
+                            rule,
+                            report: "{}",
+                            vsa: b"{}",
+                            location: "released/x",
+                            signers,
+                        },
+                    )?);
+                }
+                Ok::<_, StoreError>(ids)
+            })
+            .unwrap()
+    }
+
+    fn digest(first: &str) -> String {
+        format!("{first}{}", "0".repeat(64 - first.len()))
+    }
+
+    /// Three imports: acme on 1 March (tool, lib), acme on 2 March (tool again, failed),
+    /// beta on 3 March (a name with wildcard characters, a key signer and a second one).
+    fn stocked() -> (Store, Vec<i64>) {
+        let mut store = Store::in_memory().unwrap();
+        let day = |d| Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap();
+        let release = cert("https://git.example/acme/release@refs/heads/main");
+        let mut ids = import(
+            &mut store,
+            "acme",
+            day(1),
+            &[
+                (
+                    "tool.tar",
+                    digest("ab12"),
+                    300,
+                    Verdict::Passed,
+                    "default",
+                    vec![release.clone()],
+                ),
+                (
+                    "lib.so",
+                    digest("ab34"),
+                    100,
+                    Verdict::Warned,
+                    "override:libs",
+                    vec![release.clone()],
+                ),
+            ],
+        );
+        ids.extend(import(
+            &mut store,
+            "acme",
+            day(2),
+            &[(
+                "tool.tar",
+                digest("cd56"),
+                200,
+                Verdict::Failed,
+                "default",
+                vec![],
+            )],
+        ));
+        ids.extend(import(
+            &mut store,
+            "beta",
+            day(3),
+            &[(
+                "50%_off\\deal",
+                digest("ef78"),
+                50,
+                Verdict::Passed,
+                "default",
+                vec![
+                    SignerIdentity::PublicKey {
+                        key_id: "feed".repeat(16),
+                    },
+                    cert("mailto:ops@beta.example"),
+                ],
+            )],
+        ));
+        (store, ids)
+    }
+
+    /// The ids a filter and order give (first page of 50) and the total.
+    fn ids_of(store: &Store, filter: &ArtifactFilter, sort: ArtifactSort) -> (Vec<i64>, i64) {
+        let (rows, total) = list(store.read(), filter, sort, 0, 50).unwrap();
+        (rows.iter().map(|r| r.id).collect(), total)
+    }
+
+    #[test]
+    fn every_filter_narrows_the_list_and_they_combine() {
+        let (store, ids) = stocked();
+        let [tool, lib, tool2, deal] = ids[..] else {
+            panic!("four artifacts")
+        };
+        let newest = ArtifactSort::Newest;
+        let all = ArtifactFilter::default();
+        assert_eq!(
+            ids_of(&store, &all, newest),
+            (vec![deal, tool2, lib, tool], 4)
+        );
+        let cases: Vec<(ArtifactFilter, Vec<i64>)> = vec![
+            (
+                ArtifactFilter {
+                    verdict: Some(Verdict::Failed),
+                    ..all.clone()
+                },
+                vec![tool2],
+            ),
+            (
+                ArtifactFilter {
+                    name: Some("TOOL".into()),
+                    ..all.clone()
+                },
+                vec![tool2, tool],
+            ),
+            // Wildcards in the text are matched as themselves.
+            (
+                ArtifactFilter {
+                    name: Some("%".into()),
+                    ..all.clone()
+                },
+                vec![deal],
+            ),
+            (
+                ArtifactFilter {
+                    name: Some("0%_off\\d".into()),
+                    ..all.clone()
+                },
+                vec![deal],
+            ),
+            (
+                ArtifactFilter {
+                    name: Some("_".into()),
+                    ..all.clone()
+                },
+                vec![deal],
+            ),
+            (
+                ArtifactFilter {
+                    digest: Some("ab".into()),
+                    ..all.clone()
+                },
+                vec![lib, tool],
+            ),
+            (
+                ArtifactFilter {
+                    digest: Some(digest("ab12")),
+                    ..all.clone()
+                },
+                vec![tool],
+            ),
+            (
+                ArtifactFilter {
+                    digest: Some("abf".into()),
+                    ..all.clone()
+                },
+                vec![],
+            ),
+            (
+                ArtifactFilter {
+                    signer: Some("acme/release".into()),
+                    ..all.clone()
+                },
+                vec![lib, tool],
+            ),
+            (
+                ArtifactFilter {
+                    signer: Some("OPS@beta".into()),
+                    ..all.clone()
+                },
+                vec![deal],
+            ),
+            (
+                ArtifactFilter {
+                    signer: Some("feedfeed".into()),
+                    ..all.clone()
+                },
+                vec![deal],
+            ),
+            (
+                ArtifactFilter {
+                    publisher: Some("acme".into()),
+                    ..all.clone()
+                },
+                vec![tool2, lib, tool],
+            ),
+            (
+                ArtifactFilter {
+                    publisher: Some("acm".into()),
+                    ..all.clone()
+                },
+                vec![],
+            ),
+            (
+                ArtifactFilter {
+                    since: Some("2026-03-02".into()),
+                    ..all.clone()
+                },
+                vec![deal, tool2],
+            ),
+            (
+                ArtifactFilter {
+                    until: Some("2026-03-02".into()),
+                    ..all.clone()
+                },
+                vec![lib, tool],
+            ),
+            (
+                ArtifactFilter {
+                    since: Some("2026-03-02T12:00:00.000000Z".into()),
+                    until: Some("2026-03-03".into()),
+                    ..all.clone()
+                },
+                vec![tool2],
+            ),
+            (
+                ArtifactFilter {
+                    rule: Some("override:libs".into()),
+                    ..all.clone()
+                },
+                vec![lib],
+            ),
+            (
+                ArtifactFilter {
+                    name: Some("tool".into()),
+                    publisher: Some("acme".into()),
+                    verdict: Some(Verdict::Passed),
+                    ..all.clone()
+                },
+                vec![tool],
+            ),
+            (
+                ArtifactFilter {
+                    verdict: Some(Verdict::Passed),
+                    rule: Some("default".into()),
+                    digest: Some("e".into()),
+                    ..all.clone()
+                },
+                vec![deal],
+            ),
+            (
+                ArtifactFilter {
+                    signer: Some("acme".into()),
+                    until: Some("2026-03-01T12:00:00.000000Z".into()),
+                    ..all.clone()
+                },
+                vec![],
+            ),
+        ];
+        for (filter, expected) in cases {
+            let total = expected.len() as i64;
+            assert_eq!(
+                ids_of(&store, &filter, newest),
+                (expected, total),
+                "{filter:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn orders_pages_and_rows_carry_their_import_and_signers() {
+        let (store, ids) = stocked();
+        let [tool, lib, tool2, deal] = ids[..] else {
+            panic!("four artifacts")
+        };
+        let all = ArtifactFilter::default();
+        for (sort, expected) in [
+            (ArtifactSort::Newest, vec![deal, tool2, lib, tool]),
+            (ArtifactSort::Oldest, vec![tool, lib, tool2, deal]),
+            // By name; the same name newest first.
+            (ArtifactSort::Name, vec![deal, lib, tool2, tool]),
+            (ArtifactSort::Size, vec![tool, tool2, lib, deal]),
+            (ArtifactSort::Verdict, vec![tool2, lib, deal, tool]),
+        ] {
+            assert_eq!(ids_of(&store, &all, sort).0, expected, "{sort:?}");
+            // The same order with a filter that goes through the id sets.
+            let acme = ArtifactFilter {
+                signer: Some("".into()),
+                ..all.clone()
+            };
+            let expected_signed: Vec<i64> =
+                expected.iter().copied().filter(|id| *id != tool2).collect();
+            assert_eq!(ids_of(&store, &acme, sort).0, expected_signed, "{sort:?}");
+        }
+        // Pages: offset and limit, the total of all.
+        let (rows, total) = list(store.read(), &all, ArtifactSort::Newest, 1, 2).unwrap();
+        assert_eq!(
+            (rows.iter().map(|r| r.id).collect::<Vec<_>>(), total),
+            (vec![tool2, lib], 4)
+        );
+        let (rows, total) = list(store.read(), &all, ArtifactSort::Newest, 10, 2).unwrap();
+        assert_eq!((rows.len(), total), (0, 4));
+
+        let (rows, _) = list(store.read(), &all, ArtifactSort::Newest, 0, 1).unwrap();
+        let row = &rows[0];
+        assert_eq!(row.name, "50%_off\\deal");
+        assert_eq!(row.publisher.as_deref(), Some("beta"));
+        assert_eq!(row.imported_at, "2026-03-03T12:00:00.000000Z");
+        assert_eq!(
+            (row.size, row.verdict, row.kind),
+            (50, Verdict::Passed, ArtifactKind::File)
+        );
+        assert_eq!(
+            row.signers,
+            vec![
+                SignerIdentity::PublicKey {
+                    key_id: "feed".repeat(16)
+                },
+                cert("mailto:ops@beta.example"),
+            ]
+        );
+        // The JSON the API answers with.
+        let json = serde_json::to_value(row).unwrap();
+        assert_eq!(json["signers"][0]["kind"], "public-key");
+        assert_eq!(json["signers"][1]["issuer"], "https://issuer.example");
+        assert_eq!(json["verdict"], "passed");
+    }
+
+    #[test]
+    fn removing_an_import_s_artifacts_removes_their_signers() {
+        let (mut store, ids) = stocked();
+        let import_id = get(store.read(), ids[0]).unwrap().unwrap().import_id;
+        store.write(|tx| delete_of_import(tx, import_id)).unwrap();
+        let signers: i64 = store
+            .read()
+            .query_row("SELECT count(*) FROM artifact_signers", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(signers, 2, "only the third import's two signers remain");
+    }
 }

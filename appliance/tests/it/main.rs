@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod artifacts;
 mod audit_heads;
 mod browser;
 mod cli;

@@ -4,7 +4,9 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use airlock_web::{ArtifactListLine, ArtifactsFilter, ArtifactsPage, Chrome, Pager, Section, Template, Text};
+use airlock_web::{
+    ArtifactListLine, ArtifactsFilter, ArtifactsPage, Chrome, Pager, Section, Template, Text,
+};
 
 use super::{PageError, Signed, blocking, html_with};
 use crate::http::AppState;
@@ -88,10 +90,6 @@ fn line(r: ArtifactListRow) -> ArtifactListLine {
         rule: Text::new(r.rule),
         publisher: r.publisher.map(Text::new),
         imported_at: r.imported_at,
-        signers: r
-            .signers
-            .iter()
-            .map(|s| Text::new(s.identity()))
-            .collect(),
+        signers: r.signers.iter().map(|s| Text::new(s.identity())).collect(),
     }
 }
