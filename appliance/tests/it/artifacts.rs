@@ -22,7 +22,7 @@ fn policy() -> String {
 /// does not trust: failed) and legacy.bin (unsigned, its override warns), then tool.bin again
 /// with new content (passed). Returns the site, an auditor's session and the artifacts' ids
 /// in import order.
-fn stocked(seed: u64) -> (WebSite, PageSession, [i64; 4]) {
+pub(crate) fn stocked(seed: u64) -> (WebSite, PageSession, [i64; 4]) {
     let mut site = WebSite::new(seed);
     let doc = PolicyDocument::from_toml(&policy()).unwrap();
     admin::import_policy(site.server.app(), "test", &doc).unwrap();
