@@ -596,7 +596,7 @@ pub struct UnknownName {
 }
 
 /// What the site did with an artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every check passed (or the rule only monitors): released.

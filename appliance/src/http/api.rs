@@ -65,11 +65,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Any path no route matches.
-pub(super) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no such page: {}", req.path())))
-}
-
 async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     blocking(&state, |app| Ok(app.store().schema_version()?)).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -179,14 +174,12 @@ async fn list_artifacts(
     let filter = q.filter()?;
     let sort = q.sort()?;
     let page = q.page()?;
+    let totals = state.artifact_totals.clone();
     let (artifacts, total) = blocking(&state, move |app| {
-        Ok(store::artifacts::list(
-            app.store().read(),
-            &filter,
-            sort,
-            (page - 1) * PER_PAGE,
-            PER_PAGE,
-        )?)
+        let store = app.store();
+        let conn = store.read();
+        let rows = store::artifacts::page(conn, &filter, sort, (page - 1) * PER_PAGE, PER_PAGE)?;
+        Ok((rows, totals.total(conn, &filter)?))
     })
     .await?;
     Ok(HttpResponse::Ok().json(json!({

@@ -469,6 +469,11 @@ pub(crate) fn web_role(role: Role) -> airlock_web::Role {
     }
 }
 
+/// The HTML 404 page for a path no route matches.
+pub(super) fn not_found(path: &str) -> HttpResponse {
+    PageError::NotFound(format!("no such page: {}", Text::new(path))).error_response()
+}
+
 async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")

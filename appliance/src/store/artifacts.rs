@@ -250,7 +250,7 @@ pub fn delete_of_import(tx: &Tx<'_>, import_id: i64) -> Result<()> {
 
 /// The filters of the artifacts list; each `None` means any. Text is matched as given (the
 /// list-query parser trims it and checks the digest and verdict).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ArtifactFilter {
     /// Only this verdict.
     pub verdict: Option<Verdict>,
@@ -310,7 +310,19 @@ impl ArtifactSort {
         }
     }
 
-    /// The `ORDER BY` it is (each served by an index: rowid, `artifacts_name`,
+    /// The index read in this order (`None`: id order), named in `INDEXED BY`: without
+    /// statistics SQLite prefers walking the table in id order over sorting, and a walk of
+    /// the table reads every row's report.
+    fn index(self) -> Option<&'static str> {
+        match self {
+            Self::Newest | Self::Oldest => None,
+            Self::Name => Some("artifacts_name"),
+            Self::Size => Some("artifacts_size"),
+            Self::Verdict => Some("artifacts_verdict"),
+        }
+    }
+
+    /// The `ORDER BY` it is (each served by an index: `artifacts_newest`, `artifacts_name`,
     /// `artifacts_size`; the verdict's order is sorted from `artifacts_verdict`).
     fn order_by(self) -> &'static str {
         match self {
@@ -411,7 +423,7 @@ fn conditions(filter: &ArtifactFilter) -> Vec<Condition> {
     if let Some(signer) = &filter.signer {
         out.push(Condition {
             direct: None,
-            ids: "SELECT artifact_id FROM artifact_signers WHERE identity LIKE ? ESCAPE '\\'"
+            ids: "SELECT artifact_id AS id FROM artifact_signers WHERE identity LIKE ? ESCAPE '\\'"
                 .into(),
             args: vec![text(&contains_pattern(signer))],
         });
@@ -442,12 +454,28 @@ fn conditions(filter: &ArtifactFilter) -> Vec<Condition> {
     out
 }
 
-/// A page of the artifacts list in `sort` order and the total matching `filter`.
-///
-/// Two steps, so that nothing scans the artifacts table itself (each row holds its report
-/// and VSA): the page's ids from the narrow indexes (the filters' id sets intersected, or the
-/// indexed conditions alone when only those are given), then those rows with their imports
-/// and signers.
+/// The artifacts matching `filter`: the size of their id set (each filter's set from one
+/// narrow index, intersected), or of the whole table's smallest index.
+pub fn count(conn: &Connection, filter: &ArtifactFilter) -> Result<i64> {
+    let conditions = conditions(filter);
+    if conditions.is_empty() {
+        return Ok(conn
+            .prepare_cached("SELECT count(*) FROM artifacts")?
+            .query_row([], |r| r.get(0))?);
+    }
+    let args: Vec<Value> = conditions.iter().flat_map(|c| c.args.clone()).collect();
+    let matched = conditions
+        .iter()
+        .map(|c| c.ids.as_str())
+        .collect::<Vec<_>>()
+        .join(" INTERSECT ");
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) FROM ({matched})"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+}
+
+/// A page of the artifacts list in `sort` order and the total matching `filter` (see
+/// [`page`] and [`count`]).
 pub fn list(
     conn: &Connection,
     filter: &ArtifactFilter,
@@ -455,42 +483,62 @@ pub fn list(
     offset: i64,
     limit: i64,
 ) -> Result<(Vec<ArtifactListRow>, i64)> {
+    Ok((
+        page(conn, filter, sort, offset, limit)?,
+        count(conn, filter)?,
+    ))
+}
+
+/// A page of the artifacts list in `sort` order.
+///
+/// Two steps, so that nothing scans the artifacts table itself (each row holds its report
+/// and VSA): the page's ids from the narrow indexes (the filters' id sets intersected, or the
+/// indexed conditions alone when only those are given), then those rows with their imports
+/// and signers.
+pub fn page(
+    conn: &Connection,
+    filter: &ArtifactFilter,
+    sort: ArtifactSort,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<ArtifactListRow>> {
     let conditions = conditions(filter);
     let order = sort.order_by();
-    let set_args: Vec<Value> = conditions.iter().flat_map(|c| c.args.clone()).collect();
+    let mut args: Vec<Value> = conditions.iter().flat_map(|c| c.args.clone()).collect();
     let matched = conditions
         .iter()
         .map(|c| c.ids.as_str())
         .collect::<Vec<_>>()
         .join(" INTERSECT ");
-    let (total, mut page_sql) = if conditions.is_empty() {
-        let total = conn
-            .prepare_cached("SELECT count(*) FROM artifacts")?
-            .query_row([], |r| r.get(0))?;
-        (total, format!("SELECT id FROM artifacts ORDER BY {order}"))
-    } else {
-        let total = conn
-            .prepare_cached(&format!("SELECT count(*) FROM ({matched})"))?
-            .query_row(params_from_iter(set_args.iter()), |r| r.get(0))?;
-        let direct: Option<Vec<&str>> = conditions.iter().map(|c| c.direct).collect();
-        let page_sql = match direct {
-            Some(clauses) => format!(
-                "SELECT id FROM artifacts WHERE {} ORDER BY {order}",
-                clauses.join(" AND ")
-            ),
-            None => format!("SELECT id FROM artifacts WHERE id IN ({matched}) ORDER BY {order}"),
-        };
-        (total, page_sql)
+    let direct: Option<Vec<&str>> = conditions.iter().map(|c| c.direct).collect();
+    let mut page_sql = match (sort.index(), direct) {
+        // In id order: the narrow id index alone, or the indexed conditions' own index (in
+        // id order within a value), or the intersected id sets themselves.
+        (None, _) if conditions.is_empty() => {
+            format!("SELECT id FROM artifacts INDEXED BY artifacts_newest ORDER BY {order}")
+        }
+        (None, Some(clauses)) => format!(
+            "SELECT id FROM artifacts WHERE {} ORDER BY {order}",
+            clauses.join(" AND ")
+        ),
+        (None, None) => format!("SELECT id FROM ({matched}) ORDER BY {order}"),
+        // In another order: that order's index, whole (SQLite would otherwise walk the
+        // table to avoid a sort), keeping the ids in the sets.
+        (Some(index), _) if conditions.is_empty() => {
+            format!("SELECT id FROM artifacts INDEXED BY {index} ORDER BY {order}")
+        }
+        (Some(index), _) => format!(
+            "SELECT id FROM artifacts INDEXED BY {index} WHERE id IN ({matched}) ORDER BY {order}"
+        ),
     };
     page_sql.push_str(" LIMIT ? OFFSET ?");
-    let mut page_args = set_args;
-    page_args.extend([Value::Integer(limit), Value::Integer(offset)]);
+    args.extend([Value::Integer(limit), Value::Integer(offset)]);
     let ids: Vec<i64> = conn
         .prepare_cached(&page_sql)?
-        .query_map(params_from_iter(page_args.iter()), |r| r.get(0))?
+        .query_map(params_from_iter(args.iter()), |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
     if ids.is_empty() {
-        return Ok((Vec::new(), total));
+        return Ok(Vec::new());
     }
     let ids_json = serde_json::to_string(&ids).expect("invariant: integers serialize");
 
@@ -548,8 +596,43 @@ pub fn list(
         }
     }
     // In the page's order.
-    let page = ids.iter().filter_map(|id| rows.remove(id)).collect();
-    Ok((page, total))
+    Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
+}
+
+/// The totals of the filters shown lately, each kept until the store's registry generation
+/// moves: every insert, update or delete of an artifact and every change of an import's state
+/// bumps it (triggers, 0006), and nothing else a total depends on changes after an artifact
+/// is stored (its signers are written with it; its import's publisher and time before it).
+/// Counting a filter that matches most of 100,000 artifacts walks that many index entries
+/// (about 2 ms); paging through a list or reloading it then costs one lookup.
+#[derive(Debug, Default)]
+pub struct Totals {
+    seen: std::sync::Mutex<(i64, std::collections::HashMap<ArtifactFilter, i64>)>,
+}
+
+impl Totals {
+    /// The most filters kept at once (then all are forgotten).
+    const KEPT: usize = 256;
+
+    /// The total of `filter`, counted unless known for the current generation.
+    pub fn total(&self, conn: &Connection, filter: &ArtifactFilter) -> Result<i64> {
+        let generation = super::registry::generation(conn)?;
+        {
+            let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.0 == generation
+                && let Some(total) = seen.1.get(filter)
+            {
+                return Ok(*total);
+            }
+        }
+        let total = count(conn, filter)?;
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.0 != generation || seen.1.len() >= Self::KEPT {
+            *seen = (generation, std::collections::HashMap::new());
+        }
+        seen.1.insert(filter.clone(), total);
+        Ok(total)
+    }
 }
 
 #[cfg(test)]
@@ -945,5 +1028,45 @@ mod tests {
             .query_row("SELECT count(*) FROM artifact_signers", [], |r| r.get(0))
             .unwrap();
         assert_eq!(signers, 2, "only the third import's two signers remain");
+    }
+
+    #[test]
+    fn totals_are_kept_until_the_generation_moves() {
+        let (mut store, _) = stocked();
+        let totals = Totals::default();
+        let acme = ArtifactFilter {
+            signer: Some("acme/release".into()),
+            ..ArtifactFilter::default()
+        };
+        assert_eq!(totals.total(store.read(), &acme).unwrap(), 2);
+        // A change no trigger sees (only a test makes one) is not counted: the total is kept.
+        store
+            .write(|tx| {
+                Ok::<_, StoreError>(
+                    tx.execute("DELETE FROM artifact_signers WHERE position = 0", [])?,
+                )
+            })
+            .unwrap();
+        assert_eq!(count(store.read(), &acme).unwrap(), 0);
+        assert_eq!(totals.total(store.read(), &acme).unwrap(), 2);
+        // Any stored artifact moves the generation: counted again.
+        let at = Utc.with_ymd_and_hms(2026, 3, 4, 0, 0, 0).unwrap();
+        let release = cert("https://git.example/acme/release@refs/heads/main");
+        import(
+            &mut store,
+            "acme",
+            at,
+            &[(
+                "new",
+                digest("aa"),
+                1,
+                Verdict::Passed,
+                "default",
+                vec![release],
+            )],
+        );
+        assert_eq!(totals.total(store.read(), &acme).unwrap(), 1);
+        let all = ArtifactFilter::default();
+        assert_eq!(totals.total(store.read(), &all).unwrap(), 5);
     }
 }

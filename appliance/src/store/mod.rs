@@ -22,7 +22,7 @@ pub use artifacts::{ArtifactFilter, ArtifactListRow, ArtifactRow, ArtifactSort, 
 pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
-    ManifestSummary, NewStep, StepRow,
+    ManifestSummary, NewStep, OutcomeCounts, StepRow,
 };
 pub use publishers::{PublisherKeyRow, PublisherRow};
 pub use signers::{NewSigner, SignerKind, SignerRow};

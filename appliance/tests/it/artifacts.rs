@@ -284,3 +284,75 @@ fn a_refused_filter_is_a_400_with_its_reason_on_the_page_and_in_the_api() {
         (401, "not signed in".to_owned())
     );
 }
+
+#[test]
+fn an_import_says_its_outcome_in_the_colour_of_its_worst_verdict_and_status_counts_them() {
+    let (site, auditor, _) = stocked(85);
+    // A third import: garbage, rejected.
+    let operator = site.web.sign_in(OPERATOR);
+    let reply = site.web.post_multipart(
+        "/upload",
+        Some(&operator.cookie()),
+        &[
+            ("csrf", None, operator.csrf.as_bytes()),
+            (
+                "archive",
+                Some("garbage.airlock.tar.zst"),
+                b"not an archive",
+            ),
+        ],
+    );
+    let rejected = WebSite::import_id(&reply);
+    let badge = |import: i64| {
+        let html = site
+            .web
+            .get(&format!("/imports/{import}"), Some(&auditor.cookie()))
+            .text();
+        let start = html.find("<h1>").unwrap();
+        html[start..start + html[start..].find("</h1>").unwrap()].to_owned()
+    };
+    assert_eq!(
+        badge(1),
+        "<h1>Import #1 <span class=\"verdict v-failed\">done: 1 passed, 1 warned, 1 failed</span>"
+    );
+    assert_eq!(
+        badge(2),
+        "<h1>Import #2 <span class=\"verdict v-passed\">done: 1 passed</span>"
+    );
+    assert_eq!(
+        badge(rejected),
+        format!("<h1>Import #{rejected} <span class=\"verdict v-rejected\">rejected</span>")
+    );
+    let list = site.web.get("/imports", Some(&auditor.cookie())).text();
+    for outcome in [
+        "<span class=\"verdict v-failed\">done: 1 passed, 1 warned, 1 failed</span>",
+        "<span class=\"verdict v-passed\">done: 1 passed</span>",
+        "<span class=\"verdict v-rejected\">rejected</span>",
+    ] {
+        assert!(list.contains(outcome), "{outcome} in {list}");
+    }
+    // The dashboard's recent imports say the same.
+    let dashboard = site.web.get("/", Some(&auditor.cookie())).text();
+    assert!(dashboard.contains("v-failed\">done: 1 passed, 1 warned, 1 failed<"));
+
+    // `status` counts the imports per outcome (read-only, beside the running server).
+    let out = crate::common::appliance(&site.server.folder.path, &["status"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("\n3 imports: 1 all passed, 1 with failures, 1 rejected\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\nartifacts: 2 passed, 1 warned, 1 failed\n"),
+        "{text}"
+    );
+    let out = crate::common::appliance(&site.server.folder.path, &["status", "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json["outcomes"],
+        serde_json::json!({"passed": 1, "warned": 0, "failed": 1, "rejected": 1,
+            "interrupted": 0, "in_progress": 0})
+    );
+    assert_eq!(json["imports"], 3);
+}

@@ -10,6 +10,7 @@ mod common;
 mod crash;
 mod deps;
 mod edges;
+mod first_run;
 mod http;
 mod kept;
 mod lock;

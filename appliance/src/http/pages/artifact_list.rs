@@ -40,18 +40,16 @@ pub(super) async fn list(
         .filter()
         .and_then(|filter| Ok((filter, q.sort()?)))
         .map_err(|e| e.to_string());
+    let totals = state.artifact_totals.clone();
     let (status, body) = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let (status, rows, total, error) = match parsed {
             Ok((filter, sort)) => {
-                let (rows, total) = store::artifacts::list(
-                    app.store().read(),
-                    &filter,
-                    sort,
-                    (page - 1) * PER_PAGE,
-                    PER_PAGE,
-                )?;
-                (StatusCode::OK, rows, total, None)
+                let store = app.store();
+                let conn = store.read();
+                let rows =
+                    store::artifacts::page(conn, &filter, sort, (page - 1) * PER_PAGE, PER_PAGE)?;
+                (StatusCode::OK, rows, totals.total(conn, &filter)?, None)
             }
             Err(e) => (StatusCode::BAD_REQUEST, Vec::new(), 0, Some(Text::new(e))),
         };

@@ -19,7 +19,9 @@ CREATE INDEX artifact_signers_identity ON artifact_signers(identity);
 
 -- An artifact row carries its report and signed VSA, so a scan of the table reads kilobytes
 -- per row. Each filter and sort of the list reads a narrow index instead (the verdict and
--- the digest already have one; the import's publisher and time go through `imports`).
+-- the digest already have one; the import's publisher and time go through `imports`); the
+-- ids alone in order, for pages deep into the whole list.
+CREATE INDEX artifacts_newest ON artifacts(id);
 CREATE INDEX artifacts_name ON artifacts(name, id DESC);
 CREATE INDEX artifacts_size ON artifacts(size);
 CREATE INDEX artifacts_rule ON artifacts(rule);
