@@ -641,6 +641,30 @@ fn an_auditor_finds_artifacts_across_imports_in_a_real_browser() {
     );
     assert_eq!(browser.count(rows), 0);
 
+    // The import says its outcome in the colour of its worst verdict.
+    browser.go(&format!("{base}/imports/1"));
+    assert_eq!(
+        browser.count("h1 .verdict.v-failed"),
+        1,
+        "{}",
+        browser.source()
+    );
+    assert!(
+        browser
+            .source()
+            .contains(">done: 1 passed, 1 warned, 1 failed</span></h1>")
+    );
+    browser.screenful("import-outcome");
+    // An unknown page is a page, not JSON.
+    browser.go(&format!("{base}/no/such/page"));
+    assert!(
+        browser.title().starts_with("Not Found"),
+        "{}",
+        browser.title()
+    );
+    assert!(browser.source().contains("no such page: /no/such/page"));
+    browser.screenful("not-found");
+
     browser.resize(390, 844);
     browser.go(&format!("{base}/artifacts?verdict=passed"));
     browser.screenful("artifacts-narrow");
