@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The pages under load: wrk on loopback against the imports list and an artifact report, with
-# 10,000 imports and 100,000 artifacts in the database, over TLS 1.3 with a session cookie.
+# The pages under load: wrk on loopback against the imports list, the artifacts list (all, and
+# the failed ones the dashboard's tile opens) and an artifact report, with 10,000 imports and
+# 100,000 artifacts in the database, over TLS 1.3 with a session cookie.
 #
 #   bench/web.sh [IMPORTS] [PER_IMPORT] [DURATION]      defaults: 10000 10 20s
 #
@@ -41,13 +42,14 @@ TOKEN=$(curl -ksf -H 'Content-Type: application/json' \
   -d "{\"name\":\"admin\",\"password\":\"$PASSWORD\"}" "$BASE/api/v1/session" |
   sed -E 's/.*"token":"([^"]+)".*/\1/')
 COOKIE="Cookie: airlock_session=$TOKEN"
-for path in /imports "/artifacts/$ARTIFACT"; do
+PATHS=(/imports /artifacts "/artifacts?verdict=failed" "/artifacts/$ARTIFACT")
+for path in "${PATHS[@]}"; do
   status=$(curl -ks -o /dev/null -w '%{http_code}' -H "$COOKIE" "$BASE$path")
   [ "$status" = 200 ] || { echo "GET $path: $status" >&2; exit 1; }
 done
 
 echo "data: $IMPORTS imports, $((IMPORTS * PER)) artifacts; $(nproc) cores; wrk -t2 -c64 -d$DURATION"
-for path in /imports "/artifacts/$ARTIFACT"; do
+for path in "${PATHS[@]}"; do
   # Warm up (connections, page cache), then measure.
   wrk -t2 -c64 -d3s -H "$COOKIE" "$BASE$path" > /dev/null
   wrk -t2 -c64 -d"$DURATION" --latency -H "$COOKIE" "$BASE$path" > "$DIR/wrk.out"
@@ -55,5 +57,5 @@ for path in /imports "/artifacts/$ARTIFACT"; do
   p50=$(awk '$1 == "50%" {print $2}' "$DIR/wrk.out")
   p99=$(awk '$1 == "99%" {print $2}' "$DIR/wrk.out")
   errors=$(grep -E 'Non-2xx|Socket errors' "$DIR/wrk.out" || true)
-  printf '%-22s %10s req/s   p50 %8s   p99 %8s  %s\n' "GET $path" "$rps" "$p50" "$p99" "$errors"
+  printf '%-28s %10s req/s   p50 %8s   p99 %8s  %s\n' "GET $path" "$rps" "$p50" "$p99" "$errors"
 done

@@ -96,6 +96,94 @@ impl ArtifactReport {
     pub fn build_level(&self) -> u8 {
         self.provenance.as_ref().map_or(0, |p| p.build_level)
     }
+
+    /// Who verifiably signed the artifact: the signer of each signature bundle that verified
+    /// for a trusted signer, in bundle order, each once. Attestations are left out (their
+    /// signer vouches for a build, not for the artifact), as are bundles that failed (what
+    /// they claimed was not proven). The artifacts list records these at import to filter on.
+    pub fn signer_identities(&self) -> Vec<SignerIdentity> {
+        let mut seen: Vec<SignerIdentity> = Vec::new();
+        for check in self.signatures.iter().filter(|b| b.ok) {
+            let Some(verified) = &check.report else {
+                continue;
+            };
+            let identity = SignerIdentity::from(&verified.signer);
+            if !seen.contains(&identity) {
+                seen.push(identity);
+            }
+        }
+        seen
+    }
+}
+
+/// Who signed, in brief: a certificate's identity and OIDC issuer, or a key's id.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SignerIdentity {
+    /// A certificate from a trusted CA.
+    Certificate {
+        /// The subject alternative name.
+        identity: String,
+        /// The OIDC issuer.
+        issuer: String,
+    },
+    /// A key the policy names.
+    PublicKey {
+        /// SHA-256 of the key's SubjectPublicKeyInfo, hex.
+        key_id: String,
+    },
+}
+
+impl SignerIdentity {
+    /// As stored (`certificate` or `key`).
+    pub fn kind_str(&self) -> &'static str {
+        match self {
+            Self::Certificate { .. } => "certificate",
+            Self::PublicKey { .. } => "key",
+        }
+    }
+
+    /// The text searched and shown: the identity, or the key id.
+    pub fn identity(&self) -> &str {
+        match self {
+            Self::Certificate { identity, .. } => identity,
+            Self::PublicKey { key_id } => key_id,
+        }
+    }
+
+    /// The issuer, for a certificate.
+    pub fn issuer(&self) -> Option<&str> {
+        match self {
+            Self::Certificate { issuer, .. } => Some(issuer),
+            Self::PublicKey { .. } => None,
+        }
+    }
+
+    /// A stored row read back: `certificate` with its issuer, or `key` without one; any
+    /// other combination is `None`.
+    pub fn from_stored(kind: &str, identity: String, issuer: Option<String>) -> Option<Self> {
+        match (kind, issuer) {
+            ("certificate", Some(issuer)) => Some(Self::Certificate { identity, issuer }),
+            ("key", None) => Some(Self::PublicKey { key_id: identity }),
+            _ => None,
+        }
+    }
+}
+
+impl From<&SignerRecord> for SignerIdentity {
+    fn from(s: &SignerRecord) -> Self {
+        match s {
+            SignerRecord::Certificate {
+                identity, issuer, ..
+            } => Self::Certificate {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            SignerRecord::PublicKey { key_id, .. } => Self::PublicKey {
+                key_id: key_id.clone(),
+            },
+        }
+    }
 }
 
 /// One Sigstore bundle's verification.
@@ -508,7 +596,7 @@ pub struct UnknownName {
 }
 
 /// What the site did with an artifact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     /// Every check passed (or the rule only monitors): released.

@@ -37,24 +37,44 @@ impl ImportLine {
         layout::time(&self.started_at)
     }
 
-    /// How a list says the outcome.
-    pub fn outcome_label(&self) -> &str {
-        match self.outcome() {
-            "failed" => "with failures",
-            "warned" => "with warnings",
-            "passed" => "all passed",
-            other => other,
-        }
+    /// The outcome in words: `done: 1 passed, 2 failed`, or the state (see [`outcome_text`]).
+    pub fn outcome_label(&self) -> String {
+        outcome_text(&self.state, self.passed, self.warned, self.failed)
     }
 
-    /// The one word for the outcome (the badge's class).
+    /// The one word for the outcome, the badge's class: the worst verdict of a finished
+    /// import, else its state (see [`outcome_word`]).
     pub fn outcome(&self) -> &str {
-        match self.state.as_str() {
-            "done" if self.failed > 0 => "failed",
-            "done" if self.warned > 0 => "warned",
-            "done" => "passed",
-            other => other,
-        }
+        outcome_word(&self.state, self.warned, self.failed)
+    }
+}
+
+/// An import's outcome as one word, for its badge's colour: a finished import's worst
+/// verdict (`failed`, `warned`, `passed`), else its state.
+pub(crate) fn outcome_word(state: &str, warned: i64, failed: i64) -> &str {
+    match state {
+        "done" if failed > 0 => "failed",
+        "done" if warned > 0 => "warned",
+        "done" => "passed",
+        other => other,
+    }
+}
+
+/// An import's outcome in words: a finished import's state and its counts, those that are
+/// not zero (`done: 1 passed, 2 failed`; `done: no artifacts`), else its state.
+pub(crate) fn outcome_text(state: &str, passed: i64, warned: i64, failed: i64) -> String {
+    if state != "done" {
+        return state.to_owned();
+    }
+    let counts: Vec<String> = [(passed, "passed"), (warned, "warned"), (failed, "failed")]
+        .into_iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, word)| format!("{n} {word}"))
+        .collect();
+    if counts.is_empty() {
+        "done: no artifacts".to_owned()
+    } else {
+        format!("done: {}", counts.join(", "))
     }
 }
 
@@ -155,6 +175,16 @@ pub struct ImportFacts {
 }
 
 impl ImportFacts {
+    /// The outcome in words (see [`outcome_text`]).
+    pub fn outcome_label(&self) -> String {
+        outcome_text(&self.state, self.passed, self.warned, self.failed)
+    }
+
+    /// The outcome's one word, the badge's class (see [`outcome_word`]).
+    pub fn outcome(&self) -> &str {
+        outcome_word(&self.state, self.warned, self.failed)
+    }
+
     /// The archive size for people.
     pub fn size(&self) -> String {
         layout::bytes(self.archive_size)
@@ -247,4 +277,36 @@ pub struct ImportPage {
     pub steps: Vec<StepLine>,
     /// Its artifacts in manifest order.
     pub artifacts: Vec<ArtifactLine>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_import_says_its_counts_in_the_colour_of_the_worst_verdict() {
+        for (state, counts, word, text) in [
+            ("done", (1, 0, 2), "failed", "done: 1 passed, 2 failed"),
+            ("done", (3, 1, 0), "warned", "done: 3 passed, 1 warned"),
+            ("done", (0, 0, 1), "failed", "done: 1 failed"),
+            ("done", (2, 0, 0), "passed", "done: 2 passed"),
+            ("done", (0, 0, 0), "passed", "done: no artifacts"),
+            ("rejected", (0, 0, 0), "rejected", "rejected"),
+            ("interrupted", (0, 0, 0), "interrupted", "interrupted"),
+            ("releasing", (1, 0, 1), "releasing", "releasing"),
+            ("running", (0, 0, 0), "running", "running"),
+        ] {
+            let (passed, warned, failed) = counts;
+            assert_eq!(
+                outcome_word(state, warned, failed),
+                word,
+                "{state} {counts:?}"
+            );
+            assert_eq!(
+                outcome_text(state, passed, warned, failed),
+                text,
+                "{state} {counts:?}"
+            );
+        }
+    }
 }

@@ -46,6 +46,8 @@ pub enum Section {
     Dashboard,
     /// `/imports`, `/imports/{id}`, `/artifacts/{id}`.
     Imports,
+    /// `/artifacts`.
+    Artifacts,
     /// `/upload`.
     Upload,
     /// `/trust`.
@@ -65,6 +67,7 @@ impl Section {
             Self::None => "",
             Self::Dashboard => "dashboard",
             Self::Imports => "imports",
+            Self::Artifacts => "artifacts",
             Self::Upload => "upload",
             Self::Trust => "trust",
             Self::Witness => "witness",
@@ -116,7 +119,8 @@ impl Chrome {
     }
 
     /// Whether the page belongs to the navigation entry `name` (`dashboard`, `imports`,
-    /// `upload`, `trust`, `witness`, `audit`, `admin`): the template marks it current.
+    /// `artifacts`, `upload`, `trust`, `witness`, `audit`, `admin`): the template marks it
+    /// current.
     pub fn is(&self, name: &str) -> bool {
         self.section.as_str() == name
     }

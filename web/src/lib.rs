@@ -9,6 +9,7 @@
 //! (`/imports/{id}` → `templates/imports/detail.html`).
 
 mod admin;
+mod artifact_list;
 mod artifacts;
 mod audit;
 mod dashboard;
@@ -29,6 +30,9 @@ pub use admin::{
     AdminTab, Generated, IssuedToken, PolicyPage, PublisherKeyLine, PublisherLine, PublishersPage,
     PullTokenLine, ROLE_CHOICES, RegistryPage, SignerForm, SignerLine, SignersPage, UserLine,
     UsersPage, WithdrawnLine,
+};
+pub use artifact_list::{
+    ARTIFACT_SORTS, ARTIFACT_VERDICT_CHOICES, ArtifactListLine, ArtifactsFilter, ArtifactsPage,
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,

@@ -28,6 +28,12 @@ pub(crate) fn run(args: ImportArgs) -> ExitCode {
         Ok(app) => app,
         Err(code) => return code,
     };
+    // Said at once, before any import number or publisher sequence is used up.
+    for file in &args.files {
+        if let Err(e) = pipeline::preflight(&app, file) {
+            return fail(&e);
+        }
+    }
     let mut all_good = true;
     for file in &args.files {
         let outcome = match pipeline::import_file(

@@ -103,9 +103,32 @@ fn run_inner(args: InitArgs) -> Result<ExitCode, ExitCode> {
                 .unwrap_or_default()
         ),
     }
-    println!(
-        "next: airlock-appliance publishers add NAME --key PUBLISHER.pub --data {0}, then serve --data {0}",
-        args.data.display()
-    );
+    print!("{}", first_run_checklist(&args.data.display().to_string()));
     Ok(ExitCode::SUCCESS)
+}
+
+/// What a new site does next, in order, each step with its command (`data` the folder).
+fn first_run_checklist(data: &str) -> String {
+    format!(
+        "\
+next, in this order (`--help` on each command says more):
+  1. trust the publisher's key (made with `airlock-bundler keygen` on the connected side);
+     until then no archive can be opened:
+       airlock-appliance publishers add NAME --key PUBLISHER.pub --data {data}
+  2. say who may sign artifacts (a CI identity and its issuer, or a key), or import a whole
+     policy; until then no signature verifies, and an import would use up the archive's
+     sequence number for nothing:
+       airlock-appliance signers add NAME --issuer URL --subject IDENTITY --data {data}
+       airlock-appliance policy import POLICY.toml --data {data}
+  3. add the people who use it (operators upload archives, auditors read):
+       airlock-appliance users add NAME --role operator --data {data}
+  4. give the connected side this site's witness state, so its archives carry proofs from
+     the log sizes this site has seen (`airlock-bundler create --witness-state FILE`):
+       airlock-appliance witness-state --data {data} --output witness-state.json
+  5. serve the pages and the API (HTTPS, TLS 1.3):
+       airlock-appliance serve --data {data}
+  6. import: upload an archive in the pages, drop it in {data}/inbox/, or
+       airlock-appliance import ARCHIVE --data {data}
+"
+    )
 }

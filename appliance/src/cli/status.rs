@@ -24,6 +24,8 @@ pub(crate) struct StatusArgs {
 struct Status {
     key_id: String,
     imports: i64,
+    /// Imports by outcome (a finished one by its worst verdict).
+    outcomes: store::OutcomeCounts,
     passed: i64,
     warned: i64,
     failed: i64,
@@ -59,6 +61,7 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
         Ok::<_, store::StoreError>(Status {
             key_id: app.key_id().to_string(),
             imports: store::imports::count(conn)?,
+            outcomes: store::imports::outcome_counts(conn)?,
             passed,
             warned,
             failed,
@@ -88,9 +91,10 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     println!("appliance key {}", status.key_id);
+    println!("{}", imports_line(status.imports, &status.outcomes));
     println!(
-        "{} import(s); artifacts: {} passed, {} warned, {} failed",
-        status.imports, status.passed, status.warned, status.failed
+        "artifacts: {} passed, {} warned, {} failed",
+        status.passed, status.warned, status.failed
     );
     for t in &status.trust {
         match &t.updated_at {
@@ -121,4 +125,51 @@ pub(crate) fn run(args: StatusArgs) -> ExitCode {
         None => println!("audit: {} row(s); no signed head yet", status.audit_rows),
     }
     ExitCode::SUCCESS
+}
+
+/// `3 imports: 1 all passed, 1 with failures, 1 rejected` (the outcomes that occur), or
+/// `no imports`.
+fn imports_line(total: i64, o: &store::OutcomeCounts) -> String {
+    let parts: Vec<String> = [
+        (o.passed, "all passed"),
+        (o.warned, "with warnings"),
+        (o.failed, "with failures"),
+        (o.rejected, "rejected"),
+        (o.interrupted, "interrupted"),
+        (o.in_progress, "in progress"),
+    ]
+    .into_iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    match total {
+        0 => "no imports".to_owned(),
+        1 => format!("1 import: {}", parts.join(", ")),
+        n => format!("{n} imports: {}", parts.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_imports_line_counts_each_outcome_that_occurs() {
+        let counts = store::OutcomeCounts {
+            passed: 1,
+            failed: 1,
+            rejected: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            imports_line(3, &counts),
+            "3 imports: 1 all passed, 1 with failures, 1 rejected"
+        );
+        let one = store::OutcomeCounts {
+            interrupted: 1,
+            ..Default::default()
+        };
+        assert_eq!(imports_line(1, &one), "1 import: 1 interrupted");
+        assert_eq!(imports_line(0, &Default::default()), "no imports");
+    }
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 #[cfg(test)]
 use super::incoming::Partial;
 use super::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, ReceiveError};
-use super::query::{ImportsQuery, PageQuery};
+use super::query::{ArtifactsQuery, ImportsQuery, PageQuery};
 use super::{
     ApiError, AppState, Authenticated, blocking, clear_session_cookie, monotonic_now, remote,
     set_session_cookie,
@@ -53,6 +53,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(upload)),
             )
             .route("/imports/{id}", web::get().to(get_import))
+            .route("/artifacts", web::get().to(list_artifacts))
             .route("/artifacts/{id}", web::get().to(get_artifact))
             .route("/artifacts/{id}/vsa", web::get().to(get_vsa))
             .route("/appliance-key", web::get().to(appliance_key))
@@ -62,11 +63,6 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/audit/verify", web::get().to(audit_verify))
             .configure(super::download::configure),
     );
-}
-
-/// Any path no route matches.
-pub(super) async fn not_found(req: HttpRequest) -> Result<HttpResponse, ApiError> {
-    Err(ApiError::NotFound(format!("no such page: {}", req.path())))
 }
 
 async fn healthz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -163,6 +159,35 @@ async fn list_imports(
         "per_page": PER_PAGE,
         "total": total,
         "imports": imports,
+    })))
+}
+
+/// `GET /api/v1/artifacts`: every artifact across imports, with the artifacts page's filters,
+/// order and pages (one parser for both).
+async fn list_artifacts(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    query: web::Query<ArtifactsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let q = query.into_inner();
+    let filter = q.filter()?;
+    let sort = q.sort()?;
+    let page = q.page()?;
+    let totals = state.artifact_totals.clone();
+    let (artifacts, total) = blocking(&state, move |app| {
+        let store = app.store();
+        let conn = store.read();
+        let rows = store::artifacts::page(conn, &filter, sort, (page - 1) * PER_PAGE, PER_PAGE)?;
+        Ok((rows, totals.total(conn, &filter)?))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "page": page,
+        "per_page": PER_PAGE,
+        "total": total,
+        "sort": sort.as_str(),
+        "artifacts": artifacts,
     })))
 }
 

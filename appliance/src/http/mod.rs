@@ -67,6 +67,8 @@ pub struct AppState {
     pub max_upload: u64,
     /// The site registry's index of released images.
     pub registry: Arc<crate::registry::Cache>,
+    /// The artifacts list's totals of lately shown filters.
+    pub artifact_totals: Arc<crate::store::artifacts::Totals>,
 }
 
 impl AppState {
@@ -77,6 +79,7 @@ impl AppState {
             limiter: RateLimiter::default(),
             max_upload: MAX_UPLOAD,
             registry: Arc::default(),
+            artifact_totals: Arc::default(),
         }
     }
 }
@@ -157,7 +160,19 @@ pub fn app(
         .configure(registry::configure)
         .configure(api::configure)
         .configure(pages::configure)
-        .default_service(web::to(api::not_found))
+        .default_service(web::to(not_found))
+}
+
+/// Any path no route matches: a JSON error under `/api/` (machines read it), an HTML page
+/// anywhere else (a browser shows it). `/v2/` answers in the registry's own form.
+async fn not_found(req: HttpRequest) -> actix_web::HttpResponse {
+    use actix_web::ResponseError as _;
+    let path = req.path();
+    if path == "/api" || path.starts_with("/api/") {
+        ApiError::NotFound(format!("no such page: {path}")).error_response()
+    } else {
+        pages::not_found(path)
+    }
 }
 
 /// Serves the appliance on `listener` (already bound: `serve` binds its configured address,
@@ -175,6 +190,7 @@ pub fn run(
         limiter: RateLimiter::default(),
         max_upload: options.max_upload,
         registry: Arc::default(),
+        artifact_totals: Arc::default(),
     });
     let mut server = HttpServer::new(move || self::app(state.clone()));
     if let Some(n) = options.workers {

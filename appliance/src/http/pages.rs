@@ -11,6 +11,7 @@
 //! ```text
 //! GET  /signin  POST /signin  POST /signout           anyone / any session
 //! GET  /  /imports  /imports/{id}  /artifacts/{id}    auditor
+//! GET  /artifacts                                     auditor
 //! GET  /trust  /witness  /audit                       auditor
 //! GET  /upload  POST /upload                          operator
 //! GET  /admin/{signers,policy,publishers,users}       admin (and their POST forms)
@@ -19,6 +20,7 @@
 //! ```
 
 mod admin;
+mod artifact_list;
 mod read;
 mod upload;
 mod views;
@@ -70,6 +72,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/", web::get().to(read::dashboard))
     .route("/imports", web::get().to(read::imports))
     .route("/imports/{id}", web::get().to(read::import))
+    .route("/artifacts", web::get().to(artifact_list::list))
     .route("/artifacts/{id}", web::get().to(read::artifact))
     .route("/trust", web::get().to(read::trust))
     .route("/witness", web::get().to(read::witness))
@@ -464,6 +467,11 @@ pub(crate) fn web_role(role: Role) -> airlock_web::Role {
         Role::Operator => airlock_web::Role::Operator,
         Role::Admin => airlock_web::Role::Admin,
     }
+}
+
+/// The HTML 404 page for a path no route matches.
+pub(super) fn not_found(path: &str) -> HttpResponse {
+    PageError::NotFound(format!("no such page: {}", Text::new(path))).error_response()
 }
 
 async fn stylesheet() -> HttpResponse {

@@ -1,12 +1,15 @@
-//! The list queries the API and the pages share: `?page=`, and the imports list's filters
-//! `?verdict=&publisher=&since=&until=&page=`. Values are trimmed and an empty one means "any"
-//! (as forms send them). Each side maps a [`QueryError`] to its own error: the API to a JSON
-//! 400, the pages to a 400 page (the imports page shows a filter's error on itself).
+//! The list queries the API and the pages share: `?page=`, the imports list's filters
+//! `?verdict=&publisher=&since=&until=&page=`, and the artifacts list's
+//! `?verdict=&name=&digest=&signer=&publisher=&since=&until=&rule=&sort=&page=`. Values are
+//! trimmed and an empty one means "any" (as forms send them). Each side maps a
+//! [`QueryError`] to its own error: the API to a JSON 400, the pages to a 400 page (the
+//! lists show a filter's error on themselves).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
-use crate::store::ImportFilter;
+use crate::report::Verdict;
+use crate::store::{ArtifactFilter, ArtifactSort, ImportFilter};
 
 /// The highest page number accepted (keeps offsets far from overflow).
 pub(crate) const MAX_PAGE: i64 = 1_000_000;
@@ -38,7 +41,28 @@ pub(crate) enum QueryError {
         /// `since` or `until`.
         field: &'static str,
     },
+    /// The artifacts list's `verdict=` is not an artifact's verdict.
+    #[error("verdict must be one of passed, warned, failed")]
+    ArtifactVerdict,
+    /// `digest=` is not a prefix of a hex SHA-256.
+    #[error("digest must be 1 to 64 hexadecimal digits (a SHA-256 or its start)")]
+    Digest,
+    /// `sort=` names no order.
+    #[error("sort must be one of {}", SORTS.join(", "))]
+    Sort,
+    /// A text filter is longer than [`MAX_TEXT`].
+    #[error("{field} must be at most {MAX_TEXT} characters")]
+    TooLong {
+        /// Which filter.
+        field: &'static str,
+    },
 }
+
+/// The longest text filter (name, signer, publisher, rule) accepted, in characters.
+pub(crate) const MAX_TEXT: usize = 256;
+
+/// The orders `sort=` may name.
+const SORTS: [&str; 5] = ArtifactSort::ALL_NAMES;
 
 /// `?page=`.
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +116,122 @@ impl ImportsQuery {
     /// links): verdict, publisher, since, until.
     pub(crate) fn shown(&self) -> [&str; 4] {
         [&self.verdict, &self.publisher, &self.since, &self.until].map(|v| v.trim())
+    }
+}
+
+/// `?verdict=&name=&digest=&signer=&publisher=&since=&until=&rule=&sort=&page=` of the
+/// artifacts list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ArtifactsQuery {
+    verdict: String,
+    name: String,
+    digest: String,
+    signer: String,
+    publisher: String,
+    since: String,
+    until: String,
+    rule: String,
+    sort: String,
+    page: String,
+}
+
+/// The artifacts list's query as sent, trimmed (a page shows it again and keeps it in its
+/// links).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ArtifactsShown<'a> {
+    pub(crate) verdict: &'a str,
+    pub(crate) name: &'a str,
+    pub(crate) digest: &'a str,
+    pub(crate) signer: &'a str,
+    pub(crate) publisher: &'a str,
+    pub(crate) since: &'a str,
+    pub(crate) until: &'a str,
+    pub(crate) rule: &'a str,
+    pub(crate) sort: &'a str,
+}
+
+impl ArtifactsQuery {
+    /// The page asked for (see [`page`]).
+    pub(crate) fn page(&self) -> Result<i64, QueryError> {
+        page(&self.page)
+    }
+
+    /// The order: newest first when empty.
+    pub(crate) fn sort(&self) -> Result<ArtifactSort, QueryError> {
+        match given(&self.sort) {
+            None => Ok(ArtifactSort::default()),
+            Some(s) => ArtifactSort::ALL
+                .into_iter()
+                .find(|o| o.as_str() == s)
+                .ok_or(QueryError::Sort),
+        }
+    }
+
+    /// The filter, each value `None` when empty; checked in the form's order: the verdict,
+    /// the name, the digest (`sha256:` allowed before it, any case), the signer, the
+    /// publisher, `since`, `until`, the rule.
+    pub(crate) fn filter(&self) -> Result<ArtifactFilter, QueryError> {
+        let verdict = given(&self.verdict)
+            .map(|v| {
+                v.parse::<Verdict>()
+                    .map_err(|_| QueryError::ArtifactVerdict)
+            })
+            .transpose()?;
+        let name = text("name", &self.name)?;
+        let digest = given(&self.digest).map(|d| digest_prefix(&d)).transpose()?;
+        let signer = text("signer", &self.signer)?;
+        let publisher = text("publisher", &self.publisher)?;
+        let since = given(&self.since).map(|s| bound("since", &s)).transpose()?;
+        let until = given(&self.until).map(|s| bound("until", &s)).transpose()?;
+        let rule = text("rule", &self.rule)?;
+        Ok(ArtifactFilter {
+            verdict,
+            name,
+            digest,
+            signer,
+            publisher,
+            since,
+            until,
+            rule,
+        })
+    }
+
+    /// The values as sent, trimmed.
+    pub(crate) fn shown(&self) -> ArtifactsShown<'_> {
+        ArtifactsShown {
+            verdict: self.verdict.trim(),
+            name: self.name.trim(),
+            digest: self.digest.trim(),
+            signer: self.signer.trim(),
+            publisher: self.publisher.trim(),
+            since: self.since.trim(),
+            until: self.until.trim(),
+            rule: self.rule.trim(),
+            sort: self.sort.trim(),
+        }
+    }
+}
+
+/// A text filter (`field`): trimmed, `None` when empty, at most [`MAX_TEXT`] characters.
+fn text(field: &'static str, value: &str) -> Result<Option<String>, QueryError> {
+    match given(value) {
+        Some(v) if v.chars().count() > MAX_TEXT => Err(QueryError::TooLong { field }),
+        other => Ok(other),
+    }
+}
+
+/// `digest=`: 1 to 64 hex digits, optionally after `sha256:`, in any case; lowercased (as
+/// digests are stored).
+fn digest_prefix(value: &str) -> Result<String, QueryError> {
+    let hex = value
+        .strip_prefix("sha256:")
+        .or_else(|| value.strip_prefix("SHA256:"))
+        .unwrap_or(value);
+    if (1..=64).contains(&hex.len()) && hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Ok(hex.to_ascii_lowercase())
+    } else {
+        Err(QueryError::Digest)
     }
 }
 
@@ -231,6 +371,104 @@ mod tests {
         assert_eq!(
             imports(&[("until", "2026-03-01T00%3A00%3A00")]).filter(),
             Err(QueryError::Time { field: "until" })
+        );
+    }
+
+    fn artifacts(text: &str) -> ArtifactsQuery {
+        actix_web::web::Query::<ArtifactsQuery>::from_query(text)
+            .unwrap()
+            .into_inner()
+    }
+
+    #[test]
+    fn the_artifacts_query_reads_every_filter_and_order() {
+        assert_eq!(artifacts("").filter().unwrap(), ArtifactFilter::default());
+        assert_eq!(artifacts("sort=").sort(), Ok(ArtifactSort::Newest));
+        let query = artifacts(
+            "verdict=failed&name=+tool+&digest=SHA256%3AAB12&signer=acme%2Frel&\
+             publisher=acme&since=2026-03-01&until=2026-03-02T00%3A00%3A00Z&\
+             rule=override%3Atools&sort=size&page=3",
+        );
+        assert_eq!(
+            query.filter().unwrap(),
+            ArtifactFilter {
+                verdict: Some(Verdict::Failed),
+                name: Some("tool".into()),
+                digest: Some("ab12".into()),
+                signer: Some("acme/rel".into()),
+                publisher: Some("acme".into()),
+                since: Some("2026-03-01".into()),
+                until: Some("2026-03-02T00:00:00.000000Z".into()),
+                rule: Some("override:tools".into()),
+            }
+        );
+        assert_eq!(query.sort(), Ok(ArtifactSort::Size));
+        assert_eq!(query.page(), Ok(3));
+        assert_eq!(query.shown().name, "tool");
+        assert_eq!(query.shown().digest, "SHA256:AB12");
+        for sort in ArtifactSort::ALL {
+            assert_eq!(
+                artifacts(&format!("sort={}", sort.as_str())).sort(),
+                Ok(sort)
+            );
+        }
+        // A whole digest, lowercased.
+        let whole = "A".repeat(64);
+        assert_eq!(
+            artifacts(&format!("digest={whole}"))
+                .filter()
+                .unwrap()
+                .digest,
+            Some("a".repeat(64))
+        );
+    }
+
+    #[test]
+    fn every_artifacts_query_error_names_what_is_wrong() {
+        // Import states are no artifact's verdict.
+        for (text, expected, message) in [
+            (
+                "verdict=rejected",
+                QueryError::ArtifactVerdict,
+                "verdict must be one of passed, warned, failed",
+            ),
+            (
+                "digest=xyz",
+                QueryError::Digest,
+                "digest must be 1 to 64 hexadecimal digits (a SHA-256 or its start)",
+            ),
+            ("digest=sha256%3A", QueryError::Digest, ""),
+            ("digest=sha512%3Aab", QueryError::Digest, ""),
+            ("since=yesterday", QueryError::Time { field: "since" }, ""),
+            ("until=2026-02-30", QueryError::Time { field: "until" }, ""),
+        ] {
+            let got = artifacts(text).filter().unwrap_err();
+            assert_eq!(got, expected, "{text}");
+            if !message.is_empty() {
+                assert_eq!(got.to_string(), message);
+            }
+        }
+        let long = "x".repeat(MAX_TEXT + 1);
+        let got = artifacts(&format!("signer={long}")).filter().unwrap_err();
+        assert_eq!(got.to_string(), "signer must be at most 256 characters");
+        assert!(
+            artifacts(&format!("name={}", "é".repeat(MAX_TEXT)))
+                .filter()
+                .is_ok()
+        );
+        assert_eq!(
+            artifacts(&format!("digest={}", "a".repeat(65))).filter(),
+            Err(QueryError::Digest)
+        );
+        let got = artifacts("sort=largest").sort().unwrap_err();
+        assert_eq!(
+            got.to_string(),
+            "sort must be one of newest, oldest, name, size, verdict"
+        );
+        // The verdict is checked before the rest.
+        assert_eq!(
+            artifacts("digest=x&verdict=ok").filter(),
+            Err(QueryError::ArtifactVerdict)
         );
     }
 }

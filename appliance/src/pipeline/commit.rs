@@ -255,6 +255,7 @@ fn record_verdicts(
                 report,
                 vsa: &vsa_buf,
                 location: &location,
+                signers: &judged.signers,
             },
         )?;
         rows.push((id, location));

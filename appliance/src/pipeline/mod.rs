@@ -35,7 +35,7 @@ use serde::Serialize;
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
 use crate::lock::{LockError, Wait, WriterLock};
-use crate::report::ImportStep;
+use crate::report::{ImportStep, SignerIdentity};
 use crate::store::{self, AlarmKind, ImportSource, ImportState, NewStep, StoreError};
 use crate::vsa;
 
@@ -142,6 +142,47 @@ pub enum ImportError {
         /// The file.
         path: PathBuf,
     },
+    /// The file named is not there, nor is a split archive's first part of that name;
+    /// nothing was recorded.
+    #[error("no such archive: {} (nor a first part {})", shown(path), shown(&first_part(path)))]
+    NoSuchArchive {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// A file given to the `import` command is not an archive at all (empty, or not
+    /// beginning as every archive does); refused before an import is recorded.
+    #[error("not an Airlock archive: {}: {why}", shown(path))]
+    NotAnArchive {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead, in plain words.
+        why: &'static str,
+    },
+    /// A file given to the `import` command cannot be read; refused before an import is
+    /// recorded.
+    #[error("cannot read {}: {reason}", shown(path))]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// The system's reason.
+        reason: String,
+    },
+    /// The `import` command while the site trusts no publisher key: no archive can be
+    /// opened; refused before an import is recorded.
+    #[error(
+        "no publisher keys are configured, so no archive can be opened: first trust the \
+         publisher's key with `airlock-appliance publishers add NAME --key PUBLISHER.pub`"
+    )]
+    NoPublisherKeys,
+    /// The `import` command while the site trusts no signer: no artifact's signature can be
+    /// verified, and the publisher's sequence number would be used up; refused before an
+    /// import is recorded.
+    #[error(
+        "no trusted signers are configured, so no artifact's signature can be verified and \
+         the archive's sequence number would be used up: first add who may sign with \
+         `airlock-appliance signers add` or `airlock-appliance policy import`"
+    )]
+    NoSigners,
     /// The archive is larger than the largest import allowed (the `import.max_archive_bytes`
     /// setting).
     #[error("the archive is {size} bytes, more than the {limit} bytes an import may be")]
@@ -218,6 +259,81 @@ pub fn import_file(app: &Appliance, req: ImportRequest) -> Result<ImportOutcome,
     import_locked(app, req, &lock)
 }
 
+/// What the `import` command checks before it imports `path`, so that an operator at the
+/// console (often on a first run) hears at once, in plain words, of a site not yet set up to
+/// judge an archive or of a file that is no archive, and no import number or publisher
+/// sequence is used up: the file exists, the site trusts a publisher key and a signer, and
+/// the file begins as an archive does. Uploads and the inbox record every attempt as an
+/// import instead.
+pub fn preflight(app: &Appliance, path: &Path) -> Result<(), ImportError> {
+    let parts = ArchiveParts::locate(path).map_err(|_| ImportError::NoSuchArchive {
+        path: path.to_owned(),
+    })?;
+    ready_to_judge(app, app.now())?;
+    looks_like_an_archive(&parts.paths()[0])
+}
+
+/// The first bytes of every archive: its zstd frame's magic number (`docs/format.md` §3).
+const ARCHIVE_MAGIC: [u8; 4] = [0x28, 0xB5, 0x2F, 0xFD];
+
+/// Refuses a file that cannot be an archive: empty, or not beginning with [`ARCHIVE_MAGIC`].
+/// (A file that begins well but is no archive is judged by the import, as any archive is.)
+fn looks_like_an_archive(first_part: &Path) -> Result<(), ImportError> {
+    use std::io::Read as _;
+    let mut head = Vec::with_capacity(ARCHIVE_MAGIC.len());
+    std::fs::File::open(first_part)
+        .and_then(|f| f.take(ARCHIVE_MAGIC.len() as u64).read_to_end(&mut head))
+        .map_err(|e| ImportError::Unreadable {
+            path: first_part.to_owned(),
+            reason: e.to_string(),
+        })?;
+    let why = match head.len() {
+        0 => "the file is empty",
+        _ if head == ARCHIVE_MAGIC => return Ok(()),
+        _ => "it does not begin as every archive made by `airlock-bundler create` does",
+    };
+    Err(ImportError::NotAnArchive {
+        path: first_part.to_owned(),
+        why,
+    })
+}
+
+/// Refuses while the site could not judge any archive: no enabled publisher key (nothing
+/// can be opened), or no usable trusted signer (every artifact would fail).
+fn ready_to_judge(app: &Appliance, now: chrono::DateTime<chrono::Utc>) -> Result<(), ImportError> {
+    let keys = store::publishers::keys(app.store().read())?;
+    if !keys.iter().any(|k| k.enabled) {
+        return Err(ImportError::NoPublisherKeys);
+    }
+    if steps::signers(app, now)
+        .map_err(ImportError::Policy)?
+        .is_empty()
+    {
+        return Err(ImportError::NoSigners);
+    }
+    Ok(())
+}
+
+/// A path for a message: control characters escaped (a file name is not to move the cursor).
+fn shown(path: &Path) -> String {
+    path.display()
+        .to_string()
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The first part of a split archive named `path` (`path.001`).
+fn first_part(path: &Path) -> PathBuf {
+    airlock_bundler::archive::part_path(path, 1)
+}
+
 /// As [`import_file`], waiting for the writer lock as `wait` says.
 pub fn import_file_waiting(
     app: &Appliance,
@@ -245,9 +361,8 @@ fn import_locked(
     let now = app.now();
     // A file that is not there is the caller's mistake: no import is recorded for it.
     let parts = ArchiveParts::locate(&req.path)
-        .map_err(|e| ImportError::Io {
+        .map_err(|_| ImportError::NoSuchArchive {
             path: req.path.clone(),
-            source: std::io::Error::new(std::io::ErrorKind::NotFound, e.to_string()),
         })?
         .paths()
         .to_vec();
@@ -459,6 +574,7 @@ fn run_checks(
             report: serde_json::to_vec(&j.report)
                 .expect("invariant: the report serializes (derived, string keys)"),
             digest,
+            signers: j.report.signer_identities(),
             rule: j.report.rule,
             reasons: j.reasons,
         }
@@ -599,6 +715,8 @@ struct Decided<B> {
     /// `reasons` as the JSON stored.
     reasons_json: String,
     digest: String,
+    /// Who verifiably signed it (from the report).
+    signers: Vec<SignerIdentity>,
     report: B,
     vsa: B,
 }
@@ -626,6 +744,7 @@ impl Decided<Vec<u8>> {
             rule: self.rule,
             reasons_json: self.reasons_json,
             digest: self.digest,
+            signers: self.signers,
         })
     }
 }

@@ -528,6 +528,47 @@ pub fn steps(conn: &Connection, id: i64) -> Result<Vec<StepRow>> {
     .collect()
 }
 
+/// How many imports ended (or stand) each way.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct OutcomeCounts {
+    /// Done, every artifact passed.
+    pub passed: i64,
+    /// Done, some released with warnings, none failed.
+    pub warned: i64,
+    /// Done, at least one artifact failed (kept in quarantine).
+    pub failed: i64,
+    /// Refused as a whole.
+    pub rejected: i64,
+    /// Stopped by the appliance; nothing of them kept.
+    pub interrupted: i64,
+    /// Still running or releasing.
+    pub in_progress: i64,
+}
+
+/// How many imports ended each way (a finished import by its worst verdict).
+pub fn outcome_counts(conn: &Connection) -> Result<OutcomeCounts> {
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(state = 'done' AND failed = 0 AND warned = 0), 0),
+                coalesce(sum(state = 'done' AND failed = 0 AND warned > 0), 0),
+                coalesce(sum(state = 'done' AND failed > 0), 0),
+                coalesce(sum(state = 'rejected'), 0),
+                coalesce(sum(state = 'interrupted'), 0),
+                coalesce(sum(state IN ('running', 'releasing')), 0)
+         FROM imports",
+        [],
+        |r| {
+            Ok(OutcomeCounts {
+                passed: r.get(0)?,
+                warned: r.get(1)?,
+                failed: r.get(2)?,
+                rejected: r.get(3)?,
+                interrupted: r.get(4)?,
+                in_progress: r.get(5)?,
+            })
+        },
+    )?)
+}
+
 /// The highest import id (for counting in benchmarks and status).
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM imports", [], |r| r.get(0))?)

@@ -18,11 +18,11 @@ use std::path::Path;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use alarms::{Alarm, AlarmKind};
-pub use artifacts::{ArtifactRow, NewArtifact};
+pub use artifacts::{ArtifactFilter, ArtifactListRow, ArtifactRow, ArtifactSort, NewArtifact};
 pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
-    ManifestSummary, NewStep, StepRow,
+    ManifestSummary, NewStep, OutcomeCounts, StepRow,
 };
 pub use publishers::{PublisherKeyRow, PublisherRow};
 pub use signers::{NewSigner, SignerKind, SignerRow};
@@ -38,7 +38,17 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_audit_heads.sql"),
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
+    include_str!("migrations/0007_artifact_list.sql"),
 ];
+
+/// What a migration needs beyond its SQL, run in its transaction after the SQL: rows only
+/// Rust can derive (from stored JSON read typed). `version` is the migration's number.
+fn after_migration(version: usize, tx: &Tx<'_>) -> Result<()> {
+    match version {
+        7 => artifacts::backfill_signers(tx),
+        _ => Ok(()),
+    }
+}
 
 /// Why the store failed.
 #[derive(Debug, thiserror::Error)]
@@ -148,8 +158,10 @@ impl Store {
                 continue;
             }
             tx.execute_batch(sql)?;
+            let tx = Tx(tx);
+            after_migration(i + 1, &tx)?;
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
+            tx.0.commit()?;
         }
         Ok(())
     }
@@ -335,5 +347,147 @@ mod tests {
             Store::open(&path),
             Err(StoreError::TooNew { found: 99, known }) if known == MIGRATIONS.len()
         ));
+    }
+
+    /// A stored report's JSON: signatures by `identity` (verified), by an untrusted identity
+    /// (failed: nothing proven), by a key (verified), and an attestation by a builder.
+    fn report_json(identity: &str) -> String {
+        let verification = |signer: serde_json::Value| {
+            serde_json::json!({
+                "bundle_version": "0.3",
+                "artifact_sha256": "00".repeat(32),
+                "signer": signer,
+                "log_entries": [],
+                "observed_times": [],
+                "dsse": null,
+            })
+        };
+        let certificate = |identity: &str| {
+            serde_json::json!({
+                "kind": "certificate", "identity": identity, "issuer": "https://issuer.example",
+                "serial": "1", "not_before": "2026-03-01T00:00:00Z",
+                "not_after": "2026-03-01T00:10:00Z", "certificate_authority": "ca",
+                "sct_log_ids": [],
+            })
+        };
+        let check = |ok: bool, report: Option<serde_json::Value>| {
+            serde_json::json!({
+                "digest": "11".repeat(32), "ok": ok, "signer": ok.then_some("release"),
+                "report": report, "witnessed": [], "error": (!ok).then_some("untrusted"),
+            })
+        };
+        serde_json::json!({
+            "schema": 2,
+            "rule": "default",
+            "enforcement": "enforce",
+            "signatures": [
+                check(true, Some(verification(certificate(identity)))),
+                check(false, None),
+                check(true, Some(verification(serde_json::json!({
+                    "kind": "public-key", "key_id": "ab".repeat(32), "hint": "k"
+                })))),
+                check(true, Some(verification(certificate(identity)))),
+            ],
+            "attestations": [check(true, Some(verification(certificate("https://builder.example"))))],
+            "provenance": null,
+            "sboms": [],
+            "problems": [],
+        })
+        .to_string()
+    }
+
+    /// A database as an appliance before 0007 left it: one import with one artifact whose
+    /// report is `report`.
+    fn schema_6_with(path: &Path, report: &str) {
+        let conn = Connection::open(path).unwrap();
+        for sql in &MIGRATIONS[..6] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 6).unwrap();
+        conn.execute(
+            "INSERT INTO imports (id, source, file_name, archive_size, state, publisher,
+             started_at, started_by) VALUES (1, 'cli', 'a', 1, 'done', 'acme', 't', 'op')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO artifacts (id, import_id, position, name, kind, digest, size,
+             media_type, verdict, reasons, rule, report, vsa)
+             VALUES (7, 1, 0, 'tool', 'file', ?1, 1, 'x', 'passed', '[]', 'default', ?2, x'00')",
+            rusqlite::params!["cd".repeat(32), report],
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn migration_7_records_who_signed_each_stored_artifact_from_its_report() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.db");
+        schema_6_with(
+            &path,
+            &report_json("https://git.example/acme@refs/heads/main"),
+        );
+        let store = Store::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), 7);
+        let (rows, total) = artifacts::list(
+            store.read(),
+            &ArtifactFilter {
+                signer: Some("acme@refs".into()),
+                ..ArtifactFilter::default()
+            },
+            ArtifactSort::Newest,
+            0,
+            10,
+        )
+        .unwrap();
+        assert_eq!(total, 1);
+        // The verified signatures' signers, each once, in order; not the failed bundle's,
+        // not the attestation's builder.
+        assert_eq!(
+            rows[0].signers,
+            vec![
+                crate::report::SignerIdentity::Certificate {
+                    identity: "https://git.example/acme@refs/heads/main".into(),
+                    issuer: "https://issuer.example".into(),
+                },
+                crate::report::SignerIdentity::PublicKey {
+                    key_id: "ab".repeat(32)
+                },
+            ]
+        );
+        let builder = ArtifactFilter {
+            signer: Some("builder".into()),
+            ..ArtifactFilter::default()
+        };
+        let (_, total) =
+            artifacts::list(store.read(), &builder, ArtifactSort::Newest, 0, 10).unwrap();
+        assert_eq!(total, 0);
+    }
+
+    #[test]
+    fn migration_7_refuses_a_stored_report_it_cannot_read_and_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.db");
+        schema_6_with(&path, "{\"rule\": 1}");
+        let err = Store::open(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "database value artifacts.report of artifact 7: invalid type: integer `1`, \
+             expected a string at line 1 column 10"
+        );
+        // Rolled back: still version 6, without the new table.
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, 6);
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'artifact_signers'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
     }
 }

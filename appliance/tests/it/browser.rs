@@ -577,3 +577,114 @@ fn operators_admins_and_auditors_in_a_real_browser() {
         airlock_appliance::store::signers::list(site.server.app().store().read()).unwrap();
     assert!(!signers[0].enabled, "still disabled");
 }
+
+#[test]
+fn an_auditor_finds_artifacts_across_imports_in_a_real_browser() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    // tool.bin passed, rogue.bin failed, legacy.bin warned; then tool.bin again, passed.
+    let (site, _, [tool, _, _, _]) = crate::artifacts::stocked(84);
+    let base = site.server.url.clone();
+    let tool_digest =
+        airlock_appliance::store::artifacts::get(site.server.app().store().read(), tool)
+            .unwrap()
+            .unwrap()
+            .digest;
+    let tmp = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&tmp.path().join("downloads"), &tmp.path().join("profile"));
+    let rows = "table.artifacts tbody th[scope=row]";
+    let submit = "form[action='/artifacts'] button[type=submit]";
+
+    // The dashboard's Failed tile opens the failed artifacts.
+    browser.sign_in(&base, AUDITOR);
+    browser.click("a[href='/artifacts?verdict=failed']");
+    browser.wait_url(|u| u.ends_with("/artifacts?verdict=failed"));
+    assert_eq!(browser.count(rows), 1);
+    assert!(browser.source().contains("rogue.bin"));
+    assert_eq!(browser.count("#verdict option[value=failed][selected]"), 1);
+
+    // Every artifact, newest first; then narrowed with the form: a name, and a date typed as
+    // text (UTC, no date picker).
+    browser.click("a[href='/artifacts']");
+    browser.wait_url(|u| u == format!("{base}/artifacts"));
+    assert_eq!(browser.count(rows), 4);
+    browser.screenshot("artifacts");
+    assert_eq!(browser.count("input[type=date]"), 0);
+    let today = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    browser.click("#verdict option[value='']");
+    browser.type_into("#name", "tool");
+    browser.type_into("#since", &today);
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("name=tool") && u.contains(&format!("since={today}")));
+    assert_eq!(browser.count(rows), 2);
+
+    // Sorting by a column keeps the filters.
+    browser.click("th a[href*='sort=size']");
+    browser.wait_url(|u| u.contains("sort=size"));
+    assert!(browser.url().contains("name=tool"));
+    assert_eq!(
+        browser.count("th[aria-sort=descending] a[href*='sort=size']"),
+        1
+    );
+    assert_eq!(browser.count(rows), 2);
+
+    // Where is this digest? Its first digits find the one artifact.
+    browser.go(&format!("{base}/artifacts"));
+    browser.type_into("#digest", &tool_digest[..12]);
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("digest="));
+    assert_eq!(browser.count(rows), 1);
+    // Signed by the release pipeline: both tool.bin, neither the fork's nor the unsigned one.
+    browser.go(&format!("{base}/artifacts"));
+    browser.type_into("#signer", "platform/release");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("signer="));
+    assert_eq!(browser.count(rows), 2);
+    browser.screenshot("artifacts-filtered");
+
+    // A date in a browser's local form is refused with why, on the page.
+    browser.go(&format!("{base}/artifacts"));
+    browser.type_into("#since", "03/01/2026");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("since="));
+    assert!(
+        browser
+            .source()
+            .contains("since must be a date (YYYY-MM-DD) or an RFC 3339 time")
+    );
+    assert_eq!(browser.count(rows), 0);
+
+    // The import says its outcome in the colour of its worst verdict.
+    browser.go(&format!("{base}/imports/1"));
+    assert_eq!(
+        browser.count("h1 .verdict.v-failed"),
+        1,
+        "{}",
+        browser.source()
+    );
+    assert!(
+        browser
+            .source()
+            .contains(">done: 1 passed, 1 warned, 1 failed</span></h1>")
+    );
+    browser.screenful("import-outcome");
+    // An unknown page is a page, not JSON.
+    browser.go(&format!("{base}/no/such/page"));
+    assert!(
+        browser.title().starts_with("Not Found"),
+        "{}",
+        browser.title()
+    );
+    assert!(browser.source().contains("no such page: /no/such/page"));
+    browser.screenful("not-found");
+
+    browser.resize(390, 844);
+    browser.go(&format!("{base}/artifacts?verdict=passed"));
+    browser.screenful("artifacts-narrow");
+}

@@ -102,9 +102,9 @@ fn healthz_answers_without_a_session_and_every_response_has_the_security_headers
     let unauthorised = client.get("/api/v1/imports", Auth::None);
     assert_eq!(unauthorised.status, 401);
     assert_eq!(unauthorised.error(), "not signed in");
-    let missing = client.get("/no/such/page", Auth::None);
+    let missing = client.get("/api/v1/no/such/page", Auth::None);
     assert_eq!(missing.status, 404);
-    assert_eq!(missing.error(), "no such page: /no/such/page");
+    assert_eq!(missing.error(), "no such page: /api/v1/no/such/page");
 
     for reply in [&health, &unauthorised, &missing] {
         for (name, value) in SECURITY_HEADERS {

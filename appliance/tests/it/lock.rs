@@ -491,10 +491,28 @@ fn recovery_removes_abandoned_uploads_and_leaves_those_still_being_received() {
 #[test]
 fn an_upload_waits_while_another_process_imports_and_is_then_imported() {
     let server = Server::start();
+    // The `import` command first checks that the site could judge an archive (a publisher
+    // key, a signer) and that the file begins as one.
+    let key = ed25519_dalek::SigningKey::from_bytes(&[7; 32]).verifying_key();
+    airlock_appliance::admin::add_publisher_key(server.app(), "test", "someone", &key).unwrap();
+    airlock_appliance::admin::add_signer(
+        server.app(),
+        "test",
+        &airlock_appliance::policy::SignerSpec {
+            name: "release-ci".into(),
+            issuer: Some(airlock_tests::ISSUER.into()),
+            subject: Some(airlock_tests::TRUSTED_IDENTITY.into()),
+            subject_regex: None,
+            public_key: None,
+            enabled: true,
+            expires_at: None,
+        },
+    )
+    .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    // Any file will do: the import records its row, and pauses, before reading a byte.
+    // Then any such file will do: the import records its row, and pauses, before reading on.
     let file = scratch.path().join("first.airlock.tar.zst");
-    std::fs::write(&file, b"not an archive").unwrap();
+    std::fs::write(&file, b"\x28\xb5\x2f\xfdnot an archive").unwrap();
     let paused = Paused::start_in(&server.folder.path, scratch.path(), &file, "started");
 
     let client = server.client();

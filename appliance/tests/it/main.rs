@@ -2,6 +2,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod artifacts;
 mod audit_heads;
 mod browser;
 mod cli;
@@ -10,6 +11,7 @@ mod common;
 mod crash;
 mod deps;
 mod edges;
+mod first_run;
 mod http;
 mod kept;
 mod lock;

@@ -324,9 +324,10 @@ impl WebSite {
 }
 
 /// Every GET page and the least role that may see it.
-const PAGES: [(&str, Option<&str>); 11] = [
+const PAGES: [(&str, Option<&str>); 12] = [
     ("/", None),
     ("/imports", None),
+    ("/artifacts", None),
     ("/trust", None),
     ("/witness", None),
     ("/audit", None),
@@ -877,6 +878,9 @@ fn hostile_strings_from_an_imported_archive_render_inert_everywhere() {
 
     let list = site.web.get("/imports", cookie.as_deref()).text();
     assert!(!list.contains("<script") && !list.contains('\u{202E}'));
+    let everything = site.web.get("/artifacts", cookie.as_deref()).text();
+    assert_inert(&everything, "artifacts list");
+    assert!(everything.contains("by-the-hostile-identity"));
     let dashboard = site.web.get("/", cookie.as_deref()).text();
     assert!(!dashboard.contains("<script") && !dashboard.contains('\u{202E}'));
     let audit = site.web.get("/audit", cookie.as_deref()).text();

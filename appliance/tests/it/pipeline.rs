@@ -1056,8 +1056,17 @@ fn a_missing_file_records_nothing_and_a_failing_disk_ends_the_import_interrupted
     let missing = site.dir.path().join("no-such.airlock.tar.zst");
     let err = site.try_import(&missing).unwrap_err();
     assert!(
-        matches!(&err, airlock_appliance::pipeline::ImportError::Io { path, .. } if *path == missing),
+        matches!(&err, airlock_appliance::pipeline::ImportError::NoSuchArchive { path } if *path == missing),
         "{err:?}"
+    );
+    // Its path said once (and the first part looked for).
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "no such archive: {} (nor a first part {}.001)",
+            missing.display(),
+            missing.display()
+        )
     );
     assert!(
         store::imports::get(site.app.store().read(), 1)

@@ -16,7 +16,7 @@ use airlock_appliance::appliance::Appliance;
 use airlock_appliance::init::{InitOptions, init};
 use airlock_appliance::pipeline::{self, ImportRequest, Original};
 use airlock_appliance::policy::PolicyDocument;
-use airlock_appliance::report::Verdict;
+use airlock_appliance::report::{ArtifactReport, Verdict};
 use airlock_appliance::store::{self, ImportSource, ImportState, NewArtifact, StoreError};
 use airlock_tests::{ArtifactPlan, ISSUER, TRUSTED_IDENTITY, TUF_NAME, World};
 use anyhow::{Context as _, bail};
@@ -103,6 +103,9 @@ fn main() -> anyhow::Result<()> {
             store::imports::steps(conn, outcome.import_id)?,
         )
     };
+    let signers = serde_json::from_str::<ArtifactReport>(&report)
+        .context("the sample's stored report")?
+        .signer_identities();
     let key_ids = store::imports::get(app.store().read(), outcome.import_id)?
         .and_then(|i| i.key_ids)
         .unwrap_or_default();
@@ -178,6 +181,7 @@ fn main() -> anyhow::Result<()> {
                             report: &report,
                             vsa: &vsa,
                             location: &format!("released/{id}/{position:04}"),
+                            signers: &signers,
                         },
                     )?;
                 }

@@ -188,15 +188,22 @@ subject = "{TRUSTED_IDENTITY}"
         None => "admin".to_owned(),
     };
     std::fs::write(out.join("login.txt"), format!("{url}\n{login}\n"))?;
+    // The page a browser opens (the API's JSON answers a browser "not signed in").
+    let import_page = format!("{url}imports/{}", outcome.import_id);
     if !args.serve {
-        println!("\nappliance data: {}\nlogin: {login}", data.display());
+        println!(
+            "\nappliance data: {}\nlogin: {login}\nimport page: {import_page} (once served: \
+             airlock-appliance serve --data {} --listen {})",
+            data.display(),
+            data.display(),
+            args.listen
+        );
         return Ok(());
     }
     let listener = TcpListener::bind(args.listen)
         .with_context(|| format!("listening on {} (try --listen)", args.listen))?;
     println!(
-        "\n4. serving {url}  (self-signed certificate; TLS 1.3)\n   sign in: {login}\n   import {} is at {url}api/v1/imports/{}\n   stop with Ctrl-C",
-        outcome.import_id, outcome.import_id
+        "\n4. serving {url}  (self-signed certificate; TLS 1.3)\n   sign in: {login}\n   import page: {import_page}\n   stop with Ctrl-C"
     );
     actix_web::rt::System::new().block_on(async move {
         http::run(app, listener, &ServeOptions::default())?.await?;

@@ -29,6 +29,12 @@ fn the_demo_imports_three_artifacts_and_judges_each() {
     );
     assert!(stdout.contains("failed  install.sh"), "{stdout}");
     assert!(stdout.contains("no Sigstore bundle signs it"), "{stdout}");
+    // The page to open, not the JSON API.
+    assert!(
+        stdout.contains("import page: https://127.0.0.1:8443/imports/1 (once served: "),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("/api/"), "{stdout}");
     let login = std::fs::read_to_string(out.join("login.txt")).unwrap();
     assert!(
         login.starts_with("https://127.0.0.1:8443/\nadmin / "),
