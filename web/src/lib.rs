@@ -40,7 +40,10 @@ pub use artifacts::{
     WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
-pub use audit::{AuditLine, AuditPage, ChainStatus};
+pub use audit::{
+    AuditFilterView, AuditLine, AuditPage, CSV_EXPORT_PATH, ChainStatus, JSONL_EXPORT_PATH,
+    PageCheck,
+};
 pub use dashboard::{AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts};
 pub use error::ErrorPage;
 pub use imports::{

@@ -428,13 +428,23 @@ fn the_other_pages_render_inert() {
         AuditPage {
             chrome: chrome(Role::Auditor),
             chain: ChainStatus::Broken { error: hostile() },
+            page_check: PageCheck::Broken { error: hostile() },
+            filter: AuditFilterView {
+                action: hostile(),
+                subject: long(),
+                ..AuditFilterView::default()
+            },
+            error: Some(hostile()),
+            actions: vec![hostile()],
             rows: vec![AuditLine {
                 seq: 1,
                 at: "2026-11-22T10:11:12.000000Z".into(),
                 actor: hostile(),
                 action: hostile(),
                 subject: long(),
-                detail: hostile(),
+                subject_href: None,
+                details: vec![(hostile(), hostile())],
+                detail: Some(hostile()),
                 hash: "ab".repeat(32),
             }],
             pager: Pager::new("/audit", &[], 1, 50, 1),

@@ -13,6 +13,7 @@
 //! GET  /  /imports  /imports/{id}  /artifacts/{id}    auditor
 //! GET  /artifacts                                     auditor
 //! GET  /trust  /witness  /audit                       auditor
+//! GET  /audit/export.jsonl  /audit/export.csv         auditor
 //! GET  /upload  POST /upload                          operator
 //! GET  /admin/{signers,policy,publishers,users}       admin (and their POST forms)
 //! POST /admin/alarms/clear                            admin
@@ -21,6 +22,7 @@
 
 mod admin;
 mod artifact_list;
+mod audit;
 mod read;
 mod upload;
 mod views;
@@ -76,7 +78,15 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/artifacts/{id}", web::get().to(read::artifact))
     .route("/trust", web::get().to(read::trust))
     .route("/witness", web::get().to(read::witness))
-    .route("/audit", web::get().to(read::audit))
+    .route("/audit", web::get().to(audit::log))
+    .route(
+        airlock_web::JSONL_EXPORT_PATH,
+        web::get().to(audit::export_jsonl),
+    )
+    .route(
+        airlock_web::CSV_EXPORT_PATH,
+        web::get().to(audit::export_csv),
+    )
     .service(
         web::resource("/upload")
             .route(web::get().to(upload::form))

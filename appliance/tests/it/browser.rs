@@ -688,3 +688,104 @@ fn an_auditor_finds_artifacts_across_imports_in_a_real_browser() {
     browser.go(&format!("{base}/artifacts?verdict=passed"));
     browser.screenful("artifacts-narrow");
 }
+
+#[test]
+fn an_auditor_filters_the_audit_log_and_downloads_its_exports_in_a_real_browser() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    let (site, _, [_, rogue, _, _]) = crate::artifacts::stocked(88);
+    let base = site.server.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&downloads, &tmp.path().join("profile"));
+    let rows = "table.audit tbody th[scope=row]";
+    let submit = "form[action='/audit'] button[type=submit]";
+
+    browser.sign_in(&base, AUDITOR);
+    browser.click("nav a[href='/audit']");
+    browser.wait_url(|u| u == format!("{base}/audit"));
+    let all = browser.count(rows);
+    assert!(all > 10, "{all} rows");
+    assert_eq!(
+        browser.count("p.ok-line[role=status]"),
+        2,
+        "chain and page intact"
+    );
+    browser.screenshot("audit");
+
+    // The verdicts only, typed into the form: one per artifact, each linked to its report.
+    browser.type_into("#action", "verdict");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("action=verdict"));
+    assert_eq!(browser.count(rows), 4);
+    assert_eq!(browser.count(&format!("a[href='/artifacts/{rogue}']")), 1);
+    // A row's actor link narrows to that actor; the family `import` keeps every import row.
+    browser.go(&format!("{base}/audit"));
+    browser.type_into("#action", "import");
+    browser.type_into("#actor", "olga");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("action=import") && u.contains("actor=olga"));
+    let olgas: Vec<String> = airlock_appliance::store::audit::filtered(
+        site.server.app().store().read(),
+        &airlock_appliance::store::AuditFilter {
+            action: Some("import".into()),
+            actor: Some("olga".into()),
+            ..Default::default()
+        },
+        0,
+        100,
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| r.action)
+    .collect();
+    assert!(olgas.iter().all(|a| a.starts_with("import.")));
+    assert_eq!(olgas.iter().filter(|a| *a == "import.started").count(), 2);
+    assert_eq!(browser.count(rows), olgas.len(), "{olgas:?}");
+    browser.screenshot("audit-filtered");
+
+    // The CSV of the rows shown, then the whole chain.
+    browser.click("a[href^='/audit/export.csv']");
+    let csv = downloaded(&downloads);
+    assert_eq!(csv.file_name().unwrap(), "airlock-audit.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("seq,at,actor,action,subject,detail,prev_hash,hash\r\n"));
+    assert_eq!(text.matches(",olga,import.started,").count(), 2, "{text}");
+    assert_eq!(text.split_terminator("\r\n").count(), 1 + olgas.len());
+    std::fs::remove_file(&csv).unwrap();
+    browser.click("a[href='/audit/export.jsonl']");
+    let jsonl = downloaded(&downloads);
+    assert_eq!(jsonl.file_name().unwrap(), "airlock-audit.jsonl");
+    let mut expected = Vec::new();
+    airlock_appliance::audit::export(site.server.app().store().read(), &mut expected).unwrap();
+    // Byte for byte what `airlock-appliance audit export` writes: every row, then the heads.
+    let got = std::fs::read(&jsonl).unwrap();
+    assert_eq!(got, expected);
+    let lines = String::from_utf8(got).unwrap();
+    assert_eq!(
+        lines
+            .lines()
+            .filter(|l| l.contains("\"prev_hash\""))
+            .count(),
+        all
+    );
+
+    // A date in a local form is refused with why.
+    browser.go(&format!("{base}/audit"));
+    browser.type_into("#since", "03/01/2026");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("since="));
+    assert!(
+        browser
+            .source()
+            .contains("since must be a date (YYYY-MM-DD) or an RFC 3339 time")
+    );
+    assert_eq!(browser.count(rows), 0);
+}

@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod audit_heads;
+mod audit_log;
 mod browser;
 mod cli;
 mod collect;

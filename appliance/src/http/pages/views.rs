@@ -7,7 +7,7 @@
 
 use airlock_trust_root::{Authority, LogInstance, TimeRange, TrustedRoot};
 use airlock_web::{
-    AlarmLine, ArtifactFacts, ArtifactLine, AuditLine, AuthorityView, BundleView, CheckpointLine,
+    AlarmLine, ArtifactFacts, ArtifactLine, AuthorityView, BundleView, CheckpointLine,
     CheckpointView, ComponentRow, ComponentTable, DsseView, ImportFacts, ImportLine, LogEntryView,
     LogHead, LogInstanceView, ManifestSummary, Pager, ProvenanceView, RepositoryView, RoleLine,
     SbomView, SignerView, StepLine, Text, TimeView, TrustFreshness, TrustedRootView, WitnessedView,
@@ -16,9 +16,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::report::{self, ArtifactReport, BundleCheck, ProvenBy, SignerRecord, TimeSourceRecord};
-use crate::store::{
-    self, Alarm, ArtifactRow, AuditRow, CheckpointRow, ImportRow, StepRow, TrustRow,
-};
+use crate::store::{self, Alarm, ArtifactRow, CheckpointRow, ImportRow, StepRow, TrustRow};
 
 /// SBOM components per page of the report's table.
 pub(super) const COMPONENTS_PER_PAGE: u64 = 100;
@@ -593,18 +591,6 @@ pub(super) fn alarm_line(a: &Alarm) -> AlarmLine {
         detail: Text::new(a.detail.clone()),
         import_id: a.import_id,
         raised_at: a.raised_at.clone(),
-    }
-}
-
-pub(super) fn audit_line(r: &AuditRow) -> AuditLine {
-    AuditLine {
-        seq: r.seq,
-        at: r.at.clone(),
-        actor: Text::new(r.actor.clone()),
-        action: Text::new(r.action.clone()),
-        subject: Text::new(r.subject.clone()),
-        detail: Text::new(r.detail.clone()),
-        hash: r.hash.clone(),
     }
 }
 
