@@ -36,8 +36,8 @@ pub use artifact_list::{
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,
-    EvidenceLink, LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView,
-    WitnessedView,
+    EvidenceLink, ExpectedView, LogEntryView, ProvenanceView, ReportPage, SbomView, SeenLogView,
+    SeenView, SignerView, TimeView, WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{
