@@ -19,6 +19,7 @@ pub mod admin;
 pub mod appliance;
 pub mod audit;
 pub mod auth;
+pub mod export;
 pub mod http;
 pub mod inbox;
 pub mod init;

@@ -14,6 +14,7 @@
 //! GET  /artifacts                                     auditor
 //! GET  /trust  /witness  /audit                       auditor
 //! GET  /audit/export.jsonl  /audit/export.csv         auditor
+//! GET  /imports/{id}/report.json  /artifacts/{id}/report.json   auditor
 //! GET  /upload  POST /upload                          operator
 //! GET  /admin/{signers,policy,publishers,users}       admin (and their POST forms)
 //! POST /admin/alarms/clear                            admin
@@ -23,6 +24,7 @@
 mod admin;
 mod artifact_list;
 mod audit;
+mod export;
 mod read;
 mod upload;
 mod views;
@@ -74,8 +76,13 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/", web::get().to(read::dashboard))
     .route("/imports", web::get().to(read::imports))
     .route("/imports/{id}", web::get().to(read::import))
+    .route("/imports/{id}/report.json", web::get().to(export::import))
     .route("/artifacts", web::get().to(artifact_list::list))
     .route("/artifacts/{id}", web::get().to(read::artifact))
+    .route(
+        "/artifacts/{id}/report.json",
+        web::get().to(export::artifact),
+    )
     .route("/trust", web::get().to(read::trust))
     .route("/witness", web::get().to(read::witness))
     .route("/audit", web::get().to(audit::log))

@@ -18,6 +18,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use airlock_tests::UNTRUSTED_IDENTITY;
+
 use crate::common::{ADMIN, AUDITOR, OPERATOR};
 use crate::pages::{BodyText as _, WebSite};
 
@@ -788,4 +790,72 @@ fn an_auditor_filters_the_audit_log_and_downloads_its_exports_in_a_real_browser(
             .contains("since must be a date (YYYY-MM-DD) or an RFC 3339 time")
     );
     assert_eq!(browser.count(rows), 0);
+}
+
+#[test]
+fn an_auditor_reads_a_failed_signature_saves_the_report_as_json_and_prints_it() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    let (site, _, [_, rogue, _, _]) = crate::artifacts::stocked(90);
+    let base = site.server.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&downloads, &tmp.path().join("profile"));
+    browser.sign_in(&base, AUDITOR);
+
+    // Who signed the failed signature, beside whom the policy wanted, the identity marked.
+    browser.go(&format!("{base}/artifacts/{rogue}"));
+    assert_eq!(browser.count("table.seen tr.mismatch"), 1);
+    let source = browser.source();
+    assert!(
+        source.contains(&format!("<code>{UNTRUSTED_IDENTITY}</code>")),
+        "{source}"
+    );
+    assert!(source.contains("Identity <strong>(does not match)</strong>"));
+    browser.screenshot("report-failed-signature");
+
+    // The report as JSON.
+    browser.click(".report-export a[href$='/report.json']");
+    let json = downloaded(&downloads);
+    assert_eq!(
+        json.file_name().unwrap().to_str().unwrap(),
+        format!("artifact-{rogue}.report.json")
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema"], airlock_appliance::export::SCHEMA);
+    assert_eq!(doc["artifact"]["id"], rogue);
+
+    // Printed: the print layout drops the navigation, forms and download links, and
+    // Chromium's own print makes a PDF of it.
+    browser.cmd(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"media": "print"}})),
+    );
+    let hidden = browser.cmd(
+        "POST",
+        "/execute/sync",
+        Some(
+            json!({"script": "return ['header.top', 'nav', '.report-export', 'form']\
+            .map(s => document.querySelector(s))\
+            .filter(e => e && e.getClientRects().length > 0).length;", "args": []}),
+        ),
+    );
+    assert_eq!(hidden, 0, "elements the print layout should hide are shown");
+    browser.screenshot("report-print");
+    let pdf = browser.cmd(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Page.printToPDF", "params": {"printBackground": false}})),
+    );
+    let pdf = STANDARD.decode(pdf["data"].as_str().unwrap()).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    assert!(pdf.len() > 10_000, "{} bytes", pdf.len());
 }

@@ -12,6 +12,7 @@ mod common;
 mod crash;
 mod deps;
 mod edges;
+mod exports;
 mod first_run;
 mod http;
 mod kept;

@@ -28,7 +28,7 @@ const RECENT: i64 = 10;
 const HISTORY: i64 = 20;
 
 /// A numeric id from the path (anything else is a 404 page, not a JSON error).
-fn id(path: &str, what: &str) -> Result<i64, PageError> {
+pub(super) fn id(path: &str, what: &str) -> Result<i64, PageError> {
     path.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
