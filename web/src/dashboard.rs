@@ -39,7 +39,8 @@ pub struct TrustFreshness {
     pub updated_at: Option<String>,
     /// The role that expires first and when (`timestamp 2026-12-08 23:00:00 UTC`).
     pub next_expiry: Option<String>,
-    /// How long after the archive's time that is (negative: already expired then).
+    /// How long that role still had to run at the archive's time (`6 d 22 h left`), or how long
+    /// before it had expired (`expired 3 h before`).
     pub margin: Option<String>,
 }
 
@@ -94,6 +95,10 @@ pub struct DashboardPage {
     pub chrome: Chrome,
     /// Artifacts per verdict.
     pub counts: VerdictCounts,
+    /// Artifacts judged per day, the last weeks.
+    pub verdict_chart: crate::chart::VerdictChart,
+    /// The trust freshness margin of the latest imports that updated trust.
+    pub margin_chart: crate::chart::MarginChart,
     /// The newest imports.
     pub recent: Vec<ImportLine>,
     /// Each TUF repository.

@@ -12,6 +12,7 @@ mod admin;
 mod artifact_list;
 mod artifacts;
 mod audit;
+mod chart;
 mod dashboard;
 mod error;
 mod imports;
@@ -44,6 +45,7 @@ pub use audit::{
     AuditFilterView, AuditLine, AuditPage, CSV_EXPORT_PATH, ChainStatus, JSONL_EXPORT_PATH,
     PageCheck,
 };
+pub use chart::{DayBar, MarginChart, MarginPoint, VerdictChart};
 pub use dashboard::{AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts};
 pub use error::ErrorPage;
 pub use imports::{

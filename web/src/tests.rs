@@ -392,6 +392,24 @@ fn the_other_pages_render_inert() {
                 warned: 2,
                 failed: 3,
             },
+            verdict_chart: VerdictChart {
+                days: vec![DayBar {
+                    day: "2026-03-01".into(),
+                    imports: 1,
+                    passed: 1,
+                    warned: 2,
+                    failed: 3,
+                }],
+            },
+            margin_chart: MarginChart {
+                points: vec![MarginPoint {
+                    import_id: 1,
+                    repository: "<script>alert(1)</script>".into(),
+                    at: "2026-03-01 00:00:00 UTC".into(),
+                    role: "timestamp".into(),
+                    margin: 3_600,
+                }],
+            },
             recent: vec![import_line()],
             trust: vec![TrustFreshness {
                 name: hostile(),
@@ -403,7 +421,7 @@ fn the_other_pages_render_inert() {
                 age: Some("2 h 0 min".into()),
                 updated_at: None,
                 next_expiry: Some("timestamp 2026-11-29 10:00:00 UTC".into()),
-                margin: Some("7 d 0 h after".into()),
+                margin: Some("7 d 0 h left".into()),
             }],
             logs: vec![LogHead {
                 origin: hostile(),

@@ -72,6 +72,8 @@ pub struct AppState {
     pub artifact_totals: Arc<crate::store::artifacts::Totals>,
     /// The audit log's totals of lately shown filters.
     pub audit_totals: Arc<crate::store::audit::Totals>,
+    /// The dashboard's imports per day.
+    pub daily: Arc<crate::store::imports::Daily>,
 }
 
 impl AppState {
@@ -84,6 +86,7 @@ impl AppState {
             registry: Arc::default(),
             artifact_totals: Arc::default(),
             audit_totals: Arc::default(),
+            daily: Arc::default(),
         }
     }
 }
@@ -196,6 +199,7 @@ pub fn run(
         registry: Arc::default(),
         artifact_totals: Arc::default(),
         audit_totals: Arc::default(),
+        daily: Arc::default(),
     });
     let mut server = HttpServer::new(move || self::app(state.clone()));
     if let Some(n) = options.workers {

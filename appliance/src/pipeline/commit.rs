@@ -180,6 +180,19 @@ fn record_archive(
             &state.role_expiries,
             now,
         )?;
+        if let Some((role, expiry)) = &state.first_expiry {
+            store::trust::record_history(
+                tx,
+                &store::trust::TrustHistoryRow {
+                    name: state.name.clone(),
+                    import_id,
+                    reference_time: super::steps::rfc3339(state.reference_time),
+                    first_role: role.clone(),
+                    first_expiry: super::steps::rfc3339(*expiry),
+                },
+                now,
+            )?;
+        }
         audit::append(
             tx,
             now,

@@ -138,6 +138,10 @@ pub(super) struct NewTrustState {
     pub(super) root_version: u64,
     /// `{"role": "<RFC 3339 expiry>"}` for every verified role.
     pub(super) role_expiries: String,
+    /// The archive time it was verified as of.
+    pub(super) reference_time: DateTime<Utc>,
+    /// The verified role that expires first, and when.
+    pub(super) first_expiry: Option<(String, DateTime<Utc>)>,
 }
 
 /// The verified trust an import runs with.
@@ -203,6 +207,12 @@ pub(super) fn check_trust(
             state_json: serde_json::to_string(verified.state())
                 .expect("invariant: a TUF state serializes (derived, string keys)"),
             root_version,
+            reference_time: manifest.created_at,
+            first_expiry: verified
+                .roles()
+                .iter()
+                .min_by_key(|r| r.expires)
+                .map(|r| (r.role.name().to_owned(), r.expires)),
             role_expiries: serde_json::Value::Object(
                 verified
                     .roles()
@@ -393,7 +403,7 @@ fn whole_days_or_seconds(d: chrono::Duration) -> String {
     }
 }
 
-fn rfc3339(t: DateTime<Utc>) -> String {
+pub(super) fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 

@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
     include_str!("migrations/0007_list_filters.sql"),
+    include_str!("migrations/0008_trust_history.sql"),
 ];
 
 /// What a migration needs beyond its SQL, run in its transaction after the SQL: rows only
@@ -428,7 +429,7 @@ mod tests {
             &report_json("https://git.example/acme@refs/heads/main"),
         );
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 7);
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
         let (rows, total) = artifacts::list(
             store.read(),
             &ArtifactFilter {

@@ -66,3 +66,59 @@ pub fn save_state(
     )?;
     Ok(())
 }
+
+/// One import's accepted trust for a repository: what the freshness chart plots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustHistoryRow {
+    /// The repository.
+    pub name: String,
+    /// The import that accepted it.
+    pub import_id: i64,
+    /// The archive time it was verified as of.
+    pub reference_time: String,
+    /// The role that expired first.
+    pub first_role: String,
+    /// When.
+    pub first_expiry: String,
+}
+
+/// Records the trust an import accepted for a repository (in the import's commit).
+pub fn record_history(
+    tx: &Tx<'_>,
+    row: &TrustHistoryRow,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO trust_history
+             (name, import_id, reference_time, first_role, first_expiry, recorded_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            row.name,
+            row.import_id,
+            row.reference_time,
+            row.first_role,
+            row.first_expiry,
+            stamp(now)
+        ],
+    )?;
+    Ok(())
+}
+
+/// The newest `limit` records of every repository, oldest first.
+pub fn history(conn: &Connection, limit: i64) -> Result<Vec<TrustHistoryRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT name, import_id, reference_time, first_role, first_expiry FROM (
+             SELECT * FROM trust_history ORDER BY id DESC LIMIT ?1
+         ) ORDER BY id",
+    )?;
+    let rows = stmt.query_map([limit], |r| {
+        Ok(TrustHistoryRow {
+            name: r.get(0)?,
+            import_id: r.get(1)?,
+            reference_time: r.get(2)?,
+            first_role: r.get(3)?,
+            first_expiry: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

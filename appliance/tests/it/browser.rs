@@ -603,8 +603,36 @@ fn an_auditor_finds_artifacts_across_imports_in_a_real_browser() {
     let rows = "table.artifacts tbody th[scope=row]";
     let submit = "form[action='/artifacts'] button[type=submit]";
 
-    // The dashboard's Failed tile opens the failed artifacts.
+    // The dashboard's charts: drawn, sized, and named for assistive technology.
     browser.sign_in(&base, AUDITOR);
+    assert_eq!(browser.count("figure.chart svg[role=img]"), 2);
+    assert_eq!(browser.count("svg.verdict-chart rect"), 3);
+    assert_eq!(browser.count("svg.margin-chart circle"), 2);
+    let charts = browser.cmd(
+        "POST",
+        "/execute/sync",
+        Some(
+            json!({"script": "return [...document.querySelectorAll('figure.chart svg')].map(s => [\
+            s.getBoundingClientRect().height, \
+            s.getAttribute('aria-labelledby').split(' ')\
+                .map(id => document.getElementById(id).textContent).join(' | ')]);", "args": []}),
+        ),
+    );
+    for chart in charts.as_array().unwrap() {
+        assert!(chart[0].as_f64().unwrap() > 100.0, "{chart}");
+    }
+    assert!(
+        charts[0][1]
+            .as_str()
+            .unwrap()
+            .starts_with("Artifacts judged per day, by verdict, the last 30 days (UTC) | From ")
+    );
+    assert!(charts[1][1].as_str().unwrap().starts_with(
+        "Trust freshness margin of the latest imports that updated trust | The latest of 2 imports"
+    ));
+    browser.screenshot("dashboard");
+
+    // The dashboard's Failed tile opens the failed artifacts.
     browser.click("a[href='/artifacts?verdict=failed']");
     browser.wait_url(|u| u.ends_with("/artifacts?verdict=failed"));
     assert_eq!(browser.count(rows), 1);

@@ -6,6 +6,7 @@ mod artifacts;
 mod audit_heads;
 mod audit_log;
 mod browser;
+mod charts;
 mod cli;
 mod collect;
 mod common;

@@ -24,6 +24,12 @@ const IMPORTS_PER_PAGE: i64 = 50;
 /// Imports on the dashboard.
 const RECENT: i64 = 10;
 
+/// Days in the dashboard's verdict chart (today included).
+const CHART_DAYS: u64 = 30;
+
+/// Imports in the dashboard's trust freshness chart.
+const MARGIN_POINTS: i64 = 60;
+
 /// Checkpoints shown per log on the witness page.
 const HISTORY: i64 = 20;
 
@@ -45,14 +51,17 @@ pub(super) async fn dashboard(
     signed: Signed,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
+    let daily = state.daily.clone();
     let body = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let now = app.now();
+        let first_day = now.date_naive() - chrono::Days::new(CHART_DAYS - 1);
         let page = {
             let store = app.store();
             let conn = store.read();
             let (recent, _) = store::imports::list(conn, &ImportFilter::default(), 0, RECENT)?;
             let (passed, warned, failed) = store::artifacts::verdict_counts(conn)?;
+            let days = daily.since(conn, &first_day.format("%Y-%m-%d").to_string())?;
             DashboardPage {
                 chrome: Chrome::new("Dashboard", viewer, Section::Dashboard),
                 counts: VerdictCounts {
@@ -60,6 +69,8 @@ pub(super) async fn dashboard(
                     warned,
                     failed,
                 },
+                verdict_chart: views::verdict_chart(first_day, CHART_DAYS, &days),
+                margin_chart: views::margin_chart(&store::trust::history(conn, MARGIN_POINTS)?),
                 recent: recent.iter().map(views::import_line).collect(),
                 trust: store::trust::list(conn)?
                     .iter()

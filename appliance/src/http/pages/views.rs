@@ -8,10 +8,10 @@
 use airlock_trust_root::{Authority, LogInstance, TimeRange, TrustedRoot};
 use airlock_web::{
     AlarmLine, ArtifactFacts, ArtifactLine, AuthorityView, BundleView, CheckpointLine,
-    CheckpointView, ComponentRow, ComponentTable, DsseView, ExpectedView, ImportFacts, ImportLine,
-    LogEntryView, LogHead, LogInstanceView, ManifestSummary, Pager, ProvenanceView, RepositoryView,
-    RoleLine, SbomView, SeenLogView, SeenView, SignerView, StepLine, Text, TimeView,
-    TrustFreshness, TrustedRootView, WitnessedView,
+    CheckpointView, ComponentRow, ComponentTable, DayBar, DsseView, ExpectedView, ImportFacts,
+    ImportLine, LogEntryView, LogHead, LogInstanceView, ManifestSummary, MarginChart, MarginPoint,
+    Pager, ProvenanceView, RepositoryView, RoleLine, SbomView, SeenLogView, SeenView, SignerView,
+    StepLine, Text, TimeView, TrustFreshness, TrustedRootView, VerdictChart, WitnessedView,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -491,6 +491,55 @@ fn version_of(roles: &[RoleLine], role: &str) -> Option<u64> {
         .map(|r| r.version)
 }
 
+/// The verdict chart's `n` days from `first` (UTC), days without imports counting zero.
+pub(super) fn verdict_chart(
+    first: chrono::NaiveDate,
+    n: u64,
+    days: &[store::imports::DayCounts],
+) -> VerdictChart {
+    let count = |v: i64| u64::try_from(v).unwrap_or(0);
+    let by_day: std::collections::HashMap<&str, &store::imports::DayCounts> =
+        days.iter().map(|d| (d.day.as_str(), d)).collect();
+    VerdictChart {
+        days: first
+            .iter_days()
+            .take(usize::try_from(n).unwrap_or(0))
+            .map(|date| {
+                let day = date.format("%Y-%m-%d").to_string();
+                let counts = by_day.get(day.as_str());
+                DayBar {
+                    imports: counts.map_or(0, |c| count(c.imports)),
+                    passed: counts.map_or(0, |c| count(c.passed)),
+                    warned: counts.map_or(0, |c| count(c.warned)),
+                    failed: counts.map_or(0, |c| count(c.failed)),
+                    day,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// The freshness chart's points: each recorded import's margin (records whose times do not
+/// parse are left out).
+pub(super) fn margin_chart(rows: &[store::trust::TrustHistoryRow]) -> MarginChart {
+    MarginChart {
+        points: rows
+            .iter()
+            .filter_map(|r| {
+                let at = parse_time(&r.reference_time)?;
+                let expiry = parse_time(&r.first_expiry)?;
+                Some(MarginPoint {
+                    import_id: r.import_id,
+                    repository: r.name.clone(),
+                    at: when(at),
+                    role: r.first_role.clone(),
+                    margin: (expiry - at).num_seconds(),
+                })
+            })
+            .collect(),
+    }
+}
+
 /// A repository's freshness for the dashboard.
 pub(super) fn freshness(row: &TrustRow, now: DateTime<Utc>) -> TrustFreshness {
     let facts = row
@@ -507,7 +556,7 @@ pub(super) fn freshness(row: &TrustRow, now: DateTime<Utc>) -> TrustFreshness {
         margin: first.as_ref().zip(reference).map(|((_, at), reference)| {
             let seconds = (*at - reference).num_seconds();
             if seconds >= 0 {
-                format!("{} after", airlock_web::age(seconds))
+                format!("{} left", airlock_web::age(seconds))
             } else {
                 format!("expired {} before", airlock_web::age(-seconds))
             }
@@ -983,5 +1032,55 @@ mod tests {
             (0, "not JSON")
         );
         assert!(r.provenance.is_none() && r.components.is_empty());
+    }
+
+    #[test]
+    fn the_charts_fill_days_without_imports_and_measure_margins_from_the_archive_time() {
+        let first = chrono::NaiveDate::from_ymd_opt(2026, 2, 27).unwrap();
+        let counts = |day: &str, passed| store::imports::DayCounts {
+            day: day.into(),
+            imports: 1,
+            passed,
+            warned: 0,
+            failed: 1,
+        };
+        let chart = verdict_chart(
+            first,
+            4,
+            &[counts("2026-02-28", 3), counts("2026-03-02", 5)],
+        );
+        let days: Vec<(&str, u64, u64)> = chart
+            .days
+            .iter()
+            .map(|d| (d.day.as_str(), d.passed, d.failed))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-02-27", 0, 0),
+                ("2026-02-28", 3, 1),
+                ("2026-03-01", 0, 0),
+                ("2026-03-02", 5, 1)
+            ]
+        );
+        let row = |import_id, expiry: &str| store::trust::TrustHistoryRow {
+            name: "sigstore".into(),
+            import_id,
+            reference_time: "2026-03-01T00:00:00Z".into(),
+            first_role: "timestamp".into(),
+            first_expiry: expiry.into(),
+        };
+        let chart = margin_chart(&[
+            row(1, "2026-03-08T00:00:00Z"),
+            row(2, "not a time"),
+            row(3, "2026-02-28T22:00:00Z"),
+        ]);
+        let margins: Vec<(i64, i64)> = chart
+            .points
+            .iter()
+            .map(|p| (p.import_id, p.margin))
+            .collect();
+        assert_eq!(margins, [(1, 7 * 86_400), (3, -7_200)]);
+        assert_eq!(chart.points[0].at, "2026-03-01 00:00:00 UTC");
     }
 }
