@@ -151,6 +151,9 @@ pub struct UserLine {
     pub failed_logins: i64,
     /// When the next sign-in attempt may be made (stored form).
     pub locked_until: Option<String>,
+    /// The only enabled admin: it can be neither disabled nor given another role (the server
+    /// refuses both), so the page offers neither.
+    pub last_admin: bool,
 }
 
 impl UserLine {

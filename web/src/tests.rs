@@ -592,6 +592,7 @@ fn the_other_pages_render_inert() {
                 enabled: true,
                 failed_logins: 0,
                 locked_until: None,
+                last_admin: false,
             }],
             generated: Some(Generated {
                 name: hostile(),
@@ -663,4 +664,31 @@ fn the_stylesheet_prints_and_fits_narrow_screens() {
         "no external or embedded assets"
     );
     assert!(!STYLESHEET.contains("@import"));
+}
+
+#[test]
+fn the_only_enabled_admin_is_offered_neither_disable_nor_a_role_change() {
+    let user = |name: &str, role: &str, last_admin| UserLine {
+        name: Text::new(name),
+        role: role.into(),
+        enabled: true,
+        failed_logins: 0,
+        locked_until: None,
+        last_admin,
+    };
+    let html = UsersPage {
+        chrome: chrome(Role::Admin),
+        tab: AdminTab::Users,
+        users: vec![user("root", "admin", true), user("aude", "auditor", false)],
+        generated: None,
+        error: None,
+    }
+    .render()
+    .unwrap();
+    assert_eq!(html.matches(">Disable<").count(), 1, "only aude's row");
+    assert!(html.contains("Disable<span class=\"visually-hidden\"> aude</span>"));
+    assert!(!html.contains("visually-hidden\"> root</span>"));
+    assert!(html.contains("The only enabled admin: add or enable another admin"));
+    assert!(html.contains("the role of aude"));
+    assert!(!html.contains("the role of root"));
 }

@@ -734,6 +734,8 @@ fn users_page(
     error: Option<String>,
 ) -> Result<String, PageError> {
     let rows = store::users::list(app.store().read())?;
+    let is_active_admin = |u: &store::UserRow| u.enabled && u.role == Role::Admin;
+    let active_admins = rows.iter().filter(|u| is_active_admin(u)).count();
     Ok(UsersPage {
         chrome: Chrome::new("Users", viewer, Section::Admin),
         tab: AdminTab::Users,
@@ -745,6 +747,7 @@ fn users_page(
                 enabled: u.enabled,
                 failed_logins: u.failed_logins,
                 locked_until: u.locked_until.clone(),
+                last_admin: is_active_admin(u) && active_admins == 1,
             })
             .collect(),
         generated,
