@@ -74,6 +74,8 @@ pub struct AppState {
     pub audit_totals: Arc<crate::store::audit::Totals>,
     /// The dashboard's imports per day.
     pub daily: Arc<crate::store::imports::Daily>,
+    /// The audit chain as last verified for the pages.
+    pub chain_watch: Arc<crate::audit::ChainWatch>,
 }
 
 impl AppState {
@@ -87,6 +89,7 @@ impl AppState {
             artifact_totals: Arc::default(),
             audit_totals: Arc::default(),
             daily: Arc::default(),
+            chain_watch: Arc::default(),
         }
     }
 }
@@ -200,6 +203,7 @@ pub fn run(
         artifact_totals: Arc::default(),
         audit_totals: Arc::default(),
         daily: Arc::default(),
+        chain_watch: Arc::default(),
     });
     let mut server = HttpServer::new(move || self::app(state.clone()));
     if let Some(n) = options.workers {

@@ -43,6 +43,7 @@ pub(super) async fn log(
     };
     let parsed = q.filter().map_err(|e| e.to_string());
     let totals = state.audit_totals.clone();
+    let watch = state.chain_watch.clone();
     let (status, body) = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let admin = viewer.role.is_admin();
@@ -67,7 +68,7 @@ pub(super) async fn log(
                 error: Text::new(e.to_string()),
             },
         };
-        let watched = match app.chain_watch().status(conn, audit::FULL_CHECK_EVERY)? {
+        let watched = match watch.status(conn, audit::FULL_CHECK_EVERY)? {
             Ok(chain) => audit::check_heads(conn, &app.verifying_key(), chain, &[])?,
             Err(broken) => Err(broken),
         };
