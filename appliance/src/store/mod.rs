@@ -39,7 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
     include_str!("migrations/0007_list_filters.sql"),
-    include_str!("migrations/0008_trust_history.sql"),
+    include_str!("migrations/0010_trust_history.sql"),
 ];
 
 /// What a migration needs beyond its SQL, run in its transaction after the SQL: rows only

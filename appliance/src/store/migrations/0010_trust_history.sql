@@ -1,4 +1,4 @@
--- 0008: the dashboard's charts. The trust each import accepted, kept per import for the
+-- 0010: the dashboard's charts. The trust each import accepted, kept per import for the
 -- freshness chart: the archive time a TUF repository was verified as of, and the role that
 -- expires first then (the margin is the time between). Rows start with this version; the
 -- repositories' current state stays in `tuf_repositories`.
