@@ -179,8 +179,9 @@ async fn evidence(
     Ok(response)
 }
 
-/// `GET /api/v1/artifacts/{id}/vsa.sigstore.json`: the site's signed verdict as a Sigstore
-/// bundle v0.3 with the appliance key's hint.
+/// `GET /api/v1/artifacts/{id}/vsa.sigstore.json`: the site's signed verdict (the active
+/// exception's VSA while one releases the artifact) as a Sigstore bundle v0.3 with the
+/// appliance key's hint.
 async fn vsa_bundle(
     auth: Authenticated,
     state: web::Data<AppState>,
@@ -190,7 +191,8 @@ async fn vsa_bundle(
     let id = id.into_inner();
     let (name, bundle) = blocking(&state, move |app| {
         let row = artifact(app, id)?;
-        let vsa = store::artifacts::vsa(app.store().read(), id)?.unwrap_or_default();
+        let vsa = crate::exception::current_vsa(app.store().read(), id, app.now())?
+            .unwrap_or_default();
         let bundle = registry::vsa_bundle(&vsa, &app.key_id().to_string())
             .map_err(|e| ApiError::internal(format!("artifact {id}: stored VSA: {e}")))?;
         Ok((row.name, bundle))

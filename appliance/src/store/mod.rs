@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod artifacts;
 pub mod audit;
+pub mod exceptions;
 pub mod imports;
 pub mod publishers;
 pub mod registry;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
     include_str!("migrations/0007_artifact_list.sql"),
+    include_str!("migrations/0008_exceptions.sql"),
 ];
 
 /// What a migration needs beyond its SQL, run in its transaction after the SQL: rows only
@@ -428,7 +430,7 @@ mod tests {
             &report_json("https://git.example/acme@refs/heads/main"),
         );
         let store = Store::open(&path).unwrap();
-        assert_eq!(store.schema_version().unwrap(), 7);
+        assert_eq!(store.schema_version().unwrap(), MIGRATIONS.len() as i64);
         let (rows, total) = artifacts::list(
             store.read(),
             &ArtifactFilter {
