@@ -36,12 +36,14 @@ pub use artifact_list::{
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,
-    EvidenceLink, LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView,
+    EvidenceLink, ExceptionLine, ExceptionsView, LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView,
     WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{AuditLine, AuditPage, ChainStatus};
-pub use dashboard::{AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts};
+pub use dashboard::{
+    ActiveException, AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts,
+};
 pub use error::ErrorPage;
 pub use imports::{
     ArtifactLine, ImportFacts, ImportLine, ImportPage, ImportsFilter, ImportsPage, ManifestSummary,

@@ -45,6 +45,7 @@ use super::{
     strict_cookie,
 };
 use crate::admin::AdminError;
+use crate::exception::ExceptionError;
 use crate::appliance::Appliance;
 use crate::auth::{self, AuthError, Session};
 use crate::store::{Role, StoreError};
@@ -221,6 +222,23 @@ impl From<AdminError> for PageError {
             AdminError::Policy(e) => Self::BadRequest(e.to_string()),
             e @ AdminError::LastAdmin(_) => Self::BadRequest(e.to_string()),
             AdminError::Locked(e) => Self::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<ExceptionError> for PageError {
+    fn from(e: ExceptionError) -> Self {
+        match e {
+            ExceptionError::Store(e) => e.into(),
+            ExceptionError::Locked(e) => Self::Conflict(e.to_string()),
+            ExceptionError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            e @ (ExceptionError::Policy(_) | ExceptionError::Vsa { .. }) => {
+                Self::internal(e.to_string())
+            }
+            e @ (ExceptionError::AlreadyOpen { .. }
+            | ExceptionError::NotPending { .. }
+            | ExceptionError::NotRevocable { .. }) => Self::Conflict(e.to_string()),
+            e => Self::BadRequest(e.to_string()),
         }
     }
 }
