@@ -11,6 +11,7 @@ mod common;
 mod crash;
 mod deps;
 mod edges;
+mod exceptions;
 mod first_run;
 mod http;
 mod kept;
