@@ -6,7 +6,7 @@
 //! **Nothing silently passes.** The artifact's verdict stays `failed` and its original VSA
 //! stays on its row. An exception is a separate fact: when it becomes active a new VSA is
 //! signed, still `verificationResult: FAILED`, recording the exception (see
-//! `docs/exceptions.md`). What is served asks [`crate::registry::is_served`], which consults
+//! `docs/exceptions.md`). What is served asks the registry module's `is_served`, which consults
 //! the active exception at the time of the request, so expiry needs no writer.
 //!
 //! The policy's `[exceptions]` table says how many distinct admins must agree (1: the
@@ -50,7 +50,9 @@ pub enum ExceptionError {
     #[error("user {0} is not an enabled admin")]
     NotAdmin(String),
     /// The artifact did not fail, so there is nothing to release by exception.
-    #[error("artifact {0} did not fail its checks: only a quarantined artifact can be released by exception")]
+    #[error(
+        "artifact {0} did not fail its checks: only a quarantined artifact can be released by exception"
+    )]
     NotFailed(i64),
     /// The justification is empty or too long.
     #[error("an exception needs a justification of 1 to 2000 characters")]
@@ -77,7 +79,9 @@ pub enum ExceptionError {
         state: &'static str,
     },
     /// With two approvals the approver must not be the requester.
-    #[error("exception {id} was requested by {requester}: the policy needs another admin to approve it")]
+    #[error(
+        "exception {id} was requested by {requester}: the policy needs another admin to approve it"
+    )]
     SameAdmin {
         /// The exception.
         id: i64,
@@ -219,7 +223,12 @@ pub fn request(
         }
         if let Some(open) = store::exceptions::of_artifact(tx, id)?
             .into_iter()
-            .find(|e| matches!(e.state(now), ExceptionState::Pending | ExceptionState::Active))
+            .find(|e| {
+                matches!(
+                    e.state(now),
+                    ExceptionState::Pending | ExceptionState::Active
+                )
+            })
         {
             return Err(ExceptionError::AlreadyOpen {
                 artifact_id: id,
@@ -340,12 +349,13 @@ fn activate(
     let exception = store::exceptions::get(tx, id)?
         .ok_or_else(|| ExceptionError::NotFound(format!("exception {id}")))?;
     let original = store::artifacts::vsa(tx, exception.artifact_id)?.unwrap_or_default();
-    let statement = exception_statement(&original, &exception, approver, now).map_err(|reason| {
-        ExceptionError::Vsa {
-            artifact_id: exception.artifact_id,
-            reason,
-        }
-    })?;
+    let statement =
+        exception_statement(&original, &exception, approver, now).map_err(|reason| {
+            ExceptionError::Vsa {
+                artifact_id: exception.artifact_id,
+                reason,
+            }
+        })?;
     let vsa = app.sign_dsse(crate::vsa::IN_TOTO_PAYLOAD_TYPE, &statement);
     if !store::exceptions::approve(tx, id, approver, &vsa, now)? {
         return Err(ExceptionError::NotPending {
@@ -455,7 +465,12 @@ mod tests {
     #[test]
     fn a_justification_of_1_to_2000_characters_and_an_expiry_within_max_days_is_accepted() {
         let now = at("2026-12-05T00:00:00Z");
-        check_request(&asking("vendor fix pending", "2027-03-05T00:00:00Z"), 90, now).unwrap();
+        check_request(
+            &asking("vendor fix pending", "2027-03-05T00:00:00Z"),
+            90,
+            now,
+        )
+        .unwrap();
         let longest = "é".repeat(MAX_JUSTIFICATION);
         check_request(&asking(&longest, "2026-12-06T00:00:00Z"), 90, now).unwrap();
     }
@@ -520,10 +535,19 @@ mod tests {
         let before = at("2026-12-06T00:00:00Z");
         let after = at("2026-12-10T00:00:00Z");
         assert_eq!(row(None, false).state(before), ExceptionState::Pending);
-        assert_eq!(row(Some("bob"), false).state(before), ExceptionState::Active);
-        assert_eq!(row(Some("bob"), false).state(after), ExceptionState::Expired);
+        assert_eq!(
+            row(Some("bob"), false).state(before),
+            ExceptionState::Active
+        );
+        assert_eq!(
+            row(Some("bob"), false).state(after),
+            ExceptionState::Expired
+        );
         assert_eq!(row(None, false).state(after), ExceptionState::Expired);
-        assert_eq!(row(Some("bob"), true).state(before), ExceptionState::Revoked);
+        assert_eq!(
+            row(Some("bob"), true).state(before),
+            ExceptionState::Revoked
+        );
         assert_eq!(row(Some("bob"), true).state(after), ExceptionState::Revoked);
     }
 
@@ -541,7 +565,8 @@ mod tests {
             passed: false,
             build_level: 0,
         });
-        let original = crate::appliance::sign_dsse(&key, crate::vsa::IN_TOTO_PAYLOAD_TYPE, &statement);
+        let original =
+            crate::appliance::sign_dsse(&key, crate::vsa::IN_TOTO_PAYLOAD_TYPE, &statement);
         let made = exception_statement(
             &original,
             &row(None, false),
@@ -576,10 +601,16 @@ mod tests {
             passed: true,
             build_level: 1,
         });
-        let original = crate::appliance::sign_dsse(&key, crate::vsa::IN_TOTO_PAYLOAD_TYPE, &statement);
+        let original =
+            crate::appliance::sign_dsse(&key, crate::vsa::IN_TOTO_PAYLOAD_TYPE, &statement);
         assert_eq!(
-            exception_statement(&original, &row(None, false), "bob", at("2026-12-05T01:00:00Z"))
-                .unwrap_err(),
+            exception_statement(
+                &original,
+                &row(None, false),
+                "bob",
+                at("2026-12-05T01:00:00Z")
+            )
+            .unwrap_err(),
             "statement: verificationResult is not FAILED"
         );
     }

@@ -36,8 +36,8 @@ pub use artifact_list::{
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,
-    EvidenceLink, ExceptionLine, ExceptionsView, LogEntryView, ProvenanceView, ReportPage, SbomView, SignerView, TimeView,
-    WitnessedView,
+    EvidenceLink, ExceptionLine, ExceptionsView, LogEntryView, ProvenanceView, ReportPage,
+    SbomView, SignerView, TimeView, WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{AuditLine, AuditPage, ChainStatus};

@@ -190,7 +190,9 @@ mod tests {
             "2027-01-31T00:00:00+00:00"
         );
         assert_eq!(
-            parse_expiry("2027-01-31T12:00:00+02:00").unwrap().to_rfc3339(),
+            parse_expiry("2027-01-31T12:00:00+02:00")
+                .unwrap()
+                .to_rfc3339(),
             "2027-01-31T10:00:00+00:00"
         );
         assert!(parse_expiry("31/01/2027").is_none());

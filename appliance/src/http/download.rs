@@ -191,8 +191,8 @@ async fn vsa_bundle(
     let id = id.into_inner();
     let (name, bundle) = blocking(&state, move |app| {
         let row = artifact(app, id)?;
-        let vsa = crate::exception::current_vsa(app.store().read(), id, app.now())?
-            .unwrap_or_default();
+        let vsa =
+            crate::exception::current_vsa(app.store().read(), id, app.now())?.unwrap_or_default();
         let bundle = registry::vsa_bundle(&vsa, &app.key_id().to_string())
             .map_err(|e| ApiError::internal(format!("artifact {id}: stored VSA: {e}")))?;
         Ok((row.name, bundle))

@@ -45,9 +45,9 @@ use super::{
     strict_cookie,
 };
 use crate::admin::AdminError;
-use crate::exception::ExceptionError;
 use crate::appliance::Appliance;
 use crate::auth::{self, AuthError, Session};
+use crate::exception::ExceptionError;
 use crate::store::{Role, StoreError};
 
 /// The cookie holding the sign-in form's token (before there is a session).

@@ -469,7 +469,10 @@ mod tests {
         assert_eq!(policy.exceptions, ExceptionRules::default());
         assert_eq!(policy.exceptions.approvals, 1);
         assert_eq!(policy.exceptions.max_days, 90);
-        assert!(!policy.to_toml().contains("exceptions"), "defaults are left out");
+        assert!(
+            !policy.to_toml().contains("exceptions"),
+            "defaults are left out"
+        );
         let three = Policy::from_toml("enforcement = \"enforce\"\n[exceptions]\napprovals = 3\n");
         assert_eq!(field_of(three.unwrap_err()), "exceptions.approvals");
         let long = Policy::from_toml("enforcement = \"enforce\"\n[exceptions]\nmax_days = 0\n");

@@ -154,13 +154,7 @@ pub fn request(tx: &Tx<'_>, new: &NewException<'_>, now: DateTime<Utc>) -> Resul
 
 /// Approves a pending exception with the VSA issued for it; false when it is not pending
 /// (approved or revoked already).
-pub fn approve(
-    tx: &Tx<'_>,
-    id: i64,
-    by: &str,
-    vsa: &[u8],
-    now: DateTime<Utc>,
-) -> Result<bool> {
+pub fn approve(tx: &Tx<'_>, id: i64, by: &str, vsa: &[u8], now: DateTime<Utc>) -> Result<bool> {
     Ok(tx.execute(
         "UPDATE exceptions SET approved_by = ?2, approved_at = ?3, vsa = ?4
          WHERE id = ?1 AND approved_by IS NULL AND revoked_at IS NULL",
@@ -227,10 +221,10 @@ pub fn all(conn: &Connection) -> Result<Vec<ExceptionRow>> {
 
 /// The VSA issued when the exception became active.
 pub fn vsa(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
-    Ok(optional(conn.query_row(
-        "SELECT vsa FROM exceptions WHERE id = ?1",
-        [id],
-        |r| r.get::<_, Option<Vec<u8>>>(0),
-    ))?
+    Ok(optional(
+        conn.query_row("SELECT vsa FROM exceptions WHERE id = ?1", [id], |r| {
+            r.get::<_, Option<Vec<u8>>>(0)
+        }),
+    )?
     .flatten())
 }

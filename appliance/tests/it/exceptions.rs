@@ -62,7 +62,10 @@ fn refused(reply: &Reply, status: u16, message: &str) {
 
 /// The statement inside the artifact's served VSA (`GET /api/v1/artifacts/{id}/vsa`).
 fn served_statement(client: &Client, token: &str, artifact: i64) -> Value {
-    let reply = client.get(&format!("/api/v1/artifacts/{artifact}/vsa"), Auth::Bearer(token));
+    let reply = client.get(
+        &format!("/api/v1/artifacts/{artifact}/vsa"),
+        Auth::Bearer(token),
+    );
     assert_eq!(reply.status, 200);
     let envelope = reply.json();
     let payload = base64::engine::general_purpose::STANDARD
@@ -107,7 +110,10 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
         .unwrap();
     let id = unsigned.id;
     let id_text = id.to_string();
-    let manifest = format!("/v2/release-team/unsigned/manifests/sha256:{}", unsigned.digest);
+    let manifest = format!(
+        "/v2/release-team/unsigned/manifests/sha256:{}",
+        unsigned.digest
+    );
     let (_, pull) = admin::issue_pull_token(
         app,
         "test",
@@ -129,9 +135,15 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
         .web
         .get(&format!("/artifacts/{id}"), Some(&alice.cookie()))
         .text();
-    assert!(page.contains("action=\"/admin/exceptions/request\""), "{page}");
+    assert!(
+        page.contains("action=\"/admin/exceptions/request\""),
+        "{page}"
+    );
     assert!(page.contains("Request exception (another admin approves)"));
-    assert!(!page.contains("/admin/artifacts/withdraw"), "no withdrawing what failed");
+    assert!(
+        !page.contains("/admin/artifacts/withdraw"),
+        "no withdrawing what failed"
+    );
 
     // Refusals, each saying why; nothing is recorded.
     let ask = |justification: &str, expires: &str, artifact: &str| {
@@ -172,7 +184,14 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
     assert!(audited(site, "exception.requested").is_empty());
 
     // Requested: pending, still not served.
-    back_to(&ask("CVE-2026-1 fix pending; vendor signs next week", &in_days(10), &id_text), id);
+    back_to(
+        &ask(
+            "CVE-2026-1 fix pending; vendor signs next week",
+            &in_days(10),
+            &id_text,
+        ),
+        id,
+    );
     let exception = store::exceptions::of_artifact(app.store().read(), id).unwrap()[0].clone();
     let ex = exception.id.to_string();
     assert_eq!(pulled(), 404, "a pending exception serves nothing");
@@ -181,7 +200,10 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
         .get(&format!("/artifacts/{id}"), Some(&alice.cookie()))
         .text();
     assert!(page.contains("id=\"exception-pending\""), "{page}");
-    assert!(!page.contains("action=\"/admin/exceptions/approve\""), "not to its requester");
+    assert!(
+        !page.contains("action=\"/admin/exceptions/approve\""),
+        "not to its requester"
+    );
     refused(
         &ask("again", &in_days(5), &id_text),
         409,
@@ -192,7 +214,9 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
     refused(
         &post(site, &alice, "/admin/exceptions/approve", &[("id", &ex)]),
         400,
-        &format!("exception {ex} was requested by admin: the policy needs another admin to approve it"),
+        &format!(
+            "exception {ex} was requested by admin: the policy needs another admin to approve it"
+        ),
     );
     let bea = site.web.sign_in(("bea", "bea-password-0"));
     let page = site
@@ -200,7 +224,10 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
         .get(&format!("/artifacts/{id}"), Some(&bea.cookie()))
         .text();
     assert!(page.contains("action=\"/admin/exceptions/approve\""));
-    back_to(&post(site, &bea, "/admin/exceptions/approve", &[("id", &ex)]), id);
+    back_to(
+        &post(site, &bea, "/admin/exceptions/approve", &[("id", &ex)]),
+        id,
+    );
 
     // Active: pulled by digest, the VSA still FAILED and recording the exception; the verdict
     // unchanged; the banner on the report; the dashboard lists it.
@@ -214,24 +241,38 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
     assert_eq!(recorded["approvalsRequired"], 2);
     assert_eq!(
         recorded["justificationSha256"],
-        hex::encode(Sha256::digest(b"CVE-2026-1 fix pending; vendor signs next week"))
+        hex::encode(Sha256::digest(
+            b"CVE-2026-1 fix pending; vendor signs next week"
+        ))
     );
-    let original = store::artifacts::vsa(app.store().read(), id).unwrap().unwrap();
+    let original = store::artifacts::vsa(app.store().read(), id)
+        .unwrap()
+        .unwrap();
     assert_ne!(
-        store::exceptions::vsa(app.store().read(), exception.id).unwrap().unwrap(),
+        store::exceptions::vsa(app.store().read(), exception.id)
+            .unwrap()
+            .unwrap(),
         original,
         "the original VSA stays on the artifact's row"
     );
-    let row = store::artifacts::get(app.store().read(), id).unwrap().unwrap();
+    let row = store::artifacts::get(app.store().read(), id)
+        .unwrap()
+        .unwrap();
     assert_eq!(row.verdict.as_str(), "failed");
     let page = site
         .web
         .get(&format!("/artifacts/{id}"), Some(&alice.cookie()))
         .text();
     assert!(page.contains("Released by exception"), "{page}");
-    assert!(page.contains("approved by <span class=\"u\">bea</span>"), "{page}");
+    assert!(
+        page.contains("approved by <span class=\"u\">bea</span>"),
+        "{page}"
+    );
     let dashboard = site.web.get("/", Some(&alice.cookie())).text();
-    assert!(dashboard.contains(&format!("href=\"/artifacts/{id}\">unsigned</a>")), "{dashboard}");
+    assert!(
+        dashboard.contains(&format!("href=\"/artifacts/{id}\">unsigned</a>")),
+        "{dashboard}"
+    );
 
     // Revoked: no longer served; the served VSA is the original again.
     back_to(
@@ -265,7 +306,10 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
     // The trail: who asked, who approved, who revoked, and what.
     let requested = audited(site, "exception.requested");
     assert_eq!(requested.len(), 1);
-    assert_eq!((requested[0].0.as_str(), requested[0].1.as_str()), ("admin", ex.as_str()));
+    assert_eq!(
+        (requested[0].0.as_str(), requested[0].1.as_str()),
+        ("admin", ex.as_str())
+    );
     assert_eq!(requested[0].2["artifact_id"], id);
     assert_eq!(requested[0].2["approvals"], 2);
     assert_eq!(
@@ -274,7 +318,10 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
     );
     let approved = audited(site, "exception.approved");
     assert_eq!(approved.len(), 1);
-    assert_eq!((approved[0].0.as_str(), approved[0].1.as_str()), ("bea", ex.as_str()));
+    assert_eq!(
+        (approved[0].0.as_str(), approved[0].1.as_str()),
+        ("bea", ex.as_str())
+    );
     assert_eq!(approved[0].2["requested_by"], "admin");
     let revoked = audited(site, "exception.revoked");
     assert_eq!(revoked.len(), 1);
@@ -312,7 +359,10 @@ fn a_failed_file_granted_by_one_admin_downloads_shows_on_the_dashboard_and_stops
         "/admin/exceptions/request",
         &[
             ("artifact", &rogue.to_string()),
-            ("justification", "signed by the vendor's new identity; trust it next week"),
+            (
+                "justification",
+                "signed by the vendor's new identity; trust it next week",
+            ),
             ("expires", &in_days(3)),
         ],
     );
@@ -355,7 +405,10 @@ fn a_failed_file_granted_by_one_admin_downloads_shows_on_the_dashboard_and_stops
             &site,
             &admin_session,
             "/admin/exceptions/revoke",
-            &[("id", &ex), ("reason", "the vendor's key was rotated again")],
+            &[
+                ("id", &ex),
+                ("reason", "the vendor's key was rotated again"),
+            ],
         ),
         rogue,
     );

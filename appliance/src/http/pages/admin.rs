@@ -982,11 +982,7 @@ fn approve_exception(
 }
 
 /// Revokes an exception. Back to the artifact.
-fn revoke_exception(
-    app: &Appliance,
-    by: &Visitor,
-    f: &ExceptionRevoke,
-) -> Result<Done, PageError> {
+fn revoke_exception(app: &Appliance, by: &Visitor, f: &ExceptionRevoke) -> Result<Done, PageError> {
     let id = id_field(&f.id, "exception")?;
     let row = crate::exception::revoke(app, &by.actor(), id, &f.reason)?;
     Ok(Done::To(format!("/artifacts/{}", row.artifact_id)))

@@ -7,9 +7,8 @@ use actix_web::{HttpResponse, web};
 use airlock_bundler::archive::ArtifactKind;
 use airlock_web::{
     ActiveException, AuditPage, ChainStatus, Chrome, DashboardPage, Downloads, EvidenceLink,
-    ExceptionsView, ImportPage,
-    ImportsFilter, ImportsPage, Pager, ReportPage, Section, Template, Text, TrustPage,
-    VerdictCounts, WitnessPage, WitnessedLog,
+    ExceptionsView, ImportPage, ImportsFilter, ImportsPage, Pager, ReportPage, Section, Template,
+    Text, TrustPage, VerdictCounts, WitnessPage, WitnessedLog,
 };
 use serde::Deserialize;
 

@@ -8,9 +8,10 @@
 use airlock_trust_root::{Authority, LogInstance, TimeRange, TrustedRoot};
 use airlock_web::{
     AlarmLine, ArtifactFacts, ArtifactLine, AuditLine, AuthorityView, BundleView, CheckpointLine,
-    CheckpointView, ComponentRow, ComponentTable, DsseView, ExceptionLine, ImportFacts, ImportLine, LogEntryView,
-    LogHead, LogInstanceView, ManifestSummary, Pager, ProvenanceView, RepositoryView, RoleLine,
-    SbomView, SignerView, StepLine, Text, TimeView, TrustFreshness, TrustedRootView, WitnessedView,
+    CheckpointView, ComponentRow, ComponentTable, DsseView, ExceptionLine, ImportFacts, ImportLine,
+    LogEntryView, LogHead, LogInstanceView, ManifestSummary, Pager, ProvenanceView, RepositoryView,
+    RoleLine, SbomView, SignerView, StepLine, Text, TimeView, TrustFreshness, TrustedRootView,
+    WitnessedView,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
