@@ -249,6 +249,14 @@ pub struct Index {
     pub skipped: Vec<(i64, String)>,
 }
 
+impl Index {
+    /// Whether it still says what is served at `now` when the database is at `generation`:
+    /// built at that generation, and no exception it serves an image by has expired since.
+    pub fn is_current(&self, generation: i64, now: DateTime<Utc>) -> bool {
+        self.generation == generation && self.valid_until.is_none_or(|until| now < until)
+    }
+}
+
 /// The index, rebuilt when the database's registry generation moves.
 #[derive(Debug, Default)]
 pub struct Cache {
@@ -262,8 +270,7 @@ impl Cache {
         let now = app.now();
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(index) = current.as_ref()
-            && index.generation == generation
-            && index.valid_until.is_none_or(|until| now < until)
+            && index.is_current(generation, now)
         {
             return Ok(index.clone());
         }
@@ -829,6 +836,20 @@ pub fn basic_password(encoded: &str) -> Option<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_is_stale_once_the_generation_moves_or_an_exception_it_serves_by_expires() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let mut index = Index {
+            generation: 7,
+            ..Index::default()
+        };
+        assert!(index.is_current(7, at("2030-01-01T00:00:00Z")));
+        assert!(!index.is_current(8, at("2026-01-01T00:00:00Z")));
+        index.valid_until = Some(at("2026-12-10T00:00:00Z"));
+        assert!(index.is_current(7, at("2026-12-09T23:59:59Z")));
+        assert!(!index.is_current(7, at("2026-12-10T00:00:00Z")));
+    }
 
     #[test]
     fn repository_names_follow_the_oci_grammar() {

@@ -12,7 +12,7 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use crate::common::{ADMIN, AUDITOR, Auth, Client, Reply};
+use crate::common::{ADMIN, AUDITOR, Auth, Client, OPERATOR, Reply, appliance};
 use crate::pages::{BodyText as _, PageSession, WebSite};
 
 /// A date `days` from today, as the form takes it.
@@ -416,4 +416,138 @@ fn a_failed_file_granted_by_one_admin_downloads_shows_on_the_dashboard_and_stops
     let dashboard = site.web.get("/", Some(&auditor.cookie())).text();
     assert!(dashboard.contains("No failed artifact is released by an exception."));
     assert_eq!(audited(&site, "exception.revoked").len(), 1);
+}
+
+#[test]
+fn the_cli_grants_lists_and_revokes_an_exception_naming_its_admin_and_an_expiry_ends_it() {
+    let (site, _, [tool, rogue, _, _]) = crate::artifacts::stocked(433);
+    let data = site.server.folder.path.clone();
+    let app = site.server.app();
+    let client = site.server.client();
+    let (api, _) = client.session(AUDITOR);
+    let file = format!("/api/v1/artifacts/{rogue}/file");
+    let rogue_text = rogue.to_string();
+    let expires = in_days(3);
+    let stderr = |out: &std::process::Output| String::from_utf8_lossy(&out.stderr).into_owned();
+    let stdout = |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).into_owned();
+    let request = |artifact: &str, who: &str| {
+        appliance(
+            &data,
+            &[
+                "exception",
+                "request",
+                artifact,
+                "--as",
+                who,
+                "--justification",
+                "needed for the cut-over tonight",
+                "--expires",
+                &expires,
+            ],
+        )
+    };
+
+    // `--help` says what it is for; refusals are usage errors naming why.
+    let help = appliance(&data, &["exception", "request", "--help"]);
+    assert!(
+        stdout(&help).contains("The verdict stays `failed`"),
+        "{}",
+        stdout(&help)
+    );
+    let out = request(&rogue_text, OPERATOR.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("user olga is not an enabled admin"));
+    let out = request(&tool.to_string(), ADMIN.0);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!("artifact {tool} did not fail its checks")));
+    let out = appliance(
+        &data,
+        &[
+            "exception",
+            "request",
+            &rogue_text,
+            "--as",
+            "admin",
+            "--justification",
+            "x",
+            "--expires",
+            "tomorrow",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("expected YYYY-MM-DD or an RFC 3339 time"));
+
+    // Granted (one approval): served; listed as active.
+    let out = request(&rogue_text, ADMIN.0);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains(&format!("for artifact {rogue}: active until")));
+    assert_eq!(client.get(&file, Auth::Bearer(&api)).status, 200);
+    let listed: Value =
+        serde_json::from_slice(&appliance(&data, &["exception", "list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["state"], "active");
+    assert_eq!(listed[0]["exception"]["requested_by"], "admin");
+    let id = listed[0]["exception"]["id"].as_i64().unwrap().to_string();
+
+    // An expiry that has passed ends it: no longer served, listed as expired, and a new
+    // exception may be asked for.
+    app.store()
+        .write(|tx| {
+            tx.execute(
+                "UPDATE exceptions SET expires_at = '2020-01-01T00:00:00.000000Z'",
+                [],
+            )
+            .map_err(store::StoreError::from)
+        })
+        .unwrap();
+    assert_eq!(client.get(&file, Auth::Bearer(&api)).status, 404);
+    let listed: Value =
+        serde_json::from_slice(&appliance(&data, &["exception", "list", "--json"]).stdout).unwrap();
+    assert_eq!(listed[0]["state"], "expired");
+    let out = appliance(
+        &data,
+        &[
+            "exception",
+            "revoke",
+            &id,
+            "--as",
+            "admin",
+            "--reason",
+            "late",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains(&format!(
+        "exception {id} is expired: only a pending or active exception can be revoked"
+    )));
+    let out = request(&rogue_text, ADMIN.0);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(client.get(&file, Auth::Bearer(&api)).status, 200);
+
+    // Revoked from the CLI: no longer served.
+    let listed: Value =
+        serde_json::from_slice(&appliance(&data, &["exception", "list", "--json"]).stdout).unwrap();
+    let id = listed[0]["exception"]["id"].as_i64().unwrap().to_string();
+    let out = appliance(
+        &data,
+        &[
+            "exception",
+            "revoke",
+            &id,
+            "--as",
+            "admin",
+            "--reason",
+            "cut-over done",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(client.get(&file, Auth::Bearer(&api)).status, 404);
+    let text = stdout(&appliance(&data, &["exception", "list"]));
+    assert!(
+        text.contains(&format!("{id} artifact {rogue} revoked")),
+        "{text}"
+    );
+    assert_eq!(
+        audited(&site, "exception.revoked")[0].2["reason"],
+        "cut-over done"
+    );
 }
