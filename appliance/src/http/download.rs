@@ -295,6 +295,16 @@ async fn released_index(
                 })
                 .flatten()
                 .map(|(repository, tag)| json!({"repository": repository, "name_tag": tag}));
+            // A failed artifact is here only by an active exception: say which, until when.
+            let exception = store::exceptions::active_of(app.store().read(), row.id, app.now())?
+                .map(|e| {
+                    json!({
+                        "id": e.id,
+                        "expires_at": e.expires_at,
+                        "requested_by": e.requested_by,
+                        "approved_by": e.approved_by,
+                    })
+                });
             artifacts.push(json!({
                 "id": row.id,
                 "name": row.name,
@@ -308,6 +318,7 @@ async fn released_index(
                 "vsa": format!("/api/v1/artifacts/{}/vsa", row.id),
                 "vsa_bundle": format!("/api/v1/artifacts/{}/vsa.sigstore.json", row.id),
                 "evidence": evidence,
+                "exception": exception,
             }));
         }
         Ok(json!({

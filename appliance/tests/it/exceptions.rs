@@ -245,6 +245,49 @@ fn a_failed_image_released_by_two_admins_is_pulled_until_revoked_and_every_step_
             b"CVE-2026-1 fix pending; vendor signs next week"
         ))
     );
+    // The registry's site-verdict referrer is that VSA too.
+    let referrers = client
+        .get(
+            &format!(
+                "/v2/release-team/unsigned/referrers/sha256:{}",
+                unsigned.digest
+            ),
+            Auth::Bearer(&pull),
+        )
+        .json();
+    let verdict = referrers["manifests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["annotations"]["dev.airlock.evidence"] == "site-verdict")
+        .unwrap_or_else(|| panic!("no site verdict in {referrers}"));
+    let referrer = client
+        .get(
+            &format!(
+                "/v2/release-team/unsigned/manifests/{}",
+                verdict["digest"].as_str().unwrap()
+            ),
+            Auth::Bearer(&pull),
+        )
+        .json();
+    let bundle = client
+        .get(
+            &format!(
+                "/v2/release-team/unsigned/blobs/{}",
+                referrer["layers"][0]["digest"].as_str().unwrap()
+            ),
+            Auth::Bearer(&pull),
+        )
+        .json();
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(bundle["dsseEnvelope"]["payload"].as_str().unwrap())
+        .unwrap();
+    let referred: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(referred["predicate"]["verificationResult"], "FAILED");
+    assert_eq!(
+        referred["predicate"]["airlockException"]["id"],
+        exception.id
+    );
     let original = store::artifacts::vsa(app.store().read(), id)
         .unwrap()
         .unwrap();
@@ -380,7 +423,15 @@ fn a_failed_file_granted_by_one_admin_downloads_shows_on_the_dashboard_and_stops
         ),
         Auth::Bearer(&api),
     );
-    assert!(released.text().contains("rogue.bin"), "{}", released.text());
+    let listed = released.json();
+    let entry = listed["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "rogue.bin")
+        .unwrap_or_else(|| panic!("rogue.bin not released: {listed}"));
+    assert_eq!(entry["verdict"], "failed");
+    assert_eq!(entry["exception"]["approved_by"], "admin");
     let json = client
         .get(&format!("/api/v1/artifacts/{rogue}"), Auth::Bearer(&api))
         .json();
