@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The pages under load: wrk on loopback against the imports list, the artifacts list (all, and
-# the failed ones the dashboard's tile opens) and an artifact report, with 10,000 imports and
+# the failed ones the dashboard's tile opens), an artifact report and the audit log (all, and
+# filtered), with 10,000 imports and
 # 100,000 artifacts in the database, over TLS 1.3 with a session cookie.
 #
 #   bench/web.sh [IMPORTS] [PER_IMPORT] [DURATION]      defaults: 10000 10 20s
@@ -42,7 +43,8 @@ TOKEN=$(curl -ksf -H 'Content-Type: application/json' \
   -d "{\"name\":\"admin\",\"password\":\"$PASSWORD\"}" "$BASE/api/v1/session" |
   sed -E 's/.*"token":"([^"]+)".*/\1/')
 COOKIE="Cookie: airlock_session=$TOKEN"
-PATHS=(/imports /artifacts "/artifacts?verdict=failed" "/artifacts/$ARTIFACT")
+PATHS=(/imports /artifacts "/artifacts?verdict=failed" "/artifacts/$ARTIFACT" /audit
+  "/audit?action=verdict&actor=system" "/audit?subject=5000")
 for path in "${PATHS[@]}"; do
   status=$(curl -ks -o /dev/null -w '%{http_code}' -H "$COOKIE" "$BASE$path")
   [ "$status" = 200 ] || { echo "GET $path: $status" >&2; exit 1; }

@@ -40,6 +40,8 @@ pub struct Appliance {
     writer: (String, Wait),
     /// Sign-in failures of unknown names and per address.
     sign_in_throttle: crate::throttle::Throttle,
+    /// The audit chain as last verified for the pages.
+    chain_watch: crate::audit::ChainWatch,
 }
 
 impl Appliance {
@@ -64,6 +66,7 @@ impl Appliance {
             key_id,
             writer: ("airlock-appliance".to_owned(), Wait::No),
             sign_in_throttle: crate::throttle::Throttle::default(),
+            chain_watch: crate::audit::ChainWatch::default(),
         })
     }
 
@@ -72,6 +75,11 @@ impl Appliance {
     pub fn with_writer(mut self, command: &str, wait: Wait) -> Self {
         self.writer = (command.to_owned(), wait);
         self
+    }
+
+    /// The audit chain as last verified for the pages (see [`crate::audit::ChainWatch`]).
+    pub fn chain_watch(&self) -> &crate::audit::ChainWatch {
+        &self.chain_watch
     }
 
     /// The data folder.

@@ -228,6 +228,104 @@ pub fn export(conn: &Connection, out: &mut dyn Write) -> Result<i64, ExportError
     }
 }
 
+/// Checks the rows `rows` alone (a page of the log, filtered or not): each hashes to its
+/// stored hash, and names the hash of the row before it (the genesis hash for row 1), which
+/// must exist. The first problem, in the order given, is the answer; the whole chain is
+/// [`verify`]'s.
+pub fn verify_rows(
+    conn: &Connection,
+    rows: &[AuditRow],
+) -> Result<Result<(), ChainError>, StoreError> {
+    let before: Vec<i64> = rows.iter().map(|r| r.seq - 1).filter(|s| *s > 0).collect();
+    let hashes = store::audit::hashes_at(conn, &before)?;
+    for row in rows {
+        if row_hash(row) != row.hash {
+            return Ok(Err(ChainError::Tampered { seq: row.seq }));
+        }
+        let expected = match row.seq - 1 {
+            0 => GENESIS_HASH,
+            prev => match hashes.get(&prev) {
+                Some(hash) => hash.as_str(),
+                None => {
+                    return Ok(Err(ChainError::Gap {
+                        expected: prev,
+                        found: row.seq,
+                    }));
+                }
+            },
+        };
+        if row.prev_hash != expected {
+            return Ok(Err(ChainError::BrokenLink { seq: row.seq }));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// The columns of [`export_csv`], in order.
+pub const CSV_HEADER: &str = "seq,at,actor,action,subject,detail,prev_hash,hash";
+
+/// Writes the rows matching `filter`, oldest first, as CSV (RFC 4180: a header line, fields
+/// with a comma, quote or line break quoted, quotes doubled, CRLF line ends). A field that a
+/// spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`, a tab or a carriage
+/// return) is written after a `'`, as OWASP advises for CSV meant to be opened in one: the
+/// hashes make the JSONL export, not this, the record to verify. Returns the rows written.
+pub fn export_csv(
+    conn: &Connection,
+    filter: &store::AuditFilter,
+    out: &mut dyn Write,
+) -> Result<i64, ExportError> {
+    out.write_all(CSV_HEADER.as_bytes())?;
+    out.write_all(b"\r\n")?;
+    let (mut after, mut written) = (0, 0);
+    loop {
+        let rows = store::audit::filtered_after(conn, filter, after, PAGE)?;
+        let Some(last) = rows.last() else {
+            return Ok(written);
+        };
+        after = last.seq;
+        for row in &rows {
+            let seq = row.seq.to_string();
+            let fields = [
+                seq.as_str(),
+                &row.at,
+                &row.actor,
+                &row.action,
+                &row.subject,
+                &row.detail,
+                &row.prev_hash,
+                &row.hash,
+            ];
+            for (i, field) in fields.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(csv_field(field).as_bytes())?;
+            }
+            out.write_all(b"\r\n")?;
+            written += 1;
+        }
+    }
+}
+
+/// One CSV field: neutralised if a spreadsheet would read a formula, quoted if needed.
+fn csv_field(value: &str) -> std::borrow::Cow<'_, str> {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quote = value.contains([',', '"', '\n', '\r']);
+    if !formula && !quote {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let value = if formula {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if quote {
+        std::borrow::Cow::Owned(format!("\"{}\"", value.replace('"', "\"\"")))
+    } else {
+        std::borrow::Cow::Owned(value)
+    }
+}
+
 /// Why an export failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -388,6 +486,49 @@ fn check_statement(
     }
 }
 
+/// How long a verification of the whole chain stands for [`ChainWatch`].
+pub const FULL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The chain's status for the pages, without walking the whole log on every view: the last
+/// verified status is kept, and a later view walks only the rows appended since, after
+/// checking that the row it ended on still has the hash it had. The whole chain is walked
+/// again when that row changed or vanished, after a break, and at least every
+/// [`FULL_CHECK_EVERY`] (an edit further back is found then, and at once on any page showing
+/// the edited row; `audit verify` always walks it all).
+#[derive(Debug, Default)]
+pub struct ChainWatch {
+    verified: std::sync::Mutex<Option<(ChainStatus, std::time::Instant)>>,
+}
+
+impl ChainWatch {
+    /// The chain's status now, through `conn`, as of the last full walk no older than
+    /// `full_every`.
+    pub fn status(
+        &self,
+        conn: &Connection,
+        full_every: std::time::Duration,
+    ) -> Result<Result<ChainStatus, ChainError>, StoreError> {
+        let mut verified = self.verified.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = match verified.take() {
+            Some((status, at)) if at.elapsed() < full_every => {
+                let still = status.rows == 0
+                    || store::audit::hashes_at(conn, &[status.rows])?.get(&status.rows)
+                        == Some(&status.head);
+                still.then_some((status, at))
+            }
+            _ => None,
+        };
+        let (outcome, at) = match kept {
+            Some((status, at)) => (walk(conn, status.rows + 1, status.head)?, at),
+            None => (verify(conn)?, std::time::Instant::now()),
+        };
+        if let Ok(status) = &outcome {
+            *verified = Some((status.clone(), at));
+        }
+        Ok(outcome)
+    }
+}
+
 /// What [`verify_heads`] checked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct HeadsStatus {
@@ -405,10 +546,20 @@ pub fn verify_heads(
     key: &VerifyingKey,
     given: &[String],
 ) -> Result<Result<HeadsStatus, ChainError>, StoreError> {
-    let chain = match verify(conn)? {
-        Ok(chain) => chain,
-        Err(e) => return Ok(Err(e)),
-    };
+    match verify(conn)? {
+        Ok(chain) => check_heads(conn, key, chain, given),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Checks the latest stored signed head and each of `given` against `chain`, a verified
+/// status of the chain (see [`verify_heads`]).
+pub fn check_heads(
+    conn: &Connection,
+    key: &VerifyingKey,
+    chain: ChainStatus,
+    given: &[String],
+) -> Result<Result<HeadsStatus, ChainError>, StoreError> {
     let stored = store::audit::latest_head(conn)?.map(|h| h.envelope);
     let mut heads = Vec::new();
     for envelope in stored.iter().chain(given) {
@@ -725,5 +876,276 @@ mod tests {
             assert_eq!(row_hash(row), row.hash);
         }
         assert_eq!(lines[1].prev_hash, lines[0].hash);
+    }
+
+    /// A log of many hands: imports, a verdict, a login, on three days.
+    fn mixed() -> Store {
+        let mut store = Store::in_memory().unwrap();
+        let day = |d: i64| DateTime::from_timestamp(1_772_323_200 + d * 86_400, 0).unwrap();
+        for (d, actor, action, subject) in [
+            (0, "olga", "import.started", "1"),
+            (0, "system", "verdict", "1/0"),
+            (0, "system", "import.done", "1"),
+            (1, "aude", "login", "aude"),
+            (1, "admin", "importer.odd", "x"),
+            (2, "olga", "import.started", "2"),
+            (2, "system", "import.rejected", "2"),
+        ] {
+            let event = Event {
+                actor,
+                action,
+                subject,
+                detail: serde_json::json!({"a": "=1+1", "note": "x,\"y\"\nz"}),
+            };
+            store.write(|tx| append(tx, day(d), &event)).unwrap();
+        }
+        store
+    }
+
+    fn seqs(store: &Store, filter: &store::AuditFilter) -> (Vec<i64>, i64) {
+        let rows = store::audit::filtered(store.read(), filter, 0, 50).unwrap();
+        (
+            rows.iter().map(|r| r.seq).collect(),
+            store::audit::Totals::default()
+                .total(store.read(), filter)
+                .unwrap(),
+        )
+    }
+
+    #[test]
+    fn the_log_filters_by_action_family_actor_subject_and_time() {
+        let store = mixed();
+        let all = store::AuditFilter::default();
+        assert_eq!(seqs(&store, &all), (vec![7, 6, 5, 4, 3, 2, 1], 7));
+        for (filter, expected) in [
+            // A family: `import` is every `import.…`, not `importer.…`.
+            (
+                store::AuditFilter {
+                    action: Some("import".into()),
+                    ..all.clone()
+                },
+                vec![7, 6, 3, 1],
+            ),
+            (
+                store::AuditFilter {
+                    action: Some("import.started".into()),
+                    ..all.clone()
+                },
+                vec![6, 1],
+            ),
+            (
+                store::AuditFilter {
+                    action: Some("verdict".into()),
+                    ..all.clone()
+                },
+                vec![2],
+            ),
+            (
+                store::AuditFilter {
+                    actor: Some("olga".into()),
+                    ..all.clone()
+                },
+                vec![6, 1],
+            ),
+            (
+                store::AuditFilter {
+                    subject: Some("2".into()),
+                    ..all.clone()
+                },
+                vec![7, 6],
+            ),
+            (
+                store::AuditFilter {
+                    since: Some("2026-03-02".into()),
+                    until: Some("2026-03-03".into()),
+                    ..all.clone()
+                },
+                vec![5, 4],
+            ),
+            (
+                store::AuditFilter {
+                    action: Some("import".into()),
+                    actor: Some("system".into()),
+                    since: Some("2026-03-02".into()),
+                    ..all.clone()
+                },
+                vec![7],
+            ),
+        ] {
+            let total = expected.len() as i64;
+            assert_eq!(seqs(&store, &filter), (expected, total), "{filter:?}");
+        }
+        assert_eq!(
+            store::audit::actions(store.read()).unwrap(),
+            [
+                "import.done",
+                "import.rejected",
+                "import.started",
+                "importer.odd",
+                "login",
+                "verdict"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_rows_of_a_page_are_checked_alone() {
+        let mut store = mixed();
+        let filter = store::AuditFilter {
+            actor: Some("olga".into()),
+            ..store::AuditFilter::default()
+        };
+        let rows = store::audit::filtered(store.read(), &filter, 0, 50).unwrap();
+        assert_eq!(verify_rows(store.read(), &rows).unwrap(), Ok(()));
+        assert_eq!(verify_rows(store.read(), &[]).unwrap(), Ok(()));
+        // Row 5 removed: row 6 names a row that is not there.
+        tamper(&mut store, "DELETE FROM audit WHERE seq = 5", []);
+        assert_eq!(
+            verify_rows(store.read(), &rows).unwrap(),
+            Err(ChainError::Gap {
+                expected: 5,
+                found: 6
+            })
+        );
+        // Row 1 edited: its content no longer hashes to its hash.
+        tamper(
+            &mut store,
+            "UPDATE audit SET actor = 'mallory' WHERE seq = 1",
+            [],
+        );
+        let rows = store::audit::filtered(store.read(), &Default::default(), 5, 50).unwrap();
+        assert_eq!(
+            verify_rows(store.read(), &rows).unwrap(),
+            Err(ChainError::Tampered { seq: 1 })
+        );
+    }
+
+    #[test]
+    fn the_csv_export_quotes_and_neutralises_fields_and_keeps_the_filter() {
+        let store = mixed();
+        let mut out = Vec::new();
+        let filter = store::AuditFilter {
+            action: Some("verdict".into()),
+            ..store::AuditFilter::default()
+        };
+        assert_eq!(export_csv(store.read(), &filter, &mut out).unwrap(), 1);
+        let text = String::from_utf8(out).unwrap();
+        let row = store::audit::filtered(store.read(), &filter, 0, 1)
+            .unwrap()
+            .remove(0);
+        assert_eq!(
+            text,
+            format!(
+                "{CSV_HEADER}\r\n2,{},system,verdict,1/0,\"{{\"\"a\"\":\"\"=1+1\"\",\"\"note\"\":\
+                 \"\"x,\\\"\"y\\\"\"\\nz\"\"}}\",{},{}\r\n",
+                row.at, row.prev_hash, row.hash
+            )
+        );
+        for (field, shown) in [
+            ("plain", "plain"),
+            ("=SUM(A1)", "'=SUM(A1)"),
+            ("+1", "'+1"),
+            ("-1", "'-1"),
+            ("@x", "'@x"),
+            ("\tx", "'\tx"),
+            ("a,b", "\"a,b\""),
+            ("=a,b", "\"'=a,b\""),
+            ("say \"hi\"", "\"say \"\"hi\"\"\""),
+            ("two\nlines", "\"two\nlines\""),
+        ] {
+            assert_eq!(csv_field(field), shown, "{field:?}");
+        }
+        let mut all = Vec::new();
+        assert_eq!(
+            export_csv(store.read(), &Default::default(), &mut all).unwrap(),
+            7
+        );
+        assert_eq!(String::from_utf8(all).unwrap().matches("\r\n").count(), 8);
+    }
+
+    #[test]
+    fn the_watch_walks_only_new_rows_until_the_row_it_ended_on_changes_or_time_is_up() {
+        let mut store = mixed();
+        let watch = ChainWatch::default();
+        let long = std::time::Duration::from_secs(3600);
+        let first = watch.status(store.read(), long).unwrap().unwrap();
+        assert_eq!(first, verify(store.read()).unwrap().unwrap());
+        assert_eq!(first.rows, 7);
+        // Rows appended since: walked on from row 7, and the head follows.
+        let event = Event {
+            actor: "olga",
+            action: "import.started",
+            subject: "3",
+            detail: serde_json::json!({}),
+        };
+        store.write(|tx| append(tx, Utc::now(), &event)).unwrap();
+        let second = watch.status(store.read(), long).unwrap().unwrap();
+        assert_eq!(second, verify(store.read()).unwrap().unwrap());
+        assert_eq!(second.rows, 8);
+
+        // An edit further back stands until the next full walk (the page showing that row
+        // finds it at once, see `verify_rows`)…
+        tamper(
+            &mut store,
+            "UPDATE audit SET actor = 'mallory' WHERE seq = 2",
+            [],
+        );
+        assert_eq!(
+            watch.status(store.read(), long).unwrap(),
+            Ok(second.clone())
+        );
+        // …which a zero age forces.
+        let broken = Err(ChainError::Tampered { seq: 2 });
+        assert_eq!(
+            watch
+                .status(store.read(), std::time::Duration::ZERO)
+                .unwrap(),
+            broken
+        );
+        // A break is not remembered as verified: every later view walks it all again.
+        assert_eq!(watch.status(store.read(), long).unwrap(), broken);
+
+        // The row the watch ended on, rewritten with a fresh hash: the whole chain is walked.
+        let mut store = mixed();
+        let watch = ChainWatch::default();
+        watch.status(store.read(), long).unwrap().unwrap();
+        tamper(
+            &mut store,
+            "UPDATE audit SET hash = ?1, prev_hash = ?1 WHERE seq = 7",
+            ["00".repeat(32)],
+        );
+        assert_eq!(
+            watch.status(store.read(), long).unwrap(),
+            Err(ChainError::BrokenLink { seq: 7 })
+        );
+    }
+
+    #[test]
+    fn totals_count_on_from_where_they_stopped_and_afresh_when_the_log_shrank() {
+        let mut store = mixed();
+        let totals = store::audit::Totals::default();
+        let olga = store::AuditFilter {
+            actor: Some("olga".into()),
+            ..store::AuditFilter::default()
+        };
+        let all = store::AuditFilter::default();
+        assert_eq!(totals.total(store.read(), &olga).unwrap(), 2);
+        assert_eq!(totals.total(store.read(), &all).unwrap(), 7);
+        for actor in ["olga", "aude", "olga"] {
+            let event = Event {
+                actor,
+                action: "login",
+                subject: actor,
+                detail: serde_json::json!({}),
+            };
+            store.write(|tx| append(tx, Utc::now(), &event)).unwrap();
+        }
+        assert_eq!(totals.total(store.read(), &olga).unwrap(), 4);
+        assert_eq!(totals.total(store.read(), &all).unwrap(), 10);
+        // Kept totals cover rows up to the newest they saw; rows removed behind them would
+        // not be noticed, but a log shorter than that is counted again.
+        tamper(&mut store, "DELETE FROM audit WHERE seq >= 9", []);
+        assert_eq!(totals.total(store.read(), &olga).unwrap(), 3);
+        assert_eq!(totals.total(store.read(), &all).unwrap(), 8);
     }
 }

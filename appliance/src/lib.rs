@@ -21,6 +21,7 @@ pub mod appliance;
 pub mod audit;
 pub mod auth;
 pub mod exception;
+pub mod export;
 pub mod http;
 pub mod inbox;
 pub mod init;

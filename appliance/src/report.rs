@@ -201,6 +201,65 @@ pub struct BundleCheck {
     pub witnessed: Vec<WitnessedEntry>,
     /// Why it failed.
     pub error: Option<String>,
+    /// For a bundle that did not verify: what it claims, unverified, beside what the policy
+    /// asked for (absent in reports written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen: Option<SeenRecord>,
+}
+
+/// What a bundle that failed verification says of itself, **unverified**, and the signers the
+/// policy would have accepted: so a reader sees who signed and what did not match, not only an
+/// error. Nothing here was proven; the verdict never reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenRecord {
+    /// The certificate's subject alternative names (empty for a key).
+    pub identities: Vec<String>,
+    /// The certificate's OIDC issuer extension.
+    pub issuer: Option<String>,
+    /// A managed key's hint, for a bundle signed with a key.
+    pub key_hint: Option<String>,
+    /// The log entries it carries.
+    pub log_entries: Vec<SeenLogEntry>,
+    /// The signers the policy accepts for this artifact.
+    pub expected: Vec<ExpectedSigner>,
+    /// Which part of a certificate failed to match, when that was the failure.
+    pub mismatch: Option<Mismatch>,
+}
+
+/// A log entry a failed bundle names (unverified).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeenLogEntry {
+    /// The log's id (hex).
+    pub log_id: String,
+    /// The entry's index.
+    pub log_index: u64,
+    /// Kind and version (`hashedrekord 0.0.1`).
+    pub kind: String,
+    /// The integrated time it claims.
+    pub integrated_time: Option<DateTime<Utc>>,
+}
+
+/// A signer the policy accepts, as the policy states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpectedSigner {
+    /// The signer's name in the policy.
+    pub name: String,
+    /// The identity it requires (exact or `pattern "…"`), for a keyless signer.
+    pub identity: Option<String>,
+    /// The OIDC issuer it requires, for a keyless signer.
+    pub issuer: Option<String>,
+    /// The key's id (hex SHA-256 of its SPKI), for a key.
+    pub key_id: Option<String>,
+}
+
+/// Which part of the signing certificate did not match the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mismatch {
+    /// The subject alternative name.
+    Identity,
+    /// The OIDC issuer.
+    Issuer,
 }
 
 /// A log entry's checkpoint and how the site's witness vouches for it.

@@ -244,6 +244,20 @@ impl Bundle {
         }
     }
 
+    /// The transparency-log entries the bundle carries, as it names them, **unverified**: to
+    /// show what a bundle that failed verification claims, never to decide on.
+    pub fn claimed_log_entries(&self) -> Vec<ClaimedLogEntry> {
+        self.tlog_entries
+            .iter()
+            .map(|e| ClaimedLogEntry {
+                log_id: hex::encode(&e.log_id),
+                log_index: e.log_index,
+                kind: format!("{} {}", e.kind, e.version),
+                integrated_time: e.integrated_time.filter(|t| *t > 0),
+            })
+            .collect()
+    }
+
     /// The in-toto statement a DSSE bundle carries, **unverified** (`None` for a message
     /// signature, another payload type, or a payload that is not a statement): to sort
     /// evidence (a signature or an attestation) before it is verified, never to trust.
@@ -255,6 +269,19 @@ impl Bundle {
             _ => None,
         }
     }
+}
+
+/// A transparency-log entry as a bundle names it (see [`Bundle::claimed_log_entries`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedLogEntry {
+    /// The log's id (hex).
+    pub log_id: String,
+    /// The entry's index in that log.
+    pub log_index: u64,
+    /// The entry's kind and version (`hashedrekord 0.0.1`).
+    pub kind: String,
+    /// The integrated time (seconds since the epoch), when the entry has one.
+    pub integrated_time: Option<u64>,
 }
 
 /// The signer a bundle names, as it names it (see [`Bundle::claimed_signer`]).

@@ -18,7 +18,9 @@ mod trusted_root;
 mod tuf;
 mod verify;
 
-pub use bundle::{Bundle, BundleError, BundleVersion, ClaimedSigner, MAX_BUNDLE_SIZE};
+pub use bundle::{
+    Bundle, BundleError, BundleVersion, ClaimedLogEntry, ClaimedSigner, MAX_BUNDLE_SIZE,
+};
 pub use certificate::{CertificateError, IssuedByError};
 pub use dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE, Statement, Subject, pae};
 pub use encoding::DecodeError;

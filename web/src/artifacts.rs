@@ -208,6 +208,54 @@ pub struct BundleView {
     pub dsse: Option<DsseView>,
     /// How each entry is witnessed.
     pub witnessed: Vec<WitnessedView>,
+    /// For a bundle that failed: what it claims (unverified) beside what was expected.
+    pub seen: Option<SeenView>,
+}
+
+/// What a failed bundle claims, **unverified**, beside the signers the policy accepts, the
+/// part that did not match marked.
+#[derive(Debug, Clone)]
+pub struct SeenView {
+    /// The certificate's identities (SANs), comma-separated; empty for a key.
+    pub identities: Text,
+    /// The certificate's OIDC issuer.
+    pub issuer: Option<Text>,
+    /// A key's hint, for a bundle signed with a key.
+    pub key_hint: Option<Text>,
+    /// The log entries it names.
+    pub log_entries: Vec<SeenLogView>,
+    /// The signers the policy accepts.
+    pub expected: Vec<ExpectedView>,
+    /// The identity did not match.
+    pub identity_mismatch: bool,
+    /// The OIDC issuer did not match.
+    pub issuer_mismatch: bool,
+}
+
+/// A log entry a failed bundle names (unverified).
+#[derive(Debug, Clone)]
+pub struct SeenLogView {
+    /// Log id (hex).
+    pub log_id: String,
+    /// Entry index.
+    pub log_index: u64,
+    /// Kind and version.
+    pub kind: Text,
+    /// The integrated time it claims.
+    pub integrated_time: Option<String>,
+}
+
+/// A signer the policy accepts.
+#[derive(Debug, Clone)]
+pub struct ExpectedView {
+    /// Its name in the policy.
+    pub name: Text,
+    /// The identity it requires (keyless).
+    pub identity: Option<Text>,
+    /// The issuer it requires (keyless).
+    pub issuer: Option<Text>,
+    /// The key's id (a key).
+    pub key_id: Option<String>,
 }
 
 /// The SLSA provenance judged.

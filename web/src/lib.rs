@@ -36,11 +36,14 @@ pub use artifact_list::{
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,
-    EvidenceLink, ExceptionLine, ExceptionsView, LogEntryView, ProvenanceView, ReportPage,
-    SbomView, SignerView, TimeView, WitnessedView,
+    EvidenceLink, ExceptionLine, ExceptionsView, ExpectedView, LogEntryView, ProvenanceView,
+    ReportPage, SbomView, SeenLogView, SeenView, SignerView, TimeView, WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
-pub use audit::{AuditLine, AuditPage, ChainStatus};
+pub use audit::{
+    AuditFilterView, AuditLine, AuditPage, CSV_EXPORT_PATH, ChainStatus, JSONL_EXPORT_PATH,
+    PageCheck,
+};
 pub use dashboard::{
     ActiveException, AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts,
 };

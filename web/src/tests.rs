@@ -109,7 +109,59 @@ fn bundle() -> BundleView {
             size: 43,
             by: "unwitnessed".into(),
         }],
+        seen: Some(SeenView {
+            identities: hostile(),
+            issuer: Some(hostile()),
+            key_hint: None,
+            log_entries: vec![SeenLogView {
+                log_id: "cd".repeat(32),
+                log_index: 7,
+                kind: hostile(),
+                integrated_time: Some("2026-03-01 00:00:00 UTC".into()),
+            }],
+            expected: vec![ExpectedView {
+                name: hostile(),
+                identity: Some(long()),
+                issuer: Some(hostile()),
+                key_id: None,
+            }],
+            identity_mismatch: false,
+            issuer_mismatch: true,
+        }),
     }
+}
+
+#[test]
+fn a_failed_bundle_shows_what_it_claims_beside_what_was_expected_with_the_mismatch_marked() {
+    let mut b = bundle();
+    b.ok = false;
+    let seen = b.seen.as_mut().unwrap();
+    seen.identities = Text::new("https://fork.example/ci");
+    seen.issuer = Some(Text::new("https://issuer.example"));
+    seen.expected[0].name = Text::new("release");
+    seen.expected[0].identity = Some(Text::new("\"https://ci.example/release\""));
+    seen.identity_mismatch = true;
+    seen.issuer_mismatch = false;
+    let html = ReportPage {
+        signatures: vec![b],
+        attestations: Vec::new(),
+        ..report()
+    }
+    .render()
+    .unwrap();
+    assert!(
+        html.contains("<th scope=\"col\" class=\"u\">Expected: release</th>"),
+        "{html}"
+    );
+    assert!(html.contains(
+        "<tr class=\"mismatch\"><th scope=\"row\">Identity <strong>(does not match)</strong></th>\
+         <td class=\"u\"><code>https://fork.example/ci</code></td>\
+         <td class=\"u\"><code>&#34;https://ci.example/release&#34;</code></td></tr>"
+    ));
+    assert!(html.contains("<tr><th scope=\"row\">OIDC issuer</th>"));
+    assert!(
+        html.contains("Log entry it names (unverified): index 7 in log <code class=\"hash\">cdcd")
+    );
 }
 
 fn report() -> ReportPage {
@@ -457,13 +509,23 @@ fn the_other_pages_render_inert() {
         AuditPage {
             chrome: chrome(Role::Auditor),
             chain: ChainStatus::Broken { error: hostile() },
+            page_check: PageCheck::Broken { error: hostile() },
+            filter: AuditFilterView {
+                action: hostile(),
+                subject: long(),
+                ..AuditFilterView::default()
+            },
+            error: Some(hostile()),
+            actions: vec![hostile()],
             rows: vec![AuditLine {
                 seq: 1,
                 at: "2026-11-22T10:11:12.000000Z".into(),
                 actor: hostile(),
                 action: hostile(),
                 subject: long(),
-                detail: hostile(),
+                subject_href: None,
+                details: vec![(hostile(), hostile())],
+                detail: Some(hostile()),
                 hash: "ab".repeat(32),
             }],
             pager: Pager::new("/audit", &[], 1, 50, 1),

@@ -9,7 +9,7 @@ use serde_json::json;
 #[cfg(test)]
 use super::incoming::Partial;
 use super::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, ReceiveError};
-use super::query::{ArtifactsQuery, ImportsQuery, PageQuery};
+use super::query::{ArtifactsQuery, AuditQuery, ImportsQuery};
 use super::{
     ApiError, AppState, Authenticated, blocking, clear_session_cookie, monotonic_now, remote,
     set_session_cookie,
@@ -303,16 +303,18 @@ async fn alarms(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpR
 async fn audit_log(
     auth: Authenticated,
     state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
+    query: web::Query<AuditQuery>,
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
+    let filter = query.filter()?;
     let page = query.page()?;
+    let totals = state.audit_totals.clone();
     let (rows, total) = blocking(&state, move |app| {
         let store = app.store();
         let conn = store.read();
         Ok((
-            store::audit::newest(conn, (page - 1) * PER_PAGE, PER_PAGE)?,
-            store::audit::count(conn)?,
+            store::audit::filtered(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?,
+            totals.total(conn, &filter)?,
         ))
     })
     .await?;

@@ -12,6 +12,7 @@ mod incoming;
 mod pages;
 mod query;
 mod registry;
+pub(super) mod stream;
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
@@ -69,6 +70,8 @@ pub struct AppState {
     pub registry: Arc<crate::registry::Cache>,
     /// The artifacts list's totals of lately shown filters.
     pub artifact_totals: Arc<crate::store::artifacts::Totals>,
+    /// The audit log's totals of lately shown filters.
+    pub audit_totals: Arc<crate::store::audit::Totals>,
 }
 
 impl AppState {
@@ -80,6 +83,7 @@ impl AppState {
             max_upload: MAX_UPLOAD,
             registry: Arc::default(),
             artifact_totals: Arc::default(),
+            audit_totals: Arc::default(),
         }
     }
 }
@@ -191,6 +195,7 @@ pub fn run(
         max_upload: options.max_upload,
         registry: Arc::default(),
         artifact_totals: Arc::default(),
+        audit_totals: Arc::default(),
     });
     let mut server = HttpServer::new(move || self::app(state.clone()));
     if let Some(n) = options.workers {

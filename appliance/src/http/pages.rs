@@ -13,6 +13,8 @@
 //! GET  /  /imports  /imports/{id}  /artifacts/{id}    auditor
 //! GET  /artifacts                                     auditor
 //! GET  /trust  /witness  /audit                       auditor
+//! GET  /audit/export.jsonl  /audit/export.csv         auditor
+//! GET  /imports/{id}/report.json  /artifacts/{id}/report.json   auditor
 //! GET  /upload  POST /upload                          operator
 //! GET  /admin/{signers,policy,publishers,users}       admin (and their POST forms)
 //! POST /admin/alarms/clear                            admin
@@ -21,6 +23,8 @@
 
 mod admin;
 mod artifact_list;
+mod audit;
+mod export;
 mod read;
 mod upload;
 mod views;
@@ -73,11 +77,24 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/", web::get().to(read::dashboard))
     .route("/imports", web::get().to(read::imports))
     .route("/imports/{id}", web::get().to(read::import))
+    .route("/imports/{id}/report.json", web::get().to(export::import))
     .route("/artifacts", web::get().to(artifact_list::list))
     .route("/artifacts/{id}", web::get().to(read::artifact))
+    .route(
+        "/artifacts/{id}/report.json",
+        web::get().to(export::artifact),
+    )
     .route("/trust", web::get().to(read::trust))
     .route("/witness", web::get().to(read::witness))
-    .route("/audit", web::get().to(read::audit))
+    .route("/audit", web::get().to(audit::log))
+    .route(
+        airlock_web::JSONL_EXPORT_PATH,
+        web::get().to(audit::export_jsonl),
+    )
+    .route(
+        airlock_web::CSV_EXPORT_PATH,
+        web::get().to(audit::export_csv),
+    )
     .service(
         web::resource("/upload")
             .route(web::get().to(upload::form))

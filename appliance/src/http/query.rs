@@ -1,6 +1,7 @@
-//! The list queries the API and the pages share: `?page=`, the imports list's filters
-//! `?verdict=&publisher=&since=&until=&page=`, and the artifacts list's
-//! `?verdict=&name=&digest=&signer=&publisher=&since=&until=&rule=&sort=&page=`. Values are
+//! The list queries the API and the pages share: the imports list's filters
+//! `?verdict=&publisher=&since=&until=&page=`, the artifacts list's
+//! `?verdict=&name=&digest=&signer=&publisher=&since=&until=&rule=&sort=&page=`, and the audit
+//! log's `?action=&actor=&subject=&since=&until=&page=`. Values are
 //! trimmed and an empty one means "any" (as forms send them). Each side maps a
 //! [`QueryError`] to its own error: the API to a JSON 400, the pages to a 400 page (the
 //! lists show a filter's error on themselves).
@@ -9,7 +10,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::report::Verdict;
-use crate::store::{ArtifactFilter, ArtifactSort, ImportFilter};
+use crate::store::{ArtifactFilter, ArtifactSort, AuditFilter, ImportFilter};
 
 /// The highest page number accepted (keeps offsets far from overflow).
 pub(crate) const MAX_PAGE: i64 = 1_000_000;
@@ -63,20 +64,6 @@ pub(crate) const MAX_TEXT: usize = 256;
 
 /// The orders `sort=` may name.
 const SORTS: [&str; 5] = ArtifactSort::ALL_NAMES;
-
-/// `?page=`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default)]
-pub(crate) struct PageQuery {
-    page: String,
-}
-
-impl PageQuery {
-    /// The page asked for (see [`page`]).
-    pub(crate) fn page(&self) -> Result<i64, QueryError> {
-        page(&self.page)
-    }
-}
 
 /// `?verdict=&publisher=&since=&until=&page=` of the imports list.
 #[derive(Debug, Default, Deserialize)]
@@ -213,6 +200,48 @@ impl ArtifactsQuery {
     }
 }
 
+/// `?action=&actor=&subject=&since=&until=&page=` of the audit log.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct AuditQuery {
+    action: String,
+    actor: String,
+    subject: String,
+    since: String,
+    until: String,
+    page: String,
+}
+
+impl AuditQuery {
+    /// The page asked for (see [`page`]).
+    pub(crate) fn page(&self) -> Result<i64, QueryError> {
+        page(&self.page)
+    }
+
+    /// The filter, each value `None` when empty; checked in the form's order.
+    pub(crate) fn filter(&self) -> Result<AuditFilter, QueryError> {
+        Ok(AuditFilter {
+            action: text("action", &self.action)?,
+            actor: text("actor", &self.actor)?,
+            subject: text("subject", &self.subject)?,
+            since: given(&self.since).map(|s| bound("since", &s)).transpose()?,
+            until: given(&self.until).map(|s| bound("until", &s)).transpose()?,
+        })
+    }
+
+    /// The values as sent, trimmed: action, actor, subject, since, until.
+    pub(crate) fn shown(&self) -> [&str; 5] {
+        [
+            &self.action,
+            &self.actor,
+            &self.subject,
+            &self.since,
+            &self.until,
+        ]
+        .map(|v| v.trim())
+    }
+}
+
 /// A text filter (`field`): trimmed, `None` when empty, at most [`MAX_TEXT`] characters.
 fn text(field: &'static str, value: &str) -> Result<Option<String>, QueryError> {
     match given(value) {
@@ -309,7 +338,7 @@ mod tests {
         assert_eq!(QueryError::Page.to_string(), "page must be 1 to 1000000");
         assert_eq!(imports(&[]).page(), Ok(1));
         assert_eq!(imports(&[("page", "7")]).page(), Ok(7));
-        let query = actix_web::web::Query::<PageQuery>::from_query("page=0").unwrap();
+        let query = actix_web::web::Query::<AuditQuery>::from_query("page=0").unwrap();
         assert_eq!(query.page(), Err(QueryError::Page));
     }
 

@@ -12,7 +12,10 @@ use airlock_bundler::archive::{
     Artifact, ArtifactKind, Manifest, Sha256Digest, blob_path, read_staged_blob,
 };
 use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
-use airlock_trust_root::{Artifact as Subject, Bundle, InclusionEvidence, Report, Verifier};
+use airlock_trust_root::{
+    Artifact as Subject, Bundle, ClaimedSigner, InclusionEvidence, Report, SignerPolicy, Verifier,
+    VerifyError,
+};
 
 use super::{Rejection, oci};
 use crate::policy::{
@@ -21,8 +24,8 @@ use crate::policy::{
 };
 use crate::policy_store::NamedSigner;
 use crate::report::{
-    ArtifactReport, BundleCheck, ImportStep, SbomCheck, SbomSource, Schema, Verdict, Verification,
-    WitnessedBy, WitnessedEntry,
+    ArtifactReport, BundleCheck, ExpectedSigner, ImportStep, Mismatch, SbomCheck, SbomSource,
+    Schema, SeenLogEntry, SeenRecord, Verdict, Verification, WitnessedBy, WitnessedEntry,
 };
 use crate::store::AlarmKind;
 
@@ -262,7 +265,7 @@ fn check_bundle(
     allowed: &[&NamedSigner],
 ) -> Result<(BundleCheck, Option<Report>), Rejection> {
     let digest_hex = digest.hex();
-    let failed = |error: String| {
+    let failed = |error: String, seen: Option<SeenRecord>| {
         let check = BundleCheck {
             digest: digest_hex.clone(),
             ok: false,
@@ -270,19 +273,24 @@ fn check_bundle(
             report: None,
             witnessed: Vec::new(),
             error: Some(error),
+            seen,
         };
         (check, None)
     };
     let bytes = match ctx.read(held, digest, MAX_EVIDENCE_BUNDLE) {
         Ok(b) => b,
-        Err(e) => return Ok(failed(format!("bundle: {e}"))),
+        Err(e) => return Ok(failed(format!("bundle: {e}"), None)),
     };
     let bundle = match Bundle::from_json(&bytes) {
         Ok(b) => b,
-        Err(e) => return Ok(failed(format!("bundle: {e}"))),
+        Err(e) => return Ok(failed(format!("bundle: {e}"), None)),
     };
     if allowed.is_empty() {
-        return Ok(failed("no trusted signer is configured for it".into()));
+        let seen = seen(&bundle, allowed, None);
+        return Ok(failed(
+            "no trusted signer is configured for it".into(),
+            Some(seen),
+        ));
     }
     // The manifest declares the other digests its evidence names it by; the reader checks them.
     let subject = Subject::Digests(artifact.verifier_digests());
@@ -298,18 +306,70 @@ fn check_bundle(
                         report: Some(Verification::from(&report)),
                         witnessed: witness_entries(ctx, &report)?,
                         error: None,
+                        seen: None,
                     };
                     return Ok((check, Some(report)));
                 }
                 Err(e) => {
-                    first_error.get_or_insert_with(|| format!("{}: {e}", e.step()));
+                    first_error.get_or_insert_with(|| {
+                        let mismatch = match e {
+                            VerifyError::IdentityMismatch { .. } => Some(Mismatch::Identity),
+                            VerifyError::IssuerMismatch { .. } => Some(Mismatch::Issuer),
+                            _ => None,
+                        };
+                        (format!("{}: {e}", e.step()), mismatch)
+                    });
                 }
             }
         }
     }
-    Ok(failed(first_error.unwrap_or_else(|| {
-        "no trusted root to verify against".into()
-    })))
+    let (error, mismatch) =
+        first_error.unwrap_or_else(|| ("no trusted root to verify against".into(), None));
+    Ok(failed(error, Some(seen(&bundle, allowed, mismatch))))
+}
+
+/// What a bundle that failed claims (unverified) beside the signers the policy accepts.
+fn seen(bundle: &Bundle, allowed: &[&NamedSigner], mismatch: Option<Mismatch>) -> SeenRecord {
+    let (identities, issuer, key_hint) = match bundle.claimed_signer() {
+        ClaimedSigner::Certificate { identities, issuer } => (identities, issuer, None),
+        ClaimedSigner::KeyHint(hint) => (Vec::new(), None, Some(hint)),
+    };
+    SeenRecord {
+        identities,
+        issuer,
+        key_hint,
+        log_entries: bundle
+            .claimed_log_entries()
+            .into_iter()
+            .map(|e| SeenLogEntry {
+                log_id: e.log_id,
+                log_index: e.log_index,
+                kind: e.kind,
+                integrated_time: e
+                    .integrated_time
+                    .and_then(|t| i64::try_from(t).ok())
+                    .and_then(|t| chrono::DateTime::from_timestamp(t, 0)),
+            })
+            .collect(),
+        expected: allowed
+            .iter()
+            .map(|signer| match &signer.policy {
+                SignerPolicy::Keyless(id) => ExpectedSigner {
+                    name: signer.name.clone(),
+                    identity: Some(id.subject.to_string()),
+                    issuer: Some(id.issuer.to_string()),
+                    key_id: None,
+                },
+                SignerPolicy::PublicKey(key) => ExpectedSigner {
+                    name: signer.name.clone(),
+                    identity: None,
+                    issuer: None,
+                    key_id: Some(hex::encode(key.key_id())),
+                },
+            })
+            .collect(),
+        mismatch,
+    }
 }
 
 fn witness_entries(ctx: &Context<'_>, report: &Report) -> Result<Vec<WitnessedEntry>, Rejection> {

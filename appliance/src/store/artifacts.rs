@@ -211,6 +211,21 @@ pub fn get(conn: &Connection, id: i64) -> Result<Option<ArtifactRow>> {
     .transpose()
 }
 
+/// The ids of the artifacts at `places` (import, position) that exist.
+pub fn ids_at(
+    conn: &Connection,
+    places: &[(i64, i64)],
+) -> Result<std::collections::HashMap<(i64, i64), i64>> {
+    let json = serde_json::to_string(places).expect("invariant: integers serialize");
+    let mut stmt = conn.prepare_cached(
+        "SELECT a.import_id, a.position, a.id FROM json_each(?1) AS p
+         JOIN artifacts a ON a.import_id = json_extract(p.value, '$[0]')
+                         AND a.position = json_extract(p.value, '$[1]')",
+    )?;
+    let rows = stmt.query_map([json], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
 /// An artifact's report JSON.
 pub fn report(conn: &Connection, id: i64) -> Result<Option<String>> {
     optional(

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 
 pub use alarms::{Alarm, AlarmKind};
 pub use artifacts::{ArtifactFilter, ArtifactListRow, ArtifactRow, ArtifactSort, NewArtifact};
-pub use audit::{AuditRow, GENESIS_HASH, SignedHeadRow};
+pub use audit::{AuditFilter, AuditRow, GENESIS_HASH, SignedHeadRow};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
     ManifestSummary, NewStep, OutcomeCounts, StepRow,
@@ -39,7 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_audit_heads.sql"),
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
-    include_str!("migrations/0007_artifact_list.sql"),
+    include_str!("migrations/0007_list_filters.sql"),
     include_str!("migrations/0008_exceptions.sql"),
 ];
 

@@ -18,6 +18,8 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use serde_json::{Value, json};
 
+use airlock_tests::UNTRUSTED_IDENTITY;
+
 use crate::common::{ADMIN, AUDITOR, OPERATOR};
 use crate::pages::{BodyText as _, WebSite};
 
@@ -697,6 +699,175 @@ fn an_auditor_finds_artifacts_across_imports_in_a_real_browser() {
     browser.resize(390, 844);
     browser.go(&format!("{base}/artifacts?verdict=passed"));
     browser.screenful("artifacts-narrow");
+}
+
+#[test]
+fn an_auditor_filters_the_audit_log_and_downloads_its_exports_in_a_real_browser() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    let (site, _, [_, rogue, _, _]) = crate::artifacts::stocked(88);
+    let base = site.server.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&downloads, &tmp.path().join("profile"));
+    let rows = "table.audit tbody th[scope=row]";
+    let submit = "form[action='/audit'] button[type=submit]";
+
+    browser.sign_in(&base, AUDITOR);
+    browser.click("nav a[href='/audit']");
+    browser.wait_url(|u| u == format!("{base}/audit"));
+    let all = browser.count(rows);
+    assert!(all > 10, "{all} rows");
+    assert_eq!(
+        browser.count("p.ok-line[role=status]"),
+        2,
+        "chain and page intact"
+    );
+    browser.screenshot("audit");
+
+    // The verdicts only, typed into the form: one per artifact, each linked to its report.
+    browser.type_into("#action", "verdict");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("action=verdict"));
+    assert_eq!(browser.count(rows), 4);
+    assert_eq!(browser.count(&format!("a[href='/artifacts/{rogue}']")), 1);
+    // A row's actor link narrows to that actor; the family `import` keeps every import row.
+    browser.go(&format!("{base}/audit"));
+    browser.type_into("#action", "import");
+    browser.type_into("#actor", "olga");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("action=import") && u.contains("actor=olga"));
+    let olgas: Vec<String> = airlock_appliance::store::audit::filtered(
+        site.server.app().store().read(),
+        &airlock_appliance::store::AuditFilter {
+            action: Some("import".into()),
+            actor: Some("olga".into()),
+            ..Default::default()
+        },
+        0,
+        100,
+    )
+    .unwrap()
+    .into_iter()
+    .map(|r| r.action)
+    .collect();
+    assert!(olgas.iter().all(|a| a.starts_with("import.")));
+    assert_eq!(olgas.iter().filter(|a| *a == "import.started").count(), 2);
+    assert_eq!(browser.count(rows), olgas.len(), "{olgas:?}");
+    browser.screenshot("audit-filtered");
+
+    // The CSV of the rows shown, then the whole chain.
+    browser.click("a[href^='/audit/export.csv']");
+    let csv = downloaded(&downloads);
+    assert_eq!(csv.file_name().unwrap(), "airlock-audit.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert!(text.starts_with("seq,at,actor,action,subject,detail,prev_hash,hash\r\n"));
+    assert_eq!(text.matches(",olga,import.started,").count(), 2, "{text}");
+    assert_eq!(text.split_terminator("\r\n").count(), 1 + olgas.len());
+    std::fs::remove_file(&csv).unwrap();
+    browser.click("a[href='/audit/export.jsonl']");
+    let jsonl = downloaded(&downloads);
+    assert_eq!(jsonl.file_name().unwrap(), "airlock-audit.jsonl");
+    let mut expected = Vec::new();
+    airlock_appliance::audit::export(site.server.app().store().read(), &mut expected).unwrap();
+    // Byte for byte what `airlock-appliance audit export` writes: every row, then the heads.
+    let got = std::fs::read(&jsonl).unwrap();
+    assert_eq!(got, expected);
+    let lines = String::from_utf8(got).unwrap();
+    assert_eq!(
+        lines
+            .lines()
+            .filter(|l| l.contains("\"prev_hash\""))
+            .count(),
+        all
+    );
+
+    // A date in a local form is refused with why.
+    browser.go(&format!("{base}/audit"));
+    browser.type_into("#since", "03/01/2026");
+    browser.click(submit);
+    browser.wait_url(|u| u.contains("since="));
+    assert!(
+        browser
+            .source()
+            .contains("since must be a date (YYYY-MM-DD) or an RFC 3339 time")
+    );
+    assert_eq!(browser.count(rows), 0);
+}
+
+#[test]
+fn an_auditor_reads_a_failed_signature_saves_the_report_as_json_and_prints_it() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    let (site, _, [_, rogue, _, _]) = crate::artifacts::stocked(90);
+    let base = site.server.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let downloads = tmp.path().join("downloads");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&downloads, &tmp.path().join("profile"));
+    browser.sign_in(&base, AUDITOR);
+
+    // Who signed the failed signature, beside whom the policy wanted, the identity marked.
+    browser.go(&format!("{base}/artifacts/{rogue}"));
+    assert_eq!(browser.count("table.seen tr.mismatch"), 1);
+    let source = browser.source();
+    assert!(
+        source.contains(&format!("<code>{UNTRUSTED_IDENTITY}</code>")),
+        "{source}"
+    );
+    assert!(source.contains("Identity <strong>(does not match)</strong>"));
+    browser.screenshot("report-failed-signature");
+
+    // The report as JSON.
+    browser.click(".report-export a[href$='/report.json']");
+    let json = downloaded(&downloads);
+    assert_eq!(
+        json.file_name().unwrap().to_str().unwrap(),
+        format!("artifact-{rogue}.report.json")
+    );
+    let doc: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(doc["schema"], airlock_appliance::export::SCHEMA);
+    assert_eq!(doc["artifact"]["id"], rogue);
+
+    // Printed: the print layout drops the navigation, forms and download links, and
+    // Chromium's own print makes a PDF of it.
+    browser.cmd(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Emulation.setEmulatedMedia", "params": {"media": "print"}})),
+    );
+    let hidden = browser.cmd(
+        "POST",
+        "/execute/sync",
+        Some(
+            json!({"script": "return ['header.top', 'nav', '.report-export', 'form']\
+            .map(s => document.querySelector(s))\
+            .filter(e => e && e.getClientRects().length > 0).length;", "args": []}),
+        ),
+    );
+    assert_eq!(hidden, 0, "elements the print layout should hide are shown");
+    browser.screenshot("report-print");
+    let pdf = browser.cmd(
+        "POST",
+        "/goog/cdp/execute",
+        Some(json!({"cmd": "Page.printToPDF", "params": {"printBackground": false}})),
+    );
+    let pdf = STANDARD.decode(pdf["data"].as_str().unwrap()).unwrap();
+    assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
+    assert!(pdf.len() > 10_000, "{} bytes", pdf.len());
 }
 
 #[test]

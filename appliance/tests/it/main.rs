@@ -4,6 +4,7 @@
 
 mod artifacts;
 mod audit_heads;
+mod audit_log;
 mod browser;
 mod cli;
 mod collect;
@@ -12,6 +13,7 @@ mod crash;
 mod deps;
 mod edges;
 mod exceptions;
+mod exports;
 mod first_run;
 mod http;
 mod kept;

@@ -639,7 +639,7 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
             (
                 Verdict::Failed,
                 vec![format!(
-                    "not signed by a trusted signer: identity: certificate identity [{UNTRUSTED_IDENTITY:?}] does not match {TRUSTED_IDENTITY:?}"
+                    "not signed by a trusted signer: identity: certificate identity {UNTRUSTED_IDENTITY:?} does not match {TRUSTED_IDENTITY:?}"
                 )]
             ),
             (
@@ -687,6 +687,23 @@ fn untrusted_and_missing_signatures_fail_and_stay_in_quarantine() {
         )
     );
     assert_eq!(stored[2], (Verdict::Passed, vec![]));
+    // The failed signature's report says who signed it (unverified) and whom the policy
+    // wanted, the identity marked as the mismatch; the log entry it names is listed.
+    let report = site.report(outcome.artifacts[0].id);
+    let seen = &report["signatures"][0]["seen"];
+    assert_eq!(seen["identities"], serde_json::json!([UNTRUSTED_IDENTITY]));
+    assert_eq!(seen["issuer"], ISSUER);
+    assert_eq!(seen["mismatch"], "identity");
+    assert_eq!(
+        seen["expected"][0]["identity"],
+        format!("{TRUSTED_IDENTITY:?}")
+    );
+    assert_eq!(seen["expected"][0]["issuer"], format!("{ISSUER:?}"));
+    assert_eq!(seen["log_entries"].as_array().unwrap().len(), 1);
+    assert!(seen["log_entries"][0]["integrated_time"].is_string());
+    // A verified signature records nothing of the kind.
+    let report = site.report(outcome.artifacts[2].id);
+    assert!(report["signatures"][0].get("seen").is_none());
     site.audit_actions();
 }
 
@@ -773,7 +790,7 @@ fn an_archive_in_any_blob_order_is_judged_the_same() {
             (
                 Verdict::Failed,
                 vec![format!(
-                    "not signed by a trusted signer: identity: certificate identity [{UNTRUSTED_IDENTITY:?}] does not match {TRUSTED_IDENTITY:?}"
+                    "not signed by a trusted signer: identity: certificate identity {UNTRUSTED_IDENTITY:?} does not match {TRUSTED_IDENTITY:?}"
                 )]
             ),
         ]

@@ -265,7 +265,7 @@ fn each_knob_is_rejected_at_its_step() {
         reject(
             "wrong identity",
             "identity step",
-            "certificate identity [\"https://evil.test/x\"] does not match",
+            "certificate identity \"https://evil.test/x\" does not match",
             Knobs {
                 wrong_identity: Some(Identity::Uri("https://evil.test/x".into())),
                 ..Knobs::default()
@@ -274,7 +274,7 @@ fn each_knob_is_rejected_at_its_step() {
         reject(
             "wrong issuer",
             "identity step",
-            "certificate OIDC issuer Some(\"https://evil.test\") does not match",
+            "certificate OIDC issuer \"https://evil.test\" does not match",
             Knobs {
                 wrong_issuer: Some("https://evil.test".into()),
                 ..Knobs::default()

@@ -6,13 +6,14 @@
 //! One real archive of PER complete artifacts (signature, provenance, SBOM) is built by the
 //! testkit's world and imported through the pipeline; its first stored report and signed VSA
 //! are then repeated for every other artifact, inserted directly with the store's own functions in
-//! transactions of 500 imports. Prints the data folder, the admin password and the id of an
+//! transactions of 500 imports, each with its audit rows (started, a verdict per artifact, done). Prints the data folder, the admin password and the id of an
 //! artifact in the middle of the table; `bench/web.sh` serves the folder and runs wrk.
 
 use std::path::PathBuf;
 
 use airlock_appliance::admin;
 use airlock_appliance::appliance::Appliance;
+use airlock_appliance::audit::{self, Event};
 use airlock_appliance::init::{InitOptions, init};
 use airlock_appliance::pipeline::{self, ImportRequest, Original};
 use airlock_appliance::policy::PolicyDocument;
@@ -124,6 +125,17 @@ fn main() -> anyhow::Result<()> {
                     "operator",
                     started,
                 )?;
+                let subject = id.to_string();
+                audit::append(
+                    tx,
+                    started,
+                    &Event {
+                        actor: "operator",
+                        action: "import.started",
+                        subject: &subject,
+                        detail: serde_json::json!({"source": "upload", "size": 16_384}),
+                    },
+                )?;
                 store::imports::set_manifest(
                     tx,
                     id,
@@ -184,9 +196,35 @@ fn main() -> anyhow::Result<()> {
                             signers: &signers,
                         },
                     )?;
+                    audit::append(
+                        tx,
+                        started,
+                        &Event {
+                            actor: "system",
+                            action: "verdict",
+                            subject: &format!("{id}/{position}"),
+                            detail: serde_json::json!({
+                                "artifact": format!("component-{position:02}.tar"),
+                                "digest": row.digest,
+                                "verdict": verdict.as_str(),
+                                "reasons": [],
+                                "rule": row.rule,
+                            }),
+                        },
+                    )?;
                 }
                 store::imports::set_counts(tx, id, passed, 0, failed)?;
                 store::imports::set_state(tx, id, ImportState::Done, None, started)?;
+                audit::append(
+                    tx,
+                    started,
+                    &Event {
+                        actor: "system",
+                        action: "import.done",
+                        subject: &subject,
+                        detail: serde_json::json!({"released": passed, "quarantined": failed}),
+                    },
+                )?;
             }
             Ok::<_, StoreError>(())
         })?;

@@ -117,12 +117,15 @@ pub enum VerifyError {
     SignatureAlgorithmMismatch,
     #[error(transparent)]
     Sct(#[from] SctError),
-    #[error("certificate identity {found:?} does not match {expected}")]
+    #[error("certificate identity {} does not match {expected}", quoted(.found))]
     IdentityMismatch {
         expected: String,
         found: Vec<String>,
     },
-    #[error("certificate OIDC issuer {found:?} does not match {expected}")]
+    #[error(
+        "certificate OIDC issuer {} does not match {expected}",
+        .found.as_deref().map_or_else(|| "(none)".to_owned(), |f| format!("{f:?}"))
+    )]
     IssuerMismatch {
         expected: String,
         found: Option<String>,
@@ -220,4 +223,16 @@ fn unchecked_note(unchecked: &str) -> String {
     } else {
         format!("; its subjects carry {unchecked} digests, which need the artifact itself")
     }
+}
+
+/// Values as a reader reads them: each quoted, comma-separated; `(none)` for none.
+fn quoted(values: &[String]) -> String {
+    if values.is_empty() {
+        return "(none)".to_owned();
+    }
+    values
+        .iter()
+        .map(|v| format!("{v:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -1,30 +1,26 @@
 //! The read-only pages every role sees: the dashboard, imports, an import, an artifact's
-//! report, trust, the witness and the audit log. Each reads the store, builds its view model
-//! and renders it on the blocking pool.
+//! report, trust and the witness (the artifacts list and the audit log have their own
+//! modules). Each reads the store, builds its view model and renders it on the blocking pool.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use airlock_bundler::archive::ArtifactKind;
 use airlock_web::{
-    ActiveException, AuditPage, ChainStatus, Chrome, DashboardPage, Downloads, EvidenceLink,
-    ExceptionsView, ImportPage, ImportsFilter, ImportsPage, Pager, ReportPage, Section, Template,
-    Text, TrustPage, VerdictCounts, WitnessPage, WitnessedLog,
+    ActiveException, Chrome, DashboardPage, Downloads, EvidenceLink, ExceptionsView, ImportPage,
+    ImportsFilter, ImportsPage, Pager, ReportPage, Section, Template, Text, TrustPage,
+    VerdictCounts, WitnessPage, WitnessedLog,
 };
 use serde::Deserialize;
 
 use super::{PageError, Signed, blocking, html, html_with, views};
 use crate::appliance::Appliance;
-use crate::audit;
 use crate::http::AppState;
-use crate::http::query::{self, ImportsQuery, PageQuery};
+use crate::http::query::{self, ImportsQuery};
 use crate::report::ArtifactReport;
 use crate::store::{self, ImportFilter, Role};
 
 /// Imports per page of the list.
 const IMPORTS_PER_PAGE: i64 = 50;
-
-/// Audit rows per page.
-const AUDIT_PER_PAGE: i64 = 50;
 
 /// Imports on the dashboard.
 const RECENT: i64 = 10;
@@ -33,7 +29,7 @@ const RECENT: i64 = 10;
 const HISTORY: i64 = 20;
 
 /// A numeric id from the path (anything else is a 404 page, not a JSON error).
-fn id(path: &str, what: &str) -> Result<i64, PageError> {
+pub(super) fn id(path: &str, what: &str) -> Result<i64, PageError> {
     path.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
@@ -393,50 +389,6 @@ pub(super) async fn witness(
             chrome: Chrome::new("Witness", viewer, Section::Witness),
             logs,
             history_limit: HISTORY,
-        };
-        Ok(page.render()?)
-    })
-    .await?;
-    Ok(html(body))
-}
-
-/// `GET /audit`: a page of rows and the whole chain verified.
-pub(super) async fn audit(
-    signed: Signed,
-    state: web::Data<AppState>,
-    query: web::Query<PageQuery>,
-) -> Result<HttpResponse, PageError> {
-    let page = query.page()?;
-    let body = blocking(&state, move |app| {
-        let viewer = signed.open(app, Role::Auditor)?.viewer();
-        let (rows, total, verified) = {
-            let store = app.store();
-            let conn = store.read();
-            (
-                store::audit::newest(conn, (page - 1) * AUDIT_PER_PAGE, AUDIT_PER_PAGE)?,
-                store::audit::count(conn)?,
-                audit::verify_heads(conn, &app.verifying_key(), &[])?.map(|s| s.chain),
-            )
-        };
-        let page = AuditPage {
-            chrome: Chrome::new("Audit log", viewer, Section::Audit),
-            chain: match verified {
-                Ok(status) => ChainStatus::Intact {
-                    rows: status.rows,
-                    head: status.head,
-                },
-                Err(broken) => ChainStatus::Broken {
-                    error: Text::new(broken.to_string()),
-                },
-            },
-            rows: rows.iter().map(views::audit_line).collect(),
-            pager: Pager::new(
-                "/audit",
-                &[],
-                page as u64,
-                AUDIT_PER_PAGE as u64,
-                total as u64,
-            ),
         };
         Ok(page.render()?)
     })

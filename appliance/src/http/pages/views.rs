@@ -7,19 +7,20 @@
 
 use airlock_trust_root::{Authority, LogInstance, TimeRange, TrustedRoot};
 use airlock_web::{
-    AlarmLine, ArtifactFacts, ArtifactLine, AuditLine, AuthorityView, BundleView, CheckpointLine,
-    CheckpointView, ComponentRow, ComponentTable, DsseView, ExceptionLine, ImportFacts, ImportLine,
-    LogEntryView, LogHead, LogInstanceView, ManifestSummary, Pager, ProvenanceView, RepositoryView,
-    RoleLine, SbomView, SignerView, StepLine, Text, TimeView, TrustFreshness, TrustedRootView,
-    WitnessedView,
+    AlarmLine, ArtifactFacts, ArtifactLine, AuthorityView, BundleView, CheckpointLine,
+    CheckpointView, ComponentRow, ComponentTable, DsseView, ExceptionLine, ExpectedView,
+    ImportFacts, ImportLine, LogEntryView, LogHead, LogInstanceView, ManifestSummary, Pager,
+    ProvenanceView, RepositoryView, RoleLine, SbomView, SeenLogView, SeenView, SignerView,
+    StepLine, Text, TimeView, TrustFreshness, TrustedRootView, WitnessedView,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::report::{self, ArtifactReport, BundleCheck, ProvenBy, SignerRecord, TimeSourceRecord};
-use crate::store::{
-    self, Alarm, ArtifactRow, AuditRow, CheckpointRow, ImportRow, StepRow, TrustRow,
+use crate::report::{
+    self, ArtifactReport, BundleCheck, Mismatch, ProvenBy, SeenRecord, SignerRecord,
+    TimeSourceRecord,
 };
+use crate::store::{self, Alarm, ArtifactRow, CheckpointRow, ImportRow, StepRow, TrustRow};
 
 /// SBOM components per page of the report's table.
 pub(super) const COMPONENTS_PER_PAGE: u64 = 100;
@@ -361,6 +362,38 @@ fn bundle(b: &BundleCheck) -> BundleView {
                 by: w.by.as_str().to_owned(),
             })
             .collect(),
+        seen: b.seen.as_ref().map(seen),
+    }
+}
+
+/// What a failed bundle claims beside what was expected.
+fn seen(s: &SeenRecord) -> SeenView {
+    SeenView {
+        identities: Text::new(s.identities.join(", ")),
+        issuer: s.issuer.clone().map(Text::new),
+        key_hint: s.key_hint.clone().map(Text::new),
+        log_entries: s
+            .log_entries
+            .iter()
+            .map(|e| SeenLogView {
+                log_id: e.log_id.clone(),
+                log_index: e.log_index,
+                kind: Text::new(e.kind.clone()),
+                integrated_time: e.integrated_time.map(when),
+            })
+            .collect(),
+        expected: s
+            .expected
+            .iter()
+            .map(|e| ExpectedView {
+                name: Text::new(e.name.clone()),
+                identity: e.identity.clone().map(Text::new),
+                issuer: e.issuer.clone().map(Text::new),
+                key_id: e.key_id.clone(),
+            })
+            .collect(),
+        identity_mismatch: s.mismatch == Some(Mismatch::Identity),
+        issuer_mismatch: s.mismatch == Some(Mismatch::Issuer),
     }
 }
 
@@ -622,18 +655,6 @@ pub(super) fn alarm_line(a: &Alarm) -> AlarmLine {
     }
 }
 
-pub(super) fn audit_line(r: &AuditRow) -> AuditLine {
-    AuditLine {
-        seq: r.seq,
-        at: r.at.clone(),
-        actor: Text::new(r.actor.clone()),
-        action: Text::new(r.action.clone()),
-        subject: Text::new(r.subject.clone()),
-        detail: Text::new(r.detail.clone()),
-        hash: r.hash.clone(),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -746,6 +767,7 @@ mod tests {
                     by: WitnessedBy::Proof,
                 }],
                 error: None,
+                seen: None,
             }],
             provenance: Some(ProvenanceFacts {
                 predicate_type: "p".into(),
@@ -894,6 +916,7 @@ mod tests {
                     by: WitnessedBy::Promise,
                 }],
                 error: None,
+                seen: None,
             }],
             ..empty("default")
         };
@@ -931,6 +954,24 @@ mod tests {
                 report: None,
                 witnessed: Vec::new(),
                 error: Some("identity: no trusted signer matched".into()),
+                seen: Some(SeenRecord {
+                    identities: vec!["https://fork.example/ci".into(), "b@x".into()],
+                    issuer: Some("https://issuer.example".into()),
+                    key_hint: None,
+                    log_entries: vec![report::SeenLogEntry {
+                        log_id: "cd".repeat(32),
+                        log_index: 42,
+                        kind: "hashedrekord 0.0.1".into(),
+                        integrated_time: DateTime::from_timestamp(1_772_323_200, 0),
+                    }],
+                    expected: vec![report::ExpectedSigner {
+                        name: "release".into(),
+                        identity: Some("\"https://ci.example/release\"".into()),
+                        issuer: Some("\"https://issuer.example\"".into()),
+                        key_id: None,
+                    }],
+                    mismatch: Some(Mismatch::Identity),
+                }),
             }],
             sboms: vec![SbomCheck {
                 digest: "12".into(),
@@ -946,6 +987,17 @@ mod tests {
         assert_eq!(
             b.error.as_ref().unwrap().as_str(),
             "identity: no trusted signer matched"
+        );
+        let seen = b.seen.as_ref().unwrap();
+        assert_eq!(seen.identities.as_str(), "https://fork.example/ci, b@x");
+        assert!(seen.identity_mismatch && !seen.issuer_mismatch);
+        assert_eq!(
+            seen.log_entries[0].integrated_time.as_deref(),
+            Some("2026-03-01 00:00:00 UTC")
+        );
+        assert_eq!(
+            seen.expected[0].identity.as_ref().unwrap().as_str(),
+            "\"https://ci.example/release\""
         );
         assert_eq!(r.sboms[0].source, "attestation");
         assert_eq!(

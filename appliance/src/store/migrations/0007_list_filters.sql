@@ -1,4 +1,5 @@
--- 0007: the artifacts list across imports (`/artifacts`, `GET /api/v1/artifacts`).
+-- 0007: the lists' filters: the artifacts list across imports (`/artifacts`,
+-- `GET /api/v1/artifacts`) and the audit log's (`/audit`, `GET /api/v1/audit`).
 --
 -- Who verifiably signed each artifact, one row per signer, recorded at import from the typed
 -- report (`ArtifactReport::signer_identities`), so the list can filter on an identity without
@@ -25,3 +26,10 @@ CREATE INDEX artifacts_newest ON artifacts(id);
 CREATE INDEX artifacts_name ON artifacts(name, id DESC);
 CREATE INDEX artifacts_size ON artifacts(size);
 CREATE INDEX artifacts_rule ON artifacts(rule);
+
+-- The audit log filtered by action (a name or its dotted family: `import` is `import.*`),
+-- actor, subject and time, newest first within each.
+CREATE INDEX audit_action ON audit(action);
+CREATE INDEX audit_actor ON audit(actor);
+CREATE INDEX audit_subject ON audit(subject);
+CREATE INDEX audit_at ON audit(at);
