@@ -6,7 +6,8 @@
 //! The public surface, by who uses it:
 //! - the `airlock-appliance` binary and operators' scripts: [`appliance::Appliance`] (an
 //!   opened data folder), [`init`], [`pipeline`] (imports and recovery), [`admin`] (every
-//!   audited change), [`inbox`], [`http`] (`serve`), [`audit`] (verify and export the chain),
+//!   audited change), [`exception`] (releasing a failed artifact by exception), [`inbox`],
+//!   [`http`] (`serve`), [`audit`] (verify and export the chain),
 //!   [`integrity`], [`witness_state`], [`registry`] (pull tokens), [`lock`];
 //! - readers of what the site stored: [`store`] (typed rows; reads through
 //!   [`store::Reader`], which SQLite keeps read-only), [`report`] (the versioned artifact
@@ -19,6 +20,7 @@ pub mod admin;
 pub mod appliance;
 pub mod audit;
 pub mod auth;
+pub mod exception;
 pub mod export;
 pub mod http;
 pub mod inbox;

@@ -7,7 +7,8 @@
 //!   and the `org.opencontainers.image.ref.name` annotation of the layout's `index.json` are its
 //!   tags; when two released images of a repository share a tag, the later import has it.
 //! - **What is served.** Images of finished imports whose verdict released them (passed or
-//!   warned) and that no admin withdrew; of each, only the signed manifest (or index) and what
+//!   warned), or failed images an exception active at the time releases (read from
+//!   `quarantine/`, never copied: see `crate::exception`), and that no admin withdrew; of each, only the signed manifest (or index) and what
 //!   it reaches (child manifests, configs, layers), read from the released layout, whose files
 //!   were hashed at import. Everything else answers "unknown".
 //! - **Referrers.** For each image: the site's verdict (the appliance-signed VSA as a Sigstore
@@ -15,8 +16,9 @@
 //!   files the archive carried for it, each as an OCI 1.1 artifact manifest whose subject is
 //!   the image. They are derived from stored rows, so they are the same bytes on every request.
 //! - **Index.** The server keeps one [`Index`] in memory and rebuilds it when the database's
-//!   registry generation (bumped by triggers on every change to artifacts, imports' states and
-//!   withdrawals) moves, so a withdrawal by another process takes effect on the next request.
+//!   registry generation (bumped by triggers on every change to artifacts, imports' states,
+//!   withdrawals and exceptions) moves, so a withdrawal by another process takes effect on the
+//!   next request, or when the soonest expiry of an exception it serves by has passed.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read as _;
@@ -239,10 +241,20 @@ impl Repository {
 pub struct Index {
     /// The generation it was built at.
     pub generation: i64,
+    /// When the first exception it serves an image by expires: it is stale from then on.
+    pub valid_until: Option<DateTime<Utc>>,
     /// Repositories by name.
     pub repositories: BTreeMap<String, Repository>,
     /// Images that could not be indexed (their layout unreadable), with why.
     pub skipped: Vec<(i64, String)>,
+}
+
+impl Index {
+    /// Whether it still says what is served at `now` when the database is at `generation`:
+    /// built at that generation, and no exception it serves an image by has expired since.
+    pub fn is_current(&self, generation: i64, now: DateTime<Utc>) -> bool {
+        self.generation == generation && self.valid_until.is_none_or(|until| now < until)
+    }
 }
 
 /// The index, rebuilt when the database's registry generation moves.
@@ -255,26 +267,32 @@ impl Cache {
     /// The index as of now.
     pub fn index(&self, app: &Appliance) -> Result<Arc<Index>, RegistryError> {
         let generation = store::registry::generation(app.store().read())?;
+        let now = app.now();
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(index) = current.as_ref()
-            && index.generation == generation
+            && index.is_current(generation, now)
         {
             return Ok(index.clone());
         }
-        let index = Arc::new(build(app, generation)?);
+        let index = Arc::new(build(app, generation, now)?);
         *current = Some(index.clone());
         Ok(index)
     }
 }
 
-/// Builds the index of every released image.
-fn build(app: &Appliance, generation: i64) -> Result<Index, RegistryError> {
-    let rows = store::registry::released_images(app.store().read())?;
+/// Builds the index of every image served at `now`.
+fn build(app: &Appliance, generation: i64, now: DateTime<Utc>) -> Result<Index, RegistryError> {
+    let rows = store::registry::released_images(app.store().read(), now)?;
     let mut index = Index {
         generation,
         ..Index::default()
     };
     for row in rows {
+        if let Some(until) = &row.exception_expires_at {
+            // Unreadable: stale at once, so the next request rebuilds rather than serving on.
+            let until = DateTime::parse_from_rfc3339(until).map_or(now, |t| t.with_timezone(&Utc));
+            index.valid_until = Some(index.valid_until.map_or(until, |v| v.min(until)));
+        }
         let Some((repository, name_tag)) = repository_name(&row.publisher, &row.name) else {
             index.skipped.push((
                 row.artifact_id,
@@ -552,7 +570,8 @@ fn bundle_artifact_type(path: &Path) -> String {
 /// The referrers the site derives for `image`: its verdict first, then the evidence the
 /// archive carried for it (signatures, attestations, SBOM files), in the report's order.
 pub fn referrers(app: &Appliance, image: &Image) -> Result<Vec<Referrer>, RegistryError> {
-    let vsa = store::artifacts::vsa(app.store().read(), image.row.artifact_id)?.unwrap_or_default();
+    let vsa = crate::exception::current_vsa(app.store().read(), image.row.artifact_id, app.now())?
+        .unwrap_or_default();
     let report = stored_report(app, image.row.artifact_id)?;
     let evidence_dir = app.data().evidence_of(image.row.import_id);
     let created = image.row.finished_at.clone();
@@ -687,19 +706,22 @@ fn referrer(
 }
 
 /// Whether an artifact is served (by the registry or the downloads) now: released by a
-/// finished import, and not withdrawn.
+/// finished import, or failed and released by an exception active now from its quarantine
+/// folder, and not withdrawn.
 pub fn is_served(app: &Appliance, artifact: &store::ArtifactRow) -> Result<bool, StoreError> {
+    let now = app.now();
     let store = app.store();
     let conn = store.read();
     let done = store::imports::get(conn, artifact.import_id)?
         .is_some_and(|i| i.state == store::ImportState::Done);
-    Ok(done
-        && artifact.verdict != crate::report::Verdict::Failed
-        && artifact
-            .location
-            .as_deref()
-            .is_some_and(|l| l.starts_with("released/"))
-        && store::registry::withdrawal(conn, artifact.id)?.is_none())
+    let location = artifact.location.as_deref().unwrap_or_default();
+    let released = if artifact.verdict == crate::report::Verdict::Failed {
+        location.starts_with("quarantine/")
+            && store::exceptions::active_of(conn, artifact.id, now)?.is_some()
+    } else {
+        location.starts_with("released/")
+    };
+    Ok(done && released && store::registry::withdrawal(conn, artifact.id)?.is_none())
 }
 
 /// A new pull token: 32 random bytes, base64url without padding, prefixed `alp_`.
@@ -814,6 +836,20 @@ pub fn basic_password(encoded: &str) -> Option<String> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_index_is_stale_once_the_generation_moves_or_an_exception_it_serves_by_expires() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let mut index = Index {
+            generation: 7,
+            ..Index::default()
+        };
+        assert!(index.is_current(7, at("2030-01-01T00:00:00Z")));
+        assert!(!index.is_current(8, at("2026-01-01T00:00:00Z")));
+        index.valid_until = Some(at("2026-12-10T00:00:00Z"));
+        assert!(index.is_current(7, at("2026-12-09T23:59:59Z")));
+        assert!(!index.is_current(7, at("2026-12-10T00:00:00Z")));
+    }
 
     #[test]
     fn repository_names_follow_the_oci_grammar() {

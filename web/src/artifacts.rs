@@ -342,4 +342,54 @@ pub struct ReportPage {
     pub components: ComponentTable,
     /// What can be downloaded or pulled.
     pub downloads: Downloads,
+    /// Its exceptions, and what an admin may do about them.
+    pub exceptions: ExceptionsView,
+}
+
+/// One exception of an artifact, as its report shows it.
+#[derive(Debug, Clone)]
+pub struct ExceptionLine {
+    /// Its id.
+    pub id: i64,
+    /// `pending`, `active`, `expired` or `revoked`.
+    pub state: &'static str,
+    /// Why it was asked for.
+    pub justification: Text,
+    /// When it ends (RFC 3339, UTC).
+    pub expires_at: String,
+    /// Who asked.
+    pub requested_by: Text,
+    /// When.
+    pub requested_at: String,
+    /// Who approved it (the requester when the policy needs one admin).
+    pub approved_by: Option<Text>,
+    /// Who revoked it, when and why.
+    pub revoked: Option<Text>,
+}
+
+/// The exceptions part of an artifact's report: an active one as a banner, a pending one
+/// waiting for approval, the form asking for one, and every one there was.
+#[derive(Debug, Clone, Default)]
+pub struct ExceptionsView {
+    /// Whether the artifact failed: only a failed artifact can be released by exception.
+    pub failed: bool,
+    /// The exception releasing it now.
+    pub active: Option<ExceptionLine>,
+    /// The exception waiting for a second admin.
+    pub pending: Option<ExceptionLine>,
+    /// Whether the viewer may approve the pending one (an admin other than its requester).
+    pub may_approve: bool,
+    /// How many distinct admins the policy needs (1 or 2).
+    pub approvals: u8,
+    /// The longest an exception may last, in days.
+    pub max_days: u32,
+    /// Every exception, newest first.
+    pub history: Vec<ExceptionLine>,
+}
+
+impl ExceptionsView {
+    /// Whether a new exception may be asked for (failed, nothing pending or active).
+    pub fn may_request(&self) -> bool {
+        self.failed && self.active.is_none() && self.pending.is_none()
+    }
 }

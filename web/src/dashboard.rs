@@ -107,4 +107,28 @@ pub struct DashboardPage {
     pub logs: Vec<LogHead>,
     /// Open alarms, newest first.
     pub alarms: Vec<AlarmLine>,
+    /// Failed artifacts released by an active exception, the soonest to expire first.
+    pub exceptions: Vec<ActiveException>,
+}
+
+/// A failed artifact an active exception releases, as the dashboard lists it.
+#[derive(Debug, Clone)]
+pub struct ActiveException {
+    /// The artifact's id.
+    pub artifact_id: i64,
+    /// Its name.
+    pub artifact: Text,
+    /// When the exception ends (RFC 3339, UTC).
+    pub expires_at: String,
+    /// Who approved it.
+    pub approved_by: Text,
+    /// Whether it ends within 7 days.
+    pub expiring_soon: bool,
+}
+
+impl DashboardPage {
+    /// How many active exceptions end within 7 days.
+    pub fn expiring_soon(&self) -> usize {
+        self.exceptions.iter().filter(|e| e.expiring_soon).count()
+    }
 }

@@ -37,8 +37,8 @@ pub use artifact_list::{
 };
 pub use artifacts::{
     ArtifactFacts, BundleView, CheckpointView, ComponentRow, ComponentTable, Downloads, DsseView,
-    EvidenceLink, ExpectedView, LogEntryView, ProvenanceView, ReportPage, SbomView, SeenLogView,
-    SeenView, SignerView, TimeView, WitnessedView,
+    EvidenceLink, ExceptionLine, ExceptionsView, ExpectedView, LogEntryView, ProvenanceView,
+    ReportPage, SbomView, SeenLogView, SeenView, SignerView, TimeView, WitnessedView,
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{
@@ -46,7 +46,9 @@ pub use audit::{
     PageCheck,
 };
 pub use chart::{DayBar, MarginChart, MarginPoint, VerdictChart};
-pub use dashboard::{AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts};
+pub use dashboard::{
+    ActiveException, AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts,
+};
 pub use error::ErrorPage;
 pub use imports::{
     ArtifactLine, ImportFacts, ImportLine, ImportPage, ImportsFilter, ImportsPage, ManifestSummary,

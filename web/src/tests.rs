@@ -229,6 +229,28 @@ fn report() -> ReportPage {
                 href: format!("/api/v1/artifacts/9/evidence/sha256:{}", "cd".repeat(32)),
             }],
         },
+        exceptions: ExceptionsView {
+            failed: true,
+            active: Some(exception_line("active")),
+            pending: Some(exception_line("pending")),
+            may_approve: true,
+            approvals: 2,
+            max_days: 90,
+            history: vec![exception_line("revoked")],
+        },
+    }
+}
+
+fn exception_line(state: &'static str) -> ExceptionLine {
+    ExceptionLine {
+        id: 3,
+        state,
+        justification: long(),
+        expires_at: "2027-01-01T00:00:00Z".into(),
+        requested_by: hostile(),
+        requested_at: "2026-12-05T00:00:00Z".into(),
+        approved_by: Some(hostile()),
+        revoked: Some(hostile()),
     }
 }
 
@@ -437,6 +459,13 @@ fn the_other_pages_render_inert() {
                 detail: long(),
                 import_id: Some(7),
                 raised_at: "2026-11-22T10:11:12.000000Z".into(),
+            }],
+            exceptions: vec![ActiveException {
+                artifact_id: 9,
+                artifact: hostile(),
+                expires_at: "2026-12-08T00:00:00Z".into(),
+                approved_by: hostile(),
+                expiring_soon: true,
             }],
         }
         .render()

@@ -3,6 +3,7 @@
 
 mod alarms;
 mod audit;
+mod exception;
 mod import;
 mod init;
 mod policy;
@@ -20,6 +21,7 @@ use std::process::ExitCode;
 
 use airlock_appliance::admin::AdminError;
 use airlock_appliance::appliance::Appliance;
+use airlock_appliance::exception::ExceptionError;
 use airlock_appliance::lock::{LockError, Wait};
 use airlock_appliance::pipeline::ImportError;
 use clap::{Args, Parser, Subcommand};
@@ -77,6 +79,10 @@ enum Command {
     /// The site registry: pull tokens, anonymous pull, withdrawing a released artifact.
     #[command(subcommand)]
     Registry(registry::RegistryCommand),
+    /// Release a failed artifact for a while by exception (justified, expiring, audited, with
+    /// a second admin's approval when the policy says so), list exceptions, revoke one.
+    #[command(subcommand)]
+    Exception(exception::ExceptionCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -94,6 +100,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Alarms(cmd) => alarms::run(cmd),
         Command::Settings(cmd) => settings::run(cmd),
         Command::Registry(cmd) => registry::run(cmd),
+        Command::Exception(cmd) => exception::run(cmd),
     }
 }
 
@@ -161,6 +168,10 @@ pub(crate) fn fail(err: &(dyn std::error::Error + 'static)) -> ExitCode {
         || matches!(
             err.downcast_ref(),
             Some(AdminError::Locked(LockError::Busy { .. }))
+        )
+        || matches!(
+            err.downcast_ref(),
+            Some(ExceptionError::Locked(LockError::Busy { .. }))
         );
     if busy {
         eprintln!(

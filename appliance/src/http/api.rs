@@ -224,13 +224,18 @@ async fn get_artifact(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
     let id = id.into_inner();
-    let (artifact, report) = blocking(&state, move |app| {
+    let (artifact, report, exceptions) = blocking(&state, move |app| {
         let store = app.store();
         let conn = store.read();
         let artifact = store::artifacts::get(conn, id)?
             .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))?;
         let report = store::artifacts::report(conn, id)?.unwrap_or_default();
-        Ok((artifact, report))
+        let now = app.now();
+        let exceptions: Vec<_> = store::exceptions::of_artifact(conn, id)?
+            .into_iter()
+            .map(|e| json!({"state": e.state(now), "exception": e}))
+            .collect();
+        Ok((artifact, report, exceptions))
     })
     .await?;
     let report: ArtifactReport = serde_json::from_str(&report)
@@ -238,6 +243,7 @@ async fn get_artifact(
     Ok(HttpResponse::Ok().json(json!({
         "artifact": artifact,
         "report": report,
+        "exceptions": exceptions,
     })))
 }
 
@@ -249,7 +255,7 @@ async fn get_vsa(
     auth.require(Role::Auditor)?;
     let id = id.into_inner();
     let vsa = blocking(&state, move |app| {
-        store::artifacts::vsa(app.store().read(), id)?
+        crate::exception::current_vsa(app.store().read(), id, app.now())?
             .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))
     })
     .await?;

@@ -179,8 +179,9 @@ async fn evidence(
     Ok(response)
 }
 
-/// `GET /api/v1/artifacts/{id}/vsa.sigstore.json`: the site's signed verdict as a Sigstore
-/// bundle v0.3 with the appliance key's hint.
+/// `GET /api/v1/artifacts/{id}/vsa.sigstore.json`: the site's signed verdict (the active
+/// exception's VSA while one releases the artifact) as a Sigstore bundle v0.3 with the
+/// appliance key's hint.
 async fn vsa_bundle(
     auth: Authenticated,
     state: web::Data<AppState>,
@@ -190,7 +191,8 @@ async fn vsa_bundle(
     let id = id.into_inner();
     let (name, bundle) = blocking(&state, move |app| {
         let row = artifact(app, id)?;
-        let vsa = store::artifacts::vsa(app.store().read(), id)?.unwrap_or_default();
+        let vsa =
+            crate::exception::current_vsa(app.store().read(), id, app.now())?.unwrap_or_default();
         let bundle = registry::vsa_bundle(&vsa, &app.key_id().to_string())
             .map_err(|e| ApiError::internal(format!("artifact {id}: stored VSA: {e}")))?;
         Ok((row.name, bundle))
@@ -293,6 +295,16 @@ async fn released_index(
                 })
                 .flatten()
                 .map(|(repository, tag)| json!({"repository": repository, "name_tag": tag}));
+            // A failed artifact is here only by an active exception: say which, until when.
+            let exception = store::exceptions::active_of(app.store().read(), row.id, app.now())?
+                .map(|e| {
+                    json!({
+                        "id": e.id,
+                        "expires_at": e.expires_at,
+                        "requested_by": e.requested_by,
+                        "approved_by": e.approved_by,
+                    })
+                });
             artifacts.push(json!({
                 "id": row.id,
                 "name": row.name,
@@ -306,6 +318,7 @@ async fn released_index(
                 "vsa": format!("/api/v1/artifacts/{}/vsa", row.id),
                 "vsa_bundle": format!("/api/v1/artifacts/{}/vsa.sigstore.json", row.id),
                 "evidence": evidence,
+                "exception": exception,
             }));
         }
         Ok(json!({

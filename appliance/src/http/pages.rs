@@ -51,6 +51,7 @@ use super::{
 use crate::admin::AdminError;
 use crate::appliance::Appliance;
 use crate::auth::{self, AuthError, Session};
+use crate::exception::ExceptionError;
 use crate::store::{Role, StoreError};
 
 /// The cookie holding the sign-in form's token (before there is a session).
@@ -238,6 +239,23 @@ impl From<AdminError> for PageError {
             AdminError::Policy(e) => Self::BadRequest(e.to_string()),
             e @ AdminError::LastAdmin(_) => Self::BadRequest(e.to_string()),
             AdminError::Locked(e) => Self::Conflict(e.to_string()),
+        }
+    }
+}
+
+impl From<ExceptionError> for PageError {
+    fn from(e: ExceptionError) -> Self {
+        match e {
+            ExceptionError::Store(e) => e.into(),
+            ExceptionError::Locked(e) => Self::Conflict(e.to_string()),
+            ExceptionError::NotFound(what) => Self::NotFound(format!("{what} not found")),
+            e @ (ExceptionError::Policy(_) | ExceptionError::Vsa { .. }) => {
+                Self::internal(e.to_string())
+            }
+            e @ (ExceptionError::AlreadyOpen { .. }
+            | ExceptionError::NotPending { .. }
+            | ExceptionError::NotRevocable { .. }) => Self::Conflict(e.to_string()),
+            e => Self::BadRequest(e.to_string()),
         }
     }
 }

@@ -24,6 +24,10 @@
 //! [overrides."legacy-tool.tar.gz"]
 //! enforcement = "warn"
 //!
+//! [exceptions]
+//! approvals = 2
+//! max_days = 30
+//!
 //! [[signer]]
 //! name = "release-ci"
 //! issuer = "https://token.ci.example"
@@ -51,7 +55,9 @@ use serde::{Deserialize, Serialize};
 
 use super::sbom::SbomRequirement;
 use super::slsa::SlsaRequirements;
-use super::{Enforcement, Override, Policy, PolicyError, anchored, invalid, quoted};
+use super::{
+    Enforcement, ExceptionRules, Override, Policy, PolicyError, anchored, invalid, quoted,
+};
 
 /// One line: where in the text, and what the parser said (the `toml` crate's own rendering
 /// spans several lines with a source excerpt).
@@ -74,6 +80,7 @@ impl Policy {
     pub fn validate(&self) -> Result<(), PolicyError> {
         self.slsa.validate("slsa")?;
         self.sbom.validate("sbom")?;
+        self.exceptions.validate("exceptions")?;
         for (name, o) in &self.overrides {
             let prefix = format!("overrides.{}", quoted(name));
             if name.trim().is_empty() {
@@ -275,6 +282,8 @@ struct DocumentIn {
     #[serde(default)]
     overrides: BTreeMap<String, Override>,
     #[serde(default)]
+    exceptions: ExceptionRules,
+    #[serde(default)]
     signer: Vec<SignerSpec>,
 }
 
@@ -285,6 +294,8 @@ struct DocumentOut<'a> {
     sbom: &'a SbomRequirement,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     overrides: &'a BTreeMap<String, Override>,
+    #[serde(skip_serializing_if = "ExceptionRules::is_default")]
+    exceptions: &'a ExceptionRules,
     #[serde(skip_serializing_if = "<[SignerSpec]>::is_empty")]
     signer: &'a [SignerSpec],
 }
@@ -325,6 +336,7 @@ impl PolicyDocument {
                 slsa: raw.slsa,
                 sbom: raw.sbom,
                 overrides: raw.overrides,
+                exceptions: raw.exceptions,
             },
             signers: raw.signer,
         };
@@ -339,6 +351,7 @@ impl PolicyDocument {
             slsa: &self.policy.slsa,
             sbom: &self.policy.sbom,
             overrides: &self.policy.overrides,
+            exceptions: &self.policy.exceptions,
             signer: &self.signers,
         };
         toml::to_string(&out).expect(
@@ -423,6 +436,13 @@ mod tests {
             p.overrides["legacy-tool.tar.gz"].enforcement,
             Some(Enforcement::Warn)
         );
+        assert_eq!(
+            p.exceptions,
+            ExceptionRules {
+                approvals: 2,
+                max_days: 30
+            }
+        );
         assert_eq!(doc.signers.len(), 2);
         assert_eq!(doc.signers[0].name, "release-ci");
         assert!(doc.signers[0].enabled, "enabled defaults to true");
@@ -441,6 +461,22 @@ mod tests {
             key.signer_policy().unwrap(),
             SignerPolicy::PublicKey(_)
         ));
+    }
+
+    #[test]
+    fn exceptions_default_to_one_admin_and_ninety_days_and_refuse_other_counts() {
+        let policy = Policy::from_toml("enforcement = \"enforce\"\n").unwrap();
+        assert_eq!(policy.exceptions, ExceptionRules::default());
+        assert_eq!(policy.exceptions.approvals, 1);
+        assert_eq!(policy.exceptions.max_days, 90);
+        assert!(
+            !policy.to_toml().contains("exceptions"),
+            "defaults are left out"
+        );
+        let three = Policy::from_toml("enforcement = \"enforce\"\n[exceptions]\napprovals = 3\n");
+        assert_eq!(field_of(three.unwrap_err()), "exceptions.approvals");
+        let long = Policy::from_toml("enforcement = \"enforce\"\n[exceptions]\nmax_days = 0\n");
+        assert_eq!(field_of(long.unwrap_err()), "exceptions.max_days");
     }
 
     #[test]

@@ -162,6 +162,70 @@ pub struct Policy {
     /// Per-artifact-name overrides.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub overrides: BTreeMap<String, Override>,
+    /// Who may release a failed artifact by exception, and for how long.
+    #[serde(default, skip_serializing_if = "ExceptionRules::is_default")]
+    pub exceptions: ExceptionRules,
+}
+
+/// The policy's `[exceptions]` table: how many distinct admins an exception needs (1 or 2)
+/// and how far ahead its expiry may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionRules {
+    /// Distinct admins who must agree: 1 (the requester grants it) or 2 (another admin
+    /// approves it). Default 1.
+    #[serde(default = "ExceptionRules::default_approvals")]
+    pub approvals: u8,
+    /// The longest an exception may last, in days from when it is requested (1..=3650).
+    /// Default 90.
+    #[serde(default = "ExceptionRules::default_max_days")]
+    pub max_days: u32,
+}
+
+impl ExceptionRules {
+    /// The default number of approvals.
+    pub const DEFAULT_APPROVALS: u8 = 1;
+    /// The default longest exception, in days.
+    pub const DEFAULT_MAX_DAYS: u32 = 90;
+
+    fn default_approvals() -> u8 {
+        Self::DEFAULT_APPROVALS
+    }
+
+    fn default_max_days() -> u32 {
+        Self::DEFAULT_MAX_DAYS
+    }
+
+    /// Whether these are the defaults (left out when the policy is written).
+    pub fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
+
+    /// Checks `approvals` is 1 or 2 and `max_days` 1 to 3650.
+    pub fn validate(&self, prefix: &str) -> Result<(), PolicyError> {
+        if !(1..=2).contains(&self.approvals) {
+            return Err(invalid(
+                format!("{prefix}.approvals"),
+                "an exception needs 1 or 2 approvals",
+            ));
+        }
+        if !(1..=3650).contains(&self.max_days) {
+            return Err(invalid(
+                format!("{prefix}.max_days"),
+                "an exception lasts at most 1 to 3650 days",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Default for ExceptionRules {
+    fn default() -> Self {
+        Self {
+            approvals: Self::DEFAULT_APPROVALS,
+            max_days: Self::DEFAULT_MAX_DAYS,
+        }
+    }
 }
 
 impl Policy {
@@ -173,6 +237,7 @@ impl Policy {
             slsa: SlsaRequirements::default(),
             sbom: SbomRequirement::default(),
             overrides: BTreeMap::new(),
+            exceptions: ExceptionRules::default(),
         }
     }
 

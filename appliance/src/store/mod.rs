@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod artifacts;
 pub mod audit;
+pub mod exceptions;
 pub mod imports;
 pub mod publishers;
 pub mod registry;
@@ -39,6 +40,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_archive_digest.sql"),
     include_str!("migrations/0006_registry.sql"),
     include_str!("migrations/0007_list_filters.sql"),
+    include_str!("migrations/0008_exceptions.sql"),
     include_str!("migrations/0010_trust_history.sql"),
 ];
 
@@ -418,6 +420,39 @@ mod tests {
             rusqlite::params!["cd".repeat(32), report],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn migration_8_refuses_an_exception_approved_by_its_requester_when_two_admins_are_needed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.db");
+        schema_6_with(
+            &path,
+            &report_json("https://git.example/acme@refs/heads/main"),
+        );
+        let mut store = Store::open(&path).unwrap();
+        let generation = registry::generation(store.read()).unwrap();
+        let insert = |store: &mut Store, approvals: i64, approver: &str| {
+            store.write(|tx| -> Result<usize> {
+                Ok(tx.execute(
+                    "INSERT INTO exceptions (artifact_id, justification, expires_at, approvals,
+                     requested_by, requested_at, approved_by, approved_at, vsa)
+                     VALUES (7, 'why', '2030-01-01T00:00:00.000000Z', ?1, 'alice', 't', ?2,
+                             't', x'00')",
+                    rusqlite::params![approvals, approver],
+                )?)
+            })
+        };
+        assert!(matches!(
+            insert(&mut store, 2, "alice"),
+            Err(StoreError::Sqlite(_))
+        ));
+        assert_eq!(insert(&mut store, 2, "bob").unwrap(), 1);
+        assert_eq!(insert(&mut store, 1, "alice").unwrap(), 1);
+        assert!(
+            registry::generation(store.read()).unwrap() > generation,
+            "every exception moves the registry generation"
+        );
     }
 
     #[test]

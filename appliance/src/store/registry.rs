@@ -1,5 +1,6 @@
-//! The site registry's rows: released images, pull tokens, withdrawals, and the generation
-//! number the migration's triggers bump whenever what the registry serves may have changed.
+//! The site registry's rows: released images (and failed ones an active exception releases),
+//! pull tokens, withdrawals, and the generation number the migrations' triggers bump whenever
+//! what the registry serves may have changed.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, params};
@@ -25,6 +26,8 @@ pub struct ReleasedImage {
     pub location: String,
     /// When the import finished.
     pub finished_at: String,
+    /// For a failed image served by an active exception, when that exception expires.
+    pub exception_expires_at: Option<String>,
 }
 
 /// The registry's generation: it changes whenever an artifact, an import's state or a
@@ -37,18 +40,24 @@ pub fn generation(conn: &Connection) -> Result<i64> {
     )?)
 }
 
-/// Every image released by a finished import and not withdrawn, oldest first.
-pub fn released_images(conn: &Connection) -> Result<Vec<ReleasedImage>> {
+/// Every image of a finished import, not withdrawn, that its verdict released or (a failed
+/// one) an exception active at `now` releases, oldest first.
+pub fn released_images(conn: &Connection, now: DateTime<Utc>) -> Result<Vec<ReleasedImage>> {
     let mut stmt = conn.prepare_cached(
         "SELECT a.id, a.import_id, i.publisher, a.name, a.digest, a.media_type, a.location,
-                i.finished_at
+                i.finished_at, x.expires_at
          FROM artifacts a JOIN imports i ON i.id = a.import_id
-         WHERE a.kind = 'oci-image' AND a.verdict IN ('passed', 'warned')
+         LEFT JOIN (SELECT artifact_id, max(expires_at) AS expires_at FROM exceptions
+                    WHERE approved_by IS NOT NULL AND revoked_at IS NULL AND expires_at > ?1
+                    GROUP BY artifact_id) x ON x.artifact_id = a.id
+         WHERE a.kind = 'oci-image'
+           AND (a.verdict IN ('passed', 'warned')
+                OR (a.verdict = 'failed' AND x.expires_at IS NOT NULL))
            AND i.state = 'done' AND a.location IS NOT NULL AND i.publisher IS NOT NULL
            AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.artifact_id = a.id)
          ORDER BY a.id",
     )?;
-    let rows = stmt.query_map([], |r| {
+    let rows = stmt.query_map([stamp(now)], |r| {
         Ok(ReleasedImage {
             artifact_id: r.get(0)?,
             import_id: r.get(1)?,
@@ -58,6 +67,7 @@ pub fn released_images(conn: &Connection) -> Result<Vec<ReleasedImage>> {
             media_type: r.get(5)?,
             location: r.get(6)?,
             finished_at: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+            exception_expires_at: r.get(8)?,
         })
     })?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

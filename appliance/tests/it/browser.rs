@@ -327,6 +327,16 @@ impl Browser<'_> {
         self.wait_url(|u| u == home);
     }
 
+    /// Waits (bounded) until an element matches `css`, after a click that submits a form
+    /// whose answer comes back to the same URL.
+    fn wait_for(&self, css: &str) {
+        let start = Instant::now();
+        while self.count(css) == 0 {
+            assert!(start.elapsed() < WAIT, "no {css} in {}", self.source());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     fn sign_out(&self, base: &str) {
         self.click("form[action='/signout'] button");
         let to = format!("{base}/signin?notice=signed-out");
@@ -886,4 +896,99 @@ fn an_auditor_reads_a_failed_signature_saves_the_report_as_json_and_prints_it() 
     let pdf = STANDARD.decode(pdf["data"].as_str().unwrap()).unwrap();
     assert!(pdf.starts_with(b"%PDF-"), "not a PDF");
     assert!(pdf.len() > 10_000, "{} bytes", pdf.len());
+}
+
+#[test]
+fn two_admins_release_a_failed_artifact_by_exception_and_revoke_it_in_a_real_browser() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    // rogue.bin failed (signed by an identity the policy does not trust).
+    let (site, _, [_, rogue, _, _]) = crate::artifacts::stocked(86);
+    let app = site.server.app();
+    let mut doc = airlock_appliance::admin::export_policy(app).unwrap();
+    doc.policy.exceptions = airlock_appliance::policy::ExceptionRules {
+        approvals: 2,
+        max_days: 30,
+    };
+    airlock_appliance::admin::import_policy(app, "test", &doc).unwrap();
+    airlock_appliance::admin::add_user(
+        app,
+        "test",
+        "bea",
+        airlock_appliance::store::Role::Admin,
+        Some("bea-password-0"),
+    )
+    .unwrap();
+    let base = site.server.url.clone();
+    let report = format!("{base}/artifacts/{rogue}");
+    let expires = (chrono::Utc::now() + chrono::Duration::days(5))
+        .format("%Y-%m-%d")
+        .to_string();
+    let tmp = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&tmp.path().join("downloads"), &tmp.path().join("profile"));
+
+    // The first admin asks, from the failed artifact's report.
+    browser.sign_in(&base, ADMIN);
+    browser.go(&report);
+    assert_eq!(browser.count("#exception-banner"), 0);
+    browser.type_into(
+        "#exception-justification",
+        "The vendor's new release identity; trusted in next week's policy.",
+    );
+    browser.type_into("#exception-expires", &expires);
+    browser.click("#exception-request button[type=submit]");
+    browser.wait_for("#exception-pending");
+    assert_eq!(browser.url(), report);
+    assert_eq!(
+        browser.count("form[action='/admin/exceptions/approve']"),
+        0,
+        "not approvable by its requester"
+    );
+    assert_eq!(browser.count("a[href$='/file']"), 0, "not served yet");
+    browser.screenshot("exception-pending");
+    browser.sign_out(&base);
+
+    // The second admin approves: the banner, the file offered, the verdict still failed.
+    browser.sign_in(&base, ("bea", "bea-password-0"));
+    browser.go(&report);
+    browser.click("form[action='/admin/exceptions/approve'] button[type=submit]");
+    browser.wait_for("#exception-banner");
+    let source = browser.source();
+    assert!(source.contains("Released by exception"), "{source}");
+    assert!(
+        source.contains("approved by <span class=\"u\">bea</span>"),
+        "{source}"
+    );
+    assert!(source.contains(&format!("Expires <time>{expires}T00:00:00Z</time>")));
+    assert_eq!(browser.count(".verdict-line .verdict.v-failed"), 1);
+    assert_eq!(
+        browser.count(&format!("a[href='/api/v1/artifacts/{rogue}/file']")),
+        1
+    );
+    browser.screenshot("exception");
+
+    // The dashboard counts it, expiring within 7 days.
+    browser.go(&format!("{base}/"));
+    assert!(
+        browser.source().contains("expiring within 7 days"),
+        "{}",
+        browser.source()
+    );
+    browser.screenful("exception-dashboard");
+
+    // Revoked: the banner goes, the file is no longer offered, the history says why.
+    browser.go(&report);
+    browser.type_into("#revoke-reason", "The vendor rotated its identity again.");
+    browser.click("form[action='/admin/exceptions/revoke'] button[type=submit]");
+    browser.wait_for("#exception-request");
+    assert_eq!(browser.count("#exception-banner"), 0);
+    assert_eq!(browser.count("a[href$='/file']"), 0);
+    assert!(browser.source().contains("<strong>revoked</strong>"));
+    browser.screenshot("exception-revoked");
 }

@@ -13,6 +13,7 @@ mod common;
 mod crash;
 mod deps;
 mod edges;
+mod exceptions;
 mod exports;
 mod first_run;
 mod http;

@@ -410,6 +410,21 @@ fn forms() -> Vec<Form> {
         ),
         ("/admin/users/password", vec![("name", AUDITOR.0)], "admin"),
         ("/admin/alarms/clear", vec![("id", "1")], "admin"),
+        (
+            "/admin/exceptions/request",
+            vec![
+                ("artifact", "1"),
+                ("justification", "vendor fix pending"),
+                ("expires", "2099-01-01"),
+            ],
+            "admin",
+        ),
+        ("/admin/exceptions/approve", vec![("id", "1")], "admin"),
+        (
+            "/admin/exceptions/revoke",
+            vec![("id", "1"), ("reason", "fixed")],
+            "admin",
+        ),
         ("/signout", vec![], "auditor"),
     ]
 }
@@ -606,6 +621,9 @@ fn every_state_changing_form_needs_the_session_csrf_token_and_the_role() {
             // A PEM that is no key, a key id and an alarm that do not exist.
             "/admin/publishers" => &[400],
             "/admin/publishers/enabled" | "/admin/alarms/clear" => &[404],
+            // No artifact or exception 1 here (and an expiry beyond the policy's 90 days).
+            "/admin/exceptions/request" => &[400, 404],
+            "/admin/exceptions/approve" | "/admin/exceptions/revoke" => &[404],
             "/admin/users" | "/admin/users/password" => &[200],
             _ => &[303],
         };

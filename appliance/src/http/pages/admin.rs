@@ -1,5 +1,5 @@
 //! `/admin/…` (admins only): trusted signers, the policy document, publishers and their keys,
-//! users, and clearing alarms. Every change goes through [`crate::admin`], which writes it
+//! users, the registry, exceptions for failed artifacts, and clearing alarms. Every change goes through [`crate::admin`], which writes it
 //! with its audit row in one transaction. A change that worked is answered `303 See Other`
 //! back to its page; one that was refused shows the page again with why.
 //!
@@ -158,6 +158,27 @@ static ACTIONS: &[&dyn Row] = &[
         role: Role::Admin,
         change: withdraw,
         back: "/admin/registry",
+        refusal: Refusal::ErrorPage,
+    },
+    &Action::<ExceptionAsk> {
+        path: "/admin/exceptions/request",
+        role: Role::Admin,
+        change: request_exception,
+        back: "/",
+        refusal: Refusal::ErrorPage,
+    },
+    &Action::<ExceptionApprove> {
+        path: "/admin/exceptions/approve",
+        role: Role::Admin,
+        change: approve_exception,
+        back: "/",
+        refusal: Refusal::ErrorPage,
+    },
+    &Action::<ExceptionRevoke> {
+        path: "/admin/exceptions/revoke",
+        role: Role::Admin,
+        change: revoke_exception,
+        back: "/",
         refusal: Refusal::ErrorPage,
     },
     &Action::<AlarmClear> {
@@ -403,6 +424,18 @@ form!(
 form!(
     /// Withdraws a released artifact.
     Withdraw { id, reason }
+);
+form!(
+    /// Asks for (or, with one approval, grants) an exception for a failed artifact.
+    ExceptionAsk { artifact, justification, expires }
+);
+form!(
+    /// Approves a pending exception.
+    ExceptionApprove { id }
+);
+form!(
+    /// Revokes a pending or active exception.
+    ExceptionRevoke { id, reason }
 );
 
 /// What a refused change shows: the page again, with the error and its status. Internal
@@ -903,6 +936,59 @@ fn withdraw(app: &Appliance, by: &Visitor, f: &Withdraw) -> Result<Done, PageErr
             .map_err(|_| PageError::BadRequest(format!("{:?} is not an artifact id", f.id)))?;
     admin::withdraw_artifact(app, &by.actor(), id, &f.reason)?;
     Ok(Done::To(format!("/artifacts/{id}")))
+}
+
+// ---------------------------------------------------------------------------------------
+// Exceptions
+
+/// An id field, or a 400 naming what it should have been.
+fn id_field(value: &str, what: &str) -> Result<i64, PageError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| PageError::BadRequest(format!("{value:?} is not an {what} id")))
+}
+
+/// Asks for an exception; the expiry is a date, at 00:00 UTC that day. Back to the artifact.
+fn request_exception(app: &Appliance, by: &Visitor, f: &ExceptionAsk) -> Result<Done, PageError> {
+    let artifact = id_field(&f.artifact, "artifact")?;
+    let expires_at = NaiveDate::parse_from_str(f.expires.trim(), "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| t.and_utc())
+        .ok_or_else(|| {
+            PageError::BadRequest(format!(
+                "expiry {:?}: expected a date as YYYY-MM-DD",
+                f.expires
+            ))
+        })?;
+    crate::exception::request(
+        app,
+        &by.actor(),
+        &crate::exception::ExceptionRequest {
+            artifact_id: artifact,
+            justification: &f.justification,
+            expires_at,
+        },
+    )?;
+    Ok(Done::To(format!("/artifacts/{artifact}")))
+}
+
+/// Approves a pending exception as this admin. Back to the artifact.
+fn approve_exception(
+    app: &Appliance,
+    by: &Visitor,
+    f: &ExceptionApprove,
+) -> Result<Done, PageError> {
+    let row = crate::exception::approve(app, &by.actor(), id_field(&f.id, "exception")?)?;
+    Ok(Done::To(format!("/artifacts/{}", row.artifact_id)))
+}
+
+/// Revokes an exception. Back to the artifact.
+fn revoke_exception(app: &Appliance, by: &Visitor, f: &ExceptionRevoke) -> Result<Done, PageError> {
+    let id = id_field(&f.id, "exception")?;
+    let row = crate::exception::revoke(app, &by.actor(), id, &f.reason)?;
+    Ok(Done::To(format!("/artifacts/{}", row.artifact_id)))
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,8 +6,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use airlock_bundler::archive::ArtifactKind;
 use airlock_web::{
-    Chrome, DashboardPage, Downloads, EvidenceLink, ImportPage, ImportsFilter, ImportsPage, Pager,
-    ReportPage, Section, Template, Text, TrustPage, VerdictCounts, WitnessPage, WitnessedLog,
+    ActiveException, Chrome, DashboardPage, Downloads, EvidenceLink, ExceptionsView, ImportPage,
+    ImportsFilter, ImportsPage, Pager, ReportPage, Section, Template, Text, TrustPage,
+    VerdictCounts, WitnessPage, WitnessedLog,
 };
 use serde::Deserialize;
 
@@ -84,12 +85,72 @@ pub(super) async fn dashboard(
                     .iter()
                     .map(views::alarm_line)
                     .collect(),
+                exceptions: active_exceptions(conn, now)?,
             }
         };
         Ok(page.render()?)
     })
     .await?;
     Ok(html(body))
+}
+
+/// Failed artifacts released by an exception active at `now`, the soonest to expire first.
+fn active_exceptions(
+    conn: &rusqlite::Connection,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<ActiveException>, PageError> {
+    let soon = now + chrono::Duration::days(7);
+    let mut out = Vec::new();
+    for e in store::exceptions::open(conn, now)? {
+        let Some(approved_by) = e.approved_by.clone() else {
+            continue;
+        };
+        let artifact = store::artifacts::get(conn, e.artifact_id)?
+            .map(|a| a.name)
+            .unwrap_or_default();
+        out.push(ActiveException {
+            artifact_id: e.artifact_id,
+            artifact: Text::new(artifact),
+            expires_at: e
+                .expires_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            approved_by: Text::new(approved_by),
+            expiring_soon: e.expires_at <= soon,
+        });
+    }
+    Ok(out)
+}
+
+/// What the artifact page shows of its exceptions to `actor`.
+fn exceptions_view(
+    app: &Appliance,
+    row: &store::ArtifactRow,
+    actor: &str,
+) -> Result<ExceptionsView, PageError> {
+    let now = app.now();
+    let rules = crate::settings::Settings::load(app)
+        .map_err(PageError::internal)?
+        .policy
+        .0
+        .exceptions;
+    let rows = store::exceptions::of_artifact(app.store().read(), row.id)?;
+    let with_state = |state| {
+        rows.iter()
+            .find(|e| e.state(now) == state)
+            .map(|e| views::exception_line(e, now))
+    };
+    let pending = rows
+        .iter()
+        .find(|e| e.state(now) == store::exceptions::ExceptionState::Pending);
+    Ok(ExceptionsView {
+        failed: row.verdict == crate::report::Verdict::Failed,
+        active: with_state(store::exceptions::ExceptionState::Active),
+        pending: with_state(store::exceptions::ExceptionState::Pending),
+        may_approve: pending.is_some_and(|e| e.approvals == 1 || e.requested_by != actor),
+        approvals: rules.approvals,
+        max_days: rules.max_days,
+        history: rows.iter().map(|e| views::exception_line(e, now)).collect(),
+    })
 }
 
 /// `GET /imports`.
@@ -257,7 +318,8 @@ pub(super) async fn artifact(
     let q: String = q.chars().take(200).collect();
     let registry = state.registry.clone();
     let body = blocking(&state, move |app| {
-        let viewer = signed.open(app, Role::Auditor)?.viewer();
+        let visitor = signed.open(app, Role::Auditor)?;
+        let viewer = visitor.viewer();
         let (row, json) = {
             let store = app.store();
             let conn = store.read();
@@ -269,6 +331,7 @@ pub(super) async fn artifact(
         let report: ArtifactReport = serde_json::from_str(&json)
             .map_err(|e| PageError::internal(format!("artifact {id}: stored report: {e}")))?;
         let downloads = downloads(app, &registry, &row, &report)?;
+        let exceptions = exceptions_view(app, &row, &visitor.actor())?;
         let report = views::report(report);
         let page = ReportPage {
             chrome: Chrome::new(Text::new(row.name.clone()), viewer, Section::Imports),
@@ -282,6 +345,7 @@ pub(super) async fn artifact(
             sboms: report.sboms,
             components: views::component_table(report.components, &q, component_page, id),
             downloads,
+            exceptions,
         };
         Ok(page.render()?)
     })

@@ -8,10 +8,11 @@
 use airlock_trust_root::{Authority, LogInstance, TimeRange, TrustedRoot};
 use airlock_web::{
     AlarmLine, ArtifactFacts, ArtifactLine, AuthorityView, BundleView, CheckpointLine,
-    CheckpointView, ComponentRow, ComponentTable, DayBar, DsseView, ExpectedView, ImportFacts,
-    ImportLine, LogEntryView, LogHead, LogInstanceView, ManifestSummary, MarginChart, MarginPoint,
-    Pager, ProvenanceView, RepositoryView, RoleLine, SbomView, SeenLogView, SeenView, SignerView,
-    StepLine, Text, TimeView, TrustFreshness, TrustedRootView, VerdictChart, WitnessedView,
+    CheckpointView, ComponentRow, ComponentTable, DayBar, DsseView, ExceptionLine, ExpectedView,
+    ImportFacts, ImportLine, LogEntryView, LogHead, LogInstanceView, ManifestSummary, MarginChart,
+    MarginPoint, Pager, ProvenanceView, RepositoryView, RoleLine, SbomView, SeenLogView, SeenView,
+    SignerView, StepLine, Text, TimeView, TrustFreshness, TrustedRootView, VerdictChart,
+    WitnessedView,
 };
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -175,6 +176,31 @@ pub(super) fn artifact_facts(r: &ArtifactRow) -> ArtifactFacts {
         media_type: Text::new(r.media_type.clone()),
         verdict: r.verdict.as_str().to_owned(),
         location: r.location.clone().map(Text::new),
+    }
+}
+
+/// An exception as the artifact's report lists it, in its state at `now`.
+pub(super) fn exception_line(
+    e: &crate::store::exceptions::ExceptionRow,
+    now: DateTime<Utc>,
+) -> ExceptionLine {
+    ExceptionLine {
+        id: e.id,
+        state: e.state(now).as_str(),
+        justification: Text::new(e.justification.clone()),
+        expires_at: e
+            .expires_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        requested_by: Text::new(e.requested_by.clone()),
+        requested_at: e.requested_at.clone(),
+        approved_by: e.approved_by.clone().map(Text::new),
+        revoked: e.revoked_by.as_ref().map(|by| {
+            Text::new(format!(
+                "by {by} at {}: {}",
+                e.revoked_at.as_deref().unwrap_or_default(),
+                e.revoke_reason.as_deref().unwrap_or_default()
+            ))
+        }),
     }
 }
 
