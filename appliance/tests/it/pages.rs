@@ -964,7 +964,7 @@ fn the_report_shows_every_check_and_its_vsa_downloads_with_the_cookie() {
         dashboard.contains(&format!("timestamp {shown}")),
         "{dashboard}"
     );
-    assert!(dashboard.contains(" after</td>"), "{dashboard}");
+    assert!(dashboard.contains(" left</td>"), "{dashboard}");
 
     let artifact = &site.artifacts(import)[0];
     assert_eq!(artifact.verdict, Verdict::Passed);
