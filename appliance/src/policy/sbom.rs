@@ -47,7 +47,7 @@ impl SbomRequirement {
 }
 
 /// One component an SBOM lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SbomComponent {
     /// Name (empty if the SBOM gives none).
     pub name: String,

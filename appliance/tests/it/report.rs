@@ -48,6 +48,7 @@ fn stored_row<'a>(report: &'a str) -> NewArtifact<'a> {
         vsa: b"{}",
         location: "released/1/0000-tool.tar.gz",
         signers: &[],
+        components: &[],
     }
 }
 

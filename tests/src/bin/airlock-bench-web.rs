@@ -182,6 +182,7 @@ fn main() -> anyhow::Result<()> {
                             vsa: &vsa,
                             location: &format!("released/{id}/{position:04}"),
                             signers: &signers,
+                            components: &[],
                         },
                     )?;
                 }
