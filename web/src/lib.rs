@@ -12,6 +12,7 @@ mod admin;
 mod artifact_list;
 mod artifacts;
 mod audit;
+mod components;
 mod dashboard;
 mod error;
 mod imports;
@@ -41,6 +42,7 @@ pub use artifacts::{
 };
 pub use askama::{Error as RenderError, Template};
 pub use audit::{AuditLine, AuditPage, ChainStatus};
+pub use components::{ComponentHitLine, ComponentsFilter, ComponentsPage};
 pub use dashboard::{AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts};
 pub use error::ErrorPage;
 pub use imports::{

@@ -21,6 +21,7 @@
 
 mod admin;
 mod artifact_list;
+mod components;
 mod read;
 mod upload;
 mod views;
@@ -74,6 +75,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/imports/{id}", web::get().to(read::import))
     .route("/artifacts", web::get().to(artifact_list::list))
     .route("/artifacts/{id}", web::get().to(read::artifact))
+    .route("/components", web::get().to(components::list))
     .route("/trust", web::get().to(read::trust))
     .route("/witness", web::get().to(read::witness))
     .route("/audit", web::get().to(read::audit))

@@ -263,7 +263,7 @@ pub(super) async fn artifact(
         let report: ArtifactReport = serde_json::from_str(&json)
             .map_err(|e| PageError::internal(format!("artifact {id}: stored report: {e}")))?;
         let downloads = downloads(app, &registry, &row, &report)?;
-        let report = views::report(report);
+        let report = views::report(id, report);
         let page = ReportPage {
             chrome: Chrome::new(Text::new(row.name.clone()), viewer, Section::Imports),
             artifact: views::artifact_facts(&row),
