@@ -8,6 +8,7 @@ mod browser;
 mod cli;
 mod collect;
 mod common;
+mod components;
 mod crash;
 mod deps;
 mod edges;
