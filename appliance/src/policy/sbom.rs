@@ -80,12 +80,16 @@ pub struct SbomSummary {
     /// How many components the SBOM lists (what the policy judges).
     pub component_count: usize,
     /// The tools that wrote it, as the SBOM names them (`anchore syft 1.0.1`, SPDX
-    /// `Tool: syft-1.0.1` as `syft-1.0.1`), at most [`MAX_SBOM_TOOLS`].
+    /// `Tool: syft-1.0.1` as `syft-1.0.1`), at most [`MAX_SBOM_TOOLS`]. Left out of the JSON
+    /// when there are none (so a report stored before these were read serialises as it did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tools: Vec<String>,
     /// CycloneDX `serialNumber`, or the SPDX `documentNamespace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub serial: Option<String>,
     /// When it says it was made, as written (CycloneDX `metadata.timestamp`, SPDX
     /// `creationInfo.created`); untrusted text, never read as a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub created: Option<String>,
 }
 
