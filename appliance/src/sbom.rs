@@ -293,9 +293,17 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 "documentNamespace" => {
                     doc.document_namespace = self.ctx.keep(map.next_value_seed(AnyString)?)?;
                 }
-                "metadata" => doc.metadata = map.next_value_seed(MetaSeed { ctx: self.ctx })?,
+                "metadata" => {
+                    doc.metadata = map.next_value_seed(MetaSeed {
+                        ctx: self.ctx,
+                        spdx: false,
+                    })?;
+                }
                 "creationInfo" => {
-                    doc.creation_info = map.next_value_seed(MetaSeed { ctx: self.ctx })?;
+                    doc.creation_info = map.next_value_seed(MetaSeed {
+                        ctx: self.ctx,
+                        spdx: true,
+                    })?;
                 }
                 "components" => {
                     let mut out = Vec::new();
@@ -320,10 +328,11 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
     }
 }
 
-/// CycloneDX `metadata` (`tools`, `timestamp`) or SPDX `creationInfo` (`creators`,
-/// `created`); `None` for anything but an object.
+/// CycloneDX `metadata` (`tools`, `timestamp`) or, when `spdx`, SPDX `creationInfo`
+/// (`creators`, `created`); `None` for anything but an object.
 struct MetaSeed<'a> {
     ctx: &'a Ctx,
+    spdx: bool,
 }
 
 impl<'de> DeserializeSeed<'de> for MetaSeed<'_> {
@@ -349,20 +358,31 @@ impl<'de> Visitor<'de> for MetaSeed<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut meta = Meta::default();
+        let (created, tools) = if self.spdx {
+            ("created", "creators")
+        } else {
+            ("timestamp", "tools")
+        };
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "timestamp" | "created" => {
+                k if k == created => {
                     meta.created = self.ctx.keep(map.next_value_seed(AnyString)?)?;
                 }
-                "tools" => map.next_value_seed(Tools {
-                    ctx: self.ctx,
-                    out: &mut meta.tools,
-                    object_form: true,
-                })?,
-                "creators" => map.next_value_seed(Creators {
-                    ctx: self.ctx,
-                    out: &mut meta.tools,
-                })?,
+                k if k == tools && self.spdx => {
+                    meta.tools.clear();
+                    map.next_value_seed(Creators {
+                        ctx: self.ctx,
+                        out: &mut meta.tools,
+                    })?;
+                }
+                k if k == tools => {
+                    meta.tools.clear();
+                    map.next_value_seed(Tools {
+                        ctx: self.ctx,
+                        out: &mut meta.tools,
+                        object_form: true,
+                    })?;
+                }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -410,20 +430,26 @@ impl<'de> Visitor<'de> for Tools<'_> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // The components' tools come before the services', whatever the key order.
+        let (mut components, mut services) = (Vec::new(), Vec::new());
         while let Some(key) = map.next_key::<String>()? {
-            match key.as_str() {
-                "components" | "services" if self.object_form => {
-                    map.next_value_seed(Tools {
-                        ctx: self.ctx,
-                        out: &mut *self.out,
-                        object_form: false,
-                    })?;
-                }
+            let out = match key.as_str() {
+                "components" if self.object_form => &mut components,
+                "services" if self.object_form => &mut services,
                 _ => {
                     map.next_value::<IgnoredAny>()?;
+                    continue;
                 }
-            }
+            };
+            out.clear();
+            map.next_value_seed(Tools {
+                ctx: self.ctx,
+                out,
+                object_form: false,
+            })?;
         }
+        self.out.extend(components.into_iter().chain(services));
+        self.out.truncate(MAX_SBOM_TOOLS);
         Ok(())
     }
 }
@@ -458,12 +484,11 @@ impl<'de> Visitor<'de> for Tool {
         if !self.keep {
             return drain_map(map).map(|()| None);
         }
-        let (mut vendor, mut name, mut version) = (None, None, None);
+        let (mut vendor, mut group, mut name, mut version) = (None, None, None, None);
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "vendor" | "group" if vendor.is_none() => {
-                    vendor = map.next_value_seed(AnyString)?;
-                }
+                "vendor" => vendor = map.next_value_seed(AnyString)?,
+                "group" => group = map.next_value_seed(AnyString)?,
                 "name" => name = map.next_value_seed(AnyString)?,
                 "version" => version = map.next_value_seed(AnyString)?,
                 _ => {
@@ -472,7 +497,7 @@ impl<'de> Visitor<'de> for Tool {
             }
         }
         Ok(tool_line(
-            vendor.as_deref(),
+            vendor.or(group).as_deref(),
             name.as_deref(),
             version.as_deref(),
         ))
@@ -692,7 +717,7 @@ impl<'de> Visitor<'de> for Component<'_> {
 }
 
 /// A CycloneDX `licenses` list: each entry's license id or name, or its expression, in
-/// order, joined with `, ` (the first [`MAX_COMPONENT_LICENSES`]).
+/// order, joined with `, ` (of the first [`MAX_COMPONENT_LICENSES`] entries).
 struct Licenses;
 
 impl<'de> DeserializeSeed<'de> for Licenses {
@@ -718,10 +743,9 @@ impl<'de> Visitor<'de> for Licenses {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let mut found = Vec::new();
-        while found.len() < MAX_COMPONENT_LICENSES {
+        for _ in 0..MAX_COMPONENT_LICENSES {
             match seq.next_element_seed(LicenseChoice)? {
-                Some(Some(one)) => found.push(one),
-                Some(None) => {}
+                Some(one) => found.extend(one),
                 None => break,
             }
         }

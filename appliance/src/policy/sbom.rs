@@ -62,7 +62,7 @@ pub struct SbomComponent {
     pub license: Option<String>,
 }
 
-/// The most licences of one CycloneDX component kept (the rest are skipped).
+/// The most `licenses` entries of one CycloneDX component read (the rest are skipped).
 pub const MAX_COMPONENT_LICENSES: usize = 16;
 
 /// The most tools of one SBOM kept (the rest are skipped).
@@ -535,6 +535,18 @@ mod tests {
         });
         let summary = both(&bom);
         assert_eq!(summary.tools, ["@cyclonedx cdxgen 10.2.1", "sbom-service"]);
+        // Whatever the key order: the components' tools first, a vendor before a group, and
+        // CycloneDX's metadata read by its own keys, not SPDX's.
+        let reordered: Value = serde_json::from_str(
+            r#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"created":"no",
+                "tools":{"services":[{"name":"s"}],"components":[{"group":"g","vendor":"v","name":"c"}]}}}"#,
+        )
+        .unwrap();
+        let again = both(&reordered);
+        assert_eq!(
+            (again.tools, again.created),
+            (vec!["v c".to_owned(), "s".to_owned()], None)
+        );
         assert_eq!((summary.serial, summary.created), (None, None));
         let many: Vec<Value> = (0..40)
             .map(|i| json!({ "name": format!("t{i}") }))
