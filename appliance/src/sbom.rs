@@ -85,7 +85,7 @@ pub fn read_sbom(reader: impl Read) -> Result<SbomSummary, String> {
         return Ok(SbomSummary {
             format: format!("CycloneDX {version}"),
             components,
-            component_count: ctx.components.get(),
+            component_count: doc.component_count,
             tools: metadata.tools,
             serial: doc.serial_number,
             created: metadata.created,
@@ -96,7 +96,7 @@ pub fn read_sbom(reader: impl Read) -> Result<SbomSummary, String> {
         return Ok(SbomSummary {
             format: version,
             components: doc.packages.unwrap_or(Ok(Vec::new()))?,
-            component_count: ctx.packages.get(),
+            component_count: doc.package_count,
             tools: creation.tools,
             serial: doc.document_namespace,
             created: creation.created,
@@ -194,6 +194,11 @@ struct Doc {
     document_namespace: Option<String>,
     metadata: Option<Meta>,
     creation_info: Option<Meta>,
+    /// How many components its own `components` listed (nested ones included); those of
+    /// a `predicate` beside them are the predicate's.
+    component_count: usize,
+    /// How many packages its own `packages` listed.
+    package_count: usize,
 }
 
 /// CycloneDX `metadata` or SPDX `creationInfo`: the tools and the creation time.
@@ -280,6 +285,8 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             document_namespace: None,
             metadata: None,
             creation_info: None,
+            component_count: 0,
+            package_count: 0,
         };
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -307,14 +314,18 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 }
                 "components" => {
                     let mut out = Vec::new();
+                    let before = self.ctx.components.get();
                     let shape = map.next_value_seed(Components {
                         ctx: self.ctx,
                         out: &mut out,
                     })?;
                     doc.components = Some(shape.map(|()| out));
+                    doc.component_count = self.ctx.components.get() - before;
                 }
                 "packages" => {
+                    let before = self.ctx.packages.get();
                     doc.packages = Some(map.next_value_seed(Packages { ctx: self.ctx })?);
+                    doc.package_count = self.ctx.packages.get() - before;
                 }
                 "predicate" => {
                     doc.predicate = Some(Box::new(map.next_value_seed(DocSeed { ctx: self.ctx })?));
@@ -1083,6 +1094,21 @@ mod tests {
             read_sbom(doc.as_bytes()).unwrap_err(),
             "SBOM component text exceeds 4194304 bytes"
         );
+    }
+
+    #[test]
+    fn only_the_document_read_counts_its_components() {
+        // Components of a predicate nobody reads (no predicate type) do not count for the
+        // document, nor those beside the predicate that is read.
+        let beside = br#"{"bomFormat":"CycloneDX","specVersion":"1.5",
+            "predicate":{"components":[{"name":"a"},{"name":"b"}]}}"#;
+        let summary = read_sbom(&beside[..]).unwrap();
+        assert_eq!((summary.component_count, summary.components.len()), (0, 0));
+        let statement = br#"{"components":[{"name":"x"}],"packages":[{"name":"y"}],
+            "predicateType":"https://spdx.dev/Document",
+            "predicate":{"spdxVersion":"SPDX-2.3","packages":[{"name":"p"}]}}"#;
+        let summary = read_sbom(&statement[..]).unwrap();
+        assert_eq!((summary.component_count, summary.components.len()), (1, 1));
     }
 
     #[test]
