@@ -26,7 +26,7 @@ use airlock_trust_root::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::policy::{Enforcement, ProvenanceFacts, SbomSummary};
+use crate::policy::{Enforcement, ProvenanceFacts, SbomComponent, SbomSummary};
 
 /// Which version of the report's JSON a report is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -114,6 +114,31 @@ impl ArtifactReport {
         }
         seen
     }
+}
+
+/// The components a stored report's SBOMs list, as kept, each distinct one (name, version,
+/// purl and licence) once, in SBOM order: what the components index records of an artifact.
+/// Only `sboms` is read, so the rest of the report costs nothing here.
+pub fn sbom_components(report_json: &str) -> Result<Vec<SbomComponent>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Sboms {
+        #[serde(default)]
+        sboms: Vec<SbomCheck>,
+    }
+    let Sboms { sboms } = serde_json::from_str(report_json)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for component in sboms
+        .into_iter()
+        .filter_map(|s| s.summary)
+        .flat_map(|s| s.components)
+    {
+        if !seen.contains(&component) {
+            seen.insert(component.clone());
+            out.push(component);
+        }
+    }
+    Ok(out)
 }
 
 /// Who signed, in brief: a certificate's identity and OIDC issuer, or a key's id.

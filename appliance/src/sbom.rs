@@ -16,8 +16,9 @@ use std::rc::Rc;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::policy::{
-    CYCLONEDX_PREDICATE_TYPE, MAX_SBOM_COMPONENTS, MAX_SBOM_KEPT, SPDX_PREDICATE_TYPE,
-    SbomComponent, SbomSummary,
+    CYCLONEDX_PREDICATE_TYPE, MAX_COMPONENT_LICENSES, MAX_SBOM_COMPONENTS, MAX_SBOM_KEPT,
+    MAX_SBOM_TOOLS, SPDX_PREDICATE_TYPE, SbomComponent, SbomSummary, spdx_license, spdx_tool,
+    tool_line,
 };
 
 /// The longest JSON string (key or value, read or skipped) an SBOM file may hold.
@@ -80,17 +81,25 @@ pub fn read_sbom(reader: impl Read) -> Result<SbomSummary, String> {
     if doc.bom_format.as_deref() == Some("CycloneDX") {
         let version = doc.spec_version.ok_or("CycloneDX BOM has no specVersion")?;
         let components = doc.components.unwrap_or(Ok(Vec::new()))?;
+        let metadata = doc.metadata.unwrap_or_default();
         return Ok(SbomSummary {
             format: format!("CycloneDX {version}"),
             components,
-            component_count: ctx.components.get(),
+            component_count: doc.component_count,
+            tools: metadata.tools,
+            serial: doc.serial_number,
+            created: metadata.created,
         });
     }
     if let Some(version) = doc.spdx_version {
+        let creation = doc.creation_info.unwrap_or_default();
         return Ok(SbomSummary {
             format: version,
             components: doc.packages.unwrap_or(Ok(Vec::new()))?,
-            component_count: ctx.packages.get(),
+            component_count: doc.package_count,
+            tools: creation.tools,
+            serial: doc.document_namespace,
+            created: creation.created,
         });
     }
     Err(NEITHER.to_owned())
@@ -181,6 +190,22 @@ struct Doc {
     packages: Option<Result<Vec<SbomComponent>, String>>,
     predicate_type: Option<String>,
     predicate: Option<Box<Option<Doc>>>,
+    serial_number: Option<String>,
+    document_namespace: Option<String>,
+    metadata: Option<Meta>,
+    creation_info: Option<Meta>,
+    /// How many components its own `components` listed (nested ones included); those of
+    /// a `predicate` beside them are the predicate's.
+    component_count: usize,
+    /// How many packages its own `packages` listed.
+    package_count: usize,
+}
+
+/// CycloneDX `metadata` or SPDX `creationInfo`: the tools and the creation time.
+#[derive(Default)]
+struct Meta {
+    tools: Vec<String>,
+    created: Option<String>,
 }
 
 /// A document: an object (`Some`), or anything else (`None`, skipped).
@@ -256,6 +281,12 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             packages: None,
             predicate_type: None,
             predicate: None,
+            serial_number: None,
+            document_namespace: None,
+            metadata: None,
+            creation_info: None,
+            component_count: 0,
+            package_count: 0,
         };
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
@@ -263,16 +294,38 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
                 "specVersion" => doc.spec_version = map.next_value_seed(AnyString)?,
                 "spdxVersion" => doc.spdx_version = map.next_value_seed(AnyString)?,
                 "predicateType" => doc.predicate_type = map.next_value_seed(AnyString)?,
+                "serialNumber" => {
+                    doc.serial_number = self.ctx.keep(map.next_value_seed(AnyString)?)?;
+                }
+                "documentNamespace" => {
+                    doc.document_namespace = self.ctx.keep(map.next_value_seed(AnyString)?)?;
+                }
+                "metadata" => {
+                    doc.metadata = map.next_value_seed(MetaSeed {
+                        ctx: self.ctx,
+                        spdx: false,
+                    })?;
+                }
+                "creationInfo" => {
+                    doc.creation_info = map.next_value_seed(MetaSeed {
+                        ctx: self.ctx,
+                        spdx: true,
+                    })?;
+                }
                 "components" => {
                     let mut out = Vec::new();
+                    let before = self.ctx.components.get();
                     let shape = map.next_value_seed(Components {
                         ctx: self.ctx,
                         out: &mut out,
                     })?;
                     doc.components = Some(shape.map(|()| out));
+                    doc.component_count = self.ctx.components.get() - before;
                 }
                 "packages" => {
+                    let before = self.ctx.packages.get();
                     doc.packages = Some(map.next_value_seed(Packages { ctx: self.ctx })?);
+                    doc.package_count = self.ctx.packages.get() - before;
                 }
                 "predicate" => {
                     doc.predicate = Some(Box::new(map.next_value_seed(DocSeed { ctx: self.ctx })?));
@@ -283,6 +336,222 @@ impl<'de> Visitor<'de> for DocSeed<'_> {
             }
         }
         Ok(Some(doc))
+    }
+}
+
+/// CycloneDX `metadata` (`tools`, `timestamp`) or, when `spdx`, SPDX `creationInfo`
+/// (`creators`, `created`); `None` for anything but an object.
+struct MetaSeed<'a> {
+    ctx: &'a Ctx,
+    spdx: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for MetaSeed<'_> {
+    type Value = Option<Meta>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for MetaSeed<'_> {
+    type Value = Option<Meta>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SBOM metadata")
+    }
+
+    skip_scalars!(None);
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq).map(|()| None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut meta = Meta::default();
+        let (created, tools) = if self.spdx {
+            ("created", "creators")
+        } else {
+            ("timestamp", "tools")
+        };
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                k if k == created => {
+                    meta.created = self.ctx.keep(map.next_value_seed(AnyString)?)?;
+                }
+                k if k == tools && self.spdx => {
+                    meta.tools.clear();
+                    map.next_value_seed(Creators {
+                        ctx: self.ctx,
+                        out: &mut meta.tools,
+                    })?;
+                }
+                k if k == tools => {
+                    meta.tools.clear();
+                    map.next_value_seed(Tools {
+                        ctx: self.ctx,
+                        out: &mut meta.tools,
+                        object_form: true,
+                    })?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Some(meta))
+    }
+}
+
+/// CycloneDX `metadata.tools`: the 1.4 array of tools, or (when `object_form`) the 1.5+
+/// object whose `components` and `services` are such arrays. Each tool is appended to `out`
+/// as [`tool_line`] writes it, up to [`MAX_SBOM_TOOLS`].
+struct Tools<'a> {
+    ctx: &'a Ctx,
+    out: &'a mut Vec<String>,
+    object_form: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Tools<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tools<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CycloneDX tools")
+    }
+
+    skip_scalars!(());
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while let Some(tool) = seq.next_element_seed(Tool {
+            keep: self.out.len() < MAX_SBOM_TOOLS,
+        })? {
+            if let Some(line) = self.ctx.keep(tool)? {
+                self.out.push(line);
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        // The components' tools come before the services', whatever the key order.
+        let (mut components, mut services) = (Vec::new(), Vec::new());
+        while let Some(key) = map.next_key::<String>()? {
+            let out = match key.as_str() {
+                "components" if self.object_form => &mut components,
+                "services" if self.object_form => &mut services,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            out.clear();
+            map.next_value_seed(Tools {
+                ctx: self.ctx,
+                out,
+                object_form: false,
+            })?;
+        }
+        self.out.extend(components.into_iter().chain(services));
+        self.out.truncate(MAX_SBOM_TOOLS);
+        Ok(())
+    }
+}
+
+/// One CycloneDX tool, component or service: its line if it is kept and names anything.
+struct Tool {
+    keep: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for Tool {
+    type Value = Option<String>;
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Tool {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a CycloneDX tool")
+    }
+
+    skip_scalars!(None);
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+        drain_seq(seq).map(|()| None)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        if !self.keep {
+            return drain_map(map).map(|()| None);
+        }
+        let (mut vendor, mut group, mut name, mut version) = (None, None, None, None);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "vendor" => vendor = map.next_value_seed(AnyString)?,
+                "group" => group = map.next_value_seed(AnyString)?,
+                "name" => name = map.next_value_seed(AnyString)?,
+                "version" => version = map.next_value_seed(AnyString)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(tool_line(
+            vendor.or(group).as_deref(),
+            name.as_deref(),
+            version.as_deref(),
+        ))
+    }
+}
+
+/// SPDX `creationInfo.creators`: each `Tool: …` appended to `out`, up to
+/// [`MAX_SBOM_TOOLS`] (people and organisations are left out).
+struct Creators<'a> {
+    ctx: &'a Ctx,
+    out: &'a mut Vec<String>,
+}
+
+impl<'de> DeserializeSeed<'de> for Creators<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Creators<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SPDX creators")
+    }
+
+    skip_scalars!(());
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+        drain_map(map)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while let Some(creator) = seq.next_element_seed(AnyString)? {
+            if self.out.len() < MAX_SBOM_TOOLS
+                && let Some(tool) = self.ctx.keep(creator.as_deref().and_then(spdx_tool))?
+            {
+                self.out.push(tool);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -431,7 +700,7 @@ impl<'de> Visitor<'de> for Component<'_> {
                 "name" => name = self.ctx.keep(map.next_value_seed(AnyString)?)?,
                 "version" => version = self.ctx.keep(map.next_value_seed(AnyString)?)?,
                 "purl" => purl = self.ctx.keep(map.next_value_seed(AnyString)?)?,
-                "licenses" => license = self.ctx.keep(map.next_value_seed(FirstLicense)?)?,
+                "licenses" => license = self.ctx.keep(map.next_value_seed(Licenses)?)?,
                 "components" => {
                     let children = map.next_value_seed(Components {
                         ctx: self.ctx,
@@ -458,10 +727,11 @@ impl<'de> Visitor<'de> for Component<'_> {
     }
 }
 
-/// The first entry of a CycloneDX `licenses` list: its license id or name, or its expression.
-struct FirstLicense;
+/// A CycloneDX `licenses` list: each entry's license id or name, or its expression, in
+/// order, joined with `, ` (of the first [`MAX_COMPONENT_LICENSES`] entries).
+struct Licenses;
 
-impl<'de> DeserializeSeed<'de> for FirstLicense {
+impl<'de> DeserializeSeed<'de> for Licenses {
     type Value = Option<String>;
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
@@ -469,7 +739,7 @@ impl<'de> DeserializeSeed<'de> for FirstLicense {
     }
 }
 
-impl<'de> Visitor<'de> for FirstLicense {
+impl<'de> Visitor<'de> for Licenses {
     type Value = Option<String>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -483,9 +753,15 @@ impl<'de> Visitor<'de> for FirstLicense {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let first = seq.next_element_seed(LicenseChoice)?.flatten();
+        let mut found = Vec::new();
+        for _ in 0..MAX_COMPONENT_LICENSES {
+            match seq.next_element_seed(LicenseChoice)? {
+                Some(one) => found.extend(one),
+                None => break,
+            }
+        }
         drain_seq(seq)?;
-        Ok(first)
+        Ok((!found.is_empty()).then(|| found.join(", ")))
     }
 }
 
@@ -654,14 +930,13 @@ impl<'de> Visitor<'de> for Package<'_> {
                 }
             }
         }
-        let meaningful = |l: Option<String>| l.filter(|l| !l.is_empty() && l != "NOASSERTION");
         Ok(Ok(SbomComponent {
             name: self.ctx.keep(name)?.unwrap_or_default(),
             version: self.ctx.keep(version)?,
             purl: self.ctx.keep(purl)?,
             license: self
                 .ctx
-                .keep(meaningful(concluded).or_else(|| meaningful(declared)))?,
+                .keep(spdx_license(concluded).or_else(|| spdx_license(declared)))?,
         }))
     }
 }
@@ -819,6 +1094,21 @@ mod tests {
             read_sbom(doc.as_bytes()).unwrap_err(),
             "SBOM component text exceeds 4194304 bytes"
         );
+    }
+
+    #[test]
+    fn only_the_document_read_counts_its_components() {
+        // Components of a predicate nobody reads (no predicate type) do not count for the
+        // document, nor those beside the predicate that is read.
+        let beside = br#"{"bomFormat":"CycloneDX","specVersion":"1.5",
+            "predicate":{"components":[{"name":"a"},{"name":"b"}]}}"#;
+        let summary = read_sbom(&beside[..]).unwrap();
+        assert_eq!((summary.component_count, summary.components.len()), (0, 0));
+        let statement = br#"{"components":[{"name":"x"}],"packages":[{"name":"y"}],
+            "predicateType":"https://spdx.dev/Document",
+            "predicate":{"spdxVersion":"SPDX-2.3","packages":[{"name":"p"}]}}"#;
+        let summary = read_sbom(&statement[..]).unwrap();
+        assert_eq!((summary.component_count, summary.components.len()), (1, 1));
     }
 
     #[test]

@@ -286,8 +286,27 @@ pub struct SbomView {
     pub format: Option<Text>,
     /// Components listed.
     pub components: usize,
+    /// The tools that wrote it, as it names them.
+    pub tools: Vec<Text>,
+    /// CycloneDX serial number or SPDX document namespace.
+    pub serial: Option<Text>,
+    /// When it says it was made, as written.
+    pub created: Option<Text>,
     /// Why it did not parse.
     pub error: Option<Text>,
+    /// Where its blob (the SBOM file, or the attestation bundle) is downloaded.
+    pub href: String,
+}
+
+impl SbomView {
+    /// The tools, comma separated, each clipped.
+    pub fn tools_text(&self) -> String {
+        self.tools
+            .iter()
+            .map(|t| t.clip(120).to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// One SBOM component.

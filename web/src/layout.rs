@@ -48,6 +48,8 @@ pub enum Section {
     Imports,
     /// `/artifacts`.
     Artifacts,
+    /// `/components`.
+    Components,
     /// `/upload`.
     Upload,
     /// `/trust`.
@@ -68,6 +70,7 @@ impl Section {
             Self::Dashboard => "dashboard",
             Self::Imports => "imports",
             Self::Artifacts => "artifacts",
+            Self::Components => "components",
             Self::Upload => "upload",
             Self::Trust => "trust",
             Self::Witness => "witness",

@@ -13,6 +13,7 @@ mod artifact_list;
 mod artifacts;
 mod audit;
 mod chart;
+mod components;
 mod dashboard;
 mod error;
 mod imports;
@@ -46,6 +47,7 @@ pub use audit::{
     PageCheck,
 };
 pub use chart::{DayBar, MarginChart, MarginPoint, VerdictChart};
+pub use components::{ComponentHitLine, ComponentsFilter, ComponentsPage};
 pub use dashboard::{
     ActiveException, AlarmLine, DashboardPage, LogHead, TrustFreshness, VerdictCounts,
 };

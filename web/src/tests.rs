@@ -211,7 +211,11 @@ fn report() -> ReportPage {
             source: "file".into(),
             format: Some(hostile()),
             components: 3,
+            tools: vec![hostile(), long()],
+            serial: Some(hostile()),
+            created: Some(hostile()),
             error: Some(hostile()),
+            href: format!("/api/v1/artifacts/9/evidence/{}", "34".repeat(32)),
         }],
         components: ComponentTable {
             q: hostile(),
@@ -628,6 +632,30 @@ fn the_other_pages_render_inert() {
                 password: "pw".into(),
             }),
             error: Some(hostile()),
+        }
+        .render()
+        .unwrap(),
+        ComponentsPage {
+            chrome: chrome(Role::Auditor),
+            filter: ComponentsFilter {
+                name: hostile(),
+                version: hostile(),
+                purl: hostile(),
+                licence: hostile(),
+            },
+            error: Some(hostile()),
+            rows: vec![ComponentHitLine {
+                artifact_id: 3,
+                artifact: long(),
+                import_id: 1,
+                verdict: "passed".into(),
+                name: hostile(),
+                version: hostile(),
+                purl: hostile(),
+                licence: long(),
+            }],
+            artifacts: 1,
+            pager: Pager::new("/components", &[("name", &hostile().to_string())], 1, 50, 1),
         }
         .render()
         .unwrap(),

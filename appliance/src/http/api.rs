@@ -9,7 +9,7 @@ use serde_json::json;
 #[cfg(test)]
 use super::incoming::Partial;
 use super::incoming::{self, DEFAULT_FILE_NAME, MAX_FILE_NAME, ReceiveError};
-use super::query::{ArtifactsQuery, AuditQuery, ImportsQuery};
+use super::query::{ArtifactsQuery, AuditQuery, ComponentsQuery, ImportsQuery};
 use super::{
     ApiError, AppState, Authenticated, blocking, clear_session_cookie, monotonic_now, remote,
     set_session_cookie,
@@ -56,6 +56,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
             .route("/artifacts", web::get().to(list_artifacts))
             .route("/artifacts/{id}", web::get().to(get_artifact))
             .route("/artifacts/{id}/vsa", web::get().to(get_vsa))
+            .route("/components", web::get().to(list_components))
             .route("/appliance-key", web::get().to(appliance_key))
             .route("/witness-state", web::get().to(witness_state))
             .route("/alarms", web::get().to(alarms))
@@ -188,6 +189,34 @@ async fn list_artifacts(
         "total": total,
         "sort": sort.as_str(),
         "artifacts": artifacts,
+    })))
+}
+
+/// `GET /api/v1/components`: SBOM components across every artifact, with the component
+/// page's search and pages (one parser for both); `total` counts the matching components,
+/// `artifacts` the artifacts holding them.
+async fn list_components(
+    auth: Authenticated,
+    state: web::Data<AppState>,
+    query: web::Query<ComponentsQuery>,
+) -> Result<HttpResponse, ApiError> {
+    auth.require(Role::Auditor)?;
+    let q = query.into_inner();
+    let filter = q.filter()?;
+    let page = q.page()?;
+    let (components, (total, artifacts)) = blocking(&state, move |app| {
+        let store = app.store();
+        let conn = store.read();
+        let rows = store::components::search(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?;
+        Ok((rows, store::components::count(conn, &filter)?))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "page": page,
+        "per_page": PER_PAGE,
+        "total": total,
+        "artifacts": artifacts,
+        "components": components,
     })))
 }
 

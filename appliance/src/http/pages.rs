@@ -24,6 +24,7 @@
 mod admin;
 mod artifact_list;
 mod audit;
+mod components;
 mod export;
 mod read;
 mod upload;
@@ -84,6 +85,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
         "/artifacts/{id}/report.json",
         web::get().to(export::artifact),
     )
+    .route("/components", web::get().to(components::list))
     .route("/trust", web::get().to(read::trust))
     .route("/witness", web::get().to(read::witness))
     .route("/audit", web::get().to(audit::log))

@@ -1,7 +1,8 @@
 //! The list queries the API and the pages share: the imports list's filters
 //! `?verdict=&publisher=&since=&until=&page=`, the artifacts list's
-//! `?verdict=&name=&digest=&signer=&publisher=&since=&until=&rule=&sort=&page=`, and the audit
-//! log's `?action=&actor=&subject=&since=&until=&page=`. Values are
+//! `?verdict=&name=&digest=&signer=&publisher=&since=&until=&rule=&sort=&page=`, the audit
+//! log's `?action=&actor=&subject=&since=&until=&page=`, and the component search's
+//! `?name=&version=&purl=&licence=&page=`. Values are
 //! trimmed and an empty one means "any" (as forms send them). Each side maps a
 //! [`QueryError`] to its own error: the API to a JSON 400, the pages to a 400 page (the
 //! lists show a filter's error on themselves).
@@ -10,7 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 
 use crate::report::Verdict;
-use crate::store::{ArtifactFilter, ArtifactSort, AuditFilter, ImportFilter};
+use crate::store::{ArtifactFilter, ArtifactSort, AuditFilter, ComponentFilter, ImportFilter};
 
 /// The highest page number accepted (keeps offsets far from overflow).
 pub(crate) const MAX_PAGE: i64 = 1_000_000;
@@ -54,6 +55,15 @@ pub(crate) enum QueryError {
     /// A text filter is longer than [`MAX_TEXT`].
     #[error("{field} must be at most {MAX_TEXT} characters")]
     TooLong {
+        /// Which filter.
+        field: &'static str,
+    },
+    /// The component search's `purl=` is not the start of a package URL.
+    #[error("purl must start with pkg:")]
+    Purl,
+    /// A text filter holds a control character (no SBOM value worth finding has one).
+    #[error("{field} must not contain control characters")]
+    Control {
         /// Which filter.
         field: &'static str,
     },
@@ -240,6 +250,62 @@ impl AuditQuery {
         ]
         .map(|v| v.trim())
     }
+}
+
+/// `?name=&version=&purl=&licence=&page=` of the component search.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct ComponentsQuery {
+    name: String,
+    version: String,
+    purl: String,
+    licence: String,
+    page: String,
+}
+
+impl ComponentsQuery {
+    /// The page asked for (see [`page`]).
+    pub(crate) fn page(&self) -> Result<i64, QueryError> {
+        page(&self.page)
+    }
+
+    /// The search, each value `None` when empty; checked in the form's order: the name, the
+    /// version, the purl (which must start with `pkg:`), the licence. Each is at most
+    /// [`MAX_TEXT`] characters without control characters.
+    pub(crate) fn filter(&self) -> Result<ComponentFilter, QueryError> {
+        let name = plain_text("name", &self.name)?;
+        let version = plain_text("version", &self.version)?;
+        let purl = plain_text("purl", &self.purl)?;
+        if let Some(p) = &purl
+            && !p.starts_with("pkg:")
+        {
+            return Err(QueryError::Purl);
+        }
+        let licence = plain_text("licence", &self.licence)?;
+        Ok(ComponentFilter {
+            name,
+            version,
+            purl,
+            licence,
+        })
+    }
+
+    /// The values as sent, trimmed: name, version, purl, licence.
+    pub(crate) fn shown(&self) -> [&str; 4] {
+        [&self.name, &self.version, &self.purl, &self.licence].map(|v| v.trim())
+    }
+}
+
+/// A text filter ([`text`]) without control characters.
+fn plain_text(field: &'static str, value: &str) -> Result<Option<String>, QueryError> {
+    let value = text(field, value)?;
+    if value
+        .as_deref()
+        .is_some_and(|v| v.chars().any(char::is_control))
+    {
+        return Err(QueryError::Control { field });
+    }
+    Ok(value)
 }
 
 /// A text filter (`field`): trimmed, `None` when empty, at most [`MAX_TEXT`] characters.
@@ -499,5 +565,54 @@ mod tests {
             artifacts("digest=x&verdict=ok").filter(),
             Err(QueryError::ArtifactVerdict)
         );
+    }
+
+    fn components(text: &str) -> ComponentsQuery {
+        actix_web::web::Query::<ComponentsQuery>::from_query(text)
+            .unwrap()
+            .into_inner()
+    }
+
+    #[test]
+    fn the_component_search_is_trimmed_and_each_bad_filter_refused_in_order() {
+        let q =
+            components("name=+zlib+&version=1.3.1&purl=pkg%3Ageneric%2Fzlib&licence=Zlib&page=2");
+        assert_eq!(
+            q.filter().unwrap(),
+            ComponentFilter {
+                name: Some("zlib".into()),
+                version: Some("1.3.1".into()),
+                purl: Some("pkg:generic/zlib".into()),
+                licence: Some("Zlib".into()),
+            }
+        );
+        assert_eq!(q.page(), Ok(2));
+        assert_eq!(q.shown(), ["zlib", "1.3.1", "pkg:generic/zlib", "Zlib"]);
+        assert_eq!(components("").filter().unwrap(), ComponentFilter::default());
+        assert_eq!(
+            components("purl=npm/lodash&licence=%00").filter(),
+            Err(QueryError::Purl)
+        );
+        assert_eq!(QueryError::Purl.to_string(), "purl must start with pkg:");
+        let long = "x".repeat(MAX_TEXT + 1);
+        assert_eq!(
+            components(&format!("version={long}&name=%07")).filter(),
+            Err(QueryError::Control { field: "name" })
+        );
+        assert_eq!(
+            components(&format!("version={long}"))
+                .filter()
+                .unwrap_err()
+                .to_string(),
+            "version must be at most 256 characters"
+        );
+        assert_eq!(
+            components("licence=a%0Ab")
+                .filter()
+                .unwrap_err()
+                .to_string(),
+            "licence must not contain control characters"
+        );
+        assert_eq!(components("page=0").page(), Err(QueryError::Page));
     }
 }

@@ -15,7 +15,7 @@ use super::{
 };
 use crate::appliance::Appliance;
 use crate::audit::{self, Event};
-use crate::report::ImportStep;
+use crate::report::{self, ImportStep};
 use crate::store::{self, ImportState, NewArtifact, NewStep, StoreError, Tx};
 
 /// Commits the verdicts of a checked archive, then releases its files and records the import
@@ -252,6 +252,12 @@ fn record_verdicts(
         }
         let digest = &judged.digest;
         let location = place.relative.display().to_string();
+        // The report as written a moment ago by this appliance: one that does not read back
+        // is a broken spool, not archive input.
+        let components = report::sbom_components(report).map_err(|e| ImportError::Io {
+            path: app.data().incoming(),
+            source: std::io::Error::other(format!("a spooled report does not read: {e}")),
+        })?;
         let id = store::artifacts::insert(
             tx,
             import_id,
@@ -269,6 +275,7 @@ fn record_verdicts(
                 vsa: &vsa_buf,
                 location: &location,
                 signers: &judged.signers,
+                components: &components,
             },
         )?;
         rows.push((id, location));

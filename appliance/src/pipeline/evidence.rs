@@ -250,6 +250,9 @@ fn counted(r: &Result<SbomSummary, String>) -> Result<SbomSummary, String> {
             format: s.format.clone(),
             components: Vec::new(),
             component_count: s.component_count,
+            tools: Vec::new(),
+            serial: None,
+            created: None,
         })
         .map_err(Clone::clone)
 }

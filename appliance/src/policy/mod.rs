@@ -28,9 +28,11 @@ use serde::{Deserialize, Serialize};
 
 pub use document::{PolicyDocument, SignerSpec};
 pub use sbom::{
-    CYCLONEDX_PREDICATE_TYPE, MAX_SBOM_COMPONENTS, MAX_SBOM_KEPT, SPDX_PREDICATE_TYPE,
-    SbomComponent, SbomRequirement, SbomSummary, evaluate_sbom, inspect_sbom_value,
+    CYCLONEDX_PREDICATE_TYPE, MAX_COMPONENT_LICENSES, MAX_SBOM_COMPONENTS, MAX_SBOM_KEPT,
+    MAX_SBOM_TOOLS, SPDX_PREDICATE_TYPE, SbomComponent, SbomRequirement, SbomSummary,
+    evaluate_sbom, inspect_sbom_value,
 };
+pub(crate) use sbom::{spdx_license, spdx_tool, tool_line};
 pub use slsa::{
     Attestation, MAX_BUILD_LEVEL, ProvenanceFacts, SLSA_PROVENANCE_V0_2, SLSA_PROVENANCE_V1,
     SlsaOutcome, SlsaRequirements, TrustedBuilder, evaluate_slsa,

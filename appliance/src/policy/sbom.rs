@@ -47,7 +47,7 @@ impl SbomRequirement {
 }
 
 /// One component an SBOM lists.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SbomComponent {
     /// Name (empty if the SBOM gives none).
     pub name: String,
@@ -55,9 +55,18 @@ pub struct SbomComponent {
     pub version: Option<String>,
     /// Package URL.
     pub purl: Option<String>,
-    /// License id, name or expression.
+    /// Its licences: CycloneDX license ids, names or expressions, in order, joined with
+    /// `, ` (at most [`MAX_COMPONENT_LICENSES`]); SPDX `licenseConcluded`, else
+    /// `licenseDeclared` (`NOASSERTION` is no answer and falls through; `NONE`, the SPDX
+    /// statement that there is no licence, is kept as written).
     pub license: Option<String>,
 }
+
+/// The most `licenses` entries of one CycloneDX component read (the rest are skipped).
+pub const MAX_COMPONENT_LICENSES: usize = 16;
+
+/// The most tools of one SBOM kept (the rest are skipped).
+pub const MAX_SBOM_TOOLS: usize = 16;
 
 /// What an SBOM says, as far as policy and the pages need it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,16 +79,35 @@ pub struct SbomSummary {
     pub components: Vec<SbomComponent>,
     /// How many components the SBOM lists (what the policy judges).
     pub component_count: usize,
+    /// The tools that wrote it, as the SBOM names them (`anchore syft 1.0.1`, SPDX
+    /// `Tool: syft-1.0.1` as `syft-1.0.1`), at most [`MAX_SBOM_TOOLS`]. Left out of the JSON
+    /// when there are none (so a report stored before these were read serialises as it did).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tools: Vec<String>,
+    /// CycloneDX `serialNumber`, or the SPDX `documentNamespace`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
+    /// When it says it was made, as written (CycloneDX `metadata.timestamp`, SPDX
+    /// `creationInfo.created`); untrusted text, never read as a time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub created: Option<String>,
 }
 
 /// An [`SbomSummary`] as a stored report holds it: reports stored before components were
-/// counted lack `component_count`, and kept every component.
+/// counted lack `component_count`, and kept every component; reports stored before the
+/// SBOM's tools, serial and creation time were read lack those.
 #[derive(Deserialize)]
 struct StoredSbomSummary {
     format: String,
     components: Vec<SbomComponent>,
     #[serde(default)]
     component_count: Option<usize>,
+    #[serde(default)]
+    tools: Vec<String>,
+    #[serde(default)]
+    serial: Option<String>,
+    #[serde(default)]
+    created: Option<String>,
 }
 
 impl From<StoredSbomSummary> for SbomSummary {
@@ -88,6 +116,9 @@ impl From<StoredSbomSummary> for SbomSummary {
             component_count: s.component_count.unwrap_or(s.components.len()),
             format: s.format,
             components: s.components,
+            tools: s.tools,
+            serial: s.serial,
+            created: s.created,
         }
     }
 }
@@ -98,7 +129,8 @@ impl From<StoredSbomSummary> for SbomSummary {
 pub const MAX_SBOM_KEPT: usize = 10_000;
 
 impl SbomSummary {
-    /// A summary of `components`, keeping the first [`MAX_SBOM_KEPT`].
+    /// A summary of `components`, keeping the first [`MAX_SBOM_KEPT`]; no tools, serial or
+    /// creation time.
     pub fn of(format: String, mut components: Vec<SbomComponent>) -> Self {
         let component_count = components.len();
         components.truncate(MAX_SBOM_KEPT);
@@ -106,8 +138,38 @@ impl SbomSummary {
             format,
             components,
             component_count,
+            tools: Vec::new(),
+            serial: None,
+            created: None,
         }
     }
+}
+
+/// A CycloneDX tool (`metadata.tools[]`, or a component or service of the 1.5+ object form)
+/// as one line: its vendor or group, name and version, those it gives, space separated.
+pub(crate) fn tool_line(
+    vendor: Option<&str>,
+    name: Option<&str>,
+    version: Option<&str>,
+) -> Option<String> {
+    let parts: Vec<&str> = [vendor, name, version]
+        .into_iter()
+        .flatten()
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" "))
+}
+
+/// An SPDX creator that is a tool (`Tool: syft-1.0.1`): what follows `Tool:`, trimmed.
+pub(crate) fn spdx_tool(creator: &str) -> Option<String> {
+    let tool = creator.strip_prefix("Tool:")?.trim();
+    (!tool.is_empty()).then(|| tool.to_owned())
+}
+
+/// An SPDX licence field as an answer: `NOASSERTION` (and empty) is none.
+pub(crate) fn spdx_license(value: Option<String>) -> Option<String> {
+    value.filter(|l| !l.trim().is_empty() && l.trim() != "NOASSERTION")
 }
 
 const NEITHER: &str = "neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON";
@@ -171,17 +233,23 @@ fn cyclonedx(doc: &Map<String, Value>) -> Result<SbomSummary, String> {
         if components.len() == MAX_SBOM_COMPONENTS {
             return Err(too_many());
         }
-        let license = component
+        let licenses: Vec<&str> = component
             .get("licenses")
-            .and_then(|l| l.get(0))
-            .and_then(|first| {
-                first
-                    .pointer("/license/id")
-                    .or_else(|| first.pointer("/license/name"))
-                    .or_else(|| first.get("expression"))
-                    .and_then(Value::as_str)
-                    .map(str::to_owned)
-            });
+            .and_then(Value::as_array)
+            .map(|list| {
+                list.iter()
+                    .take(MAX_COMPONENT_LICENSES)
+                    .filter_map(|choice| {
+                        choice
+                            .pointer("/license/id")
+                            .and_then(Value::as_str)
+                            .or_else(|| choice.pointer("/license/name").and_then(Value::as_str))
+                            .or_else(|| choice.get("expression").and_then(Value::as_str))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let license = (!licenses.is_empty()).then(|| licenses.join(", "));
         components.push(SbomComponent {
             name: string_at(item, "name").unwrap_or_default(),
             version: string_at(item, "version"),
@@ -193,7 +261,35 @@ fn cyclonedx(doc: &Map<String, Value>) -> Result<SbomSummary, String> {
             stack.push(children.iter());
         }
     }
-    Ok(SbomSummary::of(format!("CycloneDX {version}"), components))
+    let mut summary = SbomSummary::of(format!("CycloneDX {version}"), components);
+    summary.serial = doc
+        .get("serialNumber")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let metadata = doc.get("metadata");
+    summary.created = metadata.and_then(|m| string_at(m, "timestamp"));
+    summary.tools = match metadata.and_then(|m| m.get("tools")) {
+        Some(Value::Array(tools)) => tools.iter().filter_map(cyclonedx_tool).collect(),
+        Some(Value::Object(kinds)) => ["components", "services"]
+            .iter()
+            .filter_map(|k| kinds.get(*k).and_then(Value::as_array))
+            .flatten()
+            .filter_map(cyclonedx_tool)
+            .collect(),
+        _ => Vec::new(),
+    };
+    summary.tools.truncate(MAX_SBOM_TOOLS);
+    Ok(summary)
+}
+
+/// One CycloneDX tool as [`tool_line`] writes it.
+fn cyclonedx_tool(tool: &Value) -> Option<String> {
+    let field = |key: &str| tool.get(key).and_then(Value::as_str);
+    tool_line(
+        field("vendor").or_else(|| field("group")),
+        field("name"),
+        field("version"),
+    )
 }
 
 fn spdx(version: &str, doc: &Map<String, Value>) -> Result<SbomSummary, String> {
@@ -205,8 +301,7 @@ fn spdx(version: &str, doc: &Map<String, Value>) -> Result<SbomSummary, String> 
     if packages.len() > MAX_SBOM_COMPONENTS {
         return Err(too_many());
     }
-    let license =
-        |p: &Value, key: &str| string_at(p, key).filter(|l| !l.is_empty() && l != "NOASSERTION");
+    let license = |p: &Value, key: &str| spdx_license(string_at(p, key));
     let components = packages
         .iter()
         .map(|p| {
@@ -231,7 +326,26 @@ fn spdx(version: &str, doc: &Map<String, Value>) -> Result<SbomSummary, String> 
             })
         })
         .collect::<Result<_, _>>()?;
-    Ok(SbomSummary::of(version.to_owned(), components))
+    let mut summary = SbomSummary::of(version.to_owned(), components);
+    summary.serial = doc
+        .get("documentNamespace")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let creation = doc.get("creationInfo");
+    summary.created = creation.and_then(|c| string_at(c, "created"));
+    summary.tools = creation
+        .and_then(|c| c.get("creators"))
+        .and_then(Value::as_array)
+        .map(|creators| {
+            creators
+                .iter()
+                .filter_map(Value::as_str)
+                .filter_map(spdx_tool)
+                .take(MAX_SBOM_TOOLS)
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(summary)
 }
 
 /// Checks an artifact's SBOMs (as read, unreadable ones included) against the requirement.
@@ -359,6 +473,146 @@ mod tests {
                 },
                 component("baz"),
             ]
+        );
+    }
+
+    /// Both readers (the streaming one for files, the JSON one for attestation predicates)
+    /// on `doc`, which must agree.
+    fn both(doc: &Value) -> SbomSummary {
+        let streamed = inspect_sbom(doc.to_string().as_bytes()).unwrap();
+        assert_eq!(inspect_sbom_value(doc).unwrap(), streamed);
+        streamed
+    }
+
+    #[test]
+    fn cyclonedx_1_4_tools_serial_and_timestamp_are_read() {
+        let bom = json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.4",
+            "serialNumber": "urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79",
+            "metadata": {
+                "timestamp": "2024-05-01T10:00:00Z",
+                "tools": [
+                    { "vendor": "anchore", "name": "syft", "version": "0.98.0" },
+                    { "name": "cyclonedx-gomod" },
+                    { "hashes": [] },
+                    "not a tool"
+                ]
+            },
+            "components": [ {
+                "name": "zlib", "version": "1.3.1", "purl": "pkg:generic/zlib@1.3.1",
+                "licenses": [
+                    { "license": { "id": "Zlib" } },
+                    { "license": { "name": "Custom Licence" } },
+                    { "expression": "MIT OR Apache-2.0" },
+                    { "other": 1 }
+                ]
+            } ]
+        });
+        let summary = both(&bom);
+        assert_eq!(summary.format, "CycloneDX 1.4");
+        assert_eq!(summary.tools, ["anchore syft 0.98.0", "cyclonedx-gomod"]);
+        assert_eq!(
+            summary.serial.as_deref(),
+            Some("urn:uuid:3e671687-395b-41f5-a30f-a58921a69b79")
+        );
+        assert_eq!(summary.created.as_deref(), Some("2024-05-01T10:00:00Z"));
+        assert_eq!(
+            summary.components[0].license.as_deref(),
+            Some("Zlib, Custom Licence, MIT OR Apache-2.0")
+        );
+    }
+
+    #[test]
+    fn cyclonedx_1_5_tools_as_components_and_services_are_read() {
+        let bom = json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.6",
+            "metadata": {
+                "tools": {
+                    "components": [ { "type": "application", "group": "@cyclonedx", "name": "cdxgen", "version": "10.2.1" } ],
+                    "services": [ { "name": "sbom-service" } ]
+                }
+            }
+        });
+        let summary = both(&bom);
+        assert_eq!(summary.tools, ["@cyclonedx cdxgen 10.2.1", "sbom-service"]);
+        // Whatever the key order: the components' tools first, a vendor before a group, and
+        // CycloneDX's metadata read by its own keys, not SPDX's.
+        let reordered: Value = serde_json::from_str(
+            r#"{"bomFormat":"CycloneDX","specVersion":"1.5","metadata":{"created":"no",
+                "tools":{"services":[{"name":"s"}],"components":[{"group":"g","vendor":"v","name":"c"}]}}}"#,
+        )
+        .unwrap();
+        let again = both(&reordered);
+        assert_eq!(
+            (again.tools, again.created),
+            (vec!["v c".to_owned(), "s".to_owned()], None)
+        );
+        assert_eq!((summary.serial, summary.created), (None, None));
+        let many: Vec<Value> = (0..40)
+            .map(|i| json!({ "name": format!("t{i}") }))
+            .collect();
+        let capped = both(&json!({
+            "bomFormat": "CycloneDX", "specVersion": "1.5", "metadata": { "tools": many }
+        }));
+        assert_eq!(capped.tools.len(), MAX_SBOM_TOOLS);
+        assert_eq!(capped.tools[MAX_SBOM_TOOLS - 1], "t15");
+    }
+
+    #[test]
+    fn spdx_creators_namespace_and_created_are_read_and_none_is_kept() {
+        let doc = json!({
+            "spdxVersion": "SPDX-2.3",
+            "documentNamespace": "https://anchore.com/syft/image/alpine-3.19-5f2c",
+            "creationInfo": {
+                "created": "2024-02-03T04:05:06Z",
+                "creators": [ "Organization: Anchore, Inc", "Tool: syft-0.104.0", "Person: A", "Tool:   ", 7 ]
+            },
+            "packages": [
+                { "name": "zlib", "versionInfo": "1.3.1", "licenseConcluded": "NONE", "licenseDeclared": "Zlib" },
+                { "name": "musl", "licenseConcluded": "NOASSERTION", "licenseDeclared": "NOASSERTION" }
+            ]
+        });
+        let summary = both(&doc);
+        assert_eq!(summary.tools, ["syft-0.104.0"]);
+        assert_eq!(
+            summary.serial.as_deref(),
+            Some("https://anchore.com/syft/image/alpine-3.19-5f2c")
+        );
+        assert_eq!(summary.created.as_deref(), Some("2024-02-03T04:05:06Z"));
+        assert_eq!(summary.components[0].license.as_deref(), Some("NONE"));
+        assert_eq!(summary.components[1].license, None);
+    }
+
+    #[test]
+    fn sbom_metadata_of_the_wrong_shape_is_skipped() {
+        for metadata in [
+            json!(null),
+            json!([1]),
+            json!("x"),
+            json!({ "tools": 3, "timestamp": {} }),
+        ] {
+            let summary = both(&json!({
+                "bomFormat": "CycloneDX", "specVersion": "1.5",
+                "metadata": metadata, "serialNumber": 12
+            }));
+            assert_eq!(
+                (summary.tools.len(), summary.serial, summary.created),
+                (0, None, None)
+            );
+        }
+        let spdx = both(&json!({
+            "spdxVersion": "SPDX-2.3", "creationInfo": { "creators": "Tool: x" }, "documentNamespace": []
+        }));
+        assert_eq!((spdx.tools.len(), spdx.serial), (0, None));
+    }
+
+    #[test]
+    fn a_summary_stored_before_tools_serial_and_created_still_reads() {
+        let stored = r#"{"format":"CycloneDX 1.5","components":[{"name":"a","version":null,"purl":null,"license":null}],"component_count":1}"#;
+        let summary: SbomSummary = serde_json::from_str(stored).unwrap();
+        assert_eq!(
+            summary,
+            SbomSummary::of("CycloneDX 1.5".to_owned(), vec![component("a")])
         );
     }
 

@@ -38,6 +38,8 @@ pub struct NewArtifact<'a> {
     pub location: &'a str,
     /// Who verifiably signed it ([`ArtifactReport::signer_identities`] of its report).
     pub signers: &'a [SignerIdentity],
+    /// The components its SBOMs list ([`report::sbom_components`] of its report).
+    pub components: &'a [crate::policy::SbomComponent],
 }
 
 /// An artifact as stored.
@@ -150,6 +152,7 @@ pub fn insert(tx: &Tx<'_>, import_id: i64, a: &NewArtifact<'_>) -> Result<i64> {
     ])?;
     let id = tx.last_insert_rowid();
     insert_signers(tx, id, a.signers)?;
+    super::components::insert(tx, id, a.components)?;
     Ok(id)
 }
 
@@ -722,6 +725,7 @@ mod tests {
                             vsa: b"{}",
                             location: "released/x",
                             signers,
+                            components: &[],
                         },
                     )?);
                 }

@@ -4,6 +4,7 @@
 pub mod alarms;
 pub mod artifacts;
 pub mod audit;
+pub mod components;
 pub mod exceptions;
 pub mod imports;
 pub mod publishers;
@@ -21,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
 pub use alarms::{Alarm, AlarmKind};
 pub use artifacts::{ArtifactFilter, ArtifactListRow, ArtifactRow, ArtifactSort, NewArtifact};
 pub use audit::{AuditFilter, AuditRow, GENESIS_HASH, SignedHeadRow};
+pub use components::{ComponentFilter, ComponentHit};
 pub use imports::{
     ImportFilter, ImportRow, ImportSource, ImportState, KeptArchive, LogHeadSummary,
     ManifestSummary, NewStep, OutcomeCounts, StepRow,
@@ -41,14 +43,19 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_registry.sql"),
     include_str!("migrations/0007_list_filters.sql"),
     include_str!("migrations/0008_exceptions.sql"),
+    include_str!("migrations/0009_components.sql"),
     include_str!("migrations/0010_trust_history.sql"),
 ];
+
+/// The schema version `0009_components.sql` brings (its place in [`MIGRATIONS`]).
+const COMPONENTS_MIGRATION: usize = 9;
 
 /// What a migration needs beyond its SQL, run in its transaction after the SQL: rows only
 /// Rust can derive (from stored JSON read typed). `version` is the migration's number.
 fn after_migration(version: usize, tx: &Tx<'_>) -> Result<()> {
     match version {
         7 => artifacts::backfill_signers(tx),
+        COMPONENTS_MIGRATION => components::backfill(tx),
         _ => Ok(()),
     }
 }
@@ -525,5 +532,43 @@ mod tests {
             )
             .unwrap();
         assert_eq!(tables, 0);
+    }
+
+    #[test]
+    fn migration_9_indexes_the_components_of_each_stored_report_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.db");
+        let component = |name: &str, version: &str| serde_json::json!({ "name": name, "version": version, "purl": null, "license": "Zlib" });
+        // A report stored before SBOM tools were read: the same component in the file and the
+        // attestation is indexed once; an unreadable SBOM adds nothing.
+        let summary = |components: serde_json::Value| serde_json::json!({ "format": "CycloneDX 1.5", "components": components });
+        let mut report: serde_json::Value =
+            serde_json::from_str(&report_json("https://git.example/acme")).unwrap();
+        report["sboms"] = serde_json::json!([
+            { "digest": "aa", "source": "file", "error": null,
+              "summary": summary(serde_json::json!([component("zlib", "1.3.1"), component("musl", "1.2.4")])) },
+            { "digest": "bb", "source": "attestation", "error": null,
+              "summary": summary(serde_json::json!([component("zlib", "1.3.1")])) },
+            { "digest": "cc", "source": "file", "summary": null, "error": "not JSON: eof" },
+        ]);
+        schema_6_with(&path, &report.to_string());
+        let store = Store::open(&path).unwrap();
+        let zlib = ComponentFilter {
+            name: Some("ZLIB".into()),
+            version: Some("1.3.1".into()),
+            ..ComponentFilter::default()
+        };
+        assert_eq!(components::count(store.read(), &zlib).unwrap(), (1, 1));
+        let hits = components::search(store.read(), &zlib, 0, 10).unwrap();
+        assert_eq!(
+            (
+                hits[0].artifact_id,
+                hits[0].artifact.as_str(),
+                hits[0].licence.as_deref()
+            ),
+            (7, "tool", Some("Zlib"))
+        );
+        let all = components::count(store.read(), &ComponentFilter::default()).unwrap();
+        assert_eq!(all, (2, 1));
     }
 }

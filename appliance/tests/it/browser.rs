@@ -992,3 +992,53 @@ fn two_admins_release_a_failed_artifact_by_exception_and_revoke_it_in_a_real_bro
     assert!(browser.source().contains("<strong>revoked</strong>"));
     browser.screenshot("exception-revoked");
 }
+
+#[test]
+fn an_auditor_finds_which_artifacts_contain_a_component_in_a_real_browser() {
+    for tool in [CHROMEDRIVER, CHROMIUM] {
+        if crate::outside::installed_tool(Path::new(tool), "run tests/setup-browser.sh; CI does")
+            .is_none()
+        {
+            return;
+        }
+    }
+    // app.tar lists zlib 1.3.1 (and a CycloneDX SBOM naming its tool); other.tar zlib 1.2.13.
+    let (site, _, app, _) = crate::components::stocked(304);
+    let base = site.server.url.clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let driver = Driver::start();
+    let browser = driver.session(&tmp.path().join("downloads"), &tmp.path().join("profile"));
+    let rows = "table.components tbody th[scope=row]";
+
+    // From the main navigation: every component, then which artifacts contain zlib 1.3.1.
+    browser.sign_in(&base, AUDITOR);
+    browser.click("nav a[href='/components']");
+    browser.wait_url(|u| u == format!("{base}/components"));
+    assert_eq!(browser.count(rows), 4);
+    browser.type_into("#name", "zlib");
+    browser.type_into("#version", "1.3.1");
+    browser.click("form[action='/components'] button[type=submit]");
+    browser.wait_url(|u| u.contains("name=zlib") && u.contains("version=1.3.1"));
+    assert_eq!(browser.count(rows), 2);
+    assert!(
+        browser
+            .source()
+            .contains("2 components in 1 artifact matching the search")
+    );
+    assert_eq!(browser.count("input#name[value=zlib]"), 1);
+    browser.screenshot("components");
+
+    // Its artifact's report: the SBOM's facts and its download.
+    browser.click(&format!("td a[href='/artifacts/{app}']"));
+    browser.wait_url(|u| u.ends_with(&format!("/artifacts/{app}")));
+    let source = browser.source();
+    assert!(source.contains("@cyclonedx cdxgen 10.2.1"), "{source}");
+    assert!(source.contains("urn:uuid:0b9a1c2e-53f4-4c47-9d2e-6f0b0d1e2f3a"));
+    assert!(browser.count("ul.sboms a[download]") >= 2);
+    browser.screenshot("report-sboms");
+
+    // A search that is not a package URL is refused with why.
+    browser.go(&format!("{base}/components?purl=npm/zlib"));
+    assert!(browser.source().contains("purl must start with pkg:"));
+    assert_eq!(browser.count(rows), 0);
+}

@@ -10,6 +10,7 @@ mod charts;
 mod cli;
 mod collect;
 mod common;
+mod components;
 mod crash;
 mod deps;
 mod edges;

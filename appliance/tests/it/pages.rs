@@ -324,10 +324,11 @@ impl WebSite {
 }
 
 /// Every GET page and the least role that may see it.
-const PAGES: [(&str, Option<&str>); 12] = [
+const PAGES: [(&str, Option<&str>); 13] = [
     ("/", None),
     ("/imports", None),
     ("/artifacts", None),
+    ("/components", None),
     ("/trust", None),
     ("/witness", None),
     ("/audit", None),

@@ -48,6 +48,7 @@ fn stored_row<'a>(report: &'a str) -> NewArtifact<'a> {
         vsa: b"{}",
         location: "released/1/0000-tool.tar.gz",
         signers: &[],
+        components: &[],
     }
 }
 
@@ -170,6 +171,16 @@ fn a_report_stored_before_later_fields_existed_reads_with_their_defaults() {
     );
     let summary: &SbomSummary = report.sboms[0].summary.as_ref().unwrap();
     assert_eq!((summary.component_count, summary.components.len()), (1, 1));
+    // Nor the SBOM's tools, serial or creation time (nor any is written back while absent).
+    assert_eq!(
+        (summary.tools.len(), &summary.serial, &summary.created),
+        (0, &None, &None)
+    );
+    let written = serde_json::to_value(summary).unwrap();
+    assert_eq!(
+        written.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["component_count", "components", "format"]
+    );
 }
 
 #[test]

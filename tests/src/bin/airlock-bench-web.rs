@@ -194,6 +194,7 @@ fn main() -> anyhow::Result<()> {
                             vsa: &vsa,
                             location: &format!("released/{id}/{position:04}"),
                             signers: &signers,
+                            components: &[],
                         },
                     )?;
                     audit::append(

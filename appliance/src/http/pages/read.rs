@@ -332,7 +332,7 @@ pub(super) async fn artifact(
             .map_err(|e| PageError::internal(format!("artifact {id}: stored report: {e}")))?;
         let downloads = downloads(app, &registry, &row, &report)?;
         let exceptions = exceptions_view(app, &row, &visitor.actor())?;
-        let report = views::report(report);
+        let report = views::report(id, report);
         let page = ReportPage {
             chrome: Chrome::new(Text::new(row.name.clone()), viewer, Section::Imports),
             artifact: views::artifact_facts(&row),

@@ -217,34 +217,41 @@ pub(super) struct Report {
     pub(super) components: Vec<ComponentRow>,
 }
 
-/// A stored report, read (`serde_json::from_str::<ArtifactReport>`), as its page shows it.
-pub(super) fn report(r: ArtifactReport) -> Report {
+/// Artifact `artifact_id`'s stored report, read (`serde_json::from_str::<ArtifactReport>`),
+/// as its page shows it.
+pub(super) fn report(artifact_id: i64, r: ArtifactReport) -> Report {
     let mut components = Vec::new();
     let sboms = r
         .sboms
         .into_iter()
         .map(|sbom| {
-            let (format, count) = match sbom.summary {
-                Some(summary) => {
-                    // The count the SBOM gave (a report keeps at most 10,000 of them).
-                    let count = summary.component_count;
-                    components.extend(summary.components.into_iter().map(|c| ComponentRow {
-                        name: Text::new(c.name),
-                        version: Text::new(c.version.unwrap_or_default()),
-                        purl: Text::new(c.purl.unwrap_or_default()),
-                        license: Text::new(c.license.unwrap_or_default()),
-                    }));
-                    (Some(Text::new(summary.format)), count)
-                }
-                None => (None, 0),
-            };
-            SbomView {
+            let href = format!("/api/v1/artifacts/{artifact_id}/evidence/{}", sbom.digest);
+            let mut view = SbomView {
+                href,
                 digest: sbom.digest,
                 source: sbom.source.as_str().to_owned(),
-                format,
-                components: count,
+                format: None,
+                components: 0,
+                tools: Vec::new(),
+                serial: None,
+                created: None,
                 error: sbom.error.map(Text::new),
+            };
+            if let Some(summary) = sbom.summary {
+                // The count the SBOM gave (a report keeps at most 10,000 of them).
+                view.components = summary.component_count;
+                components.extend(summary.components.into_iter().map(|c| ComponentRow {
+                    name: Text::new(c.name),
+                    version: Text::new(c.version.unwrap_or_default()),
+                    purl: Text::new(c.purl.unwrap_or_default()),
+                    license: Text::new(c.license.unwrap_or_default()),
+                }));
+                view.format = Some(Text::new(summary.format));
+                view.tools = summary.tools.into_iter().map(Text::new).collect();
+                view.serial = summary.serial.map(Text::new);
+                view.created = summary.created.map(Text::new);
             }
+            view
         })
         .collect();
     Report {
@@ -842,7 +849,7 @@ mod tests {
             problems: vec!["SBOM has 2 components, at least 3 required".into()],
             ..empty("default")
         };
-        let r = report(stored(&minted));
+        let r = report(1, stored(&minted));
         assert_eq!(r.rule.as_str(), "default");
         assert_eq!(r.enforcement, "enforce");
         assert_eq!(
@@ -970,7 +977,7 @@ mod tests {
             }],
             ..empty("default")
         };
-        let r = report(stored(&minted));
+        let r = report(1, stored(&minted));
         let b = &r.signatures[0];
         assert_eq!(
             b.artifact_binding.as_ref().unwrap().as_str(),
@@ -1031,7 +1038,7 @@ mod tests {
             }],
             ..empty("override:legacy.tar.gz")
         };
-        let r = report(stored(&minted));
+        let r = report(1, stored(&minted));
         let b = &r.signatures[0];
         assert!(!b.ok && b.signer.is_none() && b.log_entries.is_empty());
         assert_eq!(
