@@ -24,15 +24,15 @@ use xxhash_rust::xxh3::Xxh3Default;
 use crate::archive::{
     ArchiveError, Artifact, ArtifactKind, BlobEntry, BlobSource, ConsistencyProof, Evidence,
     FORMAT_VERSION, FileEntry, LogSnapshot, MAX_SIGNATURES, Manifest, OtherDigests, PlannedBlob,
-    Publisher, RelativePath, Sha256Digest, TrustRepository, WriteOptions, sign_manifest,
-    write_archive,
+    Publisher, RelativePath, Sha256Digest, SignedPayload, TrustRepository, WriteOptions,
+    sign_manifest, write_archive,
 };
 pub use crate::progress::{NoProgress, Progress};
 
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::collect::{
     self, CollectError, CollectOptions, CollectedImage, EvidenceKind, ImagePlan, ImageRequest,
-    RegistryAccess,
+    PulledEvidence, RegistryAccess,
 };
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
 use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
@@ -260,7 +260,7 @@ pub fn create(
     let mut prehashed: HashMap<PathBuf, Hashed> = HashMap::new();
     for image in &images {
         let files = image.files.iter().map(|(_, f)| f);
-        for file in files.chain(image.evidence.iter().map(|e| &e.file)) {
+        for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
             match file.written {
                 Some(w) => {
                     prehashed.insert(
@@ -301,7 +301,7 @@ pub fn create(
     hashed.extend(prehashed);
     for image in &images {
         let files = image.files.iter().map(|(_, f)| f);
-        for file in files.chain(image.evidence.iter().map(|e| &e.file)) {
+        for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
             let found = hashed[&file.path].digest;
             if found != file.digest {
                 return Err(CreateError::Input {
@@ -359,15 +359,31 @@ pub fn create(
         };
         if let Some(image) = image {
             for e in &image.evidence {
-                let h = hashed[&e.file.path];
-                blobs.add_file(&h, &e.file.path);
-                let list = match e.kind {
-                    EvidenceKind::Bundle => &mut evidence.bundles,
-                    EvidenceKind::Attestation => &mut evidence.attestations,
-                    EvidenceKind::Sbom => &mut evidence.sboms,
+                for file in e.files() {
+                    blobs.add_file(&hashed[&file.path], &file.path);
+                }
+                let digest = hashed[&e.file.path].digest;
+                let list = match (e.kind, &e.payload) {
+                    (EvidenceKind::SignedPayload, Some(payload)) => {
+                        let signed = SignedPayload {
+                            bundle: digest,
+                            payload: hashed[&payload.path].digest,
+                        };
+                        if !evidence.signed_payloads.contains(&signed) {
+                            evidence.signed_payloads.push(signed);
+                        }
+                        continue;
+                    }
+                    // A signed payload always comes with its payload; without one it can
+                    // only be checked against the image (and fails preflight there).
+                    (EvidenceKind::Bundle | EvidenceKind::SignedPayload, _) => {
+                        &mut evidence.bundles
+                    }
+                    (EvidenceKind::Attestation, _) => &mut evidence.attestations,
+                    (EvidenceKind::Sbom, _) => &mut evidence.sboms,
                 };
-                if !list.contains(&h.digest) {
-                    list.push(h.digest);
+                if !list.contains(&digest) {
+                    list.push(digest);
                 }
             }
         }
@@ -570,8 +586,8 @@ fn failures(report: &CheckReport, images: &[CollectedImage], allow_unsigned: boo
                         .find(|e| blob == Some(e.file.digest.to_string().as_str()));
                     match origin {
                         Some(e) => format!(
-                            "{problem} (from referrer {} in {}/{})",
-                            e.referrer, plan.registry, plan.repository
+                            "{problem} (from {} in {}/{})",
+                            e.origin, plan.registry, plan.repository
                         ),
                         None => problem.clone(),
                     }
@@ -646,10 +662,7 @@ impl Blobs {
             .collect();
         let evidence: HashSet<Sha256Digest> = artifacts
             .iter()
-            .flat_map(|a| {
-                let e = &a.evidence;
-                e.bundles.iter().chain(&e.attestations).chain(&e.sboms)
-            })
+            .flat_map(|a| a.evidence.blobs())
             .copied()
             .collect();
         let rank = |d: &Sha256Digest| {

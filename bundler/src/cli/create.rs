@@ -319,8 +319,12 @@ fn print_image(image: &ImagePlan, planned: bool) {
                     EvidenceKind::Bundle => "bundle",
                     EvidenceKind::Attestation => "attestation",
                     EvidenceKind::Sbom => "sbom",
+                    EvidenceKind::SignedPayload => "signed-payload",
                 };
-                let mut line = format!("    {} {kind} {}", r.referrer, r.artifact_type);
+                let mut line = match &r.tag {
+                    Some(tag) => format!("    tag {tag} {kind} {}", r.artifact_type),
+                    None => format!("    {} {kind} {}", r.referrer, r.artifact_type),
+                };
                 if let Some(p) = &r.predicate_type {
                     line.push_str(&format!(" predicate {p}"));
                 }
@@ -331,7 +335,9 @@ fn print_image(image: &ImagePlan, planned: bool) {
             }
             (None, why) => format!(
                 "    {} ignored {}: {}",
-                r.referrer,
+                r.tag
+                    .as_ref()
+                    .map_or_else(|| r.referrer.to_string(), |t| format!("tag {t}")),
                 r.artifact_type,
                 why.as_deref().unwrap_or("")
             ),

@@ -15,6 +15,7 @@
 //! The public interface is:
 
 mod auth;
+mod cosign;
 mod error;
 mod image;
 mod reference;
@@ -31,6 +32,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use auth::default_auth_file;
+pub use cosign::{
+    BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, DSSE_ENVELOPE_MEDIA_TYPE,
+    LEGACY_BUNDLE_MEDIA_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE,
+    TIMESTAMP_ANNOTATION,
+};
 pub use error::{CollectError, Problem};
 pub use reference::{ImageReference, Pin};
 pub use referrers::{
@@ -149,14 +155,21 @@ pub struct PlannedBlob {
 /// A referrer and what it gives.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedReferrer {
-    /// The referrer manifest's digest.
+    /// The referrer manifest's digest (or the cosign legacy tag's manifest's).
     pub referrer: Sha256Digest,
-    /// Its artifact type.
+    /// The cosign legacy tag it was found under (`sha256-<hex>.sig` or `.att`), if it is
+    /// not a referrer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Its artifact type (a legacy layer's media type).
     pub artifact_type: String,
     /// Where its content goes (`None`: ignored).
     pub kind: Option<EvidenceKind>,
-    /// The bundle or SBOM blob.
+    /// The bundle or SBOM blob (for a legacy layer, the bundle made from it).
     pub blob: Option<Sha256Digest>,
+    /// The payload a signed-payload bundle signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Sha256Digest>,
     /// Its size.
     pub size: Option<u64>,
     /// The signer the bundle names, unverified (SAN and issuer, or key hint).
@@ -189,12 +202,23 @@ pub struct PulledFile {
 /// A piece of evidence pulled, and where it came from.
 #[derive(Debug, Clone)]
 pub struct PulledEvidence {
-    /// Bundle, attestation or SBOM.
+    /// Bundle, attestation, SBOM or signed payload.
     pub kind: EvidenceKind,
-    /// The file.
+    /// The file (for a signed payload, its bundle).
     pub file: PulledFile,
+    /// The payload a signed-payload bundle signs.
+    pub payload: Option<PulledFile>,
     /// The referrer manifest it came from.
     pub referrer: Sha256Digest,
+    /// Where it came from, for people: `referrer sha256:…`, or `tag sha256-<hex>.sig`.
+    pub origin: String,
+}
+
+impl PulledEvidence {
+    /// Its files: the evidence, and the payload it signs, if any.
+    pub fn files(&self) -> impl Iterator<Item = &PulledFile> {
+        std::iter::once(&self.file).chain(&self.payload)
+    }
 }
 
 /// A collected image: its layout's files and its evidence, on disk.
@@ -442,12 +466,15 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
                 blob,
                 signer,
                 predicate_type,
+                payload,
                 ..
             } => PlannedReferrer {
                 referrer: f.referrer,
+                tag: f.tag.clone(),
                 artifact_type: f.artifact_type.clone(),
                 kind: Some(*kind),
                 blob: Some(blob.digest),
+                payload: payload.as_ref().map(|p| p.digest),
                 size: Some(blob.size),
                 signer: signer.clone(),
                 predicate_type: predicate_type.clone(),
@@ -455,9 +482,11 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
             },
             Outcome::Ignored(why) => PlannedReferrer {
                 referrer: f.referrer,
+                tag: f.tag.clone(),
                 artifact_type: f.artifact_type.clone(),
                 kind: None,
                 blob: None,
+                payload: None,
                 size: None,
                 signer: None,
                 predicate_type: None,
@@ -466,9 +495,12 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         })
         .collect();
     let unsigned = request.local_bundles == 0
-        && !referrers
-            .iter()
-            .any(|r| r.kind == Some(EvidenceKind::Bundle));
+        && !referrers.iter().any(|r| {
+            matches!(
+                r.kind,
+                Some(EvidenceKind::Bundle | EvidenceKind::SignedPayload)
+            )
+        });
     let plan = ImagePlan {
         name: request.name.clone(),
         source: reference.to_string(),
@@ -529,6 +561,7 @@ fn pull(
             manifest,
             blob,
             bytes,
+            payload,
             ..
         } = &f.outcome
         else {
@@ -539,7 +572,20 @@ fn pull(
             Some(bytes) => keep(&mut written, &blob.digest, bytes)?,
             None => downloads.push(blob.clone()),
         }
-        evidence.push((*kind, blob.digest, f.referrer));
+        if let Some(payload) = payload {
+            keep(&mut written, &payload.digest, &payload.bytes)?;
+        }
+        let origin = match &f.tag {
+            Some(tag) => format!("tag {tag}"),
+            None => format!("referrer {}", f.referrer),
+        };
+        evidence.push((
+            *kind,
+            blob.digest,
+            payload.as_ref().map(|p| p.digest),
+            f.referrer,
+            origin,
+        ));
     }
     let mut seen = std::collections::BTreeSet::new();
     downloads.retain(|b| seen.insert(b.digest) && !store.holds(&b.digest, b.size));
@@ -625,10 +671,12 @@ fn pull(
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let evidence = evidence
         .into_iter()
-        .map(|(kind, digest, referrer)| PulledEvidence {
+        .map(|(kind, digest, payload, referrer, origin)| PulledEvidence {
             kind,
             file: file(&digest),
+            payload: payload.map(|d| file(&d)),
             referrer,
+            origin,
         })
         .collect();
     Ok(CollectedImage {

@@ -228,6 +228,16 @@ impl Manifest {
                     refer(&|| format!("{field}.evidence.{list}[{j}]"), digest)?;
                 }
             }
+            for (j, signed) in evidence.signed_payloads.iter().enumerate() {
+                refer(
+                    &|| format!("{field}.evidence.signed_payloads[{j}].bundle"),
+                    &signed.bundle,
+                )?;
+                refer(
+                    &|| format!("{field}.evidence.signed_payloads[{j}].payload"),
+                    &signed.payload,
+                )?;
+            }
         }
 
         if let Some((digest, _)) = blobs.iter().find(|(_, (_, seen))| !*seen) {
