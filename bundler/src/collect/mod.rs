@@ -6,7 +6,8 @@
 //!
 //! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
 //! moved meanwhile is an error); the manifest or index is walked down to every config and
-//! layer (`platforms` selects from an index); referrers give the evidence; blobs stream into
+//! layer (`platforms` selects from an index); referrers and cosign's legacy `.sig`/`.att`
+//! tags give the evidence; blobs stream into
 //! a content-addressed store (the `--cache` folder, or a work folder), each hashed as it
 //! arrives and kept only if it is what was asked for, several at a time. Nothing collected is
 //! trusted: `create` hashes what it packs and preflight verifies every bundle, as for local
@@ -437,7 +438,8 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         &request.platforms,
         &mut |d| puller.document(d),
     )?;
-    let (discovery, found) = referrers::discover(puller, &walked.digest)?;
+    let (discovery, mut found) = referrers::discover(puller, &walked.digest)?;
+    found.extend(cosign::discover(puller, &walked.digest)?);
     let held =
         |d: &Sha256Digest, size: u64| puller.store.as_ref().is_some_and(|s| s.holds(d, size));
     let mut blobs: Vec<PlannedBlob> = walked

@@ -106,19 +106,8 @@ pub(crate) trait Source {
     fn small_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, Problem>;
 }
 
-/// Lists `digest`'s referrers and sorts them into evidence, then adds what cosign's legacy
-/// tags hold (`sha256-<hex>.sig`, `.att`).
-pub(crate) fn discover(
-    source: &dyn Source,
-    digest: &Sha256Digest,
-) -> Result<(Discovery, Vec<Found>), Problem> {
-    let (discovery, mut found) = discover_referrers(source, digest)?;
-    found.extend(super::cosign::discover(source, digest)?);
-    Ok((discovery, found))
-}
-
 /// Lists `digest`'s referrers and sorts them into evidence.
-fn discover_referrers(
+pub(crate) fn discover(
     source: &dyn Source,
     digest: &Sha256Digest,
 ) -> Result<(Discovery, Vec<Found>), Problem> {
