@@ -801,3 +801,49 @@ fn sbom_format(bytes: &[u8]) -> Result<String, String> {
     }
     Err("neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON".into())
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod payload_tests {
+    use super::*;
+
+    fn payload(kind: &str, digest: &str) -> Vec<u8> {
+        serde_json::json!({
+            "critical": {
+                "identity": {"docker-reference": "registry.example/app"},
+                "image": {"docker-manifest-digest": digest},
+                "type": kind,
+            },
+            "optional": {"creator": "cosign"},
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_simple_signing_payload_binds_only_the_digest_it_names() {
+        let image = Sha256Digest::of(b"image");
+        assert_eq!(
+            payload_names(&payload(SIMPLE_SIGNING_TYPE, &image.to_string()), &image),
+            Ok(())
+        );
+        let other = Sha256Digest::of(b"other").to_string();
+        assert_eq!(
+            payload_names(&payload(SIMPLE_SIGNING_TYPE, &other), &image)
+                .unwrap_err()
+                .to_string(),
+            format!("signed payload names image {other}, not the artifact's digest {image}")
+        );
+        assert_eq!(
+            payload_names(
+                &payload("atomic container signature", &image.to_string()),
+                &image
+            ),
+            Err(PayloadError::Type("atomic container signature".into()))
+        );
+        assert!(matches!(
+            payload_names(b"{\"critical\":{}}", &image),
+            Err(PayloadError::Malformed(_))
+        ));
+    }
+}
