@@ -31,8 +31,8 @@ pub use crate::progress::{NoProgress, Progress};
 
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::collect::{
-    self, CollectError, CollectOptions, CollectedImage, EvidenceKind, ImagePlan, ImageRequest,
-    PulledEvidence, RegistryAccess,
+    self, CollectError, CollectOptions, CollectedImage, CollectedUrl, EvidenceKind, ImagePlan,
+    ImageRequest, PulledEvidence, RegistryAccess, UrlError, UrlRequest,
 };
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
 use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
@@ -65,6 +65,9 @@ pub enum CreateError {
     /// An image could not be collected from its registry.
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// A `url` source (or its bundle) could not be downloaded.
+    #[error(transparent)]
+    Download(#[from] UrlError),
     /// A trust repository did not verify at creation time.
     #[error("trust {name}: {source}")]
     Trust {
@@ -132,6 +135,8 @@ pub struct Created {
 pub struct DryRun {
     /// The images.
     pub images: Vec<ImagePlan>,
+    /// The `url` sources (not fetched by a dry run).
+    pub downloads: Vec<UrlRequest>,
     /// The local files the spec names, with their sizes.
     pub files: Vec<LocalInput>,
 }
@@ -182,7 +187,26 @@ pub fn dry_run(spec: &Spec, options: &CreateOptions) -> Result<DryRun, CreateErr
             }
         }
     }
-    Ok(DryRun { images, files })
+    Ok(DryRun {
+        images,
+        downloads: url_requests(spec),
+        files,
+    })
+}
+
+/// The spec's `url` sources, in spec order.
+fn url_requests(spec: &Spec) -> Vec<UrlRequest> {
+    spec.artifacts
+        .iter()
+        .filter_map(|a| {
+            a.url.as_ref().map(|url| UrlRequest {
+                name: a.resolved_name(),
+                url: url.clone(),
+                bundle_url: a.bundle_url.clone(),
+                sha256: a.pinned_sha256(),
+            })
+        })
+        .collect()
 }
 
 /// The spec's images, in spec order.
@@ -239,7 +263,8 @@ pub fn create(
     // 0. Images from registries, pulled (each blob checked as it arrives) into the cache or
     // a work folder beside the output, which goes when `create` ends.
     let requests = image_requests(spec);
-    let work = match requests.is_empty() {
+    let url_requests = url_requests(spec);
+    let work = match requests.is_empty() && url_requests.is_empty() {
         true => None,
         false => Some(pull_folder(&options.output)?),
     };
@@ -253,6 +278,17 @@ pub fn create(
         )?,
         None => Vec::new(),
     };
+    // `url` sources: each file hashed as it streams into the cache or work folder.
+    let downloads: Vec<CollectedUrl> = match &work {
+        Some(work) if !url_requests.is_empty() => collect::download_urls(
+            &url_requests,
+            &HttpClient::new(options.extra_ca_pem.as_deref())?,
+            options.collect.cache.as_deref(),
+            work.path(),
+            progress,
+        )?,
+        _ => Vec::new(),
+    };
 
     // 1. Every input file, hashed once (pulled blobs were hashed as they arrived; those
     // already held in the cache are hashed here like local files).
@@ -261,6 +297,23 @@ pub fn create(
     for image in &images {
         let files = image.files.iter().map(|(_, f)| f);
         for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
+            match file.written {
+                Some(w) => {
+                    prehashed.insert(
+                        file.path.clone(),
+                        Hashed {
+                            digest: file.digest,
+                            size: w.size,
+                            xxh3: w.xxh3,
+                        },
+                    );
+                }
+                None => inputs.push(file.path.clone()),
+            }
+        }
+    }
+    for d in &downloads {
+        for file in std::iter::once(&d.file).chain(&d.bundle) {
             match file.written {
                 Some(w) => {
                     prehashed.insert(
@@ -312,6 +365,18 @@ pub fn create(
         }
     }
 
+    for d in &downloads {
+        for file in std::iter::once(&d.file).chain(&d.bundle) {
+            let found = hashed[&file.path].digest;
+            if found != file.digest {
+                return Err(CreateError::Input {
+                    path: file.path.clone(),
+                    reason: format!("held as {} but hashes to {found}", file.digest),
+                });
+            }
+        }
+    }
+
     // 2. Trust data, verified now.
     let client = match (
         spec.trust.iter().any(|t| t.url.is_some()),
@@ -340,6 +405,7 @@ pub fn create(
     let mut artifacts = Vec::new();
     let mut layouts = layouts.into_iter();
     let mut pulled = images.iter();
+    let mut downloaded = downloads.iter();
     for a in &spec.artifacts {
         let mut evidence = Evidence::default();
         for (list, paths) in [
@@ -387,8 +453,43 @@ pub fn create(
                 }
             }
         }
+        let download = match a.url {
+            Some(_) => downloaded.next(),
+            None => None,
+        };
+        if let Some(bundle) = download.and_then(|d| d.bundle.as_ref()) {
+            let h = hashed[&bundle.path];
+            blobs.add_file(&h, &bundle.path);
+            if !evidence.bundles.contains(&h.digest) {
+                evidence.bundles.push(h.digest);
+            }
+        }
         let name = a.resolved_name();
-        let artifact = if let Some(image) = image {
+        let artifact = if let Some(download) = download {
+            let h = hashed[&download.file.path];
+            blobs.add_file(&h, &download.file.path);
+            let file_name = a.url_file_name().unwrap_or_default();
+            let path = RelativePath::new(&file_name).map_err(|reason| CreateError::Input {
+                path: download.file.path.clone(),
+                reason,
+            })?;
+            Artifact {
+                name,
+                kind: ArtifactKind::File,
+                digest: h.digest,
+                size: h.size,
+                media_type: a
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                files: vec![FileEntry {
+                    path,
+                    digest: h.digest,
+                }],
+                evidence,
+                other_digests: OtherDigests::default(),
+            }
+        } else if let Some(image) = image {
             let files: Vec<(RelativePath, PathBuf)> = image
                 .files
                 .iter()

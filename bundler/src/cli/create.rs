@@ -143,6 +143,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         }
         CreateError::Check(_) | CreateError::Trust { .. } => (EXIT_REJECTED, e.to_string()),
         CreateError::Collect(c) if rejected(&c.problem) => (EXIT_REJECTED, e.to_string()),
+        CreateError::Download(d) if rejected(&d.problem) => (EXIT_REJECTED, e.to_string()),
         _ => (EXIT_USAGE, e.to_string()),
     })?;
 
@@ -249,6 +250,16 @@ fn dry_run(args: &CreateArgs, spec: &Spec) -> Result<(), (u8, String)> {
     }
     for image in &found.images {
         print_image(image, true);
+    }
+    for d in &found.downloads {
+        let mut line = format!("download {}: {}", d.name, d.url);
+        if let Some(bundle) = &d.bundle_url {
+            line.push_str(&format!(", bundle {bundle}"));
+        }
+        if let Some(pin) = &d.sha256 {
+            line.push_str(&format!(", pinned {pin}"));
+        }
+        println!("{line}");
     }
     for input in &found.files {
         let size = input

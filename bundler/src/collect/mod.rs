@@ -1,8 +1,9 @@
 //! Collecting artifacts and their evidence straight from where they are published. Today:
-//! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`).
-//! npm, PyPI, GitHub release and plain `url` sources are to come as further `Source` kinds
-//! beside `image` (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…`
-//! shape: files on disk with their digests, evidence with where it came from.
+//! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`) and
+//! plain files over HTTPS with the bundle beside them (`url = …`, `download.rs`). npm, PyPI
+//! and GitHub release sources are to come as further kinds beside them (`[[artifact]]` in
+//! `bundle.toml`), each ending in the same `Collected…` shape: files on disk with their
+//! digests, evidence with where it came from.
 //!
 //! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
 //! moved meanwhile is an error); the manifest or index is walked down to every config and
@@ -17,6 +18,7 @@
 
 mod auth;
 mod cosign;
+mod download;
 mod error;
 mod image;
 mod reference;
@@ -38,6 +40,7 @@ pub use cosign::{
     LEGACY_BUNDLE_MEDIA_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE,
     TIMESTAMP_ANNOTATION,
 };
+pub use download::{CollectedUrl, Downloaded, MAX_URL_FILE, UrlError, UrlRequest, download_urls};
 pub use error::{CollectError, Problem};
 pub use reference::{ImageReference, Pin};
 pub use referrers::{

@@ -10,8 +10,8 @@ use std::process::{Command, Output};
 
 use airlock_tests::{
     BUNDLE_V03_MEDIA_TYPE, Instance, LogServer, OciLayout, OciManifest, Predicate, Provenance,
-    Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, SignOptions, TlsMaterial,
-    TufRepoBuilder, sha256, simple_signing_payload,
+    Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, SignOptions, StaticServer,
+    TlsMaterial, TufRepoBuilder, sha256, simple_signing_payload,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -1132,4 +1132,98 @@ fn a_tampered_legacy_cosign_signature_fails_create_naming_the_tag() {
         )
     );
     assert!(!f.path("app.airlock.tar.zst").exists());
+}
+
+/// A file and its bundle served over HTTPS by a loopback server with the kit's certificate:
+/// the server, the file's bytes, and the `[[artifact]]` table naming them (with `pin`).
+fn served_file(f: &mut Fixture, pin: Option<&str>) -> (StaticServer, Vec<u8>, String) {
+    let dir = f.path("downloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let content = vec![9u8; 200_000];
+    std::fs::write(dir.join("tool.tar.gz"), &content).unwrap();
+    let signed = f
+        .sigstore
+        .sign_blob(&content, &SignOptions::workload(IDENTITY, ISSUER))
+        .unwrap();
+    std::fs::write(dir.join("tool.tar.gz.sigstore.json"), &signed.json).unwrap();
+    let server = StaticServer::start_https(&dir, &f.tls).unwrap();
+    let base = server.url().to_owned();
+    let pin = pin.map_or_else(String::new, |p| format!("sha256 = \"{p}\"\n"));
+    let table = format!(
+        "\n[[artifact]]\nurl = \"{base}/tool.tar.gz\"\nbundle_url = \"{base}/tool.tar.gz.sigstore.json\"\n{pin}"
+    );
+    (server, content, table)
+}
+
+#[test]
+fn a_url_source_is_downloaded_with_its_bundle_into_the_cache_and_verifies() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let content_sha = sha256(&vec![9u8; 200_000]);
+    let pin = content_sha.trim_start_matches("sha256:").to_owned();
+    let (server, content, table) = served_file(&mut f, Some(&pin));
+    f.publish_log();
+    let spec = f.spec("tool", &table);
+    let cache = f.path("cache");
+
+    let out = f.create(&spec, "never.airlock.tar.zst", &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "download tool.tar.gz: {base}/tool.tar.gz, bundle {base}/tool.tar.gz.sigstore.json, pinned {content_sha}\n",
+            base = server.url()
+        )),
+        "{text}"
+    );
+
+    let out = f.create(
+        &spec,
+        "tool.airlock.tar.zst",
+        &["--cache", cache.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(cache.join("blobs/sha256").join(&pin).exists());
+    let manifest = f.inspect("tool.airlock.tar.zst");
+    let artifact = &manifest["artifacts"][0];
+    assert_eq!(artifact["name"], "tool.tar.gz");
+    assert_eq!(artifact["kind"], "file");
+    assert_eq!(artifact["digest"], content_sha.as_str());
+    assert_eq!(artifact["size"], content.len());
+    assert_eq!(artifact["files"][0]["path"], "tool.tar.gz");
+    assert_eq!(artifact["evidence"]["bundles"].as_array().unwrap().len(), 1);
+    let verified = f.verify("tool.airlock.tar.zst");
+    assert_eq!(verified.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(text.contains("passed    tool.tar.gz"), "{text}");
+}
+
+#[test]
+fn a_url_source_that_does_not_hash_to_its_pin_fails_create_naming_the_url() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let pin = "ab".repeat(32);
+    let (server, content, table) = served_file(&mut f, Some(&pin));
+    f.publish_log();
+    let spec = f.spec("tool", &table);
+    let out = f.create(&spec, "tool.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: download {}/tool.tar.gz: file sha256:{pin}: digest mismatch (expected sha256:{pin}, received {})",
+            server.url(),
+            sha256(&content)
+        )
+    );
+    assert!(!f.path("tool.airlock.tar.zst").exists());
 }
