@@ -376,7 +376,7 @@ impl Registry {
         repository: &str,
         subject: &str,
         suffix: &str,
-        layers: &[crate::CosignLayer],
+        layers: &[crate::cosign::CosignLayer],
     ) -> Result<String> {
         let config = self.put_blob(repository, EMPTY_CONFIG)?;
         let mut descriptors = Vec::new();
