@@ -4,7 +4,7 @@
 //! image passes with every piece of evidence the registry held. The same with the image signed
 //! the legacy cosign way (`sha256-<hex>.sig` and `.att` tags).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use airlock_appliance::pipeline::Verdict;
 use airlock_bundler::collect::CollectOptions;
@@ -22,6 +22,15 @@ const PASSWORD: &str = "correct horse";
 /// A site, a registry on loopback holding `release/tool:1.0`, its TLS material, and the image's
 /// manifest (with its bytes); `None` when the registry tools are not installed.
 fn site_with_image(seed: u64) -> Option<(Site, Registry, TlsMaterial, OciManifest, Vec<u8>)> {
+    let (site, registry, tls, manifest, bytes, _) = site_with_registry(seed)?;
+    Some((site, registry, tls, manifest, bytes))
+}
+
+/// As [`site_with_image`], with the path of `skopeo` to push more.
+#[allow(clippy::type_complexity)]
+fn site_with_registry(
+    seed: u64,
+) -> Option<(Site, Registry, TlsMaterial, OciManifest, Vec<u8>, PathBuf)> {
     let setup = "bash tests/setup-registry.sh";
     let outside = |p: &str| crate::outside::installed_tool(Path::new(p), setup);
     let (Some(binary), Some(htpasswd), Some(skopeo)) = (
@@ -63,7 +72,7 @@ fn site_with_image(seed: u64) -> Option<(Site, Registry, TlsMaterial, OciManifes
             .join(manifest.digest.trim_start_matches("sha256:")),
     )
     .unwrap();
-    Some((site, registry, tls, manifest, bytes))
+    Some((site, registry, tls, manifest, bytes, skopeo))
 }
 
 fn provenance() -> Predicate {
@@ -205,4 +214,73 @@ fn an_image_signed_the_legacy_cosign_way_passes_at_the_site() {
         "{report}"
     );
     assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+}
+
+/// Signs `manifest` in `repository` the legacy cosign way (`.sig` only).
+fn cosign_sign(site: &mut Site, registry: &Registry, repository: &str, manifest: &OciManifest) {
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let reference = format!("{}/{repository}", registry.host());
+    let payload = simple_signing_payload(&reference, &manifest.digest);
+    let signature = site.world.sigstore.cosign_sign(&payload, &opts).unwrap();
+    registry
+        .put_cosign_tag(repository, &manifest.digest, "sig", &[signature])
+        .unwrap();
+}
+
+#[test]
+fn a_legacy_signature_moved_to_another_image_fails_at_the_site_naming_both_digests() {
+    let Some((mut site, registry, tls, tool, _, skopeo)) = site_with_registry(831) else {
+        return;
+    };
+    let dir = site.dir.path().to_owned();
+    let (layout, other) = OciLayout::new(&dir.join("other"), &[b"another layer"]).unwrap();
+    registry
+        .push_layout(&skopeo, &layout.dir, "release/other:1.0")
+        .unwrap();
+    cosign_sign(&mut site, &registry, "release/tool", &tool);
+    cosign_sign(&mut site, &registry, "release/other", &other);
+    std::fs::write(dir.join("registry-ca.pem"), tls.ca_pem()).unwrap();
+    let tables = format!(
+        "\n[[artifact]]\nname = \"tool\"\nimage = \"{host}/release/tool:1.0\"\n\n[[artifact]]\nname = \"other\"\nimage = \"{host}/release/other:1.0\"\n\n[[registry]]\nhost = \"{host}\"\nca_file = {ca:?}\n",
+        host = registry.host(),
+        ca = dir.join("registry-ca.pem").display().to_string(),
+    );
+    let state = site.witness_state();
+    let archive = site
+        .world
+        .archive_tables(
+            "both",
+            1,
+            &tables,
+            Some(&state),
+            CollectOptions {
+                auth_file: Some(dir.join("auth.json")),
+                ..CollectOptions::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    // A publisher (or anyone re-signing the manifest) swaps the two images' signatures: each
+    // still verifies over its payload, which names the other image.
+    let swapped = site
+        .world
+        .repack(&archive, "swapped", |m| {
+            let first = std::mem::take(&mut m.artifacts[0].evidence.signed_payloads);
+            let second = std::mem::replace(&mut m.artifacts[1].evidence.signed_payloads, first);
+            m.artifacts[0].evidence.signed_payloads = second;
+        })
+        .unwrap();
+    let outcome = site.import(&swapped);
+    assert_eq!(outcome.artifacts.len(), 2, "{outcome:?}");
+    let judged = &outcome.artifacts[0];
+    assert_ne!(judged.verdict, Verdict::Passed, "{outcome:?}");
+    let report = site.report(judged.id);
+    assert_eq!(
+        report["signatures"][0]["error"],
+        format!(
+            "signed payload names image {}, not the artifact's digest {}",
+            other.digest, tool.digest
+        ),
+        "{report}"
+    );
 }
