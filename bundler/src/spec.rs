@@ -393,3 +393,58 @@ impl ArtifactSpec {
         })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn check(artifact: &str) -> Result<Spec, String> {
+        let text = format!("[publisher]\nname = \"p\"\n\n[[artifact]]\n{artifact}");
+        let spec: Spec = toml::from_str(&text).map_err(|e| e.to_string())?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    #[test]
+    fn a_url_source_is_https_names_a_file_and_alone_takes_bundle_url_and_sha256() {
+        let pin = "ab".repeat(32);
+        let spec = check(&format!(
+            "url = \"https://dl.example/v1/tool.tar.gz\"\nbundle_url = \"https://dl.example/v1/tool.tar.gz.sigstore.json\"\nsha256 = \"{pin}\"\n"
+        ))
+        .unwrap();
+        let a = &spec.artifacts[0];
+        assert_eq!(a.resolved_name(), "tool.tar.gz");
+        assert_eq!(a.pinned_sha256().unwrap().hex(), pin);
+
+        for (artifact, error) in [
+            (
+                "url = \"http://dl.example/tool\"\n".to_owned(),
+                "artifact 1: url http://dl.example/tool is not https://",
+            ),
+            (
+                "url = \"https://dl.example/tool\"\nbundle_url = \"http://dl.example/b\"\n"
+                    .to_owned(),
+                "artifact 1: bundle_url http://dl.example/b is not https://",
+            ),
+            (
+                "url = \"https://dl.example/dir/\"\n".to_owned(),
+                "artifact 1: url names no file (its path ends in /)",
+            ),
+            (
+                "url = \"https://dl.example/tool\"\nsha256 = \"AB\"\n".to_owned(),
+                "artifact 1: sha256 must be 64 lowercase hex digits",
+            ),
+            (
+                "file = \"tool\"\nsha256 = \"ab\"\n".to_owned(),
+                "artifact 1: bundle_url and sha256 need a url",
+            ),
+            (
+                "file = \"tool\"\nurl = \"https://dl.example/tool\"\n".to_owned(),
+                "artifact 1: give exactly one of file, oci_layout, image and url",
+            ),
+        ] {
+            assert_eq!(check(&artifact).unwrap_err(), error, "{artifact}");
+        }
+    }
+}
