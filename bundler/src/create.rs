@@ -127,6 +127,25 @@ pub struct Created {
     /// The images pulled from registries: what each tag resolved to, what was fetched and
     /// where each piece of evidence came from (the manifest has no field for it).
     pub images: Vec<ImagePlan>,
+    /// The `url` sources downloaded: where from, and what each file hashed to.
+    pub downloads: Vec<Downloaded>,
+}
+
+/// A `url` source as `create` downloaded it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Downloaded {
+    /// The artifact's name.
+    pub name: String,
+    /// The file's URL.
+    pub url: String,
+    /// Its bundle's URL.
+    pub bundle_url: Option<String>,
+    /// What the file hashed to.
+    pub digest: Sha256Digest,
+    /// Its bundle's digest.
+    pub bundle: Option<Sha256Digest>,
+    /// Bytes downloaded now (0 when the cache held the pinned file).
+    pub fetched_bytes: u64,
 }
 
 /// What `create --dry-run` finds: every image resolved, its blobs and referrers (with the
@@ -650,6 +669,17 @@ pub fn create(
         manifest,
         report,
         images: images.into_iter().map(|i| i.plan).collect(),
+        downloads: downloads
+            .iter()
+            .map(|d| Downloaded {
+                name: d.request.name.clone(),
+                url: d.request.url.to_string(),
+                bundle_url: d.request.bundle_url.as_ref().map(ToString::to_string),
+                digest: d.file.digest,
+                bundle: d.bundle.as_ref().map(|b| b.digest),
+                fetched_bytes: d.fetched_bytes,
+            })
+            .collect(),
     })
 }
 

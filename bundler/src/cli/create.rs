@@ -159,6 +159,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
             "blobs": m.blobs.len(),
             "bytes": m.total_blob_size(),
             "images": created.images,
+            "downloads": created.downloads,
             "preflight": created.report,
         });
         println!("{summary:#}");
@@ -168,6 +169,18 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         }
         for image in &created.images {
             print_image(image, false);
+        }
+        for d in &created.downloads {
+            eprintln!(
+                "download {}: {} is {} ({} bytes fetched){}",
+                d.name,
+                d.url,
+                d.digest,
+                d.fetched_bytes,
+                d.bundle_url
+                    .as_ref()
+                    .map_or_else(String::new, |b| format!(", bundle {b}"))
+            );
         }
         let failed = created
             .report

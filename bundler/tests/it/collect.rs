@@ -1184,10 +1184,25 @@ fn a_url_source_is_downloaded_with_its_bundle_into_the_cache_and_verifies() {
     let out = f.create(
         &spec,
         "tool.airlock.tar.zst",
-        &["--cache", cache.to_str().unwrap()],
+        &["--cache", cache.to_str().unwrap(), "--json"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(cache.join("blobs/sha256").join(&pin).exists());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let downloaded = &summary["downloads"][0];
+    assert_eq!(downloaded["url"], format!("{}/tool.tar.gz", server.url()));
+    assert_eq!(downloaded["digest"], content_sha.as_str());
+    assert_eq!(downloaded["fetched_bytes"], content.len());
+
+    // Pinned and in the cache: a second create fetches the file no more.
+    let out = f.create(
+        &spec,
+        "again.airlock.tar.zst",
+        &["--cache", cache.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["downloads"][0]["fetched_bytes"], 0);
     let manifest = f.inspect("tool.airlock.tar.zst");
     let artifact = &manifest["artifacts"][0];
     assert_eq!(artifact["name"], "tool.tar.gz");
