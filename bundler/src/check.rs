@@ -19,6 +19,99 @@ use crate::archive::{Artifact, Manifest, Sha256Digest, TrustRepository};
 /// Largest SBOM the check parses.
 pub const MAX_SBOM_SIZE: u64 = 64 << 20;
 
+/// Largest signed payload the check reads (cosign's simple-signing payloads are a few
+/// hundred bytes).
+pub const MAX_SIGNED_PAYLOAD: u64 = 64 << 10;
+
+/// The `critical.type` of a cosign simple-signing payload.
+pub const SIMPLE_SIGNING_TYPE: &str = "cosign container image signature";
+
+/// What a bundle in the manifest signs: the artifact itself (`evidence.bundles`,
+/// `evidence.attestations`), or a payload that names it (`evidence.signed_payloads`). Both
+/// checkers, the connected side's and the site's, verify a bundle against
+/// [`Signed::subject`] and then require [`Signed::names`], so they hold the same rule.
+#[derive(Debug, Clone, Copy)]
+pub enum Signed<'a> {
+    /// The artifact: its digests.
+    Artifact,
+    /// A cosign simple-signing payload's bytes.
+    Payload(&'a [u8]),
+}
+
+impl<'a> Signed<'a> {
+    /// What the bundle's signature (and log entry) must cover.
+    pub fn subject(&self, artifact: &Artifact) -> Subject<'a> {
+        match self {
+            Self::Artifact => Subject::Digests(artifact.verifier_digests()),
+            Self::Payload(bytes) => Subject::Bytes(bytes),
+        }
+    }
+
+    /// After the bundle verified: a payload must name the artifact.
+    pub fn names(&self, artifact: &Artifact) -> Result<(), PayloadError> {
+        match self {
+            Self::Artifact => Ok(()),
+            Self::Payload(bytes) => payload_names(bytes, &artifact.digest),
+        }
+    }
+}
+
+/// Why a signed payload does not bind its signature to the artifact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    /// It is not a simple-signing payload.
+    #[error("signed payload is not a cosign simple-signing payload: {0}")]
+    Malformed(String),
+    /// Its `critical.type` is another one.
+    #[error("signed payload's critical.type is {0:?}, not {SIMPLE_SIGNING_TYPE:?}")]
+    Type(String),
+    /// It names another image.
+    #[error("signed payload names image {named}, not the artifact's digest {artifact}")]
+    OtherImage {
+        /// `critical.image.docker-manifest-digest`.
+        named: String,
+        /// The artifact's digest.
+        artifact: Sha256Digest,
+    },
+}
+
+/// The part of a simple-signing payload that binds it to an image (`optional` and
+/// `critical.identity` are claims people read, not checked).
+#[derive(serde::Deserialize)]
+struct SimpleSigning {
+    critical: Critical,
+}
+
+#[derive(serde::Deserialize)]
+struct Critical {
+    image: CriticalImage,
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(serde::Deserialize)]
+struct CriticalImage {
+    #[serde(rename = "docker-manifest-digest")]
+    docker_manifest_digest: String,
+}
+
+/// Checks that a cosign simple-signing payload names `digest`: its `critical.type` is
+/// [`SIMPLE_SIGNING_TYPE`] and `critical.image.docker-manifest-digest` is exactly `digest`.
+pub fn payload_names(payload: &[u8], digest: &Sha256Digest) -> Result<(), PayloadError> {
+    let parsed: SimpleSigning =
+        serde_json::from_slice(payload).map_err(|e| PayloadError::Malformed(e.to_string()))?;
+    if parsed.critical.kind != SIMPLE_SIGNING_TYPE {
+        return Err(PayloadError::Type(parsed.critical.kind));
+    }
+    if parsed.critical.image.docker_manifest_digest != digest.to_string() {
+        return Err(PayloadError::OtherImage {
+            named: parsed.critical.image.docker_manifest_digest,
+            artifact: *digest,
+        });
+    }
+    Ok(())
+}
+
 /// Why the archive as a whole cannot be trusted (as opposed to one artifact failing).
 #[derive(Debug, thiserror::Error)]
 pub enum CheckError {
@@ -348,10 +441,7 @@ pub fn check_trust(
             reused.push(name.clone());
         }
     }
-    let has_bundles = manifest
-        .artifacts
-        .iter()
-        .any(|a| !a.evidence.bundles.is_empty() || !a.evidence.attestations.is_empty());
+    let has_bundles = manifest.artifacts.iter().any(|a| a.evidence.has_bundles());
     if has_bundles && verifiers.is_empty() {
         return Err(CheckError::NoTrust);
     }
@@ -523,14 +613,29 @@ fn check_artifact(
         ("bundle", &artifact.evidence.bundles),
         ("attestation", &artifact.evidence.attestations),
     ];
-    for (kind, digests) in lists {
-        for digest in digests {
-            let bytes =
-                read_blob(digest, MAX_BUNDLE_SIZE as u64).map_err(|reason| CheckError::Blob {
-                    digest: *digest,
-                    reason,
-                })?;
-            let outcome = check_bundle(&bytes, artifact, rule, verifiers, heads, witnessed)?;
+    let read = |digest: &Sha256Digest, limit: u64| {
+        read_blob(digest, limit).map_err(|reason| CheckError::Blob {
+            digest: *digest,
+            reason,
+        })
+    };
+    let mut payloads = Vec::new();
+    for s in &artifact.evidence.signed_payloads {
+        payloads.push((s.bundle, Some(read(&s.payload, MAX_SIGNED_PAYLOAD)?)));
+    }
+    let lists = lists.map(|(kind, digests)| {
+        let direct: Vec<(Sha256Digest, Option<Vec<u8>>)> =
+            digests.iter().map(|d| (*d, None)).collect();
+        (kind, direct)
+    });
+    for (kind, digests) in lists.into_iter().chain([("bundle", payloads)]) {
+        for (digest, payload) in &digests {
+            let bytes = read(digest, MAX_BUNDLE_SIZE as u64)?;
+            let what = match payload {
+                Some(payload) => Signed::Payload(payload),
+                None => Signed::Artifact,
+            };
+            let outcome = check_bundle(&bytes, artifact, what, rule, verifiers, heads, witnessed)?;
             match &outcome {
                 Ok(detail) => {
                     signed |= kind == "bundle";
@@ -590,6 +695,7 @@ fn check_artifact(
 fn check_bundle(
     bytes: &[u8],
     artifact: &Artifact,
+    signed: Signed<'_>,
     rule: &SignerRule,
     verifiers: &[Verifier],
     heads: &BTreeMap<String, Head>,
@@ -602,9 +708,11 @@ fn check_bundle(
     let mut first_error = None;
     for verifier in verifiers {
         for policy in &rule.signers {
-            let subject = Subject::Digests(artifact.verifier_digests());
-            match verifier.verify(&bundle, subject, policy) {
+            match verifier.verify(&bundle, signed.subject(artifact), policy) {
                 Ok(report) => {
+                    if let Err(e) = signed.names(artifact) {
+                        return Ok(Err(e.to_string()));
+                    }
                     for entry in &report.log_entries {
                         // A v0.1 promise (a verified signed entry timestamp, no inclusion
                         // proof) names no tree to witness; the report says so.
@@ -646,7 +754,13 @@ fn check_bundle(
                         Some(dsse) => {
                             format!("{} by {}", dsse.predicate_type, signer_line(&report))
                         }
-                        None => format!("signed by {}", signer_line(&report)),
+                        None => match signed {
+                            Signed::Artifact => format!("signed by {}", signer_line(&report)),
+                            Signed::Payload(_) => format!(
+                                "signed by {} (a simple-signing payload naming it)",
+                                signer_line(&report)
+                            ),
+                        },
                     };
                     return Ok(Ok(detail));
                 }
@@ -686,4 +800,50 @@ fn sbom_format(bytes: &[u8]) -> Result<String, String> {
         return Ok(format!("{version} with {packages} packages"));
     }
     Err("neither CycloneDX (bomFormat) nor SPDX (spdxVersion) JSON".into())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod payload_tests {
+    use super::*;
+
+    fn payload(kind: &str, digest: &str) -> Vec<u8> {
+        serde_json::json!({
+            "critical": {
+                "identity": {"docker-reference": "registry.example/app"},
+                "image": {"docker-manifest-digest": digest},
+                "type": kind,
+            },
+            "optional": {"creator": "cosign"},
+        })
+        .to_string()
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_simple_signing_payload_binds_only_the_digest_it_names() {
+        let image = Sha256Digest::of(b"image");
+        assert_eq!(
+            payload_names(&payload(SIMPLE_SIGNING_TYPE, &image.to_string()), &image),
+            Ok(())
+        );
+        let other = Sha256Digest::of(b"other").to_string();
+        assert_eq!(
+            payload_names(&payload(SIMPLE_SIGNING_TYPE, &other), &image)
+                .unwrap_err()
+                .to_string(),
+            format!("signed payload names image {other}, not the artifact's digest {image}")
+        );
+        assert_eq!(
+            payload_names(
+                &payload("atomic container signature", &image.to_string()),
+                &image
+            ),
+            Err(PayloadError::Type("atomic container signature".into()))
+        );
+        assert!(matches!(
+            payload_names(b"{\"critical\":{}}", &image),
+            Err(PayloadError::Malformed(_))
+        ));
+    }
 }

@@ -24,15 +24,15 @@ use xxhash_rust::xxh3::Xxh3Default;
 use crate::archive::{
     ArchiveError, Artifact, ArtifactKind, BlobEntry, BlobSource, ConsistencyProof, Evidence,
     FORMAT_VERSION, FileEntry, LogSnapshot, MAX_SIGNATURES, Manifest, OtherDigests, PlannedBlob,
-    Publisher, RelativePath, Sha256Digest, TrustRepository, WriteOptions, sign_manifest,
-    write_archive,
+    Publisher, RelativePath, Sha256Digest, SignedPayload, TrustRepository, WriteOptions,
+    sign_manifest, write_archive,
 };
 pub use crate::progress::{NoProgress, Progress};
 
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::collect::{
-    self, CollectError, CollectOptions, CollectedImage, EvidenceKind, ImagePlan, ImageRequest,
-    RegistryAccess,
+    self, CollectError, CollectOptions, CollectedImage, CollectedUrl, EvidenceKind, ImagePlan,
+    ImageRequest, PulledEvidence, RegistryAccess, UrlError, UrlRequest,
 };
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
 use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
@@ -65,6 +65,9 @@ pub enum CreateError {
     /// An image could not be collected from its registry.
     #[error(transparent)]
     Collect(#[from] CollectError),
+    /// A `url` source (or its bundle) could not be downloaded.
+    #[error(transparent)]
+    Download(#[from] UrlError),
     /// A trust repository did not verify at creation time.
     #[error("trust {name}: {source}")]
     Trust {
@@ -124,6 +127,25 @@ pub struct Created {
     /// The images pulled from registries: what each tag resolved to, what was fetched and
     /// where each piece of evidence came from (the manifest has no field for it).
     pub images: Vec<ImagePlan>,
+    /// The `url` sources downloaded: where from, and what each file hashed to.
+    pub downloads: Vec<Downloaded>,
+}
+
+/// A `url` source as `create` downloaded it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Downloaded {
+    /// The artifact's name.
+    pub name: String,
+    /// The file's URL.
+    pub url: String,
+    /// Its bundle's URL.
+    pub bundle_url: Option<String>,
+    /// What the file hashed to.
+    pub digest: Sha256Digest,
+    /// Its bundle's digest.
+    pub bundle: Option<Sha256Digest>,
+    /// Bytes downloaded now (0 when the cache held the pinned file).
+    pub fetched_bytes: u64,
 }
 
 /// What `create --dry-run` finds: every image resolved, its blobs and referrers (with the
@@ -132,6 +154,8 @@ pub struct Created {
 pub struct DryRun {
     /// The images.
     pub images: Vec<ImagePlan>,
+    /// The `url` sources (not fetched by a dry run).
+    pub downloads: Vec<UrlRequest>,
     /// The local files the spec names, with their sizes.
     pub files: Vec<LocalInput>,
 }
@@ -182,7 +206,26 @@ pub fn dry_run(spec: &Spec, options: &CreateOptions) -> Result<DryRun, CreateErr
             }
         }
     }
-    Ok(DryRun { images, files })
+    Ok(DryRun {
+        images,
+        downloads: url_requests(spec),
+        files,
+    })
+}
+
+/// The spec's `url` sources, in spec order.
+fn url_requests(spec: &Spec) -> Vec<UrlRequest> {
+    spec.artifacts
+        .iter()
+        .filter_map(|a| {
+            a.url.as_ref().map(|url| UrlRequest {
+                name: a.resolved_name(),
+                url: url.clone(),
+                bundle_url: a.bundle_url.clone(),
+                sha256: a.pinned_sha256(),
+            })
+        })
+        .collect()
 }
 
 /// The spec's images, in spec order.
@@ -239,7 +282,8 @@ pub fn create(
     // 0. Images from registries, pulled (each blob checked as it arrives) into the cache or
     // a work folder beside the output, which goes when `create` ends.
     let requests = image_requests(spec);
-    let work = match requests.is_empty() {
+    let url_requests = url_requests(spec);
+    let work = match requests.is_empty() && url_requests.is_empty() {
         true => None,
         false => Some(pull_folder(&options.output)?),
     };
@@ -253,6 +297,17 @@ pub fn create(
         )?,
         None => Vec::new(),
     };
+    // `url` sources: each file hashed as it streams into the cache or work folder.
+    let downloads: Vec<CollectedUrl> = match &work {
+        Some(work) if !url_requests.is_empty() => collect::download_urls(
+            &url_requests,
+            &HttpClient::new(options.extra_ca_pem.as_deref())?,
+            options.collect.cache.as_deref(),
+            work.path(),
+            progress,
+        )?,
+        _ => Vec::new(),
+    };
 
     // 1. Every input file, hashed once (pulled blobs were hashed as they arrived; those
     // already held in the cache are hashed here like local files).
@@ -260,7 +315,24 @@ pub fn create(
     let mut prehashed: HashMap<PathBuf, Hashed> = HashMap::new();
     for image in &images {
         let files = image.files.iter().map(|(_, f)| f);
-        for file in files.chain(image.evidence.iter().map(|e| &e.file)) {
+        for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
+            match file.written {
+                Some(w) => {
+                    prehashed.insert(
+                        file.path.clone(),
+                        Hashed {
+                            digest: file.digest,
+                            size: w.size,
+                            xxh3: w.xxh3,
+                        },
+                    );
+                }
+                None => inputs.push(file.path.clone()),
+            }
+        }
+    }
+    for d in &downloads {
+        for file in std::iter::once(&d.file).chain(&d.bundle) {
             match file.written {
                 Some(w) => {
                     prehashed.insert(
@@ -301,7 +373,19 @@ pub fn create(
     hashed.extend(prehashed);
     for image in &images {
         let files = image.files.iter().map(|(_, f)| f);
-        for file in files.chain(image.evidence.iter().map(|e| &e.file)) {
+        for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
+            let found = hashed[&file.path].digest;
+            if found != file.digest {
+                return Err(CreateError::Input {
+                    path: file.path.clone(),
+                    reason: format!("held as {} but hashes to {found}", file.digest),
+                });
+            }
+        }
+    }
+
+    for d in &downloads {
+        for file in std::iter::once(&d.file).chain(&d.bundle) {
             let found = hashed[&file.path].digest;
             if found != file.digest {
                 return Err(CreateError::Input {
@@ -340,6 +424,7 @@ pub fn create(
     let mut artifacts = Vec::new();
     let mut layouts = layouts.into_iter();
     let mut pulled = images.iter();
+    let mut downloaded = downloads.iter();
     for a in &spec.artifacts {
         let mut evidence = Evidence::default();
         for (list, paths) in [
@@ -359,20 +444,71 @@ pub fn create(
         };
         if let Some(image) = image {
             for e in &image.evidence {
-                let h = hashed[&e.file.path];
-                blobs.add_file(&h, &e.file.path);
-                let list = match e.kind {
-                    EvidenceKind::Bundle => &mut evidence.bundles,
-                    EvidenceKind::Attestation => &mut evidence.attestations,
-                    EvidenceKind::Sbom => &mut evidence.sboms,
+                for file in e.files() {
+                    blobs.add_file(&hashed[&file.path], &file.path);
+                }
+                let digest = hashed[&e.file.path].digest;
+                let list = match (e.kind, &e.payload) {
+                    (EvidenceKind::SignedPayload, Some(payload)) => {
+                        let signed = SignedPayload {
+                            bundle: digest,
+                            payload: hashed[&payload.path].digest,
+                        };
+                        if !evidence.signed_payloads.contains(&signed) {
+                            evidence.signed_payloads.push(signed);
+                        }
+                        continue;
+                    }
+                    // A signed payload always comes with its payload; without one it can
+                    // only be checked against the image (and fails preflight there).
+                    (EvidenceKind::Bundle | EvidenceKind::SignedPayload, _) => {
+                        &mut evidence.bundles
+                    }
+                    (EvidenceKind::Attestation, _) => &mut evidence.attestations,
+                    (EvidenceKind::Sbom, _) => &mut evidence.sboms,
                 };
-                if !list.contains(&h.digest) {
-                    list.push(h.digest);
+                if !list.contains(&digest) {
+                    list.push(digest);
                 }
             }
         }
+        let download = match a.url {
+            Some(_) => downloaded.next(),
+            None => None,
+        };
+        if let Some(bundle) = download.and_then(|d| d.bundle.as_ref()) {
+            let h = hashed[&bundle.path];
+            blobs.add_file(&h, &bundle.path);
+            if !evidence.bundles.contains(&h.digest) {
+                evidence.bundles.push(h.digest);
+            }
+        }
         let name = a.resolved_name();
-        let artifact = if let Some(image) = image {
+        let artifact = if let Some(download) = download {
+            let h = hashed[&download.file.path];
+            blobs.add_file(&h, &download.file.path);
+            let file_name = a.url_file_name().unwrap_or_default();
+            let path = RelativePath::new(&file_name).map_err(|reason| CreateError::Input {
+                path: download.file.path.clone(),
+                reason,
+            })?;
+            Artifact {
+                name,
+                kind: ArtifactKind::File,
+                digest: h.digest,
+                size: h.size,
+                media_type: a
+                    .media_type
+                    .clone()
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                files: vec![FileEntry {
+                    path,
+                    digest: h.digest,
+                }],
+                evidence,
+                other_digests: OtherDigests::default(),
+            }
+        } else if let Some(image) = image {
             let files: Vec<(RelativePath, PathBuf)> = image
                 .files
                 .iter()
@@ -533,6 +669,17 @@ pub fn create(
         manifest,
         report,
         images: images.into_iter().map(|i| i.plan).collect(),
+        downloads: downloads
+            .iter()
+            .map(|d| Downloaded {
+                name: d.request.name.clone(),
+                url: d.request.url.to_string(),
+                bundle_url: d.request.bundle_url.as_ref().map(ToString::to_string),
+                digest: d.file.digest,
+                bundle: d.bundle.as_ref().map(|b| b.digest),
+                fetched_bytes: d.fetched_bytes,
+            })
+            .collect(),
     })
 }
 
@@ -570,8 +717,8 @@ fn failures(report: &CheckReport, images: &[CollectedImage], allow_unsigned: boo
                         .find(|e| blob == Some(e.file.digest.to_string().as_str()));
                     match origin {
                         Some(e) => format!(
-                            "{problem} (from referrer {} in {}/{})",
-                            e.referrer, plan.registry, plan.repository
+                            "{problem} (from {} in {}/{})",
+                            e.origin, plan.registry, plan.repository
                         ),
                         None => problem.clone(),
                     }
@@ -646,10 +793,7 @@ impl Blobs {
             .collect();
         let evidence: HashSet<Sha256Digest> = artifacts
             .iter()
-            .flat_map(|a| {
-                let e = &a.evidence;
-                e.bundles.iter().chain(&e.attestations).chain(&e.sboms)
-            })
+            .flat_map(|a| a.evidence.blobs())
             .copied()
             .collect();
         let rank = |d: &Sha256Digest| {

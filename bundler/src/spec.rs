@@ -34,12 +34,17 @@
 //! platforms = ["linux/amd64"]   # optional: one platform of an index, or all (default)
 //! # evidence comes from the image's referrers; bundles/attestations/sboms may add files
 //!
+//! [[artifact]]
+//! url = "https://downloads.example/tool-1.2.3.tar.gz"              # a file over HTTPS
+//! bundle_url = "https://downloads.example/tool-1.2.3.tar.gz.sigstore.json"  # optional
+//! sha256 = "…"                  # optional: 64 hex digits the file must hash to
+//!
 //! [[registry]]                  # optional, per registry an image names
 //! host = "registry.example"
 //! ca_file = "certs/registry-ca.pem"   # an extra CA for its HTTPS
 //! ```
 //!
-//! npm, PyPI, GitHub release and `url` sources are to join `file`, `oci_layout` and `image`
+//! npm, PyPI and GitHub release sources are to join `file`, `oci_layout`, `image` and `url`
 //! as further source kinds of `[[artifact]]` (see `crate::collect`).
 
 use std::path::{Path, PathBuf};
@@ -146,6 +151,12 @@ pub struct ArtifactSpec {
     pub oci_layout: Option<PathBuf>,
     /// An image in a registry, pulled with its referrers as evidence.
     pub image: Option<ImageReference>,
+    /// A file downloaded over HTTPS.
+    pub url: Option<Url>,
+    /// The Sigstore bundle published beside `url` (HTTPS), its signature evidence.
+    pub bundle_url: Option<Url>,
+    /// The SHA-256 (64 lowercase hex digits) `url`'s file must have.
+    pub sha256: Option<String>,
     /// Platforms to take from an image index (`os/arch[/variant]`; default: all).
     #[serde(default)]
     pub platforms: Vec<String>,
@@ -264,10 +275,40 @@ impl Spec {
             }
         }
         for (i, a) in self.artifacts.iter().enumerate() {
-            let sources = [a.file.is_some(), a.oci_layout.is_some(), a.image.is_some()];
+            let sources = [
+                a.file.is_some(),
+                a.oci_layout.is_some(),
+                a.image.is_some(),
+                a.url.is_some(),
+            ];
             if sources.iter().filter(|s| **s).count() != 1 {
                 return Err(format!(
-                    "artifact {}: give exactly one of file, oci_layout and image",
+                    "artifact {}: give exactly one of file, oci_layout, image and url",
+                    i + 1
+                ));
+            }
+            if (a.bundle_url.is_some() || a.sha256.is_some()) && a.url.is_none() {
+                return Err(format!(
+                    "artifact {}: bundle_url and sha256 need a url",
+                    i + 1
+                ));
+            }
+            for (field, url) in [("url", &a.url), ("bundle_url", &a.bundle_url)] {
+                if let Some(url) = url
+                    && url.scheme() != "https"
+                {
+                    return Err(format!("artifact {}: {field} {url} is not https://", i + 1));
+                }
+            }
+            if a.url.is_some() && a.url_file_name().is_none() {
+                return Err(format!(
+                    "artifact {}: url names no file (its path ends in /)",
+                    i + 1
+                ));
+            }
+            if a.sha256.is_some() && a.pinned_sha256().is_none() {
+                return Err(format!(
+                    "artifact {}: sha256 must be 64 lowercase hex digits",
                     i + 1
                 ));
             }
@@ -310,10 +351,37 @@ fn valid_platform(platform: &str) -> bool {
 }
 
 impl ArtifactSpec {
-    /// The artifact's name: as given, else the image as written, or its file or folder name.
+    /// The `sha256` pin as a digest, if given and well formed.
+    pub fn pinned_sha256(&self) -> Option<crate::archive::Sha256Digest> {
+        let hex = self.sha256.as_deref()?;
+        if hex.len() != 64
+            || !hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
+            return None;
+        }
+        format!("sha256:{hex}").parse().ok()
+    }
+
+    /// The file name a `url` source is packed under: the URL path's last segment.
+    pub fn url_file_name(&self) -> Option<String> {
+        self.url
+            .as_ref()?
+            .path_segments()?
+            .next_back()
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    }
+
+    /// The artifact's name: as given, else the image as written, or its file or folder name
+    /// (a `url`'s last path segment).
     pub fn resolved_name(&self) -> String {
         if let (None, Some(image)) = (&self.name, &self.image) {
             return image.to_string();
+        }
+        if let (None, Some(name)) = (&self.name, self.url_file_name()) {
+            return name;
         }
         self.name.clone().unwrap_or_else(|| {
             self.file
@@ -323,5 +391,60 @@ impl ArtifactSpec {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn check(artifact: &str) -> Result<Spec, String> {
+        let text = format!("[publisher]\nname = \"p\"\n\n[[artifact]]\n{artifact}");
+        let spec: Spec = toml::from_str(&text).map_err(|e| e.to_string())?;
+        spec.check()?;
+        Ok(spec)
+    }
+
+    #[test]
+    fn a_url_source_is_https_names_a_file_and_alone_takes_bundle_url_and_sha256() {
+        let pin = "ab".repeat(32);
+        let spec = check(&format!(
+            "url = \"https://dl.example/v1/tool.tar.gz\"\nbundle_url = \"https://dl.example/v1/tool.tar.gz.sigstore.json\"\nsha256 = \"{pin}\"\n"
+        ))
+        .unwrap();
+        let a = &spec.artifacts[0];
+        assert_eq!(a.resolved_name(), "tool.tar.gz");
+        assert_eq!(a.pinned_sha256().unwrap().hex(), pin);
+
+        for (artifact, error) in [
+            (
+                "url = \"http://dl.example/tool\"\n".to_owned(),
+                "artifact 1: url http://dl.example/tool is not https://",
+            ),
+            (
+                "url = \"https://dl.example/tool\"\nbundle_url = \"http://dl.example/b\"\n"
+                    .to_owned(),
+                "artifact 1: bundle_url http://dl.example/b is not https://",
+            ),
+            (
+                "url = \"https://dl.example/dir/\"\n".to_owned(),
+                "artifact 1: url names no file (its path ends in /)",
+            ),
+            (
+                "url = \"https://dl.example/tool\"\nsha256 = \"AB\"\n".to_owned(),
+                "artifact 1: sha256 must be 64 lowercase hex digits",
+            ),
+            (
+                "file = \"tool\"\nsha256 = \"ab\"\n".to_owned(),
+                "artifact 1: bundle_url and sha256 need a url",
+            ),
+            (
+                "file = \"tool\"\nurl = \"https://dl.example/tool\"\n".to_owned(),
+                "artifact 1: give exactly one of file, oci_layout, image and url",
+            ),
+        ] {
+            assert_eq!(check(&artifact).unwrap_err(), error, "{artifact}");
+        }
     }
 }

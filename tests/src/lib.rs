@@ -30,6 +30,7 @@
 mod attest;
 mod ca;
 mod canonical;
+mod cosign;
 mod ct;
 mod error;
 mod instance;
@@ -48,6 +49,9 @@ mod x509;
 pub use attest::{IN_TOTO_PAYLOAD_TYPE, Package, Predicate, Provenance, STATEMENT_V1, pae};
 pub use ca::{Identity, OIDC_ISSUER_V1_OID, OIDC_ISSUER_V2_OID, SctMode};
 pub use canonical::canonical_json;
+pub use cosign::{
+    COSIGN_DSSE_MEDIA_TYPE, COSIGN_SIMPLE_SIGNING_MEDIA_TYPE, CosignLayer, simple_signing_payload,
+};
 pub use error::{KitError, Result};
 pub use instance::{
     BUNDLE_V03_MEDIA_TYPE, CertValidity, CheckpointMode, Instance, Knobs, LEAF_VALIDITY_SECS,

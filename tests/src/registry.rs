@@ -368,6 +368,39 @@ impl Registry {
         Ok(digest)
     }
 
+    /// Pushes cosign's legacy `.sig` or `.att` manifest for `subject` (`sha256:…`): its
+    /// layers with their annotations, under the tag `sha256-<hex>.<suffix>`. Returns the
+    /// manifest's digest.
+    pub fn put_cosign_tag(
+        &self,
+        repository: &str,
+        subject: &str,
+        suffix: &str,
+        layers: &[crate::cosign::CosignLayer],
+    ) -> Result<String> {
+        let config = self.put_blob(repository, EMPTY_CONFIG)?;
+        let mut descriptors = Vec::new();
+        for layer in layers {
+            let digest = self.put_blob(repository, &layer.content)?;
+            descriptors.push(serde_json::json!({
+                "mediaType": layer.media_type,
+                "digest": digest,
+                "size": layer.content.len(),
+                "annotations": layer.annotations,
+            }));
+        }
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": EMPTY_MEDIA_TYPE, "digest": config, "size": EMPTY_CONFIG.len()},
+            "layers": descriptors,
+        })
+        .to_string()
+        .into_bytes();
+        let tag = format!("{}.{suffix}", subject.replace(':', "-"));
+        self.put_manifest(repository, &tag, OCI_MANIFEST, &manifest)
+    }
+
     /// Adds a descriptor to `subject`'s referrers tag index (creating it).
     pub fn list_referrer(
         &self,

@@ -11,10 +11,9 @@ use std::sync::Arc;
 use airlock_bundler::archive::{
     Artifact, ArtifactKind, Manifest, Sha256Digest, blob_path, read_staged_blob,
 };
-use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE};
+use airlock_bundler::check::{Head, Linked, MAX_SBOM_SIZE, MAX_SIGNED_PAYLOAD, Signed};
 use airlock_trust_root::{
-    Artifact as Subject, Bundle, ClaimedSigner, InclusionEvidence, Report, SignerPolicy, Verifier,
-    VerifyError,
+    Bundle, ClaimedSigner, InclusionEvidence, Report, SignerPolicy, Verifier, VerifyError,
 };
 
 use super::{Rejection, oci};
@@ -125,18 +124,43 @@ pub(super) fn judge(ctx: &Context<'_>, position: usize, held: &Held) -> Result<J
 
     let mut signatures = Vec::new();
     for digest in &artifact.evidence.bundles {
-        signatures.push(check_bundle(ctx, held, artifact, digest, &allowed)?.0);
+        let direct = Signed::Artifact;
+        signatures.push(check_bundle(ctx, held, artifact, digest, direct, &allowed)?.0);
+    }
+    // Cosign's simple signing: the bundle signs a payload, which must name the artifact.
+    for signed in &artifact.evidence.signed_payloads {
+        let payload = ctx.read(held, &signed.payload, MAX_SIGNED_PAYLOAD);
+        let check = match &payload {
+            Ok(bytes) => {
+                let what = Signed::Payload(bytes);
+                check_bundle(ctx, held, artifact, &signed.bundle, what, &allowed)?.0
+            }
+            Err(e) => BundleCheck {
+                digest: signed.bundle.hex(),
+                ok: false,
+                signer: None,
+                report: None,
+                witnessed: Vec::new(),
+                error: Some(format!(
+                    "signed payload {}: {e}",
+                    short(&signed.payload.hex())
+                )),
+                seen: None,
+            },
+        };
+        signatures.push(check);
     }
     // The attestations' verified statements are read by the policy below; the report keeps
     // only its record of what verification showed.
     let (mut attestations, mut attestation_reports) = (Vec::new(), Vec::new());
     for digest in &artifact.evidence.attestations {
-        let (check, report) = check_bundle(ctx, held, artifact, digest, &allowed)?;
+        let direct = Signed::Artifact;
+        let (check, report) = check_bundle(ctx, held, artifact, digest, direct, &allowed)?;
         attestations.push(check);
         attestation_reports.push(report);
     }
 
-    if artifact.evidence.bundles.is_empty() {
+    if artifact.evidence.bundles.is_empty() && artifact.evidence.signed_payloads.is_empty() {
         problems.push("no Sigstore bundle signs it".to_owned());
     } else if !signatures.iter().any(|s| s.ok) {
         let first = signatures
@@ -265,6 +289,7 @@ fn check_bundle(
     held: &Held,
     artifact: &Artifact,
     digest: &Sha256Digest,
+    signed: Signed<'_>,
     allowed: &[&NamedSigner],
 ) -> Result<(BundleCheck, Option<Report>), Rejection> {
     let digest_hex = digest.hex();
@@ -296,12 +321,17 @@ fn check_bundle(
         ));
     }
     // The manifest declares the other digests its evidence names it by; the reader checks them.
-    let subject = Subject::Digests(artifact.verifier_digests());
+    // A signed payload is verified against its bytes, then must name the artifact (the
+    // connected side's checker holds the same rule).
+    let subject = signed.subject(artifact);
     let mut first_error = None;
     for verifier in ctx.verifiers {
         for signer in allowed {
             match verifier.verify(&bundle, subject, &signer.policy) {
                 Ok(report) => {
+                    if let Err(e) = signed.names(artifact) {
+                        return Ok(failed(e.to_string(), None));
+                    }
                     let check = BundleCheck {
                         digest: digest_hex.clone(),
                         ok: true,

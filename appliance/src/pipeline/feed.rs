@@ -533,10 +533,7 @@ fn distinct_evidence(manifest: &Manifest, position: usize) -> Vec<Sha256Digest> 
         layout.push(artifact.digest);
     }
     let mut seen = HashSet::new();
-    e.bundles
-        .iter()
-        .chain(&e.attestations)
-        .chain(&e.sboms)
+    e.blobs()
         .chain(&layout)
         .filter(|d| seen.insert(**d))
         .copied()

@@ -1,15 +1,17 @@
 //! End to end from a registry: an image pushed with `skopeo` to Debian's `docker-registry`
 //! (TLS, htpasswd), signed by the world's trusted pipeline with provenance and an SBOM as OCI
 //! 1.1 referrers, packed by `create` from `image = "…:tag"` alone, imported by the site: the
-//! image passes with every piece of evidence the registry held.
+//! image passes with every piece of evidence the registry held. The same with the image signed
+//! the legacy cosign way (`sha256-<hex>.sig` and `.att` tags).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use airlock_appliance::pipeline::Verdict;
 use airlock_bundler::collect::CollectOptions;
 use airlock_tests::{
-    BUILDER_ID, BUNDLE_V03_MEDIA_TYPE, ISSUER, OciLayout, Predicate, Provenance, Registry,
-    RegistryAuth, RegistryOptions, SOURCE_URI, SignOptions, TRUSTED_IDENTITY, TlsMaterial,
+    BUILDER_ID, BUNDLE_V03_MEDIA_TYPE, ISSUER, OciLayout, OciManifest, Predicate, Provenance,
+    Registry, RegistryAuth, RegistryOptions, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
+    TlsMaterial, simple_signing_payload,
 };
 
 use crate::site::Site;
@@ -17,8 +19,18 @@ use crate::site::Site;
 const USER: &str = "release-bot";
 const PASSWORD: &str = "correct horse";
 
-#[test]
-fn an_image_collected_from_a_registry_with_its_referrers_passes_at_the_site() {
+/// A site, a registry on loopback holding `release/tool:1.0`, its TLS material, and the image's
+/// manifest (with its bytes); `None` when the registry tools are not installed.
+fn site_with_image(seed: u64) -> Option<(Site, Registry, TlsMaterial, OciManifest, Vec<u8>)> {
+    let (site, registry, tls, manifest, bytes, _) = site_with_registry(seed)?;
+    Some((site, registry, tls, manifest, bytes))
+}
+
+/// As [`site_with_image`], with the path of `skopeo` to push more.
+#[allow(clippy::type_complexity)]
+fn site_with_registry(
+    seed: u64,
+) -> Option<(Site, Registry, TlsMaterial, OciManifest, Vec<u8>, PathBuf)> {
     let setup = "bash tests/setup-registry.sh";
     let outside = |p: &str| crate::outside::installed_tool(Path::new(p), setup);
     let (Some(binary), Some(htpasswd), Some(skopeo)) = (
@@ -26,12 +38,12 @@ fn an_image_collected_from_a_registry_with_its_referrers_passes_at_the_site() {
         outside("/usr/bin/htpasswd"),
         outside("/usr/bin/skopeo"),
     ) else {
-        return;
+        return None;
     };
-    let mut site = Site::new(811);
+    let site = Site::new(seed);
     let dir = site.dir.path().to_owned();
     let now = chrono::Utc::now().timestamp();
-    let tls = TlsMaterial::new(812, now - 3600, now + 3600).unwrap();
+    let tls = TlsMaterial::new(seed + 1, now - 3600, now + 3600).unwrap();
     let registry = Registry::start(&RegistryOptions {
         binary: &binary,
         htpasswd: &htpasswd,
@@ -60,42 +72,34 @@ fn an_image_collected_from_a_registry_with_its_referrers_passes_at_the_site() {
             .join(manifest.digest.trim_start_matches("sha256:")),
     )
     .unwrap();
-    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
-    let signature = site.world.sigstore.sign_blob(&bytes, &opts).unwrap();
-    let provenance = site
-        .world
-        .sigstore
-        .attest(
-            "release/tool",
-            hex::decode(manifest.digest.trim_start_matches("sha256:"))
-                .unwrap()
-                .try_into()
-                .unwrap(),
-            &Predicate::SlsaV1(Provenance {
-                builder_id: BUILDER_ID.into(),
-                build_type: "https://ci.example.internal/build/v1".into(),
-                source_uri: SOURCE_URI.into(),
-                source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
-            }),
-            &opts,
-        )
-        .unwrap();
-    let sbom = br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"zlib","version":"1.3.1"}]}"#;
-    for (artifact_type, content) in [
-        (BUNDLE_V03_MEDIA_TYPE, &signature.json[..]),
-        (BUNDLE_V03_MEDIA_TYPE, &provenance.json[..]),
-        ("application/vnd.cyclonedx+json", &sbom[..]),
-    ] {
-        registry
-            .attach(
-                "release/tool",
-                &manifest.digest,
-                manifest.size,
-                artifact_type,
-                content,
-            )
-            .unwrap();
-    }
+    Some((site, registry, tls, manifest, bytes, skopeo))
+}
+
+fn provenance() -> Predicate {
+    Predicate::SlsaV1(Provenance {
+        builder_id: BUILDER_ID.into(),
+        build_type: "https://ci.example.internal/build/v1".into(),
+        source_uri: SOURCE_URI.into(),
+        source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
+    })
+}
+
+fn digest_bytes(manifest: &OciManifest) -> [u8; 32] {
+    hex::decode(manifest.digest.trim_start_matches("sha256:"))
+        .unwrap()
+        .try_into()
+        .unwrap()
+}
+
+/// Packs `release/tool:1.0` from the registry alone and imports it: the one artifact's
+/// outcome, and its report.
+fn collect_and_import(
+    site: &mut Site,
+    registry: &Registry,
+    tls: &TlsMaterial,
+    manifest: &OciManifest,
+) -> serde_json::Value {
+    let dir = site.dir.path().to_owned();
     std::fs::write(dir.join("registry-ca.pem"), tls.ca_pem()).unwrap();
     let tables = format!(
         "\n[[artifact]]\nname = \"tool\"\nimage = \"{host}/release/tool:1.0\"\n\n[[registry]]\nhost = \"{host}\"\nca_file = {ca:?}\n",
@@ -123,15 +127,6 @@ fn an_image_collected_from_a_registry_with_its_referrers_passes_at_the_site() {
     assert_eq!(outcome.artifacts.len(), 1, "{outcome:?}");
     let tool = &outcome.artifacts[0];
     assert_eq!(tool.verdict, Verdict::Passed, "{outcome:?}");
-    let report = site.report(tool.id);
-    assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
-    assert_eq!(report["attestations"].as_array().unwrap().len(), 1);
-    assert_eq!(report["sboms"].as_array().unwrap().len(), 1);
-    assert!(
-        report["provenance"].to_string().contains(BUILDER_ID),
-        "{report}"
-    );
-    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
     let rows = site.artifacts(outcome.import_id);
     assert_eq!(
         rows[0].kind,
@@ -141,5 +136,151 @@ fn an_image_collected_from_a_registry_with_its_referrers_passes_at_the_site() {
         manifest.digest.ends_with(&rows[0].digest),
         "{}",
         rows[0].digest
+    );
+    site.report(tool.id)
+}
+
+#[test]
+fn an_image_collected_from_a_registry_with_its_referrers_passes_at_the_site() {
+    let Some((mut site, registry, tls, manifest, bytes)) = site_with_image(811) else {
+        return;
+    };
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let signature = site.world.sigstore.sign_blob(&bytes, &opts).unwrap();
+    let provenance = site
+        .world
+        .sigstore
+        .attest(
+            "release/tool",
+            digest_bytes(&manifest),
+            &provenance(),
+            &opts,
+        )
+        .unwrap();
+    let sbom = br#"{"bomFormat":"CycloneDX","specVersion":"1.5","components":[{"type":"library","name":"zlib","version":"1.3.1"}]}"#;
+    for (artifact_type, content) in [
+        (BUNDLE_V03_MEDIA_TYPE, &signature.json[..]),
+        (BUNDLE_V03_MEDIA_TYPE, &provenance.json[..]),
+        ("application/vnd.cyclonedx+json", &sbom[..]),
+    ] {
+        registry
+            .attach(
+                "release/tool",
+                &manifest.digest,
+                manifest.size,
+                artifact_type,
+                content,
+            )
+            .unwrap();
+    }
+    let report = collect_and_import(&mut site, &registry, &tls, &manifest);
+    assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
+    assert_eq!(report["attestations"].as_array().unwrap().len(), 1);
+    assert_eq!(report["sboms"].as_array().unwrap().len(), 1);
+    assert!(
+        report["provenance"].to_string().contains(BUILDER_ID),
+        "{report}"
+    );
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+}
+
+#[test]
+fn an_image_signed_the_legacy_cosign_way_passes_at_the_site() {
+    let Some((mut site, registry, tls, manifest, _)) = site_with_image(821) else {
+        return;
+    };
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let reference = format!("{}/release/tool", registry.host());
+    let payload = simple_signing_payload(&reference, &manifest.digest);
+    let signature = site.world.sigstore.cosign_sign(&payload, &opts).unwrap();
+    let attestation = site
+        .world
+        .sigstore
+        .cosign_attest(&reference, digest_bytes(&manifest), &provenance(), &opts)
+        .unwrap();
+    registry
+        .put_cosign_tag("release/tool", &manifest.digest, "sig", &[signature])
+        .unwrap();
+    registry
+        .put_cosign_tag("release/tool", &manifest.digest, "att", &[attestation])
+        .unwrap();
+    let report = collect_and_import(&mut site, &registry, &tls, &manifest);
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 1, "{report}");
+    assert_eq!(signatures[0]["ok"], true, "{report}");
+    assert_eq!(report["attestations"].as_array().unwrap().len(), 1);
+    assert!(
+        report["provenance"].to_string().contains(BUILDER_ID),
+        "{report}"
+    );
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+}
+
+/// Signs `manifest` in `repository` the legacy cosign way (`.sig` only).
+fn cosign_sign(site: &mut Site, registry: &Registry, repository: &str, manifest: &OciManifest) {
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let reference = format!("{}/{repository}", registry.host());
+    let payload = simple_signing_payload(&reference, &manifest.digest);
+    let signature = site.world.sigstore.cosign_sign(&payload, &opts).unwrap();
+    registry
+        .put_cosign_tag(repository, &manifest.digest, "sig", &[signature])
+        .unwrap();
+}
+
+#[test]
+fn a_legacy_signature_moved_to_another_image_fails_at_the_site_naming_both_digests() {
+    let Some((mut site, registry, tls, tool, _, skopeo)) = site_with_registry(831) else {
+        return;
+    };
+    let dir = site.dir.path().to_owned();
+    let (layout, other) = OciLayout::new(&dir.join("other"), &[b"another layer"]).unwrap();
+    registry
+        .push_layout(&skopeo, &layout.dir, "release/other:1.0")
+        .unwrap();
+    cosign_sign(&mut site, &registry, "release/tool", &tool);
+    cosign_sign(&mut site, &registry, "release/other", &other);
+    std::fs::write(dir.join("registry-ca.pem"), tls.ca_pem()).unwrap();
+    let tables = format!(
+        "\n[[artifact]]\nname = \"tool\"\nimage = \"{host}/release/tool:1.0\"\n\n[[artifact]]\nname = \"other\"\nimage = \"{host}/release/other:1.0\"\n\n[[registry]]\nhost = \"{host}\"\nca_file = {ca:?}\n",
+        host = registry.host(),
+        ca = dir.join("registry-ca.pem").display().to_string(),
+    );
+    let state = site.witness_state();
+    let archive = site
+        .world
+        .archive_tables(
+            "both",
+            1,
+            &tables,
+            Some(&state),
+            CollectOptions {
+                auth_file: Some(dir.join("auth.json")),
+                ..CollectOptions::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+    // A publisher (or anyone re-signing the manifest) swaps the two images' signatures: each
+    // still verifies over its payload, which names the other image.
+    let swapped = site
+        .world
+        .repack(&archive, "swapped", |m| {
+            let first = std::mem::take(&mut m.artifacts[0].evidence.signed_payloads);
+            let second = std::mem::replace(&mut m.artifacts[1].evidence.signed_payloads, first);
+            m.artifacts[0].evidence.signed_payloads = second;
+        })
+        .unwrap();
+    let outcome = site.import(&swapped);
+    assert_eq!(outcome.artifacts.len(), 2, "{outcome:?}");
+    let judged = &outcome.artifacts[0];
+    assert_ne!(judged.verdict, Verdict::Passed, "{outcome:?}");
+    let report = site.report(judged.id);
+    assert_eq!(
+        report["signatures"][0]["error"],
+        format!(
+            "signed payload names image {}, not the artifact's digest {}",
+            other.digest, tool.digest
+        ),
+        "{report}"
     );
 }

@@ -18,7 +18,7 @@ pub use error::ArchiveError;
 pub use manifest::{
     Artifact, ArtifactKind, BlobEntry, ConsistencyProof, Evidence, FORMAT_VERSION, FileEntry,
     LogSnapshot, MANIFEST_PAYLOAD_TYPE, MAX_SEQUENCE, Manifest, ManifestError, OtherDigests,
-    Publisher, RelativePath, TrustRepository,
+    Publisher, RelativePath, SignedPayload, TrustRepository,
 };
 pub use parts::{ArchiveParts, MAX_PARTS, PartReader, part_path};
 pub use reader::{

@@ -143,6 +143,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         }
         CreateError::Check(_) | CreateError::Trust { .. } => (EXIT_REJECTED, e.to_string()),
         CreateError::Collect(c) if rejected(&c.problem) => (EXIT_REJECTED, e.to_string()),
+        CreateError::Download(d) if rejected(&d.problem) => (EXIT_REJECTED, e.to_string()),
         _ => (EXIT_USAGE, e.to_string()),
     })?;
 
@@ -158,6 +159,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
             "blobs": m.blobs.len(),
             "bytes": m.total_blob_size(),
             "images": created.images,
+            "downloads": created.downloads,
             "preflight": created.report,
         });
         println!("{summary:#}");
@@ -167,6 +169,18 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         }
         for image in &created.images {
             print_image(image, false);
+        }
+        for d in &created.downloads {
+            eprintln!(
+                "download {}: {} is {} ({} bytes fetched){}",
+                d.name,
+                d.url,
+                d.digest,
+                d.fetched_bytes,
+                d.bundle_url
+                    .as_ref()
+                    .map_or_else(String::new, |b| format!(", bundle {b}"))
+            );
         }
         let failed = created
             .report
@@ -250,6 +264,16 @@ fn dry_run(args: &CreateArgs, spec: &Spec) -> Result<(), (u8, String)> {
     for image in &found.images {
         print_image(image, true);
     }
+    for d in &found.downloads {
+        let mut line = format!("download {}: {}", d.name, d.url);
+        if let Some(bundle) = &d.bundle_url {
+            line.push_str(&format!(", bundle {bundle}"));
+        }
+        if let Some(pin) = &d.sha256 {
+            line.push_str(&format!(", pinned {pin}"));
+        }
+        println!("{line}");
+    }
     for input in &found.files {
         let size = input
             .size
@@ -319,8 +343,12 @@ fn print_image(image: &ImagePlan, planned: bool) {
                     EvidenceKind::Bundle => "bundle",
                     EvidenceKind::Attestation => "attestation",
                     EvidenceKind::Sbom => "sbom",
+                    EvidenceKind::SignedPayload => "signed-payload",
                 };
-                let mut line = format!("    {} {kind} {}", r.referrer, r.artifact_type);
+                let mut line = match &r.tag {
+                    Some(tag) => format!("    tag {tag} {kind} {}", r.artifact_type),
+                    None => format!("    {} {kind} {}", r.referrer, r.artifact_type),
+                };
                 if let Some(p) = &r.predicate_type {
                     line.push_str(&format!(" predicate {p}"));
                 }
@@ -331,7 +359,9 @@ fn print_image(image: &ImagePlan, planned: bool) {
             }
             (None, why) => format!(
                 "    {} ignored {}: {}",
-                r.referrer,
+                r.tag
+                    .as_ref()
+                    .map_or_else(|| r.referrer.to_string(), |t| format!("tag {t}")),
                 r.artifact_type,
                 why.as_deref().unwrap_or("")
             ),

@@ -91,7 +91,7 @@ pub(crate) fn run(args: InspectArgs) -> ExitCode {
             a.name,
             a.digest,
             a.size,
-            a.evidence.bundles.len(),
+            a.evidence.bundles.len() + a.evidence.signed_payloads.len(),
             a.evidence.attestations.len(),
             a.evidence.sboms.len()
         );

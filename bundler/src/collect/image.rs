@@ -36,6 +36,9 @@ pub(crate) struct Descriptor {
     pub(crate) platform: Option<Platform>,
     #[serde(default)]
     pub(crate) artifact_type: Option<String>,
+    /// Its annotations (cosign's legacy layers carry their signature material here).
+    #[serde(default)]
+    pub(crate) annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// A descriptor's platform.

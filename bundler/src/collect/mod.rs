@@ -1,12 +1,14 @@
 //! Collecting artifacts and their evidence straight from where they are published. Today:
-//! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`).
-//! npm, PyPI, GitHub release and plain `url` sources are to come as further `Source` kinds
-//! beside `image` (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…`
-//! shape: files on disk with their digests, evidence with where it came from.
+//! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`) and
+//! plain files over HTTPS with the bundle beside them (`url = …`, `download.rs`). npm, PyPI
+//! and GitHub release sources are to come as further kinds beside them (`[[artifact]]` in
+//! `bundle.toml`), each ending in the same `Collected…` shape: files on disk with their
+//! digests, evidence with where it came from.
 //!
 //! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
 //! moved meanwhile is an error); the manifest or index is walked down to every config and
-//! layer (`platforms` selects from an index); referrers give the evidence; blobs stream into
+//! layer (`platforms` selects from an index); referrers and cosign's legacy `.sig`/`.att`
+//! tags give the evidence; blobs stream into
 //! a content-addressed store (the `--cache` folder, or a work folder), each hashed as it
 //! arrives and kept only if it is what was asked for, several at a time. Nothing collected is
 //! trusted: `create` hashes what it packs and preflight verifies every bundle, as for local
@@ -15,6 +17,8 @@
 //! The public interface is:
 
 mod auth;
+mod cosign;
+mod download;
 mod error;
 mod image;
 mod reference;
@@ -31,6 +35,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 pub use auth::default_auth_file;
+pub use cosign::{
+    BUNDLE_ANNOTATION, CERTIFICATE_ANNOTATION, CHAIN_ANNOTATION, DSSE_ENVELOPE_MEDIA_TYPE,
+    LEGACY_BUNDLE_MEDIA_TYPE, SIGNATURE_ANNOTATION, SIMPLE_SIGNING_MEDIA_TYPE,
+    TIMESTAMP_ANNOTATION,
+};
+pub use download::{CollectedUrl, Downloaded, MAX_URL_FILE, UrlError, UrlRequest, download_urls};
 pub use error::{CollectError, Problem};
 pub use reference::{ImageReference, Pin};
 pub use referrers::{
@@ -149,14 +159,21 @@ pub struct PlannedBlob {
 /// A referrer and what it gives.
 #[derive(Debug, Clone, Serialize)]
 pub struct PlannedReferrer {
-    /// The referrer manifest's digest.
+    /// The referrer manifest's digest (or the cosign legacy tag's manifest's).
     pub referrer: Sha256Digest,
-    /// Its artifact type.
+    /// The cosign legacy tag it was found under (`sha256-<hex>.sig` or `.att`), if it is
+    /// not a referrer.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tag: Option<String>,
+    /// Its artifact type (a legacy layer's media type).
     pub artifact_type: String,
     /// Where its content goes (`None`: ignored).
     pub kind: Option<EvidenceKind>,
-    /// The bundle or SBOM blob.
+    /// The bundle or SBOM blob (for a legacy layer, the bundle made from it).
     pub blob: Option<Sha256Digest>,
+    /// The payload a signed-payload bundle signs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Sha256Digest>,
     /// Its size.
     pub size: Option<u64>,
     /// The signer the bundle names, unverified (SAN and issuer, or key hint).
@@ -189,12 +206,23 @@ pub struct PulledFile {
 /// A piece of evidence pulled, and where it came from.
 #[derive(Debug, Clone)]
 pub struct PulledEvidence {
-    /// Bundle, attestation or SBOM.
+    /// Bundle, attestation, SBOM or signed payload.
     pub kind: EvidenceKind,
-    /// The file.
+    /// The file (for a signed payload, its bundle).
     pub file: PulledFile,
+    /// The payload a signed-payload bundle signs.
+    pub payload: Option<PulledFile>,
     /// The referrer manifest it came from.
     pub referrer: Sha256Digest,
+    /// Where it came from, for people: `referrer sha256:…`, or `tag sha256-<hex>.sig`.
+    pub origin: String,
+}
+
+impl PulledEvidence {
+    /// Its files: the evidence, and the payload it signs, if any.
+    pub fn files(&self) -> impl Iterator<Item = &PulledFile> {
+        std::iter::once(&self.file).chain(&self.payload)
+    }
 }
 
 /// A collected image: its layout's files and its evidence, on disk.
@@ -413,7 +441,8 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         &request.platforms,
         &mut |d| puller.document(d),
     )?;
-    let (discovery, found) = referrers::discover(puller, &walked.digest)?;
+    let (discovery, mut found) = referrers::discover(puller, &walked.digest)?;
+    found.extend(cosign::discover(puller, &walked.digest)?);
     let held =
         |d: &Sha256Digest, size: u64| puller.store.as_ref().is_some_and(|s| s.holds(d, size));
     let mut blobs: Vec<PlannedBlob> = walked
@@ -442,12 +471,15 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
                 blob,
                 signer,
                 predicate_type,
+                payload,
                 ..
             } => PlannedReferrer {
                 referrer: f.referrer,
+                tag: f.tag.clone(),
                 artifact_type: f.artifact_type.clone(),
                 kind: Some(*kind),
                 blob: Some(blob.digest),
+                payload: payload.as_ref().map(|p| p.digest),
                 size: Some(blob.size),
                 signer: signer.clone(),
                 predicate_type: predicate_type.clone(),
@@ -455,9 +487,11 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
             },
             Outcome::Ignored(why) => PlannedReferrer {
                 referrer: f.referrer,
+                tag: f.tag.clone(),
                 artifact_type: f.artifact_type.clone(),
                 kind: None,
                 blob: None,
+                payload: None,
                 size: None,
                 signer: None,
                 predicate_type: None,
@@ -466,9 +500,12 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         })
         .collect();
     let unsigned = request.local_bundles == 0
-        && !referrers
-            .iter()
-            .any(|r| r.kind == Some(EvidenceKind::Bundle));
+        && !referrers.iter().any(|r| {
+            matches!(
+                r.kind,
+                Some(EvidenceKind::Bundle | EvidenceKind::SignedPayload)
+            )
+        });
     let plan = ImagePlan {
         name: request.name.clone(),
         source: reference.to_string(),
@@ -529,6 +566,7 @@ fn pull(
             manifest,
             blob,
             bytes,
+            payload,
             ..
         } = &f.outcome
         else {
@@ -539,7 +577,20 @@ fn pull(
             Some(bytes) => keep(&mut written, &blob.digest, bytes)?,
             None => downloads.push(blob.clone()),
         }
-        evidence.push((*kind, blob.digest, f.referrer));
+        if let Some(payload) = payload {
+            keep(&mut written, &payload.digest, &payload.bytes)?;
+        }
+        let origin = match &f.tag {
+            Some(tag) => format!("tag {tag}"),
+            None => format!("referrer {}", f.referrer),
+        };
+        evidence.push((
+            *kind,
+            blob.digest,
+            payload.as_ref().map(|p| p.digest),
+            f.referrer,
+            origin,
+        ));
     }
     let mut seen = std::collections::BTreeSet::new();
     downloads.retain(|b| seen.insert(b.digest) && !store.holds(&b.digest, b.size));
@@ -625,10 +676,12 @@ fn pull(
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let evidence = evidence
         .into_iter()
-        .map(|(kind, digest, referrer)| PulledEvidence {
+        .map(|(kind, digest, payload, referrer, origin)| PulledEvidence {
             kind,
             file: file(&digest),
+            payload: payload.map(|d| file(&d)),
             referrer,
+            origin,
         })
         .collect();
     Ok(CollectedImage {

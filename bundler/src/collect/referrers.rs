@@ -3,7 +3,8 @@
 //! schema (the index tagged `sha256-<hex>`). Referrers carrying a Sigstore bundle become the
 //! artifact's `bundles` (a message signature, or DSSE signing the image) or `attestations`
 //! (DSSE with any other predicate); CycloneDX and SPDX referrers become `sboms`. Everything
-//! else is listed as ignored. Nothing here is trusted: preflight verifies every bundle.
+//! else is listed as ignored. Cosign's legacy tags are read beside them (`cosign.rs`).
+//! Nothing here is trusted: preflight verifies every bundle.
 
 use std::fmt;
 
@@ -59,6 +60,9 @@ pub enum EvidenceKind {
     Attestation,
     /// `evidence.sboms`.
     Sbom,
+    /// `evidence.signed_payloads`: signs a payload that names the image (cosign's simple
+    /// signing, from the `sha256-<hex>.sig` tag).
+    SignedPayload,
 }
 
 /// One referrer and what became of it.
@@ -66,8 +70,10 @@ pub enum EvidenceKind {
 pub(crate) struct Found {
     /// The referrer's manifest digest.
     pub(crate) referrer: Sha256Digest,
-    /// Its artifact type.
+    /// Its artifact type (for a legacy cosign layer, the layer's media type).
     pub(crate) artifact_type: String,
+    /// The cosign legacy tag it was found under (`sha256-<hex>.sig`), if not a referrer.
+    pub(crate) tag: Option<String>,
     /// Evidence, or why it is ignored.
     pub(crate) outcome: Outcome,
 }
@@ -87,6 +93,8 @@ pub(crate) enum Outcome {
         signer: Option<String>,
         /// The predicate type of a DSSE bundle.
         predicate_type: Option<String>,
+        /// The payload a signed-payload bundle signs.
+        payload: Option<Box<Held>>,
     },
     Ignored(String),
 }
@@ -143,6 +151,7 @@ fn examine(
     let ignored = |artifact_type: String, why: String| Found {
         referrer,
         artifact_type,
+        tag: None,
         outcome: Outcome::Ignored(why),
     };
     // A listing without the artifact type: the manifest says it.
@@ -210,6 +219,7 @@ fn examine(
                 bytes: None,
                 signer: None,
                 predicate_type: None,
+                payload: None,
             }
         }
         Class::Bundle => {
@@ -231,12 +241,14 @@ fn examine(
                 bytes: Some(bytes),
                 signer,
                 predicate_type,
+                payload: None,
             }
         }
     };
     Ok(Found {
         referrer,
         artifact_type,
+        tag: None,
         outcome,
     })
 }
@@ -260,7 +272,7 @@ fn evidence_type(artifact_type: &str) -> Option<Class> {
 /// A bundle's place: a message signature, or DSSE with cosign's signing predicate, signs
 /// the image; DSSE with any other predicate is an attestation. One that does not parse goes
 /// with the signatures, so preflight names it failing rather than it being dropped.
-fn sort_bundle(bytes: &[u8]) -> (EvidenceKind, Option<String>, Option<String>) {
+pub(crate) fn sort_bundle(bytes: &[u8]) -> (EvidenceKind, Option<String>, Option<String>) {
     match Bundle::from_json(bytes) {
         Ok(bundle) => {
             let signer = Some(bundle.claimed_signer().to_string());

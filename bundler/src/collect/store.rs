@@ -126,6 +126,21 @@ impl Partial {
         self.size
     }
 
+    /// Names the file by the digest it hashed to (which must be `pin`, if given) and renames
+    /// it there in `store`.
+    pub(crate) fn finish_found(
+        self,
+        store: &BlobStore,
+        pin: Option<&Sha256Digest>,
+        what: &str,
+    ) -> Result<(Sha256Digest, Written), Problem> {
+        let found = Sha256Digest::from_bytes(self.sha.clone().finalize().into());
+        let expected = pin.copied().unwrap_or(found);
+        let size = self.size;
+        let written = self.finish(store, &expected, size, what)?;
+        Ok((expected, written))
+    }
+
     /// Checks size and digest, then renames the file to its name in `store`.
     pub(crate) fn finish(
         mut self,

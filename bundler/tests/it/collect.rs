@@ -10,8 +10,8 @@ use std::process::{Command, Output};
 
 use airlock_tests::{
     BUNDLE_V03_MEDIA_TYPE, Instance, LogServer, OciLayout, OciManifest, Predicate, Provenance,
-    Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, SignOptions, TlsMaterial,
-    TufRepoBuilder, sha256,
+    Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, SignOptions, StaticServer,
+    TlsMaterial, TufRepoBuilder, sha256, simple_signing_payload,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -938,4 +938,307 @@ fn an_index_is_packed_whole_or_as_the_one_platform_selected_from_an_anonymous_re
             "airlock-bundler create: image {source}: index {index_digest} has no manifest for platforms [linux/s390x] (it has [linux/amd64, linux/arm64/v8])\n"
         )
     );
+}
+
+/// Signs `image` the legacy cosign way: a simple-signing payload naming `named` (the image's
+/// digest unless a test says otherwise) under `sha256-<hex>.sig`, and SLSA provenance under
+/// `sha256-<hex>.att`. Returns the two tags.
+fn cosign_legacy(
+    f: &mut Fixture,
+    repository: &str,
+    image: &Pushed,
+    named: &str,
+    tamper: bool,
+) -> (String, String) {
+    let opts = SignOptions::workload(IDENTITY, ISSUER);
+    let reference = format!("{}/{repository}", f.host());
+    let payload = simple_signing_payload(&reference, named);
+    let mut signature = f.sigstore.cosign_sign(&payload, &opts).unwrap();
+    if tamper {
+        signature.tamper_signature();
+    }
+    let digest: [u8; 32] = hex::decode(image.manifest.digest.trim_start_matches("sha256:"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let provenance = f
+        .sigstore
+        .cosign_attest(
+            &reference,
+            digest,
+            &Predicate::SlsaV1(Provenance {
+                builder_id: "https://ci.airlock.test/builder".into(),
+                build_type: "https://ci.airlock.test/buildtypes/image/v1".into(),
+                source_uri: "git+https://git.airlock.test/org/app".into(),
+                source_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            }),
+            &opts,
+        )
+        .unwrap();
+    let subject = &image.manifest.digest;
+    f.registry
+        .put_cosign_tag(repository, subject, "sig", &[signature])
+        .unwrap();
+    f.registry
+        .put_cosign_tag(repository, subject, "att", &[provenance])
+        .unwrap();
+    let tag = subject.replace(':', "-");
+    (format!("{tag}.sig"), format!("{tag}.att"))
+}
+
+/// The bundle made from the legacy `.sig` layer, as `--dry-run --json` names it.
+fn legacy_signature_bundle(f: &Fixture, spec: &Path) -> String {
+    let out = f.create(spec, "never.airlock.tar.zst", &["--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    found["images"][0]["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "signed-payload")
+        .unwrap()["blob"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[test]
+fn an_image_signed_the_legacy_cosign_way_is_collected_from_its_sig_and_att_tags_and_verifies() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let named = image.manifest.digest.clone();
+    let (sig, att) = cosign_legacy(&mut f, "app", &image, &named, false);
+    f.publish_log();
+    let spec = f.spec("app", &image_table(&format!("{}/app:v1", f.host())));
+
+    // The dry run names both, with their claimed signers.
+    let out = f.create(&spec, "never.airlock.tar.zst", &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let signer = format!("{IDENTITY} ({ISSUER})");
+    assert!(
+        text.contains(&format!(
+            "    tag {sig} signed-payload application/vnd.dev.cosign.simplesigning.v1+json, names signer {signer}\n"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "    tag {att} attestation application/vnd.dsse.envelope.v1+json predicate https://slsa.dev/provenance/v1, names signer {signer}\n"
+        )),
+        "{text}"
+    );
+
+    let out = f.create(&spec, "app.airlock.tar.zst", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let referrers = summary["images"][0]["referrers"].as_array().unwrap();
+    let tags: Vec<(&str, &str)> = referrers
+        .iter()
+        .map(|r| (r["tag"].as_str().unwrap(), r["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            (sig.as_str(), "signed-payload"),
+            (att.as_str(), "attestation")
+        ]
+    );
+
+    let manifest = f.inspect("app.airlock.tar.zst");
+    let evidence = &manifest["artifacts"][0]["evidence"];
+    assert!(
+        evidence
+            .get("bundles")
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(evidence["attestations"].as_array().unwrap().len(), 1);
+    let signed = evidence["signed_payloads"].as_array().unwrap();
+    assert_eq!(signed.len(), 1);
+    assert_eq!(signed[0]["bundle"], referrers[0]["blob"]);
+    assert_eq!(signed[0]["payload"], referrers[0]["payload"]);
+
+    let verified = f.verify("app.airlock.tar.zst");
+    assert_eq!(verified.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(text.contains("passed    app"), "{text}");
+    assert!(
+        text.contains("a simple-signing payload naming it"),
+        "{text}"
+    );
+    assert!(text.contains("https://slsa.dev/provenance/v1"), "{text}");
+}
+
+#[test]
+fn a_legacy_cosign_signature_whose_payload_names_another_digest_fails_create_with_the_digests() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let other = format!("sha256:{}", "0".repeat(64));
+    let (sig, _) = cosign_legacy(&mut f, "app", &image, &other, false);
+    f.publish_log();
+    let source = format!("{}/app:v1", f.host());
+    let spec = f.spec("app", &image_table(&source));
+    let bundle = legacy_signature_bundle(&f, &spec);
+    let out = f.create(&spec, "app.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: preflight: 1 of 1 artifact(s) failed: app (image {source}): bundle {bundle}: signed payload names image {other}, not the artifact's digest {} (from tag {sig} in {}/app)",
+            image.manifest.digest,
+            f.host()
+        )
+    );
+    assert!(!f.path("app.airlock.tar.zst").exists());
+}
+
+#[test]
+fn a_tampered_legacy_cosign_signature_fails_create_naming_the_tag() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let named = image.manifest.digest.clone();
+    let (sig, _) = cosign_legacy(&mut f, "app", &image, &named, true);
+    f.publish_log();
+    let source = format!("{}/app:v1", f.host());
+    let spec = f.spec("app", &image_table(&source));
+    let bundle = legacy_signature_bundle(&f, &spec);
+    let out = f.create(&spec, "app.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: preflight: 1 of 1 artifact(s) failed: app (image {source}): bundle {bundle}: signature: signature does not verify against the artifact (from tag {sig} in {}/app)",
+            f.host()
+        )
+    );
+    assert!(!f.path("app.airlock.tar.zst").exists());
+}
+
+/// A file and its bundle served over HTTPS by a loopback server with the kit's certificate:
+/// the server, the file's bytes, and the `[[artifact]]` table naming them (with `pin`).
+fn served_file(f: &mut Fixture, pin: Option<&str>) -> (StaticServer, Vec<u8>, String) {
+    let dir = f.path("downloads");
+    std::fs::create_dir_all(&dir).unwrap();
+    let content = vec![9u8; 200_000];
+    std::fs::write(dir.join("tool.tar.gz"), &content).unwrap();
+    let signed = f
+        .sigstore
+        .sign_blob(&content, &SignOptions::workload(IDENTITY, ISSUER))
+        .unwrap();
+    std::fs::write(dir.join("tool.tar.gz.sigstore.json"), &signed.json).unwrap();
+    let server = StaticServer::start_https(&dir, &f.tls).unwrap();
+    let base = server.url().to_owned();
+    let pin = pin.map_or_else(String::new, |p| format!("sha256 = \"{p}\"\n"));
+    let table = format!(
+        "\n[[artifact]]\nurl = \"{base}/tool.tar.gz\"\nbundle_url = \"{base}/tool.tar.gz.sigstore.json\"\n{pin}"
+    );
+    (server, content, table)
+}
+
+#[test]
+fn a_url_source_is_downloaded_with_its_bundle_into_the_cache_and_verifies() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let content_sha = sha256(&vec![9u8; 200_000]);
+    let pin = content_sha.trim_start_matches("sha256:").to_owned();
+    let (server, content, table) = served_file(&mut f, Some(&pin));
+    f.publish_log();
+    let spec = f.spec("tool", &table);
+    let cache = f.path("cache");
+
+    let out = f.create(&spec, "never.airlock.tar.zst", &["--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains(&format!(
+            "download tool.tar.gz: {base}/tool.tar.gz, bundle {base}/tool.tar.gz.sigstore.json, pinned {content_sha}\n",
+            base = server.url()
+        )),
+        "{text}"
+    );
+
+    let out = f.create(
+        &spec,
+        "tool.airlock.tar.zst",
+        &["--cache", cache.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(cache.join("blobs/sha256").join(&pin).exists());
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let downloaded = &summary["downloads"][0];
+    assert_eq!(downloaded["url"], format!("{}/tool.tar.gz", server.url()));
+    assert_eq!(downloaded["digest"], content_sha.as_str());
+    assert_eq!(downloaded["fetched_bytes"], content.len());
+
+    // Pinned and in the cache: a second create fetches the file no more.
+    let out = f.create(
+        &spec,
+        "again.airlock.tar.zst",
+        &["--cache", cache.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["downloads"][0]["fetched_bytes"], 0);
+    let manifest = f.inspect("tool.airlock.tar.zst");
+    let artifact = &manifest["artifacts"][0];
+    assert_eq!(artifact["name"], "tool.tar.gz");
+    assert_eq!(artifact["kind"], "file");
+    assert_eq!(artifact["digest"], content_sha.as_str());
+    assert_eq!(artifact["size"], content.len());
+    assert_eq!(artifact["files"][0]["path"], "tool.tar.gz");
+    assert_eq!(artifact["evidence"]["bundles"].as_array().unwrap().len(), 1);
+    let verified = f.verify("tool.airlock.tar.zst");
+    assert_eq!(verified.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(text.contains("passed    tool.tar.gz"), "{text}");
+}
+
+#[test]
+fn a_url_source_that_does_not_hash_to_its_pin_fails_create_naming_the_url() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let pin = "ab".repeat(32);
+    let (server, content, table) = served_file(&mut f, Some(&pin));
+    f.publish_log();
+    let spec = f.spec("tool", &table);
+    let out = f.create(&spec, "tool.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: download {}/tool.tar.gz: file sha256:{pin}: digest mismatch (expected sha256:{pin}, received {})",
+            server.url(),
+            sha256(&content)
+        )
+    );
+    assert!(!f.path("tool.airlock.tar.zst").exists());
 }

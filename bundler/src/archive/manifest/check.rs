@@ -228,6 +228,16 @@ impl Manifest {
                     refer(&|| format!("{field}.evidence.{list}[{j}]"), digest)?;
                 }
             }
+            for (j, signed) in evidence.signed_payloads.iter().enumerate() {
+                refer(
+                    &|| format!("{field}.evidence.signed_payloads[{j}].bundle"),
+                    &signed.bundle,
+                )?;
+                refer(
+                    &|| format!("{field}.evidence.signed_payloads[{j}].payload"),
+                    &signed.payload,
+                )?;
+            }
         }
 
         if let Some((digest, _)) = blobs.iter().find(|(_, (_, seen))| !*seen) {
@@ -339,6 +349,41 @@ mod tests {
         assert!(matches!(
             Manifest::from_json(json.as_bytes()),
             Err(ManifestError::Syntax(_))
+        ));
+    }
+
+    #[test]
+    fn signed_payloads_are_left_out_when_empty_and_must_refer_to_listed_blobs() {
+        // Without any, the manifest is what it was before the field existed.
+        let json = String::from_utf8(sample().to_json()).unwrap();
+        assert!(!json.contains("signed_payloads"), "{json}");
+
+        let mut manifest = sample();
+        for text in ["bundle", "payload"] {
+            manifest.blobs.push(crate::archive::BlobEntry {
+                digest: digest(text),
+                size: text.len() as u64,
+            });
+        }
+        manifest.artifacts[0]
+            .evidence
+            .signed_payloads
+            .push(crate::archive::SignedPayload {
+                bundle: digest("bundle"),
+                payload: digest("payload"),
+            });
+        manifest.check().unwrap();
+        assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap(), manifest);
+        assert_eq!(
+            manifest.artifacts[0].evidence.blobs().collect::<Vec<_>>(),
+            [&digest("bundle"), &digest("payload")]
+        );
+
+        manifest.artifacts[0].evidence.signed_payloads[0].payload = digest("absent");
+        assert!(matches!(
+            manifest.check(),
+            Err(ManifestError::DanglingReference { field, .. })
+                if field == "artifacts[0].evidence.signed_payloads[0].payload"
         ));
     }
 

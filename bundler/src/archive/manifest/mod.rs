@@ -14,7 +14,7 @@ use super::digest::Sha256Digest;
 
 pub use types::{
     Artifact, ArtifactKind, BlobEntry, ConsistencyProof, Evidence, FileEntry, LogSnapshot,
-    Manifest, OtherDigests, Publisher, RelativePath, TrustRepository,
+    Manifest, OtherDigests, Publisher, RelativePath, SignedPayload, TrustRepository,
 };
 
 /// The DSSE payload type of a version-1 manifest.

@@ -257,6 +257,46 @@ pub struct Evidence {
     /// SBOM documents (CycloneDX or SPDX JSON).
     #[serde(default)]
     pub sboms: Vec<Sha256Digest>,
+    /// Signatures over a payload that names the artifact rather than over the artifact:
+    /// cosign's simple signing (`sha256-<hex>.sig`). Absent when empty, so archives without
+    /// any read as before.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub signed_payloads: Vec<SignedPayload>,
+}
+
+impl Evidence {
+    /// Every evidence blob, in the manifest's order: bundles, attestations, SBOMs, then each
+    /// signed payload's bundle and payload.
+    pub fn blobs(&self) -> impl Iterator<Item = &Sha256Digest> {
+        self.bundles
+            .iter()
+            .chain(&self.attestations)
+            .chain(&self.sboms)
+            .chain(
+                self.signed_payloads
+                    .iter()
+                    .flat_map(|s| [&s.bundle, &s.payload]),
+            )
+    }
+
+    /// Whether any Sigstore bundle is carried (signature, attestation or signed payload).
+    pub fn has_bundles(&self) -> bool {
+        !self.bundles.is_empty()
+            || !self.attestations.is_empty()
+            || !self.signed_payloads.is_empty()
+    }
+}
+
+/// A Sigstore bundle that signs `payload`, a blob naming the artifact: a cosign
+/// simple-signing payload, whose `critical.image.docker-manifest-digest` must be the
+/// artifact's digest ([`crate::check::payload_names`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignedPayload {
+    /// The Sigstore bundle, verified against the payload's bytes.
+    pub bundle: Sha256Digest,
+    /// The payload it signs.
+    pub payload: Sha256Digest,
 }
 
 /// A blob in the archive: `blobs/sha256/<hex>`, `size` bytes.

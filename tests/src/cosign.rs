@@ -1,0 +1,184 @@
+//! Cosign's legacy layout, minted by the kit: a simple-signing payload signed and logged
+//! (hashedrekord) or an in-toto statement in DSSE (dsse entry), each as the layer cosign
+//! pushes under `sha256-<hex>.sig` / `.att`, with the signature, the certificate and chain
+//! from the kit's CA and the Rekor entry with its SET from the kit's log in the annotations.
+//! The layer is made from a bundle the kit minted in the v0.1 shape (chain, promise only), so
+//! what the annotations say is exactly what that bundle says.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use crate::attest::Predicate;
+use crate::error::{KitError, Result, json_err};
+use crate::instance::{Instance, MintedBundle, SignOptions};
+use crate::shape::{BundleVersion, CertificateMaterial, ProofShape};
+use crate::x509::cert_pem;
+
+/// A `.sig` layer's media type.
+pub const COSIGN_SIMPLE_SIGNING_MEDIA_TYPE: &str =
+    "application/vnd.dev.cosign.simplesigning.v1+json";
+/// A `.att` layer's media type.
+pub const COSIGN_DSSE_MEDIA_TYPE: &str = "application/vnd.dsse.envelope.v1+json";
+
+/// One layer of a cosign `.sig` or `.att` manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CosignLayer {
+    /// Its media type.
+    pub media_type: String,
+    /// Its blob: the simple-signing payload, or the DSSE envelope (JSON).
+    pub content: Vec<u8>,
+    /// Its annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// The bundle it was made from (v0.1, chain, promise only).
+    pub minted: MintedBundle,
+}
+
+impl CosignLayer {
+    /// Flips the last byte of the signature annotation: still base64 of a DER ECDSA
+    /// signature, no longer a signature over this payload.
+    pub fn tamper_signature(&mut self) {
+        if let Some(sig) = self
+            .annotations
+            .get_mut("dev.cosignproject.cosign/signature")
+            && let Ok(mut bytes) = B64.decode(sig.as_bytes())
+        {
+            if let Some(last) = bytes.last_mut() {
+                *last ^= 0x01;
+            }
+            *sig = B64.encode(bytes);
+        }
+    }
+}
+
+/// Cosign's simple-signing payload for `docker_reference` at `digest` (`sha256:…`).
+pub fn simple_signing_payload(docker_reference: &str, digest: &str) -> Vec<u8> {
+    json!({
+        "critical": {
+            "identity": {"docker-reference": docker_reference},
+            "image": {"docker-manifest-digest": digest},
+            "type": "cosign container image signature",
+        },
+        "optional": null,
+    })
+    .to_string()
+    .into_bytes()
+}
+
+/// The v0.1 shape cosign's annotations can express: a certificate chain, a SET, no proof.
+fn legacy(opts: &SignOptions) -> SignOptions {
+    let mut opts = opts.clone();
+    opts.shape.version = BundleVersion::V0_1;
+    opts.shape.material = CertificateMaterial::ChainToIntermediate;
+    opts.shape.proof = ProofShape::PromiseOnly;
+    opts
+}
+
+impl Instance {
+    /// Signs `payload` (a simple-signing payload) as `cosign sign` did before bundles: the
+    /// `.sig` layer.
+    pub fn cosign_sign(&mut self, payload: &[u8], opts: &SignOptions) -> Result<CosignLayer> {
+        let minted = self.sign_blob(payload, &legacy(opts))?;
+        let bundle = parse(&minted)?;
+        let mut annotations = annotations(&bundle)?;
+        annotations.insert(
+            "dev.cosignproject.cosign/signature".into(),
+            text(&bundle["messageSignature"]["signature"], "signature")?,
+        );
+        Ok(CosignLayer {
+            media_type: COSIGN_SIMPLE_SIGNING_MEDIA_TYPE.into(),
+            content: payload.to_vec(),
+            annotations,
+            minted,
+        })
+    }
+
+    /// Attests `predicate` about the image `subject_digest` as `cosign attest` did before
+    /// bundles: the `.att` layer.
+    pub fn cosign_attest(
+        &mut self,
+        subject_name: &str,
+        subject_digest: [u8; 32],
+        predicate: &Predicate,
+        opts: &SignOptions,
+    ) -> Result<CosignLayer> {
+        let minted = self.attest(subject_name, subject_digest, predicate, &legacy(opts))?;
+        let bundle = parse(&minted)?;
+        let mut annotations = annotations(&bundle)?;
+        annotations.insert("dev.cosignproject.cosign/signature".into(), String::new());
+        let content = serde_json::to_vec(&bundle["dsseEnvelope"]).map_err(json_err("envelope"))?;
+        Ok(CosignLayer {
+            media_type: COSIGN_DSSE_MEDIA_TYPE.into(),
+            content,
+            annotations,
+            minted,
+        })
+    }
+}
+
+fn parse(minted: &MintedBundle) -> Result<Value> {
+    serde_json::from_slice(&minted.json).map_err(json_err("minted bundle"))
+}
+
+fn text(value: &Value, what: &'static str) -> Result<String> {
+    value.as_str().map(str::to_owned).ok_or(KitError::Invalid {
+        what,
+        detail: "missing from the minted bundle".into(),
+    })
+}
+
+fn number(value: &Value, what: &'static str) -> Result<i64> {
+    text(value, what)?.parse().map_err(|_| KitError::Invalid {
+        what,
+        detail: "not an integer".into(),
+    })
+}
+
+/// The certificate, chain and bundle annotations for a minted v0.1 bundle.
+fn annotations(bundle: &Value) -> Result<BTreeMap<String, String>> {
+    let material = &bundle["verificationMaterial"];
+    let certificates: Vec<Vec<u8>> = material["x509CertificateChain"]["certificates"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|c| c["rawBytes"].as_str())
+                .filter_map(|b| B64.decode(b).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some((leaf, chain)) = certificates.split_first() else {
+        return Err(KitError::Invalid {
+            what: "certificate chain",
+            detail: "empty in the minted bundle".into(),
+        });
+    };
+    let entry = &material["tlogEntries"][0];
+    let log_id = B64
+        .decode(text(&entry["logId"]["keyId"], "logId")?)
+        .map_err(|e| KitError::Invalid {
+            what: "logId",
+            detail: e.to_string(),
+        })?;
+    let cosign_bundle = json!({
+        "SignedEntryTimestamp": text(&entry["inclusionPromise"]["signedEntryTimestamp"], "SET")?,
+        "Payload": {
+            "body": text(&entry["canonicalizedBody"], "body")?,
+            "integratedTime": number(&entry["integratedTime"], "integratedTime")?,
+            "logIndex": number(&entry["logIndex"], "logIndex")?,
+            "logID": hex::encode(log_id),
+        },
+    });
+    let mut out = BTreeMap::new();
+    out.insert("dev.sigstore.cosign/certificate".into(), cert_pem(leaf));
+    out.insert(
+        "dev.sigstore.cosign/chain".into(),
+        chain.iter().map(|c| cert_pem(c)).collect::<String>(),
+    );
+    out.insert(
+        "dev.sigstore.cosign/bundle".into(),
+        cosign_bundle.to_string(),
+    );
+    Ok(out)
+}
