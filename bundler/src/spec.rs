@@ -34,20 +34,37 @@
 //! platforms = ["linux/amd64"]   # optional: one platform of an index, or all (default)
 //! # evidence comes from the image's referrers; bundles/attestations/sboms may add files
 //!
+//! [[artifact]]
+//! npm = "@scope/tool@1.2.3"     # the tarball, checked against dist.integrity (SHA-512),
+//!                               # its attestations (SLSA provenance) as evidence
+//!
+//! [[artifact]]
+//! pypi = "sampleproject==4.0.0" # one file of the release, checked against its sha256,
+//! pattern = "*-py3-none-any.whl"   # or: file = "sampleproject-4.0.0-py3-none-any.whl"
+//!                               # its PEP 740 attestations, as Sigstore bundles
+//!
 //! [[registry]]                  # optional, per registry an image names
 //! host = "registry.example"
 //! ca_file = "certs/registry-ca.pem"   # an extra CA for its HTTPS
+//!
+//! [npm]                         # optional
+//! registry = "https://registry.npmjs.org"   # the default
+//! token_env = "NPM_TOKEN"       # the default: a bearer token from this variable, if set
+//!
+//! [pypi]                        # optional
+//! index = "https://pypi.org"    # the default
+//! token_env = "PYPI_TOKEN"      # optional
 //! ```
 //!
-//! npm, PyPI, GitHub release and `url` sources are to join `file`, `oci_layout` and `image`
-//! as further source kinds of `[[artifact]]` (see `crate::collect`).
+//! GitHub release and `url` sources are to join `file`, `oci_layout`, `image`, `npm` and
+//! `pypi` as further source kinds of `[[artifact]]` (see `crate::collect`).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
 
-use crate::collect::ImageReference;
+use crate::collect::{FileSelect, ImageReference, NpmPackage, PackageSource, PypiRelease};
 
 /// Largest spec file read.
 const MAX_SPEC_SIZE: u64 = 4 << 20;
@@ -70,6 +87,30 @@ pub struct Spec {
     /// Registries images are pulled from, where they need settings.
     #[serde(default, rename = "registry")]
     pub registries: Vec<RegistrySpec>,
+    /// The npm registry packages come from.
+    pub npm: Option<NpmSpec>,
+    /// The PyPI index releases come from.
+    pub pypi: Option<PypiSpec>,
+}
+
+/// `[npm]`: where `npm = …` packages come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpmSpec {
+    /// The registry's base URL (HTTPS; default `https://registry.npmjs.org`).
+    pub registry: Option<Url>,
+    /// The environment variable holding a bearer token (default `NPM_TOKEN`).
+    pub token_env: Option<String>,
+}
+
+/// `[pypi]`: where `pypi = …` releases come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PypiSpec {
+    /// The index's base URL (HTTPS; default `https://pypi.org`).
+    pub index: Option<Url>,
+    /// The environment variable holding a bearer token (default: none is sent).
+    pub token_env: Option<String>,
 }
 
 /// `[[registry]]`: settings for one registry images name.
@@ -134,7 +175,8 @@ pub enum LogApiSpec {
     Tiles,
 }
 
-/// `[[artifact]]`: exactly one of `file`, `oci_layout` and `image`.
+/// `[[artifact]]`: exactly one of `file`, `oci_layout`, `image`, `npm` and `pypi` (with
+/// `pypi`, `file` names the release's file rather than a local one).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
@@ -146,6 +188,12 @@ pub struct ArtifactSpec {
     pub oci_layout: Option<PathBuf>,
     /// An image in a registry, pulled with its referrers as evidence.
     pub image: Option<ImageReference>,
+    /// An npm package version (`name@version`), its tarball packed.
+    pub npm: Option<NpmPackage>,
+    /// A PyPI release (`project==version`): `file` or `pattern` picks its file.
+    pub pypi: Option<PypiRelease>,
+    /// With `pypi`: a glob (`*`, `?`) matching exactly one file of the release.
+    pub pattern: Option<String>,
     /// Platforms to take from an image index (`os/arch[/variant]`; default: all).
     #[serde(default)]
     pub platforms: Vec<String>,
@@ -237,7 +285,9 @@ impl Spec {
             r.ca_file.as_mut().map(fix);
         }
         for a in &mut self.artifacts {
-            a.file.as_mut().map(fix);
+            if a.pypi.is_none() {
+                a.file.as_mut().map(fix);
+            }
             a.oci_layout.as_mut().map(fix);
             a.key.as_mut().map(fix);
             a.bundles.iter_mut().for_each(fix);
@@ -258,16 +308,52 @@ impl Spec {
                 }
             }
         }
+        let https = |url: &Option<Url>, what: &str| match url {
+            Some(u) if u.scheme() != "https" => Err(format!("{what} {u} must be https://")),
+            _ => Ok(()),
+        };
+        https(
+            &self.npm.as_ref().and_then(|n| n.registry.clone()),
+            "npm registry",
+        )?;
+        https(
+            &self.pypi.as_ref().and_then(|p| p.index.clone()),
+            "pypi index",
+        )?;
         for (i, r) in self.registries.iter().enumerate() {
             if self.registries[..i].iter().any(|o| o.host == r.host) {
                 return Err(format!("registry {:?} is listed twice", r.host));
             }
         }
         for (i, a) in self.artifacts.iter().enumerate() {
-            let sources = [a.file.is_some(), a.oci_layout.is_some(), a.image.is_some()];
+            let sources = [
+                a.file.is_some() && a.pypi.is_none(),
+                a.oci_layout.is_some(),
+                a.image.is_some(),
+                a.npm.is_some(),
+                a.pypi.is_some(),
+            ];
             if sources.iter().filter(|s| **s).count() != 1 {
                 return Err(format!(
-                    "artifact {}: give exactly one of file, oci_layout and image",
+                    "artifact {}: give exactly one of file, oci_layout, image, npm and pypi",
+                    i + 1
+                ));
+            }
+            if a.pypi.is_some() && a.file.is_some() == a.pattern.is_some() {
+                return Err(format!(
+                    "artifact {}: pypi needs exactly one of file (the release's file name) and pattern",
+                    i + 1
+                ));
+            }
+            if a.pattern.is_some() && a.pypi.is_none() {
+                return Err(format!("artifact {}: pattern needs pypi", i + 1));
+            }
+            if a.pypi.is_some()
+                && let Some(name) = &a.file
+                && (name.components().count() != 1 || name.to_str().is_none())
+            {
+                return Err(format!(
+                    "artifact {}: with pypi, file is the release's file name, not a path",
                     i + 1
                 ));
             }
@@ -310,10 +396,26 @@ fn valid_platform(platform: &str) -> bool {
 }
 
 impl ArtifactSpec {
-    /// The artifact's name: as given, else the image as written, or its file or folder name.
+    /// The artifact's name: as given, else the image or package as written, or its file or
+    /// folder name.
     pub fn resolved_name(&self) -> String {
         if let (None, Some(image)) = (&self.name, &self.image) {
             return image.to_string();
+        }
+        if self.name.is_none()
+            && let Some(source) = self.package()
+        {
+            return match source {
+                PackageSource::Npm(p) => p.to_string(),
+                PackageSource::Pypi { select, .. } => match select {
+                    FileSelect::Exact(name) => name,
+                    FileSelect::Pattern(_) => self
+                        .pypi
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                },
+            };
         }
         self.name.clone().unwrap_or_else(|| {
             self.file
@@ -323,5 +425,19 @@ impl ArtifactSpec {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         })
+    }
+
+    /// The package it names (`npm`, or `pypi` with `file` or `pattern`), if any.
+    pub fn package(&self) -> Option<PackageSource> {
+        if let Some(npm) = &self.npm {
+            return Some(PackageSource::Npm(npm.clone()));
+        }
+        let release = self.pypi.clone()?;
+        let select = match (&self.file, &self.pattern) {
+            (_, Some(pattern)) => FileSelect::Pattern(pattern.clone()),
+            (Some(file), None) => FileSelect::Exact(file.to_string_lossy().into_owned()),
+            (None, None) => return None,
+        };
+        Some(PackageSource::Pypi { release, select })
     }
 }
