@@ -409,15 +409,19 @@ fn print_package(package: &PackagePlan, planned: bool) {
                 EvidenceKind::Sbom => "sbom",
             })
             .collect();
-        let mut line = match &e.ignored {
-            Some(why) => format!("    {} ignored: {why}", e.digest),
-            None => format!("    {} {}", e.digest, kinds.join("+")),
+        let kind = match &e.ignored {
+            Some(_) => "ignored".to_owned(),
+            None => kinds.join("+"),
         };
+        let mut line = format!("    {} {kind}", e.digest);
         if let Some(p) = &e.predicate_type {
             line.push_str(&format!(" predicate {p}"));
         }
         if let Some(s) = &e.signer {
             line.push_str(&format!(", names signer {s}"));
+        }
+        if let Some(why) = &e.ignored {
+            line.push_str(&format!(": {why}"));
         }
         out(line);
     }
