@@ -441,3 +441,61 @@ impl ArtifactSpec {
         Some(PackageSource::Pypi { release, select })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Spec, SpecError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.toml");
+        std::fs::write(&path, format!("[publisher]\nname = \"p\"\n{text}")).unwrap();
+        Spec::load(&path)
+    }
+
+    #[test]
+    fn a_pypi_file_names_the_release_file_not_a_local_path() {
+        let spec = load(
+            "[[artifact]]\npypi = \"demo==1.0\"\nfile = \"demo-1.0-py3-none-any.whl\"\n\
+             [[artifact]]\nnpm = \"@scope/demo@1.0.0\"\n",
+        )
+        .unwrap();
+        let a = &spec.artifacts[0];
+        assert_eq!(
+            a.file.as_deref(),
+            Some(Path::new("demo-1.0-py3-none-any.whl"))
+        );
+        assert_eq!(a.resolved_name(), "demo-1.0-py3-none-any.whl");
+        assert!(matches!(
+            a.package(),
+            Some(PackageSource::Pypi { select: FileSelect::Exact(n), .. }) if n == "demo-1.0-py3-none-any.whl"
+        ));
+        assert_eq!(spec.artifacts[1].resolved_name(), "@scope/demo@1.0.0");
+    }
+
+    #[test]
+    fn package_sources_refuse_what_they_cannot_mean() {
+        let err = |text: &str| load(text).unwrap_err().to_string();
+        assert!(err("[[artifact]]\npypi = \"demo==1.0\"\n").ends_with(
+            "artifact 1: pypi needs exactly one of file (the release's file name) and pattern"
+        ));
+        assert!(
+            err("[[artifact]]\nnpm = \"demo@1.0.0\"\nimage = \"r.example/a:1\"\n")
+                .ends_with("artifact 1: give exactly one of file, oci_layout, image, npm and pypi")
+        );
+        assert!(
+            err("[[artifact]]\npypi = \"demo==1.0\"\nfile = \"../demo.whl\"\n")
+                .ends_with("artifact 1: with pypi, file is the release's file name, not a path")
+        );
+        assert!(
+            err("[[artifact]]\nfile = \"a\"\npattern = \"*.whl\"\n")
+                .ends_with("artifact 1: pattern needs pypi")
+        );
+        assert!(err("[[artifact]]\nnpm = \"demo@^1\"\n").contains("the version must be exact"));
+        assert!(
+            err("[npm]\nregistry = \"http://registry.example\"\n")
+                .ends_with("npm registry http://registry.example/ must be https://")
+        );
+    }
+}
