@@ -58,7 +58,7 @@ pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use oci::{OCI_MANIFEST_MEDIA_TYPE, OciLayout, OciManifest};
 pub use packages::{
-    NPM_PUBLISH_PREDICATE, NpmPaths, PYPI_PUBLISH_PREDICATE, PackageServer, PypiPaths,
+    NPM_PUBLISH_PREDICATE, NpmPaths, PYPI_PUBLISH_PREDICATE, PackageServer, PypiFile, PypiPaths,
     npm_integrity, pep740_attestation,
 };
 pub use registry::{Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, sha256};

@@ -177,7 +177,7 @@ impl PackageServer {
         })
     }
 
-    /// Publishes a PyPI release: `files` (name, bytes, PEP 740 attestations as Sigstore
+    /// Publishes a PyPI release: `files` (their PEP 740 attestations given as Sigstore
     /// bundle v0.3 JSON, converted here) in the JSON API at `/pypi/{project}/{version}/json`,
     /// each file at `/files/{name}` and, where it has attestations, its provenance at
     /// `/integrity/{project}/{version}/{name}/provenance`.
@@ -185,11 +185,16 @@ impl PackageServer {
         &self,
         project: &str,
         version: &str,
-        files: &[(&str, &[u8], Vec<Vec<u8>>)],
+        files: &[PypiFile<'_>],
     ) -> Result<PypiPaths> {
         let mut urls = Vec::new();
         let mut provenance = BTreeMap::new();
-        for (name, bytes, bundles) in files {
+        for PypiFile {
+            name,
+            bytes,
+            bundles,
+        } in files
+        {
             let path = format!("/files/{name}");
             self.put(&path, "application/octet-stream", bytes.to_vec());
             urls.push(json!({
@@ -238,6 +243,17 @@ impl PackageServer {
             provenance,
         })
     }
+}
+
+/// A file of a PyPI release to publish.
+#[derive(Debug, Clone)]
+pub struct PypiFile<'a> {
+    /// Its file name.
+    pub name: &'a str,
+    /// Its bytes.
+    pub bytes: &'a [u8],
+    /// Its attestations, as Sigstore bundle v0.3 JSON (none: no provenance is served).
+    pub bundles: Vec<Vec<u8>>,
 }
 
 /// What [`PackageServer::publish_npm`] serves.

@@ -7,7 +7,7 @@ use airlock_appliance::pipeline::Verdict;
 use airlock_bundler::collect::CollectOptions;
 use airlock_tests::{
     BUILDER_ID, DigestAlgorithm, ISSUER, PYPI_PUBLISH_PREDICATE, PackageServer, Predicate,
-    Provenance, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
+    Provenance, PypiFile, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
 };
 
 use crate::site::Site;
@@ -62,7 +62,15 @@ fn npm_and_pypi_packages_collected_from_their_registries_pass_at_the_site() {
         )
         .unwrap();
     server
-        .publish_pypi("tool", "1.0.0", &[(wheel_name, &wheel, vec![publish.json])])
+        .publish_pypi(
+            "tool",
+            "1.0.0",
+            &[PypiFile {
+                name: wheel_name,
+                bytes: &wheel,
+                bundles: vec![publish.json],
+            }],
+        )
         .unwrap();
 
     let tables = format!(

@@ -8,7 +8,8 @@ use std::process::{Command, Output};
 
 use airlock_tests::{
     DigestAlgorithm, Instance, LogServer, NPM_PUBLISH_PREDICATE, PYPI_PUBLISH_PREDICATE,
-    PackageServer, Predicate, Provenance, SignOptions, TlsMaterial, TufRepoBuilder, npm_integrity,
+    PackageServer, Predicate, Provenance, PypiFile, SignOptions, TlsMaterial, TufRepoBuilder,
+    npm_integrity,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -144,8 +145,16 @@ impl Fixture {
                 PROJECT,
                 "1.0.0",
                 &[
-                    (WHEEL, wheel, vec![publish.json]),
-                    (SDIST, b"an sdist without provenance", vec![]),
+                    PypiFile {
+                        name: WHEEL,
+                        bytes: wheel,
+                        bundles: vec![publish.json],
+                    },
+                    PypiFile {
+                        name: SDIST,
+                        bytes: b"an sdist without provenance",
+                        bundles: vec![],
+                    },
                 ],
             )
             .unwrap()
