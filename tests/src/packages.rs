@@ -24,20 +24,21 @@ pub const NPM_PUBLISH_PREDICATE: &str =
 pub const PYPI_PUBLISH_PREDICATE: &str = "https://docs.pypi.org/attestations/publish/v1";
 
 type Routes = Arc<RwLock<BTreeMap<String, (String, Vec<u8>)>>>;
+type Seen = Arc<Mutex<BTreeMap<String, Vec<Option<String>>>>>;
 
 /// One HTTPS server playing an npm registry and a PyPI index at once.
 #[derive(Debug)]
 pub struct PackageServer {
     running: Running,
     routes: Routes,
-    hits: Arc<Mutex<BTreeMap<String, usize>>>,
+    hits: Seen,
 }
 
 impl PackageServer {
     /// Starts an empty registry over HTTPS with `tls`'s certificate.
     pub fn start_https(tls: &TlsMaterial) -> Result<Self> {
         let routes: Routes = Arc::new(RwLock::new(BTreeMap::new()));
-        let hits = Arc::new(Mutex::new(BTreeMap::new()));
+        let hits: Seen = Arc::new(Mutex::new(BTreeMap::new()));
         let (r, h) = (routes.clone(), hits.clone());
         let running = spawn(
             move || {
@@ -46,11 +47,16 @@ impl PackageServer {
                     let (routes, hits) = (routes.clone(), hits.clone());
                     async move {
                         let path = request.uri().path().to_owned();
-                        *hits
-                            .lock()
+                        let authorization = request
+                            .headers()
+                            .get("authorization")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        hits.lock()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
                             .entry(path.clone())
-                            .or_insert(0) += 1;
+                            .or_default()
+                            .push(authorization);
                         let found = routes
                             .read()
                             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -99,12 +105,17 @@ impl PackageServer {
 
     /// Requests received for `path`.
     pub fn requests(&self, path: &str) -> usize {
+        self.authorizations(path).len()
+    }
+
+    /// The `Authorization` header of each request for `path` (`None`: it had none).
+    pub fn authorizations(&self, path: &str) -> Vec<Option<String>> {
         self.hits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .get(path)
-            .copied()
-            .unwrap_or(0)
+            .cloned()
+            .unwrap_or_default()
     }
 
     /// Every path requested so far, with how often.
@@ -112,7 +123,18 @@ impl PackageServer {
         self.hits
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+            .iter()
+            .map(|(path, requests)| (path.clone(), requests.len()))
+            .collect()
+    }
+
+    /// The JSON document served at `path`, if any.
+    pub fn document(&self, path: &str) -> Option<Value> {
+        let routes = self
+            .routes
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        serde_json::from_slice(&routes.get(path)?.1).ok()
     }
 
     /// Publishes an npm package version: its version document at `/{name}/{version}` (a

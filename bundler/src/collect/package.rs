@@ -532,7 +532,8 @@ impl PackageHttp {
                 }));
             }
         }
-        let limit = located.size.map_or(limit, |s| s.min(limit));
+        let max = limit;
+        let limit = located.size.map_or(max, |s| s.min(max));
         let mut partial = store.partial()?;
         let mut sha512 = Sha512::new();
         let mut reader = response.into_body().into_reader().take(limit + 1);
@@ -546,7 +547,15 @@ impl PackageHttp {
             sha512.update(&buffer[..n]);
             advance(n as u64);
             if partial.size() > limit {
-                return Err(Problem::ManifestTooLarge { what, limit });
+                return Err(match located.size {
+                    // More than the registry says the file has (at least one byte more).
+                    Some(expected) if expected <= max => Problem::SizeMismatch {
+                        what,
+                        expected,
+                        actual: partial.size(),
+                    },
+                    _ => Problem::ManifestTooLarge { what, limit },
+                });
             }
         }
         if let Some(size) = located.size

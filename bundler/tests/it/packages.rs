@@ -43,6 +43,7 @@ fn stderr(out: &Output) -> String {
 struct Fixture {
     dir: tempfile::TempDir,
     server: PackageServer,
+    tls: TlsMaterial,
     sigstore: Instance,
     log: LogServer,
     key: PathBuf,
@@ -78,6 +79,7 @@ impl Fixture {
         Self {
             dir,
             server,
+            tls,
             sigstore,
             log,
             key: generated.key_path,
@@ -205,8 +207,12 @@ index = "{registry}"
     }
 
     fn create(&self, spec: &Path, out: &str, extra: &[&str]) -> Output {
-        run(bin()
-            .arg("create")
+        run(&mut self.create_command(spec, out, extra))
+    }
+
+    fn create_command(&self, spec: &Path, out: &str, extra: &[&str]) -> Command {
+        let mut cmd = bin();
+        cmd.arg("create")
             .arg("--spec")
             .arg(spec)
             .arg("--key")
@@ -216,7 +222,8 @@ index = "{registry}"
             .arg("--ca-file")
             .arg(self.path("ca.pem"))
             .args(extra)
-            .env_remove("NPM_TOKEN"))
+            .env_remove("NPM_TOKEN");
+        cmd
     }
 
     fn verify(&self, archive: &str) -> Output {
@@ -615,4 +622,137 @@ fn the_real_npm_provenance_is_collected_and_verifies_against_public_good() {
         .arg(meta["issuer"].as_str().unwrap())
         .arg(&package.file.path));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn package_files_are_bounded_https_only_and_checked_against_their_sha256() {
+    let mut f = Fixture::new();
+    let tarball = vec![5u8; 4096];
+    let npm = f.publish_npm(&tarball);
+    f.publish_pypi(b"the wheel that was published");
+    f.publish_log();
+
+    // Larger than --max-package-size: refused while it streams.
+    let spec = f.spec("large", NPM_TABLE);
+    let out = f.create(
+        &spec,
+        "large.airlock.tar.zst",
+        &["--max-package-size", "1K"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "airlock-bundler create: npm package @airlock/tool@1.0.0: file tool-1.0.0.tgz is larger than 1024 bytes\n"
+    );
+
+    // A tarball named by plain http is never asked for.
+    let mut document = f.server.document(&npm.version).unwrap();
+    let insecure = format!(
+        "http://{}{}",
+        f.server.url().trim_start_matches("https://"),
+        npm.tarball
+    );
+    document["dist"]["tarball"] = insecure.clone().into();
+    f.server.put(
+        &npm.version,
+        "application/json",
+        document.to_string().into_bytes(),
+    );
+    let out = f.create(&spec, "insecure.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: npm package @airlock/tool@1.0.0: {insecure}: only https:// URLs are fetched\n"
+        )
+    );
+    assert_eq!(f.server.requests(&npm.tarball), 1);
+
+    // A wheel swapped after its digest was published.
+    f.server.put(
+        &format!("/files/{WHEEL}"),
+        "application/octet-stream",
+        b"the wheel swapped in, same size".to_vec(),
+    );
+    let spec = f.spec("swapped", PYPI_TABLE);
+    let out = f.create(&spec, "swapped.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let published = airlock_tests::sha256(b"the wheel that was published");
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: PyPI project airlock-tool==1.0.0: file {WHEEL}: size mismatch (expected 28 bytes, received 29)\n"
+        )
+    );
+    f.server.put(
+        &format!("/files/{WHEEL}"),
+        "application/octet-stream",
+        b"the wheel swapped in, 28 byt".to_vec(),
+    );
+    let out = f.create(&spec, "swapped.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: PyPI project airlock-tool==1.0.0: file {WHEEL} {published}: digest mismatch (expected {published}, received {})\n",
+            airlock_tests::sha256(b"the wheel swapped in, 28 byt")
+        )
+    );
+    assert!(f.leftovers().is_empty(), "{:?}", f.leftovers());
+}
+
+#[test]
+fn the_npm_token_goes_to_the_registry_and_never_to_another_host() {
+    let mut f = Fixture::new();
+    let tarball = b"a tarball hosted elsewhere".to_vec();
+    let npm = f.publish_npm(&tarball);
+    f.publish_log();
+    // The tarball is served by another host than the registry.
+    let elsewhere = PackageServer::start_https(&f.tls).unwrap();
+    elsewhere.put(&npm.tarball, "application/octet-stream", tarball);
+    let mut document = f.server.document(&npm.version).unwrap();
+    document["dist"]["tarball"] = format!("{}{}", elsewhere.url(), npm.tarball).into();
+    f.server.put(
+        &npm.version,
+        "application/json",
+        document.to_string().into_bytes(),
+    );
+    let spec = f.spec("token", NPM_TABLE);
+    let out = run(f
+        .create_command(&spec, "token.airlock.tar.zst", &[])
+        .env("NPM_TOKEN", "npm_s3cret"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let bearer = Some("Bearer npm_s3cret".to_owned());
+    assert_eq!(f.server.authorizations(&npm.version), [bearer.clone()]);
+    assert_eq!(f.server.authorizations(&npm.attestations), [bearer]);
+    assert_eq!(elsewhere.authorizations(&npm.tarball), [None]);
+}
+
+#[test]
+fn a_package_signed_by_another_identity_fails_preflight_naming_where_its_bundle_came_from() {
+    let mut f = Fixture::new();
+    let npm = f.publish_npm(b"tarball");
+    f.publish_log();
+    let spec = f.spec(
+        "other",
+        &format!(
+            "{NPM_TABLE}identity = \"https://ci.airlock.test/org/other/.ci/release.yml@refs/heads/main\"\nissuer = \"{ISSUER}\"\n"
+        ),
+    );
+    let out = f.create(&spec, "other.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("airlock-bundler create: preflight: 1 of 1 artifact(s) failed: "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(
+        line.contains("@airlock/tool@1.0.0 (npm @airlock/tool@1.0.0): bundle sha256:"),
+        "{line}"
+    );
+    assert!(
+        line.contains(&format!("(from {}{})", f.server.url(), npm.attestations)),
+        "{line}"
+    );
+    assert!(f.leftovers().is_empty(), "{:?}", f.leftovers());
 }
