@@ -301,6 +301,9 @@ pub fn survey_packages(
     access: &RegistryAccess,
     options: &CollectOptions,
 ) -> Result<Vec<PackagePlan>, PackageError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
     let client = package_client(access)?;
     let cache = options.cache.as_deref().map(BlobStore::existing);
     package::survey_all(requests, &client, indexes, cache.as_ref())

@@ -364,7 +364,7 @@ pub struct PlannedPackageEvidence {
     pub digest: Sha256Digest,
     /// Its size.
     pub size: u64,
-    /// The predicate type it declares (as the registry lists it, else its statement's).
+    /// The predicate type of its statement (else as the registry lists it).
     pub predicate_type: Option<String>,
     /// The signer the bundle names, unverified (SAN and issuer, or key hint).
     pub signer: Option<String>,
@@ -636,9 +636,9 @@ pub(crate) fn sort_bundle(
         Ok(bundle) => {
             let signer = bundle.claimed_signer();
             planned.signer = Some(signer.to_string());
-            let statement = bundle.claimed_statement().map(|s| s.predicate_type);
-            if planned.predicate_type.is_none() {
-                planned.predicate_type = statement;
+            // What the statement itself says wins over the registry's label for it.
+            if let Some(statement) = bundle.claimed_statement() {
+                planned.predicate_type = Some(statement.predicate_type);
             }
             match signer {
                 ClaimedSigner::KeyHint(hint) => {
@@ -673,6 +673,8 @@ pub(crate) struct Planned {
     pub(crate) plan: PackagePlan,
     located: Located,
     bundles: Vec<FoundBundle>,
+    /// The registry it came from and the token for it.
+    http: PackageHttp,
 }
 
 /// Reads the registry's metadata and evidence for `request` (nothing is written).
@@ -682,18 +684,18 @@ pub(crate) fn plan(
     indexes: &PackageIndexes,
     store: Option<&BlobStore>,
 ) -> Result<Planned, Problem> {
-    let (located, bundles, ecosystem) = match &request.source {
+    let (located, bundles, ecosystem, http) = match &request.source {
         PackageSource::Npm(package) => {
             let http = PackageHttp::new(client, &indexes.npm, indexes.npm_token.clone());
             let located = npm::locate(&http, package)?;
             let bundles = npm::bundles(&http, &located)?;
-            (located, bundles, "npm")
+            (located, bundles, "npm", http)
         }
         PackageSource::Pypi { release, select } => {
             let http = PackageHttp::new(client, &indexes.pypi, indexes.pypi_token.clone());
             let located = pypi::locate(&http, release, select)?;
-            let bundles = pypi::bundles(&http, release, &located)?;
-            (located, bundles, "pypi")
+            let bundles = pypi::bundles(&http, &located)?;
+            (located, bundles, "pypi", http)
         }
     };
     let held = store.and_then(|s| s.holding(&located.expected, located.size));
@@ -730,13 +732,13 @@ pub(crate) fn plan(
         plan,
         located,
         bundles,
+        http,
     })
 }
 
 /// Downloads the planned file (unless the store holds it) and stores its bundles.
 pub(crate) fn pull(
     planned: Planned,
-    client: &HttpClient,
     indexes: &PackageIndexes,
     store: &BlobStore,
     progress: &dyn Progress,
@@ -745,12 +747,8 @@ pub(crate) fn pull(
         mut plan,
         located,
         bundles,
+        http,
     } = planned;
-    let (base, token) = match plan.ecosystem {
-        "npm" => (&indexes.npm, indexes.npm_token.clone()),
-        _ => (&indexes.pypi, indexes.pypi_token.clone()),
-    };
-    let http = PackageHttp::new(client, base, token);
     let (file, fetched_bytes) = match store.holding(&located.expected, located.size) {
         Some((digest, _)) => (
             PulledFile {
@@ -861,9 +859,7 @@ pub(crate) fn collect_all(
     }
     planned
         .into_iter()
-        .map(|(what, p)| {
-            pull(p, client, indexes, store, progress).map_err(|e| e.for_package(&what))
-        })
+        .map(|(what, p)| pull(p, indexes, store, progress).map_err(|e| e.for_package(&what)))
         .collect()
 }
 

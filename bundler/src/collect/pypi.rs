@@ -158,11 +158,7 @@ pub(crate) fn locate(
 
 /// Fetches the file's PEP 740 provenance (404: there is none) and converts each attestation
 /// to a Sigstore bundle.
-pub(crate) fn bundles(
-    http: &PackageHttp,
-    _release: &PypiRelease,
-    located: &Located,
-) -> Result<Vec<FoundBundle>, Problem> {
+pub(crate) fn bundles(http: &PackageHttp, located: &Located) -> Result<Vec<FoundBundle>, Problem> {
     let Some(url) = &located.evidence_url else {
         return Ok(Vec::new());
     };

@@ -722,9 +722,9 @@ fn the_npm_token_goes_to_the_registry_and_never_to_another_host() {
         .create_command(&spec, "token.airlock.tar.zst", &[])
         .env("NPM_TOKEN", "npm_s3cret"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    let bearer = Some("Bearer npm_s3cret".to_owned());
-    assert_eq!(f.server.authorizations(&npm.version), [bearer.clone()]);
-    assert_eq!(f.server.authorizations(&npm.attestations), [bearer]);
+    let bearer = || Some("Bearer npm_s3cret".to_owned());
+    assert_eq!(f.server.authorizations(&npm.version), [bearer()]);
+    assert_eq!(f.server.authorizations(&npm.attestations), [bearer()]);
     assert_eq!(elsewhere.authorizations(&npm.tarball), [None]);
 }
 
