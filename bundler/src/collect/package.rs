@@ -446,12 +446,14 @@ impl PackageHttp {
         crate::fetch::join(&self.base, path).map_err(Problem::Fetch)
     }
 
+    /// GETs `url`: a JSON document, or (`long`) a file that may take long but must keep
+    /// arriving.
     fn call(&self, url: &Url, long: bool) -> Result<ureq::http::Response<ureq::Body>, Problem> {
         crate::fetch::require_https(url)?;
-        let mut request = self
-            .agent
-            .get(url.as_str())
-            .header("Accept", "application/json");
+        let mut request = self.agent.get(url.as_str());
+        if !long {
+            request = request.header("Accept", "application/json");
+        }
         if let Some(token) = &self.token
             && url.origin() == self.base.origin()
         {
