@@ -54,7 +54,8 @@ pub struct NpmPackage {
 }
 
 impl NpmPackage {
-    /// Parses `name@version` (npm's lowercase names, `@scope/` allowed) with an exact version.
+    /// Parses `name@version` (npm's name characters, `@scope/` allowed; capitals only as
+    /// legacy packages such as `JSONStream` have them) with an exact version.
     pub fn parse(text: &str) -> Result<Self, String> {
         let bad = |why: &str| format!("npm {text:?}: {why}");
         let at = text
@@ -77,7 +78,7 @@ impl NpmPackage {
         };
         if !valid_npm_part(bare) || name.len() > 214 {
             return Err(bad(
-                "the name must be 1 to 214 of a-z 0-9 - . _ ~ (not starting with . or _)",
+                "the name must be 1 to 214 of A-Z a-z 0-9 - . _ ~ (not starting with . or _)",
             ));
         }
         if !valid_version(version) {
@@ -118,9 +119,9 @@ impl std::fmt::Display for NpmPackage {
 fn valid_npm_part(part: &str) -> bool {
     !part.is_empty()
         && !part.starts_with(['.', '_'])
-        && part.bytes().all(|b| {
-            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'.' | b'_' | b'~')
-        })
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 fn valid_version(version: &str) -> bool {
@@ -879,7 +880,8 @@ mod tests {
         assert!(NpmPackage::parse("left-pad").is_err());
         assert!(NpmPackage::parse("left-pad@^1.0.0").is_err());
         assert!(NpmPackage::parse("@scope@1.0.0").is_err());
-        assert!(NpmPackage::parse("Left@1.0.0").is_err());
+        assert!(NpmPackage::parse("JSONStream@1.3.5").is_ok());
+        assert!(NpmPackage::parse("a b@1.0.0").is_err());
         assert!(NpmPackage::parse("../x@1.0.0").is_err());
     }
 
