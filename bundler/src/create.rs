@@ -31,8 +31,9 @@ pub use crate::progress::{NoProgress, Progress};
 
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::collect::{
-    self, CollectError, CollectOptions, CollectedImage, CollectedUrl, EvidenceKind, ImagePlan,
-    ImageRequest, PulledEvidence, RegistryAccess, UrlError, UrlRequest,
+    self, CollectError, CollectOptions, CollectedImage, CollectedPackage, CollectedUrl,
+    EvidenceKind, ImagePlan, ImageRequest, PackageError, PackageIndexes, PackagePlan,
+    PackageRequest, PulledEvidence, RegistryAccess, UrlError, UrlRequest,
 };
 use crate::fetch::{self, FetchError, HttpClient, LogApi, LogEndpoint, TufRemote};
 use crate::spec::{ArtifactSpec, LogApiSpec, Spec, TrustSpec};
@@ -68,6 +69,9 @@ pub enum CreateError {
     /// A `url` source (or its bundle) could not be downloaded.
     #[error(transparent)]
     Download(#[from] UrlError),
+    /// An npm or PyPI package could not be collected from its registry.
+    #[error(transparent)]
+    Package(#[from] PackageError),
     /// A trust repository did not verify at creation time.
     #[error("trust {name}: {source}")]
     Trust {
@@ -127,6 +131,9 @@ pub struct Created {
     /// The images pulled from registries: what each tag resolved to, what was fetched and
     /// where each piece of evidence came from (the manifest has no field for it).
     pub images: Vec<ImagePlan>,
+    /// The npm and PyPI packages collected: the metadata that named each file and its
+    /// digest, and the document each bundle came from.
+    pub packages: Vec<PackagePlan>,
     /// The `url` sources downloaded: where from, and what each file hashed to.
     pub downloads: Vec<Downloaded>,
 }
@@ -156,6 +163,9 @@ pub struct DryRun {
     pub images: Vec<ImagePlan>,
     /// The `url` sources (not fetched by a dry run).
     pub downloads: Vec<UrlRequest>,
+    /// The npm and PyPI packages: each file, its digest and the bundles found (with the
+    /// signers they name, unverified).
+    pub packages: Vec<PackagePlan>,
     /// The local files the spec names, with their sizes.
     pub files: Vec<LocalInput>,
 }
@@ -180,6 +190,12 @@ pub fn dry_run(spec: &Spec, options: &CreateOptions) -> Result<DryRun, CreateErr
         &registry_access(spec, options)?,
         &options.collect,
     )?;
+    let packages = collect::survey_packages(
+        &package_requests(spec),
+        &package_indexes(spec, &options.collect),
+        &registry_access(spec, options)?,
+        &options.collect,
+    )?;
     let mut files = Vec::new();
     for a in &spec.artifacts {
         let name = a.resolved_name();
@@ -191,7 +207,8 @@ pub fn dry_run(spec: &Spec, options: &CreateOptions) -> Result<DryRun, CreateErr
                 size: std::fs::metadata(path).ok().map(|m| m.len()),
             });
         };
-        for (role, path) in [("file", &a.file), ("layout", &a.oci_layout)] {
+        let local_file = if a.pypi.is_some() { &None } else { &a.file };
+        for (role, path) in [("file", local_file), ("layout", &a.oci_layout)] {
             if let Some(path) = path {
                 add(role, path);
             }
@@ -209,6 +226,7 @@ pub fn dry_run(spec: &Spec, options: &CreateOptions) -> Result<DryRun, CreateErr
     Ok(DryRun {
         images,
         downloads: url_requests(spec),
+        packages,
         files,
     })
 }
@@ -226,6 +244,41 @@ fn url_requests(spec: &Spec) -> Vec<UrlRequest> {
             })
         })
         .collect()
+}
+
+/// The spec's npm and PyPI packages, in spec order.
+fn package_requests(spec: &Spec) -> Vec<PackageRequest> {
+    spec.artifacts
+        .iter()
+        .filter_map(|a| {
+            a.package().map(|source| PackageRequest {
+                name: a.resolved_name(),
+                source,
+                local_bundles: a.bundles.len(),
+            })
+        })
+        .collect()
+}
+
+/// Where packages come from (`[npm]`, `[pypi]`), with the tokens their variables hold now.
+fn package_indexes(spec: &Spec, collect: &CollectOptions) -> PackageIndexes {
+    let token = |name: Option<&str>| {
+        name.and_then(|n| std::env::var(n).ok())
+            .filter(|t| !t.is_empty())
+    };
+    let defaults = PackageIndexes::default();
+    let npm = spec.npm.as_ref();
+    let pypi = spec.pypi.as_ref();
+    PackageIndexes {
+        npm: npm.and_then(|n| n.registry.clone()).unwrap_or(defaults.npm),
+        npm_token: token(Some(
+            npm.and_then(|n| n.token_env.as_deref())
+                .unwrap_or("NPM_TOKEN"),
+        )),
+        pypi: pypi.and_then(|p| p.index.clone()).unwrap_or(defaults.pypi),
+        pypi_token: token(pypi.and_then(|p| p.token_env.as_deref())),
+        max_file_size: collect.max_package_size,
+    }
 }
 
 /// The spec's images, in spec order.
@@ -283,19 +336,31 @@ pub fn create(
     // a work folder beside the output, which goes when `create` ends.
     let requests = image_requests(spec);
     let url_requests = url_requests(spec);
-    let work = match requests.is_empty() && url_requests.is_empty() {
+    let package_requests = package_requests(spec);
+    let work = match requests.is_empty() && url_requests.is_empty() && package_requests.is_empty() {
         true => None,
         false => Some(pull_folder(&options.output)?),
     };
     let images = match &work {
-        Some(work) => collect::collect(
+        Some(work) if !requests.is_empty() => collect::collect(
             &requests,
             &registry_access(spec, options)?,
             &options.collect,
             work.path(),
             progress,
         )?,
-        None => Vec::new(),
+        _ => Vec::new(),
+    };
+    let packages = match &work {
+        Some(work) if !package_requests.is_empty() => collect::collect_packages(
+            &package_requests,
+            &package_indexes(spec, &options.collect),
+            &registry_access(spec, options)?,
+            &options.collect,
+            work.path(),
+            progress,
+        )?,
+        _ => Vec::new(),
     };
     // `url` sources: each file hashed as it streams into the cache or work folder.
     let downloads: Vec<CollectedUrl> = match &work {
@@ -313,26 +378,25 @@ pub fn create(
     // already held in the cache are hashed here like local files).
     let mut inputs: Vec<PathBuf> = Vec::new();
     let mut prehashed: HashMap<PathBuf, Hashed> = HashMap::new();
-    for image in &images {
-        let files = image.files.iter().map(|(_, f)| f);
-        for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
-            match file.written {
-                Some(w) => {
-                    prehashed.insert(
-                        file.path.clone(),
-                        Hashed {
-                            digest: file.digest,
-                            size: w.size,
-                            xxh3: w.xxh3,
-                        },
-                    );
-                }
-                None => inputs.push(file.path.clone()),
-            }
-        }
-    }
-    for d in &downloads {
-        for file in std::iter::once(&d.file).chain(&d.bundle) {
+    let pulled_files: Vec<&collect::PulledFile> = images
+        .iter()
+        .flat_map(|image| {
+            let files = image.files.iter().map(|(_, f)| f);
+            files.chain(image.evidence.iter().flat_map(PulledEvidence::files))
+        })
+        .chain(
+            packages
+                .iter()
+                .flat_map(|p| std::iter::once(&p.file).chain(p.evidence.iter().map(|e| &e.file))),
+        )
+        .chain(
+            downloads
+                .iter()
+                .flat_map(|d| std::iter::once(&d.file).chain(&d.bundle)),
+        )
+        .collect();
+    {
+        for file in pulled_files.iter().copied() {
             match file.written {
                 Some(w) => {
                     prehashed.insert(
@@ -350,7 +414,9 @@ pub fn create(
     }
     let mut layouts = Vec::new();
     for artifact in &spec.artifacts {
-        if let Some(file) = &artifact.file {
+        if let Some(file) = &artifact.file
+            && artifact.pypi.is_none()
+        {
             inputs.push(file.clone());
         }
         if let Some(dir) = &artifact.oci_layout {
@@ -371,28 +437,13 @@ pub fn create(
     inputs.dedup();
     let mut hashed = hash_files(&inputs, progress)?;
     hashed.extend(prehashed);
-    for image in &images {
-        let files = image.files.iter().map(|(_, f)| f);
-        for file in files.chain(image.evidence.iter().flat_map(PulledEvidence::files)) {
-            let found = hashed[&file.path].digest;
-            if found != file.digest {
-                return Err(CreateError::Input {
-                    path: file.path.clone(),
-                    reason: format!("held as {} but hashes to {found}", file.digest),
-                });
-            }
-        }
-    }
-
-    for d in &downloads {
-        for file in std::iter::once(&d.file).chain(&d.bundle) {
-            let found = hashed[&file.path].digest;
-            if found != file.digest {
-                return Err(CreateError::Input {
-                    path: file.path.clone(),
-                    reason: format!("held as {} but hashes to {found}", file.digest),
-                });
-            }
+    for file in &pulled_files {
+        let found = hashed[&file.path].digest;
+        if found != file.digest {
+            return Err(CreateError::Input {
+                path: file.path.clone(),
+                reason: format!("held as {} but hashes to {found}", file.digest),
+            });
         }
     }
 
@@ -425,6 +476,7 @@ pub fn create(
     let mut layouts = layouts.into_iter();
     let mut pulled = images.iter();
     let mut downloaded = downloads.iter();
+    let mut pulled_packages = packages.iter();
     for a in &spec.artifacts {
         let mut evidence = Evidence::default();
         for (list, paths) in [
@@ -483,13 +535,48 @@ pub fn create(
                 evidence.bundles.push(h.digest);
             }
         }
+        let package = match a.package() {
+            Some(_) => pulled_packages.next(),
+            None => None,
+        };
+        if let Some(package) = package {
+            for e in &package.evidence {
+                let h = hashed[&e.file.path];
+                blobs.add_file(&h, &e.file.path);
+                for kind in &e.kinds {
+                    let list = match kind {
+                        // Packages carry no cosign payloads; a bundle is a bundle.
+                        EvidenceKind::Bundle | EvidenceKind::SignedPayload => &mut evidence.bundles,
+                        EvidenceKind::Attestation => &mut evidence.attestations,
+                        EvidenceKind::Sbom => &mut evidence.sboms,
+                    };
+                    if !list.contains(&h.digest) {
+                        list.push(h.digest);
+                    }
+                }
+            }
+        }
         let name = a.resolved_name();
-        let artifact = if let Some(download) = download {
-            let h = hashed[&download.file.path];
-            blobs.add_file(&h, &download.file.path);
-            let file_name = a.url_file_name().unwrap_or_default();
+        // A file fetched from its URL or its package's registry: its name in the archive,
+        // where it is held, and where it came from (for errors).
+        let fetched = match (download, package) {
+            (Some(download), _) => Some((
+                a.url_file_name().unwrap_or_default(),
+                &download.file.path,
+                download.file.path.clone(),
+            )),
+            (None, Some(package)) => Some((
+                package.plan.file.name.clone(),
+                &package.file.path,
+                PathBuf::from(&package.plan.file.url),
+            )),
+            (None, None) => None,
+        };
+        let artifact = if let Some((file_name, held, origin)) = fetched {
+            let h = hashed[held];
+            blobs.add_file(&h, held);
             let path = RelativePath::new(&file_name).map_err(|reason| CreateError::Input {
-                path: download.file.path.clone(),
+                path: origin,
                 reason,
             })?;
             Artifact {
@@ -642,7 +729,7 @@ pub fn create(
         &read_blob,
         &scratch.path().join("preflight"),
     )?;
-    let failed = failures(&report, &images, options.collect.allow_unsigned);
+    let failed = failures(&report, &images, &packages, options.collect.allow_unsigned);
     if !failed.is_empty() && !options.allow_failing {
         return Err(CreateError::Preflight {
             failed,
@@ -680,6 +767,7 @@ pub fn create(
                 fetched_bytes: d.fetched_bytes,
             })
             .collect(),
+        packages: packages.into_iter().map(|p| p.plan).collect(),
     })
 }
 
@@ -689,12 +777,20 @@ const UNSIGNED: &str = "no Sigstore bundle signs it";
 /// One line per artifact that failed preflight. A pulled image's line names its source,
 /// and each of its evidence's problems the referrer the evidence came from. An image
 /// packed unsigned with `--allow-unsigned` fails only if something else is wrong.
-fn failures(report: &CheckReport, images: &[CollectedImage], allow_unsigned: bool) -> Vec<String> {
+fn failures(
+    report: &CheckReport,
+    images: &[CollectedImage],
+    packages: &[CollectedPackage],
+    allow_unsigned: bool,
+) -> Vec<String> {
     report
         .artifacts
         .iter()
         .filter(|a| !a.passed)
         .filter_map(|a| {
+            if let Some(package) = packages.iter().find(|p| p.plan.name == a.name) {
+                return package_failure(a, package, allow_unsigned);
+            }
             let image = images.iter().find(|i| i.plan.name == a.name);
             let Some(image) = image else {
                 return Some(format!("{}: {}", a.name, a.problems.join(", ")));
@@ -732,6 +828,43 @@ fn failures(report: &CheckReport, images: &[CollectedImage], allow_unsigned: boo
             ))
         })
         .collect()
+}
+
+/// A pulled package's line: its source, and the document each failing bundle came from.
+fn package_failure(
+    a: &check::ArtifactOutcome,
+    package: &CollectedPackage,
+    allow_unsigned: bool,
+) -> Option<String> {
+    let plan = &package.plan;
+    if allow_unsigned && plan.unsigned && a.problems == [UNSIGNED] {
+        return None;
+    }
+    let problems: Vec<String> = a
+        .problems
+        .iter()
+        .map(|problem| {
+            let blob = problem
+                .split_whitespace()
+                .nth(1)
+                .map(|d| d.trim_end_matches(':'));
+            match package
+                .evidence
+                .iter()
+                .find(|e| blob == Some(e.file.digest.to_string().as_str()))
+            {
+                Some(e) => format!("{problem} (from {})", e.from),
+                None => problem.clone(),
+            }
+        })
+        .collect();
+    Some(format!(
+        "{} ({} {}): {}",
+        a.name,
+        plan.ecosystem,
+        plan.source,
+        problems.join(", ")
+    ))
 }
 
 /// A folder beside the output for pulled blobs (when there is no cache) and the layouts'

@@ -39,20 +39,37 @@
 //! bundle_url = "https://downloads.example/tool-1.2.3.tar.gz.sigstore.json"  # optional
 //! sha256 = "…"                  # optional: 64 hex digits the file must hash to
 //!
+//! [[artifact]]
+//! npm = "@scope/tool@1.2.3"     # the tarball, checked against dist.integrity (SHA-512),
+//!                               # its attestations (SLSA provenance) as evidence
+//!
+//! [[artifact]]
+//! pypi = "sampleproject==4.0.0" # one file of the release, checked against its sha256,
+//! pattern = "*-py3-none-any.whl"   # or: file = "sampleproject-4.0.0-py3-none-any.whl"
+//!                               # its PEP 740 attestations, as Sigstore bundles
+//!
 //! [[registry]]                  # optional, per registry an image names
 //! host = "registry.example"
 //! ca_file = "certs/registry-ca.pem"   # an extra CA for its HTTPS
+//!
+//! [npm]                         # optional
+//! registry = "https://registry.npmjs.org"   # the default
+//! token_env = "NPM_TOKEN"       # the default: a bearer token from this variable, if set
+//!
+//! [pypi]                        # optional
+//! index = "https://pypi.org"    # the default
+//! token_env = "PYPI_TOKEN"      # optional
 //! ```
 //!
-//! npm, PyPI and GitHub release sources are to join `file`, `oci_layout`, `image` and `url`
-//! as further source kinds of `[[artifact]]` (see `crate::collect`).
+//! A GitHub release source is to join `file`, `oci_layout`, `image`, `url`, `npm` and `pypi`
+//! as a further source kind of `[[artifact]]` (see `crate::collect`).
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
 
-use crate::collect::ImageReference;
+use crate::collect::{FileSelect, ImageReference, NpmPackage, PackageSource, PypiRelease};
 
 /// Largest spec file read.
 const MAX_SPEC_SIZE: u64 = 4 << 20;
@@ -75,6 +92,30 @@ pub struct Spec {
     /// Registries images are pulled from, where they need settings.
     #[serde(default, rename = "registry")]
     pub registries: Vec<RegistrySpec>,
+    /// The npm registry packages come from.
+    pub npm: Option<NpmSpec>,
+    /// The PyPI index releases come from.
+    pub pypi: Option<PypiSpec>,
+}
+
+/// `[npm]`: where `npm = …` packages come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NpmSpec {
+    /// The registry's base URL (HTTPS; default `https://registry.npmjs.org`).
+    pub registry: Option<Url>,
+    /// The environment variable holding a bearer token (default `NPM_TOKEN`).
+    pub token_env: Option<String>,
+}
+
+/// `[pypi]`: where `pypi = …` releases come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PypiSpec {
+    /// The index's base URL (HTTPS; default `https://pypi.org`).
+    pub index: Option<Url>,
+    /// The environment variable holding a bearer token (default: none is sent).
+    pub token_env: Option<String>,
 }
 
 /// `[[registry]]`: settings for one registry images name.
@@ -139,7 +180,8 @@ pub enum LogApiSpec {
     Tiles,
 }
 
-/// `[[artifact]]`: exactly one of `file`, `oci_layout` and `image`.
+/// `[[artifact]]`: exactly one of `file`, `oci_layout`, `image`, `npm` and `pypi` (with
+/// `pypi`, `file` names the release's file rather than a local one).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
@@ -157,6 +199,12 @@ pub struct ArtifactSpec {
     pub bundle_url: Option<Url>,
     /// The SHA-256 (64 lowercase hex digits) `url`'s file must have.
     pub sha256: Option<String>,
+    /// An npm package version (`name@version`), its tarball packed.
+    pub npm: Option<NpmPackage>,
+    /// A PyPI release (`project==version`): `file` or `pattern` picks its file.
+    pub pypi: Option<PypiRelease>,
+    /// With `pypi`: a glob (`*`, `?`) matching exactly one file of the release.
+    pub pattern: Option<String>,
     /// Platforms to take from an image index (`os/arch[/variant]`; default: all).
     #[serde(default)]
     pub platforms: Vec<String>,
@@ -248,7 +296,9 @@ impl Spec {
             r.ca_file.as_mut().map(fix);
         }
         for a in &mut self.artifacts {
-            a.file.as_mut().map(fix);
+            if a.pypi.is_none() {
+                a.file.as_mut().map(fix);
+            }
             a.oci_layout.as_mut().map(fix);
             a.key.as_mut().map(fix);
             a.bundles.iter_mut().for_each(fix);
@@ -269,6 +319,18 @@ impl Spec {
                 }
             }
         }
+        let https = |url: &Option<Url>, what: &str| match url {
+            Some(u) if u.scheme() != "https" => Err(format!("{what} {u} must be https://")),
+            _ => Ok(()),
+        };
+        https(
+            &self.npm.as_ref().and_then(|n| n.registry.clone()),
+            "npm registry",
+        )?;
+        https(
+            &self.pypi.as_ref().and_then(|p| p.index.clone()),
+            "pypi index",
+        )?;
         for (i, r) in self.registries.iter().enumerate() {
             if self.registries[..i].iter().any(|o| o.host == r.host) {
                 return Err(format!("registry {:?} is listed twice", r.host));
@@ -276,14 +338,16 @@ impl Spec {
         }
         for (i, a) in self.artifacts.iter().enumerate() {
             let sources = [
-                a.file.is_some(),
+                a.file.is_some() && a.pypi.is_none(),
                 a.oci_layout.is_some(),
                 a.image.is_some(),
                 a.url.is_some(),
+                a.npm.is_some(),
+                a.pypi.is_some(),
             ];
             if sources.iter().filter(|s| **s).count() != 1 {
                 return Err(format!(
-                    "artifact {}: give exactly one of file, oci_layout, image and url",
+                    "artifact {}: give exactly one of file, oci_layout, image, url, npm and pypi",
                     i + 1
                 ));
             }
@@ -309,6 +373,24 @@ impl Spec {
             if a.sha256.is_some() && a.pinned_sha256().is_none() {
                 return Err(format!(
                     "artifact {}: sha256 must be 64 lowercase hex digits",
+                    i + 1
+                ));
+            }
+            if a.pypi.is_some() && a.file.is_some() == a.pattern.is_some() {
+                return Err(format!(
+                    "artifact {}: pypi needs exactly one of file (the release's file name) and pattern",
+                    i + 1
+                ));
+            }
+            if a.pattern.is_some() && a.pypi.is_none() {
+                return Err(format!("artifact {}: pattern needs pypi", i + 1));
+            }
+            if a.pypi.is_some()
+                && let Some(name) = &a.file
+                && (name.components().count() != 1 || name.to_str().is_none())
+            {
+                return Err(format!(
+                    "artifact {}: with pypi, file is the release's file name, not a path",
                     i + 1
                 ));
             }
@@ -374,14 +456,29 @@ impl ArtifactSpec {
             .map(str::to_owned)
     }
 
-    /// The artifact's name: as given, else the image as written, or its file or folder name
-    /// (a `url`'s last path segment).
+    /// The artifact's name: as given, else the image or package as written, or its file or
+    /// folder name (a `url`'s last path segment).
     pub fn resolved_name(&self) -> String {
         if let (None, Some(image)) = (&self.name, &self.image) {
             return image.to_string();
         }
         if let (None, Some(name)) = (&self.name, self.url_file_name()) {
             return name;
+        }
+        if self.name.is_none()
+            && let Some(source) = self.package()
+        {
+            return match source {
+                PackageSource::Npm(p) => p.to_string(),
+                PackageSource::Pypi { select, .. } => match select {
+                    FileSelect::Exact(name) => name,
+                    FileSelect::Pattern(_) => self
+                        .pypi
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                },
+            };
         }
         self.name.clone().unwrap_or_else(|| {
             self.file
@@ -392,12 +489,78 @@ impl ArtifactSpec {
                 .unwrap_or_default()
         })
     }
+
+    /// The package it names (`npm`, or `pypi` with `file` or `pattern`), if any.
+    pub fn package(&self) -> Option<PackageSource> {
+        if let Some(npm) = &self.npm {
+            return Some(PackageSource::Npm(npm.clone()));
+        }
+        let release = self.pypi.clone()?;
+        let select = match (&self.file, &self.pattern) {
+            (_, Some(pattern)) => FileSelect::Pattern(pattern.clone()),
+            (Some(file), None) => FileSelect::Exact(file.to_string_lossy().into_owned()),
+            (None, None) => return None,
+        };
+        Some(PackageSource::Pypi { release, select })
+    }
 }
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn load(text: &str) -> Result<Spec, SpecError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bundle.toml");
+        std::fs::write(&path, format!("[publisher]\nname = \"p\"\n{text}")).unwrap();
+        Spec::load(&path)
+    }
+
+    #[test]
+    fn a_pypi_file_names_the_release_file_not_a_local_path() {
+        let spec = load(
+            "[[artifact]]\npypi = \"demo==1.0\"\nfile = \"demo-1.0-py3-none-any.whl\"\n\
+             [[artifact]]\nnpm = \"@scope/demo@1.0.0\"\n",
+        )
+        .unwrap();
+        let a = &spec.artifacts[0];
+        assert_eq!(
+            a.file.as_deref(),
+            Some(Path::new("demo-1.0-py3-none-any.whl"))
+        );
+        assert_eq!(a.resolved_name(), "demo-1.0-py3-none-any.whl");
+        assert!(matches!(
+            a.package(),
+            Some(PackageSource::Pypi { select: FileSelect::Exact(n), .. }) if n == "demo-1.0-py3-none-any.whl"
+        ));
+        assert_eq!(spec.artifacts[1].resolved_name(), "@scope/demo@1.0.0");
+    }
+
+    #[test]
+    fn package_sources_refuse_what_they_cannot_mean() {
+        let err = |text: &str| load(text).unwrap_err().to_string();
+        assert!(err("[[artifact]]\npypi = \"demo==1.0\"\n").ends_with(
+            "artifact 1: pypi needs exactly one of file (the release's file name) and pattern"
+        ));
+        assert!(
+            err("[[artifact]]\nnpm = \"demo@1.0.0\"\nimage = \"r.example/a:1\"\n")
+                .ends_with("artifact 1: give exactly one of file, oci_layout, image, npm and pypi")
+        );
+        assert!(
+            err("[[artifact]]\npypi = \"demo==1.0\"\nfile = \"../demo.whl\"\n")
+                .ends_with("artifact 1: with pypi, file is the release's file name, not a path")
+        );
+        assert!(
+            err("[[artifact]]\nfile = \"a\"\npattern = \"*.whl\"\n")
+                .ends_with("artifact 1: pattern needs pypi")
+        );
+        assert!(err("[[artifact]]\nnpm = \"demo@^1\"\n").contains("the version must be exact"));
+        assert!(
+            err("[npm]\nregistry = \"http://registry.example\"\n")
+                .ends_with("npm registry http://registry.example/ must be https://")
+        );
+    }
 
     fn check(artifact: &str) -> Result<Spec, String> {
         let text = format!("[publisher]\nname = \"p\"\n\n[[artifact]]\n{artifact}");

@@ -37,6 +37,7 @@ mod instance;
 mod keys;
 mod log;
 mod oci;
+mod packages;
 mod registry;
 mod server;
 mod shape;
@@ -60,6 +61,10 @@ pub use instance::{
 pub use keys::{EcKey, Seed};
 pub use log::{LogEntry, SignedCheckpoint, TransparencyLog};
 pub use oci::{OCI_MANIFEST_MEDIA_TYPE, OciLayout, OciManifest};
+pub use packages::{
+    NPM_PUBLISH_PREDICATE, NpmPaths, PYPI_PUBLISH_PREDICATE, PackageServer, PypiFile, PypiPaths,
+    npm_integrity, pep740_attestation,
+};
 pub use registry::{Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, sha256};
 pub use server::{LogServer, StaticServer};
 pub use shape::{

@@ -181,6 +181,11 @@ impl World {
         })
     }
 
+    /// The TLS material its loopback servers use (`create` trusts its CA).
+    pub fn tls(&self) -> &TlsMaterial {
+        &self.tls
+    }
+
     /// The folder everything is written in.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -23,6 +23,7 @@ mod lock;
 mod netns;
 #[path = "../../../tests/common/outside.rs"]
 mod outside;
+mod packages;
 mod pages;
 mod pipeline;
 mod realworld;

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use airlock_bundler::archive::{MAX_LEVEL, WriteOptions};
 use airlock_bundler::collect::{
-    CollectOptions, EvidenceKind, ImagePlan, Problem, default_auth_file,
+    CollectOptions, DEFAULT_MAX_PACKAGE_SIZE, EvidenceKind, ImagePlan, PackagePlan, Problem,
+    default_auth_file,
 };
 use airlock_bundler::create::{CreateError, CreateOptions, create};
 use airlock_bundler::keys::{KeyId, load_signing_key};
@@ -20,12 +21,15 @@ use super::{EXIT_REJECTED, EXIT_USAGE};
 /// Build a signed NAME.airlock.tar.zst from a spec (bundle.toml).
 ///
 /// Pulls the spec's images from their registries (a tag resolved to a digest once, every
-/// blob checked against its digest, referrers as evidence), hashes every input once, reads
+/// blob checked against its digest, referrers as evidence) and its npm and PyPI packages
+/// (each file checked against the digest its registry names, its attestations as evidence),
+/// hashes every input once, reads
 /// or fetches (HTTPS) the TUF trust data and the logs' checkpoints with consistency proofs,
 /// verifies every Sigstore bundle offline against that trust (preflight), then signs the
 /// manifest and writes the archive. Nothing is written at the output path unless everything
 /// succeeded. Registry credentials come from REGISTRY_AUTH_FILE, else
-/// ~/.docker/config.json.
+/// ~/.docker/config.json; an npm token from NPM_TOKEN (or the variable `[npm] token_env`
+/// names), a PyPI token from the variable `[pypi] token_env` names.
 ///
 /// Exit status: 0 written, 1 preflight or verification failed, 2 usage or I/O error.
 #[derive(Debug, Args)]
@@ -61,6 +65,10 @@ pub(crate) struct CreateArgs {
     /// will reject it unless its policy allows unsigned artifacts).
     #[arg(long)]
     allow_unsigned: bool,
+
+    /// The largest npm tarball or PyPI file downloaded (e.g. 200M; default 1G).
+    #[arg(long, value_name = "SIZE", value_parser = parse_size)]
+    max_package_size: Option<u64>,
 
     /// Split the output into parts of at most SIZE (e.g. 700M, 4.7G): OUT.001, OUT.002, …
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -144,6 +152,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         CreateError::Check(_) | CreateError::Trust { .. } => (EXIT_REJECTED, e.to_string()),
         CreateError::Collect(c) if rejected(&c.problem) => (EXIT_REJECTED, e.to_string()),
         CreateError::Download(d) if rejected(&d.problem) => (EXIT_REJECTED, e.to_string()),
+        CreateError::Package(p) if rejected(&p.problem) => (EXIT_REJECTED, e.to_string()),
         _ => (EXIT_USAGE, e.to_string()),
     })?;
 
@@ -160,6 +169,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
             "bytes": m.total_blob_size(),
             "images": created.images,
             "downloads": created.downloads,
+            "packages": created.packages,
             "preflight": created.report,
         });
         println!("{summary:#}");
@@ -181,6 +191,9 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
                     .as_ref()
                     .map_or_else(String::new, |b| format!(", bundle {b}"))
             );
+        }
+        for package in &created.packages {
+            print_package(package, false);
         }
         let failed = created
             .report
@@ -211,6 +224,8 @@ fn rejected(problem: &Problem) -> bool {
             | Problem::SizeMismatch { .. }
             | Problem::TagMoved { .. }
             | Problem::NoSignature { .. }
+            | Problem::IntegrityMismatch { .. }
+            | Problem::NoProvenance { .. }
             | Problem::ManifestTooLarge { .. }
             | Problem::IndexLoop { .. }
             | Problem::IndexTooDeep { .. }
@@ -244,6 +259,7 @@ fn options(args: &CreateArgs, output: PathBuf) -> Result<CreateOptions, (u8, Str
             cache: args.cache.clone(),
             auth_file: default_auth_file(),
             allow_unsigned: args.allow_unsigned,
+            max_package_size: args.max_package_size.unwrap_or(DEFAULT_MAX_PACKAGE_SIZE),
             ..CollectOptions::default()
         },
     })
@@ -254,6 +270,7 @@ fn dry_run(args: &CreateArgs, spec: &Spec) -> Result<(), (u8, String)> {
     let options = options(args, PathBuf::from("dry-run"))?;
     let found = airlock_bundler::create::dry_run(spec, &options).map_err(|e| match &e {
         CreateError::Collect(c) if rejected(&c.problem) => (EXIT_REJECTED, e.to_string()),
+        CreateError::Package(p) if rejected(&p.problem) => (EXIT_REJECTED, e.to_string()),
         _ => (EXIT_USAGE, e.to_string()),
     })?;
     if args.json {
@@ -273,6 +290,9 @@ fn dry_run(args: &CreateArgs, spec: &Spec) -> Result<(), (u8, String)> {
             line.push_str(&format!(", pinned {pin}"));
         }
         println!("{line}");
+    }
+    for package in &found.packages {
+        print_package(package, true);
     }
     for input in &found.files {
         let size = input
@@ -370,5 +390,73 @@ fn print_image(image: &ImagePlan, planned: bool) {
     }
     if image.unsigned {
         out("  UNSIGNED: no Sigstore bundle refers to it".to_owned());
+    }
+}
+
+/// A package: the file its registry names with its digest, and each bundle found with where
+/// it goes and who it names as signer (unverified). `planned`: before fetching (`--dry-run`).
+fn print_package(package: &PackagePlan, planned: bool) {
+    let out = |line: String| {
+        if planned {
+            println!("{line}");
+        } else {
+            eprintln!("{line}");
+        }
+    };
+    out(format!(
+        "{} {}: {}",
+        package.ecosystem, package.name, package.source
+    ));
+    let file = &package.file;
+    let digest = match (&file.sha256, &file.sha512) {
+        (_, Some(sha512)) => format!("sha512:{sha512}"),
+        (Some(sha256), None) => sha256.to_string(),
+        (None, None) => "no digest".to_owned(),
+    };
+    let state = match (file.held, planned) {
+        (true, _) => "held in the cache",
+        (false, true) => "to fetch",
+        (false, false) => "fetched",
+    };
+    let size = file
+        .size
+        .map_or_else(String::new, |s| format!(", {s} bytes"));
+    out(format!(
+        "  file {} ({digest}{size}) {state} from {}",
+        file.name, file.url
+    ));
+    match &package.evidence_url {
+        Some(url) => out(format!("  {} bundle(s) from {url}", package.evidence.len())),
+        None => out("  the registry names no attestations".to_owned()),
+    }
+    for e in &package.evidence {
+        let kinds: Vec<&str> = e
+            .kinds
+            .iter()
+            .map(|k| match k {
+                EvidenceKind::Bundle => "bundle",
+                EvidenceKind::SignedPayload => "signed payload",
+                EvidenceKind::Attestation => "attestation",
+                EvidenceKind::Sbom => "sbom",
+            })
+            .collect();
+        let kind = match &e.ignored {
+            Some(_) => "ignored".to_owned(),
+            None => kinds.join("+"),
+        };
+        let mut line = format!("    {} {kind}", e.digest);
+        if let Some(p) = &e.predicate_type {
+            line.push_str(&format!(" predicate {p}"));
+        }
+        if let Some(s) = &e.signer {
+            line.push_str(&format!(", names signer {s}"));
+        }
+        if let Some(why) = &e.ignored {
+            line.push_str(&format!(": {why}"));
+        }
+        out(line);
+    }
+    if package.unsigned {
+        out("  UNSIGNED: no Sigstore bundle signs it".to_owned());
     }
 }

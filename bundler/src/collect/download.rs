@@ -12,7 +12,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::error::Problem;
-use super::store::{BlobStore, Written};
+use super::store::BlobStore;
 use crate::archive::Sha256Digest;
 use crate::fetch::{FetchError, HttpClient};
 use crate::progress::Progress;
@@ -36,16 +36,8 @@ pub struct UrlRequest {
     pub sha256: Option<Sha256Digest>,
 }
 
-/// A file downloaded into the store.
-#[derive(Debug, Clone)]
-pub struct Downloaded {
-    /// Where it is.
-    pub path: std::path::PathBuf,
-    /// Its digest.
-    pub digest: Sha256Digest,
-    /// Its size and XXH3 when it was written now (else `create` hashes it again).
-    pub written: Option<Written>,
-}
+/// A file downloaded into the store: a file `create` packs, as pulled images' are.
+pub type Downloaded = super::PulledFile;
 
 /// A `url` source downloaded: the file and its bundle, in the store.
 #[derive(Debug, Clone)]

@@ -16,7 +16,18 @@ pub struct CollectError {
     pub problem: Problem,
 }
 
-/// One way collecting an image fails.
+/// Why a package could not be collected: the package as the spec names it
+/// (`npm package name@1.0.0`, `PyPI project name==1.0`), and the problem.
+#[derive(Debug, thiserror::Error)]
+#[error("{package}: {problem}")]
+pub struct PackageError {
+    /// The package, as messages name it.
+    pub package: String,
+    /// What went wrong.
+    pub problem: Problem,
+}
+
+/// One way collecting an image or a package fails.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Problem {
@@ -77,6 +88,42 @@ pub enum Problem {
         digest: Sha256Digest,
         /// How referrers were looked for.
         discovery: String,
+    },
+    /// A package registry has no such version, file or document (HTTP 404).
+    #[error("{what} not found ({url} answered HTTP 404)")]
+    PackageNotFound {
+        /// `version 1.0.0`, `file x.tgz`, `its attestations`.
+        what: String,
+        /// The URL asked.
+        url: String,
+    },
+    /// A package file does not hash to the SHA-512 its registry names (npm's integrity).
+    #[error("{what}: integrity mismatch (expected {expected}, received {actual})")]
+    IntegrityMismatch {
+        /// The file and where it came from.
+        what: String,
+        /// `sha512-…` as the registry names it.
+        expected: String,
+        /// `sha512-…` of what arrived.
+        actual: String,
+    },
+    /// A PyPI release has no file the spec names.
+    #[error("{looked} in the release (it has: {available})")]
+    NoSuchFile {
+        /// `no file named x.whl`, `no file matching *.whl`.
+        looked: String,
+        /// The files it has.
+        available: String,
+    },
+    /// The registry publishes no Sigstore bundle that could sign a package file.
+    #[error(
+        "no provenance: no Sigstore bundle signs {file} (looked at {looked}); --allow-unsigned packs it anyway"
+    )]
+    NoProvenance {
+        /// The file.
+        file: String,
+        /// Where bundles were looked for.
+        looked: String,
     },
     /// A manifest, index or referrers list over the size limit.
     #[error("{what} is larger than {limit} bytes")]
@@ -140,6 +187,14 @@ impl Problem {
     pub(crate) fn at(self, image: &str) -> CollectError {
         CollectError {
             image: image.to_owned(),
+            problem: self,
+        }
+    }
+
+    /// This problem, for a package (`npm package name@1.0.0`).
+    pub(crate) fn for_package(self, package: &str) -> PackageError {
+        PackageError {
+            package: package.to_owned(),
             problem: self,
         }
     }

@@ -1,9 +1,10 @@
-//! Collecting artifacts and their evidence straight from where they are published. Today:
-//! OCI images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`) and
-//! plain files over HTTPS with the bundle beside them (`url = …`, `download.rs`). npm, PyPI
-//! and GitHub release sources are to come as further kinds beside them (`[[artifact]]` in
-//! `bundle.toml`), each ending in the same `Collected…` shape: files on disk with their
-//! digests, evidence with where it came from.
+//! Collecting artifacts and their evidence straight from where they are published: OCI
+//! images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`), plain
+//! files over HTTPS with the bundle beside them (`url = …`, `download.rs`), npm package
+//! versions (`npm = "name@version"`) and PyPI release files (`pypi = "project==version"`, see
+//! `package.rs`). GitHub release sources are to come as a further kind beside them
+//! (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…` shape: files on
+//! disk with their digests, evidence with where it came from.
 //!
 //! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
 //! moved meanwhile is an error); the manifest or index is walked down to every config and
@@ -21,6 +22,9 @@ mod cosign;
 mod download;
 mod error;
 mod image;
+mod npm;
+mod package;
+mod pypi;
 mod reference;
 mod referrers;
 mod registry;
@@ -41,7 +45,14 @@ pub use cosign::{
     TIMESTAMP_ANNOTATION,
 };
 pub use download::{CollectedUrl, Downloaded, MAX_URL_FILE, UrlError, UrlRequest, download_urls};
-pub use error::{CollectError, Problem};
+pub use error::{CollectError, PackageError, Problem};
+pub use package::{
+    CollectedPackage, DEFAULT_MAX_PACKAGE_SIZE, DEFAULT_NPM_REGISTRY, DEFAULT_PYPI_INDEX,
+    FileSelect, NpmPackage, PackageIndexes, PackagePlan, PackageRequest, PackageSource,
+    PlannedPackageEvidence, PlannedPackageFile, PulledPackageEvidence, PypiRelease,
+    SLSA_PROVENANCE_PREDICATES,
+};
+pub use pypi::BUNDLE_V03_MEDIA_TYPE;
 pub use reference::{ImageReference, Pin};
 pub use referrers::{
     COSIGN_SIGN_PREDICATE, Discovery, EvidenceKind, SBOM_TYPES, SIGSTORE_BUNDLE_TYPES,
@@ -75,6 +86,8 @@ pub struct CollectOptions {
     pub allow_unsigned: bool,
     /// Downloads at once (at least 1).
     pub concurrency: usize,
+    /// The largest npm tarball or PyPI file downloaded (`create --max-package-size`).
+    pub max_package_size: u64,
 }
 
 impl Default for CollectOptions {
@@ -84,6 +97,7 @@ impl Default for CollectOptions {
             auth_file: None,
             allow_unsigned: false,
             concurrency: DEFAULT_CONCURRENCY,
+            max_package_size: DEFAULT_MAX_PACKAGE_SIZE,
         }
     }
 }
@@ -304,6 +318,55 @@ pub fn collect(
         out.push(image);
     }
     Ok(out)
+}
+
+/// Reads every package's registry metadata and evidence (naming the bundles' signers)
+/// without writing anything: `create --dry-run`.
+pub fn survey_packages(
+    requests: &[PackageRequest],
+    indexes: &PackageIndexes,
+    access: &RegistryAccess,
+    options: &CollectOptions,
+) -> Result<Vec<PackagePlan>, PackageError> {
+    if requests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let client = package_client(access)?;
+    let cache = options.cache.as_deref().map(BlobStore::existing);
+    package::survey_all(requests, &client, indexes, cache.as_ref())
+}
+
+/// Downloads every package file (each checked against the digest its registry names) and
+/// its Sigstore bundles into the cache (or `work_dir`). Fails on the first package that
+/// cannot be collected, and before any download if one has no signature (unless
+/// `allow_unsigned`).
+pub fn collect_packages(
+    requests: &[PackageRequest],
+    indexes: &PackageIndexes,
+    access: &RegistryAccess,
+    options: &CollectOptions,
+    work_dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<CollectedPackage>, PackageError> {
+    let client = package_client(access)?;
+    let root = options
+        .cache
+        .clone()
+        .unwrap_or_else(|| work_dir.join("store"));
+    let store = BlobStore::open(&root).map_err(|p| p.for_package("(cache)"))?;
+    package::collect_all(
+        requests,
+        &client,
+        indexes,
+        &store,
+        options.allow_unsigned,
+        progress,
+    )
+}
+
+fn package_client(access: &RegistryAccess) -> Result<HttpClient, PackageError> {
+    HttpClient::new(access.extra_ca_pem.as_deref())
+        .map_err(|e| Problem::Fetch(e).for_package("(package registries)"))
 }
 
 /// One HTTPS client per registry (its own extra CA, if any).

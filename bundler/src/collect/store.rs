@@ -74,6 +74,47 @@ impl BlobStore {
         partial.finish(self, digest, bytes.len() as u64, "blob")
     }
 
+    /// The blob a package file's registry digest names, if the store holds it: by its
+    /// SHA-256 (PyPI), or by the SHA-256 recorded beside a SHA-512 (npm) — which is only
+    /// believed once the held file's SHA-512 is computed again and matches.
+    pub(crate) fn holding(
+        &self,
+        expected: &super::package::Expected,
+        size: Option<u64>,
+    ) -> Option<(Sha256Digest, u64)> {
+        use super::package::Expected;
+        let digest = match expected {
+            Expected::Sha256(d) => *d,
+            Expected::Sha512(sha512) => {
+                let alias = self.root.join("sha512").join(hex::encode(sha512));
+                let text = std::fs::read_to_string(alias).ok()?;
+                let digest: Sha256Digest = text.trim().parse().ok()?;
+                let mut hasher = sha2::Sha512::new();
+                let mut file = File::open(self.path(&digest)).ok()?;
+                std::io::copy(&mut file, &mut hasher).ok()?;
+                let actual: [u8; 64] = hasher.finalize().into();
+                if actual != *sha512 {
+                    return None;
+                }
+                digest
+            }
+        };
+        let held = std::fs::metadata(self.path(&digest)).ok()?;
+        (held.is_file() && size.is_none_or(|s| s == held.len())).then_some((digest, held.len()))
+    }
+
+    /// Records that the blob `digest` has the SHA-512 `sha512` (npm names files by it).
+    pub(crate) fn alias_sha512(
+        &self,
+        sha512: &[u8; 64],
+        digest: &Sha256Digest,
+    ) -> Result<(), Problem> {
+        let dir = self.root.join("sha512");
+        std::fs::create_dir_all(&dir).map_err(Problem::io(&dir))?;
+        let path = dir.join(hex::encode(sha512));
+        std::fs::write(&path, digest.to_string()).map_err(Problem::io(&path))
+    }
+
     /// A new temporary file to stream a blob into.
     pub(crate) fn partial(&self) -> Result<Partial, Problem> {
         let tmp = self.root.join("tmp");
@@ -141,6 +182,17 @@ impl Partial {
         Ok((expected, written))
     }
 
+    /// Renames the file to its name in `store` by the SHA-256 it hashed to (for a file
+    /// checked otherwise, e.g. against the SHA-512 its registry names).
+    pub(crate) fn finish_as_hashed(
+        mut self,
+        store: &BlobStore,
+    ) -> Result<(Sha256Digest, Written), Problem> {
+        let digest = Sha256Digest::from_bytes(std::mem::take(&mut self.sha).finalize().into());
+        let written = self.persist(store, &digest)?;
+        Ok((digest, written))
+    }
+
     /// Checks size and digest, then renames the file to its name in `store`.
     pub(crate) fn finish(
         mut self,
@@ -165,6 +217,10 @@ impl Partial {
                 actual,
             });
         }
+        self.persist(store, digest)
+    }
+
+    fn persist(mut self, store: &BlobStore, digest: &Sha256Digest) -> Result<Written, Problem> {
         let Some(file) = self.file.take() else {
             unreachable!("a partial blob is finished once")
         };

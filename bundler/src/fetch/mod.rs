@@ -18,6 +18,6 @@ mod tuf_transport;
 
 pub use error::FetchError;
 pub use http::HttpClient;
-pub(crate) use http::{classify, require_https};
+pub(crate) use http::{classify, join, require_https};
 pub use log::{ConsistencyProof, LogApi, LogEndpoint, LogSnapshot, fetch_log};
 pub use tuf::{MirroredRepo, TufRemote, mirror_tuf};

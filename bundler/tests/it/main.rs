@@ -14,6 +14,8 @@ mod keygen;
 #[path = "../../../tests/common/outside.rs"]
 mod outside;
 #[cfg(test)]
+mod packages;
+#[cfg(test)]
 mod realworld;
 #[cfg(test)]
 mod realworld_rules;

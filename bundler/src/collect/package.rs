@@ -1,0 +1,906 @@
+//! Packages straight from their registries: npm (`npm = "name@version"`) and PyPI
+//! (`pypi = "project==version"` with `file` or `pattern`). The registry's metadata names the
+//! one file to pack, its digest (npm: `dist.integrity`, SHA-512; PyPI: `digests.sha256`) and
+//! where its Sigstore evidence is (npm: `dist.attestations.url`; PyPI: the PEP 740
+//! integrity API, converted to Sigstore bundles in `pypi.rs`). The file streams into the
+//! content-addressed store, hashed as it arrives, and is kept only if it is what the
+//! metadata names; every bundle is kept as evidence with the URL it came from. Nothing here
+//! is trusted: `create` packs and preflight verifies it like any other input.
+
+use std::io::Read;
+use std::time::Duration;
+
+use airlock_trust_root::{Bundle, ClaimedSigner, MAX_BUNDLE_SIZE};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha512};
+use url::Url;
+
+use super::error::{PackageError, Problem};
+use super::referrers::EvidenceKind;
+use super::store::{BlobStore, Written};
+use super::{PulledFile, npm, pypi};
+use crate::archive::Sha256Digest;
+use crate::fetch::{FetchError, HttpClient, classify};
+use crate::progress::Progress;
+
+/// The npm registry asked when the spec names none.
+pub const DEFAULT_NPM_REGISTRY: &str = "https://registry.npmjs.org";
+/// The PyPI index asked when the spec names none.
+pub const DEFAULT_PYPI_INDEX: &str = "https://pypi.org";
+/// The largest package file downloaded, by default (`create --max-package-size`).
+pub const DEFAULT_MAX_PACKAGE_SIZE: u64 = 1 << 30;
+/// The largest metadata document read (a version document, an attestations or provenance
+/// document).
+pub(crate) const MAX_METADATA: u64 = 8 << 20;
+/// SLSA provenance predicates: such a bundle is also an attestation the site's SLSA rules read.
+pub const SLSA_PROVENANCE_PREDICATES: [&str; 2] = [
+    "https://slsa.dev/provenance/v1",
+    "https://slsa.dev/provenance/v0.2",
+];
+/// The longest a package download may go without receiving a byte.
+const READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Read size while streaming a package file.
+const CHUNK: usize = 1 << 20;
+/// The longest package name, version or file name accepted.
+const MAX_NAME: usize = 256;
+
+/// `name@version` or `@scope/name@version`: one exact version of an npm package.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct NpmPackage {
+    name: String,
+    version: String,
+}
+
+impl NpmPackage {
+    /// Parses `name@version` (npm's name characters, `@scope/` allowed; capitals only as
+    /// legacy packages such as `JSONStream` have them) with an exact version.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("npm {text:?}: {why}");
+        let at = text
+            .get(1..)
+            .and_then(|rest| rest.rfind('@'))
+            .map(|i| i + 1)
+            .ok_or_else(|| bad("write name@version (an exact version)"))?;
+        let (name, version) = (&text[..at], &text[at + 1..]);
+        let bare = match name.strip_prefix('@') {
+            Some(scoped) => {
+                let (scope, bare) = scoped
+                    .split_once('/')
+                    .ok_or_else(|| bad("a scoped name is @scope/name"))?;
+                if !valid_npm_part(scope) {
+                    return Err(bad("the scope is not an npm name"));
+                }
+                bare
+            }
+            None => name,
+        };
+        if !valid_npm_part(bare) || name.len() > 214 {
+            return Err(bad(
+                "the name must be 1 to 214 of A-Z a-z 0-9 - . _ ~ (not starting with . or _)",
+            ));
+        }
+        if !valid_version(version) {
+            return Err(bad(
+                "the version must be exact (1 to 256 of A-Z a-z 0-9 . + - _, no ranges)",
+            ));
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            version: version.to_owned(),
+        })
+    }
+
+    /// The package name (`@scope/name` or `name`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+impl TryFrom<String> for NpmPackage {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl std::fmt::Display for NpmPackage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.name, self.version)
+    }
+}
+
+fn valid_npm_part(part: &str) -> bool {
+    !part.is_empty()
+        && !part.starts_with(['.', '_'])
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+fn valid_version(version: &str) -> bool {
+    !version.is_empty()
+        && version.len() <= MAX_NAME
+        && version
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-' | b'_' | b'!'))
+        && version.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// `project==version`: one release of a PyPI project.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct PypiRelease {
+    project: String,
+    version: String,
+}
+
+impl PypiRelease {
+    /// Parses `project==version` (PEP 508 names, an exact version).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("pypi {text:?}: {why}");
+        let (project, version) = text
+            .split_once("==")
+            .ok_or_else(|| bad("write project==version (an exact version)"))?;
+        let (project, version) = (project.trim(), version.trim());
+        let name_ok = !project.is_empty()
+            && project.len() <= MAX_NAME
+            && project
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'))
+            && project.starts_with(|c: char| c.is_ascii_alphanumeric())
+            && project.ends_with(|c: char| c.is_ascii_alphanumeric());
+        if !name_ok {
+            return Err(bad(
+                "the project name must be A-Z a-z 0-9 - . _, starting and ending with a letter or digit",
+            ));
+        }
+        if !valid_version(version) {
+            return Err(bad(
+                "the version must be exact (1 to 256 of A-Z a-z 0-9 . + - _ !)",
+            ));
+        }
+        Ok(Self {
+            project: project.to_owned(),
+            version: version.to_owned(),
+        })
+    }
+
+    /// The project.
+    pub fn project(&self) -> &str {
+        &self.project
+    }
+
+    /// The version.
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+}
+
+impl TryFrom<String> for PypiRelease {
+    type Error = String;
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl std::fmt::Display for PypiRelease {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}=={}", self.project, self.version)
+    }
+}
+
+/// Which file of a PyPI release to pack.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileSelect {
+    /// Exactly this file name.
+    Exact(String),
+    /// The one file whose name matches this glob (`*` any run, `?` one character).
+    Pattern(String),
+}
+
+impl FileSelect {
+    pub(crate) fn matches(&self, name: &str) -> bool {
+        match self {
+            FileSelect::Exact(exact) => exact == name,
+            FileSelect::Pattern(pattern) => glob(pattern.as_bytes(), name.as_bytes()),
+        }
+    }
+}
+
+impl std::fmt::Display for FileSelect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileSelect::Exact(name) => write!(f, "no file named {name}"),
+            FileSelect::Pattern(pattern) => write!(f, "no file matching {pattern}"),
+        }
+    }
+}
+
+/// `*` matches any run of characters, `?` any one; everything else itself.
+fn glob(pattern: &[u8], name: &[u8]) -> bool {
+    let (mut p, mut n) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while n < name.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, n));
+                p += 1;
+            }
+            Some(c) if *c == b'?' || *c == name[n] => {
+                p += 1;
+                n += 1;
+            }
+            _ => match star {
+                Some((sp, sn)) => {
+                    p = sp + 1;
+                    n = sn + 1;
+                    star = Some((sp, sn + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|c| *c == b'*')
+}
+
+/// What to collect from where.
+#[derive(Debug, Clone)]
+pub enum PackageSource {
+    /// An npm package version.
+    Npm(NpmPackage),
+    /// A file of a PyPI release.
+    Pypi {
+        /// The release.
+        release: PypiRelease,
+        /// Which of its files.
+        select: FileSelect,
+    },
+}
+
+impl PackageSource {
+    /// How messages name it: `npm package name@1.0.0`, `PyPI project name==1.0`.
+    pub fn describe(&self) -> String {
+        match self {
+            PackageSource::Npm(p) => format!("npm package {p}"),
+            PackageSource::Pypi { release, .. } => format!("PyPI project {release}"),
+        }
+    }
+}
+
+/// The registries packages come from, and how to authenticate to them.
+#[derive(Debug, Clone)]
+pub struct PackageIndexes {
+    /// The npm registry's base URL.
+    pub npm: Url,
+    /// A bearer token for the npm registry (sent only to its origin).
+    pub npm_token: Option<String>,
+    /// The PyPI index's base URL (the JSON and integrity APIs hang below it).
+    pub pypi: Url,
+    /// A bearer token for the PyPI index (sent only to its origin).
+    pub pypi_token: Option<String>,
+    /// The largest package file downloaded.
+    pub max_file_size: u64,
+}
+
+impl Default for PackageIndexes {
+    fn default() -> Self {
+        Self {
+            npm: Url::parse(DEFAULT_NPM_REGISTRY).expect("the default npm registry is a URL"),
+            npm_token: None,
+            pypi: Url::parse(DEFAULT_PYPI_INDEX).expect("the default PyPI index is a URL"),
+            pypi_token: None,
+            max_file_size: DEFAULT_MAX_PACKAGE_SIZE,
+        }
+    }
+}
+
+/// One package to collect.
+#[derive(Debug, Clone)]
+pub struct PackageRequest {
+    /// The artifact's name.
+    pub name: String,
+    /// Where from.
+    pub source: PackageSource,
+    /// Sigstore bundles the spec lists for it from files (with any, finding none at the
+    /// registry is not an error).
+    pub local_bundles: usize,
+}
+
+/// What a package is and what would be (or was) fetched for it: `create --dry-run` prints
+/// this, `create` records it in its output.
+#[derive(Debug, Clone, Serialize)]
+pub struct PackagePlan {
+    /// The artifact's name.
+    pub name: String,
+    /// `npm` or `pypi`.
+    pub ecosystem: &'static str,
+    /// The package as the spec names it (`name@version`, `project==version`).
+    pub source: String,
+    /// The metadata document that named the file and its digest.
+    pub metadata_url: String,
+    /// The file packed.
+    pub file: PlannedPackageFile,
+    /// Where the evidence was looked for (`None`: the registry names none).
+    pub evidence_url: Option<String>,
+    /// Every Sigstore bundle found.
+    pub evidence: Vec<PlannedPackageEvidence>,
+    /// No Sigstore bundle signs it (packed only with `--allow-unsigned`).
+    pub unsigned: bool,
+}
+
+/// The package file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedPackageFile {
+    /// Its name (the tarball's or wheel's file name).
+    pub name: String,
+    /// Where it is downloaded from.
+    pub url: String,
+    /// Its SHA-256, when the registry names it (PyPI) or it is known (held, or fetched).
+    pub sha256: Option<Sha256Digest>,
+    /// Its SHA-512 (hex), when the registry names it (npm's `dist.integrity`).
+    pub sha512: Option<String>,
+    /// Its size, when known.
+    pub size: Option<u64>,
+    /// Already in the cache (not fetched).
+    pub held: bool,
+}
+
+/// A Sigstore bundle the registry publishes for the file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedPackageEvidence {
+    /// The document it came from.
+    pub url: String,
+    /// Its place in that document (0-based).
+    pub position: usize,
+    /// Where it goes in the manifest (empty: ignored).
+    pub kinds: Vec<EvidenceKind>,
+    /// The bundle's digest as packed (PyPI's are converted to bundle JSON first).
+    pub digest: Sha256Digest,
+    /// Its size.
+    pub size: u64,
+    /// The predicate type of its statement (else as the registry lists it).
+    pub predicate_type: Option<String>,
+    /// The signer the bundle names, unverified (SAN and issuer, or key hint).
+    pub signer: Option<String>,
+    /// Why it is not packed.
+    pub ignored: Option<String>,
+}
+
+/// A bundle held in memory with its plan entry.
+#[derive(Debug, Clone)]
+pub(crate) struct FoundBundle {
+    pub(crate) planned: PlannedPackageEvidence,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// What the registry's metadata says about the file.
+#[derive(Debug, Clone)]
+pub(crate) struct Located {
+    pub(crate) file_name: String,
+    pub(crate) url: Url,
+    pub(crate) expected: Expected,
+    pub(crate) size: Option<u64>,
+    pub(crate) metadata_url: Url,
+    /// Where the bundles are; `None`: the registry names none.
+    pub(crate) evidence_url: Option<Url>,
+}
+
+/// The digest the registry names for the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expected {
+    Sha256(Sha256Digest),
+    Sha512([u8; 64]),
+}
+
+/// A package collected: its file and its evidence, on disk.
+#[derive(Debug, Clone)]
+pub struct CollectedPackage {
+    /// What was planned and done.
+    pub plan: PackagePlan,
+    /// The file.
+    pub file: PulledFile,
+    /// Its evidence.
+    pub evidence: Vec<PulledPackageEvidence>,
+    /// Bytes downloaded now for the file (0 when it was held).
+    pub fetched_bytes: u64,
+}
+
+/// A bundle collected for a package, and where it came from.
+#[derive(Debug, Clone)]
+pub struct PulledPackageEvidence {
+    /// The manifest lists it goes to (a SLSA provenance bundle is both signature and
+    /// attestation).
+    pub kinds: Vec<EvidenceKind>,
+    /// The bundle file.
+    pub file: PulledFile,
+    /// The document it came from.
+    pub from: String,
+}
+
+/// HTTPS for one package registry: the bundler's client (https only, redirects only to
+/// https), a bearer token sent only to the registry's own origin.
+#[derive(Debug)]
+pub(crate) struct PackageHttp {
+    agent: ureq::Agent,
+    base: Url,
+    token: Option<String>,
+}
+
+impl PackageHttp {
+    pub(crate) fn new(client: &HttpClient, base: &Url, token: Option<String>) -> Self {
+        Self {
+            agent: client.agent().clone(),
+            base: base.clone(),
+            token,
+        }
+    }
+
+    /// `path` below the registry's base URL.
+    pub(crate) fn url(&self, path: &str) -> Result<Url, Problem> {
+        crate::fetch::join(&self.base, path).map_err(Problem::Fetch)
+    }
+
+    /// GETs `url`: a JSON document, or (`long`) a file that may take long but must keep
+    /// arriving.
+    fn call(&self, url: &Url, long: bool) -> Result<ureq::http::Response<ureq::Body>, Problem> {
+        crate::fetch::require_https(url)?;
+        let mut request = self.agent.get(url.as_str());
+        if !long {
+            request = request.header("Accept", "application/json");
+        }
+        if let Some(token) = &self.token
+            && url.origin() == self.base.origin()
+        {
+            request = request.header("Authorization", format!("Bearer {token}"));
+        }
+        let result = if long {
+            request
+                .config()
+                .timeout_global(None)
+                .timeout_per_read(Some(READ_TIMEOUT))
+                .build()
+                .call()
+        } else {
+            request.call()
+        };
+        result.map_err(|e| match e {
+            ureq::Error::RequireHttpsOnly(to) => Problem::InsecureRedirect {
+                url: url.to_string(),
+                to,
+            },
+            other => Problem::Fetch(classify(url, other)),
+        })
+    }
+
+    /// GETs a JSON document of at most [`MAX_METADATA`] bytes; `None` on 404.
+    pub(crate) fn document(&self, url: &Url, what: &str) -> Result<Option<Vec<u8>>, Problem> {
+        let response = self.call(url, false)?;
+        match response.status().as_u16() {
+            404 => return Ok(None),
+            200..=299 => {}
+            status => {
+                return Err(Problem::Fetch(FetchError::Status {
+                    url: url.to_string(),
+                    status,
+                }));
+            }
+        }
+        let mut bytes = Vec::new();
+        response
+            .into_body()
+            .into_reader()
+            .take(MAX_METADATA + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| transport(url, e))?;
+        if bytes.len() as u64 > MAX_METADATA {
+            return Err(Problem::ManifestTooLarge {
+                what: what.to_owned(),
+                limit: MAX_METADATA,
+            });
+        }
+        Ok(Some(bytes))
+    }
+
+    /// Streams the file into `store`, hashing it (SHA-256 and, for npm, SHA-512) as it
+    /// arrives; it is kept only if it is what the metadata names and at most `limit` bytes.
+    fn download(
+        &self,
+        located: &Located,
+        store: &BlobStore,
+        limit: u64,
+        advance: &dyn Fn(u64),
+    ) -> Result<(Sha256Digest, Written), Problem> {
+        let url = &located.url;
+        let what = format!("file {}", located.file_name);
+        let response = self.call(url, true)?;
+        match response.status().as_u16() {
+            404 => {
+                return Err(Problem::PackageNotFound {
+                    what,
+                    url: url.to_string(),
+                });
+            }
+            200..=299 => {}
+            status => {
+                return Err(Problem::Fetch(FetchError::Status {
+                    url: url.to_string(),
+                    status,
+                }));
+            }
+        }
+        let max = limit;
+        let limit = located.size.map_or(max, |s| s.min(max));
+        let mut partial = store.partial()?;
+        let mut sha512 = Sha512::new();
+        let mut reader = response.into_body().into_reader().take(limit + 1);
+        let mut buffer = vec![0u8; CHUNK];
+        loop {
+            let n = reader.read(&mut buffer).map_err(|e| transport(url, e))?;
+            if n == 0 {
+                break;
+            }
+            partial.write(&buffer[..n])?;
+            sha512.update(&buffer[..n]);
+            advance(n as u64);
+            if partial.size() > limit {
+                return Err(match located.size {
+                    // More than the registry says the file has (at least one byte more).
+                    Some(expected) if expected <= max => Problem::SizeMismatch {
+                        what,
+                        expected,
+                        actual: partial.size(),
+                    },
+                    _ => Problem::ManifestTooLarge { what, limit },
+                });
+            }
+        }
+        if let Some(size) = located.size
+            && partial.size() != size
+        {
+            return Err(Problem::SizeMismatch {
+                what,
+                expected: size,
+                actual: partial.size(),
+            });
+        }
+        match located.expected {
+            Expected::Sha256(digest) => {
+                let size = partial.size();
+                let written = partial.finish(store, &digest, size, &what)?;
+                Ok((digest, written))
+            }
+            Expected::Sha512(expected) => {
+                let actual: [u8; 64] = sha512.finalize().into();
+                if actual != expected {
+                    return Err(Problem::IntegrityMismatch {
+                        what: format!("tarball {url}"),
+                        expected: integrity(&expected),
+                        actual: integrity(&actual),
+                    });
+                }
+                let (digest, written) = partial.finish_as_hashed(store)?;
+                store.alias_sha512(&expected, &digest)?;
+                Ok((digest, written))
+            }
+        }
+    }
+}
+
+/// `sha512-<base64>` as npm writes it.
+pub(crate) fn integrity(sha512: &[u8; 64]) -> String {
+    format!(
+        "sha512-{}",
+        base64::engine::general_purpose::STANDARD.encode(sha512)
+    )
+}
+
+pub(crate) fn transport(url: &Url, e: std::io::Error) -> Problem {
+    Problem::Fetch(FetchError::Transport {
+        url: url.to_string(),
+        reason: e.to_string(),
+    })
+}
+
+/// Sorts a bundle: a managed-key bundle (npm's own publish attestation, signed with the
+/// registry's key) is ignored, as no trusted root carries that key; a keyless SLSA provenance
+/// bundle both signs the file (its certificate names the build's identity) and is an
+/// attestation; any other keyless bundle signs it.
+pub(crate) fn sort_bundle(
+    bytes: Vec<u8>,
+    url: &Url,
+    position: usize,
+    listed_predicate: Option<String>,
+) -> FoundBundle {
+    let digest = Sha256Digest::of(&bytes);
+    let mut planned = PlannedPackageEvidence {
+        url: url.to_string(),
+        position,
+        kinds: Vec::new(),
+        digest,
+        size: bytes.len() as u64,
+        predicate_type: listed_predicate,
+        signer: None,
+        ignored: None,
+    };
+    if bytes.len() > MAX_BUNDLE_SIZE {
+        planned.ignored = Some(format!(
+            "larger than the {MAX_BUNDLE_SIZE} bytes a bundle may be"
+        ));
+        return FoundBundle { planned, bytes };
+    }
+    match Bundle::from_json(&bytes) {
+        Ok(bundle) => {
+            let signer = bundle.claimed_signer();
+            planned.signer = Some(signer.to_string());
+            // What the statement itself says wins over the registry's label for it.
+            if let Some(statement) = bundle.claimed_statement() {
+                planned.predicate_type = Some(statement.predicate_type);
+            }
+            match signer {
+                ClaimedSigner::KeyHint(hint) => {
+                    planned.ignored = Some(format!(
+                        "signed with the registry's managed key {hint}, which no trusted root carries"
+                    ));
+                }
+                ClaimedSigner::Certificate { .. } => {
+                    planned.kinds.push(EvidenceKind::Bundle);
+                    if planned
+                        .predicate_type
+                        .as_deref()
+                        .is_some_and(|p| SLSA_PROVENANCE_PREDICATES.contains(&p))
+                    {
+                        planned.kinds.push(EvidenceKind::Attestation);
+                    }
+                }
+            }
+        }
+        // Kept as a signature, so preflight names it failing rather than it being dropped.
+        Err(e) => {
+            planned.signer = Some(format!("unreadable bundle: {e}"));
+            planned.kinds.push(EvidenceKind::Bundle);
+        }
+    }
+    FoundBundle { planned, bytes }
+}
+
+/// A package located and its bundles read.
+#[derive(Debug)]
+pub(crate) struct Planned {
+    pub(crate) plan: PackagePlan,
+    located: Located,
+    bundles: Vec<FoundBundle>,
+    /// The registry it came from and the token for it.
+    http: PackageHttp,
+}
+
+/// Reads the registry's metadata and evidence for `request` (nothing is written).
+pub(crate) fn plan(
+    request: &PackageRequest,
+    client: &HttpClient,
+    indexes: &PackageIndexes,
+    store: Option<&BlobStore>,
+) -> Result<Planned, Problem> {
+    let (located, bundles, ecosystem, http) = match &request.source {
+        PackageSource::Npm(package) => {
+            let http = PackageHttp::new(client, &indexes.npm, indexes.npm_token.clone());
+            let located = npm::locate(&http, package)?;
+            let bundles = npm::bundles(&http, &located)?;
+            (located, bundles, "npm", http)
+        }
+        PackageSource::Pypi { release, select } => {
+            let http = PackageHttp::new(client, &indexes.pypi, indexes.pypi_token.clone());
+            let located = pypi::locate(&http, release, select)?;
+            let bundles = pypi::bundles(&http, &located)?;
+            (located, bundles, "pypi", http)
+        }
+    };
+    let held = store.and_then(|s| s.holding(&located.expected, located.size));
+    let source = match &request.source {
+        PackageSource::Npm(p) => p.to_string(),
+        PackageSource::Pypi { release, .. } => release.to_string(),
+    };
+    let (sha256, sha512) = match located.expected {
+        Expected::Sha256(d) => (Some(d), None),
+        Expected::Sha512(d) => (held.map(|(d, _)| d), Some(hex::encode(d))),
+    };
+    let unsigned = request.local_bundles == 0
+        && !bundles
+            .iter()
+            .any(|b| b.planned.kinds.contains(&EvidenceKind::Bundle));
+    let plan = PackagePlan {
+        name: request.name.clone(),
+        ecosystem,
+        source,
+        metadata_url: located.metadata_url.to_string(),
+        file: PlannedPackageFile {
+            name: located.file_name.clone(),
+            url: located.url.to_string(),
+            sha256,
+            sha512,
+            size: located.size.or(held.map(|(_, size)| size)),
+            held: held.is_some(),
+        },
+        evidence_url: located.evidence_url.as_ref().map(Url::to_string),
+        evidence: bundles.iter().map(|b| b.planned.clone()).collect(),
+        unsigned,
+    };
+    Ok(Planned {
+        plan,
+        located,
+        bundles,
+        http,
+    })
+}
+
+/// Downloads the planned file (unless the store holds it) and stores its bundles.
+pub(crate) fn pull(
+    planned: Planned,
+    indexes: &PackageIndexes,
+    store: &BlobStore,
+    progress: &dyn Progress,
+) -> Result<CollectedPackage, Problem> {
+    let Planned {
+        mut plan,
+        located,
+        bundles,
+        http,
+    } = planned;
+    let (file, fetched_bytes) = match store.holding(&located.expected, located.size) {
+        Some((digest, _)) => (
+            PulledFile {
+                path: store.path(&digest),
+                digest,
+                written: None,
+            },
+            0,
+        ),
+        None => {
+            progress.phase(
+                &format!("pull {}", plan.name),
+                located.size.unwrap_or_default(),
+            );
+            let done = std::cell::Cell::new(0u64);
+            let (digest, written) =
+                http.download(&located, store, indexes.max_file_size, &|n| {
+                    done.set(done.get() + n);
+                    progress.set(done.get());
+                })?;
+            (
+                PulledFile {
+                    path: store.path(&digest),
+                    digest,
+                    written: Some(written),
+                },
+                written.size,
+            )
+        }
+    };
+    plan.file.sha256 = Some(file.digest);
+    if plan.file.size.is_none() {
+        plan.file.size = std::fs::metadata(&file.path).ok().map(|m| m.len());
+    }
+    let mut evidence = Vec::new();
+    for bundle in bundles {
+        if bundle.planned.kinds.is_empty() {
+            continue;
+        }
+        let digest = bundle.planned.digest;
+        let written = match store.holds(&digest, bundle.bytes.len() as u64) {
+            true => None,
+            false => Some(store.put(&digest, &bundle.bytes)?),
+        };
+        evidence.push(PulledPackageEvidence {
+            kinds: bundle.planned.kinds.clone(),
+            file: PulledFile {
+                path: store.path(&digest),
+                digest,
+                written,
+            },
+            from: bundle.planned.url.clone(),
+        });
+    }
+    Ok(CollectedPackage {
+        plan,
+        file,
+        evidence,
+        fetched_bytes,
+    })
+}
+
+/// Surveys every package (`create --dry-run`).
+pub(crate) fn survey_all(
+    requests: &[PackageRequest],
+    client: &HttpClient,
+    indexes: &PackageIndexes,
+    store: Option<&BlobStore>,
+) -> Result<Vec<PackagePlan>, PackageError> {
+    requests
+        .iter()
+        .map(|r| {
+            plan(r, client, indexes, store)
+                .map(|p| p.plan)
+                .map_err(|p| p.for_package(&r.source.describe()))
+        })
+        .collect()
+}
+
+/// Plans every package first (so a missing version or signature fails before any large
+/// download), then pulls each.
+pub(crate) fn collect_all(
+    requests: &[PackageRequest],
+    client: &HttpClient,
+    indexes: &PackageIndexes,
+    store: &BlobStore,
+    allow_unsigned: bool,
+    progress: &dyn Progress,
+) -> Result<Vec<CollectedPackage>, PackageError> {
+    let mut planned = Vec::new();
+    for r in requests {
+        let what = r.source.describe();
+        progress.phase(&format!("resolve {}", r.name), 0);
+        let p = plan(r, client, indexes, Some(store)).map_err(|p| p.for_package(&what))?;
+        if p.plan.unsigned && !allow_unsigned {
+            let looked = p
+                .plan
+                .evidence_url
+                .clone()
+                .unwrap_or_else(|| "the registry names no attestations".to_owned());
+            return Err(Problem::NoProvenance {
+                file: p.plan.file.name.clone(),
+                looked,
+            }
+            .for_package(&what));
+        }
+        planned.push((what, p));
+    }
+    planned
+        .into_iter()
+        .map(|(what, p)| pull(p, indexes, store, progress).map_err(|e| e.for_package(&what)))
+        .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn npm_names_scoped_and_plain_parse_with_an_exact_version() {
+        let p = NpmPackage::parse("@sigstore/mock@0.1.0").unwrap();
+        assert_eq!((p.name(), p.version()), ("@sigstore/mock", "0.1.0"));
+        let p = NpmPackage::parse("left-pad@1.3.0").unwrap();
+        assert_eq!((p.name(), p.version()), ("left-pad", "1.3.0"));
+        assert!(NpmPackage::parse("left-pad").is_err());
+        assert!(NpmPackage::parse("left-pad@^1.0.0").is_err());
+        assert!(NpmPackage::parse("@scope@1.0.0").is_err());
+        assert!(NpmPackage::parse("JSONStream@1.3.5").is_ok());
+        assert!(NpmPackage::parse("a b@1.0.0").is_err());
+        assert!(NpmPackage::parse("../x@1.0.0").is_err());
+    }
+
+    #[test]
+    fn pypi_releases_need_an_exact_version() {
+        let r = PypiRelease::parse("sampleproject==4.0.0").unwrap();
+        assert_eq!((r.project(), r.version()), ("sampleproject", "4.0.0"));
+        assert!(PypiRelease::parse("sampleproject>=4").is_err());
+        assert!(PypiRelease::parse("../x==1").is_err());
+        assert!(PypiRelease::parse("x==1/../2").is_err());
+    }
+
+    #[test]
+    fn glob_matches_runs_and_single_characters() {
+        assert!(glob(b"*.whl", b"demo-1.0-py3-none-any.whl"));
+        assert!(glob(b"demo-?.0-*-any.whl", b"demo-1.0-py3-none-any.whl"));
+        assert!(!glob(b"*.whl", b"demo-1.0.tar.gz"));
+        assert!(glob(b"*", b""));
+        assert!(!glob(b"a*b", b"acbx"));
+        assert!(glob(b"a*b*c", b"aXbYbZc"));
+    }
+}
