@@ -544,8 +544,9 @@ mod tests {
             "artifact 1: pypi needs exactly one of file (the release's file name) and pattern"
         ));
         assert!(
-            err("[[artifact]]\nnpm = \"demo@1.0.0\"\nimage = \"r.example/a:1\"\n")
-                .ends_with("artifact 1: give exactly one of file, oci_layout, image, npm and pypi")
+            err("[[artifact]]\nnpm = \"demo@1.0.0\"\nimage = \"r.example/a:1\"\n").ends_with(
+                "artifact 1: give exactly one of file, oci_layout, image, url, npm and pypi"
+            )
         );
         assert!(
             err("[[artifact]]\npypi = \"demo==1.0\"\nfile = \"../demo.whl\"\n")
@@ -604,7 +605,7 @@ mod tests {
             ),
             (
                 "file = \"tool\"\nurl = \"https://dl.example/tool\"\n".to_owned(),
-                "artifact 1: give exactly one of file, oci_layout, image and url",
+                "artifact 1: give exactly one of file, oci_layout, image, url, npm and pypi",
             ),
         ] {
             assert_eq!(check(&artifact).unwrap_err(), error, "{artifact}");
