@@ -43,7 +43,7 @@ TOKEN=$(curl -ksf -H 'Content-Type: application/json' \
   -d "{\"name\":\"admin\",\"password\":\"$PASSWORD\"}" "$BASE/api/v1/session" |
   sed -E 's/.*"token":"([^"]+)".*/\1/')
 COOKIE="Cookie: airlock_session=$TOKEN"
-PATHS=(/imports /artifacts "/artifacts?verdict=failed" "/artifacts/$ARTIFACT" /audit
+PATHS=(/ /imports /artifacts "/artifacts?verdict=failed" "/artifacts/$ARTIFACT" /audit
   "/audit?action=verdict&actor=system" "/audit?subject=5000")
 for path in "${PATHS[@]}"; do
   status=$(curl -ks -o /dev/null -w '%{http_code}' -H "$COOKIE" "$BASE$path")
