@@ -392,12 +392,7 @@ pub(crate) struct Located {
     pub(crate) evidence_url: Option<Url>,
 }
 
-/// The digest the registry names for the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Expected {
-    Sha256(Sha256Digest),
-    Sha512([u8; 64]),
-}
+pub(crate) use super::store::Expected;
 
 /// A package collected: its file and its evidence, on disk.
 #[derive(Debug, Clone)]

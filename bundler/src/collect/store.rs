@@ -13,6 +13,15 @@ use xxhash_rust::xxh3::Xxh3Default;
 use super::error::Problem;
 use crate::archive::Sha256Digest;
 
+/// The digest a package's registry names for its file (the store's key for it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expected {
+    /// PyPI's `digests.sha256`.
+    Sha256(Sha256Digest),
+    /// npm's `dist.integrity` (`sha512-…`).
+    Sha512([u8; 64]),
+}
+
 /// A blob held in a store, as hashed when it was written (its SHA-256 is its name).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Written {
@@ -79,10 +88,9 @@ impl BlobStore {
     /// believed once the held file's SHA-512 is computed again and matches.
     pub(crate) fn holding(
         &self,
-        expected: &super::package::Expected,
+        expected: &Expected,
         size: Option<u64>,
     ) -> Option<(Sha256Digest, u64)> {
-        use super::package::Expected;
         let digest = match expected {
             Expected::Sha256(d) => *d,
             Expected::Sha512(sha512) => {
