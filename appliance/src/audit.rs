@@ -236,29 +236,45 @@ pub fn verify_rows(
     conn: &Connection,
     rows: &[AuditRow],
 ) -> Result<Result<(), ChainError>, StoreError> {
+    Ok(check_rows(rows, &predecessors(conn, rows)?))
+}
+
+/// The hashes of the rows before `rows` (what [`check_rows`] links them to), by sequence
+/// number: the one read [`verify_rows`] needs, so the rest can run without the store.
+pub fn predecessors(
+    conn: &Connection,
+    rows: &[AuditRow],
+) -> Result<std::collections::HashMap<i64, String>, StoreError> {
     let before: Vec<i64> = rows.iter().map(|r| r.seq - 1).filter(|s| *s > 0).collect();
-    let hashes = store::audit::hashes_at(conn, &before)?;
+    store::audit::hashes_at(conn, &before)
+}
+
+/// [`verify_rows`] given the hashes of the rows before them ([`predecessors`]).
+pub fn check_rows(
+    rows: &[AuditRow],
+    before: &std::collections::HashMap<i64, String>,
+) -> Result<(), ChainError> {
     for row in rows {
         if row_hash(row) != row.hash {
-            return Ok(Err(ChainError::Tampered { seq: row.seq }));
+            return Err(ChainError::Tampered { seq: row.seq });
         }
         let expected = match row.seq - 1 {
             0 => GENESIS_HASH,
-            prev => match hashes.get(&prev) {
+            prev => match before.get(&prev) {
                 Some(hash) => hash.as_str(),
                 None => {
-                    return Ok(Err(ChainError::Gap {
+                    return Err(ChainError::Gap {
                         expected: prev,
                         found: row.seq,
-                    }));
+                    });
                 }
             },
         };
         if row.prev_hash != expected {
-            return Ok(Err(ChainError::BrokenLink { seq: row.seq }));
+            return Err(ChainError::BrokenLink { seq: row.seq });
         }
     }
-    Ok(Ok(()))
+    Ok(())
 }
 
 /// The columns of [`export_csv`], in order.
@@ -498,9 +514,41 @@ pub const FULL_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs
 #[derive(Debug, Default)]
 pub struct ChainWatch {
     verified: std::sync::Mutex<Option<(ChainStatus, std::time::Instant)>>,
+    /// The latest signed head's envelope as last opened, and what it says: its signature is
+    /// checked again only when the stored envelope differs.
+    head: std::sync::Mutex<Option<(String, HeadStatement)>>,
 }
 
 impl ChainWatch {
+    /// `chain` (a status [`ChainWatch::status`] gave) checked against the latest stored signed
+    /// head, as [`check_heads`] does, the head's signature verified once per envelope.
+    pub fn check_latest_head(
+        &self,
+        conn: &Connection,
+        key: &VerifyingKey,
+        chain: ChainStatus,
+    ) -> Result<Result<ChainStatus, ChainError>, StoreError> {
+        let Some(latest) = store::audit::latest_head(conn)? else {
+            return Ok(Ok(chain));
+        };
+        let mut head = self.head.lock().unwrap_or_else(|p| p.into_inner());
+        let statement = match head.as_ref() {
+            Some((envelope, statement)) if *envelope == latest.envelope => statement.clone(),
+            _ => match open_head(&latest.envelope, key) {
+                Ok(statement) => {
+                    *head = Some((latest.envelope, statement.clone()));
+                    statement
+                }
+                Err(e) => {
+                    *head = None;
+                    return Ok(Err(e));
+                }
+            },
+        };
+        drop(head);
+        Ok(check_statement(conn, &statement, chain.rows)?.map(|()| chain))
+    }
+
     /// The chain's status now, through `conn`, as of the last full walk no older than
     /// `full_every`.
     pub fn status(
@@ -1147,5 +1195,38 @@ mod tests {
         tamper(&mut store, "DELETE FROM audit WHERE seq >= 9", []);
         assert_eq!(totals.total(store.read(), &olga).unwrap(), 3);
         assert_eq!(totals.total(store.read(), &all).unwrap(), 8);
+    }
+
+    #[test]
+    fn the_watch_checks_the_latest_signed_head_once_per_envelope_and_catches_a_swapped_one() {
+        let mut store = chain(3);
+        let key = key(5);
+        let watch = ChainWatch::default();
+        let long = std::time::Duration::from_secs(3600);
+        let checked = |store: &Store| {
+            let chain = watch.status(store.read(), long).unwrap().unwrap();
+            watch
+                .check_latest_head(store.read(), &key.verifying_key(), chain)
+                .unwrap()
+        };
+        // No head yet: the chain alone.
+        assert_eq!(checked(&store).unwrap().rows, 3);
+        let head = store.write(|tx| sign_head(tx, &key, at())).unwrap();
+        assert_eq!(checked(&store).unwrap().rows, 3);
+        // The same envelope again: opened once, still checked against the chain.
+        assert_eq!(checked(&store).unwrap().head, head.hash);
+        // An envelope swapped for one the key did not sign is opened and refused.
+        let mut envelope: serde_json::Value = serde_json::from_str(&head.envelope).unwrap();
+        let forged = serde_json::json!({"seq": 3, "hash": head.hash, "signed_at": "x", "key_id": KeyId::of(&key.verifying_key()).to_string()});
+        envelope["payload"] = STANDARD.encode(forged.to_string()).into();
+        tamper(
+            &mut store,
+            "UPDATE audit_heads SET envelope = ?1",
+            [envelope.to_string()],
+        );
+        assert!(matches!(
+            checked(&store),
+            Err(ChainError::BadHead(reason)) if reason.starts_with("not signed by")
+        ));
     }
 }

@@ -58,21 +58,12 @@ pub(super) async fn log(
             ),
             Err(e) => (StatusCode::BAD_REQUEST, Vec::new(), 0, Some(Text::new(e))),
         };
-        let page_check = match (audit::verify_rows(conn, &rows)?, rows.first(), rows.last()) {
-            (_, None, _) | (_, _, None) => PageCheck::Empty,
-            (Ok(()), Some(newest), Some(oldest)) => PageCheck::Intact {
-                first: oldest.seq,
-                last: newest.seq,
-            },
-            (Err(e), _, _) => PageCheck::Broken {
-                error: Text::new(e.to_string()),
-            },
-        };
+        let before = audit::predecessors(conn, &rows)?;
         let watched = match watch.status(conn, audit::FULL_CHECK_EVERY)? {
-            Ok(chain) => audit::check_heads(conn, &app.verifying_key(), chain, &[])?,
+            Ok(chain) => watch.check_latest_head(conn, &app.verifying_key(), chain)?,
             Err(broken) => Err(broken),
         };
-        let chain = match watched.map(|s| s.chain) {
+        let chain = match watched {
             Ok(status) => ChainStatus::Intact {
                 rows: status.rows,
                 head: status.head,
@@ -84,6 +75,17 @@ pub(super) async fn log(
         let artifacts = store::artifacts::ids_at(conn, &artifact_places(&rows))?;
         let actions = store::audit::actions(conn)?;
         drop(store);
+        // The rows shown, re-hashed and linked once the store is free for other requests.
+        let page_check = match (audit::check_rows(&rows, &before), rows.first(), rows.last()) {
+            (_, None, _) | (_, _, None) => PageCheck::Empty,
+            (Ok(()), Some(newest), Some(oldest)) => PageCheck::Intact {
+                first: oldest.seq,
+                last: newest.seq,
+            },
+            (Err(e), _, _) => PageCheck::Broken {
+                error: Text::new(e.to_string()),
+            },
+        };
         let pager = Pager::new(
             "/audit",
             &shown.pairs(),
