@@ -105,6 +105,20 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
     admin::configure(cfg);
 }
 
+/// A `200` of a file to save, named `name`: the builder, for the caller to give its body.
+fn attachment(content_type: &str, name: &str) -> actix_web::HttpResponseBuilder {
+    use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
+    let mut response = HttpResponse::Ok();
+    response.content_type(content_type).insert_header((
+        header::CONTENT_DISPOSITION,
+        ContentDisposition {
+            disposition: DispositionType::Attachment,
+            parameters: vec![DispositionParam::Filename(name.to_owned())],
+        },
+    ));
+    response
+}
+
 /// A page request that failed: an HTML error page with its status, or a redirect to the
 /// sign-in page.
 #[derive(Debug, thiserror::Error)]

@@ -58,23 +58,7 @@ pub fn insert(tx: &Tx<'_>, row: &AuditRow) -> Result<()> {
 
 /// Rows with `seq` after `after`, oldest first, at most `limit`.
 pub fn page(conn: &Connection, after: i64, limit: i64) -> Result<Vec<AuditRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-         FROM audit WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after, limit], |r| {
-        Ok(AuditRow {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            detail: r.get(5)?,
-            prev_hash: r.get(6)?,
-            hash: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    filtered_after(conn, &AuditFilter::default(), after, limit)
 }
 
 /// The filters of the audit log; each `None` means any.
@@ -126,8 +110,22 @@ impl AuditFilter {
         };
         (sql, args)
     }
+
+    /// [`AuditFilter::clause`] narrowed to the rows after `after`.
+    fn clause_after(&self, after: i64) -> (String, Vec<Value>) {
+        let (clause, mut args) = self.clause();
+        args.push(Value::Integer(after));
+        let clause = if clause.is_empty() {
+            "WHERE seq > ?".to_owned()
+        } else {
+            format!("{clause} AND seq > ?")
+        };
+        (clause, args)
+    }
 }
 
+/// A row as the `SELECT seq, at, actor, action, subject, detail, prev_hash, hash` of every
+/// query here reads it.
 fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         seq: r.get(0)?,
@@ -166,13 +164,8 @@ pub fn filtered_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
-    let (clause, mut args) = filter.clause();
-    let clause = if clause.is_empty() {
-        "WHERE seq > ?".to_owned()
-    } else {
-        format!("{clause} AND seq > ?")
-    };
-    args.extend([Value::Integer(after), Value::Integer(limit)]);
+    let (clause, mut args) = filter.clause_after(after);
+    args.push(Value::Integer(limit));
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
          FROM audit {clause} ORDER BY seq LIMIT ?"
@@ -231,13 +224,7 @@ impl Totals {
 
 /// How many rows after `after` match `filter`.
 fn count_after(conn: &Connection, filter: &AuditFilter, after: i64) -> Result<i64> {
-    let (clause, mut args) = filter.clause();
-    let clause = if clause.is_empty() {
-        "WHERE seq > ?".to_owned()
-    } else {
-        format!("{clause} AND seq > ?")
-    };
-    args.push(Value::Integer(after));
+    let (clause, args) = filter.clause_after(after);
     Ok(conn
         .prepare_cached(&format!("SELECT count(*) FROM audit {clause}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
@@ -261,23 +248,7 @@ pub fn actions(conn: &Connection) -> Result<Vec<String>> {
 
 /// Rows newest first, for pages.
 pub fn newest(conn: &Connection, offset: i64, limit: i64) -> Result<Vec<AuditRow>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-         FROM audit ORDER BY seq DESC LIMIT ?1 OFFSET ?2",
-    )?;
-    let rows = stmt.query_map(params![limit, offset], |r| {
-        Ok(AuditRow {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject: r.get(4)?,
-            detail: r.get(5)?,
-            prev_hash: r.get(6)?,
-            hash: r.get(7)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    filtered(conn, &AuditFilter::default(), offset, limit)
 }
 
 /// How many rows there are.

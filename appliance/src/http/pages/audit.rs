@@ -7,20 +7,19 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 use airlock_web::{
     AuditFilterView, AuditLine, AuditPage, ChainStatus, Chrome, PageCheck, Pager, Section,
     Template, Text,
 };
+use rusqlite::Connection;
 
-use super::{PageError, Signed, blocking, html_with};
+use super::{PageError, Signed, attachment, blocking, html_with};
 use crate::audit;
 use crate::http::AppState;
 use crate::http::query::AuditQuery;
 use crate::http::stream::{self, Chunks};
 use crate::store::{self, AuditRow, Role};
-use rusqlite::Connection;
 
 /// Audit rows per page.
 const PER_PAGE: i64 = 50;
@@ -116,7 +115,7 @@ pub(super) async fn export_jsonl(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, PageError> {
     let body = streamed(signed, &state, audit::export).await?;
-    Ok(download(body, "application/jsonl", "airlock-audit.jsonl"))
+    Ok(attachment("application/jsonl", "airlock-audit.jsonl").streaming(body))
 }
 
 /// `GET /audit/export.csv`: the rows the filters select, oldest first.
@@ -130,11 +129,7 @@ pub(super) async fn export_csv(
         audit::export_csv(conn, &filter, out)
     })
     .await?;
-    Ok(download(
-        body,
-        "text/csv; charset=utf-8",
-        "airlock-audit.csv",
-    ))
+    Ok(attachment("text/csv; charset=utf-8", "airlock-audit.csv").streaming(body))
 }
 
 /// Checks that the session may read the log, then streams what `write` writes from a
@@ -154,20 +149,6 @@ where
             .map(drop)
             .map_err(|e| e.to_string())
     }))
-}
-
-/// A file to save, named `name`.
-fn download(body: Chunks, content_type: &str, name: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            ContentDisposition {
-                disposition: DispositionType::Attachment,
-                parameters: vec![DispositionParam::Filename(name.to_owned())],
-            },
-        ))
-        .streaming(body)
 }
 
 /// The artifacts (import, position) that rows about an artifact name in their subject.

@@ -2,11 +2,10 @@
 //! documents to save ([`crate::export`], documented in `docs/report-export.md`). For a PDF,
 //! the report pages print with their own print layout (no navigation, forms or buttons).
 
-use actix_web::http::header::{self, ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{HttpResponse, web};
 
 use super::read::id;
-use super::{PageError, Signed, blocking};
+use super::{PageError, Signed, attachment, blocking};
 use crate::export::{self, ExportError};
 use crate::http::AppState;
 use crate::store::Role;
@@ -24,7 +23,7 @@ pub(super) async fn artifact(
         serde_json::to_vec_pretty(&doc).map_err(PageError::internal)
     })
     .await?;
-    Ok(json_file(body, &format!("artifact-{id}.report.json")))
+    Ok(attachment("application/json", &format!("artifact-{id}.report.json")).body(body))
 }
 
 /// `GET /imports/{id}/report.json`.
@@ -40,7 +39,7 @@ pub(super) async fn import(
         serde_json::to_vec_pretty(&doc).map_err(PageError::internal)
     })
     .await?;
-    Ok(json_file(body, &format!("import-{id}.report.json")))
+    Ok(attachment("application/json", &format!("import-{id}.report.json")).body(body))
 }
 
 fn page_error(e: ExportError) -> PageError {
@@ -49,18 +48,4 @@ fn page_error(e: ExportError) -> PageError {
         ExportError::Store(e) => e.into(),
         corrupt @ ExportError::Corrupt { .. } => PageError::internal(corrupt),
     }
-}
-
-/// A JSON file to save, named `name`.
-fn json_file(body: Vec<u8>, name: &str) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            ContentDisposition {
-                disposition: DispositionType::Attachment,
-                parameters: vec![DispositionParam::Filename(name.to_owned())],
-            },
-        ))
-        .body(body)
 }
