@@ -522,7 +522,7 @@ pub fn page(
 ) -> Result<Vec<ArtifactListRow>> {
     let conditions = conditions(filter);
     let order = sort.order_by();
-    let mut args: Vec<Value> = conditions.iter().flat_map(|c| c.args.clone()).collect();
+    let args: Vec<Value> = conditions.iter().flat_map(|c| c.args.clone()).collect();
     let matched = conditions
         .iter()
         .map(|c| c.ids.as_str())
@@ -549,8 +549,8 @@ pub fn page(
             "SELECT id FROM artifacts INDEXED BY {index} WHERE id IN ({matched}) ORDER BY {order}"
         ),
     };
-    page_sql.push_str(" LIMIT ? OFFSET ?");
-    args.extend([Value::Integer(limit), Value::Integer(offset)]);
+    page_sql.push(' ');
+    page_sql.push_str(&super::window(limit, offset));
     let ids: Vec<i64> = conn
         .prepare_cached(&page_sql)?
         .query_map(params_from_iter(args.iter()), |r| r.get(0))?

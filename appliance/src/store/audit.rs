@@ -147,11 +147,10 @@ pub fn filtered(
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
     let (clause, args) = filter.clause();
-    // The limit and offset are written into the statement, not bound: SQLite plans a bound
-    // LIMIT by its value, so a cached statement whose binding changed would be prepared again.
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-         FROM audit {clause} ORDER BY seq DESC LIMIT {limit} OFFSET {offset}"
+         FROM audit {clause} ORDER BY seq DESC {}",
+        super::window(limit, offset)
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), audit_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -165,11 +164,11 @@ pub fn filtered_after(
     after: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
-    let (clause, mut args) = filter.clause_after(after);
-    args.push(Value::Integer(limit));
+    let (clause, args) = filter.clause_after(after);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-         FROM audit {clause} ORDER BY seq LIMIT ?"
+         FROM audit {clause} ORDER BY seq {}",
+        super::window(limit, 0)
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), audit_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -147,16 +147,15 @@ pub fn search(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<ComponentHit>> {
-    let (clause, mut args) = condition(filter);
-    args.push(Value::Integer(limit));
-    args.push(Value::Integer(offset));
+    let (clause, args) = condition(filter);
+    let window = super::window(limit, offset);
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT c.artifact_id, a.name, a.import_id, a.verdict, a.digest,
                 c.name, c.version, c.purl, c.licence
          FROM artifact_components c JOIN artifacts a ON a.id = c.artifact_id
          {clause}
          ORDER BY c.artifact_id DESC, c.position
-         LIMIT ? OFFSET ?"
+         {window}"
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), |r| {
         Ok((

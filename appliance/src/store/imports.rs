@@ -452,10 +452,9 @@ pub fn list(
         params_from_iter(args.iter()),
         |r| r.get(0),
     )?;
-    args.push(Value::Integer(limit));
-    args.push(Value::Integer(offset));
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM imports {filter_sql} ORDER BY id DESC LIMIT ? OFFSET ?"
+        "SELECT {COLUMNS} FROM imports {filter_sql} ORDER BY id DESC {}",
+        super::window(limit, offset)
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), row)?;
     let rows = rows.map(|r| finish_row(r?)).collect::<Result<_>>()?;

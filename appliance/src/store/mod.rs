@@ -235,6 +235,14 @@ fn optional<T>(r: rusqlite::Result<T>) -> Result<Option<T>> {
     Ok(r.optional()?)
 }
 
+/// `LIMIT … OFFSET …` written into a statement's text rather than bound. SQLite plans a
+/// bound LIMIT by its value, and rebinding it (even to the same value) makes the statement be
+/// prepared again on its next run: a cached statement would be re-prepared on every page.
+/// The numbers are ours (clamped page arithmetic), never text from a request.
+fn window(limit: i64, offset: i64) -> String {
+    format!("LIMIT {limit} OFFSET {offset}")
+}
+
 /// A time as stored.
 fn stamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)

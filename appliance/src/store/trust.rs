@@ -106,12 +106,13 @@ pub fn record_history(
 
 /// The newest `limit` records of every repository, oldest first.
 pub fn history(conn: &Connection, limit: i64) -> Result<Vec<TrustHistoryRow>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT name, import_id, reference_time, first_role, first_expiry FROM (
-             SELECT * FROM trust_history ORDER BY id DESC LIMIT ?1
+             SELECT * FROM trust_history ORDER BY id DESC {}
          ) ORDER BY id",
-    )?;
-    let rows = stmt.query_map([limit], |r| {
+        super::window(limit, 0)
+    ))?;
+    let rows = stmt.query_map([], |r| {
         Ok(TrustHistoryRow {
             name: r.get(0)?,
             import_id: r.get(1)?,

@@ -57,11 +57,12 @@ pub fn heads(conn: &Connection) -> Result<Vec<CheckpointRow>> {
 
 /// A log's history, newest first.
 pub fn history(conn: &Connection, origin: &str, limit: i64) -> Result<Vec<CheckpointRow>> {
-    let mut stmt = conn.prepare_cached(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT origin, size, root_hash, note, import_id, witnessed_at FROM checkpoints
-         WHERE origin = ?1 ORDER BY size DESC LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![origin, limit], row)?;
+         WHERE origin = ?1 ORDER BY size DESC {}",
+        super::window(limit, 0)
+    ))?;
+    let rows = stmt.query_map([origin], row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
