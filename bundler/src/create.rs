@@ -508,8 +508,7 @@ pub fn create(
             let request = package_requests_seen;
             package_requests_seen += 1;
             for package in packages.iter().filter(|p| p.request == request) {
-                let artifact =
-                    package_artifact(a, package, evidence.clone(), &hashed, &mut blobs)?;
+                let artifact = package_artifact(a, package, evidence.clone(), &hashed, &mut blobs)?;
                 artifacts.push(artifact);
             }
             continue;

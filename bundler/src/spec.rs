@@ -551,7 +551,11 @@ impl ArtifactSpec {
         if let Some(release) = &self.github {
             return Some(PackageSource::Github {
                 release: release.clone(),
-                assets: self.assets.iter().map(|a| FileSelect::from_text(a)).collect(),
+                assets: self
+                    .assets
+                    .iter()
+                    .map(|a| FileSelect::from_text(a))
+                    .collect(),
             });
         }
         let release = self.pypi.clone()?;

@@ -97,10 +97,13 @@ async fn answer(state: &Arc<State>, request: &HttpRequest) -> HttpResponse {
             .map(str::to_owned)
     };
     let path = request.uri().path().to_owned();
-    lock(&state.hits).entry(path.clone()).or_default().push(Hit {
-        authorization: header("authorization"),
-        accept: header("accept"),
-    });
+    lock(&state.hits)
+        .entry(path.clone())
+        .or_default()
+        .push(Hit {
+            authorization: header("authorization"),
+            accept: header("accept"),
+        });
     let hold = state.hold_until.load(Ordering::SeqCst);
     let since = Instant::now();
     while hold > 0

@@ -177,5 +177,8 @@ fn a_github_release_asset_collected_with_its_attestation_passes_at_the_site() {
     assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
     assert_eq!(report["attestations"].as_array().unwrap().len(), 1);
     assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
-    assert!(report["provenance"].to_string().contains(BUILDER_ID), "{report}");
+    assert!(
+        report["provenance"].to_string().contains(BUILDER_ID),
+        "{report}"
+    );
 }

@@ -37,7 +37,8 @@ const MAX_PAGES: usize = 8;
 /// Attestations read per asset at most.
 const MAX_BUNDLES: usize = 64;
 /// Predicate types of SBOM attestations (as `actions/attest-sbom` writes them), by prefix.
-const SBOM_PREDICATE_PREFIXES: [&str; 2] = ["https://spdx.dev/Document", "https://cyclonedx.org/bom"];
+const SBOM_PREDICATE_PREFIXES: [&str; 2] =
+    ["https://spdx.dev/Document", "https://cyclonedx.org/bom"];
 
 /// `owner/repo@tag`: one release of a GitHub repository.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -77,9 +78,9 @@ impl GithubRelease {
             return Err(bad("the repository must be 1 to 100 of A-Z a-z 0-9 - . _"));
         }
         let tag_ok = (1..=256).contains(&tag.len())
-            && tag
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'+' | b'/'))
+            && tag.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'+' | b'/')
+            })
             && !tag.starts_with('/')
             && !tag.ends_with('/')
             && !tag.contains("..")
@@ -187,7 +188,11 @@ pub(crate) fn locate(
     }
     let mut picked: Vec<&Asset> = Vec::new();
     for select in selects {
-        let matching: Vec<&Asset> = doc.assets.iter().filter(|a| select.matches(&a.name)).collect();
+        let matching: Vec<&Asset> = doc
+            .assets
+            .iter()
+            .filter(|a| select.matches(&a.name))
+            .collect();
         if matching.is_empty() {
             let available: Vec<&str> = doc.assets.iter().map(|a| a.name.as_str()).collect();
             return Err(Problem::NoSuchFile {
@@ -214,7 +219,9 @@ pub(crate) fn locate(
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-+~".contains(&b));
             if !plain || name.starts_with('.') || name.len() > 255 {
-                return Err(malformed(format!("asset name {name:?} is not a plain file name")));
+                return Err(malformed(format!(
+                    "asset name {name:?} is not a plain file name"
+                )));
             }
             let (link, accept) = match (&asset.url, &asset.browser_download_url) {
                 (Some(api), _) => (api, Some(ASSET_ACCEPT)),
@@ -316,7 +323,9 @@ pub(crate) fn bundles(http: &PackageHttp, located: &Located) -> Result<Vec<Found
                 _ => found.push(unread(&url, position, entry.bundle_url)),
             }
         }
-        next = link.and_then(|l| next_link(&l)).filter(|n| n.origin() == url.origin());
+        next = link
+            .and_then(|l| next_link(&l))
+            .filter(|n| n.origin() == url.origin());
     }
     Ok(found)
 }
@@ -346,7 +355,9 @@ fn sort_github_bundle(bytes: Vec<u8>, url: &Url, position: usize) -> Vec<FoundBu
         bundle.planned.kinds = vec![EvidenceKind::Attestation];
     }
     let mut out = Vec::new();
-    if SBOM_PREDICATE_PREFIXES.iter().any(|p| predicate.starts_with(p))
+    if SBOM_PREDICATE_PREFIXES
+        .iter()
+        .any(|p| predicate.starts_with(p))
         && let Some(sbom) = sbom_document(&bundle.bytes)
     {
         let mut planned = bundle.planned.clone();
@@ -393,7 +404,10 @@ mod tests {
     #[test]
     fn releases_parse_owner_repo_and_tag() {
         let r = GithubRelease::parse("sigstore/cosign@v2.4.1").unwrap();
-        assert_eq!((r.owner(), r.repo(), r.tag()), ("sigstore", "cosign", "v2.4.1"));
+        assert_eq!(
+            (r.owner(), r.repo(), r.tag()),
+            ("sigstore", "cosign", "v2.4.1")
+        );
         assert_eq!(r.to_string(), "sigstore/cosign@v2.4.1");
         assert!(GithubRelease::parse("org/tool@release/1.0").is_ok());
         for bad in [
@@ -417,6 +431,9 @@ mod tests {
             next_link(header).unwrap().as_str(),
             "https://api.example/x?page=2"
         );
-        assert_eq!(next_link("<https://api.example/x?page=5>; rel=\"last\""), None);
+        assert_eq!(
+            next_link("<https://api.example/x?page=5>; rel=\"last\""),
+            None
+        );
     }
 }

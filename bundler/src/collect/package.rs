@@ -27,9 +27,9 @@ use sha2::{Digest as _, Sha512};
 use url::Url;
 
 use super::error::{PackageError, Problem};
+use super::github::{self, GithubRelease};
 use super::referrers::EvidenceKind;
 use super::store::{BlobStore, Written};
-use super::github::{self, GithubRelease};
 use super::{PulledFile, npm, pypi};
 use crate::archive::Sha256Digest;
 use crate::fetch::{FetchError, HttpClient, classify};
@@ -834,8 +834,7 @@ pub(crate) fn plan(
             (files, "pypi", http)
         }
         PackageSource::Github { release, assets } => {
-            let http =
-                PackageHttp::github(client, &indexes.github, indexes.github_token.clone());
+            let http = PackageHttp::github(client, &indexes.github, indexes.github_token.clone());
             let mut files = Vec::new();
             for located in github::locate(&http, release, assets)? {
                 let bundles = github::bundles(&http, &located)?;
@@ -1099,7 +1098,8 @@ fn run_all<J: Send, R: Send>(
                             failed.store(true, Ordering::Relaxed);
                             let mut first = lock(&first_error);
                             let stopped = |f: &Option<PackageError>| {
-                                f.as_ref().is_some_and(|f| matches!(f.problem, Problem::Stopped))
+                                f.as_ref()
+                                    .is_some_and(|f| matches!(f.problem, Problem::Stopped))
                             };
                             if first.is_none() || stopped(&first) {
                                 *first = Some(e);

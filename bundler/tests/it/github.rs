@@ -23,7 +23,13 @@ const DARWIN: &str = "tool-darwin-arm64.tar.gz";
 fn slsa(f: &mut Fixture, name: &str, bytes: &[u8]) -> Vec<u8> {
     let opts = SignOptions::workload(IDENTITY, ISSUER);
     f.sigstore
-        .attest_bytes(name, bytes, &[DigestAlgorithm::Sha256], &provenance(), &opts)
+        .attest_bytes(
+            name,
+            bytes,
+            &[DigestAlgorithm::Sha256],
+            &provenance(),
+            &opts,
+        )
         .unwrap()
         .json
 }
@@ -194,8 +200,14 @@ fn github_release_assets_are_collected_with_their_attestations_verify_and_the_to
     let verified = f.verify("github.airlock.tar.zst");
     assert_eq!(verified.status.code(), Some(0));
     let text = String::from_utf8_lossy(&verified.stdout);
-    assert!(text.contains(&format!("passed    {RELEASE}/{LINUX}")), "{text}");
-    assert!(text.contains(&format!("passed    {RELEASE}/{DARWIN}")), "{text}");
+    assert!(
+        text.contains(&format!("passed    {RELEASE}/{LINUX}")),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("passed    {RELEASE}/{DARWIN}")),
+        "{text}"
+    );
     assert!(text.contains("CycloneDX 1.5 with 1 components"), "{text}");
 }
 

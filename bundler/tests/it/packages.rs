@@ -13,7 +13,8 @@ use airlock_tests::{
 };
 use chrono::{DateTime, Duration, Utc};
 
-pub(crate) const IDENTITY: &str = "https://ci.airlock.test/org/tool/.ci/release.yml@refs/tags/v1.0.0";
+pub(crate) const IDENTITY: &str =
+    "https://ci.airlock.test/org/tool/.ci/release.yml@refs/tags/v1.0.0";
 pub(crate) const ISSUER: &str = "https://token.ci.airlock.test";
 const NPM: &str = "@airlock/tool";
 const PROJECT: &str = "airlock-tool";
