@@ -386,7 +386,7 @@ impl Spec {
                     i + 1
                 ));
             }
-            if a.github.is_some() != !a.assets.is_empty() {
+            if a.github.is_some() == a.assets.is_empty() {
                 return Err(format!(
                     "artifact {}: github needs assets (names or patterns), and assets need github",
                     i + 1
@@ -623,6 +623,38 @@ mod tests {
         assert!(
             err("[npm]\nregistry = \"http://registry.example\"\n")
                 .ends_with("npm registry http://registry.example/ must be https://")
+        );
+    }
+
+    #[test]
+    fn a_github_source_takes_assets_as_names_or_patterns() {
+        let spec = load(
+            "[github]\napi = \"https://ghe.example/api/v3\"\n\
+             [[artifact]]\ngithub = \"org/tool@v1.0.0\"\nassets = [\"tool-linux\", \"*.deb\"]\n",
+        )
+        .unwrap();
+        let a = &spec.artifacts[0];
+        assert_eq!(a.resolved_name(), "org/tool@v1.0.0");
+        assert!(matches!(
+            a.package(),
+            Some(PackageSource::Github { assets, .. })
+                if assets == [FileSelect::Exact("tool-linux".into()), FileSelect::Pattern("*.deb".into())]
+        ));
+        let err = |text: &str| load(text).unwrap_err().to_string();
+        assert!(err("[[artifact]]\ngithub = \"org/tool@v1\"\n").ends_with(
+            "artifact 1: github needs assets (names or patterns), and assets need github"
+        ));
+        assert!(
+            err("[[artifact]]\ngithub = \"org/tool@v1\"\nassets = [\"../x\"]\n")
+                .ends_with("artifact 1: asset \"../x\" is not a file name or pattern")
+        );
+        assert!(
+            err("[github]\napi = \"http://ghe.example\"\n")
+                .ends_with("github api http://ghe.example/ must be https://")
+        );
+        assert!(
+            err("[[artifact]]\ngithub = \"org@v1\"\nassets = [\"x\"]\n")
+                .contains("write owner/repo@tag")
         );
     }
 

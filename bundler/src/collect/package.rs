@@ -479,6 +479,9 @@ pub struct PulledPackageEvidence {
     pub from: String,
 }
 
+/// A JSON document and its `Link` header, if any.
+pub(crate) type Paged = (Vec<u8>, Option<String>);
+
 /// HTTPS for one package registry: the bundler's client (https only), redirects followed
 /// here (each to https://), a bearer token sent only to the registry's own origin — never
 /// to a host a redirect leads to (GitHub's asset downloads redirect to its CDN).
@@ -588,11 +591,7 @@ impl PackageHttp {
     }
 
     /// As [`PackageHttp::document`], with the response's `Link` header (pagination).
-    pub(crate) fn document_paged(
-        &self,
-        url: &Url,
-        what: &str,
-    ) -> Result<Option<(Vec<u8>, Option<String>)>, Problem> {
+    pub(crate) fn document_paged(&self, url: &Url, what: &str) -> Result<Option<Paged>, Problem> {
         let response = self.call(url, Some(self.json), false)?;
         match response.status().as_u16() {
             404 => return Ok(None),
