@@ -260,7 +260,8 @@ fn package_requests(spec: &Spec) -> Vec<PackageRequest> {
         .collect()
 }
 
-/// Where packages come from (`[npm]`, `[pypi]`), with the tokens their variables hold now.
+/// Where packages come from (`[npm]`, `[pypi]`, `[github]` or `--github-api`), with the
+/// tokens their variables hold now.
 fn package_indexes(spec: &Spec, collect: &CollectOptions) -> PackageIndexes {
     let token = |name: Option<&str>| {
         name.and_then(|n| std::env::var(n).ok())
@@ -269,6 +270,7 @@ fn package_indexes(spec: &Spec, collect: &CollectOptions) -> PackageIndexes {
     let defaults = PackageIndexes::default();
     let npm = spec.npm.as_ref();
     let pypi = spec.pypi.as_ref();
+    let github = spec.github.as_ref();
     PackageIndexes {
         npm: npm.and_then(|n| n.registry.clone()).unwrap_or(defaults.npm),
         npm_token: token(Some(
@@ -277,6 +279,16 @@ fn package_indexes(spec: &Spec, collect: &CollectOptions) -> PackageIndexes {
         )),
         pypi: pypi.and_then(|p| p.index.clone()).unwrap_or(defaults.pypi),
         pypi_token: token(pypi.and_then(|p| p.token_env.as_deref())),
+        github: collect
+            .github_api
+            .clone()
+            .or_else(|| github.and_then(|g| g.api.clone()))
+            .unwrap_or(defaults.github),
+        github_token: token(Some(
+            github
+                .and_then(|g| g.token_env.as_deref())
+                .unwrap_or("GITHUB_TOKEN"),
+        )),
         max_file_size: collect.max_package_size,
     }
 }
@@ -476,7 +488,7 @@ pub fn create(
     let mut layouts = layouts.into_iter();
     let mut pulled = images.iter();
     let mut downloaded = downloads.iter();
-    let mut pulled_packages = packages.iter();
+    let mut package_requests_seen = 0;
     for a in &spec.artifacts {
         let mut evidence = Evidence::default();
         for (list, paths) in [
@@ -489,6 +501,17 @@ pub fn create(
                 blobs.add_file(&h, p);
                 list.push(h.digest);
             }
+        }
+        // A package: one artifact per file it gave, each with its own evidence besides the
+        // spec's.
+        if a.package().is_some() {
+            let request = package_requests_seen;
+            package_requests_seen += 1;
+            for package in packages.iter().filter(|p| p.request == request) {
+                let artifact = package_artifact(a, package, evidence.clone(), &hashed, &mut blobs)?;
+                artifacts.push(artifact);
+            }
+            continue;
         }
         let image = match a.image {
             Some(_) => pulled.next(),
@@ -535,66 +558,18 @@ pub fn create(
                 evidence.bundles.push(h.digest);
             }
         }
-        let package = match a.package() {
-            Some(_) => pulled_packages.next(),
-            None => None,
-        };
-        if let Some(package) = package {
-            for e in &package.evidence {
-                let h = hashed[&e.file.path];
-                blobs.add_file(&h, &e.file.path);
-                for kind in &e.kinds {
-                    let list = match kind {
-                        // Packages carry no cosign payloads; a bundle is a bundle.
-                        EvidenceKind::Bundle | EvidenceKind::SignedPayload => &mut evidence.bundles,
-                        EvidenceKind::Attestation => &mut evidence.attestations,
-                        EvidenceKind::Sbom => &mut evidence.sboms,
-                    };
-                    if !list.contains(&h.digest) {
-                        list.push(h.digest);
-                    }
-                }
-            }
-        }
         let name = a.resolved_name();
-        // A file fetched from its URL or its package's registry: its name in the archive,
-        // where it is held, and where it came from (for errors).
-        let fetched = match (download, package) {
-            (Some(download), _) => Some((
-                a.url_file_name().unwrap_or_default(),
+        let artifact = if let Some(download) = download {
+            fetched_artifact(
+                a,
+                name,
+                &a.url_file_name().unwrap_or_default(),
                 &download.file.path,
                 download.file.path.clone(),
-            )),
-            (None, Some(package)) => Some((
-                package.plan.file.name.clone(),
-                &package.file.path,
-                PathBuf::from(&package.plan.file.url),
-            )),
-            (None, None) => None,
-        };
-        let artifact = if let Some((file_name, held, origin)) = fetched {
-            let h = hashed[held];
-            blobs.add_file(&h, held);
-            let path = RelativePath::new(&file_name).map_err(|reason| CreateError::Input {
-                path: origin,
-                reason,
-            })?;
-            Artifact {
-                name,
-                kind: ArtifactKind::File,
-                digest: h.digest,
-                size: h.size,
-                media_type: a
-                    .media_type
-                    .clone()
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                files: vec![FileEntry {
-                    path,
-                    digest: h.digest,
-                }],
                 evidence,
-                other_digests: OtherDigests::default(),
-            }
+                &hashed,
+                &mut blobs,
+            )?
         } else if let Some(image) = image {
             let files: Vec<(RelativePath, PathBuf)> = image
                 .files
@@ -768,6 +743,80 @@ pub fn create(
             })
             .collect(),
         packages: packages.into_iter().map(|p| p.plan).collect(),
+    })
+}
+
+/// One file of a package, with its evidence added to the spec's (`evidence`).
+fn package_artifact(
+    a: &ArtifactSpec,
+    package: &CollectedPackage,
+    mut evidence: Evidence,
+    hashed: &HashMap<PathBuf, Hashed>,
+    blobs: &mut Blobs,
+) -> Result<Artifact, CreateError> {
+    for e in &package.evidence {
+        let h = hashed[&e.file.path];
+        blobs.add_file(&h, &e.file.path);
+        for kind in &e.kinds {
+            let list = match kind {
+                // Packages carry no cosign payloads; a bundle is a bundle.
+                EvidenceKind::Bundle | EvidenceKind::SignedPayload => &mut evidence.bundles,
+                EvidenceKind::Attestation => &mut evidence.attestations,
+                EvidenceKind::Sbom => &mut evidence.sboms,
+            };
+            if !list.contains(&h.digest) {
+                list.push(h.digest);
+            }
+        }
+    }
+    let mut artifact = fetched_artifact(
+        a,
+        package.plan.name.clone(),
+        &package.plan.file.name,
+        &package.file.path,
+        PathBuf::from(&package.plan.file.url),
+        evidence,
+        hashed,
+        blobs,
+    )?;
+    artifact.other_digests = other_digests(&artifact, blobs)?;
+    Ok(artifact)
+}
+
+/// A file fetched from its URL or its package's registry: `file_name` is its name in the
+/// archive, `held` where it is, `origin` where it came from (for errors).
+#[allow(clippy::too_many_arguments)]
+fn fetched_artifact(
+    a: &ArtifactSpec,
+    name: String,
+    file_name: &str,
+    held: &Path,
+    origin: PathBuf,
+    evidence: Evidence,
+    hashed: &HashMap<PathBuf, Hashed>,
+    blobs: &mut Blobs,
+) -> Result<Artifact, CreateError> {
+    let h = hashed[held];
+    blobs.add_file(&h, held);
+    let path = RelativePath::new(file_name).map_err(|reason| CreateError::Input {
+        path: origin,
+        reason,
+    })?;
+    Ok(Artifact {
+        name,
+        kind: ArtifactKind::File,
+        digest: h.digest,
+        size: h.size,
+        media_type: a
+            .media_type
+            .clone()
+            .unwrap_or_else(|| "application/octet-stream".into()),
+        files: vec![FileEntry {
+            path,
+            digest: h.digest,
+        }],
+        evidence,
+        other_digests: OtherDigests::default(),
     })
 }
 

@@ -44,9 +44,14 @@
 //!                               # its attestations (SLSA provenance) as evidence
 //!
 //! [[artifact]]
-//! pypi = "sampleproject==4.0.0" # one file of the release, checked against its sha256,
+//! pypi = "sampleproject==4.0.0" # files of the release, each checked against its sha256,
 //! pattern = "*-py3-none-any.whl"   # or: file = "sampleproject-4.0.0-py3-none-any.whl"
-//!                               # its PEP 740 attestations, as Sigstore bundles
+//!                               # their PEP 740 attestations, as Sigstore bundles
+//!
+//! [[artifact]]
+//! github = "sigstore/cosign@v2.4.1"   # assets of a GitHub release, each checked against
+//! assets = ["cosign-linux-amd64", "cosign_*.deb"]  # its digest; names or globs (* ?);
+//!                               # their artifact attestations as evidence
 //!
 //! [[registry]]                  # optional, per registry an image names
 //! host = "registry.example"
@@ -59,17 +64,25 @@
 //! [pypi]                        # optional
 //! index = "https://pypi.org"    # the default
 //! token_env = "PYPI_TOKEN"      # optional
+//!
+//! [github]                      # optional
+//! api = "https://api.github.com"   # the default (`create --github-api` overrides it)
+//! token_env = "GITHUB_TOKEN"    # the default: a bearer token from this variable, if set
 //! ```
 //!
-//! A GitHub release source is to join `file`, `oci_layout`, `image`, `url`, `npm` and `pypi`
-//! as a further source kind of `[[artifact]]` (see `crate::collect`).
+//! A package entry that names several files (a `pattern` matching several, or several
+//! `assets`) becomes one artifact per file, named `{name}/{file name}`, where `name` is the
+//! entry's name (default: the source as written, `project==version` or `owner/repo@tag`);
+//! one file keeps the entry's name.
 
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use url::Url;
 
-use crate::collect::{FileSelect, ImageReference, NpmPackage, PackageSource, PypiRelease};
+use crate::collect::{
+    FileSelect, GithubRelease, ImageReference, NpmPackage, PackageSource, PypiRelease,
+};
 
 /// Largest spec file read.
 const MAX_SPEC_SIZE: u64 = 4 << 20;
@@ -96,6 +109,18 @@ pub struct Spec {
     pub npm: Option<NpmSpec>,
     /// The PyPI index releases come from.
     pub pypi: Option<PypiSpec>,
+    /// The GitHub API releases come from.
+    pub github: Option<GithubSpec>,
+}
+
+/// `[github]`: where `github = …` releases come from.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GithubSpec {
+    /// The REST API's base URL (HTTPS; default `https://api.github.com`).
+    pub api: Option<Url>,
+    /// The environment variable holding a bearer token (default `GITHUB_TOKEN`).
+    pub token_env: Option<String>,
 }
 
 /// `[npm]`: where `npm = …` packages come from.
@@ -180,8 +205,8 @@ pub enum LogApiSpec {
     Tiles,
 }
 
-/// `[[artifact]]`: exactly one of `file`, `oci_layout`, `image`, `npm` and `pypi` (with
-/// `pypi`, `file` names the release's file rather than a local one).
+/// `[[artifact]]`: exactly one of `file`, `oci_layout`, `image`, `url`, `npm`, `pypi` and
+/// `github` (with `pypi`, `file` names the release's file rather than a local one).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ArtifactSpec {
@@ -203,8 +228,13 @@ pub struct ArtifactSpec {
     pub npm: Option<NpmPackage>,
     /// A PyPI release (`project==version`): `file` or `pattern` picks its file.
     pub pypi: Option<PypiRelease>,
-    /// With `pypi`: a glob (`*`, `?`) matching exactly one file of the release.
+    /// With `pypi`: a glob (`*`, `?`) matching files of the release (one artifact each).
     pub pattern: Option<String>,
+    /// A GitHub release (`owner/repo@tag`): `assets` picks its files.
+    pub github: Option<GithubRelease>,
+    /// With `github`: asset names, or globs (`*`, `?`), one artifact per asset.
+    #[serde(default)]
+    pub assets: Vec<String>,
     /// Platforms to take from an image index (`os/arch[/variant]`; default: all).
     #[serde(default)]
     pub platforms: Vec<String>,
@@ -331,6 +361,10 @@ impl Spec {
             &self.pypi.as_ref().and_then(|p| p.index.clone()),
             "pypi index",
         )?;
+        https(
+            &self.github.as_ref().and_then(|g| g.api.clone()),
+            "github api",
+        )?;
         for (i, r) in self.registries.iter().enumerate() {
             if self.registries[..i].iter().any(|o| o.host == r.host) {
                 return Err(format!("registry {:?} is listed twice", r.host));
@@ -344,10 +378,27 @@ impl Spec {
                 a.url.is_some(),
                 a.npm.is_some(),
                 a.pypi.is_some(),
+                a.github.is_some(),
             ];
             if sources.iter().filter(|s| **s).count() != 1 {
                 return Err(format!(
-                    "artifact {}: give exactly one of file, oci_layout, image, url, npm and pypi",
+                    "artifact {}: give exactly one of file, oci_layout, image, url, npm, pypi and github",
+                    i + 1
+                ));
+            }
+            if a.github.is_some() == a.assets.is_empty() {
+                return Err(format!(
+                    "artifact {}: github needs assets (names or patterns), and assets need github",
+                    i + 1
+                ));
+            }
+            if let Some(asset) = a
+                .assets
+                .iter()
+                .find(|n| n.is_empty() || n.contains(['/', '\\']) || n.starts_with('.'))
+            {
+                return Err(format!(
+                    "artifact {}: asset {asset:?} is not a file name or pattern",
                     i + 1
                 ));
             }
@@ -478,6 +529,7 @@ impl ArtifactSpec {
                         .map(ToString::to_string)
                         .unwrap_or_default(),
                 },
+                PackageSource::Github { release, .. } => release.to_string(),
             };
         }
         self.name.clone().unwrap_or_else(|| {
@@ -490,10 +542,21 @@ impl ArtifactSpec {
         })
     }
 
-    /// The package it names (`npm`, or `pypi` with `file` or `pattern`), if any.
+    /// The package it names (`npm`, `pypi` with `file` or `pattern`, or `github` with
+    /// `assets`), if any.
     pub fn package(&self) -> Option<PackageSource> {
         if let Some(npm) = &self.npm {
             return Some(PackageSource::Npm(npm.clone()));
+        }
+        if let Some(release) = &self.github {
+            return Some(PackageSource::Github {
+                release: release.clone(),
+                assets: self
+                    .assets
+                    .iter()
+                    .map(|a| FileSelect::from_text(a))
+                    .collect(),
+            });
         }
         let release = self.pypi.clone()?;
         let select = match (&self.file, &self.pattern) {
@@ -545,7 +608,7 @@ mod tests {
         ));
         assert!(
             err("[[artifact]]\nnpm = \"demo@1.0.0\"\nimage = \"r.example/a:1\"\n").ends_with(
-                "artifact 1: give exactly one of file, oci_layout, image, url, npm and pypi"
+                "artifact 1: give exactly one of file, oci_layout, image, url, npm, pypi and github"
             )
         );
         assert!(
@@ -560,6 +623,38 @@ mod tests {
         assert!(
             err("[npm]\nregistry = \"http://registry.example\"\n")
                 .ends_with("npm registry http://registry.example/ must be https://")
+        );
+    }
+
+    #[test]
+    fn a_github_source_takes_assets_as_names_or_patterns() {
+        let spec = load(
+            "[github]\napi = \"https://ghe.example/api/v3\"\n\
+             [[artifact]]\ngithub = \"org/tool@v1.0.0\"\nassets = [\"tool-linux\", \"*.deb\"]\n",
+        )
+        .unwrap();
+        let a = &spec.artifacts[0];
+        assert_eq!(a.resolved_name(), "org/tool@v1.0.0");
+        assert!(matches!(
+            a.package(),
+            Some(PackageSource::Github { assets, .. })
+                if assets == [FileSelect::Exact("tool-linux".into()), FileSelect::Pattern("*.deb".into())]
+        ));
+        let err = |text: &str| load(text).unwrap_err().to_string();
+        assert!(err("[[artifact]]\ngithub = \"org/tool@v1\"\n").ends_with(
+            "artifact 1: github needs assets (names or patterns), and assets need github"
+        ));
+        assert!(
+            err("[[artifact]]\ngithub = \"org/tool@v1\"\nassets = [\"../x\"]\n")
+                .ends_with("artifact 1: asset \"../x\" is not a file name or pattern")
+        );
+        assert!(
+            err("[github]\napi = \"http://ghe.example\"\n")
+                .ends_with("github api http://ghe.example/ must be https://")
+        );
+        assert!(
+            err("[[artifact]]\ngithub = \"org@v1\"\nassets = [\"x\"]\n")
+                .contains("write owner/repo@tag")
         );
     }
 
@@ -605,7 +700,7 @@ mod tests {
             ),
             (
                 "file = \"tool\"\nurl = \"https://dl.example/tool\"\n".to_owned(),
-                "artifact 1: give exactly one of file, oci_layout, image, url, npm and pypi",
+                "artifact 1: give exactly one of file, oci_layout, image, url, npm, pypi and github",
             ),
         ] {
             assert_eq!(check(&artifact).unwrap_err(), error, "{artifact}");

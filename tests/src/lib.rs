@@ -33,6 +33,7 @@ mod canonical;
 mod cosign;
 mod ct;
 mod error;
+mod github;
 mod instance;
 mod keys;
 mod log;
@@ -54,6 +55,7 @@ pub use cosign::{
     COSIGN_DSSE_MEDIA_TYPE, COSIGN_SIMPLE_SIGNING_MEDIA_TYPE, CosignLayer, simple_signing_payload,
 };
 pub use error::{KitError, Result};
+pub use github::{GithubAsset, GithubPaths, GithubServer, Hit};
 pub use instance::{
     BUNDLE_V03_MEDIA_TYPE, CertValidity, CheckpointMode, Instance, Knobs, LEAF_VALIDITY_SECS,
     MintedBundle, SignOptions, TRUSTED_ROOT_MEDIA_TYPE, TimestampMode,

@@ -1,13 +1,14 @@
 //! End to end from package registries: an npm package with SLSA provenance naming its
 //! tarball by SHA-512 and a PyPI wheel with a PEP 740 publish attestation, served by the
 //! testkit's loopback registry and signed by the world's trusted pipeline, packed by `create`
-//! from `npm = …` and `pypi = …` alone and imported by the site: both pass.
+//! from `npm = …` and `pypi = …` alone and imported by the site: both pass; likewise a
+//! GitHub release asset with its artifact attestation, from `github = …`.
 
 use airlock_appliance::pipeline::Verdict;
 use airlock_bundler::collect::CollectOptions;
 use airlock_tests::{
-    BUILDER_ID, DigestAlgorithm, ISSUER, PYPI_PUBLISH_PREDICATE, PackageServer, Predicate,
-    Provenance, PypiFile, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
+    BUILDER_ID, DigestAlgorithm, GithubAsset, GithubServer, ISSUER, PYPI_PUBLISH_PREDICATE,
+    PackageServer, Predicate, Provenance, PypiFile, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
 };
 
 use crate::site::Site;
@@ -113,4 +114,78 @@ fn npm_and_pypi_packages_collected_from_their_registries_pass_at_the_site() {
     let npm = site.report(outcome.artifacts[0].id);
     assert_eq!(npm["attestations"].as_array().unwrap().len(), 1);
     assert!(npm["provenance"].to_string().contains(BUILDER_ID), "{npm}");
+}
+
+/// A GitHub release's asset with its SLSA provenance attestation, served by the testkit's
+/// loopback GitHub API (downloads redirected to its CDN) and signed by the world's trusted
+/// pipeline, packed by `create` from `github = …` alone (the API named in `[github] api`)
+/// and imported by the site: it passes, its provenance read.
+#[test]
+fn a_github_release_asset_collected_with_its_attestation_passes_at_the_site() {
+    let mut site = Site::new(822);
+    let dir = site.dir.path().to_owned();
+    let github = GithubServer::start_https(site.world.tls()).unwrap();
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let asset = b"\x7fELF: a tool released on GitHub".to_vec();
+    let provenance = site
+        .world
+        .sigstore
+        .attest_bytes(
+            "tool-linux-amd64",
+            &asset,
+            &[DigestAlgorithm::Sha256],
+            &Predicate::SlsaV1(Provenance {
+                builder_id: BUILDER_ID.into(),
+                build_type: "https://actions.github.io/buildtypes/workflow/v1".into(),
+                source_uri: SOURCE_URI.into(),
+                source_commit: "4b825dc642cb6eb9a060e54bf8d69288fbee4904".into(),
+            }),
+            &opts,
+        )
+        .unwrap();
+    github
+        .publish_release(
+            "release",
+            "tool",
+            "v1.0.0",
+            &[GithubAsset {
+                name: "tool-linux-amd64",
+                bytes: &asset,
+                digest: true,
+                attestations: vec![provenance.json],
+            }],
+        )
+        .unwrap();
+    let tables = format!(
+        "\n[github]\napi = \"{}\"\n\n[[artifact]]\nname = \"tool\"\ngithub = \"release/tool@v1.0.0\"\nassets = [\"tool-linux-amd64\"]\n",
+        github.api_url()
+    );
+    let state = site.witness_state();
+    let archive = site
+        .world
+        .archive_tables(
+            "github",
+            1,
+            &tables,
+            Some(&state),
+            CollectOptions {
+                cache: Some(dir.join("cache")),
+                ..CollectOptions::default()
+            },
+        )
+        .unwrap()
+        .unwrap();
+
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.artifacts.len(), 1, "{outcome:?}");
+    let artifact = &outcome.artifacts[0];
+    assert_eq!(artifact.verdict, Verdict::Passed, "{outcome:?}");
+    let report = site.report(artifact.id);
+    assert_eq!(report["signatures"].as_array().unwrap().len(), 1);
+    assert_eq!(report["attestations"].as_array().unwrap().len(), 1);
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+    assert!(
+        report["provenance"].to_string().contains(BUILDER_ID),
+        "{report}"
+    );
 }

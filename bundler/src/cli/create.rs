@@ -21,15 +21,18 @@ use super::{EXIT_REJECTED, EXIT_USAGE};
 /// Build a signed NAME.airlock.tar.zst from a spec (bundle.toml).
 ///
 /// Pulls the spec's images from their registries (a tag resolved to a digest once, every
-/// blob checked against its digest, referrers as evidence) and its npm and PyPI packages
-/// (each file checked against the digest its registry names, its attestations as evidence),
-/// hashes every input once, reads
+/// blob checked against its digest, referrers as evidence), its npm and PyPI packages and
+/// GitHub release assets (each file checked against the digest its registry names, several
+/// at a time, its attestations as evidence; one artifact per file), hashes every input once,
+/// reads
 /// or fetches (HTTPS) the TUF trust data and the logs' checkpoints with consistency proofs,
 /// verifies every Sigstore bundle offline against that trust (preflight), then signs the
 /// manifest and writes the archive. Nothing is written at the output path unless everything
 /// succeeded. Registry credentials come from REGISTRY_AUTH_FILE, else
 /// ~/.docker/config.json; an npm token from NPM_TOKEN (or the variable `[npm] token_env`
-/// names), a PyPI token from the variable `[pypi] token_env` names.
+/// names), a PyPI token from the variable `[pypi] token_env` names, a GitHub token from
+/// GITHUB_TOKEN (or the variable `[github] token_env` names; sent to the API only, never to
+/// the CDN its asset downloads redirect to).
 ///
 /// Exit status: 0 written, 1 preflight or verification failed, 2 usage or I/O error.
 #[derive(Debug, Args)]
@@ -66,9 +69,15 @@ pub(crate) struct CreateArgs {
     #[arg(long)]
     allow_unsigned: bool,
 
-    /// The largest npm tarball or PyPI file downloaded (e.g. 200M; default 1G).
+    /// The largest npm tarball, PyPI file or GitHub release asset downloaded (e.g. 200M;
+    /// default 1G).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_package_size: Option<u64>,
+
+    /// The GitHub REST API for `github = …` sources (https://; overrides the spec's
+    /// `[github] api`; default https://api.github.com).
+    #[arg(long, value_name = "URL")]
+    github_api: Option<url::Url>,
 
     /// Split the output into parts of at most SIZE (e.g. 700M, 4.7G): OUT.001, OUT.002, …
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
@@ -236,6 +245,11 @@ fn rejected(problem: &Problem) -> bool {
 
 /// The typed options from the flags (`output` is a placeholder for a dry run).
 fn options(args: &CreateArgs, output: PathBuf) -> Result<CreateOptions, (u8, String)> {
+    if let Some(api) = &args.github_api
+        && api.scheme() != "https"
+    {
+        return Err((EXIT_USAGE, format!("--github-api {api} must be https://")));
+    }
     let extra_ca_pem = match &args.ca_file {
         Some(p) => {
             Some(std::fs::read(p).map_err(|e| (EXIT_USAGE, format!("{}: {e}", p.display())))?)
@@ -260,6 +274,7 @@ fn options(args: &CreateArgs, output: PathBuf) -> Result<CreateOptions, (u8, Str
             auth_file: default_auth_file(),
             allow_unsigned: args.allow_unsigned,
             max_package_size: args.max_package_size.unwrap_or(DEFAULT_MAX_PACKAGE_SIZE),
+            github_api: args.github_api.clone(),
             ..CollectOptions::default()
         },
     })
@@ -427,6 +442,10 @@ fn print_package(package: &PackagePlan, planned: bool) {
     ));
     match &package.evidence_url {
         Some(url) => out(format!("  {} bundle(s) from {url}", package.evidence.len())),
+        None if package.ecosystem == "github" => out(
+            "  the release names no digest: attestations are looked up once the asset is hashed"
+                .to_owned(),
+        ),
         None => out("  the registry names no attestations".to_owned()),
     }
     for e in &package.evidence {

@@ -17,7 +17,8 @@ pub struct CollectError {
 }
 
 /// Why a package could not be collected: the package as the spec names it
-/// (`npm package name@1.0.0`, `PyPI project name==1.0`), and the problem.
+/// (`npm package name@1.0.0`, `PyPI project name==1.0`, `GitHub release owner/repo@tag`),
+/// and the problem.
 #[derive(Debug, thiserror::Error)]
 #[error("{package}: {problem}")]
 pub struct PackageError {
@@ -169,6 +170,9 @@ pub enum Problem {
     /// Credentials or CA files could not be used.
     #[error("{0}")]
     Config(String),
+    /// A download stopped because another one failed (that failure is reported instead).
+    #[error("stopped: another download failed")]
+    Stopped,
     /// The HTTPS exchange failed (TLS, transport, an unexpected status).
     #[error(transparent)]
     Fetch(#[from] FetchError),

@@ -1,10 +1,10 @@
 //! Collecting artifacts and their evidence straight from where they are published: OCI
 //! images from registries (`image = "registry/repository@sha256:…"` in `bundle.toml`), plain
 //! files over HTTPS with the bundle beside them (`url = …`, `download.rs`), npm package
-//! versions (`npm = "name@version"`) and PyPI release files (`pypi = "project==version"`, see
-//! `package.rs`). GitHub release sources are to come as a further kind beside them
-//! (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…` shape: files on
-//! disk with their digests, evidence with where it came from.
+//! versions (`npm = "name@version"`), PyPI release files (`pypi = "project==version"`) and
+//! GitHub release assets (`github = "owner/repo@tag"`, see `package.rs` and `github.rs`),
+//! each ending in the same `Collected…` shape: files on disk with their digests, evidence
+//! with where it came from.
 //!
 //! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
 //! moved meanwhile is an error); the manifest or index is walked down to every config and
@@ -21,6 +21,7 @@ mod auth;
 mod cosign;
 mod download;
 mod error;
+mod github;
 mod image;
 mod npm;
 mod package;
@@ -46,6 +47,7 @@ pub use cosign::{
 };
 pub use download::{CollectedUrl, Downloaded, MAX_URL_FILE, UrlError, UrlRequest, download_urls};
 pub use error::{CollectError, PackageError, Problem};
+pub use github::{DEFAULT_GITHUB_API, GithubRelease};
 pub use package::{
     CollectedPackage, DEFAULT_MAX_PACKAGE_SIZE, DEFAULT_NPM_REGISTRY, DEFAULT_PYPI_INDEX,
     FileSelect, NpmPackage, PackageIndexes, PackagePlan, PackageRequest, PackageSource,
@@ -86,8 +88,12 @@ pub struct CollectOptions {
     pub allow_unsigned: bool,
     /// Downloads at once (at least 1).
     pub concurrency: usize,
-    /// The largest npm tarball or PyPI file downloaded (`create --max-package-size`).
+    /// The largest npm tarball, PyPI file or GitHub release asset downloaded
+    /// (`create --max-package-size`).
     pub max_package_size: u64,
+    /// The GitHub REST API to ask (`create --github-api`; else the spec's `[github] api`,
+    /// else [`DEFAULT_GITHUB_API`]).
+    pub github_api: Option<url::Url>,
 }
 
 impl Default for CollectOptions {
@@ -98,6 +104,7 @@ impl Default for CollectOptions {
             allow_unsigned: false,
             concurrency: DEFAULT_CONCURRENCY,
             max_package_size: DEFAULT_MAX_PACKAGE_SIZE,
+            github_api: None,
         }
     }
 }
@@ -333,13 +340,19 @@ pub fn survey_packages(
     }
     let client = package_client(access)?;
     let cache = options.cache.as_deref().map(BlobStore::existing);
-    package::survey_all(requests, &client, indexes, cache.as_ref())
+    package::survey_all(
+        requests,
+        &client,
+        indexes,
+        cache.as_ref(),
+        options.concurrency,
+    )
 }
 
 /// Downloads every package file (each checked against the digest its registry names) and
-/// its Sigstore bundles into the cache (or `work_dir`). Fails on the first package that
-/// cannot be collected, and before any download if one has no signature (unless
-/// `allow_unsigned`).
+/// its Sigstore bundles into the cache (or `work_dir`), `options.concurrency` at a time.
+/// Fails on the first package that cannot be collected, and before any download if one has
+/// no signature (unless `allow_unsigned`).
 pub fn collect_packages(
     requests: &[PackageRequest],
     indexes: &PackageIndexes,
@@ -354,14 +367,7 @@ pub fn collect_packages(
         .clone()
         .unwrap_or_else(|| work_dir.join("store"));
     let store = BlobStore::open(&root).map_err(|p| p.for_package("(cache)"))?;
-    package::collect_all(
-        requests,
-        &client,
-        indexes,
-        &store,
-        options.allow_unsigned,
-        progress,
-    )
+    package::collect_all(requests, &client, indexes, &store, options, progress)
 }
 
 fn package_client(access: &RegistryAccess) -> Result<HttpClient, PackageError> {

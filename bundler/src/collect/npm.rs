@@ -111,6 +111,7 @@ pub(crate) fn locate(http: &PackageHttp, package: &NpmPackage) -> Result<Located
     Ok(Located {
         file_name,
         url,
+        accept: None,
         expected: Expected::Sha512(expected),
         size: None,
         metadata_url,

@@ -1,13 +1,23 @@
-//! Packages straight from their registries: npm (`npm = "name@version"`) and PyPI
-//! (`pypi = "project==version"` with `file` or `pattern`). The registry's metadata names the
-//! one file to pack, its digest (npm: `dist.integrity`, SHA-512; PyPI: `digests.sha256`) and
-//! where its Sigstore evidence is (npm: `dist.attestations.url`; PyPI: the PEP 740
-//! integrity API, converted to Sigstore bundles in `pypi.rs`). The file streams into the
-//! content-addressed store, hashed as it arrives, and is kept only if it is what the
-//! metadata names; every bundle is kept as evidence with the URL it came from. Nothing here
-//! is trusted: `create` packs and preflight verifies it like any other input.
+//! Packages straight from their registries: npm (`npm = "name@version"`), PyPI
+//! (`pypi = "project==version"` with `file` or `pattern`) and GitHub releases
+//! (`github = "owner/repo@tag"` with `assets`). The registry's metadata names the files to
+//! pack, their digests (npm: `dist.integrity`, SHA-512; PyPI: `digests.sha256`; GitHub: an
+//! asset's `digest`, when it has one) and where their Sigstore evidence is (npm:
+//! `dist.attestations.url`; PyPI: the PEP 740 integrity API, converted to Sigstore bundles in
+//! `pypi.rs`; GitHub: the attestations API by digest, `github.rs`). Each file streams into
+//! the content-addressed store, hashed as it arrives, and is kept only if it is what the
+//! metadata names; every bundle is kept as evidence with the URL it came from.
+//!
+//! One spec entry may name several files (a pattern, several assets): each becomes its own
+//! artifact with its own evidence. Everything is planned first (so a missing file or
+//! signature fails before any large download), then the files download several at a time
+//! (`CollectOptions::concurrency`); the first failure stops the others mid-stream, and no
+//! partial file is kept. Nothing here is trusted: `create` packs and preflight verifies it
+//! like any other input.
 
 use std::io::Read;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 use airlock_trust_root::{Bundle, ClaimedSigner, MAX_BUNDLE_SIZE};
@@ -17,6 +27,7 @@ use sha2::{Digest as _, Sha512};
 use url::Url;
 
 use super::error::{PackageError, Problem};
+use super::github::{self, GithubRelease};
 use super::referrers::EvidenceKind;
 use super::store::{BlobStore, Written};
 use super::{PulledFile, npm, pypi};
@@ -44,6 +55,8 @@ const READ_TIMEOUT: Duration = Duration::from_secs(60);
 const CHUNK: usize = 1 << 20;
 /// The longest package name, version or file name accepted.
 const MAX_NAME: usize = 256;
+/// Redirects followed from a registry URL (each to https://).
+const MAX_REDIRECTS: usize = 5;
 
 /// `name@version` or `@scope/name@version`: one exact version of an npm package.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -196,13 +209,25 @@ impl std::fmt::Display for PypiRelease {
     }
 }
 
-/// Which file of a PyPI release to pack.
+/// Which files of a PyPI release (or GitHub release assets) to pack.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileSelect {
     /// Exactly this file name.
     Exact(String),
-    /// The one file whose name matches this glob (`*` any run, `?` one character).
+    /// Every file whose name matches this glob (`*` any run, `?` one character); at least
+    /// one must.
     Pattern(String),
+}
+
+impl FileSelect {
+    /// A pattern if `text` holds `*` or `?`, else an exact name.
+    pub fn from_text(text: &str) -> Self {
+        if text.contains(['*', '?']) {
+            FileSelect::Pattern(text.to_owned())
+        } else {
+            FileSelect::Exact(text.to_owned())
+        }
+    }
 }
 
 impl FileSelect {
@@ -255,12 +280,19 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
 pub enum PackageSource {
     /// An npm package version.
     Npm(NpmPackage),
-    /// A file of a PyPI release.
+    /// Files of a PyPI release.
     Pypi {
         /// The release.
         release: PypiRelease,
         /// Which of its files.
         select: FileSelect,
+    },
+    /// Assets of a GitHub release.
+    Github {
+        /// The release.
+        release: GithubRelease,
+        /// Which of its assets (each name must be there, each pattern match).
+        assets: Vec<FileSelect>,
     },
 }
 
@@ -270,6 +302,16 @@ impl PackageSource {
         match self {
             PackageSource::Npm(p) => format!("npm package {p}"),
             PackageSource::Pypi { release, .. } => format!("PyPI project {release}"),
+            PackageSource::Github { release, .. } => format!("GitHub release {release}"),
+        }
+    }
+
+    /// The source as the spec writes it.
+    fn written(&self) -> String {
+        match self {
+            PackageSource::Npm(p) => p.to_string(),
+            PackageSource::Pypi { release, .. } => release.to_string(),
+            PackageSource::Github { release, .. } => release.to_string(),
         }
     }
 }
@@ -285,6 +327,11 @@ pub struct PackageIndexes {
     pub pypi: Url,
     /// A bearer token for the PyPI index (sent only to its origin).
     pub pypi_token: Option<String>,
+    /// The GitHub REST API's base URL.
+    pub github: Url,
+    /// A bearer token for the GitHub API (sent only to its origin, never to the CDN its
+    /// asset downloads redirect to).
+    pub github_token: Option<String>,
     /// The largest package file downloaded.
     pub max_file_size: u64,
 }
@@ -296,6 +343,9 @@ impl Default for PackageIndexes {
             npm_token: None,
             pypi: Url::parse(DEFAULT_PYPI_INDEX).expect("the default PyPI index is a URL"),
             pypi_token: None,
+            github: Url::parse(github::DEFAULT_GITHUB_API)
+                .expect("the default GitHub API is a URL"),
+            github_token: None,
             max_file_size: DEFAULT_MAX_PACKAGE_SIZE,
         }
     }
@@ -304,7 +354,8 @@ impl Default for PackageIndexes {
 /// One package to collect.
 #[derive(Debug, Clone)]
 pub struct PackageRequest {
-    /// The artifact's name.
+    /// The artifact's name; when the source names several files, each artifact is named
+    /// `{name}/{file name}`.
     pub name: String,
     /// Where from.
     pub source: PackageSource,
@@ -319,15 +370,17 @@ pub struct PackageRequest {
 pub struct PackagePlan {
     /// The artifact's name.
     pub name: String,
-    /// `npm` or `pypi`.
+    /// `npm`, `pypi` or `github`.
     pub ecosystem: &'static str,
-    /// The package as the spec names it (`name@version`, `project==version`).
+    /// The package as the spec names it (`name@version`, `project==version`,
+    /// `owner/repo@tag`).
     pub source: String,
     /// The metadata document that named the file and its digest.
     pub metadata_url: String,
     /// The file packed.
     pub file: PlannedPackageFile,
-    /// Where the evidence was looked for (`None`: the registry names none).
+    /// Where the evidence was looked for (`None`: the registry names none, or, for a
+    /// GitHub asset without a digest, it is looked up once the file is hashed).
     pub evidence_url: Option<String>,
     /// Every Sigstore bundle found.
     pub evidence: Vec<PlannedPackageEvidence>,
@@ -342,7 +395,8 @@ pub struct PlannedPackageFile {
     pub name: String,
     /// Where it is downloaded from.
     pub url: String,
-    /// Its SHA-256, when the registry names it (PyPI) or it is known (held, or fetched).
+    /// Its SHA-256, when the registry names it (PyPI, GitHub) or it is known (held, or
+    /// fetched).
     pub sha256: Option<Sha256Digest>,
     /// Its SHA-512 (hex), when the registry names it (npm's `dist.integrity`).
     pub sha512: Option<String>,
@@ -385,6 +439,9 @@ pub(crate) struct FoundBundle {
 pub(crate) struct Located {
     pub(crate) file_name: String,
     pub(crate) url: Url,
+    /// The `Accept` header the download needs (GitHub's asset API URL answers
+    /// `application/octet-stream` with the bytes).
+    pub(crate) accept: Option<&'static str>,
     pub(crate) expected: Expected,
     pub(crate) size: Option<u64>,
     pub(crate) metadata_url: Url,
@@ -394,11 +451,14 @@ pub(crate) struct Located {
 
 pub(crate) use super::store::Expected;
 
-/// A package collected: its file and its evidence, on disk.
+/// A package file collected: the file and its evidence, on disk.
 #[derive(Debug, Clone)]
 pub struct CollectedPackage {
     /// What was planned and done.
     pub plan: PackagePlan,
+    /// The request it was collected for (its place in the list asked for): a request may
+    /// give several files.
+    pub request: usize,
     /// The file.
     pub file: PulledFile,
     /// Its evidence.
@@ -419,13 +479,21 @@ pub struct PulledPackageEvidence {
     pub from: String,
 }
 
-/// HTTPS for one package registry: the bundler's client (https only, redirects only to
-/// https), a bearer token sent only to the registry's own origin.
-#[derive(Debug)]
+/// A JSON document and its `Link` header, if any.
+pub(crate) type Paged = (Vec<u8>, Option<String>);
+
+/// HTTPS for one package registry: the bundler's client (https only), redirects followed
+/// here (each to https://), a bearer token sent only to the registry's own origin — never
+/// to a host a redirect leads to (GitHub's asset downloads redirect to its CDN).
+#[derive(Debug, Clone)]
 pub(crate) struct PackageHttp {
     agent: ureq::Agent,
     base: Url,
     token: Option<String>,
+    /// Headers for the registry's own origin (GitHub's API version).
+    headers: &'static [(&'static str, &'static str)],
+    /// The `Accept` header of its JSON documents.
+    json: &'static str,
 }
 
 impl PackageHttp {
@@ -434,6 +502,17 @@ impl PackageHttp {
             agent: client.agent().clone(),
             base: base.clone(),
             token,
+            headers: &[],
+            json: "application/json",
+        }
+    }
+
+    /// As [`PackageHttp::new`], for GitHub's REST API (its JSON media type and version).
+    fn github(client: &HttpClient, base: &Url, token: Option<String>) -> Self {
+        Self {
+            headers: github::API_HEADERS,
+            json: github::API_ACCEPT,
+            ..Self::new(client, base, token)
         }
     }
 
@@ -442,41 +521,78 @@ impl PackageHttp {
         crate::fetch::join(&self.base, path).map_err(Problem::Fetch)
     }
 
-    /// GETs `url`: a JSON document, or (`long`) a file that may take long but must keep
-    /// arriving.
-    fn call(&self, url: &Url, long: bool) -> Result<ureq::http::Response<ureq::Body>, Problem> {
+    /// GETs `url` asking for `accept`: a JSON document, or (`long`) a file that may take
+    /// long but must keep arriving. Redirects are followed here, at most
+    /// [`MAX_REDIRECTS`], each to https://; the token goes only to the base's origin.
+    fn call(
+        &self,
+        url: &Url,
+        accept: Option<&str>,
+        long: bool,
+    ) -> Result<ureq::http::Response<ureq::Body>, Problem> {
         crate::fetch::require_https(url)?;
-        let mut request = self.agent.get(url.as_str());
-        if !long {
-            request = request.header("Accept", "application/json");
+        let mut current = url.clone();
+        for _ in 0..=MAX_REDIRECTS {
+            let mut request = self.agent.get(current.as_str());
+            if let Some(accept) = accept {
+                request = request.header("Accept", accept);
+            }
+            if current.origin() == self.base.origin() {
+                for (name, value) in self.headers {
+                    request = request.header(*name, *value);
+                }
+                if let Some(token) = &self.token {
+                    request = request.header("Authorization", format!("Bearer {token}"));
+                }
+            }
+            let config = request.config().max_redirects(0);
+            let result = if long {
+                config
+                    .timeout_global(None)
+                    .timeout_per_read(Some(READ_TIMEOUT))
+                    .build()
+                    .call()
+            } else {
+                config.build().call()
+            };
+            let response = result.map_err(|e| Problem::Fetch(classify(&current, e)))?;
+            if !matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308) {
+                return Ok(response);
+            }
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| Problem::Malformed {
+                    what: format!("redirect from {current}"),
+                    reason: "no Location header".to_owned(),
+                })?;
+            let next = current.join(location).map_err(|e| Problem::Malformed {
+                what: format!("redirect from {current}"),
+                reason: format!("Location {location:?}: {e}"),
+            })?;
+            if next.scheme() != "https" {
+                return Err(Problem::InsecureRedirect {
+                    url: url.to_string(),
+                    to: next.to_string(),
+                });
+            }
+            current = next;
         }
-        if let Some(token) = &self.token
-            && url.origin() == self.base.origin()
-        {
-            request = request.header("Authorization", format!("Bearer {token}"));
-        }
-        let result = if long {
-            request
-                .config()
-                .timeout_global(None)
-                .timeout_per_read(Some(READ_TIMEOUT))
-                .build()
-                .call()
-        } else {
-            request.call()
-        };
-        result.map_err(|e| match e {
-            ureq::Error::RequireHttpsOnly(to) => Problem::InsecureRedirect {
-                url: url.to_string(),
-                to,
-            },
-            other => Problem::Fetch(classify(url, other)),
-        })
+        Err(Problem::Fetch(FetchError::Transport {
+            url: url.to_string(),
+            reason: format!("more than {MAX_REDIRECTS} redirects"),
+        }))
     }
 
     /// GETs a JSON document of at most [`MAX_METADATA`] bytes; `None` on 404.
     pub(crate) fn document(&self, url: &Url, what: &str) -> Result<Option<Vec<u8>>, Problem> {
-        let response = self.call(url, false)?;
+        Ok(self.document_paged(url, what)?.map(|(bytes, _)| bytes))
+    }
+
+    /// As [`PackageHttp::document`], with the response's `Link` header (pagination).
+    pub(crate) fn document_paged(&self, url: &Url, what: &str) -> Result<Option<Paged>, Problem> {
+        let response = self.call(url, Some(self.json), false)?;
         match response.status().as_u16() {
             404 => return Ok(None),
             200..=299 => {}
@@ -487,6 +603,11 @@ impl PackageHttp {
                 }));
             }
         }
+        let link = response
+            .headers()
+            .get("link")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut bytes = Vec::new();
         response
             .into_body()
@@ -500,21 +621,23 @@ impl PackageHttp {
                 limit: MAX_METADATA,
             });
         }
-        Ok(Some(bytes))
+        Ok(Some((bytes, link)))
     }
 
     /// Streams the file into `store`, hashing it (SHA-256 and, for npm, SHA-512) as it
     /// arrives; it is kept only if it is what the metadata names and at most `limit` bytes.
+    /// `stop` set (another download failed) ends it between reads.
     fn download(
         &self,
         located: &Located,
         store: &BlobStore,
         limit: u64,
+        stop: &AtomicBool,
         advance: &dyn Fn(u64),
     ) -> Result<(Sha256Digest, Written), Problem> {
         let url = &located.url;
         let what = format!("file {}", located.file_name);
-        let response = self.call(url, true)?;
+        let response = self.call(url, located.accept, true)?;
         match response.status().as_u16() {
             404 => {
                 return Err(Problem::PackageNotFound {
@@ -537,6 +660,9 @@ impl PackageHttp {
         let mut reader = response.into_body().into_reader().take(limit + 1);
         let mut buffer = vec![0u8; CHUNK];
         loop {
+            if stop.load(Ordering::Relaxed) {
+                return Err(Problem::Stopped);
+            }
             let n = reader.read(&mut buffer).map_err(|e| transport(url, e))?;
             if n == 0 {
                 break;
@@ -584,6 +710,7 @@ impl PackageHttp {
                 store.alias_sha512(&expected, &digest)?;
                 Ok((digest, written))
             }
+            Expected::Unknown => partial.finish_as_hashed(store),
         }
     }
 }
@@ -665,54 +792,102 @@ pub(crate) fn sort_bundle(
     FoundBundle { planned, bytes }
 }
 
-/// A package located and its bundles read.
+/// One file of a package located and its bundles read.
 #[derive(Debug)]
 pub(crate) struct Planned {
     pub(crate) plan: PackagePlan,
+    /// The request it belongs to (its place in the list collected).
+    request: usize,
     located: Located,
     bundles: Vec<FoundBundle>,
     /// The registry it came from and the token for it.
     http: PackageHttp,
+    /// A GitHub release whose attestations are looked up once the file is hashed (its
+    /// asset had no `digest`).
+    lookup_after: Option<GithubRelease>,
 }
 
-/// Reads the registry's metadata and evidence for `request` (nothing is written).
+/// Reads the registry's metadata and evidence for `request`: one entry per file it names
+/// (nothing is written).
 pub(crate) fn plan(
+    index: usize,
     request: &PackageRequest,
     client: &HttpClient,
     indexes: &PackageIndexes,
     store: Option<&BlobStore>,
-) -> Result<Planned, Problem> {
-    let (located, bundles, ecosystem, http) = match &request.source {
+) -> Result<Vec<Planned>, Problem> {
+    let (files, ecosystem, http) = match &request.source {
         PackageSource::Npm(package) => {
             let http = PackageHttp::new(client, &indexes.npm, indexes.npm_token.clone());
             let located = npm::locate(&http, package)?;
             let bundles = npm::bundles(&http, &located)?;
-            (located, bundles, "npm", http)
+            (vec![(located, bundles)], "npm", http)
         }
         PackageSource::Pypi { release, select } => {
             let http = PackageHttp::new(client, &indexes.pypi, indexes.pypi_token.clone());
-            let located = pypi::locate(&http, release, select)?;
-            let bundles = pypi::bundles(&http, &located)?;
-            (located, bundles, "pypi", http)
+            let mut files = Vec::new();
+            for located in pypi::locate(&http, release, select)? {
+                let bundles = pypi::bundles(&http, &located)?;
+                files.push((located, bundles));
+            }
+            (files, "pypi", http)
+        }
+        PackageSource::Github { release, assets } => {
+            let http = PackageHttp::github(client, &indexes.github, indexes.github_token.clone());
+            let mut files = Vec::new();
+            for located in github::locate(&http, release, assets)? {
+                let bundles = github::bundles(&http, &located)?;
+                files.push((located, bundles));
+            }
+            (files, "github", http)
         }
     };
+    let several = files.len() > 1;
+    let mut out = Vec::new();
+    for (located, bundles) in files {
+        let name = match several {
+            true => format!("{}/{}", request.name, located.file_name),
+            false => request.name.clone(),
+        };
+        let lookup_after = match (&request.source, &located.expected) {
+            (PackageSource::Github { release, .. }, Expected::Unknown) => Some(release.clone()),
+            _ => None,
+        };
+        out.push(Planned {
+            plan: file_plan(request, name, ecosystem, &located, &bundles, store),
+            request: index,
+            located,
+            bundles,
+            http: http.clone(),
+            lookup_after,
+        });
+    }
+    Ok(out)
+}
+
+/// What is known of one file before it is fetched.
+fn file_plan(
+    request: &PackageRequest,
+    name: String,
+    ecosystem: &'static str,
+    located: &Located,
+    bundles: &[FoundBundle],
+    store: Option<&BlobStore>,
+) -> PackagePlan {
     let held = store.and_then(|s| s.holding(&located.expected, located.size));
-    let source = match &request.source {
-        PackageSource::Npm(p) => p.to_string(),
-        PackageSource::Pypi { release, .. } => release.to_string(),
-    };
     let (sha256, sha512) = match located.expected {
         Expected::Sha256(d) => (Some(d), None),
         Expected::Sha512(d) => (held.map(|(d, _)| d), Some(hex::encode(d))),
+        Expected::Unknown => (None, None),
     };
+    // An asset whose digest is unknown is judged once its attestations are looked up.
     let unsigned = request.local_bundles == 0
-        && !bundles
-            .iter()
-            .any(|b| b.planned.kinds.contains(&EvidenceKind::Bundle));
-    let plan = PackagePlan {
-        name: request.name.clone(),
+        && !matches!(located.expected, Expected::Unknown)
+        && !signs(bundles);
+    PackagePlan {
+        name,
         ecosystem,
-        source,
+        source: request.source.written(),
         metadata_url: located.metadata_url.to_string(),
         file: PlannedPackageFile {
             name: located.file_name.clone(),
@@ -725,27 +900,45 @@ pub(crate) fn plan(
         evidence_url: located.evidence_url.as_ref().map(Url::to_string),
         evidence: bundles.iter().map(|b| b.planned.clone()).collect(),
         unsigned,
-    };
-    Ok(Planned {
-        plan,
-        located,
-        bundles,
-        http,
-    })
+    }
 }
 
-/// Downloads the planned file (unless the store holds it) and stores its bundles.
-pub(crate) fn pull(
+/// Some bundle could sign the file.
+fn signs(bundles: &[FoundBundle]) -> bool {
+    bundles
+        .iter()
+        .any(|b| b.planned.kinds.contains(&EvidenceKind::Bundle))
+}
+
+/// The error for a file no bundle signs.
+fn no_signature(plan: &PackagePlan) -> Problem {
+    let looked = plan
+        .evidence_url
+        .clone()
+        .unwrap_or_else(|| "the registry names no attestations".to_owned());
+    Problem::NoProvenance {
+        file: plan.file.name.clone(),
+        looked,
+    }
+}
+
+/// Downloads the planned file (unless the store holds it), looks up its evidence now if
+/// that needed its digest, and stores its bundles.
+fn pull(
     planned: Planned,
     indexes: &PackageIndexes,
     store: &BlobStore,
-    progress: &dyn Progress,
+    allow_unsigned: bool,
+    stop: &AtomicBool,
+    advance: &dyn Fn(u64),
 ) -> Result<CollectedPackage, Problem> {
     let Planned {
         mut plan,
-        located,
-        bundles,
+        request,
+        mut located,
+        mut bundles,
         http,
+        lookup_after,
     } = planned;
     let (file, fetched_bytes) = match store.holding(&located.expected, located.size) {
         Some((digest, _)) => (
@@ -757,16 +950,8 @@ pub(crate) fn pull(
             0,
         ),
         None => {
-            progress.phase(
-                &format!("pull {}", plan.name),
-                located.size.unwrap_or_default(),
-            );
-            let done = std::cell::Cell::new(0u64);
             let (digest, written) =
-                http.download(&located, store, indexes.max_file_size, &|n| {
-                    done.set(done.get() + n);
-                    progress.set(done.get());
-                })?;
+                http.download(&located, store, indexes.max_file_size, stop, advance)?;
             (
                 PulledFile {
                     path: store.path(&digest),
@@ -780,6 +965,17 @@ pub(crate) fn pull(
     plan.file.sha256 = Some(file.digest);
     if plan.file.size.is_none() {
         plan.file.size = std::fs::metadata(&file.path).ok().map(|m| m.len());
+    }
+    if let Some(release) = &lookup_after {
+        let url = github::attestations_url(&http, release, &file.digest)?;
+        plan.evidence_url = Some(url.to_string());
+        located.evidence_url = Some(url);
+        bundles = github::bundles(&http, &located)?;
+        plan.evidence = bundles.iter().map(|b| b.planned.clone()).collect();
+        plan.unsigned = !signs(&bundles);
+        if plan.unsigned && !allow_unsigned {
+            return Err(no_signature(&plan));
+        }
     }
     let mut evidence = Vec::new();
     for bundle in bundles {
@@ -803,62 +999,127 @@ pub(crate) fn pull(
     }
     Ok(CollectedPackage {
         plan,
+        request,
         file,
         evidence,
         fetched_bytes,
     })
 }
 
-/// Surveys every package (`create --dry-run`).
+/// Surveys every package (`create --dry-run`), `concurrency` at a time.
 pub(crate) fn survey_all(
     requests: &[PackageRequest],
     client: &HttpClient,
     indexes: &PackageIndexes,
     store: Option<&BlobStore>,
+    concurrency: usize,
 ) -> Result<Vec<PackagePlan>, PackageError> {
-    requests
-        .iter()
-        .map(|r| {
-            plan(r, client, indexes, store)
-                .map(|p| p.plan)
-                .map_err(|p| p.for_package(&r.source.describe()))
-        })
-        .collect()
+    let planned = plan_all(requests, client, indexes, store, concurrency)?;
+    Ok(planned.into_iter().map(|p| p.plan).collect())
+}
+
+/// Plans every request, `concurrency` at a time, each failure naming its package; the files
+/// in spec order.
+fn plan_all(
+    requests: &[PackageRequest],
+    client: &HttpClient,
+    indexes: &PackageIndexes,
+    store: Option<&BlobStore>,
+    concurrency: usize,
+) -> Result<Vec<Planned>, PackageError> {
+    let jobs: Vec<(usize, &PackageRequest)> = requests.iter().enumerate().collect();
+    let planned = run_all(jobs, concurrency, |(i, r)| {
+        plan(i, r, client, indexes, store).map_err(|p| p.for_package(&r.source.describe()))
+    })?;
+    Ok(planned.into_iter().flatten().collect())
 }
 
 /// Plans every package first (so a missing version or signature fails before any large
-/// download), then pulls each.
+/// download), then pulls every file, `concurrency` at a time. The first failure stops the
+/// rest; a file only lands in the store once it is complete and checked.
 pub(crate) fn collect_all(
     requests: &[PackageRequest],
     client: &HttpClient,
     indexes: &PackageIndexes,
     store: &BlobStore,
-    allow_unsigned: bool,
+    options: &super::CollectOptions,
     progress: &dyn Progress,
 ) -> Result<Vec<CollectedPackage>, PackageError> {
-    let mut planned = Vec::new();
-    for r in requests {
-        let what = r.source.describe();
-        progress.phase(&format!("resolve {}", r.name), 0);
-        let p = plan(r, client, indexes, Some(store)).map_err(|p| p.for_package(&what))?;
-        if p.plan.unsigned && !allow_unsigned {
-            let looked = p
-                .plan
-                .evidence_url
-                .clone()
-                .unwrap_or_else(|| "the registry names no attestations".to_owned());
-            return Err(Problem::NoProvenance {
-                file: p.plan.file.name.clone(),
-                looked,
-            }
-            .for_package(&what));
+    progress.phase("resolve packages", requests.len() as u64);
+    let planned = plan_all(requests, client, indexes, Some(store), options.concurrency)?;
+    for p in &planned {
+        if p.plan.unsigned && !options.allow_unsigned {
+            return Err(no_signature(&p.plan).for_package(&requests[p.request].source.describe()));
         }
-        planned.push((what, p));
     }
-    planned
+    let total: u64 = planned
+        .iter()
+        .filter(|p| !p.plan.file.held)
+        .filter_map(|p| p.plan.file.size)
+        .sum();
+    progress.phase("pull packages", total);
+    let done = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let advance = |n: u64| progress.set(done.fetch_add(n, Ordering::Relaxed) + n);
+    run_all(planned, options.concurrency, |p| {
+        let what = requests[p.request].source.describe();
+        let pulled = pull(p, indexes, store, options.allow_unsigned, &stop, &advance);
+        if pulled.is_err() {
+            stop.store(true, Ordering::Relaxed);
+        }
+        pulled.map_err(|e| e.for_package(&what))
+    })
+}
+
+/// Runs `work` on every job, at most `concurrency` at once (scoped threads taking the next
+/// job as they finish one), the results in the jobs' order. After the first failure no
+/// further job starts; that failure is returned (a job stopped because of it is not).
+fn run_all<J: Send, R: Send>(
+    jobs: Vec<J>,
+    concurrency: usize,
+    work: impl Fn(J) -> Result<R, PackageError> + Sync,
+) -> Result<Vec<R>, PackageError> {
+    let count = jobs.len();
+    let queue = Mutex::new(jobs.into_iter().enumerate());
+    let failed = AtomicBool::new(false);
+    let results: Mutex<Vec<Option<R>>> = Mutex::new((0..count).map(|_| None).collect());
+    let first_error: Mutex<Option<PackageError>> = Mutex::new(None);
+    std::thread::scope(|scope| {
+        for _ in 0..concurrency.clamp(1, count.max(1)) {
+            scope.spawn(|| {
+                while !failed.load(Ordering::Relaxed) {
+                    let Some((i, job)) = lock(&queue).next() else {
+                        break;
+                    };
+                    match work(job) {
+                        Ok(r) => lock(&results)[i] = Some(r),
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            let mut first = lock(&first_error);
+                            let stopped = |f: &Option<PackageError>| {
+                                f.as_ref()
+                                    .is_some_and(|f| matches!(f.problem, Problem::Stopped))
+                            };
+                            if first.is_none() || stopped(&first) {
+                                *first = Some(e);
+                            }
+                        }
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = lock(&first_error).take() {
+        return Err(e);
+    }
+    Ok(std::mem::take(&mut *lock(&results))
         .into_iter()
-        .map(|(what, p)| pull(p, indexes, store, progress).map_err(|e| e.for_package(&what)))
-        .collect()
+        .flatten()
+        .collect())
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 #[cfg(test)]

@@ -70,12 +70,13 @@ struct Envelope {
     signature: String,
 }
 
-/// Reads the release's file list and picks the one file `select` names.
+/// Reads the release's file list and picks the files `select` names: the one named, or
+/// every file the pattern matches (at least one).
 pub(crate) fn locate(
     http: &PackageHttp,
     release: &PypiRelease,
     select: &FileSelect,
-) -> Result<Located, Problem> {
+) -> Result<Vec<Located>, Problem> {
     let metadata_url = http.url(&format!(
         "pypi/{}/{}/json",
         release.project(),
@@ -99,28 +100,31 @@ pub(crate) fn locate(
         .iter()
         .filter(|f| select.matches(&f.filename))
         .collect();
-    let file = match matching.as_slice() {
-        [one] => *one,
-        [] => {
-            let available: Vec<&str> = doc.urls.iter().map(|f| f.filename.as_str()).collect();
-            return Err(Problem::NoSuchFile {
-                looked: select.to_string(),
-                available: if available.is_empty() {
-                    "no files".to_owned()
-                } else {
-                    available.join(", ")
-                },
-            });
-        }
-        several => {
-            let names: Vec<&str> = several.iter().map(|f| f.filename.as_str()).collect();
-            return Err(Problem::Config(format!(
-                "{} files match: {}; name one with file = \"…\" or narrow the pattern",
-                names.len(),
-                names.join(", ")
-            )));
-        }
-    };
+    if matching.is_empty() {
+        let available: Vec<&str> = doc.urls.iter().map(|f| f.filename.as_str()).collect();
+        return Err(Problem::NoSuchFile {
+            looked: select.to_string(),
+            available: if available.is_empty() {
+                "no files".to_owned()
+            } else {
+                available.join(", ")
+            },
+        });
+    }
+    matching
+        .into_iter()
+        .map(|file| locate_file(http, release, file, &metadata_url, &malformed))
+        .collect()
+}
+
+/// One file of the release: its name checked, its URL, digest and provenance URL.
+fn locate_file(
+    http: &PackageHttp,
+    release: &PypiRelease,
+    file: &ReleaseFile,
+    metadata_url: &Url,
+    malformed: &dyn Fn(String) -> Problem,
+) -> Result<Located, Problem> {
     let plain = file
         .filename
         .bytes()
@@ -149,9 +153,10 @@ pub(crate) fn locate(
     Ok(Located {
         file_name: file.filename.clone(),
         url,
+        accept: None,
         expected: Expected::Sha256(sha256),
         size: file.size,
-        metadata_url,
+        metadata_url: metadata_url.clone(),
         evidence_url: Some(evidence_url),
     })
 }

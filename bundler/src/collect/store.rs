@@ -20,6 +20,9 @@ pub(crate) enum Expected {
     Sha256(Sha256Digest),
     /// npm's `dist.integrity` (`sha512-…`).
     Sha512([u8; 64]),
+    /// Nothing named in advance (a GitHub release asset without a `digest`): the file is
+    /// named by what it hashes to, and its evidence must sign that.
+    Unknown,
 }
 
 /// A blob held in a store, as hashed when it was written (its SHA-256 is its name).
@@ -106,6 +109,7 @@ impl BlobStore {
                 }
                 digest
             }
+            Expected::Unknown => return None,
         };
         let held = std::fs::metadata(self.path(&digest)).ok()?;
         (held.is_file() && size.is_none_or(|s| s == held.len())).then_some((digest, held.len()))

@@ -9,6 +9,8 @@ mod create;
 #[cfg(test)]
 mod fetch;
 #[cfg(test)]
+mod github;
+#[cfg(test)]
 mod keygen;
 #[cfg(test)]
 #[path = "../../../tests/common/outside.rs"]

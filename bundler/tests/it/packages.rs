@@ -13,18 +13,19 @@ use airlock_tests::{
 };
 use chrono::{DateTime, Duration, Utc};
 
-const IDENTITY: &str = "https://ci.airlock.test/org/tool/.ci/release.yml@refs/tags/v1.0.0";
-const ISSUER: &str = "https://token.ci.airlock.test";
+pub(crate) const IDENTITY: &str =
+    "https://ci.airlock.test/org/tool/.ci/release.yml@refs/tags/v1.0.0";
+pub(crate) const ISSUER: &str = "https://token.ci.airlock.test";
 const NPM: &str = "@airlock/tool";
 const PROJECT: &str = "airlock-tool";
 const WHEEL: &str = "airlock_tool-1.0.0-py3-none-any.whl";
 const SDIST: &str = "airlock_tool-1.0.0.tar.gz";
 
-fn bin() -> Command {
+pub(crate) fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_airlock-bundler"))
 }
 
-fn run(cmd: &mut Command) -> Output {
+pub(crate) fn run(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap();
     eprintln!(
         "stdout: {}\nstderr: {}",
@@ -34,23 +35,23 @@ fn run(cmd: &mut Command) -> Output {
     out
 }
 
-fn stderr(out: &Output) -> String {
+pub(crate) fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// A connected side with a package registry: the kit's Sigstore, its TUF repository and
 /// log, a publisher key.
-struct Fixture {
-    dir: tempfile::TempDir,
-    server: PackageServer,
-    tls: TlsMaterial,
-    sigstore: Instance,
+pub(crate) struct Fixture {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) server: PackageServer,
+    pub(crate) tls: TlsMaterial,
+    pub(crate) sigstore: Instance,
     log: LogServer,
     key: PathBuf,
     public: PathBuf,
 }
 
-fn provenance() -> Predicate {
+pub(crate) fn provenance() -> Predicate {
     Predicate::SlsaV1(Provenance {
         builder_id: "https://ci.airlock.test/builder".into(),
         build_type: "https://ci.airlock.test/buildtypes/npm/v1".into(),
@@ -60,7 +61,7 @@ fn provenance() -> Predicate {
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let base = DateTime::from_timestamp(1_768_478_400, 0).unwrap();
         let sigstore = Instance::new(61, base).unwrap();
@@ -87,7 +88,7 @@ impl Fixture {
         }
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }
 
@@ -163,7 +164,7 @@ impl Fixture {
     }
 
     /// Grows the log after the signatures (the archive then needs proofs) and serves it.
-    fn publish_log(&mut self) {
+    pub(crate) fn publish_log(&mut self) {
         let t = 1_768_478_400 + 3600;
         for i in 0..20 {
             self.sigstore
@@ -174,7 +175,7 @@ impl Fixture {
         self.log.set_log(self.sigstore.log());
     }
 
-    fn spec(&self, name: &str, artifacts: &str) -> PathBuf {
+    pub(crate) fn spec(&self, name: &str, artifacts: &str) -> PathBuf {
         let spec = format!(
             r#"
 [publisher]
@@ -206,11 +207,11 @@ index = "{registry}"
         path
     }
 
-    fn create(&self, spec: &Path, out: &str, extra: &[&str]) -> Output {
+    pub(crate) fn create(&self, spec: &Path, out: &str, extra: &[&str]) -> Output {
         run(&mut self.create_command(spec, out, extra))
     }
 
-    fn create_command(&self, spec: &Path, out: &str, extra: &[&str]) -> Command {
+    pub(crate) fn create_command(&self, spec: &Path, out: &str, extra: &[&str]) -> Command {
         let mut cmd = bin();
         cmd.arg("create")
             .arg("--spec")
@@ -226,7 +227,7 @@ index = "{registry}"
         cmd
     }
 
-    fn verify(&self, archive: &str) -> Output {
+    pub(crate) fn verify(&self, archive: &str) -> Output {
         run(bin()
             .arg("verify")
             .arg(self.path(archive))
@@ -239,7 +240,7 @@ index = "{registry}"
             )))
     }
 
-    fn inspect(&self, archive: &str) -> serde_json::Value {
+    pub(crate) fn inspect(&self, archive: &str) -> serde_json::Value {
         let out = run(bin()
             .arg("inspect")
             .arg(self.path(archive))
@@ -252,7 +253,7 @@ index = "{registry}"
 
     /// Nothing but what the test made itself is left in the folder (no output, no work
     /// folder).
-    fn leftovers(&self) -> Vec<String> {
+    pub(crate) fn leftovers(&self) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(self.dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
