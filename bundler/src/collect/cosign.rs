@@ -70,7 +70,7 @@ pub(crate) fn discover(source: &dyn Source, digest: &Sha256Digest) -> Result<Vec
     let mut found = Vec::new();
     for legacy in [LegacyTag::Signatures, LegacyTag::Attestations] {
         let tag = legacy.tag(digest);
-        let Some(fetched) = source.registry().manifest_at(&tag, None)? else {
+        let Some(fetched) = source.tagged(&tag)? else {
             continue;
         };
         let what = format!("tag {tag}");

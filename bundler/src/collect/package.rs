@@ -757,15 +757,12 @@ pub(crate) fn pull(
             0,
         ),
         None => {
-            progress.phase(
-                &format!("pull {}", plan.name),
-                located.size.unwrap_or_default(),
-            );
+            let source = progress.source(&plan.name, located.size.unwrap_or_default());
             let done = std::cell::Cell::new(0u64);
             let (digest, written) =
                 http.download(&located, store, indexes.max_file_size, &|n| {
                     done.set(done.get() + n);
-                    progress.set(done.get());
+                    source.set(done.get());
                 })?;
             (
                 PulledFile {
