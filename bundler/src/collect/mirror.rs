@@ -67,14 +67,12 @@ impl Endpoints {
 
     /// The manifest at `digest`, checked to hash to it.
     pub(crate) fn manifest(&self, digest: &Sha256Digest) -> Result<FetchedManifest, Problem> {
-        self.by_digest(digest, &format!("manifest {digest}"), |r| r.manifest(digest))
+        self.by_digest(digest, |r| r.manifest(digest))
     }
 
     /// A small blob (a bundle, a simple-signing payload) of at most `limit` bytes, checked.
     pub(crate) fn small_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, Problem> {
-        self.by_digest(digest, &format!("blob {digest}"), |r| {
-            r.small_blob(digest, limit)
-        })
+        self.by_digest(digest, |r| r.small_blob(digest, limit))
     }
 
     /// Streams the blob into `store`, checked. `advance` hears each chunk; a copy thrown away
@@ -87,7 +85,7 @@ impl Endpoints {
         advance: &dyn Fn(u64),
         rewind: &dyn Fn(u64),
     ) -> Result<Written, Problem> {
-        self.by_digest(digest, &format!("blob {digest}"), |r| {
+        self.by_digest(digest, |r| {
             let received = std::sync::atomic::AtomicU64::new(0);
             let counted = |n: u64| {
                 received.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
@@ -105,7 +103,6 @@ impl Endpoints {
     /// cannot be reached.
     pub(crate) fn listing<T>(
         &self,
-        what: &str,
         ask: impl Fn(&Registry) -> Result<T, Problem>,
     ) -> Result<T, Problem> {
         let down = lock(&self.origin_down).clone();
@@ -131,7 +128,7 @@ impl Endpoints {
                 Ok(answer) => return Ok(answer),
                 Err(e) => {
                     passed.push(format!("mirror {}: {e}", mirror.location));
-                    self.drop_mirror(i, what, &e);
+                    self.drop_mirror(i, &e);
                 }
             }
         }
@@ -154,7 +151,6 @@ impl Endpoints {
     fn by_digest<T>(
         &self,
         digest: &Sha256Digest,
-        what: &str,
         fetch: impl Fn(&Registry) -> Result<T, Problem>,
     ) -> Result<T, Problem> {
         let mut passed = Vec::new();
@@ -173,7 +169,7 @@ impl Endpoints {
                 }
                 Err(e) => {
                     passed.push(format!("mirror {}: {e}", mirror.location));
-                    self.drop_mirror(i, what, &e);
+                    self.drop_mirror(i, &e);
                 }
             }
         }
@@ -190,13 +186,13 @@ impl Endpoints {
         }
     }
 
-    fn drop_mirror(&self, i: usize, what: &str, e: &Problem) {
+    fn drop_mirror(&self, i: usize, e: &Problem) {
         let Some(mirror) = self.mirrors.get(i) else {
             return;
         };
-        lock(&self.dropped).insert(i, format!("not asked again after {what}: {e}"));
+        lock(&self.dropped).insert(i, format!("skipped ({e})"));
         self.warn(format!(
-            "mirror {} skipped from now on: {what}: {e}",
+            "mirror {} skipped from now on: {e}",
             mirror.location
         ));
     }

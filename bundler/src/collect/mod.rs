@@ -490,13 +490,11 @@ impl Puller {
 
 impl referrers::Source for Puller {
     fn referrers(&self, digest: &Sha256Digest) -> Result<Option<Vec<u8>>, Problem> {
-        self.endpoints
-            .listing(&format!("referrers of {digest}"), |r| r.referrers(digest))
+        self.endpoints.listing(|r| r.referrers(digest))
     }
 
     fn tagged(&self, tag: &str) -> Result<Option<registry::FetchedManifest>, Problem> {
-        self.endpoints
-            .listing(&format!("tag {tag}"), |r| r.manifest_at(tag, None))
+        self.endpoints.listing(|r| r.manifest_at(tag, None))
     }
 
     fn document(&self, digest: &Sha256Digest) -> Result<image::Served, Problem> {

@@ -187,7 +187,9 @@ impl MirrorLocation {
             return Err(bad("must be 1 to 512 characters"));
         }
         if text.contains("://") {
-            return Err(bad("write the mirror without a scheme (host[:port][/prefix])"));
+            return Err(bad(
+                "write the mirror without a scheme (host[:port][/prefix])",
+            ));
         }
         let (host, prefix) = match text.split_once('/') {
             Some((host, prefix)) => (host, Some(prefix)),
@@ -336,10 +338,16 @@ mod tests {
     #[test]
     fn mirrors_are_a_host_and_an_optional_prefix() {
         let m = MirrorLocation::parse("mirror.example:5000").unwrap();
-        assert_eq!((m.host(), m.repository("team/app")), ("mirror.example:5000", "team/app".into()));
+        assert_eq!(
+            (m.host(), m.repository("team/app")),
+            ("mirror.example:5000", "team/app".into())
+        );
         let m = MirrorLocation::parse("mirror.example/cache/docker").unwrap();
         assert_eq!(m.host(), "mirror.example");
-        assert_eq!(m.repository("library/alpine"), "cache/docker/library/alpine");
+        assert_eq!(
+            m.repository("library/alpine"),
+            "cache/docker/library/alpine"
+        );
         assert_eq!(m.to_string(), "mirror.example/cache/docker");
         assert_eq!(
             MirrorLocation::parse("https://mirror.example").unwrap_err(),

@@ -572,7 +572,7 @@ fn the_real_npm_provenance_is_collected_and_verifies_against_public_good() {
     let ca = std::fs::read(f.path("ca.pem")).unwrap();
     let access = airlock_bundler::collect::RegistryAccess {
         extra_ca_pem: Some(ca),
-        per_registry: Default::default(),
+        ..Default::default()
     };
     let indexes = airlock_bundler::collect::PackageIndexes {
         npm: url::Url::parse(f.server.url()).unwrap(),
