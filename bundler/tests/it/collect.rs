@@ -1518,3 +1518,55 @@ fn collecting_reports_one_source_per_spec_entry_with_its_bytes() {
         ]
     );
 }
+
+#[test]
+fn a_legacy_cosign_signature_made_with_a_key_is_collected_and_verifies_against_the_specs_key() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let reference = format!("{}/app", f.host());
+    let payload = simple_signing_payload(&reference, &image.manifest.digest);
+    let key = f.sigstore.managed_key("cosign");
+    let layer = f
+        .sigstore
+        .cosign_sign_with_key(&payload, &key, &SignOptions::workload(IDENTITY, ISSUER))
+        .unwrap();
+    f.registry
+        .put_cosign_tag("app", &image.manifest.digest, "sig", &[layer])
+        .unwrap();
+    f.publish_log();
+    std::fs::write(f.path("cosign.pub"), key.public_pem().unwrap()).unwrap();
+    let source = format!("{reference}:v1");
+    let spec = f.spec(
+        "keyed",
+        &format!("{}key = \"cosign.pub\"\n", image_table(&source)),
+    );
+    let out = f.create(&spec, "app.airlock.tar.zst", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let referrer = &summary["images"][0]["referrers"][0];
+    assert_eq!(referrer["kind"], "signed-payload");
+    assert_eq!(
+        referrer["signer"],
+        format!("managed key {}", base64_encode(&key.key_id().unwrap()))
+    );
+    assert_eq!(summary["preflight"]["artifacts"][0]["passed"], true);
+
+    // Without the key, preflight cannot verify it: a key-signed bundle needs one.
+    let spec = f.spec("keyless", &image_table(&source));
+    let bundle = legacy_signature_bundle(&f, &spec);
+    let out = f.create(&spec, "never.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: preflight: 1 of 1 artifact(s) failed: app (image {source}): bundle {bundle}: material: bundle is signed with a managed key but no key was given (from tag {}.sig in {reference})",
+            image.manifest.digest.replace(':', "-")
+        )
+    );
+}
