@@ -1383,7 +1383,7 @@ fn an_image_comes_through_its_mirror_with_the_mirrors_own_ca_and_credentials_and
         &f.spec(
             "tag-down",
             &mirrored(
-                &[location.clone()],
+                std::slice::from_ref(&location),
                 mirror.host(),
                 &image_table(&format!("{}/app:v1", f.host())),
             ),
