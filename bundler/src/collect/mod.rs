@@ -6,8 +6,9 @@
 //! (`[[artifact]]` in `bundle.toml`), each ending in the same `Collected…` shape: files on
 //! disk with their digests, evidence with where it came from.
 //!
-//! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
-//! moved meanwhile is an error); the manifest or index is walked down to every config and
+//! For an image: a tag is resolved to a digest once, at the registry itself (and checked
+//! again at the end: a tag that moved meanwhile is an error); manifests and blobs by digest
+//! come from the registry's mirrors first, if it has any (`mirror.rs`); the manifest or index is walked down to every config and
 //! layer (`platforms` selects from an index); referrers and cosign's legacy `.sig`/`.att`
 //! tags give the evidence; blobs stream into
 //! a content-addressed store (the `--cache` folder, or a work folder), each hashed as it
