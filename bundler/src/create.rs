@@ -27,7 +27,7 @@ use crate::archive::{
     Publisher, RelativePath, Sha256Digest, SignedPayload, TrustRepository, WriteOptions,
     sign_manifest, write_archive,
 };
-pub use crate::progress::{NoProgress, Progress};
+pub use crate::progress::{NoProgress, Progress, SourceProgress};
 
 use crate::check::{self, CheckError, CheckInput, CheckReport, SignerRule};
 use crate::collect::{
@@ -308,13 +308,18 @@ fn image_requests(spec: &Spec) -> Vec<ImageRequest> {
         .collect()
 }
 
-/// The CA files for registries: `--ca-file` for all, `[[registry]] ca_file` for one.
+/// The CA files for registries: `--ca-file` for all, `[[registry]] ca_file` for one; and
+/// each registry's mirrors.
 fn registry_access(spec: &Spec, options: &CreateOptions) -> Result<RegistryAccess, CreateError> {
     let mut access = RegistryAccess {
         extra_ca_pem: options.extra_ca_pem.clone(),
         per_registry: BTreeMap::new(),
+        mirrors: BTreeMap::new(),
     };
     for r in &spec.registries {
+        if !r.mirrors.is_empty() {
+            access.mirrors.insert(r.host.clone(), r.mirrors.clone());
+        }
         if let Some(path) = &r.ca_file {
             let pem = std::fs::read(path).map_err(|source| CreateError::Io {
                 path: path.clone(),

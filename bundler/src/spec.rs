@@ -56,6 +56,9 @@
 //! [[registry]]                  # optional, per registry an image names
 //! host = "registry.example"
 //! ca_file = "certs/registry-ca.pem"   # an extra CA for its HTTPS
+//! mirrors = ["mirror.example:5000", "cache.example/prefix"]   # optional, tried in order for
+//!                               # manifests and blobs by digest (tags: the origin only); a
+//!                               # mirror's own CA file: a [[registry]] with its host
 //!
 //! [npm]                         # optional
 //! registry = "https://registry.npmjs.org"   # the default
@@ -81,7 +84,8 @@ use serde::Deserialize;
 use url::Url;
 
 use crate::collect::{
-    FileSelect, GithubRelease, ImageReference, NpmPackage, PackageSource, PypiRelease,
+    FileSelect, GithubRelease, ImageReference, MirrorLocation, NpmPackage, PackageSource,
+    PypiRelease,
 };
 
 /// Largest spec file read.
@@ -151,6 +155,10 @@ pub struct RegistrySpec {
     pub host: String,
     /// An extra CA certificate file (PEM) trusted for its HTTPS, besides the system's.
     pub ca_file: Option<PathBuf>,
+    /// Mirrors to try, in order, for manifests and blobs by digest before the registry
+    /// itself (untrusted: all they serve is checked against its digest).
+    #[serde(default)]
+    pub mirrors: Vec<MirrorLocation>,
 }
 
 /// `[publisher]`.
@@ -368,6 +376,17 @@ impl Spec {
         for (i, r) in self.registries.iter().enumerate() {
             if self.registries[..i].iter().any(|o| o.host == r.host) {
                 return Err(format!("registry {:?} is listed twice", r.host));
+            }
+            for (j, m) in r.mirrors.iter().enumerate() {
+                if m.host() == r.host {
+                    return Err(format!(
+                        "registry {:?}: mirror {m} is the registry itself",
+                        r.host
+                    ));
+                }
+                if r.mirrors[..j].contains(m) {
+                    return Err(format!("registry {:?}: mirror {m} is listed twice", r.host));
+                }
             }
         }
         for (i, a) in self.artifacts.iter().enumerate() {
@@ -598,6 +617,33 @@ mod tests {
             Some(PackageSource::Pypi { select: FileSelect::Exact(n), .. }) if n == "demo-1.0-py3-none-any.whl"
         ));
         assert_eq!(spec.artifacts[1].resolved_name(), "@scope/demo@1.0.0");
+    }
+
+    #[test]
+    fn registry_mirrors_parse_and_refuse_themselves_and_repeats() {
+        let spec = load(
+            "[[registry]]\nhost = \"r.example\"\nmirrors = [\"m.example:5000\", \"c.example/hub\"]\n",
+        )
+        .unwrap();
+        let mirrors: Vec<String> = spec.registries[0]
+            .mirrors
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(mirrors, ["m.example:5000", "c.example/hub"]);
+        let err = |text: &str| load(text).unwrap_err().to_string();
+        assert!(
+            err("[[registry]]\nhost = \"r.example\"\nmirrors = [\"r.example/x\"]\n")
+                .ends_with("registry \"r.example\": mirror r.example/x is the registry itself"),
+        );
+        assert!(
+            err("[[registry]]\nhost = \"r.example\"\nmirrors = [\"m.example\", \"m.example\"]\n")
+                .ends_with("registry \"r.example\": mirror m.example is listed twice"),
+        );
+        assert!(
+            err("[[registry]]\nhost = \"r.example\"\nmirrors = [\"https://m.example\"]\n")
+                .contains("write the mirror without a scheme"),
+        );
     }
 
     #[test]

@@ -95,6 +95,29 @@ impl Instance {
         })
     }
 
+    /// Signs `payload` as `cosign sign --key` did before bundles: the `.sig` layer carries the
+    /// signature and the Rekor entry (logging `key`'s public key), and no certificate.
+    pub fn cosign_sign_with_key(
+        &mut self,
+        payload: &[u8],
+        key: &crate::keys::EcKey,
+        opts: &SignOptions,
+    ) -> Result<CosignLayer> {
+        let minted = self.sign_blob_with_key(payload, key, &legacy(opts))?;
+        let bundle = parse(&minted)?;
+        let mut annotations = annotations(&bundle)?;
+        annotations.insert(
+            "dev.cosignproject.cosign/signature".into(),
+            text(&bundle["messageSignature"]["signature"], "signature")?,
+        );
+        Ok(CosignLayer {
+            media_type: COSIGN_SIMPLE_SIGNING_MEDIA_TYPE.into(),
+            content: payload.to_vec(),
+            annotations,
+            minted,
+        })
+    }
+
     /// Attests `predicate` about the image `subject_digest` as `cosign attest` did before
     /// bundles: the `.att` layer.
     pub fn cosign_attest(
@@ -136,7 +159,8 @@ fn number(value: &Value, what: &'static str) -> Result<i64> {
     })
 }
 
-/// The certificate, chain and bundle annotations for a minted v0.1 bundle.
+/// The certificate, chain and bundle annotations for a minted v0.1 bundle (the bundle
+/// annotation alone for one signed with a managed key).
 fn annotations(bundle: &Value) -> Result<BTreeMap<String, String>> {
     let material = &bundle["verificationMaterial"];
     let certificates: Vec<Vec<u8>> = material["x509CertificateChain"]["certificates"]
@@ -148,12 +172,14 @@ fn annotations(bundle: &Value) -> Result<BTreeMap<String, String>> {
                 .collect()
         })
         .unwrap_or_default();
-    let Some((leaf, chain)) = certificates.split_first() else {
+    let keyed = material.get("publicKey").is_some();
+    let leaf_and_chain = certificates.split_first();
+    if leaf_and_chain.is_none() && !keyed {
         return Err(KitError::Invalid {
             what: "certificate chain",
             detail: "empty in the minted bundle".into(),
         });
-    };
+    }
     let entry = &material["tlogEntries"][0];
     let log_id = B64
         .decode(text(&entry["logId"]["keyId"], "logId")?)
@@ -171,11 +197,13 @@ fn annotations(bundle: &Value) -> Result<BTreeMap<String, String>> {
         },
     });
     let mut out = BTreeMap::new();
-    out.insert("dev.sigstore.cosign/certificate".into(), cert_pem(leaf));
-    out.insert(
-        "dev.sigstore.cosign/chain".into(),
-        chain.iter().map(|c| cert_pem(c)).collect::<String>(),
-    );
+    if let Some((leaf, chain)) = leaf_and_chain {
+        out.insert("dev.sigstore.cosign/certificate".into(), cert_pem(leaf));
+        out.insert(
+            "dev.sigstore.cosign/chain".into(),
+            chain.iter().map(|c| cert_pem(c)).collect::<String>(),
+        );
+    }
     out.insert(
         "dev.sigstore.cosign/bundle".into(),
         cosign_bundle.to_string(),

@@ -427,6 +427,65 @@ impl Registry {
         Ok(())
     }
 
+    /// Stops the registry (its port then refuses connections): a registry that is down.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The folder its filesystem storage keeps repositories and blobs in.
+    fn storage(&self) -> PathBuf {
+        self.dir.join("data/docker/registry/v2")
+    }
+
+    /// Copies `repository` (its tags, manifests and layer links) from `source`'s storage into
+    /// this registry's as `as_repository`, with every blob `source` holds: a mirror holding
+    /// what the source holds, written straight into its storage folder.
+    pub fn mirror_repository(
+        &self,
+        source: &Registry,
+        repository: &str,
+        as_repository: &str,
+    ) -> Result<()> {
+        copy_tree(
+            &source.storage().join("blobs"),
+            &self.storage().join("blobs"),
+        )?;
+        copy_tree(
+            &source.storage().join("repositories").join(repository),
+            &self.storage().join("repositories").join(as_repository),
+        )
+    }
+
+    /// Overwrites the stored blob `digest` (`sha256:…`) with as many other bytes (each one
+    /// inverted): the registry serves them under the digest, as a corrupt or malicious mirror
+    /// would. Returns the digest of what it now serves.
+    pub fn corrupt_blob(&self, digest: &str) -> Result<String> {
+        let path = self.blob_path(digest);
+        let bytes: Vec<u8> = std::fs::read(&path)
+            .map_err(io(&path))?
+            .iter()
+            .map(|b| !b)
+            .collect();
+        write(&path, &bytes)?;
+        Ok(sha256(&bytes))
+    }
+
+    /// Deletes the stored blob `digest` (`sha256:…`): the registry answers 404 for it.
+    pub fn remove_blob(&self, digest: &str) -> Result<()> {
+        let path = self.blob_path(digest);
+        std::fs::remove_file(&path).map_err(io(&path))
+    }
+
+    fn blob_path(&self, digest: &str) -> PathBuf {
+        let hex = digest.trim_start_matches("sha256:");
+        self.storage()
+            .join("blobs/sha256")
+            .join(hex.get(..2).unwrap_or_default())
+            .join(hex)
+            .join("data")
+    }
+
     /// Requests for blobs of `repository` the registry has logged (GET and HEAD).
     pub fn blob_requests(&self, repository: &str) -> usize {
         let log = std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default();
@@ -434,6 +493,18 @@ impl Registry {
         let head = format!("\"HEAD /v2/{repository}/blobs/");
         log.lines()
             .filter(|l| l.contains(&get) || l.contains(&head))
+            .count()
+    }
+
+    /// Requests for manifests of `repository` by `reference` (a tag or digest) the registry
+    /// has logged (GET and HEAD).
+    pub fn manifest_requests(&self, repository: &str, reference: &str) -> usize {
+        let log = std::fs::read_to_string(self.dir.join("registry.log")).unwrap_or_default();
+        let path = format!("/v2/{repository}/manifests/{reference} ");
+        log.lines()
+            .filter(|l| {
+                l.contains(&format!("\"GET {path}")) || l.contains(&format!("\"HEAD {path}"))
+            })
             .count()
     }
 
@@ -720,6 +791,21 @@ fn expect_status(url: &str, status: u16, expected: u16) -> Result<()> {
             format!("{url}: HTTP {status}, expected {expected}"),
         ))
     }
+}
+
+/// Copies the folder `from` into `to` (created), merging with what is there.
+fn copy_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(io(to))?;
+    for entry in std::fs::read_dir(from).map_err(io(from))? {
+        let entry = entry.map_err(io(from))?;
+        let target = to.join(entry.file_name());
+        if entry.file_type().map_err(io(from))?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target).map_err(io(&target))?;
+        }
+    }
+    Ok(())
 }
 
 fn write(path: &Path, bytes: &[u8]) -> Result<()> {

@@ -28,11 +28,14 @@ use super::{EXIT_REJECTED, EXIT_USAGE};
 /// or fetches (HTTPS) the TUF trust data and the logs' checkpoints with consistency proofs,
 /// verifies every Sigstore bundle offline against that trust (preflight), then signs the
 /// manifest and writes the archive. Nothing is written at the output path unless everything
-/// succeeded. Registry credentials come from REGISTRY_AUTH_FILE, else
-/// ~/.docker/config.json; an npm token from NPM_TOKEN (or the variable `[npm] token_env`
-/// names), a PyPI token from the variable `[pypi] token_env` names, a GitHub token from
-/// GITHUB_TOKEN (or the variable `[github] token_env` names; sent to the API only, never to
-/// the CDN its asset downloads redirect to).
+/// succeeded. A registry's mirrors (`[[registry]] mirrors`) are tried in order for manifests
+/// and blobs by digest, each checked like the registry's (a mirror serving wrong bytes is
+/// skipped, with a warning); tags are resolved at the registry only. Registry (and mirror)
+/// credentials come from REGISTRY_AUTH_FILE, else ~/.docker/config.json, by host; an npm
+/// token from NPM_TOKEN (or the variable `[npm] token_env` names), a PyPI token from the
+/// variable `[pypi] token_env` names, a GitHub token from GITHUB_TOKEN (or the variable
+/// `[github] token_env` names; sent to the API only, never to the CDN its asset downloads
+/// redirect to).
 ///
 /// Exit status: 0 written, 1 preflight or verification failed, 2 usage or I/O error.
 #[derive(Debug, Args)]
@@ -227,6 +230,9 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
 
 /// Problems that are the registry's content failing a check (exit 1), not usage or I/O.
 fn rejected(problem: &Problem) -> bool {
+    if let Problem::AfterMirrors { problem, .. } = problem {
+        return rejected(problem);
+    }
     matches!(
         problem,
         Problem::DigestMismatch { .. }
@@ -355,6 +361,23 @@ fn print_image(image: &ImagePlan, planned: bool) {
         image.blobs.len() - held,
         image.bytes_to_fetch()
     ));
+    if !planned {
+        let mut sources: Vec<(&str, usize)> = Vec::new();
+        for from in image.blobs.iter().filter_map(|b| b.from.as_deref()) {
+            match sources.iter_mut().find(|(s, _)| *s == from) {
+                Some((_, n)) => *n += 1,
+                None => sources.push((from, 1)),
+            }
+        }
+        if sources.iter().any(|(s, _)| *s != image.registry) {
+            for (from, n) in &sources {
+                out(format!("    {n} fetched from {from}"));
+            }
+        }
+    }
+    for warning in &image.warnings {
+        out(format!("  warning: {warning}"));
+    }
     if planned {
         for b in &image.blobs {
             let state = if b.held { "held" } else { "fetch" };

@@ -6,8 +6,12 @@
 //! whose entries may be proven by a SET alone): a `.att` layer (a DSSE envelope) an
 //! attestation, or a signature when its predicate is cosign's signing one; a `.sig` layer (a
 //! simple-signing payload) a signed payload, verified against the payload's bytes, which must
-//! then name the image (`check::Signed`). Nothing here is trusted: preflight verifies every
-//! bundle, and a layer that cannot be converted is listed as ignored, with why.
+//! then name the image (`check::Signed`). A layer signed with a key (`cosign sign --key`: no
+//! certificate annotation) becomes a bundle whose material is a public key hint — the key's
+//! id, taken from the Rekor entry's logged key — verified against the key the spec's `key`
+//! (at the site, a managed-key signer) gives; the entry's key must be that key. Nothing here
+//! is trusted: preflight verifies every bundle, and a layer that cannot be converted is listed
+//! as ignored, with why.
 
 use std::collections::BTreeMap;
 
@@ -70,7 +74,7 @@ pub(crate) fn discover(source: &dyn Source, digest: &Sha256Digest) -> Result<Vec
     let mut found = Vec::new();
     for legacy in [LegacyTag::Signatures, LegacyTag::Attestations] {
         let tag = legacy.tag(digest);
-        let Some(fetched) = source.registry().manifest_at(&tag, None)? else {
+        let Some(fetched) = source.tagged(&tag)? else {
             continue;
         };
         let what = format!("tag {tag}");
@@ -204,21 +208,6 @@ pub(crate) fn to_bundle(
     };
     let need = |name: &str| get(name)?.ok_or_else(|| format!("no annotation {name}"));
 
-    let leaf = pem_certificates(need(CERTIFICATE_ANNOTATION)?)
-        .map_err(|e| format!("annotation {CERTIFICATE_ANNOTATION}: {e}"))?;
-    let [leaf] = leaf.as_slice() else {
-        return Err(format!(
-            "annotation {CERTIFICATE_ANNOTATION} holds {} certificates, not one",
-            leaf.len()
-        ));
-    };
-    let mut chain = vec![leaf.clone()];
-    if let Some(pem) = get(CHAIN_ANNOTATION)? {
-        chain.extend(
-            pem_certificates(pem).map_err(|e| format!("annotation {CHAIN_ANNOTATION}: {e}"))?,
-        );
-    }
-
     let entry: CosignBundle = serde_json::from_str(need(BUNDLE_ANNOTATION)?)
         .map_err(|e| format!("annotation {BUNDLE_ANNOTATION}: {e}"))?;
     let body = B64
@@ -229,10 +218,36 @@ pub(crate) fn to_bundle(
     let log_id = hex::decode(&entry.payload.log_id)
         .map_err(|e| format!("annotation {BUNDLE_ANNOTATION}: Payload.logID: {e}"))?;
 
+    let signer = match get(CERTIFICATE_ANNOTATION)? {
+        Some(pem) => {
+            let leaf = pem_certificates(pem)
+                .map_err(|e| format!("annotation {CERTIFICATE_ANNOTATION}: {e}"))?;
+            let [leaf] = leaf.as_slice() else {
+                return Err(format!(
+                    "annotation {CERTIFICATE_ANNOTATION} holds {} certificates, not one",
+                    leaf.len()
+                ));
+            };
+            let mut chain = vec![leaf.clone()];
+            if let Some(pem) = get(CHAIN_ANNOTATION)? {
+                chain.extend(
+                    pem_certificates(pem)
+                        .map_err(|e| format!("annotation {CHAIN_ANNOTATION}: {e}"))?,
+                );
+            }
+            (
+                "x509CertificateChain",
+                json!({"certificates": chain.iter().map(|der| json!({"rawBytes": B64.encode(der)})).collect::<Vec<_>>()}),
+            )
+        }
+        // Signed with a key: the entry names it; the bundle hints at it by its id.
+        None => (
+            "publicKey",
+            json!({"hint": logged_key_hint(&body)
+                .map_err(|e| format!("annotation {BUNDLE_ANNOTATION}: Payload.body: {e}"))?}),
+        ),
+    };
     let mut material = json!({
-        "x509CertificateChain": {
-            "certificates": chain.iter().map(|der| json!({"rawBytes": B64.encode(der)})).collect::<Vec<_>>(),
-        },
         "tlogEntries": [{
             "logIndex": entry.payload.log_index.to_string(),
             "logId": {"keyId": B64.encode(&log_id)},
@@ -242,6 +257,7 @@ pub(crate) fn to_bundle(
             "canonicalizedBody": entry.payload.body,
         }],
     });
+    material[signer.0] = signer.1;
     if let Some(stamp) = get(TIMESTAMP_ANNOTATION)? {
         let stamp: CosignTimestamp = serde_json::from_str(stamp)
             .map_err(|e| format!("annotation {TIMESTAMP_ANNOTATION}: {e}"))?;
@@ -290,6 +306,24 @@ fn kind_version(body: &[u8]) -> Result<(String, String), String> {
             .ok_or_else(|| format!("no {name}"))
     };
     Ok((field("kind")?, field("apiVersion")?))
+}
+
+/// The hint for the key a hashedrekord entry logged (`spec.signature.publicKey.content`,
+/// base64 PEM): base64 of its id, the SHA-256 of its SubjectPublicKeyInfo.
+fn logged_key_hint(body: &[u8]) -> Result<String, String> {
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let logged = value
+        .pointer("/spec/signature/publicKey/content")
+        .and_then(Value::as_str)
+        .ok_or("no certificate annotation, and the entry logs no public key (spec.signature.publicKey.content)")?;
+    let pem = B64
+        .decode(logged)
+        .map_err(|e| format!("spec.signature.publicKey.content: {e}"))?;
+    let pem = String::from_utf8(pem)
+        .map_err(|_| "spec.signature.publicKey.content is not a PEM text".to_owned())?;
+    let key = airlock_trust_root::PublicKey::from_pem(&pem)
+        .map_err(|e| format!("spec.signature.publicKey.content: {e}"))?;
+    Ok(B64.encode(key.key_id()))
 }
 
 /// The DER of every `CERTIFICATE` block in `pem`, in order (at least one).
@@ -368,12 +402,13 @@ mod tests {
     }
 
     #[test]
-    fn a_layer_without_its_certificate_or_with_a_broken_bundle_annotation_is_refused_by_name() {
+    fn a_layer_without_a_certificate_or_a_logged_key_or_with_a_broken_bundle_annotation_is_refused_by_name()
+     {
         let mut a = annotations(&[]);
         a.remove(CERTIFICATE_ANNOTATION);
         assert_eq!(
             to_bundle(Signed::Payload(b"p"), &a).unwrap_err(),
-            "no annotation dev.sigstore.cosign/certificate"
+            "annotation dev.sigstore.cosign/bundle: Payload.body: no certificate annotation, and the entry logs no public key (spec.signature.publicKey.content)"
         );
         let a = annotations(&[(BUNDLE_ANNOTATION, "{}")]);
         assert!(

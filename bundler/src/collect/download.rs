@@ -69,7 +69,6 @@ pub fn download_urls(
     requests
         .iter()
         .map(|request| {
-            progress.phase(&format!("download {}", request.name), 0);
             let at = |url: &Url| {
                 let url = url.to_string();
                 move |problem| UrlError { url, problem }
@@ -110,6 +109,7 @@ fn download_file(
         && let Ok(meta) = std::fs::metadata(store.path(pin))
         && store.holds(pin, meta.len())
     {
+        drop(progress.source(&request.name, 0));
         let file = Downloaded {
             path: store.path(pin),
             digest: *pin,
@@ -132,6 +132,12 @@ fn download_file(
         }
         .into());
     }
+    let length = response
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let source = progress.source(&request.name, length.unwrap_or(0));
     let mut partial = store.partial()?;
     let mut reader = response.into_body().into_reader().take(MAX_URL_FILE + 1);
     let mut buffer = vec![0u8; CHUNK];
@@ -146,7 +152,7 @@ fn download_file(
             break;
         }
         partial.write(&buffer[..n])?;
-        progress.set(partial.size());
+        source.set(partial.size());
         if partial.size() > MAX_URL_FILE {
             return Err(FetchError::TooLarge {
                 url: url.to_owned(),

@@ -126,6 +126,14 @@ pub enum Problem {
         /// Where bundles were looked for.
         looked: String,
     },
+    /// The registry failed too, after its mirrors did not serve what was asked.
+    #[error("{problem} (after its mirrors: {mirrors})")]
+    AfterMirrors {
+        /// The registry's failure.
+        problem: Box<Problem>,
+        /// What each mirror answered.
+        mirrors: String,
+    },
     /// A manifest, index or referrers list over the size limit.
     #[error("{what} is larger than {limit} bytes")]
     ManifestTooLarge {

@@ -6,8 +6,9 @@
 //! each ending in the same `Collected…` shape: files on disk with their digests, evidence
 //! with where it came from.
 //!
-//! For an image: a tag is resolved to a digest once (and checked again at the end: a tag that
-//! moved meanwhile is an error); the manifest or index is walked down to every config and
+//! For an image: a tag is resolved to a digest once, at the registry itself (and checked
+//! again at the end: a tag that moved meanwhile is an error); manifests and blobs by digest
+//! come from the registry's mirrors first, if it has any (`mirror.rs`); the manifest or index is walked down to every config and
 //! layer (`platforms` selects from an index); referrers and cosign's legacy `.sig`/`.att`
 //! tags give the evidence; blobs stream into
 //! a content-addressed store (the `--cache` folder, or a work folder), each hashed as it
@@ -23,6 +24,7 @@ mod download;
 mod error;
 mod github;
 mod image;
+mod mirror;
 mod npm;
 mod package;
 mod pypi;
@@ -34,7 +36,7 @@ mod store;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
@@ -55,19 +57,20 @@ pub use package::{
     SLSA_PROVENANCE_PREDICATES,
 };
 pub use pypi::BUNDLE_V03_MEDIA_TYPE;
-pub use reference::{ImageReference, Pin};
+pub use reference::{ImageReference, MirrorLocation, Pin};
 pub use referrers::{
     COSIGN_SIGN_PREDICATE, Discovery, EvidenceKind, SBOM_TYPES, SIGSTORE_BUNDLE_TYPES,
 };
 pub use store::Written;
 
 use self::image::{BlobRef, Held, Walked};
+use self::mirror::{Endpoints, Mirror};
 use self::referrers::{Found, Outcome};
 use self::registry::Registry;
 use self::store::BlobStore;
 use crate::archive::{RelativePath, Sha256Digest};
 use crate::fetch::HttpClient;
-use crate::progress::Progress;
+use crate::progress::{Progress, SourceProgress};
 
 /// Downloads at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
@@ -114,8 +117,11 @@ impl Default for CollectOptions {
 pub struct RegistryAccess {
     /// PEM trusted for every connection (`create --ca-file`).
     pub extra_ca_pem: Option<Vec<u8>>,
-    /// PEM trusted for one registry, by its name as images write it (`[[registry]]`).
+    /// PEM trusted for one registry, by its name as images write it (`[[registry]]`), or
+    /// for one mirror, by its host.
     pub per_registry: BTreeMap<String, Vec<u8>>,
+    /// Mirrors of a registry, by its name as images write it, in the order they are tried.
+    pub mirrors: BTreeMap<String, Vec<MirrorLocation>>,
 }
 
 /// One image to collect.
@@ -162,6 +168,9 @@ pub struct ImagePlan {
     pub referrers: Vec<PlannedReferrer>,
     /// No Sigstore bundle refers to the image (packed only with `--allow-unsigned`).
     pub unsigned: bool,
+    /// Mirrors passed over (and why), or the registry unreachable for listings.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A blob of the image.
@@ -175,6 +184,9 @@ pub struct PlannedBlob {
     pub media_type: String,
     /// Already in the cache (not fetched).
     pub held: bool,
+    /// Where it was fetched from: the registry's name, or a mirror's location (`None`:
+    /// not fetched, or not yet).
+    pub from: Option<String>,
 }
 
 /// A referrer and what it gives.
@@ -203,6 +215,10 @@ pub struct PlannedReferrer {
     pub predicate_type: Option<String>,
     /// Why it is not used.
     pub ignored: Option<String>,
+    /// Where its manifest and content were fetched from (the registry's name, or a mirror's
+    /// location), when they were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
 }
 
 impl ImagePlan {
@@ -279,7 +295,9 @@ pub fn survey(
             let puller = Puller::new(request, &clients, options, cache.clone())
                 .map_err(|p| p.at(&source))?;
             let planned = plan(request, &puller).map_err(|p| p.at(&source))?;
-            Ok(planned.plan)
+            let mut plan = planned.plan;
+            puller.record_sources(&mut plan);
+            Ok(plan)
         })
         .collect()
 }
@@ -410,7 +428,7 @@ impl<'a> Clients<'a> {
 /// Reads an image's documents and small blobs: from the store when it holds them, else from
 /// the registry (counted).
 struct Puller {
-    registry: Registry,
+    endpoints: Endpoints,
     store: Option<BlobStore>,
     fetched_documents: AtomicUsize,
 }
@@ -423,31 +441,67 @@ impl Puller {
         store: Option<BlobStore>,
     ) -> Result<Self, Problem> {
         let reference = &request.reference;
-        let (client, token_client) = clients.for_registry(reference.registry())?;
-        let credentials = match &options.auth_file {
-            Some(file) => {
-                auth::credentials_for(file, reference.registry()).map_err(Problem::Config)?
-            }
-            None => None,
+        let credentials = |host: &str| match &options.auth_file {
+            Some(file) => auth::credentials_for(file, host).map_err(Problem::Config),
+            None => Ok(None),
         };
+        let (client, token_client) = clients.for_registry(reference.registry())?;
+        let origin = Registry::new(
+            reference.registry(),
+            reference.api_host(),
+            reference.repository(),
+            &client,
+            &token_client,
+            credentials(reference.registry())?,
+        )?;
+        let locations = clients.access.mirrors.get(reference.registry());
+        let mut mirrors = Vec::new();
+        for location in locations.into_iter().flatten() {
+            let (client, token_client) = clients.for_registry(location.host())?;
+            mirrors.push(Mirror {
+                location: location.to_string(),
+                registry: Registry::new(
+                    location.host(),
+                    location.host(),
+                    &location.repository(reference.repository()),
+                    &client,
+                    &token_client,
+                    credentials(location.host())?,
+                )?,
+            });
+        }
         Ok(Self {
-            registry: Registry::new(
-                reference.registry(),
-                reference.api_host(),
-                reference.repository(),
-                &client,
-                &token_client,
-                credentials,
-            )?,
+            endpoints: Endpoints::new(origin, mirrors),
             store,
             fetched_documents: AtomicUsize::new(0),
         })
     }
+
+    /// Notes in `plan` where each blob and referrer was fetched from, and the warnings.
+    fn record_sources(&self, plan: &mut ImagePlan) {
+        let from = |d: &Sha256Digest| self.endpoints.served_by(d);
+        for blob in &mut plan.blobs {
+            blob.from = from(&blob.digest);
+        }
+        for r in &mut plan.referrers {
+            r.from = r
+                .blob
+                .as_ref()
+                .and_then(from)
+                .or_else(|| r.payload.as_ref().and_then(from))
+                .or_else(|| from(&r.referrer));
+        }
+        plan.warnings = self.endpoints.warnings();
+    }
 }
 
 impl referrers::Source for Puller {
-    fn registry(&self) -> &Registry {
-        &self.registry
+    fn referrers(&self, digest: &Sha256Digest) -> Result<Option<Vec<u8>>, Problem> {
+        self.endpoints.listing(|r| r.referrers(digest))
+    }
+
+    fn tagged(&self, tag: &str) -> Result<Option<registry::FetchedManifest>, Problem> {
+        self.endpoints.listing(|r| r.manifest_at(tag, None))
     }
 
     fn document(&self, digest: &Sha256Digest) -> Result<image::Served, Problem> {
@@ -459,7 +513,7 @@ impl referrers::Source for Puller {
             return Ok((bytes, None));
         }
         self.fetched_documents.fetch_add(1, Ordering::Relaxed);
-        let fetched = self.registry.manifest(digest)?;
+        let fetched = self.endpoints.manifest(digest)?;
         Ok((fetched.bytes, fetched.content_type))
     }
 
@@ -467,7 +521,7 @@ impl referrers::Source for Puller {
         if let Some(bytes) = self.store.as_ref().and_then(|s| s.read(digest, limit)) {
             return Ok(bytes);
         }
-        self.registry.small_blob(digest, limit)
+        self.endpoints.small_blob(digest, limit)
     }
 }
 
@@ -483,7 +537,7 @@ struct Planned {
 fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
     use referrers::Source as _;
     let reference = &request.reference;
-    let registry = &puller.registry;
+    let registry = puller.endpoints.origin();
     let (resolved, tag, prefetched, recheck) = match reference.pin() {
         Pin::Digest { digest, tag } => (*digest, tag.clone(), None, None),
         Pin::Tag(tag) => match registry.resolve_tag(tag)? {
@@ -524,6 +578,7 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
                 .map(|(_, _, t)| t)
                 .unwrap_or_default(),
             held: held(&d.digest, d.bytes.len() as u64),
+            from: None,
         })
         .collect();
     blobs.extend(walked.blobs.iter().map(|b| PlannedBlob {
@@ -531,6 +586,7 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         size: b.size,
         media_type: b.media_type.clone(),
         held: held(&b.digest, b.size),
+        from: None,
     }));
     let referrers: Vec<PlannedReferrer> = found
         .iter()
@@ -553,6 +609,7 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
                 signer: signer.clone(),
                 predicate_type: predicate_type.clone(),
                 ignored: None,
+                from: None,
             },
             Outcome::Ignored(why) => PlannedReferrer {
                 referrer: f.referrer,
@@ -565,6 +622,7 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
                 signer: None,
                 predicate_type: None,
                 ignored: Some(why.clone()),
+                from: None,
             },
         })
         .collect();
@@ -589,6 +647,7 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         discovery,
         referrers,
         unsigned,
+        warnings: Vec::new(),
     };
     Ok(Planned {
         plan,
@@ -609,7 +668,7 @@ fn pull(
     progress: &dyn Progress,
 ) -> Result<CollectedImage, Problem> {
     let Planned {
-        plan,
+        mut plan,
         walked,
         found,
         recheck,
@@ -664,19 +723,20 @@ fn pull(
     let mut seen = std::collections::BTreeSet::new();
     downloads.retain(|b| seen.insert(b.digest) && !store.holds(&b.digest, b.size));
     let fetched_bytes: u64 = downloads.iter().map(|b| b.size).sum();
-    progress.phase(&format!("pull {}", plan.name), fetched_bytes);
+    let source = progress.source(&plan.name, fetched_bytes);
     let pulled = download(
-        &puller.registry,
+        &puller.endpoints,
         &downloads,
         store,
         options.concurrency,
-        progress,
+        &*source,
     )?;
+    drop(source);
     let fetched_blobs = pulled.len();
     written.extend(pulled);
 
     if let Some(tag) = &recheck {
-        let now = puller.registry.resolve_tag(tag)?;
+        let now = puller.endpoints.origin().resolve_tag(tag)?;
         let now_digest = now.as_ref().map(|(d, _)| *d);
         if now_digest != Some(plan.resolved) {
             return Err(Problem::TagMoved {
@@ -743,6 +803,7 @@ fn pull(
         ));
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
+    puller.record_sources(&mut plan);
     let evidence = evidence
         .into_iter()
         .map(|(kind, digest, payload, referrer, origin)| PulledEvidence {
@@ -765,14 +826,16 @@ fn pull(
 
 /// Downloads `blobs` into `store`, `concurrency` at a time; the first failure stops the rest.
 fn download(
-    registry: &Registry,
+    endpoints: &Endpoints,
     blobs: &[BlobRef],
     store: &BlobStore,
     concurrency: usize,
-    progress: &dyn Progress,
+    progress: &dyn SourceProgress,
 ) -> Result<BTreeMap<Sha256Digest, Written>, Problem> {
     let next = AtomicUsize::new(0);
-    let done = AtomicU64::new(0);
+    // Under a lock, so what the progress hears last is the count (a thrown-away copy of a
+    // blob is taken back out of it).
+    let done = Mutex::new(0u64);
     let failed = AtomicBool::new(false);
     let results = Mutex::new(BTreeMap::new());
     let first_error = Mutex::new(None);
@@ -783,10 +846,17 @@ fn download(
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(blob) = blobs.get(i) else { break };
                     let advance = |n: u64| {
-                        let all = done.fetch_add(n, Ordering::Relaxed) + n;
-                        progress.set(all);
+                        let mut done = lock(&done);
+                        *done += n;
+                        progress.set(*done);
                     };
-                    match registry.blob_to_store(&blob.digest, blob.size, store, &advance) {
+                    let rewind = |n: u64| {
+                        let mut done = lock(&done);
+                        *done = done.saturating_sub(n);
+                        progress.set(*done);
+                    };
+                    match endpoints.blob_to_store(&blob.digest, blob.size, store, &advance, &rewind)
+                    {
                         Ok(written) => {
                             lock(&results).insert(blob.digest, written);
                         }

@@ -930,6 +930,7 @@ fn pull(
     store: &BlobStore,
     allow_unsigned: bool,
     stop: &AtomicBool,
+    progress: &dyn Progress,
     advance: &dyn Fn(u64),
 ) -> Result<CollectedPackage, Problem> {
     let Planned {
@@ -950,8 +951,14 @@ fn pull(
             0,
         ),
         None => {
+            let source = progress.source(&plan.name, located.size.unwrap_or_default());
+            let done = AtomicU64::new(0);
+            let report = |n: u64| {
+                advance(n);
+                source.set(done.fetch_add(n, Ordering::Relaxed) + n);
+            };
             let (digest, written) =
-                http.download(&located, store, indexes.max_file_size, stop, advance)?;
+                http.download(&located, store, indexes.max_file_size, stop, &report)?;
             (
                 PulledFile {
                     path: store.path(&digest),
@@ -1063,7 +1070,15 @@ pub(crate) fn collect_all(
     let advance = |n: u64| progress.set(done.fetch_add(n, Ordering::Relaxed) + n);
     run_all(planned, options.concurrency, |p| {
         let what = requests[p.request].source.describe();
-        let pulled = pull(p, indexes, store, options.allow_unsigned, &stop, &advance);
+        let pulled = pull(
+            p,
+            indexes,
+            store,
+            options.allow_unsigned,
+            &stop,
+            progress,
+            &advance,
+        );
         if pulled.is_err() {
             stop.store(true, Ordering::Relaxed);
         }

@@ -168,6 +168,81 @@ impl fmt::Display for ImageReference {
     }
 }
 
+/// A mirror of a registry (`[[registry]] mirrors = […]`): `host[:port]`, optionally followed by
+/// a path the origin's repositories live under on it (`mirror.example/prefix` serves
+/// `origin/team/app` as `prefix/team/app`), as containers-registries.conf writes a mirror's
+/// location. No scheme: mirrors are HTTPS, like every registry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct MirrorLocation {
+    host: String,
+    prefix: Option<String>,
+}
+
+impl MirrorLocation {
+    /// Parses `host[:port][/prefix]`.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let bad = |why: &str| format!("mirror {text:?}: {why}");
+        if text.is_empty() || text.len() > MAX_REFERENCE {
+            return Err(bad("must be 1 to 512 characters"));
+        }
+        if text.contains("://") {
+            return Err(bad(
+                "write the mirror without a scheme (host[:port][/prefix])",
+            ));
+        }
+        let (host, prefix) = match text.split_once('/') {
+            Some((host, prefix)) => (host, Some(prefix)),
+            None => (text, None),
+        };
+        if !valid_host(host) {
+            return Err(bad(&format!("{host:?} is not a host[:port]")));
+        }
+        if let Some(prefix) = prefix
+            && !valid_repository(prefix)
+        {
+            return Err(bad(&format!(
+                "prefix {prefix:?} is not lowercase path components of a-z 0-9 separated by . _ __ or -"
+            )));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            prefix: prefix.map(str::to_owned),
+        })
+    }
+
+    /// The host:port its API answers on (the key for its credentials and its CA file).
+    pub fn host(&self) -> &str {
+        &self.host
+    }
+
+    /// Where the origin's `repository` is on this mirror.
+    pub fn repository(&self, repository: &str) -> String {
+        match &self.prefix {
+            Some(prefix) => format!("{prefix}/{repository}"),
+            None => repository.to_owned(),
+        }
+    }
+}
+
+impl TryFrom<String> for MirrorLocation {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<Self, String> {
+        Self::parse(&text)
+    }
+}
+
+impl fmt::Display for MirrorLocation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.host)?;
+        match &self.prefix {
+            Some(prefix) => write!(f, "/{prefix}"),
+            None => Ok(()),
+        }
+    }
+}
+
 /// `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}` (the distribution spec's tag rule).
 pub(crate) fn valid_tag(tag: &str) -> bool {
     let mut bytes = tag.bytes();
@@ -258,6 +333,32 @@ mod tests {
         let r = ImageReference::parse(&format!("reg.example:443/a/b:t@sha256:{HEX}")).unwrap();
         assert!(matches!(r.pin(), Pin::Digest { tag: Some(t), .. } if t == "t"));
         assert_eq!(r.to_string(), format!("reg.example:443/a/b:t@sha256:{HEX}"));
+    }
+
+    #[test]
+    fn mirrors_are_a_host_and_an_optional_prefix() {
+        let m = MirrorLocation::parse("mirror.example:5000").unwrap();
+        assert_eq!(
+            (m.host(), m.repository("team/app")),
+            ("mirror.example:5000", "team/app".into())
+        );
+        let m = MirrorLocation::parse("mirror.example/cache/docker").unwrap();
+        assert_eq!(m.host(), "mirror.example");
+        assert_eq!(
+            m.repository("library/alpine"),
+            "cache/docker/library/alpine"
+        );
+        assert_eq!(m.to_string(), "mirror.example/cache/docker");
+        assert_eq!(
+            MirrorLocation::parse("https://mirror.example").unwrap_err(),
+            "mirror \"https://mirror.example\": write the mirror without a scheme (host[:port][/prefix])"
+        );
+        assert_eq!(
+            MirrorLocation::parse("mirror.example/Cache").unwrap_err(),
+            "mirror \"mirror.example/Cache\": prefix \"Cache\" is not lowercase path components of a-z 0-9 separated by . _ __ or -"
+        );
+        assert!(MirrorLocation::parse("mirror.example:x").is_err());
+        assert!(MirrorLocation::parse("mirror.example/").is_err());
     }
 
     #[test]

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::error::Problem;
 use super::image::{BlobRef, Document, Held, Served};
-use super::registry::Registry;
+use super::registry::FetchedManifest;
 use crate::archive::Sha256Digest;
 use crate::check::MAX_SBOM_SIZE;
 
@@ -99,9 +99,13 @@ pub(crate) enum Outcome {
     Ignored(String),
 }
 
-/// Reads documents and small blobs for discovery (from the cache when it holds them).
+/// Reads listings, documents and small blobs for discovery (documents and blobs from the
+/// cache when it holds them; see `mirror.rs` for which endpoint is asked).
 pub(crate) trait Source {
-    fn registry(&self) -> &Registry;
+    /// The referrers API's index for `digest` (`None`: the API answers 404).
+    fn referrers(&self, digest: &Sha256Digest) -> Result<Option<Vec<u8>>, Problem>;
+    /// The manifest a tag names now (`None`: no such tag).
+    fn tagged(&self, tag: &str) -> Result<Option<FetchedManifest>, Problem>;
     fn document(&self, digest: &Sha256Digest) -> Result<Served, Problem>;
     fn small_blob(&self, digest: &Sha256Digest, limit: u64) -> Result<Vec<u8>, Problem>;
 }
@@ -111,12 +115,11 @@ pub(crate) fn discover(
     source: &dyn Source,
     digest: &Sha256Digest,
 ) -> Result<(Discovery, Vec<Found>), Problem> {
-    let registry = source.registry();
-    let (discovery, listing) = match registry.referrers(digest)? {
+    let (discovery, listing) = match source.referrers(digest)? {
         Some(bytes) => (Discovery::ReferrersApi, Some(bytes)),
         None => {
             let tag = format!("sha256-{}", digest.hex());
-            let index = registry.manifest_at(&tag, None)?;
+            let index = source.tagged(&tag)?;
             (Discovery::TagSchema, index.map(|m| m.bytes))
         }
     };

@@ -1242,3 +1242,331 @@ fn a_url_source_that_does_not_hash_to_its_pin_fails_create_naming_the_url() {
     );
     assert!(!f.path("tool.airlock.tar.zst").exists());
 }
+
+/// Another registry on loopback beside the fixture's: a mirror, with its own folder.
+fn start_mirror(f: &Fixture, tls: &TlsMaterial, auth: RegistryAuth) -> Registry {
+    let (docker_registry, htpasswd, _) = tools().unwrap();
+    Registry::start(&RegistryOptions {
+        binary: &docker_registry,
+        htpasswd: &htpasswd,
+        dir: &f.path("mirror"),
+        tls,
+        auth,
+        now: Utc::now().timestamp(),
+    })
+    .unwrap()
+}
+
+/// The `[[registry]]` lines after the origin's `ca_file`: its mirrors, then the mirror's own
+/// table (its CA), then the artifacts.
+fn mirrored(mirrors: &[String], mirror_host: &str, artifacts: &str) -> String {
+    let list: Vec<String> = mirrors.iter().map(|m| format!("\"{m}\"")).collect();
+    format!(
+        "mirrors = [{}]\n\n[[registry]]\nhost = \"{mirror_host}\"\nca_file = \"mirror/ca.pem\"\n{artifacts}",
+        list.join(", ")
+    )
+}
+
+fn blob_sources(image: &serde_json::Value) -> BTreeMap<String, String> {
+    image["blobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            (
+                b["digest"].as_str().unwrap().to_owned(),
+                b["from"].as_str().unwrap_or("-").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn an_image_comes_through_its_mirror_with_the_mirrors_own_ca_and_credentials_and_its_tag_from_the_origin()
+ {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let big = vec![5u8; 250_000];
+    let image = f.push("app", "v1", &[b"mirrored layer", &big]);
+    f.sign("app", &image);
+    f.publish_log();
+    // The mirror: a CA of its own, a user of its own, the repository under a prefix.
+    let now = Utc::now().timestamp();
+    let mirror_tls = TlsMaterial::new(44, now - 3600, now + 3600).unwrap();
+    let mirror = start_mirror(
+        &f,
+        &mirror_tls,
+        RegistryAuth::Basic {
+            user: "mirror-bot".into(),
+            password: "mirror secret".into(),
+        },
+    );
+    mirror
+        .mirror_repository(&f.registry, "app", "hub/app")
+        .unwrap();
+    // The origin has lost the big layer: only the mirror can serve it.
+    f.registry.remove_blob(&sha256(&big)).unwrap();
+    // On the mirror, v1 names another image: a mirror must not decide what a tag names.
+    let (other, _) = OciLayout::new(&f.path("layouts/other"), &[b"rolled back"]).unwrap();
+    mirror
+        .push_layout(&f.skopeo, &other.dir, "hub/app:v1")
+        .unwrap();
+    let auths = serde_json::json!({"auths": {
+        f.host(): {"auth": base64_encode(format!("{USER}:{PASSWORD}").as_bytes())},
+        mirror.host(): {"auth": base64_encode(b"mirror-bot:mirror secret")},
+    }});
+    std::fs::write(f.path("auth.json"), auths.to_string()).unwrap();
+    let location = format!("{}/hub", mirror.host());
+    let spec = f.spec(
+        "mirrored",
+        &mirrored(
+            std::slice::from_ref(&location),
+            mirror.host(),
+            &image_table(&format!("{}/app:v1", f.host())),
+        ),
+    );
+
+    let origin_blobs = f.registry.blob_requests("app");
+    let origin_tags = f.registry.manifest_requests("app", "v1");
+    let out = f.create(&spec, "app.airlock.tar.zst", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pulled = &summary["images"][0];
+    assert_eq!(pulled["resolved"], image.manifest.digest.as_str());
+    let sources = blob_sources(pulled);
+    assert_eq!(sources.len(), 4, "{sources:?}");
+    assert!(sources.values().all(|s| *s == location), "{sources:?}");
+    for r in pulled["referrers"].as_array().unwrap() {
+        if r["kind"].is_string() {
+            assert_eq!(r["from"], location.as_str(), "{r}");
+        }
+    }
+    assert!(pulled.get("warnings").is_none(), "{pulled}");
+    assert_eq!(f.registry.blob_requests("app"), origin_blobs);
+    assert!(mirror.blob_requests("hub/app") > 0);
+    assert_eq!(mirror.manifest_requests("hub/app", "v1"), 0);
+    assert!(f.registry.manifest_requests("app", "v1") > origin_tags);
+    let verified = f.verify("app.airlock.tar.zst");
+    assert_eq!(verified.status.code(), Some(0));
+
+    // The origin down: an image pinned by digest comes whole from the mirror, its referrers
+    // listed there (with a warning); one pinned by tag cannot be resolved.
+    f.registry.stop();
+    let by_digest = format!("{}/app@{}", f.host(), image.manifest.digest);
+    let spec = f.spec(
+        "origin-down",
+        &mirrored(
+            std::slice::from_ref(&location),
+            mirror.host(),
+            &image_table(&by_digest),
+        ),
+    );
+    let out = f.create(&spec, "down.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!(
+            "  4 fetched from {location}\n  warning: registry {} could not be reached: https://{}/v2/app/referrers/{}: ",
+            f.host(),
+            f.host(),
+            image.manifest.digest
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("; listings are asked of its mirrors\n"));
+    assert_eq!(f.verify("down.airlock.tar.zst").status.code(), Some(0));
+    let out = f.create(
+        &f.spec(
+            "tag-down",
+            &mirrored(
+                std::slice::from_ref(&location),
+                mirror.host(),
+                &image_table(&format!("{}/app:v1", f.host())),
+            ),
+        ),
+        "never.airlock.tar.zst",
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "airlock-bundler create: image {}/app:v1: https://{}/v2/app/manifests/v1: ",
+            f.host(),
+            f.host()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_mirror_serving_a_corrupted_blob_is_skipped_with_a_warning_and_the_origin_serves_it() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Anonymous) else {
+        return;
+    };
+    let big = vec![6u8; 250_000];
+    let image = f.push("app", "v1", &[b"small layer", &big]);
+    f.sign("app", &image);
+    f.publish_log();
+    let tls = f.tls.clone();
+    let mirror = start_mirror(&f, &tls, RegistryAuth::Anonymous);
+    mirror.mirror_repository(&f.registry, "app", "app").unwrap();
+    let layer = sha256(&big);
+    let corrupted = mirror.corrupt_blob(&layer).unwrap();
+    let reference = format!("{}/app@{}", f.host(), image.manifest.digest);
+    let spec = f.spec(
+        "corrupted",
+        &mirrored(
+            &[mirror.host().to_owned()],
+            mirror.host(),
+            &image_table(&reference),
+        ),
+    );
+
+    let out = f.create(&spec, "app.airlock.tar.zst", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pulled = &summary["images"][0];
+    let sources = blob_sources(pulled);
+    assert_eq!(sources[&layer], f.host(), "{sources:?}");
+    assert_eq!(
+        sources[&image.manifest.digest],
+        mirror.host(),
+        "{sources:?}"
+    );
+    let warning = format!(
+        "mirror {m} skipped from now on: blob {layer}: digest mismatch (expected {layer}, received {corrupted})",
+        m = mirror.host()
+    );
+    assert_eq!(pulled["warnings"], serde_json::json!([warning]));
+    assert_eq!(f.verify("app.airlock.tar.zst").status.code(), Some(0));
+
+    // The origin lacking it too: the error names both answers, and nothing is packed.
+    f.registry.remove_blob(&layer).unwrap();
+    let out = f.create(&spec, "never.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "airlock-bundler create: image {reference}: blob {layer} not found in {}/app (after its mirrors: mirror {m}: blob {layer}: digest mismatch (expected {layer}, received {corrupted}))\n",
+            f.host(),
+            m = mirror.host()
+        )
+    );
+    assert!(!f.path("never.airlock.tar.zst").exists());
+}
+
+#[test]
+fn collecting_reports_one_source_per_spec_entry_with_its_bytes() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one", &vec![7u8; 300_000]]);
+    f.sign("app", &image);
+    let (_server, content, table) = served_file(&mut f, None);
+    f.publish_log();
+    let artifacts = format!("{}{table}", image_table(&format!("{}/app:v1", f.host())));
+    let spec = airlock_bundler::spec::Spec::load(&f.spec("both", &artifacts)).unwrap();
+    let key = airlock_bundler::keys::load_signing_key(&f.key, || unreachable!()).unwrap();
+    let options = airlock_bundler::create::CreateOptions {
+        output: f.path("both.airlock.tar.zst"),
+        write: Default::default(),
+        allow_failing: false,
+        witness_state: None,
+        extra_ca_pem: Some(std::fs::read(f.path("ca.pem")).unwrap()),
+        now: Utc::now(),
+        sequence: None,
+        collect: airlock_bundler::collect::CollectOptions {
+            auth_file: Some(f.path("auth.json")),
+            ..Default::default()
+        },
+    };
+    let recorded = crate::recording::Recorded::default();
+    let created = airlock_bundler::create::create(&spec, &[&key], &options, &recorded).unwrap();
+
+    let plan = &created.images[0];
+    // Config and layers, and the SBOM (bundles were read while planning).
+    let blobs: u64 = plan
+        .blobs
+        .iter()
+        .filter(|b| !b.media_type.contains("manifest"))
+        .map(|b| b.size)
+        .sum();
+    let sbom: u64 = plan
+        .referrers
+        .iter()
+        .filter(|r| r.kind == Some(airlock_bundler::collect::EvidenceKind::Sbom))
+        .filter_map(|r| r.size)
+        .sum();
+    let total = blobs + sbom;
+    assert_eq!(
+        recorded.sources(),
+        [
+            ("app".to_owned(), total, total),
+            (
+                "tool.tar.gz".to_owned(),
+                content.len() as u64,
+                content.len() as u64
+            ),
+        ]
+    );
+}
+
+#[test]
+fn a_legacy_cosign_signature_made_with_a_key_is_collected_and_verifies_against_the_specs_key() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let reference = format!("{}/app", f.host());
+    let payload = simple_signing_payload(&reference, &image.manifest.digest);
+    let key = f.sigstore.managed_key("cosign");
+    let layer = f
+        .sigstore
+        .cosign_sign_with_key(&payload, &key, &SignOptions::workload(IDENTITY, ISSUER))
+        .unwrap();
+    f.registry
+        .put_cosign_tag("app", &image.manifest.digest, "sig", &[layer])
+        .unwrap();
+    f.publish_log();
+    std::fs::write(f.path("cosign.pub"), key.public_pem().unwrap()).unwrap();
+    let source = format!("{reference}:v1");
+    let spec = f.spec(
+        "keyed",
+        &format!("{}key = \"cosign.pub\"\n", image_table(&source)),
+    );
+    let out = f.create(&spec, "app.airlock.tar.zst", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let referrer = &summary["images"][0]["referrers"][0];
+    assert_eq!(referrer["kind"], "signed-payload");
+    assert_eq!(
+        referrer["signer"],
+        format!("managed key {}", base64_encode(&key.key_id().unwrap()))
+    );
+    assert_eq!(summary["preflight"]["artifacts"][0]["passed"], true);
+
+    // Without the key, preflight cannot verify it: a key-signed bundle needs one.
+    let spec = f.spec("keyless", &image_table(&source));
+    let bundle = legacy_signature_bundle(&f, &spec);
+    let out = f.create(&spec, "never.airlock.tar.zst", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr(&out).lines().last().unwrap_or_default().to_owned();
+    assert_eq!(
+        line,
+        format!(
+            "airlock-bundler create: preflight: 1 of 1 artifact(s) failed: app (image {source}): bundle {bundle}: material: bundle is signed with a managed key but no key was given (from tag {}.sig in {reference})",
+            image.manifest.digest.replace(':', "-")
+        )
+    );
+}

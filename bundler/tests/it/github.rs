@@ -509,7 +509,7 @@ fn downloads_in_flight(concurrency: usize, hold: bool) -> usize {
     };
     let access = RegistryAccess {
         extra_ca_pem: Some(f.tls.ca_pem().into_bytes()),
-        per_registry: Default::default(),
+        ..Default::default()
     };
     let collected = airlock_bundler::collect::collect_packages(
         &[request],

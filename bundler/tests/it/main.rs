@@ -21,6 +21,8 @@ mod packages;
 mod realworld;
 #[cfg(test)]
 mod realworld_rules;
+#[cfg(test)]
+mod recording;
 #[cfg(test)] // lets clippy treat fixture helpers as test code (unwrap allowed)
 mod testkit_bundles;
 #[cfg(test)]

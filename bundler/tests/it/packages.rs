@@ -573,7 +573,7 @@ fn the_real_npm_provenance_is_collected_and_verifies_against_public_good() {
     let ca = std::fs::read(f.path("ca.pem")).unwrap();
     let access = airlock_bundler::collect::RegistryAccess {
         extra_ca_pem: Some(ca),
-        per_registry: Default::default(),
+        ..Default::default()
     };
     let indexes = airlock_bundler::collect::PackageIndexes {
         npm: url::Url::parse(f.server.url()).unwrap(),
@@ -587,17 +587,23 @@ fn the_real_npm_provenance_is_collected_and_verifies_against_public_good() {
         ),
         local_bundles: 0,
     };
+    let recorded = crate::recording::Recorded::default();
     let collected = airlock_bundler::collect::collect_packages(
         &[request],
         &indexes,
         &access,
         &airlock_bundler::collect::CollectOptions::default(),
         &f.path("work"),
-        &airlock_bundler::create::NoProgress,
+        &recorded,
     )
     .unwrap();
     let package = &collected[0];
     assert_eq!(std::fs::read(&package.file.path).unwrap(), tarball);
+    // One source; npm names no size for its tarball, so its total is not known (0).
+    assert_eq!(
+        recorded.sources(),
+        [("provenance-npm-test".to_owned(), 0, tarball.len() as u64)]
+    );
     let evidence = &package.evidence;
     assert_eq!(evidence.len(), 1);
     assert_eq!(
