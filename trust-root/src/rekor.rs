@@ -261,11 +261,11 @@ fn intoto_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
         });
     };
     let content = at(spec, &["content"])?;
-    if sha256_at(content, &["payloadHash"])?[..] != Sha256::digest(&envelope.payload)[..] {
+    if sha256_at(spec, &["content", "payloadHash"])?[..] != Sha256::digest(&envelope.payload)[..] {
         return Err(EntryMismatch::PayloadHash);
     }
     // Only its shape can be checked without the uploaded bytes.
-    let logged_hash = sha256_at(content, &["hash"])?;
+    let logged_hash = sha256_at(spec, &["content", "hash"])?;
     if let Some(stored) = content.get("envelope") {
         let stored = stored
             .as_str()
@@ -483,12 +483,36 @@ mod tests {
     fn a_rekord_body_differing_in_one_field_is_refused_naming_it() {
         let other_hash = json!(hex::encode(Sha256::digest(b"another payload")));
         let cases = [
-            ("/spec/data/hash/value", other_hash, "logged artifact digest differs from the artifact"),
-            ("/spec/signature/content", json!(B64.encode(b"another signature")), "logged signature differs from the bundle's"),
-            ("/spec/signature/publicKey/content", json!(pem_b64(b"another certificate")), "logged certificate or key differs from the bundle's"),
-            ("/spec/signature/format", json!("minisign"), "logged signature format \"minisign\" is not supported: a bundle's signature is x509"),
-            ("/spec/data/hash/algorithm", json!("sha512"), "logged digest algorithm \"sha512\" is not supported"),
-            ("/spec/data/hash/value", json!("abc"), "entry body is malformed: spec.data.hash.value is not a SHA-256 in hex"),
+            (
+                "/spec/data/hash/value",
+                other_hash,
+                "logged artifact digest differs from the artifact",
+            ),
+            (
+                "/spec/signature/content",
+                json!(B64.encode(b"another signature")),
+                "logged signature differs from the bundle's",
+            ),
+            (
+                "/spec/signature/publicKey/content",
+                json!(pem_b64(b"another certificate")),
+                "logged certificate or key differs from the bundle's",
+            ),
+            (
+                "/spec/signature/format",
+                json!("minisign"),
+                "logged signature format \"minisign\" is not supported: a bundle's signature is x509",
+            ),
+            (
+                "/spec/data/hash/algorithm",
+                json!("sha512"),
+                "logged digest algorithm \"sha512\" is not supported",
+            ),
+            (
+                "/spec/data/hash/value",
+                json!("abc"),
+                "entry body is malformed: data.hash.value is not a SHA-256 in hex",
+            ),
         ];
         for (pointer, to, message_text) in cases {
             let err = check("rekord", &message(), &changed(rekord(), pointer, to)).unwrap_err();

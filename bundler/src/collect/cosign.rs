@@ -314,9 +314,7 @@ fn check_envelope_hash(body: &[u8], envelope: &[u8]) -> Result<(), String> {
             hash["algorithm"]
         ));
     }
-    let logged = hash["value"]
-        .as_str()
-        .ok_or("no spec.content.hash.value")?;
+    let logged = hash["value"].as_str().ok_or("no spec.content.hash.value")?;
     let layer = hex::encode(sha2::Sha256::digest(envelope));
     if !logged.eq_ignore_ascii_case(&layer) {
         let shown: String = logged.chars().take(64).collect();

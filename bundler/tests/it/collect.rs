@@ -1136,7 +1136,11 @@ fn a_tampered_legacy_cosign_signature_fails_create_naming_the_tag() {
 
 /// Signs `image` the way older cosign did: its `.sig` logged as `rekord 0.0.1` and its `.att`
 /// as `intoto 0.0.1` (the latter with `att_fault` recorded in the entry). Returns the tags.
-fn cosign_older(f: &mut Fixture, image: &Pushed, att_fault: Option<EntryFault>) -> (String, String) {
+fn cosign_older(
+    f: &mut Fixture,
+    image: &Pushed,
+    att_fault: Option<EntryFault>,
+) -> (String, String) {
     let opts = SignOptions::workload(IDENTITY, ISSUER);
     let reference = format!("{}/app", f.host());
     let payload = simple_signing_payload(&reference, &image.manifest.digest);
@@ -1231,9 +1235,12 @@ fn a_legacy_att_layer_whose_bytes_are_not_the_logged_envelope_is_ignored_naming_
     let referrers = found["images"][0]["referrers"].as_array().unwrap();
     let ignored = referrers.iter().find(|r| r["tag"] == att.as_str()).unwrap();
     let why = ignored["ignored"].as_str().unwrap();
-    let prefix = "layer 0: annotation dev.sigstore.cosign/bundle: Payload.body: the logged envelope hash ";
+    let prefix =
+        "layer 0: annotation dev.sigstore.cosign/bundle: Payload.body: the logged envelope hash ";
     assert!(why.starts_with(prefix), "{why}");
-    let (logged, layer) = why[prefix.len()..].split_once(" is not the layer's ").unwrap();
+    let (logged, layer) = why[prefix.len()..]
+        .split_once(" is not the layer's ")
+        .unwrap();
     assert_eq!((logged.len(), layer.len()), (64, 64), "{why}");
     assert_ne!(logged, layer);
 }

@@ -639,9 +639,21 @@ fn legacy_rekord_and_intoto_v001_entries_verify_by_proof_and_by_their_set_alone(
     assert_eq!(entry_body(&att)["spec"]["content"].get("envelope"), None);
     for (case, bundle, artifact, kind, proven_by) in [
         ("rekord", &sig, &payload[..], "rekord", "inclusion-proof"),
-        ("rekord, SET", &promise_only(&sig), &payload[..], "rekord", "signed-entry-timestamp"),
+        (
+            "rekord, SET",
+            &promise_only(&sig),
+            &payload[..],
+            "rekord",
+            "signed-entry-timestamp",
+        ),
         ("intoto 0.0.1", &att, ARTIFACT, "intoto", "inclusion-proof"),
-        ("intoto 0.0.1, SET", &promise_only(&att), ARTIFACT, "intoto", "signed-entry-timestamp"),
+        (
+            "intoto 0.0.1, SET",
+            &promise_only(&att),
+            ARTIFACT,
+            "intoto",
+            "signed-entry-timestamp",
+        ),
     ] {
         let report = report(&verify(&inst, bundle, Some(artifact), &["--json"]), case);
         let entry = &report["log_entries"][0];
@@ -657,16 +669,43 @@ fn legacy_rekord_and_intoto_v001_entries_verify_by_proof_and_by_their_set_alone(
 fn legacy_entries_recording_another_digest_signature_or_signer_are_rejected_by_name() {
     let mut inst = instance();
     for (fault, rekord, detail) in [
-        (EntryFault::Digest, true, "logged artifact digest differs from the artifact"),
-        (EntryFault::Signature, true, "logged signature differs from the bundle's"),
-        (EntryFault::PublicKey, true, "logged certificate or key differs from the bundle's"),
-        (EntryFault::PayloadHash, false, "logged payload hash differs from the DSSE payload"),
-        (EntryFault::PublicKey, false, "logged certificate or key differs from the bundle's"),
+        (
+            EntryFault::Digest,
+            true,
+            "logged artifact digest differs from the artifact",
+        ),
+        (
+            EntryFault::Signature,
+            true,
+            "logged signature differs from the bundle's",
+        ),
+        (
+            EntryFault::PublicKey,
+            true,
+            "logged certificate or key differs from the bundle's",
+        ),
+        (
+            EntryFault::PayloadHash,
+            false,
+            "logged payload hash differs from the DSSE payload",
+        ),
+        (
+            EntryFault::PublicKey,
+            false,
+            "logged certificate or key differs from the bundle's",
+        ),
     ] {
         let (payload, sig, att) = legacy(&mut inst, Some(fault));
-        let (bundle, artifact) = if rekord { (sig, &payload[..]) } else { (att, ARTIFACT) };
+        let (bundle, artifact) = if rekord {
+            (sig, &payload[..])
+        } else {
+            (att, ARTIFACT)
+        };
         let run = verify(&inst, &bundle, Some(artifact), &[]);
-        let case = format!("{fault:?} in {}", if rekord { "rekord" } else { "intoto 0.0.1" });
+        let case = format!(
+            "{fault:?} in {}",
+            if rekord { "rekord" } else { "intoto 0.0.1" }
+        );
         assert_eq!(
             (run.code, run.stderr.as_str()),
             (
