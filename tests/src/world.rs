@@ -307,10 +307,7 @@ impl World {
         witness_state: Option<&Path>,
         collect: airlock_bundler::collect::CollectOptions,
     ) -> Result<std::result::Result<PathBuf, String>> {
-        let spec = format!("{}{tables}", self.spec_head(sequence));
-        self.publish_log();
-        let spec_path = self.dir.join(format!("{name}.toml"));
-        std::fs::write(&spec_path, spec).map_err(io(&spec_path))?;
+        let spec_path = self.spec_tables(name, sequence, tables)?;
         let spec = Spec::load(&spec_path).map_err(|e| invalid("spec", e))?;
         let key = self.publisher_key()?;
         let output = self.dir.join(format!("{name}.airlock.tar.zst"));
@@ -327,6 +324,17 @@ impl World {
         Ok(create::create(&spec, &[&key], &options, &NoProgress)
             .map(|_| output)
             .map_err(|e| e.to_string()))
+    }
+
+    /// Writes `NAME.toml`, a spec of the world's publisher, trust and log tables followed by
+    /// `tables`, for `airlock-bundler create --spec` (its paths are relative to the world's
+    /// folder); the log is served as it is now.
+    pub fn spec_tables(&self, name: &str, sequence: u64, tables: &str) -> Result<PathBuf> {
+        let spec = format!("{}{tables}", self.spec_head(sequence));
+        self.publish_log();
+        let spec_path = self.dir.join(format!("{name}.toml"));
+        std::fs::write(&spec_path, spec).map_err(io(&spec_path))?;
+        Ok(spec_path)
     }
 
     /// The spec's publisher, trust and log tables.

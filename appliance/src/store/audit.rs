@@ -146,11 +146,12 @@ pub fn filtered(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<AuditRow>> {
-    let (clause, mut args) = filter.clause();
-    args.extend([Value::Integer(limit), Value::Integer(offset)]);
+    let (clause, args) = filter.clause();
+    // The limit and offset are written into the statement, not bound: SQLite plans a bound
+    // LIMIT by its value, so a cached statement whose binding changed would be prepared again.
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT seq, at, actor, action, subject, detail, prev_hash, hash
-         FROM audit {clause} ORDER BY seq DESC LIMIT ? OFFSET ?"
+         FROM audit {clause} ORDER BY seq DESC LIMIT {limit} OFFSET {offset}"
     ))?;
     let rows = stmt.query_map(params_from_iter(args.iter()), audit_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -202,8 +203,9 @@ impl Totals {
 
     /// How many rows match `filter` now.
     pub fn total(&self, conn: &Connection, filter: &AuditFilter) -> Result<i64> {
-        let newest: i64 =
-            conn.query_row("SELECT coalesce(max(seq), 0) FROM audit", [], |r| r.get(0))?;
+        let newest: i64 = conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit")?
+            .query_row([], |r| r.get(0))?;
         let kept = {
             let seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
             seen.get(filter).copied()
@@ -289,11 +291,12 @@ fn head_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SignedHeadRow> {
 
 /// The signed head covering the most rows (the latest signed).
 pub fn latest_head(conn: &Connection) -> Result<Option<SignedHeadRow>> {
-    optional(conn.query_row(
-        "SELECT seq, hash, signed_at, envelope FROM audit_heads ORDER BY seq DESC, id DESC LIMIT 1",
-        [],
-        head_row,
-    ))
+    optional(
+        conn.prepare_cached(
+            "SELECT seq, hash, signed_at, envelope FROM audit_heads ORDER BY seq DESC, id DESC LIMIT 1",
+        )?
+        .query_row([], head_row),
+    )
 }
 
 /// Every signed head, oldest first.
@@ -306,5 +309,8 @@ pub fn heads(conn: &Connection) -> Result<Vec<SignedHeadRow>> {
 
 /// One row's hash, if the row exists.
 pub fn hash_at(conn: &Connection, seq: i64) -> Result<Option<String>> {
-    optional(conn.query_row("SELECT hash FROM audit WHERE seq = ?1", [seq], |r| r.get(0)))
+    optional(
+        conn.prepare_cached("SELECT hash FROM audit WHERE seq = ?1")?
+            .query_row([seq], |r| r.get(0)),
+    )
 }

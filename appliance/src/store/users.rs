@@ -203,13 +203,15 @@ pub fn add_session(
 
 /// A session and its user, by token hash.
 pub fn session(conn: &Connection, token_sha256: &str) -> Result<Option<SessionRow>> {
-    optional(conn.query_row(
+    // Cached: every signed-in request looks its session up.
+    let mut stmt = conn.prepare_cached(
         "SELECT u.id, u.name, u.role, u.password_hash, u.enabled, u.failed_logins, u.locked_until,
                 s.csrf_token, s.last_seen
          FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_sha256 = ?1",
-        [token_sha256],
-        |r| Ok((user(r)?, r.get::<_, String>(7)?, r.get::<_, String>(8)?)),
-    ))?
+    )?;
+    optional(stmt.query_row([token_sha256], |r| {
+        Ok((user(r)?, r.get::<_, String>(7)?, r.get::<_, String>(8)?))
+    }))?
     .map(|(u, csrf_token, last_seen)| {
         Ok(SessionRow {
             user: finish(u)?,

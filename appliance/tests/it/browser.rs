@@ -249,6 +249,19 @@ impl Browser<'_> {
         }
     }
 
+    /// The most lines any element matching `css` is drawn over (its line boxes).
+    fn most_lines(&self, css: &str) -> u64 {
+        let script = "return Math.max(0, ...Array.from(document.querySelectorAll(arguments[0]), \
+                      e => { const r = document.createRange(); r.selectNodeContents(e); \
+                             return r.getClientRects().length; }));";
+        let lines = self.cmd(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": [css]})),
+        );
+        lines.as_u64().unwrap_or_else(|| panic!("{css}: {lines}"))
+    }
+
     fn title(&self) -> String {
         self.cmd("GET", "/title", None).as_str().unwrap().to_owned()
     }
@@ -505,10 +518,16 @@ fn operators_admins_and_auditors_in_a_real_browser() {
     browser.wait_url(|u| u.ends_with("?q=zlib"));
     assert_eq!(browser.count("table.components tbody th"), 1);
     // On a narrow screen the report stays readable.
+    // On a narrow screen the report stays readable: a digest in the facts takes two lines
+    // at most, one in a table stays on one line (the table scrolls sideways instead).
     browser.resize(390, 844);
     browser.screenful("report-narrow");
+    assert_eq!(browser.most_lines("dd code.hash"), 2);
     browser.go(&import_url);
     browser.screenful("import-narrow");
+    assert_eq!(browser.most_lines("dd code.hash"), 2);
+    assert!(browser.count("td code.hash") > 0);
+    assert_eq!(browser.most_lines("td code.hash"), 1);
     browser.resize(1280, 900);
 
     browser.go(&format!("{base}/imports"));

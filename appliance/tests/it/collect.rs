@@ -16,12 +16,14 @@ use airlock_tests::{
 
 use crate::site::Site;
 
-const USER: &str = "release-bot";
-const PASSWORD: &str = "correct horse";
+pub(crate) const USER: &str = "release-bot";
+pub(crate) const PASSWORD: &str = "correct horse";
 
 /// A site, a registry on loopback holding `release/tool:1.0`, its TLS material, and the image's
 /// manifest (with its bytes); `None` when the registry tools are not installed.
-fn site_with_image(seed: u64) -> Option<(Site, Registry, TlsMaterial, OciManifest, Vec<u8>)> {
+pub(crate) fn site_with_image(
+    seed: u64,
+) -> Option<(Site, Registry, TlsMaterial, OciManifest, Vec<u8>)> {
     let (site, registry, tls, manifest, bytes, _) = site_with_registry(seed)?;
     Some((site, registry, tls, manifest, bytes))
 }

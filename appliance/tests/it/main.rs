@@ -9,6 +9,7 @@ mod browser;
 mod charts;
 mod cli;
 mod collect;
+mod collect_all;
 mod common;
 mod components;
 mod crash;

@@ -14,7 +14,7 @@ const APPLIANCE: &str = env!("CARGO_BIN_EXE_airlock-appliance");
 
 /// Whether this machine lets the test make a network namespace (root, or user namespaces);
 /// why not, otherwise.
-fn network_namespaces() -> Result<(), String> {
+pub(crate) fn network_namespaces() -> Result<(), String> {
     let output = Command::new("unshare")
         .args(["-n", "true"])
         .output()

@@ -12,11 +12,10 @@ use airlock_tests::{
 
 use crate::site::Site;
 
-#[test]
-fn npm_and_pypi_packages_collected_from_their_registries_pass_at_the_site() {
-    let mut site = Site::new(821);
-    let dir = site.dir.path().to_owned();
-    let server = PackageServer::start_https(site.world.tls()).unwrap();
+/// Publishes `@release/tool@1.0.0` (npm, with SLSA provenance) and the wheel of `tool==1.0.0`
+/// (PyPI, with a publish attestation) on `server`, signed by the world's trusted pipeline;
+/// returns the spec tables that collect both (`tool-npm`, then `tool-wheel`).
+pub(crate) fn publish_tool(site: &mut Site, server: &PackageServer) -> String {
     let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
 
     let tarball = b"package/package.json: a tool packed for the site".to_vec();
@@ -73,12 +72,20 @@ fn npm_and_pypi_packages_collected_from_their_registries_pass_at_the_site() {
         )
         .unwrap();
 
-    let tables = format!(
+    format!(
         "\n[npm]\nregistry = \"{url}\"\n\n[pypi]\nindex = \"{url}\"\n\n\
          [[artifact]]\nname = \"tool-npm\"\nnpm = \"@release/tool@1.0.0\"\n\n\
          [[artifact]]\nname = \"tool-wheel\"\npypi = \"tool==1.0.0\"\nfile = \"{wheel_name}\"\n",
         url = server.url(),
-    );
+    )
+}
+
+#[test]
+fn npm_and_pypi_packages_collected_from_their_registries_pass_at_the_site() {
+    let mut site = Site::new(821);
+    let dir = site.dir.path().to_owned();
+    let server = PackageServer::start_https(site.world.tls()).unwrap();
+    let tables = publish_tool(&mut site, &server);
     let state = site.witness_state();
     let archive = site
         .world

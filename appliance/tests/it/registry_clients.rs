@@ -19,7 +19,7 @@ fn tool(path: &str, setup: &str) -> Option<PathBuf> {
 
 /// The workspace's `airlock-bundler`, built beside this crate's binary by `cargo test
 /// --workspace`.
-fn bundler() -> Option<PathBuf> {
+pub(crate) fn bundler() -> Option<PathBuf> {
     let path = Path::new(env!("CARGO_BIN_EXE_airlock-appliance")).with_file_name("airlock-bundler");
     crate::outside::installed_tool(
         &path,

@@ -98,7 +98,10 @@ pub(super) async fn log(
             page_check,
             error,
             actions: actions.into_iter().map(Text::new).collect(),
-            rows: rows.iter().map(|r| line(r, &artifacts, admin)).collect(),
+            rows: rows
+                .into_iter()
+                .map(|r| line(r, &artifacts, admin))
+                .collect(),
             pager,
             filter: shown,
         };
@@ -221,21 +224,22 @@ fn details(detail: &str) -> Option<Vec<(Text, Text)>> {
     (!pairs.is_empty()).then_some(pairs)
 }
 
-fn line(r: &AuditRow, artifacts: &HashMap<(i64, i64), i64>, admin: bool) -> AuditLine {
+fn line(r: AuditRow, artifacts: &HashMap<(i64, i64), i64>, admin: bool) -> AuditLine {
     let pairs = details(&r.detail);
+    let subject_href = subject_href(&r, artifacts, admin);
     AuditLine {
         seq: r.seq,
-        at: r.at.clone(),
-        actor: Text::new(r.actor.clone()),
-        action: Text::new(r.action.clone()),
-        subject: Text::new(r.subject.clone()),
-        subject_href: subject_href(r, artifacts, admin),
+        at: r.at,
+        actor: Text::new(r.actor),
+        action: Text::new(r.action),
+        subject: Text::new(r.subject),
+        subject_href,
         detail: match &pairs {
-            None if r.detail != "{}" => Some(Text::new(r.detail.clone())),
+            None if r.detail != "{}" => Some(Text::new(r.detail)),
             _ => None,
         },
         details: pairs.unwrap_or_default(),
-        hash: r.hash.clone(),
+        hash: r.hash,
     }
 }
 
@@ -288,7 +292,7 @@ mod tests {
     #[test]
     fn details_read_as_pairs_and_anything_else_as_it_is() {
         let line = line(
-            &row(
+            row(
                 "verdict",
                 "3/1",
                 r#"{"artifact":"a.bin","reasons":["x","y"],"n":2,"m":[1],"e":[],"z":null,"s":""}"#,
@@ -311,9 +315,9 @@ mod tests {
             ]
         );
         assert!(line.detail.is_none());
-        let empty = super::line(&row("logout", "a", "{}"), &HashMap::new(), false);
+        let empty = super::line(row("logout", "a", "{}"), &HashMap::new(), false);
         assert!(empty.details.is_empty() && empty.detail.is_none());
-        let odd = super::line(&row("test", "a", "[1]"), &HashMap::new(), false);
+        let odd = super::line(row("test", "a", "[1]"), &HashMap::new(), false);
         assert_eq!(odd.detail.unwrap().as_str(), "[1]");
     }
 }
