@@ -4,6 +4,11 @@
 //! from the kit's CA and the Rekor entry with its SET from the kit's log in the annotations.
 //! The layer is made from a bundle the kit minted in the v0.1 shape (chain, promise only), so
 //! what the annotations say is exactly what that bundle says.
+//!
+//! Older evidence was logged as other kinds: `rekord 0.0.1` by `cosign sign` before
+//! hashedrekord, `intoto 0.0.1` by `cosign attest`. [`Instance::cosign_relog`] logs a layer
+//! again as one of those (a new entry in the kit's log, with its SET and inclusion proof),
+//! optionally with one field recorded wrongly, the way a lying or confused log would.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +16,10 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use serde_json::{Value, json};
 
+use sha2::{Digest, Sha256};
+
 use crate::attest::Predicate;
+use crate::canonical::canonical_json;
 use crate::error::{KitError, Result, json_err};
 use crate::instance::{Instance, MintedBundle, SignOptions};
 use crate::shape::{BundleVersion, CertificateMaterial, ProofShape};
@@ -32,7 +40,8 @@ pub struct CosignLayer {
     pub content: Vec<u8>,
     /// Its annotations.
     pub annotations: BTreeMap<String, String>,
-    /// The bundle it was made from (v0.1, chain, promise only).
+    /// The bundle it was made from (v0.1, chain, promise only; relogged layers' bundles also
+    /// carry their entry's inclusion proof).
     pub minted: MintedBundle,
 }
 
@@ -51,6 +60,33 @@ impl CosignLayer {
             *sig = B64.encode(bytes);
         }
     }
+}
+
+/// The legacy Rekor kind [`Instance::cosign_relog`] logs a layer as.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LegacyKind {
+    /// `rekord 0.0.1` (a `.sig` layer): the payload's SHA-256, the signature with format
+    /// `x509`, the certificate's PEM.
+    Rekord,
+    /// `intoto 0.0.1` (a `.att` layer) in its canonical form: the SHA-256 of the envelope
+    /// bytes (the layer) and of the payload, and the certificate's PEM; no envelope.
+    Intoto001,
+}
+
+/// One field a relogged entry records wrongly. The log still signs and includes the entry as
+/// minted, so only the check of the body against the bundle can catch it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EntryFault {
+    /// `rekord`: `data.hash` is of other bytes.
+    Digest,
+    /// `rekord`: `signature.content` is another signature.
+    Signature,
+    /// `intoto`: `content.payloadHash` is of other bytes.
+    PayloadHash,
+    /// `intoto`: `content.hash` is of other bytes than the layer's envelope.
+    EnvelopeHash,
+    /// Either: the PEM is another certificate (one of the kit CA's).
+    PublicKey,
 }
 
 /// Cosign's simple-signing payload for `docker_reference` at `digest` (`sha256:…`).
@@ -135,6 +171,149 @@ impl Instance {
         Ok(CosignLayer {
             media_type: COSIGN_DSSE_MEDIA_TYPE.into(),
             content,
+            annotations,
+            minted,
+        })
+    }
+}
+
+impl Instance {
+    /// `layer` logged again as `kind` (with `fault`, one field recorded wrongly): a new entry
+    /// in the kit's log at the original integrated time, the bundle annotation naming it with
+    /// its SET, and [`CosignLayer::minted`] the v0.1 bundle for it, which also carries the
+    /// entry's inclusion proof (the annotations cannot).
+    pub fn cosign_relog(
+        &mut self,
+        layer: &CosignLayer,
+        kind: LegacyKind,
+        fault: Option<EntryFault>,
+    ) -> Result<CosignLayer> {
+        let invalid = |detail: &str| KitError::Invalid {
+            what: "legacy entry",
+            detail: detail.into(),
+        };
+        let leaf = layer
+            .minted
+            .certificate_der
+            .as_deref()
+            .ok_or_else(|| invalid("the layer has no certificate"))?;
+        let chain = self.ca_chain_der();
+        let other = chain
+            .last()
+            .ok_or_else(|| invalid("the kit CA has no certificates"))?;
+        let signer = if fault == Some(EntryFault::PublicKey) {
+            other
+        } else {
+            leaf
+        };
+        let signer = B64.encode(cert_pem(signer));
+        let sha256 = |bytes: &[u8], wrong: bool| {
+            let digest = if wrong {
+                Sha256::digest([bytes, b" (not what was signed)"].concat())
+            } else {
+                Sha256::digest(bytes)
+            };
+            hex::encode(digest)
+        };
+        let body = match kind {
+            LegacyKind::Rekord => {
+                let signature = layer
+                    .annotations
+                    .get("dev.cosignproject.cosign/signature")
+                    .ok_or_else(|| invalid("a rekord entry needs a .sig layer's signature"))?;
+                let mut signature = B64
+                    .decode(signature)
+                    .map_err(|e| invalid(&format!("signature annotation: {e}")))?;
+                if fault == Some(EntryFault::Signature)
+                    && let Some(last) = signature.last_mut()
+                {
+                    *last ^= 0x01;
+                }
+                json!({
+                    "apiVersion": "0.0.1",
+                    "kind": "rekord",
+                    "spec": {
+                        "data": {"hash": {
+                            "algorithm": "sha256",
+                            "value": sha256(&layer.content, fault == Some(EntryFault::Digest)),
+                        }},
+                        "signature": {
+                            "content": B64.encode(signature),
+                            "format": "x509",
+                            "publicKey": {"content": signer},
+                        },
+                    },
+                })
+            }
+            LegacyKind::Intoto001 => {
+                let envelope: Value =
+                    serde_json::from_slice(&layer.content).map_err(json_err("envelope"))?;
+                let payload = B64
+                    .decode(text(&envelope["payload"], "payload")?)
+                    .map_err(|e| invalid(&format!("envelope payload: {e}")))?;
+                json!({
+                    "apiVersion": "0.0.1",
+                    "kind": "intoto",
+                    "spec": {
+                        "content": {
+                            "hash": {
+                                "algorithm": "sha256",
+                                "value": sha256(&layer.content, fault == Some(EntryFault::EnvelopeHash)),
+                            },
+                            "payloadHash": {
+                                "algorithm": "sha256",
+                                "value": sha256(&payload, fault == Some(EntryFault::PayloadHash)),
+                            },
+                        },
+                        "publicKey": signer,
+                    },
+                })
+            }
+        };
+        let body = canonical_json(&body);
+        let (kind_name, version) = match kind {
+            LegacyKind::Rekord => ("rekord", "0.0.1"),
+            LegacyKind::Intoto001 => ("intoto", "0.0.1"),
+        };
+
+        let mut bundle = parse(&layer.minted)?;
+        let entry = &mut bundle["verificationMaterial"]["tlogEntries"][0];
+        let integrated_time = number(&entry["integratedTime"], "integratedTime")?;
+        let log = self.log_mut();
+        let index = log.append(body.clone(), integrated_time)?;
+        let size = log.size();
+        let set = log.signed_entry_timestamp(index)?;
+        let hashes = log.inclusion_proof(index, size)?;
+        let checkpoint = log.checkpoint(size)?;
+        *entry = json!({
+            "logIndex": index.to_string(),
+            "logId": entry["logId"].clone(),
+            "kindVersion": {"kind": kind_name, "version": version},
+            "integratedTime": integrated_time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
+            "inclusionProof": {
+                "logIndex": index.to_string(),
+                "rootHash": B64.encode(checkpoint.root),
+                "treeSize": size.to_string(),
+                "hashes": hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                "checkpoint": {"envelope": checkpoint.note},
+            },
+            "canonicalizedBody": B64.encode(&body),
+        });
+
+        let mut annotations = annotations(&bundle)?;
+        if let Some(signature) = layer.annotations.get("dev.cosignproject.cosign/signature") {
+            annotations.insert(
+                "dev.cosignproject.cosign/signature".into(),
+                signature.clone(),
+            );
+        }
+        let mut minted = layer.minted.clone();
+        minted.json = serde_json::to_vec_pretty(&bundle).map_err(json_err("bundle"))?;
+        minted.log_index = index;
+        Ok(CosignLayer {
+            media_type: layer.media_type.clone(),
+            content: layer.content.clone(),
             annotations,
             minted,
         })

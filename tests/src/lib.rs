@@ -52,7 +52,8 @@ pub use attest::{IN_TOTO_PAYLOAD_TYPE, Package, Predicate, Provenance, STATEMENT
 pub use ca::{Identity, OIDC_ISSUER_V1_OID, OIDC_ISSUER_V2_OID, SctMode};
 pub use canonical::canonical_json;
 pub use cosign::{
-    COSIGN_DSSE_MEDIA_TYPE, COSIGN_SIMPLE_SIGNING_MEDIA_TYPE, CosignLayer, simple_signing_payload,
+    COSIGN_DSSE_MEDIA_TYPE, COSIGN_SIMPLE_SIGNING_MEDIA_TYPE, CosignLayer, EntryFault, LegacyKind,
+    simple_signing_payload,
 };
 pub use error::{KitError, Result};
 pub use github::{GithubAsset, GithubPaths, GithubServer, Hit};

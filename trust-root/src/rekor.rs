@@ -1,5 +1,24 @@
 //! Transparency-log entry bodies (Rekor v1 and v2 kinds) and the check that a logged entry
 //! records exactly the bundle's signature, signer and artifact.
+//!
+//! Two kinds come only from legacy evidence: `rekord 0.0.1` (what `cosign sign` and
+//! `sign-blob` logged before hashedrekord) and `intoto 0.0.1` (what `cosign attest` logged
+//! for `.att` tags). A `rekord` body is checked as a hashedrekord one is: the logged SHA-256
+//! is the artifact's, the signature (format `x509`, the only one a bundle can carry) is the
+//! bundle's, and the PEM is the bundle's signer.
+//!
+//! An `intoto 0.0.1` body logs no signature: only `content.hash`, the SHA-256 of the envelope
+//! bytes the client uploaded, `content.payloadHash`, the SHA-256 of the payload, and the
+//! signer's PEM. `content.hash` cannot be checked against a bundle: the bundle carries the
+//! envelope's fields, not its bytes, and no re-serialisation is guaranteed to reproduce the
+//! bytes a client chose (field order, `keyid`, whitespace). So the rule is the payload hash and
+//! the signer: Rekor verified, before logging, that the envelope it hashed was signed by that
+//! key over that payload, and the bundle's own signature is verified with the same key over
+//! the same payload. What may differ is only which signature bytes the key made, not what was
+//! signed nor by whom. Where the stored body still holds `content.envelope` (entries from
+//! before Rekor dropped it from the canonical form), its hash is checked against `content.hash`
+//! and its payload, type and signature against the bundle's; the bundler, which still holds a
+//! `.att` layer's bytes, checks `content.hash` against them when it converts the layer.
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -42,6 +61,10 @@ pub enum EntryMismatch {
     PayloadHash,
     #[error("logged envelope differs from the bundle's DSSE envelope")]
     Envelope,
+    #[error("logged envelope hash differs from the logged envelope")]
+    EnvelopeHash,
+    #[error("logged signature format {0:?} is not supported: a bundle's signature is x509")]
+    SignatureFormat(String),
     #[error("logged digest algorithm {0:?} is not supported")]
     DigestAlgorithm(String),
     #[error(
@@ -75,6 +98,8 @@ pub(crate) fn check_entry(entry: &TlogEntry, claims: &Claims<'_>) -> Result<(), 
         // the PAE); the few entries an alpha log made are refused, as sigstore-go does.
         ("dsse", "0.0.2") => Err(EntryMismatch::DsseInRekorV2),
         ("intoto", "0.0.2") => intoto_v002(spec, claims),
+        ("rekord", "0.0.1") => rekord_v001(spec, claims),
+        ("intoto", "0.0.1") => intoto_v001(spec, claims),
         _ => Err(EntryMismatch::UnsupportedKind {
             kind: kind.to_owned(),
             version: version.to_owned(),
@@ -201,6 +226,87 @@ fn intoto_v002(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
     check_pem_signer(str_at(logged, &["publicKey"])?, claims)
 }
 
+/// `rekord 0.0.1`: like hashedrekord 0.0.1, with the signature's format named and the digest
+/// only ever SHA-256.
+fn rekord_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
+    let Content::MessageSignature { signature, .. } = claims.content else {
+        return Err(EntryMismatch::KindForContent {
+            kind: "rekord 0.0.1".into(),
+            content: "DSSE envelope",
+        });
+    };
+    let format = str_at(spec, &["signature", "format"])?;
+    if format != "x509" {
+        return Err(EntryMismatch::SignatureFormat(format.into()));
+    }
+    if sha256_at(spec, &["data", "hash"])? != *claims.artifact.sha256() {
+        return Err(EntryMismatch::ArtifactDigest);
+    }
+    if b64_at(spec, &["signature", "content"])? != *signature {
+        return Err(EntryMismatch::Signature);
+    }
+    check_pem_signer(
+        str_at(spec, &["signature", "publicKey", "content"])?,
+        claims,
+    )
+}
+
+/// `intoto 0.0.1`: the payload hash and the signer (see the module doc for why not the
+/// envelope hash), and the envelope itself when the body still holds it.
+fn intoto_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
+    let Content::Dsse(envelope) = claims.content else {
+        return Err(EntryMismatch::KindForContent {
+            kind: "intoto 0.0.1".into(),
+            content: "message signature",
+        });
+    };
+    let content = at(spec, &["content"])?;
+    if sha256_at(spec, &["content", "payloadHash"])?[..] != Sha256::digest(&envelope.payload)[..] {
+        return Err(EntryMismatch::PayloadHash);
+    }
+    // Only its shape can be checked without the uploaded bytes.
+    let logged_hash = sha256_at(spec, &["content", "hash"])?;
+    if let Some(stored) = content.get("envelope") {
+        let stored = stored
+            .as_str()
+            .ok_or_else(|| EntryMismatch::Malformed("content.envelope is not a string".into()))?;
+        if Sha256::digest(stored.as_bytes())[..] != logged_hash {
+            return Err(EntryMismatch::EnvelopeHash);
+        }
+        let stored: Value = serde_json::from_str(stored)
+            .map_err(|e| EntryMismatch::Malformed(format!("content.envelope is not JSON: {e}")))?;
+        if str_at(&stored, &["payloadType"])? != envelope.payload_type
+            || b64_at(&stored, &["payload"])? != envelope.payload
+        {
+            return Err(EntryMismatch::Envelope);
+        }
+        let [logged] = array_at(&stored, &["signatures"])? else {
+            return Err(EntryMismatch::Envelope);
+        };
+        if b64_at(logged, &["sig"])? != envelope.signature {
+            return Err(EntryMismatch::Signature);
+        }
+    }
+    check_pem_signer(str_at(spec, &["publicKey"])?, claims)
+}
+
+/// The SHA-256 in the `{algorithm, value}` object at `path` (Rekor v1 schemas allow no other
+/// algorithm there).
+fn sha256_at(value: &Value, path: &[&str]) -> Result<[u8; 32], EntryMismatch> {
+    let field = |name| [path, &[name]].concat();
+    let algorithm = str_at(value, &field("algorithm"))?;
+    if algorithm != "sha256" {
+        return Err(EntryMismatch::DigestAlgorithm(algorithm.into()));
+    }
+    let value_path = field("value");
+    hex::decode(str_at(value, &value_path)?)
+        .ok()
+        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
+        .ok_or_else(|| {
+            EntryMismatch::Malformed(format!("{} is not a SHA-256 in hex", value_path.join(".")))
+        })
+}
+
 /// Rekor v1 records the signer as base64 of a PEM certificate or public key.
 fn check_pem_signer(b64_pem: &str, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
     let pem = encoding::base64(b64_pem)
@@ -258,4 +364,248 @@ fn b64_at(value: &Value, path: &[&str]) -> Result<Vec<u8>, EntryMismatch> {
 
 fn hex_eq(text: &str, bytes: &[u8]) -> bool {
     hex::decode(text).is_ok_and(|decoded| decoded == bytes)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::STANDARD as B64;
+    use serde_json::json;
+
+    use super::*;
+    use crate::artifact::Artifact;
+    use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+
+    const SIGNER_DER: &[u8] = b"the leaf certificate's DER";
+    const ARTIFACT: &[u8] = b"a simple-signing payload";
+    const SIGNATURE: &[u8] = b"the signature";
+    const STATEMENT: &[u8] = br#"{"_type":"https://in-toto.io/Statement/v1"}"#;
+
+    fn pem_b64(der: &[u8]) -> String {
+        let pem = format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            B64.encode(der)
+        );
+        B64.encode(pem)
+    }
+
+    fn message() -> Content {
+        Content::MessageSignature {
+            digest: None,
+            signature: SIGNATURE.to_vec(),
+        }
+    }
+
+    fn dsse() -> Content {
+        Content::Dsse(Envelope {
+            payload_type: IN_TOTO_PAYLOAD_TYPE.into(),
+            payload: STATEMENT.to_vec(),
+            signature: SIGNATURE.to_vec(),
+        })
+    }
+
+    /// Checks `body` (of `kind 0.0.1`) against `content` signed by [`SIGNER_DER`].
+    fn check(kind: &str, content: &Content, body: &Value) -> Result<(), EntryMismatch> {
+        let artifact = ArtifactView::new(Artifact::Bytes(ARTIFACT));
+        let signed = [0u8; 32];
+        let claims = Claims {
+            content,
+            signer_der: SIGNER_DER,
+            artifact: &artifact,
+            signed_sha256: &signed,
+        };
+        let entry = TlogEntry {
+            log_index: 0,
+            log_id: Vec::new(),
+            kind: kind.into(),
+            version: "0.0.1".into(),
+            integrated_time: None,
+            signed_entry_timestamp: None,
+            inclusion_proof: None,
+            body: serde_json::to_vec(body).unwrap(),
+        };
+        check_entry(&entry, &claims)
+    }
+
+    /// A canonical `rekord 0.0.1` body for [`ARTIFACT`], [`SIGNATURE`] and [`SIGNER_DER`].
+    fn rekord() -> Value {
+        json!({
+            "apiVersion": "0.0.1",
+            "kind": "rekord",
+            "spec": {
+                "data": {"hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(ARTIFACT))}},
+                "signature": {
+                    "content": B64.encode(SIGNATURE),
+                    "format": "x509",
+                    "publicKey": {"content": pem_b64(SIGNER_DER)},
+                },
+            },
+        })
+    }
+
+    /// The envelope as a client uploads it.
+    fn uploaded_envelope(signature: &[u8]) -> String {
+        json!({
+            "payloadType": IN_TOTO_PAYLOAD_TYPE,
+            "payload": B64.encode(STATEMENT),
+            "signatures": [{"keyid": "", "sig": B64.encode(signature)}],
+        })
+        .to_string()
+    }
+
+    /// A canonical `intoto 0.0.1` body (no envelope) for [`STATEMENT`] and [`SIGNER_DER`].
+    fn intoto() -> Value {
+        json!({
+            "apiVersion": "0.0.1",
+            "kind": "intoto",
+            "spec": {
+                "content": {
+                    "hash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(uploaded_envelope(SIGNATURE)))},
+                    "payloadHash": {"algorithm": "sha256", "value": hex::encode(Sha256::digest(STATEMENT))},
+                },
+                "publicKey": pem_b64(SIGNER_DER),
+            },
+        })
+    }
+
+    fn changed(mut body: Value, pointer: &str, to: Value) -> Value {
+        *body.pointer_mut(pointer).unwrap() = to;
+        body
+    }
+
+    #[test]
+    fn a_rekord_body_recording_the_artifact_signature_and_certificate_is_accepted() {
+        assert_eq!(check("rekord", &message(), &rekord()), Ok(()));
+    }
+
+    #[test]
+    fn a_rekord_body_differing_in_one_field_is_refused_naming_it() {
+        let other_hash = json!(hex::encode(Sha256::digest(b"another payload")));
+        let cases = [
+            (
+                "/spec/data/hash/value",
+                other_hash,
+                "logged artifact digest differs from the artifact",
+            ),
+            (
+                "/spec/signature/content",
+                json!(B64.encode(b"another signature")),
+                "logged signature differs from the bundle's",
+            ),
+            (
+                "/spec/signature/publicKey/content",
+                json!(pem_b64(b"another certificate")),
+                "logged certificate or key differs from the bundle's",
+            ),
+            (
+                "/spec/signature/format",
+                json!("minisign"),
+                "logged signature format \"minisign\" is not supported: a bundle's signature is x509",
+            ),
+            (
+                "/spec/data/hash/algorithm",
+                json!("sha512"),
+                "logged digest algorithm \"sha512\" is not supported",
+            ),
+            (
+                "/spec/data/hash/value",
+                json!("abc"),
+                "entry body is malformed: data.hash.value is not a SHA-256 in hex",
+            ),
+        ];
+        for (pointer, to, message_text) in cases {
+            let err = check("rekord", &message(), &changed(rekord(), pointer, to)).unwrap_err();
+            assert_eq!(err.to_string(), message_text, "{pointer}");
+        }
+    }
+
+    #[test]
+    fn a_rekord_entry_cannot_record_a_dsse_envelope() {
+        assert_eq!(
+            check("rekord", &dsse(), &rekord()).unwrap_err().to_string(),
+            "entry kind rekord 0.0.1 cannot record a DSSE envelope"
+        );
+    }
+
+    #[test]
+    fn an_intoto_v001_body_recording_the_payload_and_certificate_is_accepted() {
+        assert_eq!(check("intoto", &dsse(), &intoto()), Ok(()));
+    }
+
+    #[test]
+    fn an_intoto_v001_body_differing_in_payload_hash_or_key_is_refused_naming_it() {
+        let cases = [
+            (
+                "/spec/content/payloadHash/value",
+                json!(hex::encode(Sha256::digest(b"another statement"))),
+                "logged payload hash differs from the DSSE payload",
+            ),
+            (
+                "/spec/publicKey",
+                json!(pem_b64(b"another certificate")),
+                "logged certificate or key differs from the bundle's",
+            ),
+            (
+                "/spec/content/hash/algorithm",
+                json!("sha1"),
+                "logged digest algorithm \"sha1\" is not supported",
+            ),
+        ];
+        for (pointer, to, message_text) in cases {
+            let err = check("intoto", &dsse(), &changed(intoto(), pointer, to)).unwrap_err();
+            assert_eq!(err.to_string(), message_text, "{pointer}");
+        }
+        let mut old = intoto();
+        old["spec"]["content"]
+            .as_object_mut()
+            .unwrap()
+            .remove("payloadHash");
+        assert_eq!(
+            check("intoto", &dsse(), &old).unwrap_err().to_string(),
+            "entry body is malformed: missing content.payloadHash.algorithm"
+        );
+        assert_eq!(
+            check("intoto", &message(), &intoto())
+                .unwrap_err()
+                .to_string(),
+            "entry kind intoto 0.0.1 cannot record a message signature"
+        );
+    }
+
+    /// An `intoto 0.0.1` body still holding the uploaded envelope (`signature` in it), hashed
+    /// as `hashed` says.
+    fn intoto_with_envelope(signature: &[u8], hashed: &str) -> Value {
+        let mut body = intoto();
+        let content = &mut body["spec"]["content"];
+        content["envelope"] = json!(uploaded_envelope(signature));
+        content["hash"]["value"] = json!(hex::encode(Sha256::digest(hashed)));
+        body
+    }
+
+    #[test]
+    fn an_intoto_v001_body_holding_its_envelope_is_checked_against_it() {
+        let ours = uploaded_envelope(SIGNATURE);
+        assert_eq!(
+            check("intoto", &dsse(), &intoto_with_envelope(SIGNATURE, &ours)),
+            Ok(())
+        );
+        let theirs = uploaded_envelope(b"another signature");
+        assert_eq!(
+            check(
+                "intoto",
+                &dsse(),
+                &intoto_with_envelope(b"another signature", &theirs)
+            )
+            .unwrap_err()
+            .to_string(),
+            "logged signature differs from the bundle's"
+        );
+        assert_eq!(
+            check("intoto", &dsse(), &intoto_with_envelope(SIGNATURE, &theirs))
+                .unwrap_err()
+                .to_string(),
+            "logged envelope hash differs from the logged envelope"
+        );
+    }
 }

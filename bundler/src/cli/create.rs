@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use airlock_bundler::archive::{MAX_LEVEL, WriteOptions};
 use airlock_bundler::collect::{
-    CollectOptions, DEFAULT_MAX_PACKAGE_SIZE, EvidenceKind, ImagePlan, PackagePlan, Problem,
-    default_auth_file,
+    CollectOptions, DEFAULT_CONCURRENCY, DEFAULT_MAX_PACKAGE_SIZE, EvidenceKind, ImagePlan,
+    PackagePlan, Problem, default_auth_file,
 };
 use airlock_bundler::create::{CreateError, CreateOptions, create};
 use airlock_bundler::keys::{KeyId, load_signing_key};
@@ -77,6 +77,12 @@ pub(crate) struct CreateArgs {
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     max_package_size: Option<u64>,
 
+    /// Downloads at once from registries, package indexes and URLs (image blobs, package
+    /// files and their evidence).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_CONCURRENCY as u8,
+          value_parser = clap::value_parser!(u8).range(1..=64))]
+    concurrency: u8,
+
     /// The GitHub REST API for `github = …` sources (https://; overrides the spec's
     /// `[github] api`; default https://api.github.com).
     #[arg(long, value_name = "URL")]
@@ -115,7 +121,8 @@ pub(crate) struct CreateArgs {
     #[command(flatten)]
     passphrase: PassphraseArgs,
 
-    /// No progress bars.
+    /// No progress bars, and not each source's details (the tag resolved, every blob, file
+    /// and bundle found); the summary line, warnings and failures are still printed.
     #[arg(long, short)]
     quiet: bool,
 
@@ -189,10 +196,11 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         for f in &created.files {
             println!("{}", f.display());
         }
-        for image in &created.images {
+        let details = !args.quiet;
+        for image in created.images.iter().filter(|_| details) {
             print_image(image, false);
         }
-        for d in &created.downloads {
+        for d in created.downloads.iter().filter(|_| details) {
             eprintln!(
                 "download {}: {} is {} ({} bytes fetched){}",
                 d.name,
@@ -204,7 +212,7 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
                     .map_or_else(String::new, |b| format!(", bundle {b}"))
             );
         }
-        for package in &created.packages {
+        for package in created.packages.iter().filter(|_| details) {
             print_package(package, false);
         }
         let failed = created
@@ -281,6 +289,7 @@ fn options(args: &CreateArgs, output: PathBuf) -> Result<CreateOptions, (u8, Str
             allow_unsigned: args.allow_unsigned,
             max_package_size: args.max_package_size.unwrap_or(DEFAULT_MAX_PACKAGE_SIZE),
             github_api: args.github_api.clone(),
+            concurrency: usize::from(args.concurrency),
             ..CollectOptions::default()
         },
     })

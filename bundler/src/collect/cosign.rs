@@ -12,6 +12,12 @@
 //! (at the site, a managed-key signer) gives; the entry's key must be that key. Nothing here
 //! is trusted: preflight verifies every bundle, and a layer that cannot be converted is listed
 //! as ignored, with why.
+//!
+//! The entry keeps the kind its body names, so older evidence converts too: `rekord 0.0.1`
+//! (`cosign sign` before hashedrekord) and `intoto 0.0.1` (`cosign attest`). An `intoto
+//! 0.0.1` entry logs the SHA-256 of the envelope bytes cosign uploaded, which are the `.att`
+//! layer's bytes; a bundle keeps only the envelope's fields, so that hash can be checked only
+//! here, and a layer whose bytes are not the logged ones is ignored.
 
 use std::collections::BTreeMap;
 
@@ -284,6 +290,10 @@ pub(crate) fn to_bundle(
             )
         }
         Signed::Envelope(bytes) => {
+            if (kind.as_str(), version.as_str()) == ("intoto", "0.0.1") {
+                check_envelope_hash(&body, bytes)
+                    .map_err(|e| format!("annotation {BUNDLE_ANNOTATION}: Payload.body: {e}"))?;
+            }
             let envelope: Value = serde_json::from_slice(bytes)
                 .map_err(|e| format!("the DSSE envelope is not JSON: {e}"))?;
             ("dsseEnvelope", envelope)
@@ -326,6 +336,29 @@ fn logged_key_hint(body: &[u8]) -> Result<String, String> {
     Ok(B64.encode(key.key_id()))
 }
 
+/// Checks that an `intoto 0.0.1` body's `content.hash` is the SHA-256 of `envelope`, the
+/// bytes the layer holds.
+fn check_envelope_hash(body: &[u8], envelope: &[u8]) -> Result<(), String> {
+    use sha2::Digest as _;
+    let value: Value = serde_json::from_slice(body).map_err(|e| format!("not JSON: {e}"))?;
+    let hash = &value["spec"]["content"]["hash"];
+    if hash["algorithm"] != "sha256" {
+        return Err(format!(
+            "spec.content.hash.algorithm is {}, not sha256",
+            hash["algorithm"]
+        ));
+    }
+    let logged = hash["value"].as_str().ok_or("no spec.content.hash.value")?;
+    let layer = hex::encode(sha2::Sha256::digest(envelope));
+    if !logged.eq_ignore_ascii_case(&layer) {
+        let shown: String = logged.chars().take(64).collect();
+        return Err(format!(
+            "the logged envelope hash {shown} is not the layer's {layer}"
+        ));
+    }
+    Ok(())
+}
+
 /// The DER of every `CERTIFICATE` block in `pem`, in order (at least one).
 fn pem_certificates(pem: &str) -> Result<Vec<Vec<u8>>, String> {
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
@@ -356,11 +389,19 @@ mod tests {
     use super::*;
 
     fn annotations(extra: &[(&str, &str)]) -> BTreeMap<String, String> {
+        annotations_for(
+            br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#,
+            extra,
+        )
+    }
+
+    /// Annotations whose bundle annotation logs `body`.
+    fn annotations_for(body: &[u8], extra: &[(&str, &str)]) -> BTreeMap<String, String> {
         let pem = format!(
             "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
             B64.encode(b"leaf der")
         );
-        let body = B64.encode(br#"{"apiVersion":"0.0.1","kind":"hashedrekord","spec":{}}"#);
+        let body = B64.encode(body);
         let bundle = format!(
             r#"{{"SignedEntryTimestamp":"c2V0","Payload":{{"body":"{body}","integratedTime":1700000000,"logIndex":7,"logID":"0a0b"}}}}"#
         );
@@ -420,6 +461,56 @@ mod tests {
         assert_eq!(
             to_bundle(Signed::Payload(b"p"), &a).unwrap_err(),
             "annotation dev.sigstore.cosign/chain: no PEM CERTIFICATE block"
+        );
+    }
+
+    fn kind_version_of(bundle: &[u8]) -> Value {
+        let b: Value = serde_json::from_slice(bundle).unwrap();
+        b["verificationMaterial"]["tlogEntries"][0]["kindVersion"].clone()
+    }
+
+    #[test]
+    fn a_rekord_entry_keeps_its_kind() {
+        let body = br#"{"apiVersion":"0.0.1","kind":"rekord","spec":{}}"#;
+        let bytes = to_bundle(Signed::Payload(b"payload"), &annotations_for(body, &[])).unwrap();
+        assert_eq!(
+            kind_version_of(&bytes),
+            json!({"kind": "rekord", "version": "0.0.1"})
+        );
+    }
+
+    #[test]
+    fn an_intoto_v001_entry_must_log_the_layers_envelope_bytes() {
+        use sha2::Digest as _;
+        let envelope = br#"{"payloadType":"application/vnd.in-toto+json","payload":"e30=","signatures":[{"keyid":"","sig":"c2ln"}]}"#;
+        let body = |hash: &str| {
+            json!({
+                "apiVersion": "0.0.1",
+                "kind": "intoto",
+                "spec": {"content": {"hash": {"algorithm": "sha256", "value": hash}}},
+            })
+            .to_string()
+        };
+        let ours = hex::encode(sha2::Sha256::digest(envelope));
+        let bytes = to_bundle(
+            Signed::Envelope(envelope),
+            &annotations_for(body(&ours).as_bytes(), &[]),
+        )
+        .unwrap();
+        assert_eq!(
+            kind_version_of(&bytes),
+            json!({"kind": "intoto", "version": "0.0.1"})
+        );
+        let theirs = "0".repeat(64);
+        assert_eq!(
+            to_bundle(
+                Signed::Envelope(envelope),
+                &annotations_for(body(&theirs).as_bytes(), &[]),
+            )
+            .unwrap_err(),
+            format!(
+                "annotation dev.sigstore.cosign/bundle: Payload.body: the logged envelope hash {theirs} is not the layer's {ours}"
+            )
         );
     }
 }

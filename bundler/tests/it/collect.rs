@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use airlock_tests::{
-    BUNDLE_V03_MEDIA_TYPE, Instance, LogServer, OciLayout, OciManifest, Predicate, Provenance,
-    Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer, SignOptions, StaticServer,
-    TlsMaterial, TufRepoBuilder, sha256, simple_signing_payload,
+    BUNDLE_V03_MEDIA_TYPE, EntryFault, Instance, LegacyKind, LogServer, OciLayout, OciManifest,
+    Predicate, Provenance, Registry, RegistryAuth, RegistryOptions, Scripted, ScriptedServer,
+    SignOptions, StaticServer, TlsMaterial, TufRepoBuilder, sha256, simple_signing_payload,
 };
 use chrono::{DateTime, Duration, Utc};
 
@@ -1132,6 +1132,117 @@ fn a_tampered_legacy_cosign_signature_fails_create_naming_the_tag() {
         )
     );
     assert!(!f.path("app.airlock.tar.zst").exists());
+}
+
+/// Signs `image` the way older cosign did: its `.sig` logged as `rekord 0.0.1` and its `.att`
+/// as `intoto 0.0.1` (the latter with `att_fault` recorded in the entry). Returns the tags.
+fn cosign_older(
+    f: &mut Fixture,
+    image: &Pushed,
+    att_fault: Option<EntryFault>,
+) -> (String, String) {
+    let opts = SignOptions::workload(IDENTITY, ISSUER);
+    let reference = format!("{}/app", f.host());
+    let payload = simple_signing_payload(&reference, &image.manifest.digest);
+    let signature = f.sigstore.cosign_sign(&payload, &opts).unwrap();
+    let signature = f
+        .sigstore
+        .cosign_relog(&signature, LegacyKind::Rekord, None)
+        .unwrap();
+    let digest: [u8; 32] = hex::decode(image.manifest.digest.trim_start_matches("sha256:"))
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let provenance = f
+        .sigstore
+        .cosign_attest(
+            &reference,
+            digest,
+            &Predicate::SlsaV1(Provenance {
+                builder_id: "https://ci.airlock.test/builder".into(),
+                build_type: "https://ci.airlock.test/buildtypes/image/v1".into(),
+                source_uri: "git+https://git.airlock.test/org/app".into(),
+                source_commit: "0123456789abcdef0123456789abcdef01234567".into(),
+            }),
+            &opts,
+        )
+        .unwrap();
+    let provenance = f
+        .sigstore
+        .cosign_relog(&provenance, LegacyKind::Intoto001, att_fault)
+        .unwrap();
+    let subject = &image.manifest.digest;
+    f.registry
+        .put_cosign_tag("app", subject, "sig", &[signature])
+        .unwrap();
+    f.registry
+        .put_cosign_tag("app", subject, "att", &[provenance])
+        .unwrap();
+    let tag = subject.replace(':', "-");
+    (format!("{tag}.sig"), format!("{tag}.att"))
+}
+
+#[test]
+fn legacy_cosign_evidence_logged_as_rekord_and_intoto_v001_is_collected_and_verifies() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let (sig, att) = cosign_older(&mut f, &image, None);
+    f.publish_log();
+    let spec = f.spec("app", &image_table(&format!("{}/app:v1", f.host())));
+    let out = f.create(&spec, "app.airlock.tar.zst", &["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tags: Vec<(&str, &str)> = summary["images"][0]["referrers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["tag"].as_str().unwrap(), r["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        tags,
+        [
+            (sig.as_str(), "signed-payload"),
+            (att.as_str(), "attestation")
+        ]
+    );
+    let verified = f.verify("app.airlock.tar.zst");
+    assert_eq!(verified.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert!(text.contains("passed    app"), "{text}");
+    assert!(text.contains("https://slsa.dev/provenance/v1"), "{text}");
+}
+
+#[test]
+fn a_legacy_att_layer_whose_bytes_are_not_the_logged_envelope_is_ignored_naming_both_hashes() {
+    let Some(mut f) = Fixture::new(RegistryAuth::Basic {
+        user: USER.into(),
+        password: PASSWORD.into(),
+    }) else {
+        return;
+    };
+    let image = f.push("app", "v1", &[b"layer one"]);
+    let (_, att) = cosign_older(&mut f, &image, Some(EntryFault::EnvelopeHash));
+    f.publish_log();
+    let spec = f.spec("app", &image_table(&format!("{}/app:v1", f.host())));
+    let out = f.create(&spec, "never.airlock.tar.zst", &["--dry-run", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let referrers = found["images"][0]["referrers"].as_array().unwrap();
+    let ignored = referrers.iter().find(|r| r["tag"] == att.as_str()).unwrap();
+    let why = ignored["ignored"].as_str().unwrap();
+    let prefix =
+        "layer 0: annotation dev.sigstore.cosign/bundle: Payload.body: the logged envelope hash ";
+    assert!(why.starts_with(prefix), "{why}");
+    let (logged, layer) = why[prefix.len()..]
+        .split_once(" is not the layer's ")
+        .unwrap();
+    assert_eq!((logged.len(), layer.len()), (64, 64), "{why}");
+    assert_ne!(logged, layer);
 }
 
 /// A file and its bundle served over HTTPS by a loopback server with the kit's certificate:

@@ -1,14 +1,15 @@
 //! `verify-bundle` on the shapes real Sigstore deployments produce (issue 15), minted by the
 //! testkit's [`Shape`]s: v0.1/v0.2 bundles with certificate chains, promise-only entries,
-//! `intoto 0.0.2` and Rekor v2 `dsse 0.0.2` entries, subjects named by SHA-384/512, P-384 and
-//! P-521 leaves, and leaf certificates with odd extensions. Each test names the rule it holds
-//! the verifier to: accepted shapes exit 0, the others exit 1 with one stderr line naming the
+//! `intoto 0.0.2` and Rekor v2 `dsse 0.0.2` entries, legacy cosign `rekord 0.0.1` and `intoto
+//! 0.0.1` entries, subjects named by SHA-384/512, P-384 and P-521 leaves, and leaf
+//! certificates with odd extensions. Each test names the rule it holds the verifier to: accepted shapes exit 0, the others exit 1 with one stderr line naming the
 //! step (or `bundle:` for what the parser refuses).
 
 use airlock_tests::{
-    BundleVersion, CertificateMaterial, DigestAlgorithm, EntryKind, FOREIGN_OTHERNAME_OID,
-    FULCIO_OTHERNAME_OID, Instance, KeyAlgorithm, Knobs, LeafQuirks, MintedBundle, Predicate,
-    ProofShape, Provenance, SanForm, Shape, SignOptions, TimestampMode,
+    BundleVersion, CertificateMaterial, DigestAlgorithm, EntryFault, EntryKind,
+    FOREIGN_OTHERNAME_OID, FULCIO_OTHERNAME_OID, Instance, KeyAlgorithm, Knobs, LeafQuirks,
+    LegacyKind, MintedBundle, Predicate, ProofShape, Provenance, SanForm, Shape, SignOptions,
+    TimestampMode, simple_signing_payload,
 };
 use chrono::DateTime;
 use serde_json::Value;
@@ -591,4 +592,128 @@ fn json_report_names_the_artifact_digest_algorithm() {
         serde_json::json!({"algorithm": "sha512", "hex": hex::encode(Sha512::digest(ARTIFACT))}),
         "{report_512:#}"
     );
+}
+
+// Rule 11: legacy cosign evidence is logged as `rekord 0.0.1` (`cosign sign` before
+// hashedrekord: the payload's SHA-256, the signature, the certificate) or `intoto 0.0.1`
+// (`cosign attest`: the payload's hash and the certificate, no signature); each is matched
+// field by field, by inclusion proof or by its SET alone.
+
+/// A cosign `.sig` layer over a simple-signing payload and a `.att` layer about [`ARTIFACT`],
+/// logged again as `rekord 0.0.1` and `intoto 0.0.1` with `fault` recorded in the entry.
+/// Returns the signed payload and the two layers' bundles.
+fn legacy(inst: &mut Instance, fault: Option<EntryFault>) -> (Vec<u8>, MintedBundle, MintedBundle) {
+    let reference = "registry.airlock.test/app";
+    let subject: [u8; 32] = Sha256::digest(ARTIFACT).into();
+    let payload = simple_signing_payload(reference, &format!("sha256:{}", hex::encode(subject)));
+    let opts = shaped(Shape::default(), Knobs::default());
+    let sig = inst.cosign_sign(&payload, &opts).unwrap();
+    let att = inst
+        .cosign_attest(reference, subject, &provenance(), &opts)
+        .unwrap();
+    let sig = inst.cosign_relog(&sig, LegacyKind::Rekord, fault).unwrap();
+    let att = inst
+        .cosign_relog(&att, LegacyKind::Intoto001, fault)
+        .unwrap();
+    (payload, sig.minted, att.minted)
+}
+
+/// `bundle` without its entry's inclusion proof, as cosign's annotations carry it.
+fn promise_only(bundle: &MintedBundle) -> MintedBundle {
+    let mut json: Value = serde_json::from_slice(&bundle.json).unwrap();
+    json["verificationMaterial"]["tlogEntries"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("inclusionProof");
+    MintedBundle {
+        json: serde_json::to_vec(&json).unwrap(),
+        ..bundle.clone()
+    }
+}
+
+#[test]
+fn legacy_rekord_and_intoto_v001_entries_verify_by_proof_and_by_their_set_alone() {
+    let mut inst = instance();
+    let (payload, sig, att) = legacy(&mut inst, None);
+    assert_eq!(entry_body(&sig)["kind"], "rekord");
+    assert_eq!(entry_body(&att)["spec"]["content"].get("envelope"), None);
+    for (case, bundle, artifact, kind, proven_by) in [
+        ("rekord", &sig, &payload[..], "rekord", "inclusion-proof"),
+        (
+            "rekord, SET",
+            &promise_only(&sig),
+            &payload[..],
+            "rekord",
+            "signed-entry-timestamp",
+        ),
+        ("intoto 0.0.1", &att, ARTIFACT, "intoto", "inclusion-proof"),
+        (
+            "intoto 0.0.1, SET",
+            &promise_only(&att),
+            ARTIFACT,
+            "intoto",
+            "signed-entry-timestamp",
+        ),
+    ] {
+        let report = report(&verify(&inst, bundle, Some(artifact), &["--json"]), case);
+        let entry = &report["log_entries"][0];
+        assert_eq!(
+            (&entry["kind"], &entry["version"], &entry["proven_by"]),
+            (&kind.into(), &"0.0.1".into(), &proven_by.into()),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn legacy_entries_recording_another_digest_signature_or_signer_are_rejected_by_name() {
+    let mut inst = instance();
+    for (fault, rekord, detail) in [
+        (
+            EntryFault::Digest,
+            true,
+            "logged artifact digest differs from the artifact",
+        ),
+        (
+            EntryFault::Signature,
+            true,
+            "logged signature differs from the bundle's",
+        ),
+        (
+            EntryFault::PublicKey,
+            true,
+            "logged certificate or key differs from the bundle's",
+        ),
+        (
+            EntryFault::PayloadHash,
+            false,
+            "logged payload hash differs from the DSSE payload",
+        ),
+        (
+            EntryFault::PublicKey,
+            false,
+            "logged certificate or key differs from the bundle's",
+        ),
+    ] {
+        let (payload, sig, att) = legacy(&mut inst, Some(fault));
+        let (bundle, artifact) = if rekord {
+            (sig, &payload[..])
+        } else {
+            (att, ARTIFACT)
+        };
+        let run = verify(&inst, &bundle, Some(artifact), &[]);
+        let case = format!(
+            "{fault:?} in {}",
+            if rekord { "rekord" } else { "intoto 0.0.1" }
+        );
+        assert_eq!(
+            (run.code, run.stderr.as_str()),
+            (
+                Some(1),
+                format!("airlock-bundler verify-bundle: log entry step: tlog entry 0: {detail}\n")
+                    .as_str()
+            ),
+            "{case}"
+        );
+    }
 }
