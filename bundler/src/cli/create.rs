@@ -215,11 +215,13 @@ fn execute(args: &CreateArgs) -> Result<(), (u8, String)> {
         for package in created.packages.iter().filter(|_| details) {
             print_package(package, false);
         }
+        // Packed anyway (`--allow-failing`): each failure said as a refusal would say it.
         let failed = created
             .report
             .artifacts
             .iter()
             .filter(|a| !a.passed)
+            .inspect(|a| eprintln!("  failed {}: {}", a.name, a.problems.join("; ")))
             .count();
         eprintln!(
             "archive {} (publisher {} #{}): {} artifact(s), {} blob(s), {} bytes; preflight: {} passed, {} failed",
