@@ -34,6 +34,8 @@ pub enum OpenError {
 pub struct Appliance {
     data: DataDir,
     store: Mutex<Store>,
+    /// Idle read-only connections for the pages ([`Appliance::reader`]).
+    readers: Mutex<Vec<Store>>,
     key: SigningKey,
     key_id: KeyId,
     /// Who takes the data folder's writer lock, and how long it waits by default.
@@ -60,6 +62,7 @@ impl Appliance {
         Ok(Self {
             data,
             store: Mutex::new(store),
+            readers: Mutex::new(Vec::new()),
             key,
             key_id,
             writer: ("airlock-appliance".to_owned(), Wait::No),
@@ -83,6 +86,23 @@ impl Appliance {
     pub fn store(&self) -> MutexGuard<'_, Store> {
         // A panic while holding the lock leaves SQLite consistent (transactions roll back).
         self.store.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A read-only connection of its own, from a small pool: SQLite in WAL mode lets readers
+    /// run beside each other and beside the writer, so pages that only read (most of them)
+    /// do not queue on [`Appliance::store`]'s one connection. Each query sees what was
+    /// committed when it started, as on that connection. Opened on first need; at most
+    /// [`READERS_KEPT`] are kept idle.
+    pub fn reader(&self) -> Result<PooledReader<'_>, StoreError> {
+        let idle = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let store = match idle {
+            Some(store) => store,
+            None => Store::open_reader(&self.data.database())?,
+        };
+        Ok(PooledReader {
+            pool: &self.readers,
+            store: Some(store),
+        })
     }
 
     /// The data folder's writer lock, waiting as long as the appliance was opened to.
@@ -166,4 +186,35 @@ pub fn sign_dsse(key: &SigningKey, payload_type: &str, payload: &[u8]) -> Vec<u8
     // Strings always serialize.
     serde_json::to_vec(&envelope)
         .expect("invariant: a DSSE envelope serializes (derived, string keys)")
+}
+
+/// Idle readers kept by [`Appliance::reader`] (the page tasks that run at once, and then some).
+pub const READERS_KEPT: usize = 4;
+
+/// A read-only connection lent by [`Appliance::reader`], given back when dropped.
+#[derive(Debug)]
+pub struct PooledReader<'a> {
+    pool: &'a Mutex<Vec<Store>>,
+    store: Option<Store>,
+}
+
+impl PooledReader<'_> {
+    /// The connection, for the store's query functions.
+    pub fn read(&self) -> &crate::store::Reader {
+        self.store
+            .as_ref()
+            .expect("invariant: taken only when dropped")
+            .read()
+    }
+}
+
+impl Drop for PooledReader<'_> {
+    fn drop(&mut self) {
+        let mut idle = self.pool.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < READERS_KEPT
+            && let Some(store) = self.store.take()
+        {
+            idle.push(store);
+        }
+    }
 }

@@ -253,13 +253,19 @@ pub fn verify_rows(
     Ok(check_rows(rows, &predecessors(conn, rows)?))
 }
 
-/// The hashes of the rows before `rows` (what [`check_rows`] links them to), by sequence
-/// number: the one read [`verify_rows`] needs, so the rest can run without the store.
+/// The hashes of the rows before `rows` (what [`check_rows`] links them to) that `rows` do
+/// not hold themselves, by sequence number: the one read [`verify_rows`] needs, so the rest
+/// can run without the store. A page of the whole log needs one (the row before its oldest).
 pub fn predecessors(
     conn: &Connection,
     rows: &[AuditRow],
 ) -> Result<std::collections::HashMap<i64, String>, StoreError> {
-    let before: Vec<i64> = rows.iter().map(|r| r.seq - 1).filter(|s| *s > 0).collect();
+    let held: std::collections::HashSet<i64> = rows.iter().map(|r| r.seq).collect();
+    let before: Vec<i64> = rows
+        .iter()
+        .map(|r| r.seq - 1)
+        .filter(|s| *s > 0 && !held.contains(s))
+        .collect();
     store::audit::hashes_at(conn, &before)
 }
 
@@ -268,14 +274,20 @@ pub fn check_rows(
     rows: &[AuditRow],
     before: &std::collections::HashMap<i64, String>,
 ) -> Result<(), ChainError> {
+    let held: std::collections::HashMap<i64, &str> =
+        rows.iter().map(|r| (r.seq, r.hash.as_str())).collect();
     for row in rows {
         if !hash_holds(row) {
             return Err(ChainError::Tampered { seq: row.seq });
         }
         let expected = match row.seq - 1 {
             0 => GENESIS_HASH,
-            prev => match before.get(&prev) {
-                Some(hash) => hash.as_str(),
+            prev => match held
+                .get(&prev)
+                .copied()
+                .or(before.get(&prev).map(String::as_str))
+            {
+                Some(hash) => hash,
                 None => {
                     return Err(ChainError::Gap {
                         expected: prev,

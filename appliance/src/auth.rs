@@ -358,7 +358,7 @@ pub fn authenticate(
         return Err(AuthError::NotSignedIn);
     }
     let hash = token_sha256(token);
-    let row = users::session(app.store().read(), &hash)?.ok_or(AuthError::NotSignedIn)?;
+    let row = users::session(app.reader()?.read(), &hash)?.ok_or(AuthError::NotSignedIn)?;
     let last_seen = parse_time("sessions.last_seen", &row.last_seen)?;
     let idle = now.signed_duration_since(last_seen);
     if idle > IDLE_TIMEOUT || !row.user.enabled {

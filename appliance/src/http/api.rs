@@ -148,7 +148,7 @@ async fn list_imports(
     let page = q.page()?;
     let (imports, total) = blocking(&state, move |app| {
         Ok(store::imports::list(
-            app.store().read(),
+            app.reader()?.read(),
             &filter,
             (page - 1) * PER_PAGE,
             PER_PAGE,
@@ -177,7 +177,7 @@ async fn list_artifacts(
     let page = q.page()?;
     let totals = state.artifact_totals.clone();
     let (artifacts, total) = blocking(&state, move |app| {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         let rows = store::artifacts::page(conn, &filter, sort, (page - 1) * PER_PAGE, PER_PAGE)?;
         Ok((rows, totals.total(conn, &filter)?))
@@ -205,7 +205,7 @@ async fn list_components(
     let filter = q.filter()?;
     let page = q.page()?;
     let (components, (total, artifacts)) = blocking(&state, move |app| {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         let rows = store::components::search(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?;
         Ok((rows, store::components::count(conn, &filter)?))
@@ -228,7 +228,7 @@ async fn get_import(
     auth.require(Role::Auditor)?;
     let id = id.into_inner();
     let (import, steps, artifacts) = blocking(&state, move |app| {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         let import = store::imports::get(conn, id)?
             .ok_or_else(|| ApiError::NotFound(format!("import {id} not found")))?;
@@ -254,7 +254,7 @@ async fn get_artifact(
     auth.require(Role::Auditor)?;
     let id = id.into_inner();
     let (artifact, report, exceptions) = blocking(&state, move |app| {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         let artifact = store::artifacts::get(conn, id)?
             .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))?;
@@ -284,7 +284,7 @@ async fn get_vsa(
     auth.require(Role::Auditor)?;
     let id = id.into_inner();
     let vsa = blocking(&state, move |app| {
-        crate::exception::current_vsa(app.store().read(), id, app.now())?
+        crate::exception::current_vsa(app.reader()?.read(), id, app.now())?
             .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))
     })
     .await?;
@@ -325,7 +325,7 @@ async fn witness_state(
 
 async fn alarms(auth: Authenticated, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
-    let alarms = blocking(&state, |app| Ok(store::alarms::open(app.store().read())?)).await?;
+    let alarms = blocking(&state, |app| Ok(store::alarms::open(app.reader()?.read())?)).await?;
     Ok(HttpResponse::Ok().json(json!({ "alarms": alarms })))
 }
 
@@ -339,7 +339,7 @@ async fn audit_log(
     let page = query.page()?;
     let totals = state.audit_totals.clone();
     let (rows, total) = blocking(&state, move |app| {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         Ok((
             store::audit::filtered(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?,
@@ -362,7 +362,7 @@ async fn audit_verify(
     auth.require(Role::Auditor)?;
     let verified = blocking(&state, |app| {
         Ok(audit::verify_heads(
-            app.store().read(),
+            app.reader()?.read(),
             &app.verifying_key(),
             &[],
         )?)

@@ -43,7 +43,7 @@ pub(super) fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 fn artifact(app: &Appliance, id: i64) -> Result<ArtifactRow, ApiError> {
-    store::artifacts::get(app.store().read(), id)?
+    store::artifacts::get(app.reader()?.read(), id)?
         .ok_or_else(|| ApiError::NotFound(format!("artifact {id} not found")))
 }
 
@@ -192,7 +192,7 @@ async fn vsa_bundle(
     let (name, bundle) = blocking(&state, move |app| {
         let row = artifact(app, id)?;
         let vsa =
-            crate::exception::current_vsa(app.store().read(), id, app.now())?.unwrap_or_default();
+            crate::exception::current_vsa(app.reader()?.read(), id, app.now())?.unwrap_or_default();
         let bundle = registry::vsa_bundle(&vsa, &app.key_id().to_string())
             .map_err(|e| ApiError::internal(format!("artifact {id}: stored VSA: {e}")))?;
         Ok((row.name, bundle))
@@ -212,12 +212,12 @@ async fn vsa_bundle(
 
 /// The released artifacts of an import (not withdrawn), with its row.
 fn released_of(app: &Appliance, import_id: i64) -> Result<Vec<ArtifactRow>, ApiError> {
-    let import = store::imports::get(app.store().read(), import_id)?
+    let import = store::imports::get(app.reader()?.read(), import_id)?
         .ok_or_else(|| ApiError::NotFound(format!("import {import_id} not found")))?;
     if import.state != ImportState::Done {
         return Ok(Vec::new());
     }
-    let rows = store::artifacts::of_import(app.store().read(), import_id)?;
+    let rows = store::artifacts::of_import(app.reader()?.read(), import_id)?;
     let mut out = Vec::new();
     for row in rows {
         if registry::is_served(app, &row)? {
@@ -273,7 +273,7 @@ async fn released_index(
     auth.require(Role::Auditor)?;
     let id = id.into_inner();
     let body = blocking(&state, move |app| {
-        let import = store::imports::get(app.store().read(), id)?
+        let import = store::imports::get(app.reader()?.read(), id)?
             .ok_or_else(|| ApiError::NotFound(format!("import {id} not found")))?;
         let rows = released_of(app, id)?;
         let mut artifacts = Vec::new();
@@ -296,7 +296,7 @@ async fn released_index(
                 .flatten()
                 .map(|(repository, tag)| json!({"repository": repository, "name_tag": tag}));
             // A failed artifact is here only by an active exception: say which, until when.
-            let exception = store::exceptions::active_of(app.store().read(), row.id, app.now())?
+            let exception = store::exceptions::active_of(app.reader()?.read(), row.id, app.now())?
                 .map(|e| {
                     json!({
                         "id": e.id,

@@ -219,14 +219,17 @@ pub fn ids_at(
     conn: &Connection,
     places: &[(i64, i64)],
 ) -> Result<std::collections::HashMap<(i64, i64), i64>> {
-    let json = serde_json::to_string(places).expect("invariant: integers serialize");
-    let mut stmt = conn.prepare_cached(
-        "SELECT a.import_id, a.position, a.id FROM json_each(?1) AS p
-         JOIN artifacts a ON a.import_id = json_extract(p.value, '$[0]')
-                         AND a.position = json_extract(p.value, '$[1]')",
-    )?;
-    let rows = stmt.query_map([json], |r| Ok(((r.get(0)?, r.get(1)?), r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // One cached point lookup each (the unique (import, position) index): cheaper than
+    // decoding a JSON list of pairs for a page's fifty.
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM artifacts WHERE import_id = ?1 AND position = ?2")?;
+    let mut ids = std::collections::HashMap::with_capacity(places.len());
+    for &(import, position) in places {
+        if let Some(id) = optional(stmt.query_row([import, position], |r| r.get(0)))? {
+            ids.insert((import, position), id);
+        }
+    }
+    Ok(ids)
 }
 
 /// An artifact's report JSON.

@@ -179,12 +179,15 @@ pub fn hashes_at(
     conn: &Connection,
     seqs: &[i64],
 ) -> Result<std::collections::HashMap<i64, String>> {
-    let json = serde_json::to_string(seqs).expect("invariant: integers serialize");
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, hash FROM audit WHERE seq IN (SELECT value FROM json_each(?1))",
-    )?;
-    let rows = stmt.query_map([json], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    // One cached point lookup each: cheaper than a JSON list for the page's few.
+    let mut stmt = conn.prepare_cached("SELECT hash FROM audit WHERE seq = ?1")?;
+    let mut hashes = std::collections::HashMap::with_capacity(seqs.len());
+    for &seq in seqs {
+        if let Some(hash) = optional(stmt.query_row([seq], |r| r.get(0)))? {
+            hashes.insert(seq, hash);
+        }
+    }
+    Ok(hashes)
 }
 
 /// The totals of the filters shown lately. The log only grows, so a total once counted is

@@ -122,6 +122,26 @@ impl Store {
         Self::configure(conn)
     }
 
+    /// Opens a connection that only reads (`PRAGMA query_only` throughout) a database
+    /// [`Store::open`] has already brought to this code's schema: the pages' readers beside
+    /// the connection that writes. A schema other than this code's is refused.
+    pub fn open_reader(path: &Path) -> Result<Self> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "query_only", true)?;
+        let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        let version = usize::try_from(version).unwrap_or(0);
+        if version != MIGRATIONS.len() {
+            return Err(StoreError::TooNew {
+                found: version,
+                known: MIGRATIONS.len(),
+            });
+        }
+        Ok(Self {
+            conn: Reader { conn },
+        })
+    }
+
     /// An in-memory database (for unit tests).
     pub fn in_memory() -> Result<Self> {
         Self::configure(Connection::open_in_memory()?)

@@ -292,7 +292,6 @@ fn options(args: &CreateArgs, output: PathBuf) -> Result<CreateOptions, (u8, Str
             max_package_size: args.max_package_size.unwrap_or(DEFAULT_MAX_PACKAGE_SIZE),
             github_api: args.github_api.clone(),
             concurrency: usize::from(args.concurrency),
-            ..CollectOptions::default()
         },
     })
 }

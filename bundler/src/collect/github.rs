@@ -14,7 +14,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::Problem;
-use super::package::{
+use super::metadata::{
     Expected, FileSelect, FoundBundle, Located, MAX_METADATA, PackageHttp,
     SLSA_PROVENANCE_PREDICATES, sort_bundle,
 };

@@ -24,6 +24,7 @@ mod download;
 mod error;
 mod github;
 mod image;
+mod metadata;
 mod mirror;
 mod npm;
 mod package;
@@ -50,11 +51,13 @@ pub use cosign::{
 pub use download::{CollectedUrl, Downloaded, MAX_URL_FILE, UrlError, UrlRequest, download_urls};
 pub use error::{CollectError, PackageError, Problem};
 pub use github::{DEFAULT_GITHUB_API, GithubRelease};
+pub use metadata::{
+    FileSelect, NpmPackage, PlannedPackageEvidence, PypiRelease, SLSA_PROVENANCE_PREDICATES,
+};
 pub use package::{
     CollectedPackage, DEFAULT_MAX_PACKAGE_SIZE, DEFAULT_NPM_REGISTRY, DEFAULT_PYPI_INDEX,
-    FileSelect, NpmPackage, PackageIndexes, PackagePlan, PackageRequest, PackageSource,
-    PlannedPackageEvidence, PlannedPackageFile, PulledPackageEvidence, PypiRelease,
-    SLSA_PROVENANCE_PREDICATES,
+    PackageIndexes, PackagePlan, PackageRequest, PackageSource, PlannedPackageFile,
+    PulledPackageEvidence,
 };
 pub use pypi::BUNDLE_V03_MEDIA_TYPE;
 pub use reference::{ImageReference, MirrorLocation, Pin};

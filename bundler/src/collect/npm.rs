@@ -8,7 +8,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::error::Problem;
-use super::package::{Expected, FoundBundle, Located, NpmPackage, PackageHttp, sort_bundle};
+use super::metadata::{Expected, FoundBundle, Located, NpmPackage, PackageHttp, sort_bundle};
 
 /// The largest number of bundles read from an attestations document.
 const MAX_BUNDLES: usize = 16;

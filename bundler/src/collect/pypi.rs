@@ -10,7 +10,7 @@ use serde_json::json;
 use url::Url;
 
 use super::error::Problem;
-use super::package::{
+use super::metadata::{
     Expected, FileSelect, FoundBundle, Located, PackageHttp, PypiRelease, sort_bundle,
 };
 use crate::archive::Sha256Digest;

@@ -1,6 +1,7 @@
 //! No import cycles inside any crate: a reviewer can draw each crate's module graph top-down.
 //! Modules are files (`a/b.rs` and `a/b/mod.rs` are `a::b`); a module uses another when its
-//! non-test code names a path into it (`crate::…`, or `super::…` from a sibling). A module's
+//! non-test code names a path into it (`crate::…`, or `super::…` from a sibling, also inside a
+//! `{…}` group). A module's
 //! own children are not counted as its dependencies.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,25 +38,40 @@ fn uses(module: &str, code: &str, known: &BTreeSet<String>) -> BTreeSet<String> 
     let mut out = BTreeSet::new();
     for (marker, base) in [("crate::", ""), ("super::", parent)] {
         for piece in code.split(marker).skip(1) {
-            let path: String = piece
-                .chars()
-                .take_while(|c| {
-                    c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_' || *c == ':'
-                })
-                .collect();
-            let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
-            for n in (1..=parts.len()).rev() {
-                let joined = parts[..n].join("::");
-                let target = if base.is_empty() {
-                    joined
-                } else {
-                    format!("{base}::{joined}")
-                };
-                if known.contains(&target) {
-                    if target != module && !module.starts_with(&format!("{target}::")) {
-                        out.insert(target);
+            let in_path =
+                |c: &char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_:".contains(*c);
+            let path: String = piece.chars().take_while(in_path).collect();
+            // `super::{a, b::C}` names `a` and `b` (a group nested in it is read no further).
+            let paths: Vec<String> = match piece[path.len()..].strip_prefix('{') {
+                Some(group) => group
+                    .split('}')
+                    .next()
+                    .unwrap_or_default()
+                    .split(',')
+                    .map(|item| {
+                        format!(
+                            "{path}{}",
+                            item.trim().chars().take_while(in_path).collect::<String>()
+                        )
+                    })
+                    .collect(),
+                None => vec![path],
+            };
+            for path in &paths {
+                let parts: Vec<&str> = path.split("::").filter(|p| !p.is_empty()).collect();
+                for n in (1..=parts.len()).rev() {
+                    let joined = parts[..n].join("::");
+                    let target = if base.is_empty() {
+                        joined
+                    } else {
+                        format!("{base}::{joined}")
+                    };
+                    if known.contains(&target) {
+                        if target != module && !module.starts_with(&format!("{target}::")) {
+                            out.insert(target);
+                        }
+                        break;
                     }
-                    break;
                 }
             }
         }
@@ -145,5 +161,22 @@ fn the_cycle_finder_finds_one() {
             &known
         ),
         BTreeSet::from(["store".to_owned()])
+    );
+}
+
+#[test]
+fn paths_in_a_use_group_are_counted() {
+    let known: BTreeSet<String> = ["a::x", "a::y", "a::z", "b"]
+        .map(String::from)
+        .into_iter()
+        .collect();
+    let used = uses(
+        "a::x",
+        "use super::{y, z::W};\nuse crate::{b::f, a::x::g};",
+        &known,
+    );
+    assert_eq!(
+        used.into_iter().collect::<Vec<_>>(),
+        ["a::y", "a::z", "b"].map(String::from)
     );
 }

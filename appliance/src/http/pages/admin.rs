@@ -537,7 +537,7 @@ fn signers_page(
     error: Option<String>,
 ) -> Result<String, PageError> {
     let now = app.now();
-    let rows = store::signers::list(app.store().read())?;
+    let rows = store::signers::list(app.reader()?.read())?;
     let signers = rows
         .iter()
         .map(|r| {
@@ -680,7 +680,7 @@ fn publishers_page(
     error: Option<String>,
 ) -> Result<String, PageError> {
     let (publishers, keys, threshold) = {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         (
             store::publishers::list(conn)?,
@@ -766,7 +766,7 @@ fn users_page(
     generated: Option<Generated>,
     error: Option<String>,
 ) -> Result<String, PageError> {
-    let rows = store::users::list(app.store().read())?;
+    let rows = store::users::list(app.reader()?.read())?;
     let is_active_admin = |u: &store::UserRow| u.enabled && u.role == Role::Admin;
     let active_admins = rows.iter().filter(|u| is_active_admin(u)).count();
     Ok(UsersPage {
@@ -839,7 +839,7 @@ fn registry_page(
     error: Option<String>,
 ) -> Result<String, PageError> {
     let (tokens, withdrawn, anonymous) = {
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         (
             store::registry::tokens(conn)?,

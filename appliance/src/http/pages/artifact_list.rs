@@ -45,7 +45,7 @@ pub(super) async fn list(
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let (status, rows, total, error) = match parsed {
             Ok((filter, sort)) => {
-                let store = app.store();
+                let store = app.reader()?;
                 let conn = store.read();
                 let rows =
                     store::artifacts::page(conn, &filter, sort, (page - 1) * PER_PAGE, PER_PAGE)?;

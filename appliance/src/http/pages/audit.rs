@@ -46,7 +46,7 @@ pub(super) async fn log(
     let (status, body) = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let admin = viewer.role.is_admin();
-        let store = app.store();
+        let store = app.reader()?;
         let conn = store.read();
         let (status, rows, total, error) = match parsed {
             Ok(filter) => (
@@ -147,7 +147,7 @@ where
     })
     .await?;
     Ok(stream::from_blocking(move |out| {
-        let store = store::Store::open(&database).map_err(|e| e.to_string())?;
+        let store = store::Store::open_reader(&database).map_err(|e| e.to_string())?;
         write(store.read(), out)
             .map(drop)
             .map_err(|e| e.to_string())

@@ -36,7 +36,7 @@ pub(super) async fn list(
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let (status, rows, (total, artifacts), error) = match parsed {
             Ok(filter) => {
-                let store = app.store();
+                let store = app.reader()?;
                 let conn = store.read();
                 let rows =
                     store::components::search(conn, &filter, (page - 1) * PER_PAGE, PER_PAGE)?;

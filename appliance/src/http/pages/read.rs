@@ -59,7 +59,7 @@ pub(super) async fn dashboard(
         let now = app.now();
         let first_day = now.date_naive() - chrono::Days::new(CHART_DAYS - 1);
         let page = {
-            let store = app.store();
+            let store = app.reader()?;
             let conn = store.read();
             let (recent, _) = store::imports::list(conn, &ImportFilter::default(), 0, RECENT)?;
             // Counting 100,000 artifacts by verdict takes milliseconds: kept until the
@@ -149,7 +149,7 @@ fn exceptions_view(
         .policy
         .0
         .exceptions;
-    let rows = store::exceptions::of_artifact(app.store().read(), row.id)?;
+    let rows = store::exceptions::of_artifact(app.reader()?.read(), row.id)?;
     let with_state = |state| {
         rows.iter()
             .find(|e| e.state(now) == state)
@@ -197,7 +197,7 @@ pub(super) async fn imports(
         let (status, rows, total, error) = match filter {
             Ok(filter) => {
                 let (rows, total) = store::imports::list(
-                    app.store().read(),
+                    app.reader()?.read(),
                     &filter,
                     (page - 1) * IMPORTS_PER_PAGE,
                     IMPORTS_PER_PAGE,
@@ -235,7 +235,7 @@ pub(super) async fn import(
     let body = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let (row, manifest, steps, artifacts) = {
-            let store = app.store();
+            let store = app.reader()?;
             let conn = store.read();
             let row = store::imports::get(conn, id)?
                 .ok_or_else(|| PageError::NotFound(format!("import {id} not found")))?;
@@ -269,7 +269,7 @@ fn downloads(
 ) -> Result<Downloads, PageError> {
     use crate::registry::{self as reg, EvidenceKind};
     let served = reg::is_served(app, row)?;
-    let withdrawn = store::registry::withdrawal(app.store().read(), row.id)?.map(|w| {
+    let withdrawn = store::registry::withdrawal(app.reader()?.read(), row.id)?.map(|w| {
         Text::new(format!(
             "by {} at {}: {}",
             w.withdrawn_by, w.withdrawn_at, w.reason
@@ -337,7 +337,7 @@ pub(super) async fn artifact(
         let visitor = signed.open(app, Role::Auditor)?;
         let viewer = visitor.viewer();
         let (row, json) = {
-            let store = app.store();
+            let store = app.reader()?;
             let conn = store.read();
             let row = store::artifacts::get(conn, id)?
                 .ok_or_else(|| PageError::NotFound(format!("artifact {id} not found")))?;
@@ -377,7 +377,7 @@ pub(super) async fn trust(
     let body = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let now = app.now();
-        let rows = store::trust::list(app.store().read())?;
+        let rows = store::trust::list(app.reader()?.read())?;
         // The store is released: parsing trusted roots and rendering happen without it.
         let page = TrustPage {
             chrome: Chrome::new("Trust", viewer, Section::Trust),
@@ -397,7 +397,7 @@ pub(super) async fn witness(
     let body = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
         let logs = {
-            let store = app.store();
+            let store = app.reader()?;
             let conn = store.read();
             store::witness::heads(conn)?
                 .into_iter()
