@@ -72,6 +72,8 @@ pub struct AppState {
     pub artifact_totals: Arc<crate::store::artifacts::Totals>,
     /// The audit log's totals of lately shown filters.
     pub audit_totals: Arc<crate::store::audit::Totals>,
+    /// The audit log's actions, listed again only when it grew (the filter's suggestions).
+    pub audit_actions: Arc<crate::store::audit::Actions>,
     /// The dashboard's imports per day.
     pub daily: Arc<crate::store::imports::Daily>,
     /// The audit chain as last verified for the pages.
@@ -88,6 +90,7 @@ impl AppState {
             registry: Arc::default(),
             artifact_totals: Arc::default(),
             audit_totals: Arc::default(),
+            audit_actions: Arc::default(),
             daily: Arc::default(),
             chain_watch: Arc::default(),
         }
@@ -202,6 +205,7 @@ pub fn run(
         registry: Arc::default(),
         artifact_totals: Arc::default(),
         audit_totals: Arc::default(),
+        audit_actions: Arc::default(),
         daily: Arc::default(),
         chain_watch: Arc::default(),
     });

@@ -219,14 +219,27 @@ pub fn ids_at(
     conn: &Connection,
     places: &[(i64, i64)],
 ) -> Result<std::collections::HashMap<(i64, i64), i64>> {
-    // One cached point lookup each (the unique (import, position) index): cheaper than
-    // decoding a JSON list of pairs for a page's fifty.
-    let mut stmt =
-        conn.prepare_cached("SELECT id FROM artifacts WHERE import_id = ?1 AND position = ?2")?;
-    let mut ids = std::collections::HashMap::with_capacity(places.len());
+    // One range of the unique (import, position) index per import named (a page's fifty
+    // places are mostly a few imports' runs), spanning the positions asked for there.
+    let mut spans: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
     for &(import, position) in places {
-        if let Some(id) = optional(stmt.query_row([import, position], |r| r.get(0)))? {
-            ids.insert((import, position), id);
+        let span = spans.entry(import).or_insert((position, position));
+        *span = (span.0.min(position), span.1.max(position));
+    }
+    let wanted: std::collections::HashSet<(i64, i64)> = places.iter().copied().collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT position, id FROM artifacts WHERE import_id = ?1 AND position BETWEEN ?2 AND ?3",
+    )?;
+    let mut ids = std::collections::HashMap::with_capacity(places.len());
+    for (import, (first, last)) in spans {
+        let rows = stmt.query_map([import, first, last], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+        })?;
+        for row in rows {
+            let (position, id) = row?;
+            if wanted.contains(&(import, position)) {
+                ids.insert((import, position), id);
+            }
         }
     }
     Ok(ids)

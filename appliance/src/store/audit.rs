@@ -234,6 +234,30 @@ fn count_after(conn: &Connection, filter: &AuditFilter, after: i64) -> Result<i6
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
 }
 
+/// The actions recorded, as [`actions`] lists them, counted again only when the log grew
+/// (a new action comes only with a new row).
+#[derive(Debug, Default)]
+pub struct Actions {
+    seen: std::sync::Mutex<Option<(i64, Vec<String>)>>,
+}
+
+impl Actions {
+    /// Every action recorded now.
+    pub fn all(&self, conn: &Connection) -> Result<Vec<String>> {
+        let newest: i64 = conn
+            .prepare_cached("SELECT coalesce(max(seq), 0) FROM audit")?
+            .query_row([], |r| r.get(0))?;
+        if let Some((upto, actions)) = &*self.seen.lock().unwrap_or_else(|p| p.into_inner())
+            && *upto == newest
+        {
+            return Ok(actions.clone());
+        }
+        let actions = actions(conn)?;
+        *self.seen.lock().unwrap_or_else(|p| p.into_inner()) = Some((newest, actions.clone()));
+        Ok(actions)
+    }
+}
+
 /// Every action recorded, each once, in order (for the filter's suggestions): a skip scan of
 /// the action index, one seek per distinct action rather than a walk of every row.
 pub fn actions(conn: &Connection) -> Result<Vec<String>> {

@@ -42,6 +42,7 @@ pub(super) async fn log(
     };
     let parsed = q.filter().map_err(|e| e.to_string());
     let totals = state.audit_totals.clone();
+    let known_actions = state.audit_actions.clone();
     let watch = state.chain_watch.clone();
     let (status, body) = blocking(&state, move |app| {
         let viewer = signed.open(app, Role::Auditor)?.viewer();
@@ -72,7 +73,7 @@ pub(super) async fn log(
             },
         };
         let artifacts = store::artifacts::ids_at(conn, &artifact_places(&rows))?;
-        let actions = store::audit::actions(conn)?;
+        let actions = known_actions.all(conn)?;
         drop(store);
         // The rows shown, re-hashed and linked once the store is free for other requests.
         let page_check = match (audit::check_rows(&rows, &before), rows.first(), rows.last()) {
