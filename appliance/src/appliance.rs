@@ -88,6 +88,15 @@ impl Appliance {
         self.store.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// [`Appliance::store`] if no one holds it now (for writes that may as well be skipped).
+    pub fn try_store(&self) -> Option<MutexGuard<'_, Store>> {
+        match self.store.try_lock() {
+            Ok(store) => Some(store),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// A read-only connection of its own, from a small pool: SQLite in WAL mode lets readers
     /// run beside each other and beside the writer, so pages that only read (most of them)
     /// do not queue on [`Appliance::store`]'s one connection. Each query sees what was
