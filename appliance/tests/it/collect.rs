@@ -2,7 +2,9 @@
 //! (TLS, htpasswd), signed by the world's trusted pipeline with provenance and an SBOM as OCI
 //! 1.1 referrers, packed by `create` from `image = "…:tag"` alone, imported by the site: the
 //! image passes with every piece of evidence the registry held. The same with the image signed
-//! the legacy cosign way (`sha256-<hex>.sig` and `.att` tags).
+//! the legacy cosign way (`sha256-<hex>.sig` and `.att` tags), and signed that way with a
+//! managed key (`cosign sign --key`): it passes where the site trusts that key, and fails
+//! where it trusts another.
 
 use std::path::{Path, PathBuf};
 
@@ -13,6 +15,8 @@ use airlock_tests::{
     Registry, RegistryAuth, RegistryOptions, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
     TlsMaterial, simple_signing_payload,
 };
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 
 use crate::site::Site;
 
@@ -93,24 +97,18 @@ fn digest_bytes(manifest: &OciManifest) -> [u8; 32] {
         .unwrap()
 }
 
-/// Packs `release/tool:1.0` from the registry alone and imports it: the one artifact's
-/// outcome, and its report.
-fn collect_and_import(
-    site: &mut Site,
-    registry: &Registry,
-    tls: &TlsMaterial,
-    manifest: &OciManifest,
-) -> serde_json::Value {
+/// Packs `release/tool:1.0` from the registry alone, the artifact table ending with `extra`
+/// (more keys, such as the spec's `key = …`): the archive.
+fn collect(site: &mut Site, registry: &Registry, tls: &TlsMaterial, extra: &str) -> PathBuf {
     let dir = site.dir.path().to_owned();
     std::fs::write(dir.join("registry-ca.pem"), tls.ca_pem()).unwrap();
     let tables = format!(
-        "\n[[artifact]]\nname = \"tool\"\nimage = \"{host}/release/tool:1.0\"\n\n[[registry]]\nhost = \"{host}\"\nca_file = {ca:?}\n",
+        "\n[[artifact]]\nname = \"tool\"\nimage = \"{host}/release/tool:1.0\"\n{extra}\n[[registry]]\nhost = \"{host}\"\nca_file = {ca:?}\n",
         host = registry.host(),
         ca = dir.join("registry-ca.pem").display().to_string(),
     );
     let state = site.witness_state();
-    let archive = site
-        .world
+    site.world
         .archive_tables(
             "collected",
             1,
@@ -123,9 +121,24 @@ fn collect_and_import(
             },
         )
         .unwrap()
-        .unwrap();
+        .unwrap()
+}
 
-    let outcome = site.import(&archive);
+/// Packs `release/tool:1.0` from the registry alone and imports it: the one artifact's
+/// outcome, and its report.
+fn collect_and_import(
+    site: &mut Site,
+    registry: &Registry,
+    tls: &TlsMaterial,
+    manifest: &OciManifest,
+) -> serde_json::Value {
+    let archive = collect(site, registry, tls, "");
+    import_passing(site, &archive, manifest)
+}
+
+/// Imports an archive of `release/tool:1.0` alone, which must pass: its report.
+fn import_passing(site: &Site, archive: &Path, manifest: &OciManifest) -> serde_json::Value {
+    let outcome = site.import(archive);
     assert_eq!(outcome.artifacts.len(), 1, "{outcome:?}");
     let tool = &outcome.artifacts[0];
     assert_eq!(tool.verdict, Verdict::Passed, "{outcome:?}");
@@ -283,6 +296,122 @@ fn a_legacy_signature_moved_to_another_image_fails_at_the_site_naming_both_diges
             "signed payload names image {}, not the artifact's digest {}",
             other.digest, tool.digest
         ),
+        "{report}"
+    );
+}
+
+/// A policy trusting one managed key (PEM) and nothing else.
+fn key_policy(public_pem: &str) -> String {
+    format!(
+        "enforcement = \"enforce\"\n\n[[signer]]\nname = \"vendor-key\"\npublic_key = \"\"\"\n{}\n\"\"\"\n",
+        public_pem.trim_end()
+    )
+}
+
+/// `release/tool:1.0` signed with `key` the legacy cosign way (`.sig`, no certificate),
+/// collected by `create` with the spec naming the key for preflight: the archive.
+fn collect_signed_with_key(
+    site: &mut Site,
+    registry: &Registry,
+    tls: &TlsMaterial,
+    manifest: &OciManifest,
+    key: &airlock_tests::EcKey,
+) -> PathBuf {
+    let reference = format!("{}/release/tool", registry.host());
+    let payload = simple_signing_payload(&reference, &manifest.digest);
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let layer = site
+        .world
+        .sigstore
+        .cosign_sign_with_key(&payload, key, &opts)
+        .unwrap();
+    assert!(
+        !layer
+            .annotations
+            .contains_key("dev.sigstore.cosign/certificate")
+    );
+    registry
+        .put_cosign_tag("release/tool", &manifest.digest, "sig", &[layer])
+        .unwrap();
+    let pem = site.dir.path().join("cosign.pub");
+    std::fs::write(&pem, key.public_pem().unwrap()).unwrap();
+    collect(
+        site,
+        registry,
+        tls,
+        &format!("key = {:?}\n", pem.display().to_string()),
+    )
+}
+
+#[test]
+fn an_image_signed_with_a_key_the_legacy_cosign_way_passes_at_a_site_that_trusts_that_key() {
+    let Some((mut site, registry, tls, manifest, _)) = site_with_image(841) else {
+        return;
+    };
+    let key = site.world.sigstore.managed_key("cosign");
+    let archive = collect_signed_with_key(&mut site, &registry, &tls, &manifest, &key);
+    site.policy(&key_policy(&key.public_pem().unwrap()));
+
+    let report = import_passing(&site, &archive, &manifest);
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 1, "{report}");
+    assert_eq!(signatures[0]["ok"], true, "{report}");
+    assert_eq!(signatures[0]["signer"], "vendor-key", "{report}");
+    let key_id = key.key_id().unwrap();
+    assert_eq!(
+        signatures[0]["report"]["signer"],
+        serde_json::json!({
+            "kind": "public-key",
+            "key_id": hex::encode(key_id),
+            "hint": STANDARD.encode(key_id),
+        }),
+        "{report}"
+    );
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+}
+
+#[test]
+fn an_image_signed_with_a_key_the_legacy_cosign_way_fails_at_a_site_that_trusts_another_key() {
+    let Some((mut site, registry, tls, manifest, _)) = site_with_image(851) else {
+        return;
+    };
+    let key = site.world.sigstore.managed_key("cosign");
+    let archive = collect_signed_with_key(&mut site, &registry, &tls, &manifest, &key);
+    let other = site.world.sigstore.managed_key("someone else");
+    site.policy(&key_policy(&other.public_pem().unwrap()));
+
+    let outcome = site.import(&archive);
+    assert_eq!(outcome.artifacts.len(), 1, "{outcome:?}");
+    let tool = &outcome.artifacts[0];
+    assert_eq!(tool.verdict, Verdict::Failed, "{outcome:?}");
+    let report = site.report(tool.id);
+    let signatures = report["signatures"].as_array().unwrap();
+    assert_eq!(signatures.len(), 1, "{report}");
+    assert_eq!(signatures[0]["ok"], false, "{report}");
+    // The bundle's key hint is unauthenticated, so the site tries the key it trusts: the
+    // signature step is where another key's signature fails.
+    let error = "signature: signature does not verify against the artifact";
+    assert_eq!(signatures[0]["error"], error, "{report}");
+    assert_eq!(
+        report["problems"],
+        serde_json::json!([format!("not signed by a trusted signer: {error}")]),
+        "{report}"
+    );
+    // What the reader is shown beside it: the key the bundle names, and the one trusted.
+    let seen = &signatures[0]["seen"];
+    assert_eq!(
+        seen["key_hint"],
+        STANDARD.encode(key.key_id().unwrap()),
+        "{report}"
+    );
+    assert_eq!(
+        seen["expected"],
+        serde_json::json!([{
+            "name": "vendor-key",
+            "identity": null,
+            "issuer": null,
+            "key_id": hex::encode(other.key_id().unwrap()),
+        }]),
         "{report}"
     );
 }
