@@ -343,14 +343,19 @@ fn unread(url: &Url, position: usize, bundle_url: Option<String>) -> FoundBundle
     bundle
 }
 
-/// Sorts a GitHub attestation: SLSA provenance signs the asset and is an attestation; any
-/// other predicate is an attestation only; an SBOM predicate's document is also an SBOM.
+/// Sorts a GitHub attestation: SLSA provenance signs the asset and is an attestation, a
+/// message signature signs it; any other predicate is an attestation only; an SBOM
+/// predicate's document is also an SBOM.
 fn sort_github_bundle(bytes: Vec<u8>, url: &Url, position: usize) -> Vec<FoundBundle> {
     let mut bundle = sort_bundle(bytes, url, position, None);
-    let predicate = bundle.planned.predicate_type.clone().unwrap_or_default();
     if !bundle.planned.kinds.contains(&EvidenceKind::Bundle) {
         return vec![bundle];
     }
+    // A statement other than SLSA provenance is an attestation only; a message signature
+    // (no statement) over the asset signs it.
+    let Some(predicate) = bundle.planned.predicate_type.clone() else {
+        return vec![bundle];
+    };
     if !SLSA_PROVENANCE_PREDICATES.contains(&predicate.as_str()) {
         bundle.planned.kinds = vec![EvidenceKind::Attestation];
     }

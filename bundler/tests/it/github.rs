@@ -540,3 +540,91 @@ fn package_files_download_concurrently_up_to_the_limit() {
     assert!(downloads_in_flight(4, true) >= 2);
     assert_eq!(downloads_in_flight(1, false), 1);
 }
+
+/// A real bundle from a GitHub Actions workflow (public-good Rekor v2, a timestamp authority's
+/// token) with its real artifact, served as a release asset and its attestation by the loopback
+/// GitHub: collected by digest, and the bundle as collected verifying against the public-good
+/// trusted root for that asset and workflow identity.
+#[test]
+fn a_real_github_actions_bundle_is_collected_as_a_release_attestation_and_verifies() {
+    const CASE: &str = "sigstore-realworld/pgi-rekor2-run-30183326061";
+    const ROOT: &str = "sigstore-tuf/targets/6494e21ea73fa7ee769f85f57d5a3e6a08725eae1e38c755fc3517c9e6bc0b66.trusted_root.json";
+    let Some(case) = crate::outside::shared_testdata(CASE) else {
+        return;
+    };
+    let Some(root) = crate::outside::shared_testdata(ROOT) else {
+        return;
+    };
+    let meta: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(case.join("meta.json")).unwrap()).unwrap();
+    let (identity, issuer) = (
+        meta["identity"].as_str().unwrap(),
+        meta["issuer"].as_str().unwrap(),
+    );
+    let asset = std::fs::read(case.join("artifact")).unwrap();
+    let bundle = std::fs::read(case.join("bundle.sigstore.json")).unwrap();
+    let f = Fixture::new();
+    let github = GithubServer::start_https(&f.tls).unwrap();
+    github
+        .publish_release(
+            "tkgsn",
+            "sigstore-public-good-instance-test",
+            "run-30183326061",
+            &[GithubAsset {
+                name: "rekor-v2-test-subject.json",
+                bytes: &asset,
+                digest: true,
+                attestations: vec![bundle],
+            }],
+        )
+        .unwrap();
+    let request = PackageRequest {
+        name: "subject".into(),
+        source: PackageSource::Github {
+            release: GithubRelease::parse(
+                "tkgsn/sigstore-public-good-instance-test@run-30183326061",
+            )
+            .unwrap(),
+            assets: vec![FileSelect::Exact("rekor-v2-test-subject.json".into())],
+        },
+        local_bundles: 0,
+    };
+    let indexes = PackageIndexes {
+        github: url::Url::parse(github.api_url()).unwrap(),
+        ..Default::default()
+    };
+    let access = RegistryAccess {
+        extra_ca_pem: Some(f.tls.ca_pem().into_bytes()),
+        ..Default::default()
+    };
+    let collected = airlock_bundler::collect::collect_packages(
+        &[request],
+        &indexes,
+        &access,
+        &CollectOptions::default(),
+        &f.path("work"),
+        &airlock_bundler::create::NoProgress,
+    )
+    .unwrap();
+    let [package] = collected.as_slice() else {
+        panic!("one asset: {collected:?}");
+    };
+    assert_eq!(std::fs::read(&package.file.path).unwrap(), asset);
+    assert_eq!(package.evidence.len(), 1);
+    assert_eq!(
+        package.plan.evidence[0].signer.as_deref(),
+        Some(format!("{identity} ({issuer})").as_str())
+    );
+    let out = run(crate::packages::bin()
+        .arg("verify-bundle")
+        .arg("--bundle")
+        .arg(&package.evidence[0].file.path)
+        .arg("--trusted-root")
+        .arg(&root)
+        .arg("--certificate-identity")
+        .arg(identity)
+        .arg("--certificate-oidc-issuer")
+        .arg(issuer)
+        .arg(&package.file.path));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
