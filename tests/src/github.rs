@@ -334,6 +334,42 @@ impl GithubServer {
         Ok(())
     }
 
+    /// As [`GithubServer::set_attestations`], each entry giving its bundle only by
+    /// `bundle_url`: snappy-compressed (raw block format) on the CDN, as GitHub's storage
+    /// serves them; `garbage` serves bytes that are not snappy instead.
+    pub fn set_attestations_by_url(
+        &self,
+        path: &str,
+        bundles: &[Vec<u8>],
+        garbage: bool,
+    ) -> Result<()> {
+        let entries = bundles
+            .iter()
+            .enumerate()
+            .map(|(i, b)| {
+                let stored = format!("/attestation-bundles{path}/{i}.snappy");
+                let compressed = if garbage {
+                    b"\xff\xff\xff\xff\xff not snappy".to_vec()
+                } else {
+                    snap::raw::Encoder::new()
+                        .compress_vec(b)
+                        .map_err(|e| KitError::Invalid {
+                            what: "attestation bundle",
+                            detail: e.to_string(),
+                        })?
+                };
+                self.put_download(&stored, compressed);
+                Ok(json!({
+                    "bundle": null,
+                    "repository_id": 7,
+                    "bundle_url": format!("{}{stored}", self.cdn_url()),
+                }))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.put_api(path, Route::Pages(entries));
+        Ok(())
+    }
+
     /// Stops serving `path` on the API (404 from now on).
     pub fn remove_api(&self, path: &str) {
         self.api_state

@@ -10,6 +10,7 @@
 //! attestation, and an SBOM predicate (SPDX, CycloneDX) is also packed as the asset's SBOM.
 //! Nothing here is trusted: preflight verifies every bundle against the asset's digest.
 
+use airlock_trust_root::MAX_BUNDLE_SIZE;
 use serde::Deserialize;
 use url::Url;
 
@@ -320,7 +321,18 @@ pub(crate) fn bundles(http: &PackageHttp, located: &Located) -> Result<Vec<Found
                         position,
                     ));
                 }
-                _ => found.push(unread(&url, position, entry.bundle_url)),
+                _ => match entry.bundle_url.as_deref().map(|u| (u, Url::parse(u))) {
+                    Some((_, Ok(bundle_url))) => match compressed_bundle(http, &bundle_url)? {
+                        Ok(bytes) => found.extend(sort_github_bundle(bytes, &bundle_url, position)),
+                        Err(why) => found.push(unread(&bundle_url, position, why)),
+                    },
+                    Some((text, Err(e))) => {
+                        found.push(unread(&url, position, format!("bundle_url {text:?}: {e}")));
+                    }
+                    None => {
+                        found.push(unread(&url, position, "the entry carries no bundle".into()))
+                    }
+                },
             }
         }
         next = link
@@ -330,16 +342,34 @@ pub(crate) fn bundles(http: &PackageHttp, located: &Located) -> Result<Vec<Found
     Ok(found)
 }
 
-/// An attestation listed only by `bundle_url` (GitHub serves those snappy-compressed): shown,
-/// not packed.
-fn unread(url: &Url, position: usize, bundle_url: Option<String>) -> FoundBundle {
+/// The bundle an entry gives only by `bundle_url`: GitHub keeps those in its storage,
+/// snappy-compressed (the raw block format), and the URL is fetched like any other (https
+/// only, no token off the API's origin). `Err`: why it is not read (too large, not snappy, not
+/// found), for the entry to be listed as ignored.
+fn compressed_bundle(http: &PackageHttp, url: &Url) -> Result<Result<Vec<u8>, String>, Problem> {
+    let Some(compressed) = http.small_file(url, &format!("attestation bundle {url}"))? else {
+        return Ok(Err("its bundle_url answers 404".to_owned()));
+    };
+    let size = match snap::raw::decompress_len(&compressed) {
+        Ok(size) => size,
+        Err(e) => return Ok(Err(format!("its bundle_url is not a snappy block: {e}"))),
+    };
+    if size > MAX_BUNDLE_SIZE {
+        return Ok(Err(format!(
+            "its bundle_url holds {size} bytes, more than the {MAX_BUNDLE_SIZE} a bundle may be"
+        )));
+    }
+    Ok(snap::raw::Decoder::new()
+        .decompress_vec(&compressed)
+        .map_err(|e| format!("its bundle_url is not a snappy block: {e}")))
+}
+
+/// An attestation not read: shown with why, not packed.
+fn unread(url: &Url, position: usize, why: String) -> FoundBundle {
     let mut bundle = sort_bundle(Vec::new(), url, position, None);
     bundle.planned.kinds.clear();
     bundle.planned.signer = None;
-    bundle.planned.ignored = Some(match bundle_url {
-        Some(u) => format!("only its bundle_url {u} is given (compressed bundles are not read)"),
-        None => "the entry carries no bundle".to_owned(),
-    });
+    bundle.planned.ignored = Some(why);
     bundle
 }
 

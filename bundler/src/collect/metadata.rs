@@ -417,7 +417,22 @@ impl PackageHttp {
 
     /// As [`PackageHttp::document`], with the response's `Link` header (pagination).
     pub(crate) fn document_paged(&self, url: &Url, what: &str) -> Result<Option<Paged>, Problem> {
-        let response = self.call(url, Some(self.json), false)?;
+        self.bounded(url, Some(self.json), what)
+    }
+
+    /// GETs whatever `url` serves (a compressed bundle), at most [`MAX_METADATA`] bytes;
+    /// `None` on 404.
+    pub(crate) fn small_file(&self, url: &Url, what: &str) -> Result<Option<Vec<u8>>, Problem> {
+        Ok(self.bounded(url, None, what)?.map(|(bytes, _)| bytes))
+    }
+
+    fn bounded(
+        &self,
+        url: &Url,
+        accept: Option<&str>,
+        what: &str,
+    ) -> Result<Option<Paged>, Problem> {
+        let response = self.call(url, accept, false)?;
         match response.status().as_u16() {
             404 => return Ok(None),
             200..=299 => {}

@@ -628,3 +628,70 @@ fn a_real_github_actions_bundle_is_collected_as_a_release_attestation_and_verifi
         .arg(&package.file.path));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// GitHub may give an attestation only by `bundle_url` (its storage, snappy-compressed): the
+/// bundle is fetched from there without the token, decompressed, packed and verifies; bytes
+/// that are not snappy are listed as ignored with why, and the asset is then unsigned.
+#[test]
+fn an_attestation_given_only_by_its_compressed_bundle_url_is_fetched_without_the_token() {
+    let mut f = Fixture::new();
+    let github = GithubServer::start_https(&f.tls).unwrap();
+    let linux = b"the tool for linux, attested in storage".to_vec();
+    let paths = github
+        .publish_release(
+            "org",
+            "tool",
+            "v1.0.0",
+            &[GithubAsset {
+                name: LINUX,
+                bytes: &linux,
+                digest: true,
+                attestations: vec![],
+            }],
+        )
+        .unwrap();
+    let attestations = &paths.attestations[LINUX];
+    github
+        .set_attestations_by_url(attestations, &[slsa(&mut f, LINUX, &linux)], false)
+        .unwrap();
+    f.publish_log();
+    let spec = f.spec("stored", &github_table(&format!("\"{LINUX}\"")));
+    let [flag, api] = api_arg(&github);
+    let out = run(f
+        .create_command(&spec, "stored.airlock.tar.zst", &[&flag, &api])
+        .env("GITHUB_TOKEN", "ghp_s3cret"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let stored = format!("/attestation-bundles{attestations}/0.snappy");
+    assert_eq!(
+        github.cdn_hits(&stored),
+        [Hit {
+            authorization: None,
+            accept: Some("*/*".into())
+        }]
+    );
+
+    // Not snappy: ignored, named, and the asset has no signature left.
+    github
+        .set_attestations_by_url(attestations, &[slsa(&mut f, LINUX, &linux)], true)
+        .unwrap();
+    let out = f.create(
+        &spec,
+        "garbage.airlock.tar.zst",
+        &[&flag, &api, "--dry-run"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        listed.contains(
+            " ignored: its bundle_url is not a snappy block: snappy: corrupt input (invalid header)\n  UNSIGNED: no Sigstore bundle signs it\n"
+        ),
+        "{listed}"
+    );
+    let out = f.create(&spec, "garbage.airlock.tar.zst", &[&flag, &api]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&format!("no provenance: no Sigstore bundle signs {LINUX}")),
+        "{}",
+        stderr(&out)
+    );
+}
