@@ -117,9 +117,10 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::NotFound(_) => Self::NotFound(e.to_string()),
             StoreError::Exists(_) => Self::Conflict(e.to_string()),
-            StoreError::Sqlite(_) | StoreError::TooNew { .. } | StoreError::Corrupt { .. } => {
-                Self::internal(e)
-            }
+            StoreError::Sqlite(_)
+            | StoreError::TooNew { .. }
+            | StoreError::NotMigrated { .. }
+            | StoreError::Corrupt { .. } => Self::internal(e),
         }
     }
 }

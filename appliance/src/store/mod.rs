@@ -74,6 +74,16 @@ pub enum StoreError {
         /// This code's.
         known: usize,
     },
+    /// A read-only connection met a database not yet migrated to this code's schema.
+    #[error(
+        "database schema version {found} is older than this appliance's ({known}); open it read-write once to migrate it"
+    )]
+    NotMigrated {
+        /// The database's version.
+        found: usize,
+        /// This code's.
+        known: usize,
+    },
     /// A stored value does not parse (the database was edited by hand or is corrupt).
     #[error("database value {what}: {reason}")]
     Corrupt {
@@ -131,10 +141,17 @@ impl Store {
         conn.pragma_update(None, "query_only", true)?;
         let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         let version = usize::try_from(version).unwrap_or(0);
-        if version != MIGRATIONS.len() {
+        let known = MIGRATIONS.len();
+        if version > known {
             return Err(StoreError::TooNew {
                 found: version,
-                known: MIGRATIONS.len(),
+                known,
+            });
+        }
+        if version < known {
+            return Err(StoreError::NotMigrated {
+                found: version,
+                known,
             });
         }
         Ok(Self {
@@ -384,6 +401,46 @@ mod tests {
         assert!(matches!(
             Store::open(&path),
             Err(StoreError::TooNew { found: 99, known }) if known == MIGRATIONS.len()
+        ));
+    }
+
+    #[test]
+    fn a_reader_reads_what_the_writer_committed_refuses_writes_and_other_schemas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("airlock.db");
+        let mut store = Store::open(&path).unwrap();
+        let reader = Store::open_reader(&path).unwrap();
+        assert_eq!(audit::count(reader.read()).unwrap(), 0);
+        store
+            .write(|tx| {
+                crate::audit::append(
+                    tx,
+                    chrono::Utc::now(),
+                    &crate::audit::Event {
+                        actor: "cli",
+                        action: "test",
+                        subject: "s",
+                        detail: serde_json::json!({}),
+                    },
+                )
+                .map(drop)
+            })
+            .unwrap();
+        assert_eq!(audit::count(reader.read()).unwrap(), 1);
+        let refused = reader
+            .read()
+            .execute("DELETE FROM audit", [])
+            .unwrap_err()
+            .to_string();
+        assert_eq!(refused, "attempt to write a readonly database");
+        drop(store);
+        Connection::open(&path)
+            .unwrap()
+            .pragma_update(None, "user_version", 3)
+            .unwrap();
+        assert!(matches!(
+            Store::open_reader(&path),
+            Err(StoreError::NotMigrated { found: 3, known }) if known == MIGRATIONS.len()
         ));
     }
 
