@@ -12,7 +12,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpRequest, HttpResponse, web};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::value::RawValue;
 use sha2::{Digest as _, Sha256};
 
 use crate::error::{KitError, Result};
@@ -29,8 +31,34 @@ enum Route {
     Body(&'static str, Vec<u8>),
     /// An asset's API URL: its JSON, or (asked for `application/octet-stream`) a redirect.
     Asset { json: Vec<u8>, location: String },
-    /// Attestations, a page at a time.
-    Pages(Vec<Value>),
+    /// Attestations, a page at a time: each entry's JSON as served, its bundle byte for byte
+    /// as it was given.
+    Pages(Vec<Box<RawValue>>),
+}
+
+/// An entry of the attestations list.
+#[derive(Serialize)]
+struct AttestationEntry<'a> {
+    bundle: Option<&'a RawValue>,
+    repository_id: u64,
+    bundle_url: String,
+}
+
+impl AttestationEntry<'_> {
+    fn raw(&self) -> Result<Box<RawValue>> {
+        serde_json::value::to_raw_value(self).map_err(|e| KitError::Invalid {
+            what: "attestation entry",
+            detail: e.to_string(),
+        })
+    }
+}
+
+/// A bundle as it was given, checked to be JSON.
+pub(crate) fn raw_bundle(bytes: &[u8], what: &'static str) -> Result<Box<RawValue>> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| e.to_string())
+        .and_then(|t| RawValue::from_string(t.trim().to_owned()).map_err(|e| e.to_string()));
+    text.map_err(|detail| KitError::Invalid { what, detail })
 }
 
 /// One request as received.
@@ -150,7 +178,7 @@ async fn answer(state: &Arc<State>, request: &HttpRequest) -> HttpResponse {
                 .unwrap_or(1)
                 .max(1);
             let start = (page - 1) * per_page;
-            let items: Vec<&Value> = all.iter().skip(start).take(per_page).collect();
+            let items: Vec<&RawValue> = all.iter().skip(start).take(per_page).map(|e| &**e).collect();
             let mut response = HttpResponse::Ok();
             response.insert_header(("Content-Type", "application/json"));
             if start + per_page < all.len() {
@@ -163,7 +191,11 @@ async fn answer(state: &Arc<State>, request: &HttpRequest) -> HttpResponse {
                     ),
                 ));
             }
-            response.body(json!({ "attestations": items }).to_string())
+            #[derive(Serialize)]
+            struct Page<'a> {
+                attestations: Vec<&'a RawValue>,
+            }
+            response.body(serde_json::to_string(&Page { attestations: items }).unwrap_or_default())
         }
         None => HttpResponse::NotFound()
             .content_type("application/json")
@@ -319,15 +351,13 @@ impl GithubServer {
             .iter()
             .enumerate()
             .map(|(i, b)| {
-                let bundle: Value = serde_json::from_slice(b).map_err(|e| KitError::Invalid {
-                    what: "attestation bundle",
-                    detail: e.to_string(),
-                })?;
-                Ok(json!({
-                    "bundle": bundle,
-                    "repository_id": 7,
-                    "bundle_url": format!("https://kit.invalid/attestations/{i}.snappy"),
-                }))
+                let bundle = raw_bundle(b, "attestation bundle")?;
+                AttestationEntry {
+                    bundle: Some(&bundle),
+                    repository_id: 7,
+                    bundle_url: format!("https://kit.invalid/attestations/{i}.snappy"),
+                }
+                .raw()
             })
             .collect::<Result<Vec<_>>>()?;
         self.put_api(path, Route::Pages(entries));
@@ -359,11 +389,12 @@ impl GithubServer {
                         })?
                 };
                 self.put_download(&stored, compressed);
-                Ok(json!({
-                    "bundle": null,
-                    "repository_id": 7,
-                    "bundle_url": format!("{}{stored}", self.cdn_url()),
-                }))
+                AttestationEntry {
+                    bundle: None,
+                    repository_id: 7,
+                    bundle_url: format!("{}{stored}", self.cdn_url()),
+                }
+                .raw()
             })
             .collect::<Result<Vec<_>>>()?;
         self.put_api(path, Route::Pages(entries));

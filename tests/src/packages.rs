@@ -161,20 +161,31 @@ impl PackageServer {
             "unpackedSize": tarball.len(),
         });
         if let Some(list) = attestations {
-            let mut entries = Vec::new();
-            for (predicate_type, bundle) in list {
-                let bundle: Value =
-                    serde_json::from_slice(bundle).map_err(|e| KitError::Invalid {
-                        what: "npm attestation bundle",
-                        detail: e.to_string(),
-                    })?;
-                entries.push(json!({"predicateType": predicate_type, "bundle": bundle}));
+            /// An entry as npm serves it, its bundle byte for byte as given.
+            #[derive(serde::Serialize)]
+            struct Entry<'a> {
+                #[serde(rename = "predicateType")]
+                predicate_type: &'a str,
+                bundle: Box<serde_json::value::RawValue>,
             }
-            self.put(
-                &attestations_path,
-                "application/json",
-                json!({ "attestations": entries }).to_string().into_bytes(),
-            );
+            #[derive(serde::Serialize)]
+            struct Document<'a> {
+                attestations: Vec<Entry<'a>>,
+            }
+            let mut attestations = Vec::new();
+            for (predicate_type, bundle) in list {
+                let bundle = crate::github::raw_bundle(bundle, "npm attestation bundle")?;
+                attestations.push(Entry {
+                    predicate_type,
+                    bundle,
+                });
+            }
+            let document =
+                serde_json::to_vec(&Document { attestations }).map_err(|e| KitError::Invalid {
+                    what: "npm attestations document",
+                    detail: e.to_string(),
+                })?;
+            self.put(&attestations_path, "application/json", document);
             dist["attestations"] = json!({
                 "url": format!("{}{attestations_path}", self.url()),
                 "provenance": {"predicateType": "https://slsa.dev/provenance/v1"},

@@ -496,7 +496,10 @@ fn print_package(package: &PackagePlan, planned: bool) {
             Some(_) => "ignored".to_owned(),
             None => kinds.join("+"),
         };
-        let mut line = format!("    {} {kind}", e.digest);
+        let mut line = match &e.digest {
+            Some(digest) => format!("    {digest} {kind}"),
+            None => format!("    {} (entry {}) {kind}", e.url, e.position),
+        };
         if let Some(p) = &e.predicate_type {
             line.push_str(&format!(" predicate {p}"));
         }

@@ -16,7 +16,7 @@ use url::Url;
 
 use super::error::Problem;
 use super::metadata::{
-    Expected, FileSelect, FoundBundle, Located, MAX_METADATA, PackageHttp,
+    Expected, FileSelect, FoundBundle, Located, MAX_METADATA, PackageHttp, PlannedPackageEvidence,
     SLSA_PROVENANCE_PREDICATES, sort_bundle,
 };
 use super::referrers::EvidenceKind;
@@ -151,7 +151,8 @@ struct AttestationsPage {
 
 #[derive(Debug, Deserialize)]
 struct AttestationEntry {
-    bundle: Option<serde_json::Value>,
+    /// Kept as GitHub served it (`null` reads as `None`).
+    bundle: Option<Box<serde_json::value::RawValue>>,
     bundle_url: Option<String>,
 }
 
@@ -314,9 +315,9 @@ pub(crate) fn bundles(http: &PackageHttp, located: &Located) -> Result<Vec<Found
                 });
             }
             match entry.bundle {
-                Some(bundle) if !bundle.is_null() => {
+                Some(bundle) => {
                     found.extend(sort_github_bundle(
-                        bundle.to_string().into_bytes(),
+                        bundle.get().as_bytes().to_vec(),
                         &url,
                         position,
                     ));
@@ -366,11 +367,20 @@ fn compressed_bundle(http: &PackageHttp, url: &Url) -> Result<Result<Vec<u8>, St
 
 /// An attestation not read: shown with why, not packed.
 fn unread(url: &Url, position: usize, why: String) -> FoundBundle {
-    let mut bundle = sort_bundle(Vec::new(), url, position, None);
-    bundle.planned.kinds.clear();
-    bundle.planned.signer = None;
-    bundle.planned.ignored = Some(why);
-    bundle
+    let planned = PlannedPackageEvidence {
+        url: url.to_string(),
+        position,
+        kinds: Vec::new(),
+        digest: None,
+        size: 0,
+        predicate_type: None,
+        signer: None,
+        ignored: Some(why),
+    };
+    FoundBundle {
+        planned,
+        bytes: Vec::new(),
+    }
 }
 
 /// Sorts a GitHub attestation: SLSA provenance signs the asset and is an attestation, a
@@ -397,7 +407,7 @@ fn sort_github_bundle(bytes: Vec<u8>, url: &Url, position: usize) -> Vec<FoundBu
     {
         let mut planned = bundle.planned.clone();
         planned.kinds = vec![EvidenceKind::Sbom];
-        planned.digest = Sha256Digest::of(&sbom);
+        planned.digest = Some(Sha256Digest::of(&sbom));
         planned.size = sbom.len() as u64;
         out.push(FoundBundle {
             planned,

@@ -263,8 +263,9 @@ pub struct PlannedPackageEvidence {
     pub position: usize,
     /// Where it goes in the manifest (empty: ignored).
     pub kinds: Vec<EvidenceKind>,
-    /// The bundle's digest as packed (PyPI's are converted to bundle JSON first).
-    pub digest: Sha256Digest,
+    /// The bundle's digest as packed (PyPI's are converted to bundle JSON first); `None`:
+    /// its bytes could not be read (see `ignored`).
+    pub digest: Option<Sha256Digest>,
     /// Its size.
     pub size: u64,
     /// The predicate type of its statement (else as the registry lists it).
@@ -585,7 +586,7 @@ pub(crate) fn sort_bundle(
         url: url.to_string(),
         position,
         kinds: Vec::new(),
-        digest,
+        digest: Some(digest),
         size: bytes.len() as u64,
         predicate_type: listed_predicate,
         signer: None,

@@ -41,7 +41,8 @@ struct AttestationsDocument {
 struct AttestationEntry {
     #[serde(rename = "predicateType")]
     predicate_type: Option<String>,
-    bundle: serde_json::Value,
+    /// Kept as the registry served it: the packed bytes are the registry's, not a re-encoding.
+    bundle: Box<serde_json::value::RawValue>,
 }
 
 /// The version document's path: the name with a scope's `/` escaped, as npm's API takes it.
@@ -162,7 +163,7 @@ pub(crate) fn bundles(http: &PackageHttp, located: &Located) -> Result<Vec<Found
         .attestations
         .into_iter()
         .enumerate()
-        .map(|(i, a)| sort_bundle(a.bundle.to_string().into_bytes(), url, i, a.predicate_type))
+        .map(|(i, a)| sort_bundle(a.bundle.get().as_bytes().to_vec(), url, i, a.predicate_type))
         .collect())
 }
 

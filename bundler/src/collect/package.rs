@@ -395,10 +395,13 @@ fn pull(
     }
     let mut evidence = Vec::new();
     for bundle in bundles {
-        if bundle.planned.kinds.is_empty() {
+        let Some(digest) = bundle
+            .planned
+            .digest
+            .filter(|_| !bundle.planned.kinds.is_empty())
+        else {
             continue;
-        }
-        let digest = bundle.planned.digest;
+        };
         let written = match store.holds(&digest, bundle.bytes.len() as u64) {
             true => None,
             false => Some(store.put(&digest, &bundle.bytes)?),

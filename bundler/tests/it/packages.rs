@@ -606,6 +606,11 @@ fn the_real_npm_provenance_is_collected_and_verifies_against_public_good() {
     );
     let evidence = &package.evidence;
     assert_eq!(evidence.len(), 1);
+    // Packed as the registry served it, not re-encoded.
+    assert_eq!(
+        std::fs::read(&evidence[0].file.path).unwrap(),
+        bundle.trim_ascii()
+    );
     assert_eq!(
         package.plan.evidence[0].signer.as_deref(),
         Some(
