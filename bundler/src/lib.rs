@@ -20,6 +20,7 @@ pub mod create;
 #[cfg(feature = "connected")]
 pub mod fetch;
 pub mod keys;
+pub mod pause;
 #[cfg(feature = "connected")]
 pub mod progress;
 #[cfg(feature = "connected")]

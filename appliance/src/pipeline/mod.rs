@@ -25,6 +25,7 @@ mod spool;
 mod steps;
 mod writeback;
 
+use airlock_bundler::pause::pause_at;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -682,26 +683,6 @@ fn reject(
         reason: Some(reason),
         artifacts: Vec::new(),
     })
-}
-
-/// The environment variable naming a folder where an import pauses at each checkpoint
-/// (`started`, `checked`, `committed`): it writes `POINT.reached` there and goes on once
-/// `POINT.go` exists. For tests of what other processes see during an import; unset, it
-/// costs one lookup per checkpoint.
-pub const PAUSE_DIR_ENV: &str = "AIRLOCK_TEST_PAUSE_DIR";
-
-fn pause_at(point: &str) {
-    let Some(dir) = std::env::var_os(PAUSE_DIR_ENV) else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    if std::fs::write(dir.join(format!("{point}.reached")), b"").is_err() {
-        return;
-    }
-    let go = dir.join(format!("{point}.go"));
-    while !go.exists() {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }
 
 /// One artifact's verdict and what is stored for it, rendered on the evidence workers. The

@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 
 use airlock_appliance::inbox::Inbox;
 use airlock_appliance::lock::LockError;
-use airlock_appliance::pipeline::{self, ImportError, PAUSE_DIR_ENV};
+use airlock_appliance::pipeline::{self, ImportError};
 use airlock_appliance::store::{self, ImportState};
+use airlock_bundler::pause::PAUSE_DIR_ENV;
 use airlock_tests::ArtifactPlan;
 
 use crate::common::appliance;

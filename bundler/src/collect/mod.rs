@@ -38,7 +38,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -73,14 +72,11 @@ use self::registry::Registry;
 use self::store::BlobStore;
 use crate::archive::{RelativePath, Sha256Digest};
 use crate::fetch::HttpClient;
+use crate::pause::pause_at;
 use crate::progress::{Progress, SourceProgress};
 
 /// Downloads at once, by default.
 pub const DEFAULT_CONCURRENCY: usize = 4;
-
-/// Set to a folder, pauses after tags are resolved (`collect-resolved.reached`, waiting for
-/// `collect-resolved.go`), so tests can move a tag mid-pull. Unset, it costs one lookup.
-pub const PAUSE_DIR_ENV: &str = "AIRLOCK_TEST_PAUSE_DIR";
 
 /// How to collect.
 #[derive(Debug, Clone)]
@@ -880,19 +876,4 @@ fn download(
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-/// The test handshake (see [`PAUSE_DIR_ENV`]).
-fn pause_at(point: &str) {
-    let Some(dir) = std::env::var_os(PAUSE_DIR_ENV) else {
-        return;
-    };
-    let dir = PathBuf::from(dir);
-    if std::fs::write(dir.join(format!("{point}.reached")), b"").is_err() {
-        return;
-    }
-    let go = dir.join(format!("{point}.go"));
-    while !go.exists() {
-        std::thread::sleep(Duration::from_millis(10));
-    }
 }

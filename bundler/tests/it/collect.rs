@@ -230,7 +230,7 @@ ca_file = "registry/ca.pem"
             .arg(self.path("ca.pem"))
             .args(extra)
             .env("REGISTRY_AUTH_FILE", self.path("auth.json"))
-            .env_remove("AIRLOCK_TEST_PAUSE_DIR");
+            .env_remove(airlock_bundler::pause::PAUSE_DIR_ENV);
         cmd
     }
 
@@ -617,7 +617,7 @@ fn a_tag_that_moves_during_the_pull_is_an_error() {
     std::fs::create_dir(&pause).unwrap();
     let child = f
         .create_command(&spec, "app.airlock.tar.zst", &[])
-        .env("AIRLOCK_TEST_PAUSE_DIR", &pause)
+        .env(airlock_bundler::pause::PAUSE_DIR_ENV, &pause)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
