@@ -3,6 +3,8 @@
 //! layer (indexes nested at most `MAX_INDEX_DEPTH` deep, never through themselves), and the
 //! `platforms` selection.
 
+use std::collections::{HashMap, HashSet};
+
 use serde::Deserialize;
 
 use super::error::Problem;
@@ -215,7 +217,7 @@ pub(crate) fn walk(
     fetch: &mut FetchDocument<'_>,
 ) -> Result<Walked, Problem> {
     let what = format!("manifest {}", root.digest);
-    let (doc, kind, media_type) = Document::parse(&root.bytes, root_content_type, &what)?;
+    let (doc, kind, _) = Document::parse(&root.bytes, root_content_type, &what)?;
     if kind == Kind::Index && !platforms.is_empty() {
         let selected: Vec<&Descriptor> = doc
             .manifests
@@ -260,7 +262,6 @@ pub(crate) fn walk(
             }
         }
     }
-    let _ = (doc, media_type);
     walk_from(root, root_content_type, fetch)
 }
 
@@ -279,23 +280,38 @@ fn walk_from(
         blobs: Vec::new(),
         platforms: Vec::new(),
     };
-    let mut path = Vec::new();
-    visit(root, root_content_type, 0, &mut path, &mut walked, fetch)?;
+    let mut seen = Seen::default();
+    visit(root, root_content_type, 0, &mut seen, &mut walked, fetch)?;
     Ok(walked)
+}
+
+/// What the walk has met: the indexes it is inside (loops), the documents it has read (each
+/// is read once, however many indexes name it: a registry cannot make a few documents
+/// into exponential work), and the blobs it has listed.
+#[derive(Default)]
+struct Seen {
+    path: Vec<Sha256Digest>,
+    /// Each document read, with its size.
+    documents: HashMap<Sha256Digest, u64>,
+    blobs: HashSet<Sha256Digest>,
 }
 
 fn visit(
     held: Held,
     content_type: Option<&str>,
     depth: usize,
-    path: &mut Vec<Sha256Digest>,
+    seen: &mut Seen,
     walked: &mut Walked,
     fetch: &mut FetchDocument<'_>,
 ) -> Result<(), Problem> {
     let what = format!("manifest {}", held.digest);
     let (doc, kind, _) = Document::parse(&held.bytes, content_type, &what)?;
     let digest = held.digest;
-    if !walked.documents.iter().any(|d| d.digest == digest) {
+    if seen
+        .documents
+        .insert(digest, held.bytes.len() as u64)
+        .is_none()
+    {
         walked.documents.push(held);
     }
     match kind {
@@ -306,7 +322,7 @@ fn visit(
                     size: d.size,
                     media_type: d.media_type.clone(),
                 };
-                if !walked.blobs.iter().any(|b| b.digest == blob.digest) {
+                if seen.blobs.insert(blob.digest) {
                     walked.blobs.push(blob);
                 }
             }
@@ -319,10 +335,10 @@ fn visit(
                     limit: MAX_INDEX_DEPTH,
                 });
             }
-            path.push(digest);
+            seen.path.push(digest);
             for child in &doc.manifests {
                 let child_digest = child.sha256(&what)?;
-                if path.contains(&child_digest) {
+                if seen.path.contains(&child_digest) {
                     return Err(Problem::IndexLoop {
                         digest: child_digest,
                     });
@@ -332,13 +348,20 @@ fn visit(
                         .platforms
                         .extend(child.platform.as_ref().map(Platform::name));
                 }
+                let size_mismatch = |actual: u64| Problem::SizeMismatch {
+                    what: format!("manifest {child_digest}"),
+                    expected: child.size,
+                    actual,
+                };
+                if let Some(&size) = seen.documents.get(&child_digest) {
+                    if size != child.size {
+                        return Err(size_mismatch(size));
+                    }
+                    continue;
+                }
                 let (bytes, child_type) = fetch(&child_digest)?;
                 if bytes.len() as u64 != child.size {
-                    return Err(Problem::SizeMismatch {
-                        what: format!("manifest {child_digest}"),
-                        expected: child.size,
-                        actual: bytes.len() as u64,
-                    });
+                    return Err(size_mismatch(bytes.len() as u64));
                 }
                 visit(
                     Held {
@@ -347,12 +370,12 @@ fn visit(
                     },
                     child_type.as_deref(),
                     depth + 1,
-                    path,
+                    seen,
                     walked,
                     fetch,
                 )?;
             }
-            path.pop();
+            seen.path.pop();
             Ok(())
         }
     }
@@ -473,6 +496,59 @@ mod tests {
         );
     }
 
+    /// Indexes that each name the same child many times (a diamond at every level) cost one
+    /// fetch per distinct document, not one per path to it.
+    #[test]
+    fn a_document_named_many_times_is_fetched_once() {
+        let leaf = manifest(&["a", "b"]);
+        let mut doc = leaf.clone();
+        let mut docs = vec![leaf.clone()];
+        for _ in 0..MAX_INDEX_DEPTH {
+            doc = index(&[(doc.as_slice(), None, OCI_INDEX); 50]);
+            docs.push(doc.clone());
+        }
+        let store = Docs::new(&docs.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let mut fetched = Vec::new();
+        let walked = walk(
+            Held {
+                digest: Sha256Digest::of(&doc),
+                bytes: doc.clone(),
+            },
+            None,
+            &[],
+            &mut |d| {
+                fetched.push(*d);
+                Ok((store.0[d].clone(), None))
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            fetched.len(),
+            MAX_INDEX_DEPTH,
+            "each document below the root once"
+        );
+        assert_eq!(walked.documents.len(), MAX_INDEX_DEPTH + 1);
+        assert_eq!(walked.blobs.len(), 3, "config, a, b");
+
+        // Named again with another size: refused, though it is not fetched again.
+        let mut root: serde_json::Value = serde_json::from_slice(&index(&[
+            (&leaf, None, OCI_MANIFEST),
+            (&leaf, None, OCI_MANIFEST),
+        ]))
+        .unwrap();
+        root["manifests"][1]["size"] = serde_json::json!(leaf.len() + 1);
+        let root = serde_json::to_vec(&root).unwrap();
+        assert_eq!(
+            store.walk(&root, &[]).unwrap_err().to_string(),
+            format!(
+                "manifest {}: size mismatch (expected {} bytes, received {})",
+                Sha256Digest::of(&leaf),
+                leaf.len() + 1,
+                leaf.len()
+            )
+        );
+    }
+
     #[test]
     fn nesting_is_bounded_and_loops_are_refused() {
         let leaf = manifest(&["a"]);
@@ -497,7 +573,6 @@ mod tests {
         // A fetcher that serves an index under another digest (content addressing makes a
         // real loop impossible; the walk does not rely on that).
         let looping = index(&[(&leaf, None, OCI_INDEX)]);
-        let root_digest = Sha256Digest::of(&looping);
         let err = walk(
             Held {
                 digest: Sha256Digest::of(&leaf),
@@ -508,7 +583,6 @@ mod tests {
             &mut |_| Ok((index(&[(&leaf, None, OCI_INDEX)]), None)),
         )
         .unwrap_err();
-        let _ = root_digest;
         assert_eq!(
             err.to_string(),
             format!(
