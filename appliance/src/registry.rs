@@ -25,10 +25,12 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use airlock_bundler::archive::Sha256Digest;
+use airlock_bundler::oci::{self, Held, OciError, Served};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use oci_spec::image::{ImageIndex, ImageManifest, MediaType};
+use oci_spec::image::ImageIndex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -177,7 +179,7 @@ fn valid_component(part: &str) -> bool {
 pub enum Object {
     /// A manifest or index in the layout, with its media type.
     Manifest {
-        /// Its media type (from the descriptor that reaches it).
+        /// Its media type (its own `mediaType`, else the descriptor's that reaches it).
         media_type: String,
         /// The file.
         path: PathBuf,
@@ -347,7 +349,7 @@ fn image(
         }
     }
     let mut objects = HashMap::new();
-    walk(&layout, digest, row.media_type.clone(), &mut objects, 0).map_err(fail)?;
+    walk(&layout, digest, row.media_type.clone(), &mut objects).map_err(fail)?;
     let mut image = Image {
         row,
         digest,
@@ -370,43 +372,50 @@ fn image(
     Ok(image)
 }
 
-/// Records `digest` (a manifest or index of `media_type`) and everything it reaches.
+/// Records `digest` (a manifest or index of `media_type`) and everything it reaches: the
+/// walk the import checked (`airlock_bundler::oci`), so what passed is served whole, Docker's
+/// lists and nested indexes too.
 fn walk(
     layout: &Path,
     digest: Digest,
     media_type: String,
     objects: &mut HashMap<Digest, Object>,
-    depth: usize,
 ) -> Result<(), String> {
-    if depth > 4 {
-        return Err("indexes nest deeper than 4".into());
+    let mut read = |d: &Sha256Digest| -> Result<Served, OciError> {
+        read_bounded(&layout.join("blobs/sha256").join(d.hex()), MAX_MANIFEST)
+            .map(|bytes| (bytes, None))
+            .map_err(|e| OciError::Malformed {
+                what: d.to_string(),
+                reason: e.to_string(),
+            })
+    };
+    let root = Sha256Digest::from_hex(&digest.hex()).map_err(|e| e.to_string())?;
+    let (bytes, _) = read(&root).map_err(|e| e.to_string())?;
+    let walked = oci::walk(
+        Held {
+            digest: root,
+            bytes,
+        },
+        Some(&media_type),
+        &mut read,
+    )
+    .map_err(|e| e.to_string())?;
+    let ours = |d: &Sha256Digest| Digest::from_hex(&d.hex()).ok_or_else(|| format!("{d}"));
+    for document in walked.documents {
+        let digest = ours(&document.digest)?;
+        let path = blob_file(layout, &digest);
+        objects.insert(
+            digest,
+            Object::Manifest {
+                media_type: document.media_type,
+                path,
+            },
+        );
     }
-    let path = blob_file(layout, &digest);
-    let bytes = read_bounded(&path, MAX_MANIFEST).map_err(|e| format!("{digest}: {e}"))?;
-    if media_type == OCI_INDEX || media_type == MediaType::ImageIndex.to_string() {
-        let inner = ImageIndex::from_reader(&bytes[..]).map_err(|e| format!("{digest}: {e}"))?;
-        objects.insert(digest, Object::Manifest { media_type, path });
-        for child in inner.manifests() {
-            let child_digest = Digest::parse(child.digest().as_ref())
-                .ok_or_else(|| format!("{}: not a sha256 digest", child.digest()))?;
-            walk(
-                layout,
-                child_digest,
-                child.media_type().to_string(),
-                objects,
-                depth + 1,
-            )?;
-        }
-    } else {
-        let manifest =
-            ImageManifest::from_reader(&bytes[..]).map_err(|e| format!("{digest}: {e}"))?;
-        objects.insert(digest, Object::Manifest { media_type, path });
-        for blob in std::iter::once(manifest.config()).chain(manifest.layers()) {
-            let blob_digest = Digest::parse(blob.digest().as_ref())
-                .ok_or_else(|| format!("{}: not a sha256 digest", blob.digest()))?;
-            let path = blob_file(layout, &blob_digest);
-            objects.insert(blob_digest, Object::Blob { path });
-        }
+    for blob in walked.blobs {
+        let digest = ours(&blob.digest)?;
+        let path = blob_file(layout, &digest);
+        objects.insert(digest, Object::Blob { path });
     }
     Ok(())
 }

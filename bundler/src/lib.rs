@@ -3,6 +3,7 @@
 //! - [`archive`]: the signed, streamed `.airlock.tar.zst` format (manifest types, writer,
 //!   one-pass reader).
 //! - [`keys`]: publisher keys (ed25519, PKCS#8 PEM) and their ids.
+//! - [`oci`]: image manifests and indexes, walked from the signed digest (pull and site alike).
 //! - [`check`]: the offline check of an archive's contents, as the site will make it.
 //! - [`create`] and [`spec`]: `bundle.toml` in, signed archive out (with preflight).
 //! - [`fetch`]: the connected side's HTTPS fetching of TUF repositories and log checkpoints.
@@ -20,6 +21,7 @@ pub mod create;
 #[cfg(feature = "connected")]
 pub mod fetch;
 pub mod keys;
+pub mod oci;
 pub mod pause;
 #[cfg(feature = "connected")]
 pub mod progress;

@@ -1,12 +1,14 @@
 //! OCI images bound to what was signed: the layout's `index.json` must name exactly the
-//! manifest the signatures cover (`artifact.digest`), and that manifest's config and layers
-//! (or, for a signed index, its manifests and theirs) must be among the image's files. Parsed
-//! with `oci-spec`'s types, each document size-checked before it is read.
+//! manifest the signatures cover (`artifact.digest`), and everything that manifest names
+//! (for a signed index, its manifests and theirs, however nested, Docker's lists and
+//! manifests read like OCI's) must be among the image's files: the walk `create`'s pull
+//! makes (`airlock_bundler::oci`), each document size-checked before it is read.
 
 use std::collections::BTreeSet;
 
 use airlock_bundler::archive::{Artifact, Sha256Digest};
-use oci_spec::image::{Descriptor, DigestAlgorithm, ImageIndex, ImageManifest, MediaType};
+use airlock_bundler::oci::{self, Document, Held, OciError, Served};
+use oci_spec::image::{Descriptor, DigestAlgorithm, ImageIndex};
 
 /// The largest `index.json` or image manifest read.
 pub(super) const MAX_OCI_DOCUMENT: u64 = 4 << 20;
@@ -58,51 +60,56 @@ pub(super) fn check_layout(artifact: &Artifact, read: &ReadBlob<'_>) -> Result<(
             signed_bytes.len()
         ));
     }
-    match descriptor.media_type() {
-        MediaType::ImageIndex => {
-            let inner = ImageIndex::from_reader(&signed_bytes[..])
-                .map_err(|e| format!("signed index {signed}: {e}"))?;
-            for child in inner.manifests() {
-                let digest = present(child, &blobs, &format!("signed index {signed}"))?;
-                let bytes = read(&digest, MAX_OCI_DOCUMENT)
-                    .map_err(|e| format!("manifest {}: {e}", child.digest()))?;
-                check_manifest(&bytes, child.digest().as_ref(), &blobs)?;
-            }
-            Ok(())
+    // The signed document and everything it names, walked as the bundler's pull walks it:
+    // Docker's lists and manifests as OCI's, nested indexes, each document once.
+    let not_held = |digest: &Sha256Digest, reason: String| OciError::Malformed {
+        what: format!("manifest sha256:{}", digest.hex()),
+        reason,
+    };
+    let mut fetch = |digest: &Sha256Digest| -> Result<Served, OciError> {
+        if !blobs.contains(digest) {
+            return Err(not_held(digest, "not among the image's files".to_owned()));
         }
-        _ => check_manifest(&signed_bytes, &signed, &blobs),
+        let bytes = read(digest, MAX_OCI_DOCUMENT).map_err(|e| not_held(digest, e))?;
+        Ok((bytes, None))
+    };
+    let media_type = descriptor.media_type().to_string();
+    let walked = oci::walk(
+        Held {
+            digest: artifact.digest,
+            bytes: signed_bytes,
+        },
+        Some(&media_type),
+        &mut fetch,
+    )
+    .map_err(|e| e.to_string())?;
+    match walked.blobs.iter().find(|b| !blobs.contains(&b.digest)) {
+        None => Ok(()),
+        Some(missing) => Err(format!(
+            "{} refers to {}, which is not among the image's files",
+            naming(&walked, &missing.digest),
+            missing.digest
+        )),
     }
 }
 
-/// An image manifest whose config and layers must all be among `blobs`.
-fn check_manifest(bytes: &[u8], name: &str, blobs: &BTreeSet<Sha256Digest>) -> Result<(), String> {
-    let manifest =
-        ImageManifest::from_reader(bytes).map_err(|e| format!("manifest {name}: {e}"))?;
-    let what = format!("manifest {name}");
-    present(manifest.config(), blobs, &what)?;
-    for layer in manifest.layers() {
-        present(layer, blobs, &what)?;
-    }
-    Ok(())
-}
-
-/// The descriptor's SHA-256, which must be one of `blobs`.
-fn present(
-    d: &Descriptor,
-    blobs: &BTreeSet<Sha256Digest>,
-    what: &str,
-) -> Result<Sha256Digest, String> {
-    match sha256_of(d) {
-        Some(digest) if blobs.contains(&digest) => Ok(digest),
-        Some(_) => Err(format!(
-            "{what} refers to {}, which is not among the image's files",
-            d.digest()
-        )),
-        None => Err(format!(
-            "{what} refers to {}, which is not a SHA-256 digest",
-            d.digest()
-        )),
-    }
+/// Which manifest of the walk names `blob` as its config or a layer (for the error).
+fn naming(walked: &oci::Walked, blob: &Sha256Digest) -> String {
+    walked
+        .documents
+        .iter()
+        .find(|held| {
+            Document::parse(&held.bytes, None, "").is_ok_and(|(doc, _, _)| {
+                doc.config
+                    .iter()
+                    .chain(&doc.layers)
+                    .any(|d| d.sha256("").ok().as_ref() == Some(blob))
+            })
+        })
+        .map_or_else(
+            || "the image".to_owned(),
+            |held| format!("manifest {}", held.digest),
+        )
 }
 
 fn sha256_of(d: &Descriptor) -> Option<Sha256Digest> {
@@ -247,6 +254,64 @@ mod tests {
             format!(
                 "index.json gives {signed_name} a size of 3; it is {} bytes",
                 good.len()
+            )
+        );
+    }
+
+    /// A signed Docker manifest list (or any index, nested) is checked whole: each manifest
+    /// it names must be among the files, and each of theirs; loops and depth are bounded.
+    #[test]
+    fn a_signed_list_is_walked_whole_and_what_it_names_must_be_there() {
+        const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+        let list = |children: &[(&str, usize)]| {
+            let manifests: Vec<_> = children
+                .iter()
+                .map(|(d, size)| serde_json::json!({"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "digest": d, "size": size}))
+                .collect();
+            serde_json::json!({"schemaVersion": 2, "mediaType": DOCKER_LIST, "manifests": manifests})
+                .to_string()
+                .into_bytes()
+        };
+        let signed_layout = |layout: &Layout, top: &[u8]| {
+            let mut l = Layout {
+                blobs: layout.blobs.clone(),
+                files: layout.files.clone(),
+            };
+            let (digest, name) = l.add(None, top);
+            let index = serde_json::json!({"schemaVersion": 2, "manifests": [
+                {"mediaType": DOCKER_LIST, "digest": name, "size": top.len()}
+            ]});
+            l.add(Some("index.json"), index.to_string().as_bytes());
+            (l, digest)
+        };
+        let mut layout = Layout::default();
+        let (_, config) = layout.add(None, b"{}");
+        let (_, layer) = layout.add(None, b"layer");
+        let amd = manifest(&config, &[&layer]);
+        let (_, amd_name) = layout.add(None, &amd);
+
+        let good = list(&[(&amd_name, amd.len()), (&amd_name, amd.len())]);
+        let (l, digest) = signed_layout(&layout, &good);
+        assert_eq!(l.check(digest), Ok(()));
+
+        // A manifest the list names is not among the files.
+        let absent = manifest(&config, &[]);
+        let absent_name = format!("sha256:{}", hex::encode(Sha256::digest(&absent)));
+        let (l, digest) = signed_layout(&layout, &list(&[(&absent_name, absent.len())]));
+        assert_eq!(
+            l.check(digest).unwrap_err(),
+            format!("manifest {absent_name}: not among the image's files")
+        );
+
+        // A layer of a listed manifest is not among the files: the manifest is named.
+        let gap = manifest(&config, &[&format!("sha256:{}", "cd".repeat(32))]);
+        let (_, gap_name) = layout.add(None, &gap);
+        let (l, digest) = signed_layout(&layout, &list(&[(&gap_name, gap.len())]));
+        assert_eq!(
+            l.check(digest).unwrap_err(),
+            format!(
+                "manifest {gap_name} refers to sha256:{}, which is not among the image's files",
+                "cd".repeat(32)
             )
         );
     }

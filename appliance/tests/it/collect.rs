@@ -13,7 +13,7 @@ use airlock_bundler::collect::CollectOptions;
 use airlock_tests::{
     BUILDER_ID, BUNDLE_V03_MEDIA_TYPE, ISSUER, OciLayout, OciManifest, Predicate, Provenance,
     Registry, RegistryAuth, RegistryOptions, SOURCE_URI, SignOptions, TRUSTED_IDENTITY,
-    TlsMaterial, simple_signing_payload,
+    TlsMaterial, sha256, simple_signing_payload,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -414,4 +414,167 @@ fn an_image_signed_with_a_key_the_legacy_cosign_way_fails_at_a_site_that_trusts_
         }]),
         "{report}"
     );
+}
+
+/// A Docker v2 manifest of one layer pushed to `repository`: its bytes.
+fn push_docker_manifest(registry: &Registry, repository: &str, layer: &[u8]) -> Vec<u8> {
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    let config_digest = registry.put_blob(repository, config).unwrap();
+    let layer_digest = registry.put_blob(repository, layer).unwrap();
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": DOCKER_MANIFEST,
+        "config": {
+            "mediaType": "application/vnd.docker.container.image.v1+json",
+            "digest": config_digest,
+            "size": config.len(),
+        },
+        "layers": [{
+            "mediaType": "application/vnd.docker.image.rootfs.diff.tar.gzip",
+            "digest": layer_digest,
+            "size": layer.len(),
+        }],
+    }))
+    .unwrap()
+}
+
+const DOCKER_MANIFEST: &str = "application/vnd.docker.distribution.manifest.v2+json";
+const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list.v2+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
+
+/// A list (Docker's or OCI's) of `children` (bytes, media type, platform).
+fn list(media_type: &str, children: &[(&[u8], &str, Option<&str>)]) -> Vec<u8> {
+    let manifests: Vec<_> = children
+        .iter()
+        .map(|(bytes, child_type, platform)| {
+            let mut d = serde_json::json!({
+                "mediaType": child_type,
+                "digest": sha256(bytes),
+                "size": bytes.len(),
+            });
+            if let Some((os, arch)) = platform.and_then(|p| p.split_once('/')) {
+                d["platform"] = serde_json::json!({"os": os, "architecture": arch});
+            }
+            d
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": media_type,
+        "manifests": manifests,
+    }))
+    .unwrap()
+}
+
+/// Pushes a Docker manifest list of two Docker manifests as `release/tool:1.0` (with
+/// `nested`, an OCI index naming that list and one of its manifests again), signs it, collects
+/// it whole and imports it: the report, which must pass.
+fn docker_list_passes(seed: u64, nested: bool) -> Option<serde_json::Value> {
+    let (mut site, registry, tls, _, _) = site_with_image(seed)?;
+    let amd = push_docker_manifest(&registry, "release/tool", b"amd64 layer");
+    let arm = push_docker_manifest(&registry, "release/tool", b"arm64 layer");
+    let docker_list = list(
+        DOCKER_LIST,
+        &[
+            (&amd, DOCKER_MANIFEST, Some("linux/amd64")),
+            (&arm, DOCKER_MANIFEST, Some("linux/arm64")),
+        ],
+    );
+    let mut pushed = vec![(&amd, DOCKER_MANIFEST), (&arm, DOCKER_MANIFEST)];
+    let top = if nested {
+        pushed.push((&docker_list, DOCKER_LIST));
+        list(
+            OCI_INDEX,
+            &[
+                (&docker_list, DOCKER_LIST, None),
+                (&amd, DOCKER_MANIFEST, Some("linux/amd64")),
+            ],
+        )
+    } else {
+        docker_list.clone()
+    };
+    for (bytes, media_type) in pushed {
+        registry
+            .put_manifest("release/tool", &sha256(bytes), media_type, bytes)
+            .unwrap();
+    }
+    let top_type = if nested { OCI_INDEX } else { DOCKER_LIST };
+    let manifest = OciManifest {
+        digest: registry
+            .put_manifest("release/tool", "1.0", top_type, &top)
+            .unwrap(),
+        size: top.len(),
+    };
+    let opts = SignOptions::workload(TRUSTED_IDENTITY, ISSUER);
+    let signature = site.world.sigstore.sign_blob(&top, &opts).unwrap();
+    registry
+        .attach(
+            "release/tool",
+            &manifest.digest,
+            manifest.size,
+            BUNDLE_V03_MEDIA_TYPE,
+            &signature.json,
+        )
+        .unwrap();
+    let archive = collect(&mut site, &registry, &tls, "");
+    let report = import_passing(&site, &archive, &manifest);
+
+    // The site's registry serves it whole: every manifest with its type, every blob.
+    let index = airlock_appliance::registry::Cache::default()
+        .index(&site.app)
+        .unwrap();
+    assert_eq!(index.skipped, [], "nothing skipped");
+    let served = &index.repositories["release-team/tool"];
+    let object = |digest: &str| {
+        served
+            .find(&airlock_appliance::registry::Digest::parse(digest).unwrap())
+            .map(|(_, object)| object.clone())
+    };
+    for (bytes, media_type) in [
+        (&top, top_type),
+        (&docker_list, DOCKER_LIST),
+        (&amd, DOCKER_MANIFEST),
+        (&arm, DOCKER_MANIFEST),
+    ] {
+        match object(&sha256(bytes)) {
+            Some(airlock_appliance::registry::Object::Manifest { media_type: t, .. }) => {
+                assert_eq!(t, media_type);
+            }
+            other => panic!("{media_type}: {other:?}"),
+        }
+    }
+    for manifest in [&amd, &arm] {
+        let doc: serde_json::Value = serde_json::from_slice(manifest).unwrap();
+        for blob in [&doc["config"], &doc["layers"][0]] {
+            assert!(
+                matches!(
+                    object(blob["digest"].as_str().unwrap()),
+                    Some(airlock_appliance::registry::Object::Blob { .. })
+                ),
+                "{blob}"
+            );
+        }
+    }
+    Some(report)
+}
+
+/// Real registries still serve many images as Docker manifest lists: collected whole, the
+/// site checks the list whole and the image passes.
+#[test]
+fn a_docker_manifest_list_collected_whole_passes_at_the_site() {
+    let Some(report) = docker_list_passes(861, false) else {
+        return;
+    };
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
+}
+
+/// An index may name indexes (and name a manifest twice): what `create` collects whole the
+/// site checks whole.
+#[test]
+fn a_nested_index_collected_whole_passes_at_the_site() {
+    let Some(report) = docker_list_passes(871, true) else {
+        return;
+    };
+    assert_eq!(report["problems"].as_array().unwrap().len(), 0, "{report}");
 }

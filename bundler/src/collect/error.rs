@@ -194,6 +194,26 @@ pub enum Problem {
     },
 }
 
+impl From<crate::oci::OciError> for Problem {
+    fn from(e: crate::oci::OciError) -> Self {
+        use crate::oci::OciError;
+        match e {
+            OciError::Malformed { what, reason } => Problem::Malformed { what, reason },
+            OciError::IndexLoop { digest } => Problem::IndexLoop { digest },
+            OciError::IndexTooDeep { digest, limit } => Problem::IndexTooDeep { digest, limit },
+            OciError::SizeMismatch {
+                what,
+                expected,
+                actual,
+            } => Problem::SizeMismatch {
+                what,
+                expected,
+                actual,
+            },
+        }
+    }
+}
+
 impl Problem {
     /// This problem, for `image`.
     pub(crate) fn at(self, image: &str) -> CollectError {

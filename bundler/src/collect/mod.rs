@@ -573,9 +573,7 @@ fn plan(request: &ImageRequest, puller: &Puller) -> Result<Planned, Problem> {
         .map(|d| PlannedBlob {
             digest: d.digest,
             size: d.bytes.len() as u64,
-            media_type: image::Document::parse(&d.bytes, None, "")
-                .map(|(_, _, t)| t)
-                .unwrap_or_default(),
+            media_type: d.media_type.clone(),
             held: held(&d.digest, d.bytes.len() as u64),
             from: None,
         })
