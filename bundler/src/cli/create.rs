@@ -252,8 +252,7 @@ fn rejected(problem: &Problem) -> bool {
             | Problem::IntegrityMismatch { .. }
             | Problem::NoProvenance { .. }
             | Problem::ManifestTooLarge { .. }
-            | Problem::IndexLoop { .. }
-            | Problem::IndexTooDeep { .. }
+            | Problem::Index(_)
             | Problem::InsecureRedirect { .. }
             | Problem::Malformed { .. }
     )

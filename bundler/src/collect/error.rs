@@ -142,20 +142,9 @@ pub enum Problem {
         /// The limit.
         limit: u64,
     },
-    /// An index names a manifest that is already on the path from the root to it.
-    #[error("index loop: {digest} is named again inside itself")]
-    IndexLoop {
-        /// The repeated digest.
-        digest: Sha256Digest,
-    },
-    /// Indexes nested deeper than the limit.
-    #[error("index {digest} is nested deeper than {limit} levels of indexes")]
-    IndexTooDeep {
-        /// The index too deep.
-        digest: Sha256Digest,
-        /// The limit.
-        limit: usize,
-    },
+    /// An index loop or indexes nested too deep (the walk's own checks).
+    #[error(transparent)]
+    Index(crate::oci::OciError),
     /// A redirect to a URL that is not `https://`.
     #[error("{url} redirected to {to}: only https:// is followed")]
     InsecureRedirect {
@@ -195,12 +184,12 @@ pub enum Problem {
 }
 
 impl From<crate::oci::OciError> for Problem {
+    /// A malformed document or a size mismatch is the same problem however it was met; the
+    /// walk's own structural checks keep their own error.
     fn from(e: crate::oci::OciError) -> Self {
         use crate::oci::OciError;
         match e {
             OciError::Malformed { what, reason } => Problem::Malformed { what, reason },
-            OciError::IndexLoop { digest } => Problem::IndexLoop { digest },
-            OciError::IndexTooDeep { digest, limit } => Problem::IndexTooDeep { digest, limit },
             OciError::SizeMismatch {
                 what,
                 expected,
@@ -210,6 +199,7 @@ impl From<crate::oci::OciError> for Problem {
                 expected,
                 actual,
             },
+            index => Problem::Index(index),
         }
     }
 }
