@@ -1292,6 +1292,7 @@ fn oci_artifact(
             .unwrap_or("application/vnd.oci.image.manifest.v1+json")
             .to_owned()
     });
+    check_image_whole(files, digest, manifest["mediaType"].as_str()).map_err(input)?;
     Ok(Artifact {
         name,
         kind: ArtifactKind::OciImage,
@@ -1302,6 +1303,58 @@ fn oci_artifact(
         evidence,
         other_digests: OtherDigests::default(),
     })
+}
+
+/// The image from `digest` down, as the site will walk it (`crate::oci::walk`): every
+/// manifest and index it names, and every config and layer, must be among the layout's
+/// blobs, so an incomplete layout is refused here rather than failing at the site.
+fn check_image_whole(
+    files: &[(RelativePath, PathBuf)],
+    digest: Sha256Digest,
+    media_type: Option<&str>,
+) -> Result<(), String> {
+    use crate::oci::{Held, OciError};
+    let by_digest: HashMap<Sha256Digest, &PathBuf> = files
+        .iter()
+        .filter_map(|(rel, path)| {
+            let hex = rel.as_str().strip_prefix("blobs/sha256/")?;
+            Some((Sha256Digest::from_hex(hex).ok()?, path))
+        })
+        .collect();
+    let mut read = |d: &Sha256Digest| -> Result<crate::oci::Served, OciError> {
+        let malformed = |reason: String| OciError::Malformed {
+            what: format!("manifest {d}"),
+            reason,
+        };
+        let path = by_digest
+            .get(d)
+            .ok_or_else(|| malformed("not in blobs/".to_owned()))?;
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(crate::oci::MAX_DOCUMENT + 1).read_to_end(&mut bytes))
+            .map_err(|e| malformed(format!("{}: {e}", path.display())))?;
+        if bytes.len() as u64 > crate::oci::MAX_DOCUMENT {
+            return Err(malformed(format!(
+                "larger than the {} bytes a manifest may be",
+                crate::oci::MAX_DOCUMENT
+            )));
+        }
+        Ok((bytes, None))
+    };
+    let (bytes, _) = read(&digest).map_err(|e| e.to_string())?;
+    let walked = crate::oci::walk(Held { digest, bytes }, media_type, &mut read)
+        .map_err(|e| e.to_string())?;
+    match walked
+        .blobs
+        .iter()
+        .find(|b| !by_digest.contains_key(&b.digest))
+    {
+        Some(missing) => Err(format!(
+            "the image {digest} refers to {}, which is not in blobs/",
+            missing.digest
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Verifies a trust repository now (fetching it first if it is remote) and adds its files.

@@ -61,6 +61,9 @@ pub const DOCKER_LIST: &str = "application/vnd.docker.distribution.manifest.list
 /// A document as served: its bytes and the `Content-Type` it came with (if known).
 pub type Served = (Vec<u8>, Option<String>);
 
+/// The largest manifest or index read, at either side.
+pub const MAX_DOCUMENT: u64 = 4 << 20;
+
 /// Indexes inside indexes, at most this deep (the signed index is level 1).
 pub const MAX_INDEX_DEPTH: usize = 4;
 

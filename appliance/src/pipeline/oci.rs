@@ -11,7 +11,7 @@ use airlock_bundler::oci::{self, Document, Held, OciError, Served};
 use oci_spec::image::{Descriptor, DigestAlgorithm, ImageIndex};
 
 /// The largest `index.json` or image manifest read.
-pub(super) const MAX_OCI_DOCUMENT: u64 = 4 << 20;
+pub(super) const MAX_OCI_DOCUMENT: u64 = oci::MAX_DOCUMENT;
 
 /// How a blob of the archive is read (from memory or staging), refused over `limit` bytes.
 pub(super) type ReadBlob<'a> = dyn Fn(&Sha256Digest, u64) -> Result<Vec<u8>, String> + 'a;

@@ -20,7 +20,7 @@ use crate::fetch::{FetchError, HttpClient, classify, require_https};
 
 /// The largest manifest, index or referrers list read (the size distribution refuses to
 /// store beyond, and the site's limit for `index.json` and manifests).
-pub(crate) const MAX_MANIFEST: u64 = 4 << 20;
+pub(crate) const MAX_MANIFEST: u64 = crate::oci::MAX_DOCUMENT;
 /// The largest token response read.
 const MAX_TOKEN_RESPONSE: u64 = 1 << 20;
 /// The longest a blob download may go without receiving a byte.

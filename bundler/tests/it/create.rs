@@ -377,3 +377,39 @@ bundles = ["other.sigstore.json"]
     let out = w.create(&w.spec("rekor-v1", &wrong), "wrong.airlock.tar.zst", &[]);
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// A layout missing a blob its signed manifest names is refused at `create` (as the site would
+/// refuse it), naming the blob, and nothing is written.
+#[test]
+fn a_layout_missing_a_layer_its_manifest_names_is_refused() {
+    let w = world();
+    let blobs = w.path("image/blobs/sha256");
+    let gappy = w.path("gappy/blobs/sha256");
+    std::fs::create_dir_all(&gappy).unwrap();
+    for name in ["oci-layout", "index.json"] {
+        std::fs::copy(w.path("image").join(name), w.path("gappy").join(name)).unwrap();
+    }
+    let layer_hex = hex::encode(Sha256::digest(vec![7u8; 10_000]));
+    for entry in std::fs::read_dir(&blobs).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_name() != layer_hex.as_str() {
+            std::fs::copy(entry.path(), gappy.join(entry.file_name())).unwrap();
+        }
+    }
+    let spec = w.spec(
+        "rekor-v1",
+        "[[artifact]]\nname = \"app:1.0\"\noci_layout = \"gappy\"\nbundles = [\"image.sigstore.json\"]\n",
+    );
+    let out = w.create(&spec, "gappy.airlock.tar.zst", &[]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let index = std::fs::read_to_string(w.path("gappy/index.json")).unwrap();
+    let manifest = index.split("sha256:").nth(1).unwrap()[..64].to_owned();
+    assert!(
+        stderr.contains(&format!(
+            "the image sha256:{manifest} refers to sha256:{layer_hex}, which is not in blobs/"
+        )),
+        "{stderr}"
+    );
+    assert!(!w.path("gappy.airlock.tar.zst").exists(), "nothing written");
+}
