@@ -383,3 +383,122 @@ fn visit<E: From<OciError>>(
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::collections::HashMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One made-up document: a manifest or index naming others by slot (a digest that is not
+    /// the hash of anything, so loops can be made), with the size it declares for each.
+    #[derive(Debug, Clone)]
+    struct Slot {
+        index: bool,
+        media_type: Option<&'static str>,
+        children: Vec<(usize, i8)>,
+        garbage: bool,
+    }
+
+    fn digest_of(slot: usize) -> Sha256Digest {
+        Sha256Digest::from_hex(&format!("{slot:02x}").repeat(32)).unwrap()
+    }
+
+    fn render(slots: &[Slot]) -> Vec<Vec<u8>> {
+        // Sizes are declared from a first rendering with zero sizes, so "+0" is usually but
+        // not always right (the lengths of numbers change); mismatches are part of the game.
+        let mut sizes = vec![0usize; slots.len()];
+        let mut out = Vec::new();
+        for _ in 0..2 {
+            out = slots
+                .iter()
+                .map(|s| {
+                    if s.garbage {
+                        return b"{\"schemaVersion\":2,\"manifests\":7}".to_vec();
+                    }
+                    let descriptors: Vec<_> = s
+                        .children
+                        .iter()
+                        .map(|(c, delta)| {
+                            let c = c % slots.len();
+                            serde_json::json!({
+                                "mediaType": if slots[c].index { OCI_INDEX } else { OCI_MANIFEST },
+                                "digest": digest_of(c).to_string(),
+                                "size": (sizes[c] as i64 + i64::from(*delta)).max(0),
+                            })
+                        })
+                        .collect();
+                    let mut doc = if s.index {
+                        serde_json::json!({"schemaVersion": 2, "manifests": descriptors})
+                    } else {
+                        serde_json::json!({"schemaVersion": 2, "config": descriptors.first(), "layers": descriptors})
+                    };
+                    if let Some(t) = s.media_type {
+                        doc["mediaType"] = serde_json::json!(t);
+                    }
+                    serde_json::to_vec(&doc).unwrap()
+                })
+                .collect();
+            sizes = out.iter().map(Vec::len).collect();
+        }
+        out
+    }
+
+    fn slot() -> impl Strategy<Value = Slot> {
+        (
+            any::<bool>(),
+            prop_oneof![
+                Just(None),
+                Just(Some(OCI_INDEX)),
+                Just(Some(DOCKER_LIST)),
+                Just(Some(OCI_MANIFEST)),
+                Just(Some("text/plain")),
+            ],
+            proptest::collection::vec((0usize..8, prop_oneof![Just(0i8), -1i8..=1]), 0..6),
+            proptest::bool::weighted(0.05),
+        )
+            .prop_map(|(index, media_type, children, garbage)| Slot {
+                index,
+                media_type,
+                children,
+                garbage,
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+        /// Whatever the documents say (loops, repeats, wrong sizes and types, nesting), the
+        /// walk ends without panicking, reads each document at most once, and lists each
+        /// document and blob once.
+        #[test]
+        fn any_graph_of_documents_is_walked_once_or_refused(
+            slots in proptest::collection::vec(slot(), 1..8),
+        ) {
+            let bytes = render(&slots);
+            let mut fetched: HashMap<Sha256Digest, usize> = HashMap::new();
+            let by_digest: HashMap<Sha256Digest, Vec<u8>> = bytes
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (digest_of(i), b.clone()))
+                .collect();
+            let result = walk::<OciError>(
+                Held { digest: digest_of(0), bytes: bytes[0].clone() },
+                None,
+                &mut |d| {
+                    *fetched.entry(*d).or_default() += 1;
+                    Ok((by_digest[d].clone(), None))
+                },
+            );
+            prop_assert!(fetched.values().all(|n| *n == 1), "{fetched:?}");
+            if let Ok(walked) = result {
+                let documents: HashSet<_> = walked.documents.iter().map(|d| d.digest).collect();
+                prop_assert_eq!(documents.len(), walked.documents.len());
+                let blobs: HashSet<_> = walked.blobs.iter().map(|b| b.digest).collect();
+                prop_assert_eq!(blobs.len(), walked.blobs.len());
+            }
+        }
+    }
+}
