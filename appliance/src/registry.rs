@@ -25,7 +25,6 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use airlock_bundler::archive::Sha256Digest;
 use airlock_bundler::oci::{self, Held, OciError, Served};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -71,43 +70,9 @@ pub enum RegistryError {
     },
 }
 
-/// A content digest as the registry names it: `sha256:<64 lower-case hex>`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Digest([u8; 32]);
-
-impl Digest {
-    /// Parses `sha256:<hex>`; any other algorithm or form is `None`.
-    pub fn parse(text: &str) -> Option<Self> {
-        let hex_part = text.strip_prefix("sha256:")?;
-        if hex_part.len() != 64 || hex_part.bytes().any(|b| b.is_ascii_uppercase()) {
-            return None;
-        }
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(hex_part, &mut out).ok()?;
-        Some(Self(out))
-    }
-
-    /// From a stored hex digest.
-    pub fn from_hex(hex_part: &str) -> Option<Self> {
-        Self::parse(&format!("sha256:{hex_part}"))
-    }
-
-    /// The digest of `bytes`.
-    pub fn of(bytes: &[u8]) -> Self {
-        Self(Sha256::digest(bytes).into())
-    }
-
-    /// The hex part.
-    pub fn hex(&self) -> String {
-        hex::encode(self.0)
-    }
-}
-
-impl std::fmt::Display for Digest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "sha256:{}", hex::encode(self.0))
-    }
-}
+/// A content digest as the registry names it: `sha256:<64 lower-case hex>`, any other
+/// algorithm or form refused (the archive's own digest type).
+pub use airlock_bundler::archive::Sha256Digest as Digest;
 
 /// One path component of a repository name: runs of characters outside `[a-z0-9]` become a
 /// single separator (`.` or `_` when the run is exactly that, else `-`), trimmed at both ends.
@@ -326,7 +291,7 @@ fn image(
     let id = row.artifact_id;
     let fail = |why: String| (id, why);
     let layout = app.data().root().join(&row.location);
-    let digest = Digest::from_hex(&row.digest).ok_or_else(|| fail("bad stored digest".into()))?;
+    let digest = Digest::from_hex(&row.digest).map_err(|_| fail("bad stored digest".into()))?;
     let index_json = read_bounded(&layout.join("index.json"), MAX_MANIFEST)
         .map_err(|e| fail(format!("index.json: {e}")))?;
     let layout_index =
@@ -381,7 +346,7 @@ fn walk(
     media_type: String,
     objects: &mut HashMap<Digest, Object>,
 ) -> Result<(), String> {
-    let mut read = |d: &Sha256Digest| -> Result<Served, OciError> {
+    let mut read = |d: &Digest| -> Result<Served, OciError> {
         read_bounded(&layout.join("blobs/sha256").join(d.hex()), MAX_MANIFEST)
             .map(|bytes| (bytes, None))
             .map_err(|e| OciError::Malformed {
@@ -389,20 +354,11 @@ fn walk(
                 reason: e.to_string(),
             })
     };
-    let root = Sha256Digest::from_hex(&digest.hex()).map_err(|e| e.to_string())?;
-    let (bytes, _) = read(&root).map_err(|e| e.to_string())?;
-    let walked = oci::walk(
-        Held {
-            digest: root,
-            bytes,
-        },
-        Some(&media_type),
-        &mut read,
-    )
-    .map_err(|e| e.to_string())?;
-    let ours = |d: &Sha256Digest| Digest::from_hex(&d.hex()).ok_or_else(|| format!("{d}"));
+    let (bytes, _) = read(&digest).map_err(|e| e.to_string())?;
+    let walked = oci::walk(Held { digest, bytes }, Some(&media_type), &mut read)
+        .map_err(|e| e.to_string())?;
     for document in walked.documents {
-        let digest = ours(&document.digest)?;
+        let digest = document.digest;
         let path = blob_file(layout, &digest);
         objects.insert(
             digest,
@@ -413,7 +369,7 @@ fn walk(
         );
     }
     for blob in walked.blobs {
-        let digest = ours(&blob.digest)?;
+        let digest = blob.digest;
         let path = blob_file(layout, &digest);
         objects.insert(digest, Object::Blob { path });
     }
@@ -504,14 +460,26 @@ pub enum EvidenceKind {
 pub fn evidence_of(report: &ArtifactReport) -> Vec<(Digest, EvidenceKind, Option<String>)> {
     let mut out = Vec::new();
     for check in &report.signatures {
-        out.extend(Digest::from_hex(&check.digest).map(|d| (d, EvidenceKind::Signature, None)));
+        out.extend(
+            Digest::from_hex(&check.digest)
+                .ok()
+                .map(|d| (d, EvidenceKind::Signature, None)),
+        );
     }
     for check in &report.attestations {
-        out.extend(Digest::from_hex(&check.digest).map(|d| (d, EvidenceKind::Attestation, None)));
+        out.extend(
+            Digest::from_hex(&check.digest)
+                .ok()
+                .map(|d| (d, EvidenceKind::Attestation, None)),
+        );
     }
     for sbom in report.sboms.iter().filter(|s| s.source == SbomSource::File) {
         let format = sbom.summary.as_ref().map(|s| s.format.clone());
-        out.extend(Digest::from_hex(&sbom.digest).map(|d| (d, EvidenceKind::Sbom, format)));
+        out.extend(
+            Digest::from_hex(&sbom.digest)
+                .ok()
+                .map(|d| (d, EvidenceKind::Sbom, format)),
+        );
     }
     out
 }
@@ -902,7 +870,7 @@ mod tests {
     #[test]
     fn digests_are_sha256_lower_hex_only() {
         let hex64 = "ab".repeat(32);
-        assert!(Digest::parse(&format!("sha256:{hex64}")).is_some());
+        assert!(format!("sha256:{hex64}").parse::<Digest>().is_ok());
         for bad in [
             format!("sha512:{hex64}"),
             format!("sha256:{}", hex64.to_uppercase()),
@@ -910,7 +878,7 @@ mod tests {
             format!("sha256:../{}", &hex64[..61]),
             hex64.clone(),
         ] {
-            assert_eq!(Digest::parse(&bad), None, "{bad}");
+            assert!(bad.parse::<Digest>().is_err(), "{bad}");
         }
     }
 

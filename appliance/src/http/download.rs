@@ -142,8 +142,10 @@ async fn evidence(
 ) -> Result<HttpResponse, ApiError> {
     auth.require(Role::Auditor)?;
     let (id, digest_text) = path.into_inner();
-    let digest = Digest::parse(&digest_text)
-        .or_else(|| Digest::from_hex(&digest_text))
+    let digest = digest_text
+        .parse::<Digest>()
+        .ok()
+        .or_else(|| Digest::from_hex(&digest_text).ok())
         .ok_or_else(|| {
             ApiError::BadRequest(format!(
                 "{digest_text:?} is not a SHA-256 digest (sha256:<hex> or <hex>)"

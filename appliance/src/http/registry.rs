@@ -193,7 +193,10 @@ async fn dispatch(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
                 tags(&index, repo, name, &query)
             }
             Route::Referrers { name, digest } => {
-                let digest = Digest::parse(digest).ok_or_else(|| bad_digest(digest))?;
+                let digest = digest
+                    .parse::<Digest>()
+                    .ok()
+                    .ok_or_else(|| bad_digest(digest))?;
                 let query: ReferrersQuery = web::Query::from_query(&query)
                     .map(web::Query::into_inner)
                     .map_err(|e| {
@@ -461,7 +464,10 @@ fn manifest(
         )
     };
     let digest = if reference.starts_with("sha256:") || reference.contains(':') {
-        Digest::parse(reference).ok_or_else(|| bad_digest(reference))?
+        reference
+            .parse::<Digest>()
+            .ok()
+            .ok_or_else(|| bad_digest(reference))?
     } else {
         let at = repository.tags.get(reference).ok_or_else(unknown)?;
         repository.images[*at].digest
@@ -501,7 +507,10 @@ fn derived(app: &Appliance, image: &Image, i: usize) -> Result<registry::Referre
 fn blob(app: &Appliance, index: &Index, repo: String, digest: &str) -> Result<Answer, Refusal> {
     let repository: &Repository = &index.repositories[&repo];
     let digest_text = digest;
-    let digest = Digest::parse(digest).ok_or_else(|| bad_digest(digest_text))?;
+    let digest = digest
+        .parse::<Digest>()
+        .ok()
+        .ok_or_else(|| bad_digest(digest_text))?;
     let unknown = || {
         Refusal::new(
             StatusCode::NOT_FOUND,

@@ -528,7 +528,7 @@ fn docker_list_passes(seed: u64, nested: bool) -> Option<serde_json::Value> {
     let served = &index.repositories["release-team/tool"];
     let object = |digest: &str| {
         served
-            .find(&airlock_appliance::registry::Digest::parse(digest).unwrap())
+            .find(&digest.parse().unwrap())
             .map(|(_, object)| object.clone())
     };
     for (bytes, media_type) in [
