@@ -25,11 +25,10 @@ use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use airlock_bundler::oci::{self, Held, OciError, Served};
+use airlock_bundler::oci::{self, Document, Held, OciError, Served};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use oci_spec::image::ImageIndex;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest as _, Sha256};
 
@@ -294,19 +293,17 @@ fn image(
     let digest = Digest::from_hex(&row.digest).map_err(|_| fail("bad stored digest".into()))?;
     let index_json = read_bounded(&layout.join("index.json"), MAX_MANIFEST)
         .map_err(|e| fail(format!("index.json: {e}")))?;
-    let layout_index =
-        ImageIndex::from_reader(&index_json[..]).map_err(|e| fail(format!("index.json: {e}")))?;
+    let layout_index = Document::layout_index(&index_json).map_err(|e| fail(e.to_string()))?;
     let mut tags: Vec<String> = name_tag.into_iter().collect();
     let mut size = 0;
-    for descriptor in layout_index.manifests() {
-        if descriptor.digest().to_string() != digest.to_string() {
+    for descriptor in &layout_index.manifests {
+        if descriptor.sha256("index.json").ok() != Some(digest) {
             continue;
         }
-        size = descriptor.size();
+        size = descriptor.size;
         if let Some(tag) = descriptor
-            .annotations()
-            .as_ref()
-            .and_then(|a| a.get("org.opencontainers.image.ref.name"))
+            .annotations
+            .get("org.opencontainers.image.ref.name")
             && valid_tag(tag)
             && !tags.contains(tag)
         {

@@ -203,6 +203,20 @@ impl Document {
     }
 }
 
+impl Document {
+    /// An OCI layout's `index.json`: an index (schema version 2, no config or layers).
+    pub fn layout_index(bytes: &[u8]) -> Result<Self, OciError> {
+        let what = "index.json";
+        match Self::parse(bytes, Some(OCI_INDEX), what)? {
+            (doc, Kind::Index, _) => Ok(doc),
+            (_, Kind::Manifest, media_type) => Err(OciError::Malformed {
+                what: what.to_owned(),
+                reason: format!("a manifest ({media_type}), not an index"),
+            }),
+        }
+    }
+}
+
 impl Descriptor {
     /// The descriptor's digest, which must be SHA-256.
     pub fn sha256(&self, what: &str) -> Result<Sha256Digest, OciError> {
@@ -466,6 +480,31 @@ mod tests {
                 children,
                 garbage,
             })
+    }
+
+    #[test]
+    fn a_layout_index_must_be_an_index() {
+        let index = br#"{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:00","size":1,"annotations":{"org.opencontainers.image.ref.name":"1.0"}}]}"#;
+        let doc = Document::layout_index(index).unwrap();
+        assert_eq!(
+            doc.manifests[0].annotations["org.opencontainers.image.ref.name"],
+            "1.0"
+        );
+        let manifest = br#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"digest":"sha256:00","size":1}}"#;
+        assert_eq!(
+            Document::layout_index(manifest).unwrap_err().to_string(),
+            format!("index.json: a manifest ({OCI_MANIFEST}), not an index")
+        );
+        assert_eq!(
+            Document::layout_index(br#"{"schemaVersion":1}"#)
+                .unwrap_err()
+                .to_string(),
+            "index.json: schemaVersion is 1, not 2 (Docker schema 1 manifests are not pulled)"
+        );
+        assert_eq!(
+            Document::layout_index(b"{").unwrap_err().to_string(),
+            "index.json: not JSON of a manifest: EOF while parsing an object at line 1 column 1"
+        );
     }
 
     proptest! {

@@ -8,7 +8,6 @@ use std::collections::BTreeSet;
 
 use airlock_bundler::archive::{Artifact, Sha256Digest};
 use airlock_bundler::oci::{self, Document, Held, OciError, Served};
-use oci_spec::image::{Descriptor, DigestAlgorithm, ImageIndex};
 
 /// The largest `index.json` or image manifest read.
 pub(super) const MAX_OCI_DOCUMENT: u64 = oci::MAX_DOCUMENT;
@@ -31,32 +30,27 @@ pub(super) fn check_layout(artifact: &Artifact, read: &ReadBlob<'_>) -> Result<(
         .ok_or("the layout has no index.json")?;
     let index_bytes =
         read(&index_file.digest, MAX_OCI_DOCUMENT).map_err(|e| format!("index.json: {e}"))?;
-    let index =
-        ImageIndex::from_reader(&index_bytes[..]).map_err(|e| format!("index.json: {e}"))?;
+    let index = Document::layout_index(&index_bytes).map_err(|e| e.to_string())?;
     let signed = format!("sha256:{}", artifact.digest.hex());
-    let named: Vec<String> = index
-        .manifests()
-        .iter()
-        .map(|d| d.digest().to_string())
-        .collect();
-    let [descriptor] = index.manifests().as_slice() else {
+    let named: Vec<&str> = index.manifests.iter().map(|d| d.digest.as_str()).collect();
+    let [descriptor] = index.manifests.as_slice() else {
         return Err(format!(
             "index.json must name exactly the signed manifest {signed}; it names [{}]",
             named.join(", ")
         ));
     };
-    if sha256_of(descriptor).as_ref() != Some(&artifact.digest) {
+    if descriptor.sha256("index.json").ok().as_ref() != Some(&artifact.digest) {
         return Err(format!(
             "index.json names {}, not the signed manifest {signed}",
-            descriptor.digest()
+            descriptor.digest
         ));
     }
     let signed_bytes = read(&artifact.digest, MAX_OCI_DOCUMENT)
         .map_err(|e| format!("signed manifest {signed}: {e}"))?;
-    if descriptor.size() != signed_bytes.len() as u64 {
+    if descriptor.size != signed_bytes.len() as u64 {
         return Err(format!(
             "index.json gives {signed} a size of {}; it is {} bytes",
-            descriptor.size(),
+            descriptor.size,
             signed_bytes.len()
         ));
     }
@@ -73,13 +67,12 @@ pub(super) fn check_layout(artifact: &Artifact, read: &ReadBlob<'_>) -> Result<(
         let bytes = read(digest, MAX_OCI_DOCUMENT).map_err(|e| not_held(digest, e))?;
         Ok((bytes, None))
     };
-    let media_type = descriptor.media_type().to_string();
     let walked = oci::walk(
         Held {
             digest: artifact.digest,
             bytes: signed_bytes,
         },
-        Some(&media_type),
+        Some(&descriptor.media_type),
         &mut fetch,
     )
     .map_err(|e| e.to_string())?;
@@ -110,12 +103,6 @@ fn naming(walked: &oci::Walked, blob: &Sha256Digest) -> String {
             || "the image".to_owned(),
             |held| format!("manifest {}", held.digest),
         )
-}
-
-fn sha256_of(d: &Descriptor) -> Option<Sha256Digest> {
-    (*d.digest().algorithm() == DigestAlgorithm::Sha256)
-        .then(|| Sha256Digest::from_hex(d.digest().digest()).ok())
-        .flatten()
 }
 
 #[cfg(test)]
