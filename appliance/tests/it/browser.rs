@@ -389,15 +389,21 @@ fn save_png(name: &str, base64: &str) {
 fn downloaded(dir: &Path) -> PathBuf {
     let start = Instant::now();
     loop {
-        let done: Vec<PathBuf> = std::fs::read_dir(dir)
+        let (partial, done): (Vec<PathBuf>, Vec<PathBuf>) = std::fs::read_dir(dir)
             .unwrap()
             .map(|e| e.unwrap().path())
-            .filter(|p| {
-                !p.extension()
+            .partition(|p| {
+                // Chromium reserves the final name with an empty file while it writes
+                // `….crdownload` (or a hidden temporary): done only once those are gone.
+                p.extension()
                     .is_some_and(|e| e == "crdownload" || e == "tmp")
-            })
-            .collect();
-        if let [one] = &done[..] {
+                    || p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+            });
+        // (Every download here has content: an empty file is a reservation not yet written.)
+        if let ([], [one]) = (&partial[..], &done[..])
+            && std::fs::metadata(one).is_ok_and(|m| m.len() > 0)
+        {
             return one.clone();
         }
         assert!(start.elapsed() < WAIT, "no download in {}", dir.display());
