@@ -21,7 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::attest::Predicate;
 use crate::canonical::canonical_json;
 use crate::error::{KitError, Result, json_err};
-use crate::instance::{Instance, MintedBundle, SignOptions};
+use crate::instance::{Instance, LoggedEntry, MintedBundle, SignOptions};
 use crate::shape::{BundleVersion, CertificateMaterial, ProofShape};
 use crate::x509::cert_pem;
 
@@ -112,23 +112,29 @@ fn legacy(opts: &SignOptions) -> SignOptions {
     opts
 }
 
+/// The `.sig` layer of a simple-signing `payload` and the bundle minted for it: the payload,
+/// the signature annotation and the rest of the bundle's material as annotations.
+fn sig_layer(payload: &[u8], minted: MintedBundle) -> Result<CosignLayer> {
+    let bundle = parse(&minted)?;
+    let mut annotations = annotations(&bundle)?;
+    annotations.insert(
+        "dev.cosignproject.cosign/signature".into(),
+        text(&bundle["messageSignature"]["signature"], "signature")?,
+    );
+    Ok(CosignLayer {
+        media_type: COSIGN_SIMPLE_SIGNING_MEDIA_TYPE.into(),
+        content: payload.to_vec(),
+        annotations,
+        minted,
+    })
+}
+
 impl Instance {
     /// Signs `payload` (a simple-signing payload) as `cosign sign` did before bundles: the
     /// `.sig` layer.
     pub fn cosign_sign(&mut self, payload: &[u8], opts: &SignOptions) -> Result<CosignLayer> {
         let minted = self.sign_blob(payload, &legacy(opts))?;
-        let bundle = parse(&minted)?;
-        let mut annotations = annotations(&bundle)?;
-        annotations.insert(
-            "dev.cosignproject.cosign/signature".into(),
-            text(&bundle["messageSignature"]["signature"], "signature")?,
-        );
-        Ok(CosignLayer {
-            media_type: COSIGN_SIMPLE_SIGNING_MEDIA_TYPE.into(),
-            content: payload.to_vec(),
-            annotations,
-            minted,
-        })
+        sig_layer(payload, minted)
     }
 
     /// Signs `payload` as `cosign sign --key` did before bundles: the `.sig` layer carries the
@@ -140,18 +146,7 @@ impl Instance {
         opts: &SignOptions,
     ) -> Result<CosignLayer> {
         let minted = self.sign_blob_with_key(payload, key, &legacy(opts))?;
-        let bundle = parse(&minted)?;
-        let mut annotations = annotations(&bundle)?;
-        annotations.insert(
-            "dev.cosignproject.cosign/signature".into(),
-            text(&bundle["messageSignature"]["signature"], "signature")?,
-        );
-        Ok(CosignLayer {
-            media_type: COSIGN_SIMPLE_SIGNING_MEDIA_TYPE.into(),
-            content: payload.to_vec(),
-            annotations,
-            minted,
-        })
+        sig_layer(payload, minted)
     }
 
     /// Attests `predicate` about the image `subject_digest` as `cosign attest` did before
@@ -285,21 +280,19 @@ impl Instance {
         let set = log.signed_entry_timestamp(index)?;
         let hashes = log.inclusion_proof(index, size)?;
         let checkpoint = log.checkpoint(size)?;
-        *entry = json!({
-            "logIndex": index.to_string(),
-            "logId": entry["logId"].clone(),
-            "kindVersion": {"kind": kind_name, "version": version},
-            "integratedTime": integrated_time.to_string(),
-            "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
-            "inclusionProof": {
-                "logIndex": index.to_string(),
-                "rootHash": B64.encode(checkpoint.root),
-                "treeSize": size.to_string(),
-                "hashes": hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-                "checkpoint": {"envelope": checkpoint.note},
-            },
-            "canonicalizedBody": B64.encode(&body),
-        });
+        *entry = LoggedEntry {
+            index,
+            log_id: entry["logId"].clone(),
+            kind: kind_name,
+            version,
+            integrated_time,
+            set: &set,
+            size,
+            hashes: &hashes,
+            checkpoint: &checkpoint,
+            body: &body,
+        }
+        .to_json();
 
         let mut annotations = annotations(&bundle)?;
         if let Some(signature) = layer.annotations.get("dev.cosignproject.cosign/signature") {

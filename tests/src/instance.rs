@@ -204,6 +204,44 @@ fn secs(t: i64) -> Result<DateTime<Utc>> {
     })
 }
 
+/// A Rekor v1 entry as a bundle carries it (`TransparencyLogEntry` JSON): its promise, its
+/// inclusion proof with the checkpoint, and its canonicalized body.
+pub(crate) struct LoggedEntry<'a> {
+    pub(crate) index: u64,
+    /// `logId` as it is written (`{"keyId": …}`).
+    pub(crate) log_id: Value,
+    pub(crate) kind: &'a str,
+    pub(crate) version: &'a str,
+    pub(crate) integrated_time: i64,
+    /// The signed entry timestamp.
+    pub(crate) set: &'a [u8],
+    /// The tree size the proof and checkpoint are for.
+    pub(crate) size: u64,
+    pub(crate) hashes: &'a [[u8; 32]],
+    pub(crate) checkpoint: &'a crate::log::SignedCheckpoint,
+    pub(crate) body: &'a [u8],
+}
+
+impl LoggedEntry<'_> {
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "logIndex": self.index.to_string(),
+            "logId": self.log_id,
+            "kindVersion": {"kind": self.kind, "version": self.version},
+            "integratedTime": self.integrated_time.to_string(),
+            "inclusionPromise": {"signedEntryTimestamp": B64.encode(self.set)},
+            "inclusionProof": {
+                "logIndex": self.index.to_string(),
+                "rootHash": B64.encode(self.checkpoint.root),
+                "treeSize": self.size.to_string(),
+                "hashes": self.hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
+                "checkpoint": {"envelope": self.checkpoint.note},
+            },
+            "canonicalizedBody": B64.encode(self.body),
+        })
+    }
+}
+
 impl Instance {
     /// A new instance. `base_time` is when the instance's first signature is made; its CA, logs
     /// and TSA became valid a year before.
@@ -538,23 +576,19 @@ impl Instance {
             tamper(&mut bundle_body);
         }
         let (signer_key, signer_value) = signing.material(opts.shape.material, &self.ca)?;
-        let mut material = json!({
-            "tlogEntries": [{
-                "logIndex": index.to_string(),
-                "logId": {"keyId": B64.encode(self.log.log_id()?)},
-                "kindVersion": {"kind": kind, "version": version},
-                "integratedTime": integrated_time.to_string(),
-                "inclusionPromise": {"signedEntryTimestamp": B64.encode(set)},
-                "inclusionProof": {
-                    "logIndex": index.to_string(),
-                    "rootHash": B64.encode(checkpoint.root),
-                    "treeSize": size.to_string(),
-                    "hashes": hashes.iter().map(|h| B64.encode(h)).collect::<Vec<_>>(),
-                    "checkpoint": {"envelope": checkpoint.note},
-                },
-                "canonicalizedBody": B64.encode(&bundle_body),
-            }],
-        });
+        let entry = LoggedEntry {
+            index,
+            log_id: json!({"keyId": B64.encode(self.log.log_id()?)}),
+            kind,
+            version,
+            integrated_time,
+            set: &set,
+            size,
+            hashes: &hashes,
+            checkpoint: &checkpoint,
+            body: &bundle_body,
+        };
+        let mut material = json!({ "tlogEntries": [entry.to_json()] });
         if knobs.omit_promise
             && let Some(entry) = material["tlogEntries"][0].as_object_mut()
         {

@@ -125,13 +125,7 @@ fn hashedrekord_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMisma
     if !hex_eq(str_at(spec, &["data", "hash", "value"])?, actual) {
         return Err(EntryMismatch::ArtifactDigest);
     }
-    if b64_at(spec, &["signature", "content"])? != *signature {
-        return Err(EntryMismatch::Signature);
-    }
-    check_pem_signer(
-        str_at(spec, &["signature", "publicKey", "content"])?,
-        claims,
-    )
+    check_logged_signature(spec, signature, claims)
 }
 
 fn hashedrekord_v002(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
@@ -242,13 +236,7 @@ fn rekord_v001(spec: &Value, claims: &Claims<'_>) -> Result<(), EntryMismatch> {
     if sha256_at(spec, &["data", "hash"])? != *claims.artifact.sha256() {
         return Err(EntryMismatch::ArtifactDigest);
     }
-    if b64_at(spec, &["signature", "content"])? != *signature {
-        return Err(EntryMismatch::Signature);
-    }
-    check_pem_signer(
-        str_at(spec, &["signature", "publicKey", "content"])?,
-        claims,
-    )
+    check_logged_signature(spec, signature, claims)
 }
 
 /// `intoto 0.0.1`: the payload hash and the signer (see the module doc for why not the
@@ -305,6 +293,22 @@ fn sha256_at(value: &Value, path: &[&str]) -> Result<[u8; 32], EntryMismatch> {
         .ok_or_else(|| {
             EntryMismatch::Malformed(format!("{} is not a SHA-256 in hex", value_path.join(".")))
         })
+}
+
+/// The `signature` object of a `hashedrekord 0.0.1` or `rekord 0.0.1` body: its `content` is
+/// the bundle's signature and its `publicKey` the bundle's signer.
+fn check_logged_signature(
+    spec: &Value,
+    signature: &[u8],
+    claims: &Claims<'_>,
+) -> Result<(), EntryMismatch> {
+    if b64_at(spec, &["signature", "content"])? != signature {
+        return Err(EntryMismatch::Signature);
+    }
+    check_pem_signer(
+        str_at(spec, &["signature", "publicKey", "content"])?,
+        claims,
+    )
 }
 
 /// Rekor v1 records the signer as base64 of a PEM certificate or public key.

@@ -31,7 +31,7 @@ pub(super) fn check_layout(artifact: &Artifact, read: &ReadBlob<'_>) -> Result<(
     let index_bytes =
         read(&index_file.digest, MAX_OCI_DOCUMENT).map_err(|e| format!("index.json: {e}"))?;
     let index = Document::layout_index(&index_bytes).map_err(|e| e.to_string())?;
-    let signed = format!("sha256:{}", artifact.digest.hex());
+    let signed = artifact.digest.to_string();
     let named: Vec<&str> = index.manifests.iter().map(|d| d.digest.as_str()).collect();
     let [descriptor] = index.manifests.as_slice() else {
         return Err(format!(
@@ -57,7 +57,7 @@ pub(super) fn check_layout(artifact: &Artifact, read: &ReadBlob<'_>) -> Result<(
     // The signed document and everything it names, walked as the bundler's pull walks it:
     // Docker's lists and manifests as OCI's, nested indexes, each document once.
     let not_held = |digest: &Sha256Digest, reason: String| OciError::Malformed {
-        what: format!("manifest sha256:{}", digest.hex()),
+        what: format!("manifest {digest}"),
         reason,
     };
     let mut fetch = |digest: &Sha256Digest| -> Result<Served, OciError> {

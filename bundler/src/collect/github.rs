@@ -190,22 +190,7 @@ pub(crate) fn locate(
     }
     let mut picked: Vec<&Asset> = Vec::new();
     for select in selects {
-        let matching: Vec<&Asset> = doc
-            .assets
-            .iter()
-            .filter(|a| select.matches(&a.name))
-            .collect();
-        if matching.is_empty() {
-            let available: Vec<&str> = doc.assets.iter().map(|a| a.name.as_str()).collect();
-            return Err(Problem::NoSuchFile {
-                looked: select.to_string(),
-                available: if available.is_empty() {
-                    "no assets".to_owned()
-                } else {
-                    available.join(", ")
-                },
-            });
-        }
+        let matching = select.pick(&doc.assets, |a| a.name.as_str(), "no assets")?;
         for asset in matching {
             if !picked.iter().any(|p| p.name == asset.name) {
                 picked.push(asset);

@@ -216,6 +216,29 @@ impl FileSelect {
             FileSelect::Pattern(pattern) => glob(pattern.as_bytes(), name.as_bytes()),
         }
     }
+
+    /// The `items` (named by `name`) this selects: at least one, else `NoSuchFile` listing
+    /// every name there is (`none` when there are none).
+    pub(crate) fn pick<'a, T>(
+        &self,
+        items: &'a [T],
+        name: impl Fn(&T) -> &str,
+        none: &str,
+    ) -> Result<Vec<&'a T>, Problem> {
+        let matching: Vec<&T> = items.iter().filter(|i| self.matches(name(i))).collect();
+        if matching.is_empty() {
+            let available: Vec<&str> = items.iter().map(&name).collect();
+            return Err(Problem::NoSuchFile {
+                looked: self.to_string(),
+                available: if available.is_empty() {
+                    none.to_owned()
+                } else {
+                    available.join(", ")
+                },
+            });
+        }
+        Ok(matching)
+    }
 }
 
 impl std::fmt::Display for FileSelect {

@@ -95,22 +95,7 @@ pub(crate) fn locate(
     };
     let doc: ReleaseDocument =
         serde_json::from_slice(&bytes).map_err(|e| malformed(format!("not JSON: {e}")))?;
-    let matching: Vec<&ReleaseFile> = doc
-        .urls
-        .iter()
-        .filter(|f| select.matches(&f.filename))
-        .collect();
-    if matching.is_empty() {
-        let available: Vec<&str> = doc.urls.iter().map(|f| f.filename.as_str()).collect();
-        return Err(Problem::NoSuchFile {
-            looked: select.to_string(),
-            available: if available.is_empty() {
-                "no files".to_owned()
-            } else {
-                available.join(", ")
-            },
-        });
-    }
+    let matching = select.pick(&doc.urls, |f| f.filename.as_str(), "no files")?;
     matching
         .into_iter()
         .map(|file| locate_file(http, release, file, &metadata_url, &malformed))
